@@ -1,0 +1,448 @@
+"""Reference PyTorch implementation of the decoder-only LMs that webgpu-infer runs.
+
+Semantics follow the Hugging Face `transformers` implementations (LlamaForCausalLM,
+Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM) without depending on that library.
+Parameter names are the HF tensor names, so `model.state_dict()` can be written straight to a
+`model.safetensors` and read back.
+
+  * RMSNorm: x.float() * rsqrt(mean(x^2) + eps), then weight * that (HF Llama order).
+  * RoPE: rotate-half convention, inv_freq = theta^(-2i/head_dim), cos/sin = cat(freqs, freqs).
+  * Attention: GQA/MQA (num_key_value_heads), explicit head_dim, causal mask, softmax in float32.
+    Llama: `attention_bias` adds bias to q/k/v/o. Qwen2/Qwen2-MoE: bias on q/k/v only.
+  * MLP: SwiGLU down(silu(gate(x)) * up(x)).
+  * Mixtral MoE (`block_sparse_moe`): router `gate`, softmax over experts (float32), top-k,
+    renormalise over the selected k, experts w2(silu(w1 x) * w3 x).
+  * Qwen2-MoE (`mlp`): router `gate`, softmax, top-k, renormalise only if `norm_topk_prob`,
+    plus `shared_expert` (SwiGLU, shared_expert_intermediate_size) scaled by
+    sigmoid(`shared_expert_gate`(x)). Sparse layers: layer_idx not in mlp_only_layers and
+    (layer_idx + 1) % decoder_sparse_step == 0; other layers use a dense SwiGLU `mlp` with
+    `intermediate_size`. Experts use `moe_intermediate_size`.
+  * Early exit: hidden state h_l = residual stream after l layers (l = 1..L); early-exit logits
+    at layer l = lm_head(norm(h_l)); l = L gives the model's logits.
+
+Also: a dependency-free safetensors reader/writer (F32/F16/BF16/I32/I64, `__metadata__`).
+"""
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# ----------------------------------------------------------------------------------------------
+# safetensors
+# ----------------------------------------------------------------------------------------------
+_DT = {
+    "F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
+    "I32": (torch.int32, 4), "I64": (torch.int64, 8),
+}
+_DT_INV = {v[0]: k for k, v in _DT.items()}
+
+
+def _tensor_bytes(t):
+    t = t.detach().contiguous().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
+    return t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+
+
+def save_safetensors(tensors, path, metadata=None):
+    """tensors: dict name -> torch.Tensor (dtype among F32/F16/BF16/I32/I64). Keys are written sorted."""
+    header = {}
+    blobs = []
+    off = 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        if t.dtype not in _DT_INV:
+            raise ValueError(f"unsupported dtype {t.dtype} for {name}")
+        b = _tensor_bytes(t)
+        header[name] = {"dtype": _DT_INV[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hb += b" " * ((8 - len(hb) % 8) % 8)  # keep tensor data 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)))
+        f.write(hb)
+        for b in blobs:
+            f.write(b)
+
+
+def load_safetensors(path, with_metadata=False):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        dt, _ = _DT[info["dtype"]]
+        s, e = info["data_offsets"]
+        raw = data[base + s:base + e]
+        if dt == torch.bfloat16:
+            arr = np.frombuffer(raw, dtype="<i2").copy()
+            t = torch.from_numpy(arr).view(torch.bfloat16)
+        else:
+            npdt = {torch.float32: "<f4", torch.float16: "<f2", torch.int32: "<i4", torch.int64: "<i8"}[dt]
+            t = torch.from_numpy(np.frombuffer(raw, dtype=npdt).copy())
+        out[name] = t.reshape(info["shape"])
+    return (out, meta) if with_metadata else out
+
+
+def load_model_dir(path):
+    """Load config.json + model.safetensors (or sharded model.safetensors.index.json) from a directory."""
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = json.load(f)
+    idx = os.path.join(path, "model.safetensors.index.json")
+    sd = {}
+    if os.path.exists(idx):
+        with open(idx) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+        for fn in files:
+            sd.update(load_safetensors(os.path.join(path, fn)))
+    else:
+        sd = load_safetensors(os.path.join(path, "model.safetensors"))
+    model = build_model(cfg)
+    model.load_hf_state_dict(sd)
+    return model, cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# model
+# ----------------------------------------------------------------------------------------------
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        dtype = x.dtype
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight.float() * h.to(dtype) if dtype != torch.float32 else self.weight.float() * h
+
+
+def rotate_half(x):
+    d = x.shape[-1] // 2
+    return torch.cat((-x[..., d:], x[..., :d]), dim=-1)
+
+
+def rope_cos_sin(position_ids, head_dim, theta):
+    """position_ids [B, S] int64 -> cos, sin [B, 1, S, head_dim] float32."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    freqs = position_ids[..., None].float() * inv_freq
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos()[:, None], emb.sin()[:, None]
+
+
+def _linear(x, layer):
+    # weights may be stored in 16 bits (ONNX export keeps F16 initialisers); compute in float32.
+    w = layer.weight.float()
+    b = layer.bias.float() if layer.bias is not None else None
+    return F.linear(x, w, b)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg, qkv_bias, o_bias):
+        super().__init__()
+        h = cfg["hidden_size"]
+        self.nh = cfg["num_attention_heads"]
+        self.nkv = cfg.get("num_key_value_heads") or self.nh
+        self.hd = cfg.get("head_dim") or h // self.nh
+        self.theta = float(cfg.get("rope_theta", 10000.0))
+        self.q_proj = nn.Linear(h, self.nh * self.hd, bias=qkv_bias)
+        self.k_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
+        self.v_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
+        self.o_proj = nn.Linear(self.nh * self.hd, h, bias=o_bias)
+
+    def forward(self, x, cos, sin, past=None):
+        """x [B,S,H]; past: (k, v) each [B, nkv, P, hd] (keys already rotated). Returns out, (k, v)."""
+        B, S, _ = x.shape
+        q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd).transpose(1, 2)
+        k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
+        v = _linear(x, self.v_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        present = (k, v)
+        rep = self.nh // self.nkv
+        kk = k.repeat_interleave(rep, dim=1) if rep > 1 else k
+        vv = v.repeat_interleave(rep, dim=1) if rep > 1 else v
+        T = kk.shape[2]
+        scores = torch.matmul(q, kk.transpose(2, 3)) / math.sqrt(self.hd)
+        # query i (absolute position T - S + i) sees keys j <= T - S + i
+        qi = torch.arange(S, device=x.device)[:, None] + (T - S)
+        kj = torch.arange(T, device=x.device)[None, :]
+        scores = scores.masked_fill(kj > qi, float("-inf"))
+        p = torch.softmax(scores.float(), dim=-1)
+        o = torch.matmul(p, vv).transpose(1, 2).reshape(B, S, self.nh * self.hd)
+        return _linear(o, self.o_proj), present
+
+
+class MLP(nn.Module):
+    def __init__(self, h, inter, bias=False):
+        super().__init__()
+        self.gate_proj = nn.Linear(h, inter, bias=bias)
+        self.up_proj = nn.Linear(h, inter, bias=bias)
+        self.down_proj = nn.Linear(inter, h, bias=bias)
+
+    def forward(self, x):
+        return _linear(F.silu(_linear(x, self.gate_proj)) * _linear(x, self.up_proj), self.down_proj)
+
+
+class MixtralExpert(nn.Module):
+    def __init__(self, h, inter):
+        super().__init__()
+        self.w1 = nn.Linear(h, inter, bias=False)
+        self.w2 = nn.Linear(inter, h, bias=False)
+        self.w3 = nn.Linear(h, inter, bias=False)
+
+    def forward(self, x):
+        return _linear(F.silu(_linear(x, self.w1)) * _linear(x, self.w3), self.w2)
+
+
+def _route(router_logits, k, renorm):
+    """softmax over experts in float32, top-k, optional renormalisation. Returns (weights [N,k], idx [N,k], probs [N,E])."""
+    probs = torch.softmax(router_logits.float(), dim=-1)
+    w, idx = torch.topk(probs, k, dim=-1)
+    if renorm:
+        w = w / w.sum(dim=-1, keepdim=True)
+    return w, idx, probs
+
+
+def _moe_combine(x, experts, w, idx, dense):
+    """x [N,H]. dense=True computes every expert for every token (export-friendly, same maths)."""
+    E = len(experts)
+    if dense:
+        # combine matrix [N, E]: weight of expert e for token n (0 when not selected)
+        comb = torch.zeros(x.shape[0], E, dtype=w.dtype, device=x.device).scatter_add(1, idx, w)
+        out = torch.zeros_like(x)
+        for e, ex in enumerate(experts):
+            out = out + comb[:, e:e + 1] * ex(x)
+        return out
+    out = torch.zeros_like(x)
+    for e, ex in enumerate(experts):
+        tok, slot = torch.nonzero(idx == e, as_tuple=True)
+        if tok.numel() == 0:
+            continue
+        y = ex(x[tok]) * w[tok, slot, None]
+        out.index_add_(0, tok, y)
+    return out
+
+
+class MixtralSparseMoe(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        h = cfg["hidden_size"]
+        self.k = cfg["num_experts_per_tok"]
+        self.gate = nn.Linear(h, cfg["num_local_experts"], bias=False)
+        self.experts = nn.ModuleList([MixtralExpert(h, cfg["intermediate_size"]) for _ in range(cfg["num_local_experts"])])
+        self.dense = False
+        self.last_router_probs = None
+
+    def forward(self, x):
+        B, S, H = x.shape
+        xf = x.reshape(-1, H)
+        w, idx, probs = _route(_linear(xf, self.gate), self.k, True)
+        self.last_router_probs, self.last_router_idx = probs, idx
+        return _moe_combine(xf, self.experts, w, idx, self.dense).view(B, S, H)
+
+
+class Qwen2MoeSparseMoe(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        h = cfg["hidden_size"]
+        self.k = cfg["num_experts_per_tok"]
+        self.norm_topk = bool(cfg.get("norm_topk_prob", False))
+        self.gate = nn.Linear(h, cfg["num_experts"], bias=False)
+        self.experts = nn.ModuleList([MLP(h, cfg["moe_intermediate_size"]) for _ in range(cfg["num_experts"])])
+        self.shared_expert = MLP(h, cfg["shared_expert_intermediate_size"])
+        self.shared_expert_gate = nn.Linear(h, 1, bias=False)
+        self.dense = False
+        self.last_router_probs = None
+
+    def forward(self, x):
+        B, S, H = x.shape
+        xf = x.reshape(-1, H)
+        w, idx, probs = _route(_linear(xf, self.gate), self.k, self.norm_topk)
+        self.last_router_probs, self.last_router_idx = probs, idx
+        out = _moe_combine(xf, self.experts, w, idx, self.dense)
+        out = out + torch.sigmoid(_linear(xf, self.shared_expert_gate)) * self.shared_expert(xf)
+        return out.view(B, S, H)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg, layer_idx):
+        super().__init__()
+        arch = cfg["model_type"]
+        h, eps = cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6)
+        if arch == "llama":
+            ab = bool(cfg.get("attention_bias", False))
+            self.self_attn = Attention(cfg, ab, ab)
+        elif arch in ("qwen2", "qwen2_moe"):
+            self.self_attn = Attention(cfg, True, False)
+        elif arch == "mixtral":
+            self.self_attn = Attention(cfg, False, False)
+        else:
+            raise ValueError(f"unknown model_type {arch}")
+        self.input_layernorm = RMSNorm(h, eps)
+        self.post_attention_layernorm = RMSNorm(h, eps)
+        self.ffn_name = "mlp"
+        if arch == "mixtral":
+            self.block_sparse_moe = MixtralSparseMoe(cfg)
+            self.ffn_name = "block_sparse_moe"
+        elif arch == "qwen2_moe":
+            sparse = (layer_idx not in cfg.get("mlp_only_layers", [])) and cfg.get("num_experts", 0) > 0 \
+                and (layer_idx + 1) % cfg.get("decoder_sparse_step", 1) == 0
+            self.mlp = Qwen2MoeSparseMoe(cfg) if sparse else MLP(h, cfg["intermediate_size"])
+        else:
+            self.mlp = MLP(h, cfg["intermediate_size"], bias=bool(cfg.get("mlp_bias", False)))
+
+    def forward(self, x, cos, sin, past=None):
+        a, present = self.self_attn(self.input_layernorm(x), cos, sin, past)
+        x = x + a
+        x = x + getattr(self, self.ffn_name)(self.post_attention_layernorm(x))
+        return x, present
+
+
+class Inner(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
+        self.layers = nn.ModuleList([DecoderLayer(cfg, i) for i in range(cfg["num_hidden_layers"])])
+        self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6))
+
+
+class CausalLM(nn.Module):
+    """HF-compatible causal LM. forward() returns logits [B,S,V] (float32)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.model = Inner(cfg)
+        self.tied = bool(cfg.get("tie_word_embeddings", False))
+        if not self.tied:
+            self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
+        L = cfg["num_hidden_layers"]
+        a = self.model.layers[0].self_attn
+        self.head_dim, self.n_kv, self.theta = a.hd, a.nkv, a.theta
+
+    # --- helpers -------------------------------------------------------------------------------
+    def head(self, h):
+        w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
+        return F.linear(h, w.float())
+
+    def exit_logits(self, h):
+        """early-exit logits from a residual-stream state: lm_head(norm(h))."""
+        return self.head(self.model.norm(h))
+
+    def set_moe_dense(self, dense):
+        for layer in self.model.layers:
+            f = getattr(layer, layer.ffn_name)
+            if hasattr(f, "dense"):
+                f.dense = dense
+
+    def hf_state_dict(self):
+        sd = {k: v for k, v in self.state_dict().items()}
+        if self.tied:
+            sd.pop("lm_head.weight", None)
+        return sd
+
+    def load_hf_state_dict(self, sd):
+        sd = dict(sd)
+        if self.tied:
+            sd.pop("lm_head.weight", None)
+        own = self.state_dict()
+        missing = set(own) - set(sd)
+        extra = set(sd) - set(own)
+        if missing or extra:
+            raise KeyError(f"missing {sorted(missing)[:5]} unexpected {sorted(extra)[:5]}")
+        with torch.no_grad():
+            for k, v in sd.items():
+                own[k].copy_(v.to(own[k].dtype))
+
+    # --- forward -------------------------------------------------------------------------------
+    def forward(self, input_ids, position_ids=None, past_key_values=None, output_hidden_states=False,
+                layer_dropout=None):
+        """input_ids [B,S] int64. past_key_values: list of (k, v) per layer, [B, nkv, P, hd].
+        Returns dict(logits, present, hidden_states) where hidden_states[l-1] = residual stream after
+        l layers (l = 1..L) when output_hidden_states. layer_dropout: optional list of per-layer
+        boolean masks [B] (True = skip layer for that sample) used in LayerSkip training."""
+        B, S = input_ids.shape
+        P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        if position_ids is None:
+            position_ids = (torch.arange(S, device=input_ids.device) + P)[None].expand(B, S)
+        cos, sin = rope_cos_sin(position_ids, self.head_dim, self.theta)
+        x = F.embedding(input_ids, self.model.embed_tokens.weight).float()
+        hidden, present = [], []
+        for i, layer in enumerate(self.model.layers):
+            past = None if past_key_values is None else past_key_values[i]
+            y, pr = layer(x, cos, sin, past)
+            if layer_dropout is not None and layer_dropout[i] is not None:
+                y = torch.where(layer_dropout[i][:, None, None], x, y)
+            x = y
+            present.append(pr)
+            if output_hidden_states:
+                hidden.append(x)
+        logits = self.head(self.model.norm(x))
+        return {"logits": logits, "present": present, "hidden_states": hidden if output_hidden_states else None}
+
+    @torch.no_grad()
+    def greedy(self, prompt_ids, n_new, use_cache=True):
+        ids = list(prompt_ids)
+        if not use_cache:
+            for _ in range(n_new):
+                lg = self.forward(torch.tensor([ids]))["logits"][0, -1]
+                ids.append(int(lg.argmax()))
+            return ids[len(prompt_ids):]
+        out = self.forward(torch.tensor([ids]))
+        past = out["present"]
+        nxt = int(out["logits"][0, -1].argmax())
+        gen = [nxt]
+        while len(gen) < n_new:
+            out = self.forward(torch.tensor([[nxt]]), past_key_values=past)
+            past = out["present"]
+            nxt = int(out["logits"][0, -1].argmax())
+            gen.append(nxt)
+        return gen
+
+
+def build_model(cfg):
+    return CausalLM(cfg)
+
+
+def count_params(model):
+    return sum(v.numel() for v in model.hf_state_dict().values())
+
+
+if __name__ == "__main__":
+    # self-test: KV-cache decoding equals full recomputation; safetensors round trip.
+    torch.manual_seed(0)
+    cfg = dict(architectures=["MixtralForCausalLM"], model_type="mixtral", vocab_size=97, hidden_size=32,
+               intermediate_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+               num_local_experts=4, num_experts_per_tok=2, rms_norm_eps=1e-5, rope_theta=10000.0,
+               tie_word_embeddings=False)
+    m = build_model(cfg).eval()
+    ids = torch.randint(0, 97, (1, 9))
+    full = m(ids)["logits"]
+    o1 = m(ids[:, :5])
+    o2 = m(ids[:, 5:], past_key_values=o1["present"])
+    assert torch.allclose(full[:, 5:], o2["logits"], atol=1e-5)
+    m.set_moe_dense(True)
+    assert torch.allclose(full, m(ids)["logits"], atol=1e-5)
+    import tempfile
+    p = os.path.join(tempfile.mkdtemp(), "t.safetensors")
+    sd = {"a": torch.randn(3, 4).to(torch.bfloat16), "b": torch.arange(5, dtype=torch.int64), "c": torch.randn(2).half()}
+    save_safetensors(sd, p, {"format": "pt"})
+    back = load_safetensors(p)
+    assert all(torch.equal(sd[k], back[k]) for k in sd)
+    print("reference.py self-test ok")

@@ -1,0 +1,194 @@
+"""Train a tiny LM on the tokenised fortunes corpus (CPU, PyTorch 1.13).
+
+  /usr/bin/python3 tools/train/train.py --config tools/train/configs/tiny-dense.json --steps 700 \
+      --out tools/train/work/tiny-dense --layerskip
+  /usr/bin/python3 tools/train/train.py --config tools/train/configs/tiny-moe.json --steps 500 \
+      --out tools/train/work/tiny-moe --aux-loss 0.02
+
+LayerSkip (arXiv 2404.16710), as used here:
+  * layer dropout: sample b skips layer l (0-based) with p = p_max * S(t) * D(l),
+    D(l) = exp(l*ln2/(L-1)) - 1, S(t) = exp(t*ln2/T) - 1 (from-scratch schedule); skipped = identity.
+  * early-exit loss: the shared final norm + LM head on every layer. Each step every early layer
+    l < L gets CE on a random subset (--exit-frac) of positions; loss = CE_L + e_scale * mean_l CE_l.
+MoE: Switch-style load-balancing loss  E * sum_e f_e * P_e  (f_e: fraction of top-k assignments
+to expert e, P_e: mean router probability), averaged over MoE layers, times --aux-loss.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference import build_model, count_params  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.path.join(HERE, "work")
+
+
+def load_tokens(split):
+    return torch.from_numpy(np.fromfile(os.path.join(WORK, f"tokens_{split}.bin"), dtype=np.int16).astype(np.int64))
+
+
+def init_weights(model, cfg):
+    L = cfg["num_hidden_layers"]
+    for name, p in model.named_parameters():
+        if p.dim() == 1:
+            continue  # norms stay 1
+        std = 0.02
+        if name.endswith(("o_proj.weight", "down_proj.weight", "w2.weight")):
+            std = 0.02 / math.sqrt(2 * L)
+        torch.nn.init.normal_(p, 0.0, std)
+
+
+def moe_aux_loss(model):
+    losses = []
+    for layer in model.model.layers:
+        f = getattr(layer, layer.ffn_name)
+        probs = getattr(f, "last_router_probs", None)
+        if probs is None:
+            continue
+        E = probs.shape[-1]
+        counts = torch.zeros(E).scatter_add_(0, f.last_router_idx.reshape(-1), torch.ones(f.last_router_idx.numel()))
+        frac = counts / f.last_router_idx.numel()
+        losses.append(E * (frac * probs.mean(0)).sum())
+    return torch.stack(losses).mean() if losses else torch.zeros(())
+
+
+@torch.no_grad()
+def evaluate(model, tokens, seq=256, max_windows=None):
+    """Per-exit-layer CE on non-overlapping windows; top-1 agreement of each exit with the final layer.
+    Returns dict with lists indexed by layer 1..L (index 0 = layer 1)."""
+    model.eval()
+    L = model.cfg["num_hidden_layers"]
+    n = (len(tokens) - 1) // seq
+    if max_windows:
+        n = min(n, max_windows)
+    ce = torch.zeros(L)
+    agree = torch.zeros(L)
+    cnt = 0
+    for w in range(n):
+        x = tokens[w * seq:(w + 1) * seq][None]
+        y = tokens[w * seq + 1:(w + 1) * seq + 1]
+        out = model(x, output_hidden_states=True)
+        final = out["logits"][0].argmax(-1)
+        for l, h in enumerate(out["hidden_states"]):
+            lg = model.exit_logits(h)[0]
+            ce[l] += F.cross_entropy(lg, y, reduction="sum")
+            agree[l] += (lg.argmax(-1) == final).sum()
+        cnt += seq
+    model.train()
+    ce = (ce / cnt).tolist()
+    return {"ce": ce, "ppl": [math.exp(c) for c in ce], "agree": (agree / cnt).tolist(), "tokens": cnt}
+
+
+def unigram_baseline(train, val, vocab):
+    counts = torch.bincount(train, minlength=vocab).double() + 1.0  # add-one smoothing
+    logp = torch.log(counts / counts.sum())
+    return float(-logp[val[1:]].mean())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=40)
+    ap.add_argument("--wd", type=float, default=0.1)
+    ap.add_argument("--layerskip", action="store_true")
+    ap.add_argument("--p-max", type=float, default=0.1)
+    ap.add_argument("--e-scale", type=float, default=0.6)
+    ap.add_argument("--exit-frac", type=float, default=0.25)
+    ap.add_argument("--aux-loss", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ckpt-every", type=int, default=100)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    with open(args.config) as f:
+        cfg = json.load(f)
+    os.makedirs(args.out, exist_ok=True)
+    model = build_model(cfg)
+    init_weights(model, cfg)
+    L = cfg["num_hidden_layers"]
+    print(f"params {count_params(model)}", flush=True)
+    train, val = load_tokens("train"), load_tokens("val")
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+    gen = torch.Generator().manual_seed(args.seed)
+    t0 = time.time()
+    log = []
+    for step in range(args.steps):
+        lr = args.lr * (step + 1) / args.warmup if step < args.warmup else \
+            args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * (step - args.warmup) / max(1, args.steps - args.warmup))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        starts = torch.randint(0, len(train) - args.seq - 1, (args.batch,), generator=gen)
+        x = torch.stack([train[s:s + args.seq] for s in starts])
+        y = torch.stack([train[s + 1:s + args.seq + 1] for s in starts])
+        drop = None
+        if args.layerskip and args.p_max > 0:
+            s_t = math.exp(step * math.log(2) / args.steps) - 1
+            drop = []
+            for l in range(L):
+                p = args.p_max * s_t * (math.exp(l * math.log(2) / (L - 1)) - 1)
+                drop.append(torch.rand(args.batch, generator=gen) < p if p > 0 else None)
+        out = model(x, output_hidden_states=args.layerskip, layer_dropout=drop)
+        loss_final = F.cross_entropy(out["logits"].reshape(-1, out["logits"].shape[-1]), y.reshape(-1))
+        loss = loss_final
+        exit_losses = []
+        if args.layerskip:
+            npos = max(1, int(args.exit_frac * args.batch * args.seq))
+            sel = torch.randperm(args.batch * args.seq, generator=gen)[:npos]
+            yy = y.reshape(-1)[sel]
+            for l in range(L - 1):
+                h = out["hidden_states"][l].reshape(-1, cfg["hidden_size"])[sel]
+                exit_losses.append(F.cross_entropy(model.exit_logits(h), yy))
+            loss = loss + args.e_scale * torch.stack(exit_losses).mean()
+        aux = None
+        if args.aux_loss > 0:
+            aux = moe_aux_loss(model)
+            loss = loss + args.aux_loss * aux
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 20 == 0 or step == args.steps - 1:
+            el = time.time() - t0
+            rec = {"step": step, "lr": lr, "loss": loss_final.item(), "elapsed_s": round(el, 1),
+                   "tok_per_s": round((step + 1) * args.batch * args.seq / el)}
+            if exit_losses:
+                rec["exit_loss"] = [round(e.item(), 3) for e in exit_losses]
+            if aux is not None:
+                rec["aux"] = round(aux.item(), 4)
+            print(json.dumps(rec), flush=True)
+            log.append(rec)
+        if (step + 1) % args.ckpt_every == 0 or step == args.steps - 1:
+            torch.save(model.state_dict(), os.path.join(args.out, "ckpt.pt"))
+    train_s = time.time() - t0
+    ev = evaluate(model, val, args.seq)
+    uni = unigram_baseline(train, val, cfg["vocab_size"])
+    summary = {"config": cfg, "args": vars(args), "params": count_params(model), "train_seconds": round(train_s, 1),
+               "train_tokens_seen": args.steps * args.batch * args.seq, "corpus_train_tokens": len(train),
+               "val": ev, "unigram_val_ce": uni, "log": log, "threads": args.threads}
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps({"val_ce_per_exit": [round(c, 3) for c in ev["ce"]], "agree": [round(a, 3) for a in ev["agree"]],
+                      "unigram": round(uni, 3), "train_s": round(train_s)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
