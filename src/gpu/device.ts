@@ -1,0 +1,58 @@
+import { DeviceLostError, WebGPUUnavailableError } from './errors';
+
+/** What the runtime knows about the adapter it runs on. */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** true for CPU implementations (SwiftShader, lavapipe): tune for them, trust ratios not absolutes. */
+  isSoftware: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: AdapterSummary;
+  hasF16: boolean;
+  hasSubgroups: boolean;
+  hasTimestamps: boolean;
+  /** Resolves (never rejects) when the device is lost; the reason is a DeviceLostError. */
+  lost: Promise<DeviceLostError>;
+}
+
+const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+export async function requestGpu(gpu: GPU | undefined, powerPreference: GPUPowerPreference = 'high-performance'): Promise<Gpu> {
+  if (!gpu) throw new WebGPUUnavailableError('WebGPU is not available here (navigator.gpu is missing; a secure context and a WebGPU-capable browser are required).');
+  const adapter = await gpu.requestAdapter({ powerPreference });
+  if (!adapter) throw new WebGPUUnavailableError('No WebGPU adapter was found.');
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name];
+  const device = await adapter.requestDevice({ label: 'webgpu-infer', requiredFeatures: features, requiredLimits });
+  const info = adapter.info;
+  const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
+  const summary: AdapterSummary = {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description,
+    isSoftware: /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(description) || info.vendor === 'google' && info.architecture === '',
+    features: [...device.features].sort(),
+    limits: requiredLimits,
+  };
+  const lost = device.lost.then((info) => new DeviceLostError(`GPU device lost (${info.reason}): ${info.message}`, { reason: info.reason }));
+  return {
+    device,
+    adapter: summary,
+    hasF16: device.features.has('shader-f16'),
+    hasSubgroups: device.features.has('subgroups'),
+    hasTimestamps: device.features.has('timestamp-query'),
+    lost,
+  };
+}

@@ -1,0 +1,102 @@
+import type { Gpu } from './device';
+import { Kernel, PARAM_SLOT_BYTES } from '../kernels/kernel';
+import { Profiler } from './profile';
+
+export type Grid = [number, number?, number?];
+
+/**
+ * Records one step of GPU work (a decode step, a prefill chunk, a verify pass) into a single
+ * command encoder and submits it once. Kernel params go to 256-byte slots of a uniform arena,
+ * bound with dynamic offsets, so bind groups are reused across steps.
+ */
+export class ParamArena {
+  readonly buffer: GPUBuffer;
+  readonly slots: number;
+  constructor(gpu: Gpu, slots = 4096) {
+    this.slots = slots;
+    this.buffer = gpu.device.createBuffer({
+      label: 'param-arena',
+      size: slots * PARAM_SLOT_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+}
+
+export class Step {
+  private readonly encoder: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly words: ArrayBuffer;
+  private readonly view: DataView;
+  private used = 0;
+  private readbacks: { src: GPUBuffer; offset: number; size: number; dst: GPUBuffer }[] = [];
+
+  constructor(readonly gpu: Gpu, readonly arena: ParamArena, readonly profiler?: Profiler) {
+    this.encoder = gpu.device.createCommandEncoder({ label: 'step' });
+    this.words = new ArrayBuffer(arena.slots * PARAM_SLOT_BYTES);
+    this.view = new DataView(this.words);
+  }
+
+  /** Record one dispatch. `grid` is in workgroups. */
+  dispatch(k: Kernel, buffers: GPUBuffer[], params: Record<string, number>, grid: Grid): void {
+    const [x, y = 1, z = 1] = grid;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (x > max || y > max || z > max) throw new Error(`${k.key}: grid ${grid} exceeds ${max} workgroups per dimension`);
+    if (this.used >= this.arena.slots) throw new Error(`step exceeds ${this.arena.slots} dispatches; split it`);
+    const slot = this.used++;
+    k.encodeParams(params, this.view, slot * PARAM_SLOT_BYTES);
+    const pass = this.profiler ? this.profiledPass(k.key) : this.sharedPass();
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, k.bindGroup(this.arena.buffer, buffers), [slot * PARAM_SLOT_BYTES]);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** Schedule a read of `size` bytes of `src`; the bytes come back from `submit()` in call order. */
+  read(src: GPUBuffer, offset: number, size: number): void {
+    this.endPass();
+    const dst = this.gpu.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.encoder.copyBufferToBuffer(src, offset, dst, 0, size);
+    this.readbacks.push({ src, offset, size, dst });
+  }
+
+  /** Submit everything recorded; resolves with the scheduled reads once the GPU is done. */
+  async submit(): Promise<ArrayBuffer[]> {
+    this.endPass();
+    this.profiler?.resolve(this.encoder);
+    if (this.used > 0) this.gpu.device.queue.writeBuffer(this.arena.buffer, 0, this.words, 0, this.used * PARAM_SLOT_BYTES);
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    const out = await Promise.all(this.readbacks.map(async ({ dst }) => {
+      await dst.mapAsync(GPUMapMode.READ);
+      const bytes = dst.getMappedRange().slice(0);
+      dst.destroy();
+      return bytes;
+    }));
+    if (this.profiler) await this.profiler.collect();
+    return out;
+  }
+
+  get dispatches(): number {
+    return this.used;
+  }
+
+  private sharedPass(): GPUComputePassEncoder {
+    return (this.pass ??= this.encoder.beginComputePass({ label: 'step' }));
+  }
+
+  private profiledPass(label: string): GPUComputePassEncoder {
+    this.endPass();
+    this.pass = this.encoder.beginComputePass({ label, timestampWrites: this.profiler!.next(label) });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}

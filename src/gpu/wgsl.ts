@@ -1,0 +1,27 @@
+/**
+ * WGSL sources from `shaders/`, bundled as strings by Vite (browser, Vitest, and the Node build).
+ * Files use `#include "common/x.wgsl"` for shared helpers; includes resolve recursively, once each.
+ */
+const files = import.meta.glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+
+const byName = new Map<string, string>(
+  Object.entries(files).map(([path, text]) => [path.replace(/^.*\/shaders\//, '').replace(/\.wgsl$/, ''), text]),
+);
+
+const INCLUDE = /^\s*#include\s+"([^"]+)\.wgsl"\s*$/gm;
+
+/** Source of `shaders/<name>.wgsl` with includes expanded, e.g. `shaderSource('matmul/gemv')`. */
+export function shaderSource(name: string): string {
+  return expand(name, new Set());
+}
+
+function expand(name: string, seen: Set<string>): string {
+  const text = byName.get(name);
+  if (text === undefined) throw new Error(`unknown shader "${name}" (expected shaders/${name}.wgsl)`);
+  seen.add(name);
+  return text.replace(INCLUDE, (_, dep: string) => (seen.has(dep) ? '' : expand(dep, seen)));
+}
+
+export function shaderNames(): string[] {
+  return [...byName.keys()].sort();
+}

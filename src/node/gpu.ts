@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { requestGpu, type Gpu } from '../gpu/device';
+import { WebGPUUnavailableError } from '../gpu/errors';
+
+/** Debian's Chromium ships SwiftShader, a CPU Vulkan driver: the fallback when no GPU driver exists. */
+const SWIFTSHADER_ICD = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
+
+let cached: Promise<Gpu> | null = null;
+
+/**
+ * WebGPU in Node through Dawn (the `webgpu` package). Prefers a hardware adapter; falls back to
+ * SwiftShader. `WEBGPU_INFER_ADAPTER=swiftshader` forces the fallback.
+ */
+export function nodeGpu(): Promise<Gpu> {
+  cached ??= acquire().catch((e) => {
+    cached = null;
+    throw e;
+  });
+  return cached;
+}
+
+async function acquire(): Promise<Gpu> {
+  const webgpu = await import('webgpu').catch((e) => {
+    throw new WebGPUUnavailableError(`the "webgpu" package (Dawn for Node) could not be loaded: ${e}`);
+  });
+  Object.assign(globalThis, webgpu.globals);
+  const forceSoftware = process.env.WEBGPU_INFER_ADAPTER === 'swiftshader';
+  if (!forceSoftware && !process.env.VK_ICD_FILENAMES) {
+    const gpu = webgpu.create([]);
+    const adapter = await gpu.requestAdapter();
+    if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu);
+  }
+  const icd = SWIFTSHADER_ICD.find(existsSync);
+  if (!icd && !process.env.VK_ICD_FILENAMES) {
+    throw new WebGPUUnavailableError('No GPU adapter and no SwiftShader Vulkan driver found (install Debian\'s "chromium" and "libvulkan1").');
+  }
+  process.env.VK_ICD_FILENAMES ??= icd;
+  return requestGpu(webgpu.create([]));
+}
