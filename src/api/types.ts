@@ -1,0 +1,186 @@
+/** The public contract: the same Engine in a Web Worker, in-thread, and in Node. */
+
+export type Strategy =
+  | { kind: 'greedy' }
+  | { kind: 'sample'; temperature?: number; topK?: number; topP?: number; seed?: number }
+  | {
+      kind: 'self-speculative';
+      /** layers used to draft (1..layers), or 'auto' = DEL-style choice from tracked acceptance */
+      exitLayer?: 'auto' | number;
+      /** max drafts per round, or 'auto' */
+      draftLength?: 'auto' | number;
+      /** Kangaroo's second exit: stop drafting when the draft's top-1 probability < this (0 = never) */
+      confidenceThreshold?: number;
+      /** sampling parameters; absent = greedy */
+      sampling?: { temperature?: number; topK?: number; topP?: number; seed?: number };
+    }
+  | {
+      kind: 'superposed';
+      /** number of drafts k (default 3) */
+      drafts?: number;
+      /** n-gram interpolation weight alpha (default 0.54) */
+      ngramWeight?: number;
+      /** superposition temperature (default 0.06) */
+      temperature?: number;
+      /** candidates per draft (default 9) */
+      tokensPerDraft?: number;
+    };
+
+export interface GenerateRequest {
+  prompt: string | number[];
+  maxTokens?: number;
+  strategy?: Strategy;
+  /** stop when any of these strings appears in the generated text */
+  stop?: string[];
+  /** stop at the model's EOS tokens (default true) */
+  stopAtEos?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DraftView {
+  tokens: number[];
+  text: string;
+  score: number;
+}
+
+/** Per-token provenance for speculative runs: 'accepted' draft, 'corrected' or 'bonus' token from the verifier. */
+export type TokenOrigin = 'plain' | 'accepted' | 'corrected' | 'bonus';
+
+export type GenerateEvent =
+  | { type: 'tokens'; tokens: number[]; text: string; origins?: TokenOrigin[]; round?: RoundInfo }
+  | { type: 'drafts'; drafts: DraftView[] }
+  | { type: 'done'; result: GenerateResult };
+
+/** One speculative round, for live charts. */
+export interface RoundInfo {
+  exitLayer: number;
+  drafted: number;
+  accepted: number;
+}
+
+export interface GenerateStats {
+  prefillTokens: number;
+  prefillMs: number;
+  decodeTokens: number;
+  decodeMs: number;
+  forwardPasses: number;
+  /** speculative strategies */
+  drafted?: number;
+  accepted?: number;
+  /** exit layer -> { drafted, accepted } */
+  acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** MoE */
+  expertCacheHits?: number;
+  expertCacheMisses?: number;
+  expertUploadBytes?: number;
+  /** fraction of MLP neurons skipped by activation sparsity */
+  mlpSparsity?: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  drafts?: DraftView[];
+  finishReason: 'length' | 'eos' | 'stop' | 'aborted';
+  aborted: boolean;
+  stats: GenerateStats;
+}
+
+export interface LoadProgress {
+  phase: 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
+  loadedBytes: number;
+  totalBytes: number;
+  file?: string;
+}
+
+export interface EngineOptions {
+  /** URL of a Hugging Face model folder (browser), a directory path (Node), or dropped files */
+  model: string | File[];
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+  /** weight storage: keep the checkpoint's precision, or quantize on load */
+  quantize?: 'q8' | 'q4';
+  /** maximum context (tokens); default min(config max positions, 2048) */
+  contextLength?: number;
+  /** MoE: experts kept on the GPU per layer; the rest stream in on demand */
+  maxResidentExperts?: number;
+  /** activation sparsity: fraction of MLP neurons skipped */
+  sparsity?: { mlp: number };
+  /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
+  ngrams?: string;
+  /** collect per-kernel GPU time with timestamp queries */
+  profile?: boolean;
+  /** browser only: run in the calling thread instead of a Worker */
+  worker?: boolean;
+  /** browser only: cache downloaded files with the Cache API (default true) */
+  cache?: boolean;
+}
+
+export interface EngineInfo {
+  architecture: string;
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  contextLength: number;
+  experts?: number;
+  expertsPerToken?: number;
+  params: number;
+  dtype: string;
+  adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatCompletionRequest {
+  messages: ChatMessage[];
+  stream?: boolean;
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  stop?: string | string[];
+  signal?: AbortSignal;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: { index: 0; message: { role: 'assistant'; content: string }; finish_reason: 'stop' | 'length' }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: 'stop' | 'length' | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
+  complete(request: GenerateRequest): Promise<GenerateResult>;
+  /** full-model logits at every position: Float32Array [ids.length * vocab] */
+  logits(ids: number[]): Promise<Float32Array>;
+  tokenize(text: string): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  /** per-kernel GPU time (requires `profile: true`) */
+  kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]>;
+  chat: {
+    completions: {
+      create(request: ChatCompletionRequest & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(request: ChatCompletionRequest & { stream?: false }): Promise<ChatCompletion>;
+    };
+  };
+  dispose(): Promise<void>;
+}
