@@ -175,8 +175,9 @@ class Attention(nn.Module):
             v = torch.cat([past[1], v], dim=2)
         present = (k, v)
         rep = self.nh // self.nkv
-        kk = k.repeat_interleave(rep, dim=1) if rep > 1 else k
-        vv = v.repeat_interleave(rep, dim=1) if rep > 1 else v
+        # GQA: query head h uses kv head h // rep (expand+reshape == repeat_interleave, export-friendly)
+        kk = k[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else k
+        vv = v[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else v
         T = kk.shape[2]
         scores = torch.matmul(q, kk.transpose(2, 3)) / math.sqrt(self.hd)
         # query i (absolute position T - S + i) sees keys j <= T - S + i
@@ -224,7 +225,7 @@ def _moe_combine(x, experts, w, idx, dense):
     E = len(experts)
     if dense:
         # combine matrix [N, E]: weight of expert e for token n (0 when not selected)
-        comb = torch.zeros(x.shape[0], E, dtype=w.dtype, device=x.device).scatter_add(1, idx, w)
+        comb = torch.zeros(x.shape[0], E, dtype=w.dtype, device=x.device).scatter(1, idx, w)  # top-k ids are distinct
         out = torch.zeros_like(x)
         for e, ex in enumerate(experts):
             out = out + comb[:, e:e + 1] * ex(x)
