@@ -1,0 +1,31 @@
+import type { Gpu } from '../gpu/device';
+import { ParamArena, Step } from '../gpu/step';
+import type { Profiler } from '../gpu/profile';
+import type { Transformer } from '../model/forward';
+import type { GenerateStats, RoundInfo, TokenOrigin, DraftView } from '../api/types';
+
+/** What a decoding strategy needs: the model, a way to record GPU steps, and the output sink. */
+export interface DecodeContext {
+  gpu: Gpu;
+  model: Transformer;
+  prompt: number[];
+  /** accept generated tokens; returns false once generation must end (EOS, stop string, max tokens) */
+  emit(tokens: number[], origins?: TokenOrigin[], round?: RoundInfo): boolean;
+  emitDrafts(drafts: DraftView[]): void;
+  /** true once the caller aborted: stop between steps */
+  shouldStop(): boolean;
+  /** tokens still allowed before max tokens */
+  remaining(): number;
+  stats: GenerateStats;
+  newStep(): Step;
+  eosIds: ReadonlySet<number>;
+}
+
+export interface DecodeStrategy {
+  /** Prefill is done by the runtime; the KV cache holds the prompt minus its last token. */
+  run(ctx: DecodeContext): Promise<void>;
+}
+
+export function stepFactory(gpu: Gpu, arena: ParamArena, profiler?: Profiler): () => Step {
+  return () => new Step(gpu, arena, profiler);
+}

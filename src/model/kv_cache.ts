@@ -1,0 +1,34 @@
+import type { Gpu } from '../gpu/device';
+import { storageBuffer } from '../gpu/buffers';
+
+/**
+ * Per-layer key/value cache on the GPU, preallocated to the context length.
+ * Layout per layer: [kvHeads, maxSeq, headDim] f32. `length` is the number of valid positions;
+ * rollback after rejected drafts just lowers it: stale slots are masked by the attention bound
+ * and overwritten later, so nothing is copied.
+ */
+export class KvCache {
+  readonly keys: GPUBuffer[];
+  readonly values: GPUBuffer[];
+  length = 0;
+
+  constructor(gpu: Gpu, readonly layers: number, readonly kvHeads: number, readonly headDim: number, readonly maxSeq: number) {
+    const bytes = 4 * kvHeads * maxSeq * headDim;
+    this.keys = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.keys.${l}`, bytes));
+    this.values = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.values.${l}`, bytes));
+  }
+
+  get bytes(): number {
+    return 2 * this.layers * 4 * this.kvHeads * this.maxSeq * this.headDim;
+  }
+
+  /** Keep only the first `length` positions (rollback). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.length) throw new RangeError(`cannot truncate KV cache of length ${this.length} to ${length}`);
+    this.length = length;
+  }
+
+  destroy(): void {
+    for (const b of [...this.keys, ...this.values]) b.destroy();
+  }
+}

@@ -1,0 +1,218 @@
+import type { Gpu } from '../gpu/device';
+import { ParamArena } from '../gpu/step';
+import { Profiler } from '../gpu/profile';
+import { readBuffer } from '../gpu/buffers';
+import { AbortError, InferError } from '../gpu/errors';
+import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
+import type { ModelSource } from '../model/source';
+import { parseConfig, type ModelConfig } from '../model/config';
+import { loadWeights, type ModelWeights } from '../model/weights';
+import { Tokenizer } from '../model/tokenizer';
+import { KvCache } from '../model/kv_cache';
+import { Transformer } from '../model/forward';
+import { createStrategy } from '../decode';
+import { stepFactory } from '../decode/strategy';
+import { OutputCollector } from './output';
+import { validatePromptTokens, validateRequest } from './validate';
+
+export interface RuntimeOptions {
+  quantize?: 'q8' | 'q4';
+  contextLength?: number;
+  maxResidentExperts?: number;
+  sparsity?: { mlp: number };
+  ngrams?: string;
+  profile?: boolean;
+}
+
+const DEFAULT_CONTEXT = 2048;
+const DEFAULT_MAX_TOKENS = 256;
+
+/**
+ * The in-process runtime: one loaded model on one GPU device, serving one request at a time.
+ * No DOM and no worker code: the worker, the in-thread engine and the Node engine all wrap it.
+ */
+export class Runtime {
+  private readonly arena: ParamArena;
+  private readonly profiler?: Profiler;
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly weights: ModelWeights,
+    readonly tokenizer: Tokenizer,
+    readonly model: Transformer,
+    readonly info: EngineInfo,
+    options: RuntimeOptions,
+  ) {
+    this.arena = new ParamArena(gpu);
+    if (options.profile && gpu.hasTimestamps) this.profiler = new Profiler(gpu);
+  }
+
+  static async load(gpu: Gpu, source: ModelSource, options: RuntimeOptions = {}, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Runtime> {
+    const checkAbort = () => {
+      if (signal?.aborted) throw new AbortError('model loading was aborted', { model: source.describe });
+    };
+    onProgress?.({ phase: 'config', loadedBytes: 0, totalBytes: 0, file: 'config.json' });
+    const config = parseConfig(JSON.parse(await source.text('config.json')), 'config.json');
+    checkAbort();
+    onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
+    const tokenizer = await Tokenizer.load(source);
+    checkAbort();
+    const weights = await loadWeights(gpu, config, source, {
+      quantize: options.quantize,
+      signal,
+      onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
+    });
+    const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
+    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
+    const model = new Transformer(gpu, config, weights, kv, passRows(config.vocab));
+    const info = engineInfo(gpu, config, weights, contextLength);
+    onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
+    return new Runtime(gpu, config, weights, tokenizer, model, info, options);
+  }
+
+  tokenize(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  detokenize(ids: number[]): string {
+    return this.tokenizer.decode(ids);
+  }
+
+  applyChatTemplate(messages: ChatMessage[]): string {
+    return this.tokenizer.applyChatTemplate(messages);
+  }
+
+  kernelProfile(): { kernel: string; ms: number; count: number }[] {
+    return this.profiler?.report() ?? [];
+  }
+
+  /** Full-model logits at every position of `ids`: Float32Array [ids.length * vocab]. */
+  async logits(ids: number[]): Promise<Float32Array> {
+    this.checkUsable();
+    if (ids.length === 0) return new Float32Array(0);
+    validatePromptTokens(ids, this.config.vocab, this.model.kv.maxSeq + 1);
+    const { model } = this;
+    const vocab = this.config.vocab;
+    const out = new Float32Array(ids.length * vocab);
+    for (let start = 0; start < ids.length; start += model.rows) {
+      const count = Math.min(model.rows, ids.length - start);
+      this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
+      const step = this.newStep();
+      model.embed(step, model.act.ids, 0, count);
+      model.layers(step, count, start);
+      model.head(step, count);
+      step.read(model.act.logits, 0, 4 * count * vocab);
+      const [bytes] = await step.submit();
+      out.set(new Float32Array(bytes), start * vocab);
+    }
+    model.kv.length = 0;
+    return out;
+  }
+
+  /** Run one request to completion, emitting events; ends with 'done'. */
+  async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
+    this.checkUsable();
+    validateRequest(request);
+    const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
+    if (prompt.length === 0) prompt.push(this.tokenizer.bosId ?? 0);
+    const { model } = this;
+    validatePromptTokens(prompt, this.config.vocab, model.kv.maxSeq);
+    const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
+    const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
+    const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
+    const output = new OutputCollector((ids) => this.tokenizer.decode(ids), emit, maxTokens, new Set(this.tokenizer.eosIds), request.stopAtEos ?? true, request.stop ?? []);
+
+    const t0 = performance.now();
+    await this.prefill(prompt.slice(0, -1));
+    stats.prefillMs = performance.now() - t0;
+    if (prompt.length > 1) stats.forwardPasses += Math.ceil((prompt.length - 1) / model.rows);
+
+    const t1 = performance.now();
+    let draftsSeen: GenerateResult['drafts'];
+    await strategy.run({
+      gpu: this.gpu,
+      model,
+      prompt,
+      emit: (tokens, origins, round) => output.push(tokens, origins, round),
+      emitDrafts: (drafts) => {
+        draftsSeen = drafts;
+        emit({ type: 'drafts', drafts });
+      },
+      shouldStop: () => {
+        if (shouldStop()) output.abort();
+        return output.finished;
+      },
+      remaining: () => output.remaining(),
+      stats,
+      newStep: stepFactory(this.gpu, this.arena, this.profiler),
+      eosIds: new Set(this.tokenizer.eosIds),
+    });
+    stats.decodeMs = performance.now() - t1;
+    stats.decodeTokens = output.tokens.length;
+    const result = output.result(stats, draftsSeen ? { drafts: draftsSeen } : {});
+    emit({ type: 'done', result });
+    return result;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.destroy();
+    this.model.kv.destroy();
+    this.gpu.device.destroy();
+  }
+
+  /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
+  private async prefill(ids: number[]): Promise<void> {
+    const { model } = this;
+    model.kv.length = 0;
+    let last: Promise<unknown> = Promise.resolve();
+    for (let start = 0; start < ids.length; start += model.rows) {
+      const count = Math.min(model.rows, ids.length - start);
+      this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
+      const step = this.newStep();
+      model.embed(step, model.act.ids, 0, count);
+      model.layers(step, count, start);
+      last = step.submit();
+    }
+    await last;
+    model.kv.length = ids.length;
+  }
+
+  private newStep() {
+    return stepFactory(this.gpu, this.arena, this.profiler)();
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new InferError('the runtime has been disposed');
+  }
+
+  /** Test hook: GPU bytes of a buffer (used by KV-equality tests). */
+  async readBuffer(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    return readBuffer(this.gpu, buffer, bytes);
+  }
+}
+
+/** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
+function passRows(vocab: number): number {
+  return Math.max(16, Math.min(64, Math.floor((64 << 20) / (4 * vocab))));
+}
+
+function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
+  return {
+    architecture: c.architecture,
+    layers: c.layers,
+    hidden: c.hidden,
+    heads: c.heads,
+    kvHeads: c.kvHeads,
+    headDim: c.headDim,
+    vocab: c.vocab,
+    contextLength,
+    ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
+    params: w.params,
+    dtype: w.format,
+    adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
+  };
+}
