@@ -1,0 +1,61 @@
+import { ModelFormatError } from '../gpu/errors';
+import { ByteReader } from './byte_reader';
+import { parseShardIndex, readHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
+import type { ModelSource } from './source';
+
+export const SINGLE_FILE = 'model.safetensors';
+export const SHARD_INDEX = 'model.safetensors.index.json';
+
+export interface OpenShard {
+  header: SafetensorsHeader;
+  size: number;
+  /** Positioned at the first tensor byte. */
+  reader: ByteReader;
+}
+
+/** A checkpoint whose headers are read and validated, its tensor bytes not yet. */
+export interface OpenCheckpoint {
+  shards: OpenShard[];
+  tensors: Map<string, TensorInfo>;
+  /** Sum of the file sizes (progress total). */
+  totalBytes: number;
+  close(): Promise<void>;
+}
+
+/** Opens `model.safetensors`, or every shard named by `model.safetensors.index.json`, and reads their headers. */
+export async function openCheckpoint(source: ModelSource, signal?: AbortSignal): Promise<OpenCheckpoint> {
+  const index = (await source.exists(SHARD_INDEX)) ? parseShardIndex(await source.text(SHARD_INDEX)) : undefined;
+  const files = index ? [...new Set(index.values())].sort() : [SINGLE_FILE];
+  const shards: OpenShard[] = [];
+  const close = async () => {
+    await Promise.all(shards.map((s) => s.reader.close()));
+  };
+  try {
+    for (const file of files) {
+      const binary = await source.binary(file);
+      const reader = new ByteReader(binary.stream(), file, signal);
+      const header = await readHeader(reader, binary.size).catch(async (e) => {
+        await reader.close();
+        throw e;
+      });
+      shards.push({ header, size: binary.size, reader });
+    }
+    const tensors = new Map<string, TensorInfo>();
+    for (const { header } of shards) {
+      for (const t of header.tensors) {
+        const previous = tensors.get(t.name);
+        if (previous) throw new ModelFormatError(`tensor "${t.name}" is stored twice, in ${previous.file} and ${t.file}`, { file: t.file, tensor: t.name });
+        tensors.set(t.name, t);
+      }
+    }
+    for (const [name, file] of index ?? []) {
+      if (tensors.get(name)?.file !== file) {
+        throw new ModelFormatError(`${SHARD_INDEX}: tensor "${name}" is mapped to ${file}, which does not contain it`, { file: SHARD_INDEX, tensor: name });
+      }
+    }
+    return { shards, tensors, totalBytes: shards.reduce((a, s) => a + s.size, 0), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

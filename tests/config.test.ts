@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ModelFormatError, UnsupportedModelError } from '../src/gpu/errors';
+import { isMoeLayer, parseConfig } from '../src/model/config';
+
+const fixture = (dir: string) => JSON.parse(readFileSync(`tests/fixtures/models/${dir}/config.json`, 'utf8'));
+
+function expectError(json: unknown, cls: typeof ModelFormatError | typeof UnsupportedModelError, field: string) {
+  let error: unknown;
+  try {
+    parseConfig(json);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(cls);
+  expect((error as Error).message).toContain('config.json');
+  expect((error as Error).message).toContain(field);
+}
+
+describe('parseConfig', () => {
+  it('reads a Llama config with GQA and defaults', () => {
+    const c = parseConfig(fixture('llama-gqa3'));
+    expect(c).toMatchObject({ hfArchitecture: 'LlamaForCausalLM', architecture: 'llama', hidden: 96, heads: 6, kvHeads: 2, headDim: 16, vocab: 384, layers: 2, attentionBias: false, tieEmbeddings: false, bosTokenId: 0, eosTokenIds: [1] });
+    expect(c.moe).toBeUndefined();
+  });
+
+  it('takes an explicit head_dim, tied embeddings and Qwen2 biases', () => {
+    expect(parseConfig(fixture('llama-headdim')).headDim).toBe(48);
+    expect(parseConfig(fixture('llama-tied')).tieEmbeddings).toBe(true);
+    expect(parseConfig(fixture('qwen2-bias'))).toMatchObject({ architecture: 'qwen2', attentionBias: true, ropeTheta: 1e6, rmsEps: 1e-6 });
+  });
+
+  it('reads Mixtral and Qwen2-MoE routing', () => {
+    const mixtral = parseConfig(fixture('mixtral-rand'));
+    expect(mixtral.moe).toMatchObject({ experts: 4, expertsPerToken: 2, normTopK: true, sparseStep: 1, mlpOnlyLayers: [] });
+    expect(mixtral.moe!.expertIntermediate).toBe(mixtral.intermediate);
+    const qwen = parseConfig(fixture('qwen2moe-rand'));
+    expect(qwen.moe).toEqual({ experts: 6, expertsPerToken: 2, expertIntermediate: 48, normTopK: false, sharedExpertIntermediate: 80, sparseStep: 1, mlpOnlyLayers: [1], routerScore: 'softmax' });
+    expect([0, 1, 2].map((i) => isMoeLayer(qwen, i))).toEqual([true, false, true]);
+    expect(qwen.attentionBias).toBe(true);
+  });
+
+  it('reads rope scaling and eos lists', () => {
+    const base = fixture('llama-gqa3');
+    const c = parseConfig({ ...base, eos_token_id: [1, 2], rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
+    expect(c.ropeScaling).toEqual({ type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+    expect(c.eosTokenIds).toEqual([1, 2]);
+    expect(parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({ type: 'linear', factor: 2 });
+    expectError({ ...base, rope_scaling: { type: 'yarn', factor: 2 } }, UnsupportedModelError, 'rope_scaling');
+    expectError({ ...base, rope_scaling: { type: 'linear' } }, ModelFormatError, 'factor');
+  });
+
+  it('names the file and field of malformed or missing fields', () => {
+    const base = fixture('llama-gqa3');
+    expectError('not an object', ModelFormatError, 'config.json');
+    expectError({ ...base, architectures: undefined }, ModelFormatError, 'architectures');
+    expectError({ ...base, hidden_size: undefined }, ModelFormatError, 'hidden_size');
+    expectError({ ...base, vocab_size: '384' }, ModelFormatError, 'vocab_size');
+    expectError({ ...base, num_hidden_layers: 2.5 }, ModelFormatError, 'num_hidden_layers');
+    expectError({ ...base, rms_norm_eps: -1 }, ModelFormatError, 'rms_norm_eps');
+    expectError({ ...base, eos_token_id: 'x' }, ModelFormatError, 'eos_token_id');
+    expectError({ ...fixture('qwen2moe-rand'), mlp_only_layers: [7] }, ModelFormatError, 'mlp_only_layers');
+  });
+
+  it('rejects unsupported models with UnsupportedModelError', () => {
+    const base = fixture('llama-gqa3');
+    expectError({ ...base, architectures: ['GPT2LMHeadModel'] }, UnsupportedModelError, 'architectures');
+    expectError({ ...base, architectures: ['OlmoeForCausalLM'] }, UnsupportedModelError, 'q_norm');
+    expectError({ ...base, num_key_value_heads: 4 }, UnsupportedModelError, 'num_key_value_heads');
+    expectError({ ...base, hidden_act: 'gelu' }, UnsupportedModelError, 'hidden_act');
+    expectError({ ...base, attention_bias: true }, UnsupportedModelError, 'attention_bias');
+    expectError({ ...base, architectures: ['MistralForCausalLM'], sliding_window: 128 }, UnsupportedModelError, 'sliding_window');
+    expect(parseConfig({ ...fixture('qwen2-bias'), use_sliding_window: false, sliding_window: 128 }).architecture).toBe('qwen2');
+  });
+});
