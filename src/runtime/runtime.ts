@@ -1,12 +1,12 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { readBuffer } from '../gpu/buffers';
 import { AbortError, InferError } from '../gpu/errors';
 import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
 import type { ModelSource } from '../model/source';
 import { parseConfig, type ModelConfig } from '../model/config';
 import { loadWeights, type ModelWeights } from '../model/weights';
+import { parameterCount, weightBuffers } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
 import { KvCache } from '../model/kv_cache';
 import { Transformer } from '../model/forward';
@@ -156,12 +156,13 @@ export class Runtime {
     return result;
   }
 
+  /** Release this model's GPU buffers; the device belongs to whoever created it. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.model.destroy();
     this.model.kv.destroy();
-    this.gpu.device.destroy();
+    for (const buffer of weightBuffers(this.weights)) buffer.destroy();
   }
 
   /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
@@ -188,11 +189,6 @@ export class Runtime {
   private checkUsable(): void {
     if (this.disposed) throw new InferError('the runtime has been disposed');
   }
-
-  /** Test hook: GPU bytes of a buffer (used by KV-equality tests). */
-  async readBuffer(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    return readBuffer(this.gpu, buffer, bytes);
-  }
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
@@ -202,7 +198,7 @@ function passRows(vocab: number): number {
 
 function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
   return {
-    architecture: c.architecture,
+    architecture: c.hfArchitecture,
     layers: c.layers,
     hidden: c.hidden,
     heads: c.heads,
@@ -211,7 +207,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     vocab: c.vocab,
     contextLength,
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
-    params: w.params,
+    params: parameterCount(c),
     dtype: w.format,
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
