@@ -215,7 +215,7 @@ def main():
 
     evalj = {"name": name, "params": count_params(model), "config": cfg, "val": ev, "unigram_val_ce": uni,
              "unigram_val_ppl": math.exp(uni), "samples": samples, "onnx": onnx_info, "routing": balance,
-             "train": {k: summary.get(k) for k in ("train_seconds", "train_tokens_seen", "corpus_train_tokens", "args", "threads")},
+             "train": {k: summary.get(k) for k in ("train_seconds", "train_tokens_seen", "corpus_train_tokens", "args", "threads", "stages")},
              "fixture_min_greedy_margin": margin}
     with open(os.path.join(outdir, "eval.json"), "w") as f:
         json.dump(evalj, f, indent=1)

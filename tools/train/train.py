@@ -112,6 +112,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--init-from", default=None, help="continue from a checkpoint (second stage, warm restart)")
+    ap.add_argument("--dropout-schedule", choices=["scratch", "constant"], default="scratch",
+                    help="S(t): exp(t ln2 / T) - 1 from scratch, 1 for continued training")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -121,6 +124,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     model = build_model(cfg)
     init_weights(model, cfg)
+    prev = None
+    if args.init_from:
+        model.load_state_dict(torch.load(os.path.join(args.init_from, "ckpt.pt")))
+        prev = json.load(open(os.path.join(args.init_from, "summary.json")))
     L = cfg["num_hidden_layers"]
     print(f"params {count_params(model)}", flush=True)
     train, val = load_tokens("train"), load_tokens("val")
@@ -141,7 +148,7 @@ def main():
         y = torch.stack([train[s + 1:s + args.seq + 1] for s in starts])
         drop = None
         if args.layerskip and args.p_max > 0:
-            s_t = math.exp(step * math.log(2) / args.steps) - 1
+            s_t = 1.0 if args.dropout_schedule == "constant" else math.exp(step * math.log(2) / args.steps) - 1
             drop = []
             for l in range(L):
                 p = args.p_max * s_t * (math.exp(l * math.log(2) / (L - 1)) - 1)
@@ -184,6 +191,12 @@ def main():
     summary = {"config": cfg, "args": vars(args), "params": count_params(model), "train_seconds": round(train_s, 1),
                "train_tokens_seen": args.steps * args.batch * args.seq, "corpus_train_tokens": len(train),
                "val": ev, "unigram_val_ce": uni, "log": log, "threads": args.threads}
+    if prev:
+        a0 = prev["args"]
+        summary["stages"] = [{"args": a0, "train_seconds": prev["train_seconds"], "val_ce_final": prev["val"]["ce"][-1]},
+                             {"args": vars(args), "train_seconds": round(train_s, 1)}]
+        summary["train_seconds"] = round(prev["train_seconds"] + train_s, 1)
+        summary["train_tokens_seen"] += prev["train_tokens_seen"]
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps({"val_ce_per_exit": [round(c, 3) for c in ev["ce"]], "agree": [round(a, 3) for a in ev["agree"]],

@@ -1,0 +1,179 @@
+"""Write public/models/<name>/README.md (model cards) from public/models/<name>/eval.json.
+
+  /usr/bin/python3 tools/train/write_cards.py tiny-dense tiny-moe
+"""
+import json
+import math
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+DATA = """## Data
+
+Debian's `fortunes` and `fortunes-min` packages (fortune-mod 1.99.1 data, `/usr/share/games/fortunes`;
+BSD licence, see `/usr/share/doc/fortunes/copyright`): quotations, jokes and short prose in English.
+All files except `ascii-art` (pictures) and `translate-me` (partly non-English); the offensive
+collection is not included. Each fortune (text between `%` lines) is one document; runs of spaces/tabs
+become one space and lines are stripped. 15,185 documents (2.48 M characters); a fixed random 1/40 of the
+documents (380, 24,960 tokens) is held out for validation. Training stream: `<|bos|> doc <|eos|>` concatenated
+(911,078 tokens).
+
+## Tokenizer
+
+Byte-level BPE (GPT-2 byte mapping and pre-tokenisation regex), 2048 ids: `<|bos|>` = 0, `<|eos|>` = 1,
+the 256 bytes = 2..257, 1790 merges = 258..2047; 2.65 bytes per token on this corpus. Trained on word
+frequencies of the training split by `tools/train/tokenizer.py`. `tokenizer.json` (HF format, ByteLevel
+pre-tokenizer/decoder, BPE model, `TemplateProcessing` post-processor that prepends `<|bos|>` when special
+tokens are added) and `tokenizer_config.json` (with a `chat_template`) load in `@huggingface/tokenizers`;
+`tools/train/check_tokenizer.mjs` checks it encodes the whole corpus exactly as the Python encoder.
+Chat template: `<|bos|>` then, per message, `{role}: {content}<|eos|>\\n`, then `assistant:` if a generation
+prompt is requested. The models were trained on plain text only, not on chats.
+"""
+
+
+def onnx_section(cfg, info):
+    L, kv, hd, V = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["vocab_size"]
+    return f"""## ONNX export (`onnx/model.onnx`)
+
+Opset 17, exported with `torch.onnx.export` from `tools/train/reference.py` ({info['size_bytes'] / 1e6:.1f} MB).
+Weights are stored as **float16 initialisers** and cast to float32 inside the graph (every input, output
+and activation is float32); this halves the file and gives exactly the computation of the reference model on
+the stored F16 weights. onnxruntime constant-folds the casts when it loads the model.
+
+| name | dtype | shape |
+| --- | --- | --- |
+| input `input_ids` | int64 | [batch, seq] |
+| input `position_ids` | int64 | [batch, seq] (absolute positions, i.e. past_len .. past_len+seq-1; used for RoPE only) |
+| inputs `past_key_values.{{i}}.key`, `past_key_values.{{i}}.value`, i = 0..{L - 1} | float32 | [batch, {kv}, past_seq, {hd}] (past_seq may be 0) |
+| output `logits` | float32 | [batch, seq, {V}] |
+| outputs `present.{{i}}.key`, `present.{{i}}.value` | float32 | [batch, {kv}, past_seq + seq, {hd}] |
+
+Keys are cached **after** RoPE. The causal mask is built from the shapes (query j of this call sees keys
+0..past_seq+j); there is no attention_mask input, so no padding. Inputs are ordered `input_ids`, `position_ids`,
+then `past_key_values.0.key`, `past_key_values.0.value`, `past_key_values.1.key`, ...; outputs `logits`,
+`present.0.key`, `present.0.value`, .... `tools/train/check_onnx.mjs` runs it with onnxruntime-web (wasm) against
+the reference fixture (prefill then 1-token decode steps through the cache): max |diff| about 1e-5.
+"""
+
+
+def fixtures_section(name, dense):
+    extra = ""
+    if dense:
+        extra = "| `exit_logits_len7` | F32 | [L, 7, 2048] | early-exit logits lm_head(norm(h_l)) for l = 1..L at every position of `prompt_len7` (row L-1 equals `logits_len7`) |\n"
+    else:
+        extra = "| `router_topk_len7` | I32 | [L, 7, 2] | selected experts per layer and position of `prompt_len7`, highest router probability first |\n"
+    return f"""## Test fixtures
+
+`tests/fixtures/{name}.safetensors` (computed in float32 by `tools/train/reference.py` from the F16 weights
+in this directory) and `tests/fixtures/{name}.prompts.json` (prompt texts, ids, greedy text, key list):
+
+| key | dtype | shape | meaning |
+| --- | --- | --- | --- |
+| `prompt_len1` / `prompt_len7` / `prompt_len45` | I32 | [n] | English prompts tokenised **with** `<|bos|>` and cut to n tokens (len 1 is `<|bos|>` alone) |
+| `logits_len1` / `logits_len7` / `logits_len45` | F32 | [n, 2048] | logits at every position, one forward from position 0 |
+{extra}| `greedy_prompt` | I32 | [7] | = `prompt_len7` |
+| `greedy_tokens` | I32 | [64] | 64 greedy tokens after `greedy_prompt` (EOS is not special-cased) |
+"""
+
+
+def main():
+    names = sys.argv[1:] or ["tiny-dense", "tiny-moe"]
+    ng = json.load(open(os.path.join(HERE, "work", "ngrams_stats.json")))
+    for name in names:
+        d = os.path.join(ROOT, "public", "models", name)
+        ev = json.load(open(os.path.join(d, "eval.json")))
+        cfg = ev["config"]
+        dense = cfg["model_type"] == "llama"
+        L = cfg["num_hidden_layers"]
+        val = ev["val"]
+        tr = ev["train"]
+        a = tr.get("args") or {}
+        ce = val["ce"][-1]
+        lines = [f"# {name}", ""]
+        if dense:
+            lines += ["A 4M-parameter Llama-architecture causal LM trained from scratch on English fortune-cookie text, "
+                      "with a LayerSkip-style early-exit loss and layer dropout so that its first layers make usable "
+                      "drafts for self-speculative decoding. A test and benchmark model for webgpu-infer, not a useful "
+                      "language model.", ""]
+        else:
+            lines += ["A small Mixtral-architecture (sparse mixture-of-experts, 8 experts, top-2) causal LM trained from "
+                      "scratch on English fortune-cookie text. A test and benchmark model for webgpu-infer's MoE path, "
+                      "not a useful language model.", ""]
+        lines += ["## Architecture", "", "| | |", "| --- | --- |",
+                  f"| class | `{cfg['architectures'][0]}` (`model_type` `{cfg['model_type']}`) |",
+                  f"| parameters | {ev['params']:,} (embedding tied with the LM head) |",
+                  f"| layers | {L} |", f"| hidden size | {cfg['hidden_size']} |",
+                  f"| attention | {cfg['num_attention_heads']} query heads, {cfg['num_key_value_heads']} KV heads (GQA), head_dim {cfg['head_dim']} |",
+                  f"| MLP | SwiGLU, intermediate {cfg['intermediate_size']}" + (f" per expert; {cfg['num_local_experts']} experts, top-{cfg['num_experts_per_tok']}, softmax router renormalised over the selected 2 |" if not dense else " |"),
+                  f"| norm | RMSNorm, eps {cfg['rms_norm_eps']} |",
+                  f"| positions | RoPE (rotate-half), theta {cfg['rope_theta']:g}, max {cfg['max_position_embeddings']} |",
+                  f"| vocab | {cfg['vocab_size']} (byte-level BPE, below) |",
+                  "| weights | `model.safetensors`, F16, HF tensor names |", ""]
+        if not dense:
+            E = cfg["num_local_experts"]
+            h, inter = cfg["hidden_size"], cfg["intermediate_size"]
+            active = ev["params"] - L * (E - cfg["num_experts_per_tok"]) * 3 * h * inter
+            lines += [f"Active parameters per token: {active:,} (2 of {E} experts per layer).", ""]
+        lines += [DATA]
+        lines += ["## Training", "",
+                  f"PyTorch 1.13 (Debian) on CPU: {tr.get('threads', 2)} threads of a shared 2-core AMD EPYC virtual machine, no GPU. "
+                  f"{a.get('steps')} steps of {a.get('batch')} × {a.get('seq')} tokens ({tr.get('train_tokens_seen'):,} tokens, "
+                  f"{tr.get('train_tokens_seen') / tr.get('corpus_train_tokens'):.2f} epochs) in {tr.get('train_seconds', 0) / 60:.1f} minutes. "
+                  f"AdamW (β 0.9/0.95, weight decay {a.get('wd')} on matrices), peak LR {a.get('lr')}, {a.get('warmup')} warm-up steps, cosine to "
+                  f"{a.get('min_lr_frac')}× peak, gradient clipping 1.0, seed {a.get('seed')}."]
+        if tr.get("stages"):
+            st = tr["stages"]
+            a0, a1 = st[0]["args"], st[1]["args"]
+            lines[-1] = (f"PyTorch 1.13 (Debian) on CPU: {tr.get('threads', 2)} threads of a shared 2-core AMD EPYC virtual machine, no GPU. "
+                         f"{tr.get('train_tokens_seen'):,} tokens ({tr.get('train_tokens_seen') / tr.get('corpus_train_tokens'):.2f} epochs) "
+                         f"in {tr.get('train_seconds', 0) / 60:.1f} minutes, in two stages. AdamW (β 0.9/0.95, weight decay {a0.get('wd')} on "
+                         f"matrices), gradient clipping 1.0, batches of {a0.get('batch')} × {a0.get('seq')} tokens. Stage 1: {a0.get('steps')} steps, "
+                         f"peak LR {a0.get('lr')}, {a0.get('warmup')} warm-up steps, cosine to {a0.get('min_lr_frac')}× peak "
+                         f"({st[0]['train_seconds'] / 60:.1f} min, validation CE {st[0]['val_ce_final']:.3f}). Stage 2 (warm restart from stage 1): "
+                         f"{a1.get('steps')} steps, peak LR {a1.get('lr')}, {a1.get('warmup')} warm-up steps, cosine to {a1.get('min_lr_frac')}× peak "
+                         f"({st[1]['train_seconds'] / 60:.1f} min" + (", layer-dropout S(t) = 1" if a1.get("dropout_schedule") == "constant" else "") + ").")
+        lines += [""]
+        if dense:
+            lines += ["LayerSkip recipe (arXiv 2404.16710): one shared final norm + LM head for all layers; at every step each "
+                      f"early layer l < {L} gets a cross-entropy loss on a random {a.get('exit_frac')} of the positions; "
+                      f"loss = CE_L + {a.get('e_scale')} × mean over l < {L} of CE_l. Layer dropout per sample: layer l (0-based) "
+                      f"is skipped with p = {a.get('p_max')} · S(t) · D(l), D(l) = e^(l·ln2/(L−1)) − 1, S(t) = e^(t·ln2/T) − 1 "
+                      "(from-scratch schedule: 0 at the start, p_max at the last layer at the end).", ""]
+        else:
+            lines += [f"Switch-style load-balancing loss E·Σ_e f_e·P_e averaged over layers, coefficient {a.get('aux_loss')}.", ""]
+        lines += ["## Evaluation (validation split, 24,960 tokens, windows of 256)", "",
+                  f"| model | cross-entropy (nats/token) | perplexity |", "| --- | --- | --- |",
+                  f"| {name} | {ce:.3f} | {math.exp(ce):.1f} |",
+                  f"| unigram baseline (add-one smoothed training-token frequencies) | {ev['unigram_val_ce']:.3f} | {ev['unigram_val_ppl']:.1f} |", ""]
+        if dense:
+            lines += ["### Exiting early", "",
+                      "Logits at layer l = lm_head(norm(h_l)), h_l the residual stream after l layers. Agreement = fraction of "
+                      "validation positions where the exit's argmax equals the full model's argmax (the greedy draft acceptance "
+                      "rate per token for self-speculation).", "",
+                      "| exit layer | cross-entropy | perplexity | top-1 agreement with layer " + str(L) + " |", "| --- | --- | --- | --- |"]
+            for l in range(L):
+                lines.append(f"| {l + 1} | {val['ce'][l]:.3f} | {val['ppl'][l]:.1f} | {val['agree'][l]:.3f} |")
+            lines += [""]
+        if ev.get("routing"):
+            lines += ["### Expert load", "", "Fraction of top-2 assignments per expert on the first 5,120 validation tokens:", "",
+                      "| layer | " + " | ".join(f"e{e}" for e in range(cfg["num_local_experts"])) + " |",
+                      "| --- | " + " | ".join("---" for _ in range(cfg["num_local_experts"])) + " |"]
+            for li, r in enumerate(ev["routing"]["expert_load_fraction_per_layer"]):
+                lines.append(f"| {li} | " + " | ".join(f"{x:.3f}" for x in r) + " |")
+            lines += [""]
+        lines += ["## Greedy samples", "", "48 new tokens (or up to `<|eos|>`) after `<|bos|>` + prompt, reference implementation:", ""]
+        for s in ev["samples"]:
+            lines += ["```", s["prompt"] + s["completion"].replace("```", "'''"), "```"]
+        lines += ["", onnx_section(cfg, ev["onnx"]), fixtures_section(name, dense)]
+        lines += ["## N-grams", "", f"`../ngrams-bpe2048.bin` ({ng['bytes'] / 1e6:.1f} MB): 2- to 5-gram counts over the training "
+                  "tokens in this tokenizer's ids, for superposed decoding; format in `../NGRAMS.md`.", "",
+                  "## Reproduce", "", "`bash tools/train/run_all.sh` (see `tools/train/README.md`). Timings vary with the CPU.", ""]
+        with open(os.path.join(d, "README.md"), "w") as f:
+            f.write("\n".join(lines))
+        print("wrote", os.path.join(d, "README.md"))
+
+
+if __name__ == "__main__":
+    main()
