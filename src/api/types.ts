@@ -182,5 +182,7 @@ export interface Engine {
       create(request: ChatCompletionRequest & { stream?: false }): Promise<ChatCompletion>;
     };
   };
+  /** loads the same model again on a fresh GPU device: the way back after a DeviceLostError */
+  reload(): Promise<void>;
   dispose(): Promise<void>;
 }

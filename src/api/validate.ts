@@ -1,0 +1,119 @@
+/** Request checks run before a request reaches the GPU; each failure names the field at fault. */
+import { ContextLengthError, InvalidRequestError } from '../gpu/errors';
+import type { ChatCompletionRequest, EngineInfo, GenerateRequest, Strategy } from './types';
+
+type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers'>;
+
+function fail(field: string, message: string, value?: unknown): never {
+  throw new InvalidRequestError(`${field}: ${message}`, { field, value: describe(value) });
+}
+
+function describe(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'string' && value.length > 80) return `${value.slice(0, 80)}…`;
+  return Array.isArray(value) ? `array of ${value.length}` : value;
+}
+
+function isInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+function checkRange(field: string, v: unknown, min: number, max: number, integer: boolean): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || Number.isNaN(v) || (integer && !Number.isInteger(v))) {
+    fail(field, `must be ${integer ? 'an integer' : 'a number'}, got ${describe(v)}`, v);
+  }
+  if (v < min || v > max) fail(field, `must be in [${min}, ${max}], got ${v}`, v);
+}
+
+/** Token ids must be integers inside the vocabulary. */
+export function validateTokenIds(field: string, ids: unknown, limits: Pick<Limits, 'vocab'>): void {
+  if (!Array.isArray(ids)) fail(field, 'must be an array of token ids', ids);
+  ids.forEach((id, i) => {
+    if (!isInteger(id) || id < 0 || id >= limits.vocab) {
+      throw new InvalidRequestError(`${field}[${i}]: token id ${String(id)} is outside the vocabulary [0, ${limits.vocab})`, { field, index: i, value: describe(id) });
+    }
+  });
+}
+
+/** A prompt is non-empty text, or non-empty in-vocabulary token ids that leave room in the context. */
+export function validatePrompt(field: string, prompt: unknown, limits: Pick<Limits, 'vocab' | 'contextLength'>): void {
+  if (typeof prompt === 'string') {
+    if (prompt.length === 0) fail(field, 'is empty');
+    return;
+  }
+  if (!Array.isArray(prompt)) fail(field, 'must be a string or an array of token ids', prompt);
+  if (prompt.length === 0) fail(field, 'is empty');
+  validateTokenIds(field, prompt, limits);
+  if (prompt.length >= limits.contextLength) {
+    throw new ContextLengthError(`${field}: ${prompt.length} tokens do not fit the context of ${limits.contextLength} tokens`, {
+      field, promptTokens: prompt.length, contextLength: limits.contextLength,
+    });
+  }
+}
+
+function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; seed?: unknown }, limits: Limits): void {
+  checkRange(`${prefix}.temperature`, s.temperature, 0, 100, false);
+  checkRange(`${prefix}.topK`, s.topK, 1, limits.vocab, true);
+  checkRange(`${prefix}.topP`, s.topP, Number.MIN_VALUE, 1, false);
+  checkRange(`${prefix}.seed`, s.seed, 0, Number.MAX_SAFE_INTEGER, true);
+}
+
+function validateStrategy(strategy: Strategy | undefined, limits: Limits): void {
+  if (strategy === undefined) return;
+  if (typeof strategy !== 'object' || strategy === null) fail('strategy', 'must be an object with a kind', strategy);
+  switch (strategy.kind) {
+    case 'greedy':
+      return;
+    case 'sample':
+      return validateSampling('strategy', strategy, limits);
+    case 'self-speculative':
+      if (strategy.exitLayer !== 'auto') checkRange('strategy.exitLayer', strategy.exitLayer, 1, limits.layers, true);
+      if (strategy.draftLength !== 'auto') checkRange('strategy.draftLength', strategy.draftLength, 1, 64, true);
+      checkRange('strategy.confidenceThreshold', strategy.confidenceThreshold, 0, 1, false);
+      if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
+      return;
+    case 'superposed':
+      checkRange('strategy.drafts', strategy.drafts, 1, 16, true);
+      checkRange('strategy.ngramWeight', strategy.ngramWeight, 0, 1, false);
+      checkRange('strategy.temperature', strategy.temperature, Number.MIN_VALUE, 100, false);
+      checkRange('strategy.tokensPerDraft', strategy.tokensPerDraft, 1, 64, true);
+      return;
+    default:
+      fail('strategy.kind', `unknown strategy "${String((strategy as { kind: unknown }).kind)}" (expected greedy, sample, self-speculative or superposed)`, (strategy as { kind: unknown }).kind);
+  }
+}
+
+function validateStop(stop: unknown): void {
+  if (stop === undefined) return;
+  if (!Array.isArray(stop) || stop.some((s) => typeof s !== 'string' || s.length === 0)) {
+    fail('stop', 'must be an array of non-empty strings', stop);
+  }
+}
+
+/** Throws InvalidRequestError / ContextLengthError for a request the engine must refuse. */
+export function validateRequest(request: GenerateRequest, limits: Limits): void {
+  if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
+  validatePrompt('prompt', request.prompt, limits);
+  checkRange('maxTokens', request.maxTokens, 0, limits.contextLength, true);
+  validateStrategy(request.strategy, limits);
+  validateStop(request.stop);
+  if (request.stopAtEos !== undefined && typeof request.stopAtEos !== 'boolean') fail('stopAtEos', 'must be a boolean', request.stopAtEos);
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+/** Checks an OpenAI-shaped chat request's fields (snake_case names as the caller wrote them). */
+export function validateChatRequest(request: ChatCompletionRequest, limits: Limits): void {
+  if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
+  if (!Array.isArray(request.messages) || request.messages.length === 0) fail('messages', 'must be a non-empty array', request.messages);
+  request.messages.forEach((m, i) => {
+    if (typeof m !== 'object' || m === null || !ROLES.has(m.role)) fail(`messages[${i}].role`, 'must be system, user or assistant', m?.role);
+    if (typeof m.content !== 'string') fail(`messages[${i}].content`, 'must be a string', m.content);
+  });
+  checkRange('max_tokens', request.max_tokens, 0, limits.contextLength, true);
+  checkRange('temperature', request.temperature, 0, 2, false);
+  checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
+  checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
+  if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
+}
