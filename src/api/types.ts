@@ -87,7 +87,8 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  phase: 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
+  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
   totalBytes: number;
   file?: string;
@@ -114,6 +115,8 @@ export interface EngineOptions {
   worker?: boolean;
   /** browser only: cache downloaded files with the Cache API (default true) */
   cache?: boolean;
+  /** browser only: file name -> hex SHA-256; a download that does not match is rejected (ModelFormatError) */
+  expectedSha256?: Record<string, string>;
 }
 
 export interface EngineInfo {

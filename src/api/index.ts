@@ -1,0 +1,23 @@
+/** `webgpu-infer` in the browser: createEngine() runs the model in a module Worker (or in-thread with worker: false). */
+import { RuntimeHost } from '../worker/host';
+import { comlinkTransport } from './comlink';
+import { ClientEngine, localTransport, type Transport } from './engine';
+import type { Engine, EngineOptions } from './types';
+
+export type * from './types';
+export * from '../gpu/errors';
+export { listCachedModels, deleteCachedModel, MODEL_CACHE, type CachedModel } from './cache';
+
+function workerTransport(): Transport {
+  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-infer' });
+  return comlinkTransport(worker, () => worker.terminate());
+}
+
+/** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  // the in-thread engine loads the runtime code only when asked for, keeping it out of the page's bundle otherwise
+  const transport = options.worker === false
+    ? localTransport(new RuntimeHost((await import('../worker/browser')).browserEnvironment))
+    : workerTransport();
+  return ClientEngine.open(transport, options);
+}

@@ -1,0 +1,24 @@
+/** `webgpu-infer/node`: the same Engine in-process, on WebGPU from the `webgpu` package (Dawn). */
+import { totalmem } from 'node:os';
+import { ClientEngine, localTransport } from '../api/engine';
+import type { Engine, EngineOptions } from '../api/types';
+import { InvalidRequestError } from '../gpu/errors';
+import { RuntimeHost } from '../worker/host';
+import { loadRuntime } from '../worker/load';
+import { nodeGpu } from './gpu';
+import { directorySource } from './source';
+
+export type * from '../api/types';
+export * from '../gpu/errors';
+
+/** Loads the Hugging Face model folder at `options.model` (a directory path). */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const host = new RuntimeHost({
+    gpu: nodeGpu,
+    load: (gpu, request, onProgress, signal) => {
+      if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path', { field: 'model' });
+      return loadRuntime(gpu, directorySource(request.model), request, onProgress, signal, totalmem());
+    },
+  });
+  return ClientEngine.open(localTransport(host), options);
+}

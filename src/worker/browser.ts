@@ -1,0 +1,28 @@
+/** Where a browser engine (Worker or page) gets its GPU and model files. */
+import { downloadWeights, modelFetch } from '../api/cache';
+import { requestGpu } from '../gpu/device';
+import { fileListSource, urlSource, type ModelSource } from '../model/source';
+import type { HostEnvironment } from './host';
+import { loadRuntime } from './load';
+
+/** navigator.deviceMemory (GiB, Chromium) bounds what a model may take; absent elsewhere. */
+function deviceMemoryBytes(): number | undefined {
+  const gib = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  return gib ? gib * 2 ** 30 : undefined;
+}
+
+export const browserEnvironment: HostEnvironment = {
+  gpu: () => requestGpu(navigator.gpu),
+  async load(gpu, request, onProgress, signal) {
+    let source: ModelSource;
+    if (typeof request.model === 'string') {
+      const base = new URL(request.model.endsWith('/') ? request.model : `${request.model}/`, location.href).href;
+      const fetchOptions = { cache: request.cache ?? true, expectedSha256: request.expectedSha256 };
+      if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
+      source = urlSource(base, { fetch: modelFetch(fetchOptions), signal });
+    } else {
+      source = fileListSource(request.model);
+    }
+    return loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
+  },
+};
