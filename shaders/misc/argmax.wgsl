@@ -1,0 +1,42 @@
+// Greedy pick per row: out[outOffset + r] = argmax_i logits[logitsRowOffset + r, i]; ties go to the lowest index.
+struct Params { vocab: u32, outOffset: u32, logitsRowOffset: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;      // [logitsRowOffset + rows, vocab]
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;   // [outOffset + rows] token ids
+
+override WG: u32 = 64; // a power of two (tree reduction)
+
+var<workgroup> bestValue: array<f32, WG>;
+var<workgroup> bestIndex: array<u32, WG>;
+
+const NONE: u32 = 0xffffffffu;
+
+// true when candidate (v, i) beats (bv, bi): anything beats NONE (so -inf rows still pick index 0),
+// otherwise a larger value, or an equal value at a lower index
+fn beats(v: f32, i: u32, bv: f32, bi: u32) -> bool {
+  return i != NONE && (bi == NONE || v > bv || (v == bv && i < bi));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let row = wg.x;
+  let base = (params.logitsRowOffset + row) * params.vocab;
+  var bv = 0.0;
+  var bi = NONE;
+  for (var i = lid.x; i < params.vocab; i += WG) {
+    let v = logits[base + i];
+    if (beats(v, i, bv, bi)) { bv = v; bi = i; }
+  }
+  bestValue[lid.x] = bv;
+  bestIndex[lid.x] = bi;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid.x < stride) {
+      let v = bestValue[lid.x + stride];
+      let i = bestIndex[lid.x + stride];
+      if (beats(v, i, bestValue[lid.x], bestIndex[lid.x])) { bestValue[lid.x] = v; bestIndex[lid.x] = i; }
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[params.outOffset + row] = bestIndex[0]; }
+}
