@@ -1,0 +1,111 @@
+/** uPlot charts the views share: categorical bars (acceptance per layer, kernel times) and per-round lines. */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+const HEIGHT = 200;
+
+export const colors = {
+  accepted: '#1b9e5a',
+  corrected: '#d9731a',
+  bonus: '#2f6fd6',
+  layer: '#7b4fc9',
+  neutral: '#5b6b7f',
+};
+
+/** A uPlot that follows its container's width and records how many data points it shows (`data-points`). */
+class ResponsivePlot {
+  readonly plot: uPlot;
+
+  constructor(private readonly container: HTMLElement, options: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData) {
+    this.plot = new uPlot({ ...options, width: this.width(), height: HEIGHT }, data, container);
+    new ResizeObserver(() => this.plot.setSize({ width: this.width(), height: HEIGHT })).observe(container);
+    this.container.dataset.points = '0';
+  }
+
+  set(data: uPlot.AlignedData): void {
+    this.plot.setData(data);
+    this.container.dataset.points = String(data[0].length);
+  }
+
+  private width(): number {
+    return Math.max(240, this.container.clientWidth || 320);
+  }
+}
+
+/** Bars over named categories (exit layers, kernels). */
+export class BarChart {
+  private labels: string[] = [];
+  private readonly view: ResponsivePlot;
+
+  constructor(container: HTMLElement, label: string, color: string, format: (v: number) => string = (v) => String(v)) {
+    this.view = new ResponsivePlot(container, {
+      legend: { show: false },
+      cursor: { points: { show: false } },
+      scales: {
+        x: { time: false, range: () => [-0.5, Math.max(0.5, this.labels.length - 0.5)] },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
+      axes: [
+        {
+          splits: () => this.labels.map((_, i) => i),
+          values: (_u, splits) => splits.map((i) => this.labels[i] ?? ''),
+          rotate: () => (this.labels.length > 6 ? -35 : 0),
+          size: () => (this.labels.length > 6 ? 90 : 40),
+        },
+        { label, values: (_u, splits) => splits.map(format), size: 60 },
+      ],
+      series: [
+        {},
+        { label, stroke: color, fill: `${color}cc`, points: { show: false }, paths: uPlot.paths.bars!({ size: [0.7, 48] }) },
+      ],
+    }, [[], []]);
+  }
+
+  set(labels: string[], values: number[]): void {
+    this.labels = labels;
+    this.view.set([labels.map((_, i) => i), values]);
+  }
+}
+
+export interface RoundPoint {
+  exitLayer: number;
+  drafted: number;
+  accepted: number;
+}
+
+/** Exit layer, draft length and accepted drafts of every speculative round, as step lines. */
+export class RoundsChart {
+  private readonly rounds: RoundPoint[] = [];
+  private readonly view: ResponsivePlot;
+
+  constructor(container: HTMLElement) {
+    const stepped = uPlot.paths.stepped!({ align: 1 });
+    const line = (label: string, color: string, dash?: number[]) => ({ label, stroke: color, width: 2, paths: stepped, points: { show: false }, ...(dash ? { dash } : {}) });
+    this.view = new ResponsivePlot(container, {
+      cursor: { points: { show: false } },
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(2, max + 1)] } },
+      axes: [{ label: 'round' }, { label: 'layers / tokens', size: 56 }],
+      series: [
+        { label: 'round' },
+        line('exit layer', colors.layer),
+        line('drafted', colors.neutral, [6, 4]),
+        line('accepted', colors.accepted),
+      ],
+    }, [[], [], [], []]);
+  }
+
+  push(round: RoundPoint): void {
+    this.rounds.push(round);
+    this.view.set([
+      this.rounds.map((_, i) => i + 1),
+      this.rounds.map((r) => r.exitLayer),
+      this.rounds.map((r) => r.drafted),
+      this.rounds.map((r) => r.accepted),
+    ]);
+  }
+
+  reset(): void {
+    this.rounds.length = 0;
+    this.view.set([[], [], [], []]);
+  }
+}

@@ -1,0 +1,79 @@
+/** Stats panel: the last run's prefill/decode rates and passes, a run history, and per-kernel GPU time. */
+import type { GenerateStats } from '../../src/api/types';
+import { BarChart, colors } from '../charts';
+import { fill, h } from '../dom';
+import { count, ms, percent, rate, tokensPerSecond } from '../format';
+import type { RunRecord, Session } from '../session';
+
+const HISTORY = 12;
+const KERNELS_SHOWN = 16;
+
+function facts(label: string, s: GenerateStats): [string, string][] {
+  return [
+    ['strategy', label],
+    ['prefill', `${count(s.prefillTokens)} tokens in ${ms(s.prefillMs)} · ${rate(tokensPerSecond(s.prefillTokens, s.prefillMs))}`],
+    ['decode', `${count(s.decodeTokens)} tokens in ${ms(s.decodeMs)} · ${rate(tokensPerSecond(s.decodeTokens, s.decodeMs))}`],
+    ['forward passes', count(s.forwardPasses)],
+    ...(s.drafted ? [['drafts accepted', `${count(s.accepted ?? 0)} / ${count(s.drafted)} (${percent((s.accepted ?? 0) / s.drafted)})`] as [string, string]] : []),
+    ...(s.expertCacheHits !== undefined ? [['expert cache', `${count(s.expertCacheHits)} hits, ${count(s.expertCacheMisses ?? 0)} misses`] as [string, string]] : []),
+    ...(s.mlpSparsity !== undefined ? [['MLP neurons skipped', percent(s.mlpSparsity)] as [string, string]] : []),
+  ];
+}
+
+export class StatsView {
+  private readonly last = h('dl', { class: 'facts', testid: 'stats-last' }, h('dt', {}, 'no runs yet'));
+  private readonly history = h('tbody', { testid: 'stats-history' });
+  private readonly kernelNote = h('p', { class: 'hint', testid: 'kernel-note' });
+  private readonly kernels: BarChart;
+  private readonly runs: RunRecord[] = [];
+
+  constructor(root: HTMLElement, private readonly session: Session) {
+    const kernelBox = h('div', { class: 'chart', testid: 'kernel-chart' });
+    const refresh = h('button', { testid: 'kernel-refresh' }, 'Refresh');
+    fill(root,
+      h('h2', {}, 'Stats'),
+      h('h3', {}, 'Last run'),
+      this.last,
+      h('h3', {}, 'Recent runs'),
+      h('div', { class: 'scroll' }, h('table', {},
+        h('thead', {}, h('tr', {}, ...['strategy', 'tokens', 'prefill tok/s', 'decode tok/s', 'passes', 'tokens / pass'].map((t) => h('th', {}, t)))),
+        this.history)),
+      h('h3', {}, 'GPU time per kernel ', refresh),
+      this.kernelNote,
+      kernelBox,
+    );
+    this.kernels = new BarChart(kernelBox, 'GPU ms', colors.layer, (v) => v.toFixed(1));
+    refresh.addEventListener('click', () => void this.refreshKernels());
+    session.onRun((run) => this.add(run));
+    session.onEngine(() => {
+      this.kernels.set([], []);
+      this.kernelNote.textContent = session.profiling ? 'Collected with timestamp queries since the model loaded.' : 'Load the model with "GPU timing" to collect per-kernel times.';
+    });
+  }
+
+  private add(run: RunRecord): void {
+    this.runs.unshift(run);
+    this.runs.length = Math.min(this.runs.length, HISTORY);
+    const s = run.result.stats;
+    fill(this.last, ...facts(run.label + (run.result.aborted ? ' (aborted)' : ''), s).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    fill(this.history, ...this.runs.map(({ label, result: { stats } }) => h('tr', {},
+      h('td', {}, label), h('td', {}, count(stats.decodeTokens)),
+      h('td', {}, rate(tokensPerSecond(stats.prefillTokens, stats.prefillMs), '')), h('td', {}, rate(tokensPerSecond(stats.decodeTokens, stats.decodeMs), '')),
+      h('td', {}, count(stats.forwardPasses)), h('td', {}, stats.forwardPasses ? (stats.decodeTokens / stats.forwardPasses).toFixed(2) : '–'))));
+    void this.refreshKernels();
+  }
+
+  /** Kernel times are cumulative; the slowest kernels are shown, largest first. */
+  async refreshKernels(): Promise<void> {
+    const engine = this.session.engine;
+    if (!engine || !this.session.profiling) return;
+    const profile = await engine.kernelProfile().catch(() => []);
+    const top = [...profile].sort((a, b) => b.ms - a.ms).slice(0, KERNELS_SHOWN);
+    this.kernels.set(top.map((k) => k.kernel), top.map((k) => k.ms));
+    const total = profile.reduce((sum, k) => sum + k.ms, 0);
+    const dispatches = profile.reduce((sum, k) => sum + k.count, 0);
+    this.kernelNote.textContent = profile.length
+      ? `${ms(total)} of GPU time over ${count(dispatches)} dispatches of ${profile.length} kernels since the model loaded (timestamp queries).`
+      : 'No kernel timings: this adapter lacks the timestamp-query feature.';
+  }
+}
