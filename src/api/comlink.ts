@@ -3,11 +3,22 @@ import * as Comlink from 'comlink';
 import type { HostApi, Transport } from './engine';
 import { installErrorTransfer } from './wire';
 
-export function comlinkTransport(endpoint: Comlink.Endpoint, close: () => void): Transport {
+/**
+ * `failure` rejects when the other side dies (a Worker that fails to start or throws outside a call):
+ * every pending and later call then rejects with it instead of waiting forever.
+ */
+export function comlinkTransport(endpoint: Comlink.Endpoint, close: () => void, failure: Promise<never> = new Promise(() => {})): Transport {
   installErrorTransfer();
+  failure.catch(() => undefined);
   const remote = Comlink.wrap<HostApi>(endpoint);
+  const host = new Proxy({} as HostApi, {
+    get: (_, method) => (...args: unknown[]) => {
+      const call = (remote as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[method](...args);
+      return Promise.race([call, failure]);
+    },
+  });
   return {
-    host: remote as unknown as HostApi,
+    host,
     move: (port) => Comlink.transfer(port, [port]),
     callback: (f) => Comlink.proxy(f),
     close: () => {

@@ -1,5 +1,6 @@
 /** `webgpu-infer` in the browser: createEngine() runs the model in a module Worker (or in-thread with worker: false). */
 import { RuntimeHost } from '../worker/host';
+import { InferError } from '../gpu/errors';
 import { comlinkTransport } from './comlink';
 import { ClientEngine, localTransport, type Transport } from './engine';
 import type { Engine, EngineOptions } from './types';
@@ -10,7 +11,10 @@ export { listCachedModels, deleteCachedModel, MODEL_CACHE, type CachedModel } fr
 
 function workerTransport(): Transport {
   const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-infer' });
-  return comlinkTransport(worker, () => worker.terminate());
+  const failure = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (e) => reject(new InferError(`the engine's Worker failed: ${e.message || 'it could not be started'}`, { file: e.filename, line: e.lineno })));
+  });
+  return comlinkTransport(worker, () => worker.terminate(), failure);
 }
 
 /** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */

@@ -54,7 +54,7 @@ export function validatePrompt(field: string, prompt: unknown, limits: Pick<Limi
 
 function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; seed?: unknown }, limits: Limits): void {
   checkRange(`${prefix}.temperature`, s.temperature, 0, 100, false);
-  checkRange(`${prefix}.topK`, s.topK, 1, limits.vocab, true);
+  checkRange(`${prefix}.topK`, s.topK, 0, limits.vocab, true);
   checkRange(`${prefix}.topP`, s.topP, Number.MIN_VALUE, 1, false);
   checkRange(`${prefix}.seed`, s.seed, 0, Number.MAX_SAFE_INTEGER, true);
 }
@@ -95,7 +95,7 @@ function validateStop(stop: unknown): void {
 export function validateRequest(request: GenerateRequest, limits: Limits): void {
   if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
   validatePrompt('prompt', request.prompt, limits);
-  checkRange('maxTokens', request.maxTokens, 0, limits.contextLength, true);
+  checkRange('maxTokens', request.maxTokens, 1, limits.contextLength, true);
   validateStrategy(request.strategy, limits);
   validateStop(request.stop);
   if (request.stopAtEos !== undefined && typeof request.stopAtEos !== 'boolean') fail('stopAtEos', 'must be a boolean', request.stopAtEos);
@@ -111,7 +111,7 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
     if (typeof m !== 'object' || m === null || !ROLES.has(m.role)) fail(`messages[${i}].role`, 'must be system, user or assistant', m?.role);
     if (typeof m.content !== 'string') fail(`messages[${i}].content`, 'must be a string', m.content);
   });
-  checkRange('max_tokens', request.max_tokens, 0, limits.contextLength, true);
+  checkRange('max_tokens', request.max_tokens, 1, limits.contextLength, true);
   checkRange('temperature', request.temperature, 0, 2, false);
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);

@@ -2,7 +2,7 @@
 import type { LoadProgress } from '../api/types';
 import type { LoadRequest } from '../api/wire';
 import type { Gpu } from '../gpu/device';
-import { ResourceLimitError } from '../gpu/errors';
+import { ModelFormatError, ResourceLimitError } from '../gpu/errors';
 import { parseConfig } from '../model/config';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
@@ -21,7 +21,7 @@ function runtimeOptions(request: LoadRequest): RuntimeOptions {
  */
 async function checkMemory(source: ModelSource, request: LoadRequest, memoryBytes: number | undefined): Promise<void> {
   if (memoryBytes === undefined) return;
-  const config = parseConfig(JSON.parse(await source.text('config.json')), 'config.json');
+  const config = parseConfig(parseJson(await source.text('config.json'), `${source.describe} config.json`), 'config.json');
   const context = Math.min(request.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
   const kvBytes = config.layers * 2 * config.kvHeads * config.headDim * context * 4;
   const needed = estimateWeightBytes(config, request.quantize) + kvBytes;
@@ -31,6 +31,14 @@ async function checkMemory(source: ModelSource, request: LoadRequest, memoryByte
       `${source.describe}: the model needs about ${gib(needed)} (weights plus a ${context}-token KV cache) but this device reports ${gib(memoryBytes)}; try quantize: 'q4' or a shorter contextLength`,
       { file: 'config.json', neededBytes: needed, availableBytes: memoryBytes },
     );
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(`${where} is not valid JSON: ${(e as Error).message}`, { file: 'config.json' });
   }
 }
 

@@ -1,0 +1,107 @@
+import { expect, test, type Page } from '@playwright/test';
+import type * as Api from '../src/api/index';
+import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/api/types';
+
+/** What e2e/harness/worker.ts puts on window. */
+type Harness = Window & {
+  webgpuInfer: typeof Api;
+  probeMainThread(): { stop(): { longestTaskMs: number; longestFrameGapMs: number; frames: number } };
+  engine?: Api.Engine;
+};
+
+const MODEL = '/models/tiny-dense/';
+
+async function openHarness(page: Page): Promise<void> {
+  await page.goto('/e2e/harness/worker.html');
+  await page.waitForFunction(() => 'webgpuInfer' in window);
+}
+
+test.describe('worker engine', () => {
+  test.beforeEach(async ({ page }) => openHarness(page));
+
+  test('loads with progress from a cold cache, streams tokens, keeps the main thread responsive', async ({ page }) => {
+    const load = await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      await w.webgpuInfer.deleteCachedModel(model);
+      const progress: LoadProgress[] = [];
+      const started = performance.now();
+      w.engine = await w.webgpuInfer.createEngine({ model, onProgress: (p) => progress.push(p) });
+      return { progress, ms: performance.now() - started, info: w.engine.info, cached: await w.webgpuInfer.listCachedModels() };
+    }, MODEL);
+    const phases = load.progress.map((p) => p.phase);
+    expect(phases).toContain('download');
+    expect(phases).toContain('weights');
+    expect(phases[phases.length - 1]).toBe('ready');
+    const partial = load.progress.filter((p) => p.phase === 'weights' && p.loadedBytes > 0 && p.loadedBytes < p.totalBytes);
+    expect(partial.length, 'byte-level progress during the weight upload').toBeGreaterThan(0);
+    expect(load.cached.find((m) => m.url.endsWith(MODEL))?.files).toContain('model.safetensors');
+    console.log(`load ${load.ms.toFixed(0)} ms, ${load.progress.length} progress events, adapter ${load.info.adapter.description}`);
+
+    const run = await page.evaluate(async () => {
+      const w = window as unknown as Harness;
+      const probe = w.probeMainThread();
+      const events: GenerateEvent[] = [];
+      const started = performance.now();
+      for await (const ev of w.engine!.generate({ prompt: 'Once upon a time', maxTokens: 48, stopAtEos: false })) events.push(ev);
+      const ms = performance.now() - started;
+      return { events, ms, main: probe.stop() };
+    });
+    const tokenEvents = run.events.filter((e) => e.type === 'tokens');
+    const done = run.events[run.events.length - 1] as Extract<GenerateEvent, { type: 'done' }>;
+    expect(done.type).toBe('done');
+    expect(done.result.tokens).toHaveLength(48);
+    expect(tokenEvents.flatMap((e) => e.tokens)).toEqual(done.result.tokens);
+    expect(tokenEvents.map((e) => e.text).join('')).toBe(done.result.text);
+    expect(run.main.longestTaskMs, 'longest main-thread task during generation').toBeLessThan(200);
+    console.log(`generate 48 tokens in ${run.ms.toFixed(0)} ms over ${tokenEvents.length} token events; main thread: longest task ${run.main.longestTaskMs.toFixed(0)} ms, longest frame gap ${run.main.longestFrameGapMs.toFixed(0)} ms over ${run.main.frames} frames`);
+  });
+
+  test('abort mid-stream ends with done(aborted); the engine then answers exactly as before', async ({ page }) => {
+    const out = await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      const engine = await w.webgpuInfer.createEngine({ model });
+      const request = { prompt: 'The little robot', maxTokens: 12, stopAtEos: false };
+      const before = await engine.complete(request);
+      const controller = new AbortController();
+      let aborted: GenerateResult | undefined;
+      for await (const ev of engine.generate({ ...request, maxTokens: 200, signal: controller.signal })) {
+        if (ev.type === 'tokens') controller.abort();
+        if (ev.type === 'done') aborted = ev.result;
+      }
+      const after = await engine.complete(request);
+      await engine.dispose();
+      return { before, aborted: aborted!, after };
+    }, MODEL);
+    expect(out.aborted.aborted).toBe(true);
+    expect(out.aborted.finishReason).toBe('aborted');
+    expect(out.aborted.tokens.length).toBeLessThan(200);
+    expect(out.after.tokens).toEqual(out.before.tokens);
+    expect(out.after.text).toBe(out.before.text);
+  });
+
+  test('typed errors cross the worker boundary; loading can be aborted', async ({ page }) => {
+    const out = await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      const describe = (e: unknown) => ({ name: (e as Error).name, message: (e as Error).message, isClass: e instanceof w.webgpuInfer.InferError, details: (e as Api.InferError).details });
+      const missing = await w.webgpuInfer.createEngine({ model: '/models/does-not-exist/' }).catch(describe);
+      const controller = new AbortController();
+      const pending = w.webgpuInfer.createEngine({ model, signal: controller.signal, cache: false });
+      controller.abort();
+      const abortedLoad = await pending.catch(describe);
+      const engine = await w.webgpuInfer.createEngine({ model });
+      // too long only once tokenized: the runtime in the worker raises it
+      const context = await engine.complete({ prompt: 'a b '.repeat(engine.info.contextLength) }).catch(describe);
+      const vocab = await engine.complete({ prompt: [engine.info.vocab] }).catch(describe);
+      const strategy = await engine.complete({ prompt: 'x', strategy: { kind: 'beam' } as never }).catch(describe);
+      const ok = await engine.complete({ prompt: 'x', maxTokens: 3 });
+      await engine.dispose();
+      return { missing, abortedLoad, context, vocab, strategy, ok: ok.tokens.length };
+    }, MODEL);
+    expect(out.missing).toMatchObject({ name: 'ModelFormatError', isClass: true });
+    expect(out.abortedLoad).toMatchObject({ name: 'AbortError', isClass: true });
+    expect(out.context).toMatchObject({ name: 'ContextLengthError', isClass: true });
+    expect(out.vocab).toMatchObject({ name: 'InvalidRequestError', isClass: true });
+    expect(out.strategy).toMatchObject({ name: 'InvalidRequestError', isClass: true, details: { field: 'strategy.kind' } });
+    expect(out.ok).toBe(3);
+  });
+});
