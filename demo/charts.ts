@@ -84,7 +84,7 @@ export class RoundsChart {
     this.view = new ResponsivePlot(container, {
       cursor: { points: { show: false } },
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(2, max + 1)] } },
-      axes: [{ label: 'round' }, { label: 'layers / tokens', size: 56 }],
+      axes: [{ label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { label: 'layers / tokens', size: 56, incrs: [1, 2, 4, 8, 16, 32] }],
       series: [
         { label: 'round' },
         line('exit layer', colors.layer),

@@ -102,7 +102,7 @@ export class GenerateView {
         this.status.textContent = 'Running plain greedy for comparison…';
         const greedy = await this.stream(this.greedy, { kind: 'greedy' }, controller.signal);
         if (!greedy.aborted) this.showComparison(strategy, result, greedy);
-        this.finishStatus(greedy);
+        this.finishStatus(greedy.aborted ? greedy : result);
       } else {
         this.finishStatus(result);
       }

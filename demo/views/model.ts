@@ -202,7 +202,8 @@ export class ModelView {
       ...(info.experts ? [['experts', `${info.expertsPerToken} of ${info.experts} per token`] as [string, string]] : []),
     ];
     const adapter = info.adapter;
-    const limits = Object.entries(adapter.limits).sort(([a], [b]) => KEY_LIMITS.indexOf(b) - KEY_LIMITS.indexOf(a));
+    const rank = (name: string) => (KEY_LIMITS.includes(name) ? KEY_LIMITS.indexOf(name) : KEY_LIMITS.length);
+    const limits = Object.entries(adapter.limits).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
     fill(this.details,
       h('dl', { testid: 'model-facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       h('div', { testid: 'adapter-info' },

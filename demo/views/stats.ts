@@ -56,8 +56,8 @@ export class StatsView {
     this.runs.length = Math.min(this.runs.length, HISTORY);
     const s = run.result.stats;
     fill(this.last, ...facts(run.label + (run.result.aborted ? ' (aborted)' : ''), s).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
-    fill(this.history, ...this.runs.map(({ label, result: { stats } }) => h('tr', {},
-      h('td', {}, label), h('td', {}, count(stats.decodeTokens)),
+    fill(this.history, ...this.runs.map(({ label, result: { stats, aborted } }) => h('tr', {},
+      h('td', {}, aborted ? `${label} (aborted)` : label), h('td', {}, count(stats.decodeTokens)),
       h('td', {}, rate(tokensPerSecond(stats.prefillTokens, stats.prefillMs), '')), h('td', {}, rate(tokensPerSecond(stats.decodeTokens, stats.decodeMs), '')),
       h('td', {}, count(stats.forwardPasses)), h('td', {}, stats.forwardPasses ? (stats.decodeTokens / stats.forwardPasses).toFixed(2) : '–'))));
     void this.refreshKernels();
