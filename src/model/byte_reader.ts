@@ -60,6 +60,7 @@ export class ByteReader {
     if (next.done) {
       throw new ModelFormatError(`${this.file} is truncated: it ends at byte ${this.position}, ${wanted} more bytes were expected`, { file: this.file });
     }
-    this.pending = next.value;
+    // a plain view: Node Buffers' slice() would alias instead of copy
+    this.pending = new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength);
   }
 }

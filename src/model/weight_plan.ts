@@ -1,0 +1,132 @@
+import type { WeightFormat } from '../kernels/tensor';
+import { QUANT_BLOCK } from '../kernels/tensor';
+import { isMoeLayer, type ModelConfig } from './config';
+import type { Dtype } from './safetensors';
+
+export type Quantize = 'q8' | 'q4';
+
+/**
+ * One GPU weight and the checkpoint tensors that fill it. Expert weights are several tensors
+ * stacked along rows in expert order (part p fills rows p*partRows ..).
+ */
+export interface Destination {
+  key: string;
+  /** Vectors (norms, biases) are f32 buffers; matrices become WeightMatrix. */
+  kind: 'vector' | 'matrix';
+  /** HF tensor names, in stacking order. */
+  parts: string[];
+  partRows: number;
+  cols: number;
+  /** Eligible for q8/q4 (big matrices; not the embedding or routers). */
+  quantizable: boolean;
+}
+
+export interface WeightPlan {
+  destinations: Destination[];
+  /** HF tensor name -> its destination and part index. */
+  byTensor: Map<string, { destination: Destination; part: number }>;
+}
+
+/** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
+export type PlannedFormat = WeightFormat | 'bf16';
+
+export const rowsOf = (d: Destination) => d.partRows * d.parts.length;
+
+/** Which tensors a config needs and where they go. */
+export function planWeights(config: ModelConfig): WeightPlan {
+  const { hidden, heads, kvHeads, headDim, vocab, intermediate } = config;
+  const destinations: Destination[] = [];
+  const matrix = (key: string, parts: string[], partRows: number, cols: number, quantizable = true) =>
+    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable });
+  const vector = (key: string, name: string, length: number) =>
+    destinations.push({ key, kind: 'vector', parts: [name], partRows: 1, cols: length, quantizable: false });
+
+  matrix('embed', ['model.embed_tokens.weight'], vocab, hidden, false);
+  vector('norm', 'model.norm.weight', hidden);
+  if (!config.tieEmbeddings) matrix('lmHead', ['lm_head.weight'], vocab, hidden);
+  for (let l = 0; l < config.layers; l++) {
+    const p = `model.layers.${l}`;
+    const key = `layers.${l}`;
+    vector(`${key}.inputNorm`, `${p}.input_layernorm.weight`, hidden);
+    vector(`${key}.postAttnNorm`, `${p}.post_attention_layernorm.weight`, hidden);
+    matrix(`${key}.q`, [`${p}.self_attn.q_proj.weight`], heads * headDim, hidden);
+    matrix(`${key}.k`, [`${p}.self_attn.k_proj.weight`], kvHeads * headDim, hidden);
+    matrix(`${key}.v`, [`${p}.self_attn.v_proj.weight`], kvHeads * headDim, hidden);
+    matrix(`${key}.o`, [`${p}.self_attn.o_proj.weight`], hidden, heads * headDim);
+    if (config.attentionBias) {
+      vector(`${key}.qBias`, `${p}.self_attn.q_proj.bias`, heads * headDim);
+      vector(`${key}.kBias`, `${p}.self_attn.k_proj.bias`, kvHeads * headDim);
+      vector(`${key}.vBias`, `${p}.self_attn.v_proj.bias`, kvHeads * headDim);
+    }
+    if (!isMoeLayer(config, l)) {
+      matrix(`${key}.mlp.gate`, [`${p}.mlp.gate_proj.weight`], intermediate, hidden);
+      matrix(`${key}.mlp.up`, [`${p}.mlp.up_proj.weight`], intermediate, hidden);
+      matrix(`${key}.mlp.down`, [`${p}.mlp.down_proj.weight`], hidden, intermediate);
+      continue;
+    }
+    const moe = config.moe!;
+    const experts = Array.from({ length: moe.experts }, (_, e) => e);
+    const I = moe.expertIntermediate;
+    if (config.architecture === 'mixtral') {
+      const x = `${p}.block_sparse_moe`;
+      matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
+      matrix(`${key}.moe.gate`, experts.map((e) => `${x}.experts.${e}.w1.weight`), I, hidden);
+      matrix(`${key}.moe.up`, experts.map((e) => `${x}.experts.${e}.w3.weight`), I, hidden);
+      matrix(`${key}.moe.down`, experts.map((e) => `${x}.experts.${e}.w2.weight`), hidden, I);
+      continue;
+    }
+    const x = `${p}.mlp`;
+    matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
+    matrix(`${key}.moe.gate`, experts.map((e) => `${x}.experts.${e}.gate_proj.weight`), I, hidden);
+    matrix(`${key}.moe.up`, experts.map((e) => `${x}.experts.${e}.up_proj.weight`), I, hidden);
+    matrix(`${key}.moe.down`, experts.map((e) => `${x}.experts.${e}.down_proj.weight`), hidden, I);
+    const S = moe.sharedExpertIntermediate;
+    if (S) {
+      matrix(`${key}.moe.shared.gate`, [`${x}.shared_expert.gate_proj.weight`], S, hidden);
+      matrix(`${key}.moe.shared.up`, [`${x}.shared_expert.up_proj.weight`], S, hidden);
+      matrix(`${key}.moe.shared.down`, [`${x}.shared_expert.down_proj.weight`], hidden, S);
+      matrix(`${key}.moe.sharedGate`, [`${x}.shared_expert_gate.weight`], 1, hidden, false);
+    }
+  }
+  const byTensor = new Map<string, { destination: Destination; part: number }>();
+  for (const destination of destinations) destination.parts.forEach((name, part) => byTensor.set(name, { destination, part }));
+  return { destinations, byTensor };
+}
+
+/** Storage format from the parts' dtypes (all known from the headers before any upload). */
+export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): PlannedFormat {
+  if (d.kind === 'vector') return 'f32';
+  if (quantize && d.quantizable && d.cols % QUANT_BLOCK === 0) return quantize;
+  if (d.cols % 2 !== 0) return 'f32';
+  if (dtypes.every((t) => t === 'F16')) return 'f16';
+  // a stacked BF16 weight cannot wait for all its experts to decide, so it stays exact in f32
+  if (dtypes.length === 1 && dtypes[0] === 'BF16') return 'bf16';
+  return 'f32';
+}
+
+/** Bytes of the data buffer and the scales buffer ('bf16' counted as f16, its usual outcome). */
+export function formatBytes(format: PlannedFormat, rows: number, cols: number): { data: number; scales: number } {
+  const n = rows * cols;
+  const scales = (n / QUANT_BLOCK) * 4;
+  switch (format) {
+    case 'f32': return { data: 4 * n, scales: 0 };
+    case 'f16': case 'bf16': return { data: 2 * n, scales: 0 };
+    case 'q8': return { data: n, scales };
+    case 'q4': return { data: n / 2, scales };
+  }
+}
+
+/** GPU bytes of all weights of a plan, given each tensor's dtype. */
+export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, quantize?: Quantize): number {
+  let total = 0;
+  for (const d of plan.destinations) {
+    const { data, scales } = formatBytes(plannedFormat(d, d.parts.map(dtypeOf), quantize), rowsOf(d), d.cols);
+    total += data + scales;
+  }
+  return total;
+}
+
+/** GPU memory the weights of `config` take, for a checkpoint stored in `dtype` (16-bit by default). */
+export function estimateWeightBytes(config: ModelConfig, quantize?: Quantize, dtype: Dtype = 'F16'): number {
+  return planBytes(planWeights(config), () => dtype, quantize);
+}

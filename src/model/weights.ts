@@ -1,0 +1,283 @@
+import type { Gpu } from '../gpu/device';
+import { ModelFormatError, ResourceLimitError } from '../gpu/errors';
+import { align4 } from '../gpu/buffers';
+import { bf16ToF32, f16BitsToF32, f32ToF16Bits, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
+import type { WeightFormat, WeightMatrix } from '../kernels/tensor';
+import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
+import type { ModelConfig } from './config';
+import { elementCount, type TensorInfo } from './safetensors';
+import type { ModelSource } from './source';
+import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type PlannedFormat, type Quantize, type WeightPlan } from './weight_plan';
+
+export { estimateWeightBytes, type Quantize } from './weight_plan';
+
+export interface LayerWeights {
+  inputNorm: GPUBuffer; // [hidden] f32
+  postAttnNorm: GPUBuffer; // [hidden] f32
+  q: WeightMatrix; // [heads*headDim, hidden]
+  k: WeightMatrix; // [kvHeads*headDim, hidden]
+  v: WeightMatrix; // [kvHeads*headDim, hidden]
+  o: WeightMatrix; // [hidden, heads*headDim]
+  qBias?: GPUBuffer; // [heads*headDim] f32
+  kBias?: GPUBuffer; // [kvHeads*headDim] f32
+  vBias?: GPUBuffer; // [kvHeads*headDim] f32
+  /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
+  mlp?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
+  /** Sparse layers (E experts of intermediate I, stacked in expert order). */
+  moe?: {
+    router: WeightMatrix; // [E, hidden]
+    gate: WeightMatrix; // [E*I, hidden]
+    up: WeightMatrix; // [E*I, hidden]
+    down: WeightMatrix; // [E*hidden, I]
+    /** Qwen2-MoE shared expert: gate/up [S, hidden], down [hidden, S]. */
+    shared?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
+    sharedGate?: WeightMatrix; // [1, hidden]
+  };
+}
+
+export interface ModelWeights {
+  embed: WeightMatrix; // [vocab, hidden]
+  layers: LayerWeights[];
+  norm: GPUBuffer; // [hidden] f32
+  lmHead: WeightMatrix; // [vocab, hidden]; the same object as embed when tied
+  /** GPU bytes of all weight buffers. */
+  bytes: number;
+  /** Storage of the attention/MLP matrices (layer 0's q). */
+  format: WeightFormat;
+}
+
+export interface LoadWeightsOptions {
+  quantize?: Quantize;
+  /** Checkpoint bytes consumed so far, of all files' total. */
+  onProgress?: (loaded: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Queue this many written bytes before waiting for the GPU, so staging memory stays bounded. */
+const FLUSH_BYTES = 64 << 20;
+
+/** GPU storage of one destination, created when its first tensor arrives. */
+interface Slot {
+  destination: Destination;
+  format: WeightFormat;
+  data: GPUBuffer;
+  scales?: GPUBuffer;
+}
+
+/**
+ * Streams the checkpoint tensors to the GPU in file order. Every header is validated against the
+ * config and the device limits before the first upload; at most one tensor is held in memory.
+ */
+export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSource, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
+  const plan = planWeights(config);
+  const checkpoint = await openCheckpoint(source, opts.signal);
+  const slots = new Map<string, Slot>();
+  try {
+    checkTensors(plan, checkpoint);
+    const planned = new Map(plan.destinations.map((d) => [d.key, plannedFormat(d, d.parts.map((n) => checkpoint.tensors.get(n)!.dtype), opts.quantize)]));
+    checkLimits(gpu, plan, planned);
+    await new Uploader(gpu, plan, planned, slots, checkpoint, opts).run();
+    return assemble(config, slots);
+  } catch (e) {
+    for (const slot of slots.values()) {
+      slot.data.destroy();
+      slot.scales?.destroy();
+    }
+    throw e;
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+/** Every needed tensor exists, has a float dtype, and the shape the config implies. */
+function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
+  for (const d of plan.destinations) {
+    const expected = d.kind === 'vector' ? [d.cols] : [d.partRows, d.cols];
+    for (const name of d.parts) {
+      const t = checkpoint.tensors.get(name);
+      const where = checkpoint.shards.map((s) => s.header.file).join(', ');
+      if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
+      }
+      if (t.shape.join() !== expected.join()) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });
+      }
+    }
+  }
+}
+
+/** Throws before any upload when a buffer would exceed the device's buffer limits. */
+function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, PlannedFormat>): void {
+  const limit = Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize);
+  for (const d of plan.destinations) {
+    const { data } = formatBytes(planned.get(d.key)!, rowsOf(d), d.cols);
+    if (data > limit) {
+      throw new ResourceLimitError(`weight ${d.parts.length > 1 ? `${d.parts[0]} (stacked with ${d.parts.length - 1} more experts)` : `"${d.parts[0]}"`} needs a ${data}-byte buffer; this GPU allows ${limit} bytes per storage buffer`, { tensor: d.parts[0], bytes: data, limit });
+    }
+  }
+}
+
+class Uploader {
+  private done = 0;
+  private unflushed = 0;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly plan: WeightPlan,
+    private readonly planned: Map<string, PlannedFormat>,
+    private readonly slots: Map<string, Slot>,
+    private readonly checkpoint: OpenCheckpoint,
+    private readonly opts: LoadWeightsOptions,
+  ) {}
+
+  async run(): Promise<void> {
+    for (const { header, reader, size } of this.checkpoint.shards) {
+      for (const t of header.tensors) {
+        const target = this.plan.byTensor.get(t.name);
+        if (target) await this.upload(t, target.destination, target.part);
+        else await reader.skip(t.end - t.start); // not needed by this architecture
+        this.progress(reader.position);
+        if (this.unflushed > FLUSH_BYTES) await this.flush();
+      }
+      this.done += size;
+    }
+    await this.flush();
+  }
+
+  private async upload(t: TensorInfo, d: Destination, part: number): Promise<void> {
+    const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
+    const planned = this.planned.get(d.key)!;
+    if ((planned === 'f32' && t.dtype === 'F32') || (planned === 'f16' && t.dtype === 'F16')) {
+      // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves)
+      const slot = this.slot(d, planned);
+      await this.streamRaw(reader, t, slot.data, part * (t.end - t.start));
+      return;
+    }
+    const values = toF32(await reader.read(t.end - t.start), t);
+    const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
+    const slot = this.slot(d, format);
+    const n = elementCount(t.shape);
+    if (format === 'f32') this.write(slot.data, part * n * 4, values);
+    else if (format === 'f16') this.write(slot.data, part * n * 2, f32ToF16Bits(values));
+    else {
+      const q = (format === 'q8' ? quantizeQ8 : quantizeQ4)(values, d.partRows, d.cols);
+      this.write(slot.data, part * q.data.byteLength, q.data);
+      this.write(slot.scales!, part * q.scales.byteLength, q.scales);
+    }
+  }
+
+  /** Copies a tensor's bytes chunk by chunk; writes must be 4-byte multiples, so up to 3 bytes carry over. */
+  private async streamRaw(reader: OpenCheckpoint['shards'][number]['reader'], t: TensorInfo, buffer: GPUBuffer, offset: number): Promise<void> {
+    const carry = new Uint8Array(4);
+    let carried = 0;
+    let at = offset;
+    for await (const chunk of reader.chunks(t.end - t.start)) {
+      let from = 0;
+      if (carried > 0) {
+        from = Math.min(4 - carried, chunk.byteLength);
+        carry.set(chunk.subarray(0, from), carried);
+        carried += from;
+        if (carried < 4) continue;
+        this.write(buffer, at, carry.slice());
+        at += 4;
+        carried = 0;
+      }
+      const whole = (chunk.byteLength - from) & ~3;
+      if (whole > 0) this.write(buffer, at, chunk.slice(from, from + whole));
+      at += whole;
+      carried = chunk.byteLength - from - whole;
+      carry.set(chunk.subarray(from + whole));
+      this.progress(reader.position);
+    }
+    if (carried > 0) this.write(buffer, at, carry.slice(0, 4));
+  }
+
+  private slot(d: Destination, format: WeightFormat): Slot {
+    const existing = this.slots.get(d.key);
+    if (existing) return existing;
+    const bytes = formatBytes(format, rowsOf(d), d.cols);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const limit = Math.min(this.gpu.adapter.limits.maxStorageBufferBindingSize, this.gpu.adapter.limits.maxBufferSize);
+    if (bytes.data > limit) throw new ResourceLimitError(`tensor "${d.parts[0]}" is not exactly representable in f16 and needs a ${bytes.data}-byte f32 buffer; this GPU allows ${limit}`, { tensor: d.parts[0] });
+    const slot: Slot = {
+      destination: d,
+      format,
+      data: this.gpu.device.createBuffer({ label: d.key, size: align4(Math.max(4, bytes.data)), usage }),
+      scales: bytes.scales ? this.gpu.device.createBuffer({ label: `${d.key}.scales`, size: align4(bytes.scales), usage }) : undefined,
+    };
+    this.slots.set(d.key, slot);
+    return slot;
+  }
+
+  private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    const padded = data.byteLength % 4 === 0 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : padTo4(data);
+    this.gpu.device.queue.writeBuffer(buffer, offset, padded);
+    this.unflushed += padded.byteLength;
+  }
+
+  private async flush(): Promise<void> {
+    await this.gpu.device.queue.onSubmittedWorkDone();
+    this.unflushed = 0;
+  }
+
+  private progress(position: number): void {
+    this.opts.onProgress?.(this.done + position, this.checkpoint.totalBytes);
+  }
+}
+
+function padTo4(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(align4(data.byteLength));
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}
+
+/** Checkpoint bytes (any alignment) -> f32 values, exactly. */
+function toF32(bytes: Uint8Array, t: TensorInfo): Float32Array {
+  const aligned = bytes.slice().buffer;
+  if (t.dtype === 'F32') return new Float32Array(aligned);
+  const halves = new Uint16Array(aligned);
+  return t.dtype === 'F16' ? f16BitsToF32(halves) : bf16ToF32(halves);
+}
+
+/** True when every value survives f32 -> f16 -> f32 unchanged (bf16's 8 significant bits fit f16's 11 in range). */
+function exactInF16(values: Float32Array): boolean {
+  const back = f16BitsToF32(f32ToF16Bits(values));
+  for (let i = 0; i < values.length; i++) if (back[i] !== values[i] && !(Number.isNaN(back[i]) && Number.isNaN(values[i]))) return false;
+  return true;
+}
+
+function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
+  const matrix = (key: string): WeightMatrix => {
+    const s = slots.get(key)!;
+    return { format: s.format, rows: rowsOf(s.destination), cols: s.destination.cols, data: s.data, scales: s.scales, label: key };
+  };
+  const vector = (key: string) => slots.get(key)!.data;
+  const optional = <T>(key: string, make: (key: string) => T) => (slots.has(key) ? make(key) : undefined);
+  const embed = matrix('embed');
+  const layers = Array.from({ length: config.layers }, (_, l): LayerWeights => {
+    const p = `layers.${l}`;
+    const expertMlp = (k: string) => ({ gate: matrix(`${k}.gate`), up: matrix(`${k}.up`), down: matrix(`${k}.down`) });
+    return {
+      inputNorm: vector(`${p}.inputNorm`),
+      postAttnNorm: vector(`${p}.postAttnNorm`),
+      q: matrix(`${p}.q`),
+      k: matrix(`${p}.k`),
+      v: matrix(`${p}.v`),
+      o: matrix(`${p}.o`),
+      qBias: optional(`${p}.qBias`, vector),
+      kBias: optional(`${p}.kBias`, vector),
+      vBias: optional(`${p}.vBias`, vector),
+      mlp: optional(`${p}.mlp.gate`, () => expertMlp(`${p}.mlp`)),
+      moe: optional(`${p}.moe.router`, () => ({
+        router: matrix(`${p}.moe.router`),
+        ...expertMlp(`${p}.moe`),
+        shared: optional(`${p}.moe.shared.gate`, () => expertMlp(`${p}.moe.shared`)),
+        sharedGate: optional(`${p}.moe.sharedGate`, matrix),
+      })),
+    };
+  });
+  let bytes = 0;
+  for (const s of slots.values()) bytes += s.data.size + (s.scales?.size ?? 0);
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : matrix('lmHead'), bytes, format: layers[0].q.format };
+}

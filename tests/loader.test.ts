@@ -1,0 +1,218 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../src/gpu/device';
+import { AbortError, ModelFormatError, ResourceLimitError } from '../src/gpu/errors';
+import { readBuffer } from '../src/gpu/buffers';
+import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/quantize';
+import type { WeightMatrix } from '../src/kernels/tensor';
+import { parseConfig } from '../src/model/config';
+import { openCheckpoint } from '../src/model/checkpoint';
+import { memorySource, urlSource, type ModelSource } from '../src/model/source';
+import { estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
+import { directorySource } from '../src/node/source';
+import { testGpu } from './helpers/gpu';
+
+const FIXTURES = 'tests/fixtures/models';
+const dirs = readdirSync(FIXTURES).filter((d) => !d.includes('.'));
+
+/** Every tensor of a fixture checkpoint as exact f32 values. */
+async function fileTensors(dir: string): Promise<Map<string, Float32Array>> {
+  const checkpoint = await openCheckpoint(directorySource(`${FIXTURES}/${dir}`));
+  await checkpoint.close();
+  const out = new Map<string, Float32Array>();
+  for (const t of checkpoint.tensors.values()) {
+    const bytes = readFileSync(`${FIXTURES}/${dir}/${t.file}`).subarray(t.start, t.end);
+    const aligned = new Uint8Array(bytes).buffer;
+    out.set(t.name, t.dtype === 'F32' ? new Float32Array(aligned) : t.dtype === 'F16' ? f16BitsToF32(new Uint16Array(aligned)) : bf16ToF32(new Uint16Array(aligned)));
+  }
+  return out;
+}
+
+async function matrixValues(gpu: Gpu, m: WeightMatrix): Promise<Float32Array> {
+  const data = new Uint32Array(await readBuffer(gpu, m.data));
+  const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales)) : undefined;
+  return dequantize(m.format, data, scales, m.rows, m.cols);
+}
+
+const concat = (parts: Float32Array[]) => {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** [GPU weight, the file tensors stacked into it] for every weight of a loaded model. */
+function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, experts: number, mixtral: boolean): [WeightMatrix | GPUBuffer, string[]][] {
+  const out: [WeightMatrix | GPUBuffer, string[]][] = [[w.embed, ['model.embed_tokens.weight']], [w.norm, ['model.norm.weight']]];
+  if (!tied) out.push([w.lmHead, ['lm_head.weight']]);
+  w.layers.forEach((l, i) => {
+    const p = hf(i);
+    out.push([l.inputNorm, [`${p}.input_layernorm.weight`]], [l.postAttnNorm, [`${p}.post_attention_layernorm.weight`]]);
+    for (const n of ['q', 'k', 'v', 'o'] as const) out.push([l[n], [`${p}.self_attn.${n}_proj.weight`]]);
+    for (const n of ['q', 'k', 'v'] as const) if (l[`${n}Bias`]) out.push([l[`${n}Bias`]!, [`${p}.self_attn.${n}_proj.bias`]]);
+    if (l.mlp) for (const n of ['gate', 'up', 'down'] as const) out.push([l.mlp[n], [`${p}.mlp.${n}_proj.weight`]]);
+    if (!l.moe) return;
+    const ids = Array.from({ length: experts }, (_, e) => e);
+    const x = mixtral ? `${p}.block_sparse_moe` : `${p}.mlp`;
+    out.push([l.moe.router, [`${x}.gate.weight`]]);
+    const names = mixtral ? { gate: 'w1', up: 'w3', down: 'w2' } : { gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
+    for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe[n], ids.map((e) => `${x}.experts.${e}.${names[n]}.weight`)]);
+    if (l.moe.shared) for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe.shared[n], [`${x}.shared_expert.${n}_proj.weight`]]);
+    if (l.moe.sharedGate) out.push([l.moe.sharedGate, [`${x}.shared_expert_gate.weight`]]);
+  });
+  return out;
+}
+
+describe('loadWeights', () => {
+  let gpu: Gpu;
+  beforeAll(async () => {
+    gpu = await testGpu();
+  });
+  const loaded: ModelWeights[] = [];
+  afterAll(() => {
+    for (const w of loaded) for (const b of new Set(allBuffers(w))) b.destroy();
+  });
+
+  for (const dir of dirs) {
+    it(`${dir}: GPU contents equal the checkpoint values exactly`, async () => {
+      const config = parseConfig(JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')));
+      const progress: number[] = [];
+      const weights = await loadWeights(gpu, config, directorySource(`${FIXTURES}/${dir}`), { onProgress: (n, total) => progress.push(n / total) });
+      loaded.push(weights);
+      expect(progress.at(-1)).toBe(1);
+      expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
+      if (config.tieEmbeddings) expect(weights.lmHead).toBe(weights.embed);
+      const dtype = config.hfArchitecture && JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')).torch_dtype;
+      // BF16 becomes f16 only when every value is exact in f16; these random weights have tiny values that are not
+      expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'f32' }[dtype as string]);
+      const expected = await fileTensors(dir);
+      const all = pairs(weights, config.tieEmbeddings, (i) => `model.layers.${i}`, config.moe?.experts ?? 0, config.architecture === 'mixtral');
+      for (const [gpuWeight, names] of all) {
+        const want = concat(names.map((n) => expected.get(n)!));
+        const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
+        expect(got, names[0]).toEqual(want);
+      }
+      expect(weights.bytes).toBeGreaterThanOrEqual(estimateWeightBytes(config, undefined, dtype === 'float32' ? 'F32' : 'F16'));
+    });
+  }
+
+  it('quantizes big matrices to q8 on load, keeping the embedding 16-bit', async () => {
+    const dir = `${FIXTURES}/llama-gqa3`;
+    const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
+    const weights = await loadWeights(gpu, config, directorySource(dir), { quantize: 'q8' });
+    loaded.push(weights);
+    expect(weights.format).toBe('q8');
+    expect(weights.embed.format).toBe('f32');
+    const q = weights.layers[0].q;
+    const want = quantizeQ8((await fileTensors('llama-gqa3')).get('model.layers.0.self_attn.q_proj.weight')!, q.rows, q.cols);
+    expect(new Uint32Array(await readBuffer(gpu, q.data))).toEqual(want.data);
+    expect(new Float32Array(await readBuffer(gpu, q.scales!))).toEqual(want.scales);
+    expect(weights.bytes).toBe(estimateWeightBytes(config, 'q8', 'F32'));
+  });
+
+  it('converts BF16 to f16 when every value is exact in f16', async () => {
+    const dir = `${FIXTURES}/llama-headdim`;
+    const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
+    const dataStart = 8 + Number(new DataView(file.buffer).getBigUint64(0, true));
+    const halves = new Uint16Array(file.buffer.slice(dataStart));
+    // zero the values below f16's normal range (bf16 exponent field < 127 - 14)
+    for (let i = 0; i < halves.length; i++) if (((halves[i] >> 7) & 0xff) < 113) halves[i] = 0;
+    file.set(new Uint8Array(halves.buffer), dataStart);
+    const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
+    const weights = await loadWeights(gpu, config, memorySource({ 'model.safetensors': file }));
+    loaded.push(weights);
+    expect(weights.format).toBe('f16');
+    expect(weights.embed.format).toBe('f16');
+    const name = 'model.layers.1.mlp.down_proj.weight';
+    const t = (await openCheckpoint(memorySource({ 'model.safetensors': file }))).tensors.get(name)!;
+    const want = bf16ToF32(new Uint16Array(file.buffer.slice(t.start, t.end)));
+    expect(await matrixValues(gpu, weights.layers[1].mlp!.down)).toEqual(want);
+  });
+
+  it('streams through a URL source with an injected fetch, counting bytes', async () => {
+    const dir = `${FIXTURES}/llama-sharded`;
+    let received = 0;
+    const fakeFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const name = String(input).replace('https://models.test/sharded/', '');
+      let body: Buffer;
+      try {
+        body = readFileSync(`${dir}/${name}`);
+      } catch {
+        return new Response(null, { status: 404 });
+      }
+      return new Response(init?.method === 'HEAD' ? null : new Uint8Array(body), { headers: { 'content-length': String(body.length) } });
+    }) as typeof fetch;
+    const source = urlSource('https://models.test/sharded', { fetch: fakeFetch, onBytes: (n) => (received += n) });
+    const config = parseConfig(JSON.parse(await source.text('config.json')));
+    loaded.push(await loadWeights(gpu, config, source));
+    expect(received).toBe(readFileSync(`${dir}/model-00001-of-00002.safetensors`).length + readFileSync(`${dir}/model-00002-of-00002.safetensors`).length);
+  });
+
+  describe('corrupt checkpoints give typed errors, then a good model still loads', () => {
+    const dir = `${FIXTURES}/llama-mqa`;
+    const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
+    const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
+    const headerLength = Number(new DataView(file.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLength)));
+    /** The file with its header JSON edited (data kept). */
+    const withEditedHeader = (edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>) => void) => {
+      const h = structuredClone(header);
+      edit(h);
+      let text = JSON.stringify(h);
+      while (text.length % 8) text += ' ';
+      const json = new TextEncoder().encode(text);
+      const out = new Uint8Array(8 + json.length + file.length - 8 - headerLength);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      out.set(file.subarray(8 + headerLength), 8 + json.length);
+      return out;
+    };
+    const load = (bytes: Uint8Array, g?: Gpu, signal?: AbortSignal) => loadWeights(g ?? gpu, config, memorySource({ 'model.safetensors': bytes }), { signal });
+    const cases: [string, () => Promise<unknown>, typeof ModelFormatError, RegExp][] = [
+      ['truncated file', () => load(file.subarray(0, file.length - 100)), ModelFormatError, /model\.safetensors.*past the end/],
+      ['header length beyond the file', () => load(file.subarray(0, 8 + headerLength - 1)), ModelFormatError, /model\.safetensors.*header length/],
+      ['missing tensor', () => load(withEditedHeader((h) => {
+        h['model.layers.1.mlp.up_proj.weight'].dtype = 'U8';
+        h['model.layers.1.mlp.up_proj.weight'].shape = [h['model.layers.1.mlp.up_proj.weight'].data_offsets[1] - h['model.layers.1.mlp.up_proj.weight'].data_offsets[0]];
+        h['renamed'] = h['model.layers.1.mlp.up_proj.weight'];
+        delete h['model.layers.1.mlp.up_proj.weight'];
+      })), ModelFormatError, /tensor "model\.layers\.1\.mlp\.up_proj\.weight" is missing/],
+      ['shape disagreeing with config', () => load(withEditedHeader((h) => {
+        const t = h['model.layers.0.self_attn.k_proj.weight'];
+        t.shape = [t.shape[1], t.shape[0]];
+      })), ModelFormatError, /model\.safetensors: tensor "model\.layers\.0\.self_attn\.k_proj\.weight" has shape \[64, 16\] but config\.json implies \[16, 64\]/],
+      ['integer dtype for a weight', () => load(withEditedHeader((h) => {
+        const t = h['model.norm.weight'];
+        t.dtype = 'I16';
+      })), ModelFormatError, /tensor "model\.norm\.weight" has dtype I16/],
+      ['unknown dtype', () => load(withEditedHeader((h) => {
+        h['model.norm.weight'].dtype = 'F17';
+      })), ModelFormatError, /tensor "model\.norm\.weight": unknown dtype "F17"/],
+      ['buffer over the device limit', () => load(file, { ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: 20000 } } }), ResourceLimitError, /model\.embed_tokens\.weight.*20000/],
+      ['aborted', () => load(file, undefined, AbortSignal.abort()), AbortError, /aborted/],
+    ];
+    for (const [name, run, cls, message] of cases) {
+      it(name, async () => {
+        const error = await run().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(cls);
+        expect((error as Error).message).toMatch(message);
+        const good = await loadWeights(gpu, config, memorySource({ 'model.safetensors': file }) as ModelSource);
+        loaded.push(good);
+        expect(good.layers).toHaveLength(2);
+      });
+    }
+  });
+});
+
+function allBuffers(w: ModelWeights): GPUBuffer[] {
+  const out: GPUBuffer[] = [w.norm, w.embed.data, w.lmHead.data];
+  const m = (x?: WeightMatrix) => x && out.push(x.data, ...(x.scales ? [x.scales] : []));
+  for (const l of w.layers) {
+    out.push(l.inputNorm, l.postAttnNorm, ...[l.qBias, l.kBias, l.vBias].filter((b): b is GPUBuffer => !!b));
+    [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down, l.moe?.router, l.moe?.gate, l.moe?.up, l.moe?.down, l.moe?.shared?.gate, l.moe?.shared?.up, l.moe?.shared?.down, l.moe?.sharedGate].forEach(m);
+  }
+  return out;
+}
