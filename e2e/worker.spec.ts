@@ -1,15 +1,19 @@
 import { expect, test, type Page } from '@playwright/test';
 import type * as Api from '../src/api/index';
+import type * as ModelCache from '../src/api/cache';
 import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/api/types';
 
 /** What e2e/harness/worker.ts puts on window. */
 type Harness = Window & {
   webgpuInfer: typeof Api;
+  modelCache: typeof ModelCache;
   probeMainThread(): { stop(): { longestTaskMs: number; longestFrameGapMs: number; frames: number } };
   engine?: Api.Engine;
 };
 
 const MODEL = '/models/tiny-dense/';
+const SHARDED = '/tests/fixtures/models/llama-sharded/';
+const CONFIG_SHA256 = '90af26e883d369c641ad6855e681f13f29d48e735f46f6a50af12afbca3f2925';
 
 async function openHarness(page: Page): Promise<void> {
   await page.goto('/e2e/harness/worker.html');
@@ -103,5 +107,59 @@ test.describe('worker engine', () => {
     expect(out.vocab).toMatchObject({ name: 'InvalidRequestError', isClass: true });
     expect(out.strategy).toMatchObject({ name: 'InvalidRequestError', isClass: true, details: { field: 'strategy.kind' } });
     expect(out.ok).toBe(3);
+  });
+
+  test('shards download in parallel into the Cache API, verified, listed and deleted', async ({ page }) => {
+    const out = await page.evaluate(async ({ sharded, model, sha }) => {
+      const w = window as unknown as Harness;
+      const { modelCache } = w;
+      const base = new URL(sharded, location.href).href;
+      await w.webgpuInfer.deleteCachedModel(sharded);
+      const started: Record<string, number> = {};
+      const finished: Record<string, number> = {};
+      const realFetch = window.fetch;
+      window.fetch = async (input, init) => {
+        const name = String(input).split('/').pop()!;
+        started[name] = performance.now();
+        const response = await realFetch(input, init);
+        const timed = response.body!.pipeThrough(new TransformStream({ flush: () => void (finished[name] = performance.now()) }));
+        return new Response(timed, { status: response.status, headers: response.headers });
+      };
+      const progress: LoadProgress[] = [];
+      await modelCache.downloadWeights(base, { cache: true }, (p) => progress.push(p), new AbortController().signal);
+      window.fetch = realFetch;
+      const listed = (await w.webgpuInfer.listCachedModels()).find((m) => m.url === base);
+
+      const describe = (e: unknown) => ({ name: (e as Error).name, message: (e as Error).message });
+      const failure = (e: unknown) => ({ failed: describe(e) });
+      const modelBase = new URL(model, location.href).href;
+      await w.webgpuInfer.deleteCachedModel(model);
+      const badSha = await modelCache.modelFetch({ cache: true, expectedSha256: { 'config.json': '00'.repeat(32) } })(`${modelBase}config.json`).then(() => ({ failed: undefined }), failure);
+      const cachedAfterBad = (await w.webgpuInfer.listCachedModels()).some((m) => m.url === modelBase);
+      const good = await modelCache.modelFetch({ cache: true, expectedSha256: { 'config.json': sha } })(`${modelBase}config.json`);
+      const config = (await good.json()) as { vocab_size: number };
+      const abortedController = new AbortController();
+      abortedController.abort();
+      await w.webgpuInfer.deleteCachedModel(model);
+      const aborted = await modelCache.downloadWeights(modelBase, { cache: true }, () => undefined, abortedController.signal).then(() => ({ failed: undefined }), failure);
+      const removed = await w.webgpuInfer.deleteCachedModel(sharded);
+      const listedAfter = (await w.webgpuInfer.listCachedModels()).some((m) => m.url === base);
+      return { started, finished, progress, listed, badSha, cachedAfterBad, vocab: config.vocab_size, aborted, removed, listedAfter };
+    }, { sharded: SHARDED, model: MODEL, sha: CONFIG_SHA256 });
+    const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    expect(shards.every((f) => f in out.finished)).toBe(true);
+    // both downloads were under way before either finished
+    expect(Math.max(...shards.map((f) => out.started[f]))).toBeLessThan(Math.min(...shards.map((f) => out.finished[f])));
+    const last = out.progress[out.progress.length - 1];
+    expect(last).toMatchObject({ phase: 'download', loadedBytes: 198528 + 88064, totalBytes: 198528 + 88064 });
+    expect(out.listed?.files.sort()).toEqual([...shards, 'model.safetensors.index.json'].sort());
+    expect(out.listed?.bytes).toBeGreaterThanOrEqual(198528 + 88064);
+    expect(out.badSha.failed?.name).toBe('ModelFormatError');
+    expect(out.badSha.failed?.message).toContain('config.json');
+    expect(out.cachedAfterBad).toBe(false);
+    expect(out.vocab).toBe(2048);
+    expect(out.aborted.failed?.name).toBe('AbortError');
+    expect(out.removed).toBe(3);
+    expect(out.listedAfter).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
  * long task (PerformanceObserver 'longtask') and the longest gap between animation frames.
  */
 import * as api from '../../src/api/index';
+import * as modelCache from '../../src/api/cache';
 
 interface Probe {
   stop(): { longestTaskMs: number; longestFrameGapMs: number; frames: number };
@@ -35,5 +36,5 @@ function probeMainThread(): Probe {
   };
 }
 
-Object.assign(window, { webgpuInfer: api, probeMainThread });
+Object.assign(window, { webgpuInfer: api, modelCache, probeMainThread });
 document.getElementById('log')!.textContent = 'ready';

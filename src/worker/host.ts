@@ -6,7 +6,7 @@
 import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../api/types';
 import { toWireError, type ClientMessage, type HostMessage, type LoadRequest, type WireRequest } from '../api/wire';
 import type { Gpu } from '../gpu/device';
-import { AbortError, DeviceLostError, InvalidRequestError } from '../gpu/errors';
+import { AbortError, DeviceLostError, InferError, InvalidRequestError } from '../gpu/errors';
 import { EventBatcher } from './batcher';
 
 /** The Runtime surface the host drives (src/runtime/runtime.ts implements it). */
@@ -184,11 +184,26 @@ export class RuntimeHost {
 
   /** A queued GPU operation that fails with DeviceLostError as soon as the device is lost, even mid-flight. */
   private withRuntime<T>(operation: (runtime: RuntimeLike) => Promise<T>): Promise<T> {
-    return this.enqueue(() => {
+    return this.enqueue(async () => {
       const runtime = this.ready();
-      return Promise.race([operation(runtime), this.lostRace]);
+      const lostRace = this.lostRace;
+      try {
+        return await Promise.race([operation(runtime), lostRace]);
+      } catch (e) {
+        throw await lossOr(e, lostRace);
+      }
     });
   }
+}
+
+/** How long a GPU failure waits for the device-lost notice that usually follows it. */
+const LOSS_GRACE_MS = 100;
+
+/** A WebGPU failure (e.g. a rejected mapAsync) while the device goes away is reported as the loss itself. */
+async function lossOr(error: unknown, lostRace: Promise<never>): Promise<unknown> {
+  if (error instanceof InferError) return error;
+  const grace = new Promise<undefined>((resolve) => setTimeout(resolve, LOSS_GRACE_MS));
+  return (await Promise.race([lostRace.catch((lost: DeviceLostError) => lost), grace])) ?? error;
 }
 
 function describeModel(request: LoadRequest | undefined): string {
