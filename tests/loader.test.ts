@@ -127,7 +127,9 @@ describe('loadWeights', () => {
     expect(weights.format).toBe('f16');
     expect(weights.embed.format).toBe('f16');
     const name = 'model.layers.1.mlp.down_proj.weight';
-    const t = (await openCheckpoint(memorySource({ 'model.safetensors': file }))).tensors.get(name)!;
+    const checkpoint = await openCheckpoint(memorySource({ 'model.safetensors': file }));
+    await checkpoint.close();
+    const t = checkpoint.tensors.get(name)!;
     const want = bf16ToF32(new Uint16Array(file.buffer.slice(t.start, t.end)));
     expect(await matrixValues(gpu, weights.layers[1].mlp!.down)).toEqual(want);
   });

@@ -211,7 +211,9 @@ class Uploader {
   }
 
   private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
-    const padded = data.byteLength % 4 === 0 ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : padTo4(data);
+    // every array here owns a plain ArrayBuffer (chunks and conversions are never shared memory)
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const padded = data.byteLength % 4 === 0 ? bytes : padTo4(bytes);
     this.gpu.device.queue.writeBuffer(buffer, offset, padded);
     this.unflushed += padded.byteLength;
   }
@@ -226,9 +228,9 @@ class Uploader {
   }
 }
 
-function padTo4(data: ArrayBufferView): Uint8Array {
+function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  out.set(data);
   return out;
 }
 
