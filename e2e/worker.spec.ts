@@ -83,6 +83,22 @@ test.describe('worker engine', () => {
     expect(out.after.text).toBe(out.before.text);
   });
 
+  test('the in-thread engine answers exactly like the worker engine', async ({ page }) => {
+    const out = await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      const request = { prompt: 'Once upon a time', maxTokens: 10, stopAtEos: false };
+      const results = [];
+      for (const worker of [true, false]) {
+        const engine = await w.webgpuInfer.createEngine({ model, worker });
+        results.push(await engine.complete(request));
+        await engine.dispose();
+      }
+      return results;
+    }, MODEL);
+    expect(out[1].tokens).toEqual(out[0].tokens);
+    expect(out[1].text).toBe(out[0].text);
+  });
+
   test('typed errors cross the worker boundary; loading can be aborted', async ({ page }) => {
     const out = await page.evaluate(async (model) => {
       const w = window as unknown as Harness;

@@ -84,6 +84,9 @@ export class RuntimeHost {
       this.runtime = runtime;
       await progress.delivered();
       return runtime.info;
+    } catch (e) {
+      // whatever an aborted load failed with (a fetch's DOMException, a reader error), report the abort
+      throw controller.signal.aborted ? controller.signal.reason : e;
     } finally {
       if (this.loading === controller) this.loading = undefined;
     }
