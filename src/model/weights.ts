@@ -90,7 +90,7 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
 }
 
 /** Every needed tensor exists, has a float dtype, and the shape the config implies. */
-function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
+export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
   for (const d of plan.destinations) {
     const expected = d.kind === 'vector' ? [d.cols] : [d.partRows, d.cols];
     for (const name of d.parts) {
