@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, UnsupportedModelError } from '../src/gpu/errors';
-import { isMoeLayer, parseConfig } from '../src/model/config';
+import { isMoeLayer, loadConfig, parseConfig } from '../src/model/config';
+import { memorySource } from '../src/model/source';
 
 const fixture = (dir: string) => JSON.parse(readFileSync(`tests/fixtures/models/${dir}/config.json`, 'utf8'));
 
@@ -60,6 +61,14 @@ describe('parseConfig', () => {
     expectError({ ...base, rms_norm_eps: -1 }, ModelFormatError, 'rms_norm_eps');
     expectError({ ...base, eos_token_id: 'x' }, ModelFormatError, 'eos_token_id');
     expectError({ ...fixture('qwen2moe-rand'), mlp_only_layers: [7] }, ModelFormatError, 'mlp_only_layers');
+  });
+
+  it('rejects a missing or malformed config.json, then reads a good one', async () => {
+    await expect(loadConfig(memorySource({}))).rejects.toThrow(/config\.json not found/);
+    await expect(loadConfig(memorySource({}))).rejects.toBeInstanceOf(ModelFormatError);
+    await expect(loadConfig(memorySource({ 'config.json': '{"hidden_size": ' }))).rejects.toThrow(/config\.json: not valid JSON/);
+    const good = readFileSync('tests/fixtures/models/llama-mqa/config.json', 'utf8');
+    expect((await loadConfig(memorySource({ 'config.json': good }))).kvHeads).toBe(1);
   });
 
   it('rejects unsupported models with UnsupportedModelError', () => {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/device';
 import { AbortError, ModelFormatError, ResourceLimitError } from '../src/gpu/errors';
@@ -7,7 +7,7 @@ import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/
 import type { WeightMatrix } from '../src/kernels/tensor';
 import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
-import { memorySource, urlSource, type ModelSource } from '../src/model/source';
+import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
 import { directorySource } from '../src/node/source';
 import { testGpu } from './helpers/gpu';
@@ -132,6 +132,25 @@ describe('loadWeights', () => {
     const t = checkpoint.tensors.get(name)!;
     const want = bf16ToF32(new Uint16Array(file.buffer.slice(t.start, t.end)));
     expect(await matrixValues(gpu, weights.layers[1].mlp!.down)).toEqual(want);
+  });
+
+  it.skipIf(!existsSync('public/models/tiny-dense'))('loads the shipped tiny-dense model from dropped files, plain and q4', async () => {
+    const dir = 'public/models/tiny-dense';
+    const names = ['config.json', 'model.safetensors'];
+    const source = fileListSource(names.map((n) => new File([readFileSync(`${dir}/${n}`)], n)));
+    const config = parseConfig(JSON.parse(await source.text('config.json')));
+    const started = performance.now();
+    const plain = await loadWeights(gpu, config, source);
+    const ms = performance.now() - started;
+    loaded.push(plain);
+    console.log(`tiny-dense: ${(plain.bytes / 2 ** 20).toFixed(1)} MiB of weights loaded in ${ms.toFixed(0)} ms`);
+    expect(plain.format).toBe('f16');
+    expect(plain.lmHead).toBe(plain.embed);
+    const q4 = await loadWeights(gpu, config, source, { quantize: 'q4' });
+    loaded.push(q4);
+    expect(q4.format).toBe('q4');
+    expect(q4.bytes).toBe(estimateWeightBytes(config, 'q4'));
+    expect(q4.bytes).toBeLessThan(plain.bytes * 0.6);
   });
 
   it('streams through a URL source with an injected fetch, counting bytes', async () => {

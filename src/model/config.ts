@@ -1,4 +1,6 @@
 import { ModelFormatError, UnsupportedModelError } from '../gpu/errors';
+import { parseJson } from './json';
+import type { ModelSource } from './source';
 
 /** Compute families: Llama/Mistral (dense), Qwen2 (dense + q/k/v bias), Mixtral and Qwen2-MoE (sparse MLPs). */
 export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe';
@@ -69,6 +71,11 @@ const FAMILIES: Record<string, Family> = {
 export function isMoeLayer(config: ModelConfig, i: number): boolean {
   const moe = config.moe;
   return !!moe && (i + 1) % moe.sparseStep === 0 && !moe.mlpOnlyLayers.includes(i);
+}
+
+/** Reads and validates `config.json` of a model folder. */
+export async function loadConfig(source: ModelSource): Promise<ModelConfig> {
+  return parseConfig(parseJson(await source.text('config.json'), 'config.json'));
 }
 
 /** Validates an HF `config.json` (parsed JSON) into a ModelConfig. */

@@ -1,5 +1,6 @@
 import { ModelFormatError } from '../gpu/errors';
 import type { ByteReader } from './byte_reader';
+import { isObject, parseJson } from './json';
 
 /**
  * safetensors: 8-byte little-endian header length N, N bytes of JSON
@@ -76,12 +77,7 @@ export async function readHeader(reader: ByteReader, fileSize: number): Promise<
 
 /** `model.safetensors.index.json` -> tensor name -> shard file. */
 export function parseShardIndex(text: string, file = 'model.safetensors.index.json'): Map<string, string> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw fail(file, `not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJson(text, file);
   if (!isObject(json) || !isObject(json.weight_map)) throw fail(file, '"weight_map" is missing or not an object');
   const map = new Map<string, string>();
   for (const [tensor, shard] of Object.entries(json.weight_map)) {
@@ -127,5 +123,4 @@ function checkTiling(tensors: TensorInfo[], dataStart: number, fileSize: number,
   if (at !== fileSize) throw fail(file, `the tensors cover ${at - dataStart} data bytes but the file holds ${fileSize - dataStart}`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

@@ -1,5 +1,6 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from '../gpu/errors';
+import { isObject, parseJsonObject } from './json';
 import type { ModelSource } from './source';
 
 const TOKENIZER = 'tokenizer.json';
@@ -32,9 +33,9 @@ export class Tokenizer {
 
   /** Reads tokenizer.json, tokenizer_config.json and (for extra EOS ids) generation_config.json. */
   static async load(source: ModelSource): Promise<Tokenizer> {
-    const json = parseJson(await source.text(TOKENIZER), TOKENIZER);
-    const config = (await source.exists(TOKENIZER_CONFIG)) ? parseJson(await source.text(TOKENIZER_CONFIG), TOKENIZER_CONFIG) : {};
-    const generation = (await source.exists(GENERATION_CONFIG)) ? parseJson(await source.text(GENERATION_CONFIG), GENERATION_CONFIG) : {};
+    const json = parseJsonObject(await source.text(TOKENIZER), TOKENIZER);
+    const config = (await source.exists(TOKENIZER_CONFIG)) ? parseJsonObject(await source.text(TOKENIZER_CONFIG), TOKENIZER_CONFIG) : {};
+    const generation = (await source.exists(GENERATION_CONFIG)) ? parseJsonObject(await source.text(GENERATION_CONFIG), GENERATION_CONFIG) : {};
     return Tokenizer.fromJson(json, config, generation);
   }
 
@@ -106,17 +107,6 @@ export class StreamingDetokenizer {
   }
 }
 
-function parseJson(text: string, file: string): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${file}: not valid JSON (${(e as Error).message})`, { file });
-  }
-  if (!isObject(json)) throw new ModelFormatError(`${file}: not a JSON object`, { file });
-  return json;
-}
-
 /** `"<s>"` or `{content: "<s>", ...}` (AddedToken form) -> the token text. */
 function tokenText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -134,4 +124,3 @@ function pickTemplate(value: unknown): string | undefined {
   return undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
