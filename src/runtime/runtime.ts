@@ -1,13 +1,14 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { AbortError, InferError } from '../gpu/errors';
+import { AbortError, InferError, ModelFormatError } from '../gpu/errors';
 import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
 import type { ModelSource } from '../model/source';
 import { parseConfig, type ModelConfig } from '../model/config';
 import { loadWeights, type ModelWeights } from '../model/weights';
 import { parameterCount, weightBuffers } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
+import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
 import { Transformer } from '../model/forward';
 import { createStrategy } from '../decode';
@@ -40,7 +41,8 @@ export class Runtime {
     readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
-    readonly tokenizer: Tokenizer,
+    /** null for folders without tokenizer.json: prompts must then be token ids */
+    private readonly maybeTokenizer: Tokenizer | null,
     readonly model: Transformer,
     readonly info: EngineInfo,
     options: RuntimeOptions,
@@ -57,7 +59,7 @@ export class Runtime {
     const config = parseConfig(JSON.parse(await source.text('config.json')), 'config.json');
     checkAbort();
     onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
-    const tokenizer = await Tokenizer.load(source);
+    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source) : null;
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
@@ -72,6 +74,11 @@ export class Runtime {
     return new Runtime(gpu, config, weights, tokenizer, model, info, options);
   }
 
+  get tokenizer(): Tokenizer {
+    if (!this.maybeTokenizer) throw new ModelFormatError(`${this.info.architecture} model has no tokenizer.json: pass prompts as token ids`, { file: 'tokenizer.json' });
+    return this.maybeTokenizer;
+  }
+
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text);
   }
@@ -81,7 +88,7 @@ export class Runtime {
   }
 
   applyChatTemplate(messages: ChatMessage[]): string {
-    return this.tokenizer.applyChatTemplate(messages);
+    return renderChat(this.tokenizer, messages, { addGenerationPrompt: true });
   }
 
   kernelProfile(): { kernel: string; ms: number; count: number }[] {
@@ -116,13 +123,14 @@ export class Runtime {
     this.checkUsable();
     validateRequest(request);
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
-    if (prompt.length === 0) prompt.push(this.tokenizer.bosId ?? 0);
     const { model } = this;
     validatePromptTokens(prompt, this.config.vocab, model.kv.maxSeq);
     const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
-    const output = new OutputCollector((ids) => this.tokenizer.decode(ids), emit, maxTokens, new Set(this.tokenizer.eosIds), request.stopAtEos ?? true, request.stop ?? []);
+    const eosIds = new Set(this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds);
+    const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
+    const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stopAtEos ?? true, request.stop ?? []);
 
     const t0 = performance.now();
     await this.prefill(prompt.slice(0, -1));
@@ -147,7 +155,7 @@ export class Runtime {
       remaining: () => output.remaining(),
       stats,
       newStep: stepFactory(this.gpu, this.arena, this.profiler),
-      eosIds: new Set(this.tokenizer.eosIds),
+      eosIds,
     });
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
