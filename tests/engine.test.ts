@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientEngine, localTransport } from '../src/api/engine';
 import type { ChatCompletionChunk, Engine, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
 import { requestGpu } from '../src/gpu/device';
-import { AbortError, ContextLengthError, DeviceLostError, InferError, InvalidRequestError, ModelFormatError } from '../src/gpu/errors';
+import { AbortError, ContextLengthError, DeviceLostError, InferError, InvalidRequestError, ModelFormatError, ResourceLimitError } from '../src/gpu/errors';
 import { createEngine } from '../src/node/index';
 import { nodeGpu } from '../src/node/gpu';
 import { directorySource } from '../src/node/source';
@@ -156,6 +156,18 @@ describe('loading', () => {
     const good = await createEngine({ model: MODEL });
     expect((await good.complete({ prompt: 'Hi', maxTokens: 2 })).tokens).toHaveLength(2);
     await good.dispose();
+  });
+});
+
+describe('memory estimate', () => {
+  it('refuses a model the device cannot hold before reading any weight, naming sizes', async () => {
+    const progress: LoadProgress[] = [];
+    const small = new RuntimeHost({ gpu: nodeGpu, load: (gpu, r, p, s) => loadRuntime(gpu, directorySource(MODEL), r, p, s, 4 << 20) });
+    const error = await ClientEngine.open(localTransport(small), { model: MODEL, onProgress: (p) => progress.push(p) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResourceLimitError);
+    expect((error as ResourceLimitError).message).toMatch(/needs about .* GiB .* reports 0\.00 GiB/);
+    expect((error as ResourceLimitError).details).toMatchObject({ availableBytes: 4 << 20 });
+    expect(progress.filter((p) => p.phase === 'weights')).toEqual([]);
   });
 });
 

@@ -2,8 +2,8 @@
 import type { LoadProgress } from '../api/types';
 import type { LoadRequest } from '../api/wire';
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../gpu/errors';
-import { parseConfig } from '../model/config';
+import { ResourceLimitError } from '../gpu/errors';
+import { loadConfig } from '../model/config';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime';
@@ -15,30 +15,25 @@ function runtimeOptions(request: LoadRequest): RuntimeOptions {
   return { quantize, contextLength, maxResidentExperts, sparsity, ngrams, profile };
 }
 
+function size(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 /**
  * Weights (as stored or quantized) plus an f32 KV cache for the whole context. `memoryBytes` is what
  * the platform says the machine has; WebGPU reports no adapter memory size, so this is the best bound.
  */
 async function checkMemory(source: ModelSource, request: LoadRequest, memoryBytes: number | undefined): Promise<void> {
   if (memoryBytes === undefined) return;
-  const config = parseConfig(parseJson(await source.text('config.json'), `${source.describe} config.json`), 'config.json');
+  const config = await loadConfig(source);
   const context = Math.min(request.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
   const kvBytes = config.layers * 2 * config.kvHeads * config.headDim * context * 4;
   const needed = estimateWeightBytes(config, request.quantize) + kvBytes;
   if (needed > memoryBytes) {
-    const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
     throw new ResourceLimitError(
-      `${source.describe}: the model needs about ${gib(needed)} (weights plus a ${context}-token KV cache) but this device reports ${gib(memoryBytes)}; try quantize: 'q4' or a shorter contextLength`,
+      `${source.describe}: the model needs about ${size(needed)} (weights plus a ${context}-token KV cache) but this device reports ${size(memoryBytes)}; try quantize: 'q4' or a shorter contextLength`,
       { file: 'config.json', neededBytes: needed, availableBytes: memoryBytes },
     );
-  }
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ModelFormatError(`${where} is not valid JSON: ${(e as Error).message}`, { file: 'config.json' });
   }
 }
 
