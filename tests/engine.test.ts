@@ -165,7 +165,7 @@ describe('memory estimate', () => {
     const small = new RuntimeHost({ gpu: nodeGpu, load: (gpu, r, p, s) => loadRuntime(gpu, directorySource(MODEL), r, p, s, 4 << 20) });
     const error = await ClientEngine.open(localTransport(small), { model: MODEL, onProgress: (p) => progress.push(p) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResourceLimitError);
-    expect((error as ResourceLimitError).message).toMatch(/needs about .* GiB .* reports 0\.00 GiB/);
+    expect((error as ResourceLimitError).message).toMatch(/needs about [\d.]+ MiB .* reports 4\.0 MiB/);
     expect((error as ResourceLimitError).details).toMatchObject({ availableBytes: 4 << 20 });
     expect(progress.filter((p) => p.phase === 'weights')).toEqual([]);
   });
