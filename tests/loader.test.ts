@@ -8,7 +8,7 @@ import type { WeightMatrix } from '../src/kernels/tensor';
 import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
-import { estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
+import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
 import { directorySource } from '../src/node/source';
 import { testGpu } from './helpers/gpu';
 
@@ -73,7 +73,7 @@ describe('loadWeights', () => {
   });
   const loaded: ModelWeights[] = [];
   afterAll(() => {
-    for (const w of loaded) for (const b of new Set(allBuffers(w))) b.destroy();
+    loaded.forEach(destroyWeights);
   });
 
   for (const dir of dirs) {
@@ -85,9 +85,9 @@ describe('loadWeights', () => {
       expect(progress.at(-1)).toBe(1);
       expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
       if (config.tieEmbeddings) expect(weights.lmHead).toBe(weights.embed);
-      const dtype = config.hfArchitecture && JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')).torch_dtype;
+      const dtype: string = JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')).torch_dtype;
       // BF16 becomes f16 only when every value is exact in f16; these random weights have tiny values that are not
-      expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'f32' }[dtype as string]);
+      expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'f32' }[dtype]);
       const expected = await fileTensors(dir);
       const all = pairs(weights, config.tieEmbeddings, (i) => `model.layers.${i}`, config.moe?.experts ?? 0, config.architecture === 'mixtral');
       for (const [gpuWeight, names] of all) {
@@ -227,13 +227,3 @@ describe('loadWeights', () => {
     }
   });
 });
-
-function allBuffers(w: ModelWeights): GPUBuffer[] {
-  const out: GPUBuffer[] = [w.norm, w.embed.data, w.lmHead.data];
-  const m = (x?: WeightMatrix) => x && out.push(x.data, ...(x.scales ? [x.scales] : []));
-  for (const l of w.layers) {
-    out.push(l.inputNorm, l.postAttnNorm, ...[l.qBias, l.kBias, l.vBias].filter((b): b is GPUBuffer => !!b));
-    [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down, l.moe?.router, l.moe?.gate, l.moe?.up, l.moe?.down, l.moe?.shared?.gate, l.moe?.shared?.up, l.moe?.shared?.down, l.moe?.sharedGate].forEach(m);
-  }
-  return out;
-}

@@ -91,11 +91,11 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
 
 /** Every needed tensor exists, has a float dtype, and the shape the config implies. */
 export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
+  const where = checkpoint.shards.map((s) => s.header.file).join(', ');
   for (const d of plan.destinations) {
     const expected = d.kind === 'vector' ? [d.cols] : [d.partRows, d.cols];
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
-      const where = checkpoint.shards.map((s) => s.header.file).join(', ');
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
       if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
@@ -282,4 +282,21 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
   let bytes = 0;
   for (const s of slots.values()) bytes += s.data.size + (s.scales?.size ?? 0);
   return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : matrix('lmHead'), bytes, format: layers[0].q.format };
+}
+
+/** Frees every GPU buffer of loaded weights (the tied embedding once). */
+export function destroyWeights(w: ModelWeights): void {
+  const buffers = new Set<GPUBuffer>([w.norm]);
+  const add = (m?: WeightMatrix) => {
+    if (!m) return;
+    buffers.add(m.data);
+    if (m.scales) buffers.add(m.scales);
+  };
+  [w.embed, w.lmHead].forEach(add);
+  for (const l of w.layers) {
+    for (const b of [l.inputNorm, l.postAttnNorm, l.qBias, l.kBias, l.vBias]) if (b) buffers.add(b);
+    [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down].forEach(add);
+    [l.moe?.router, l.moe?.gate, l.moe?.up, l.moe?.down, l.moe?.shared?.gate, l.moe?.shared?.up, l.moe?.shared?.down, l.moe?.sharedGate].forEach(add);
+  }
+  for (const b of buffers) b.destroy();
 }
