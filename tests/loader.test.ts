@@ -113,6 +113,19 @@ describe('loadWeights', () => {
     expect(weights.bytes).toBe(estimateWeightBytes(config, 'q8', 'F32'));
   });
 
+  it('uploads identically whatever the chunk boundaries (odd chunk sizes split 4-byte words)', async () => {
+    const dir = `${FIXTURES}/llama-mqa`;
+    const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
+    const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
+    const expected = await fileTensors('llama-mqa');
+    for (const chunk of [4093, 7, 2]) {
+      const weights = await loadWeights(gpu, config, memorySource({ 'model.safetensors': file }, chunk));
+      loaded.push(weights);
+      expect(await matrixValues(gpu, weights.layers[1].mlp!.down)).toEqual(expected.get('model.layers.1.mlp.down_proj.weight'));
+      expect(await matrixValues(gpu, weights.embed)).toEqual(expected.get('model.embed_tokens.weight'));
+    }
+  });
+
   it('converts BF16 to f16 when every value is exact in f16', async () => {
     const dir = `${FIXTURES}/llama-headdim`;
     const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
