@@ -6,6 +6,8 @@ import { WebGPUUnavailableError } from '../gpu/errors';
 const SWIFTSHADER_ICD = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
 
 let cached: Promise<Gpu> | null = null;
+/** Dawn frees a GPU instance once it is garbage collected, even while its device is in use: keep them alive. */
+const instances: GPU[] = [];
 
 /**
  * WebGPU in Node through Dawn (the `webgpu` package). Prefers a hardware adapter; falls back to
@@ -26,7 +28,7 @@ async function acquire(): Promise<Gpu> {
   Object.assign(globalThis, webgpu.globals);
   const forceSoftware = process.env.WEBGPU_INFER_ADAPTER === 'swiftshader';
   if (!forceSoftware && !process.env.VK_ICD_FILENAMES) {
-    const gpu = webgpu.create([]);
+    const gpu = keep(webgpu.create([]));
     const adapter = await gpu.requestAdapter();
     if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu);
   }
@@ -35,5 +37,10 @@ async function acquire(): Promise<Gpu> {
     throw new WebGPUUnavailableError('No GPU adapter and no SwiftShader Vulkan driver found (install Debian\'s "chromium" and "libvulkan1").');
   }
   process.env.VK_ICD_FILENAMES ??= icd;
-  return requestGpu(webgpu.create([]));
+  return requestGpu(keep(webgpu.create([])));
+}
+
+function keep(gpu: GPU): GPU {
+  instances.push(gpu);
+  return gpu;
 }
