@@ -1,0 +1,36 @@
+import type { Gpu } from '../gpu/device';
+import type { Step } from '../gpu/step';
+import { kernel } from './kernel';
+import { rowWidth } from './verify';
+import type { WeightFormat, WeightMatrix } from './tensor';
+
+const WG = 64;
+const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
+/** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl). */
+export const TOP_N_MAX = 16;
+
+/** out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. */
+export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix; out: GPUBuffer }): void {
+  const { table } = a;
+  if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
+  const k = kernel(gpu, {
+    shader: 'decode/superpose_embed',
+    buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
+    params: { count: 'u32', cols: 'u32' },
+    overrides: { WG, FORMAT: FORMAT_CODE[table.format] },
+  });
+  // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
+  step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], { count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG)]);
+}
+
+/** outIds/outValues[0..n) = the n largest logits of row `logitsRowOffset`, best first (ties: lower id first). */
+export function topN(gpu: Gpu, step: Step, a: { logits: GPUBuffer; vocab: number; n: number; outIds: GPUBuffer; outValues: GPUBuffer; logitsRowOffset?: number }): void {
+  if (a.n < 1 || a.n > TOP_N_MAX || a.n > a.vocab) throw new RangeError(`topN: n must be in 1..${Math.min(TOP_N_MAX, a.vocab)}, got ${a.n}`);
+  const k = kernel(gpu, {
+    shader: 'decode/top_n',
+    buffers: { logits: 'read', outIds: 'rw', outValues: 'rw' },
+    params: { vocab: 'u32', n: 'u32', logitsRowOffset: 'u32' },
+    overrides: { WG: rowWidth(gpu) },
+  });
+  step.dispatch(k, [a.logits, a.outIds, a.outValues], { vocab: a.vocab, n: a.n, logitsRowOffset: a.logitsRowOffset ?? 0 }, [1]);
+}

@@ -1,0 +1,62 @@
+import type { Gpu } from '../gpu/device';
+import type { Step } from '../gpu/step';
+import { kernel } from './kernel';
+
+/** Workgroup width of per-row reductions: narrow on CPU adapters, where wide barriers are slow. */
+export const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? 64 : 256);
+
+/**
+ * Greedy acceptance of `drafts` draft tokens (tokens[draftsOffset..]) against targets[0..drafts] (the argmax
+ * of each verify row). Writes out[outOffset..] = [n, d_1..d_n, correction or bonus].
+ */
+export function acceptGreedy(
+  gpu: Gpu,
+  step: Step,
+  a: { tokens: GPUBuffer; draftsOffset: number; drafts: number; targets: GPUBuffer; out: GPUBuffer; outOffset: number },
+): void {
+  const k = kernel(gpu, {
+    shader: 'decode/accept_greedy',
+    buffers: { tokens: 'read', targets: 'read', out: 'rw' },
+    params: { drafts: 'u32', draftsOffset: 'u32', outOffset: 'u32' },
+  });
+  step.dispatch(k, [a.tokens, a.targets, a.out], { drafts: a.drafts, draftsOffset: a.draftsOffset, outOffset: a.outOffset }, [1]);
+}
+
+export interface AcceptSampledArgs {
+  /** [drafts + 1, vocab] target probabilities of the verify rows */
+  p: GPUBuffer;
+  /** [drafts, vocab] the distributions the drafts were sampled from (same temperature/top-k/top-p transform) */
+  q: GPUBuffer;
+  tokens: GPUBuffer;
+  draftsOffset: number;
+  drafts: number;
+  vocab: number;
+  /** [uniformsOffset + drafts + 1] f32 uniforms in [0, 1): one per acceptance test, one for the drawn token */
+  uniforms: GPUBuffer;
+  uniformsOffset: number;
+  out: GPUBuffer;
+  outOffset: number;
+}
+
+/** Rejection-sampling acceptance (lossless for sampling). Writes out[outOffset..] = [n, d_1..d_n, drawn token]. */
+export function acceptSampled(gpu: Gpu, step: Step, a: AcceptSampledArgs): void {
+  const k = kernel(gpu, {
+    shader: 'decode/accept_sampled',
+    buffers: { p: 'read', q: 'read', tokens: 'read', uniforms: 'read', out: 'rw' },
+    params: { drafts: 'u32', vocab: 'u32', draftsOffset: 'u32', uniformsOffset: 'u32', outOffset: 'u32' },
+    overrides: { WG: rowWidth(gpu) },
+  });
+  const { drafts, vocab, draftsOffset, uniformsOffset, outOffset } = a;
+  step.dispatch(k, [a.p, a.q, a.tokens, a.uniforms, a.out], { drafts, vocab, draftsOffset, uniformsOffset, outOffset }, [1]);
+}
+
+/** out[outOffset + r] = top-1 probability of softmax(logits row r), for r < rows (Kangaroo's draft confidence). */
+export function draftConfidence(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number }): void {
+  const k = kernel(gpu, {
+    shader: 'decode/draft_confidence',
+    buffers: { logits: 'read', out: 'rw' },
+    params: { vocab: 'u32', outOffset: 'u32' },
+    overrides: { WG: rowWidth(gpu) },
+  });
+  step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, outOffset: a.outOffset }, [a.rows]);
+}
