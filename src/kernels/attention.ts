@@ -1,5 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
+import { storageBuffer } from '../gpu/buffers';
 import { kernel } from './kernel';
 
 const KV_WRITE_WG = 64;
@@ -19,4 +20,98 @@ export function kvWrite(
   });
   const { tokens, startPos, kvHeads, headDim, maxSeq } = a;
   step.dispatch(k, [a.k, a.v, a.kCache, a.vCache], { tokens, startPos, kvHeads, maxSeq }, [Math.ceil(headDim / KV_WRITE_WG), tokens, kvHeads]);
+}
+
+/** Rows up to which attention takes the split-K path (decode, verify blocks); longer inputs take the flash path. */
+export const SPLIT_K_MAX_TOKENS = 16;
+/** Keys per split-K tile; fixed, because a row's bits depend on where its tiles start. */
+const TILE = 64;
+const REDUCE_WG = 64;
+
+export interface AttentionArgs {
+  q: GPUBuffer;       // [tokens, heads, headDim], already rotated
+  kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim], positions 0..startPos+tokens-1 valid
+  vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
+  out: GPUBuffer;     // [tokens, heads, headDim]
+  tokens: number;
+  startPos: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  maxSeq: number;
+  /** default 1/sqrt(headDim) */
+  scale?: number;
+}
+
+/**
+ * Causal attention at an offset: query t (position startPos + t) attends keys 0..startPos + t; head h reads
+ * kv head floor(h / (heads / kvHeads)). Up to SPLIT_K_MAX_TOKENS rows use split-K, whose per-row result is
+ * bitwise independent of the row count (verify passes rely on it); longer inputs use the flash kernel.
+ */
+export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
+  if (a.heads % a.kvHeads !== 0) throw new Error(`attention: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
+  if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
+  else flash(gpu, step, a);
+}
+
+interface Scratch { partO: GPUBuffer; partML: GPUBuffer; floats: number; parts: number }
+const scratches = new WeakMap<Gpu, Scratch>();
+
+/** Split-K partials for `parts` (row, head, tile) triples, grown on demand and shared by every layer. */
+function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
+  let s = scratches.get(gpu);
+  if (!s || s.parts < parts || s.floats < parts * headDim) {
+    const grown = Math.max(parts, 2 * (s?.parts ?? 0));
+    const floats = Math.max(grown * headDim, s?.floats ?? 0);
+    s = { partO: storageBuffer(gpu, 'attention-partials', 4 * floats), partML: storageBuffer(gpu, 'attention-partial-stats', 4 * 2 * grown), floats, parts: grown };
+    scratches.set(gpu, s);
+  }
+  return s;
+}
+
+function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
+  const SCALE = a.scale ?? 1 / Math.sqrt(a.headDim);
+  const tiles = Math.ceil((a.startPos + a.tokens) / TILE);
+  const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
+  const partial = kernel(gpu, {
+    shader: 'attention/decode_partial',
+    buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
+    params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
+    overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
+  });
+  const kvGroup = a.heads / a.kvHeads;
+  step.dispatch(partial, [a.q, a.kCache, a.vCache, partO, partML], { startPos: a.startPos, heads: a.heads, kvGroup, maxSeq: a.maxSeq }, [tiles, a.heads, a.tokens]);
+  const reduce = kernel(gpu, {
+    shader: 'attention/decode_reduce',
+    buffers: { partO: 'read', partML: 'read', out: 'rw' },
+    params: { startPos: 'u32', heads: 'u32', tiles: 'u32' },
+    overrides: { WG: REDUCE_WG, TILE, HEAD_DIM: a.headDim },
+  });
+  step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles }, [a.heads, a.tokens]);
+}
+
+/** Query rows and keys per flash workgroup: q rows, accumulators, K/V tiles and scores within workgroup memory. */
+function flashTiles(gpu: Gpu, headDim: number): { BQ: number; BK: number } {
+  const limit = gpu.adapter.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  const bytes = (bq: number, bk: number) => 4 * (2 * bq * headDim + 2 * bk * headDim + bq * bk);
+  let BQ = gpu.adapter.isSoftware ? 16 : 64;
+  let BK = 32;
+  while (bytes(BQ, BK) > limit && (BQ > 1 || BK > 1)) {
+    if (BK >= BQ) BK >>= 1;
+    else BQ >>= 1;
+  }
+  if (bytes(BQ, BK) > limit) throw new Error(`attention: headDim ${headDim} does not fit ${limit} bytes of workgroup memory`);
+  return { BQ, BK };
+}
+
+function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
+  const { BQ, BK } = flashTiles(gpu, a.headDim);
+  const k = kernel(gpu, {
+    shader: 'attention/flash',
+    buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
+    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
+    overrides: { BQ, BK, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
+  });
+  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq }, [Math.ceil(a.tokens / BQ), a.heads]);
 }

@@ -1,7 +1,8 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
-import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { kvWrite } from '../../src/kernels/attention';
+import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { attention, kvWrite, SPLIT_K_MAX_TOKENS } from '../../src/kernels/attention';
 import { runStep } from '../helpers/step';
 
 const kvWriteCase: KernelCase = {
@@ -27,4 +28,101 @@ const kvWriteCase: KernelCase = {
   },
 };
 
-export const attentionCases: KernelCase[] = [kvWriteCase];
+interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; browser?: boolean }
+
+/** fp64-accumulated reference of causal attention at an offset with GQA. */
+function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array, s: AttnShape): Float32Array {
+  const { tokens, startPos, heads, kvHeads, headDim: D, maxSeq } = s;
+  const out = new Float32Array(tokens * heads * D);
+  const scale = 1 / Math.sqrt(D);
+  for (let t = 0; t < tokens; t++) {
+    for (let h = 0; h < heads; h++) {
+      const kvBase = Math.floor(h / (heads / kvHeads)) * maxSeq;
+      const qBase = (t * heads + h) * D;
+      const keys = startPos + t + 1;
+      const scores = new Float64Array(keys);
+      for (let k = 0; k < keys; k++) {
+        let dot = 0;
+        for (let d = 0; d < D; d++) dot += q[qBase + d] * kc[(kvBase + k) * D + d];
+        scores[k] = dot * scale;
+      }
+      const m = Math.max(...scores);
+      let sum = 0;
+      for (let k = 0; k < keys; k++) sum += (scores[k] = Math.exp(scores[k] - m));
+      for (let d = 0; d < D; d++) {
+        let acc = 0;
+        for (let k = 0; k < keys; k++) acc += scores[k] * vc[(kvBase + k) * D + d];
+        out[qBase + d] = acc / sum;
+      }
+    }
+  }
+  return out;
+}
+
+async function runAttention(gpu: Gpu, s: AttnShape, q: Float32Array, kCache: GPUBuffer, vCache: GPUBuffer): Promise<Float32Array> {
+  const n = s.tokens * s.heads * s.headDim;
+  const out = storageBuffer(gpu, 'out', 4 * n);
+  await runStep(gpu, (step) => attention(gpu, step, { q: uploadBuffer(gpu, 'q', q), kCache, vCache, out, ...s }));
+  return readF32(gpu, out, n);
+}
+
+/** Random q and caches; cache positions past startPos + tokens hold large values that must never be read. */
+function attentionInputs(s: AttnShape) {
+  const cacheSize = s.kvHeads * s.maxSeq * s.headDim;
+  const q = randomFloats(s.tokens * s.heads * s.headDim, s.tokens + 7 * s.headDim, 2);
+  const kc = randomFloats(cacheSize, s.startPos + 11), vc = randomFloats(cacheSize, s.maxSeq + 13);
+  for (let h = 0; h < s.kvHeads; h++) {
+    for (let p = s.startPos + s.tokens; p < s.maxSeq; p++) {
+      kc.fill(1e4, (h * s.maxSeq + p) * s.headDim, (h * s.maxSeq + p + 1) * s.headDim);
+      vc.fill(1e4, (h * s.maxSeq + p) * s.headDim, (h * s.maxSeq + p + 1) * s.headDim);
+    }
+  }
+  return { q, kc, vc };
+}
+
+const shapeName = (s: AttnShape) => `tokens=${s.tokens} start=${s.startPos} heads=${s.heads}/${s.kvHeads} headDim=${s.headDim} maxSeq=${s.maxSeq}`;
+
+const referenceShapes: AttnShape[] = [
+  ...[1, 7, 63, 65, 130, 257].map((len) => ({ tokens: 1, startPos: len - 1, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 300, browser: len === 130 })),
+  { tokens: 5, startPos: 60, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 80 },
+  { tokens: 16, startPos: 0, heads: 2, kvHeads: 1, headDim: 32, maxSeq: 16 },
+  { tokens: 3, startPos: 125, heads: 3, kvHeads: 3, headDim: 32, maxSeq: 128 },
+  ...[17, 63, 65, 130].map((tokens) => ({ tokens, startPos: 0, heads: 3, kvHeads: 1, headDim: 64, maxSeq: 140, browser: tokens === 65 })),
+  { tokens: 40, startPos: 30, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 70 },
+  { tokens: 33, startPos: 224, heads: 2, kvHeads: 2, headDim: 32, maxSeq: 257 },
+];
+
+const referenceCases: KernelCase[] = referenceShapes.map((s) => ({
+  name: `attention ${s.tokens <= SPLIT_K_MAX_TOKENS ? 'split-K' : 'flash'} ${shapeName(s)}`,
+  browser: s.browser,
+  async run(gpu) {
+    const { q, kc, vc } = attentionInputs(s);
+    const actual = await runAttention(gpu, s, q, uploadBuffer(gpu, 'kCache', kc), uploadBuffer(gpu, 'vCache', vc));
+    return { actual, expected: attentionReference(q, kc, vc, s), tolerance: 1e-5 };
+  },
+}));
+
+/** A verify block of k+1 rows gives each row the same bits as decoding that row alone. */
+const verifyShapes: AttnShape[] = [
+  { tokens: 5, startPos: 61, heads: 4, kvHeads: 1, headDim: 64, maxSeq: 70, browser: true },
+  { tokens: SPLIT_K_MAX_TOKENS, startPos: 120, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 136 },
+];
+
+const verifyCases: KernelCase[] = verifyShapes.map((s) => ({
+  name: `attention block rows equal single-row decode bitwise ${shapeName(s)}`,
+  browser: s.browser,
+  async run(gpu) {
+    const { q, kc, vc } = attentionInputs(s);
+    const kCache = uploadBuffer(gpu, 'kCache', kc), vCache = uploadBuffer(gpu, 'vCache', vc);
+    const block = await runAttention(gpu, s, q, kCache, vCache);
+    const rowSize = s.heads * s.headDim;
+    const single = new Float32Array(block.length);
+    for (let t = 0; t < s.tokens; t++) {
+      const row = await runAttention(gpu, { ...s, tokens: 1, startPos: s.startPos + t }, q.slice(t * rowSize, (t + 1) * rowSize), kCache, vCache);
+      single.set(row, t * rowSize);
+    }
+    return { actual: block, expected: single, tolerance: 0 };
+  },
+}));
+
+export const attentionCases: KernelCase[] = [kvWriteCase, ...referenceCases, ...verifyCases];
