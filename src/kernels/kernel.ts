@@ -37,7 +37,7 @@ export class Kernel {
     this.layout = device.createBindGroupLayout({
       label: key,
       entries: [
-        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 16 } },
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAM_SLOT_BYTES } },
         ...Object.values(spec.buffers).map((access, i) => ({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
