@@ -4,6 +4,13 @@ import { attentionCases } from './attention';
 import { embedCases } from './embed';
 import { ropeCases } from './rope';
 import { samplingCases } from './sampling';
+import { linearCases } from './linear';
+import { quantizeCases } from './quantize';
+import { normCases } from './norm';
+import { activationCases } from './activation';
+import { softmaxCases } from './softmax';
+import { verifyCases } from './verify';
+import { superposeCases } from './superpose';
 
 /** Every kernel case, by suite name. Add new suites here. */
 export const kernelSuites: Record<string, KernelCase[]> = {
@@ -12,4 +19,11 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   embed: embedCases,
   rope: ropeCases,
   sampling: samplingCases,
+  linear: linearCases,
+  quantize: quantizeCases,
+  norm: normCases,
+  activation: activationCases,
+  softmax: softmaxCases,
+  verify: verifyCases,
+  superpose: superposeCases,
 };

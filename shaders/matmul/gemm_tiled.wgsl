@@ -1,0 +1,83 @@
+// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]) for many activation rows (prefill): each workgroup computes a
+// BM x BN tile with R x R outputs per invocation held in registers; x and W tiles of TK columns are staged
+// in workgroup memory, W decoded from its storage FORMAT while loading.
+#include "common/quant.wgsl"
+
+struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;        // [rows, k] f32, from x_offset
+@group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, k] in FORMAT: f32 bits | f16 pairs [n, k/2] | q8 [n, k/4] | q4 [n, k/8]
+@group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
+@group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
+
+override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
+override TX: u32 = 16u;    // invocations along n
+override TY: u32 = 16u;    // invocations along m
+const R = 4u;              // outputs per invocation along each of m and n
+const TK = 16u;            // k columns per staged tile
+
+var<workgroup> xs: array<vec4<f32>, TK * TY>; // [TK][BM/4]: x tile, k-major, 4 rows per vector
+var<workgroup> ws: array<vec4<f32>, TK * TX>; // [TK][BN/4]: W tile, k-major, 4 outputs per vector
+
+fn weight(n: u32, k: u32) -> f32 {
+  let i = n * params.k + k;
+  switch FORMAT {
+    case 0u: { return bitcast<f32>(w[i]); }
+    case 1u: { return unpack2x16float(w[i / 2u])[i & 1u]; }
+    case 2u: { return unpack_q8(w[i / 4u])[i & 3u] * scales[i / QUANT_BLOCK]; }
+    default: {
+      let word = w[i / 8u];
+      let nibble = f32((word >> (4u * (i & 7u))) & 15u) - 8.0;
+      return nibble * scales[i / QUANT_BLOCK];
+    }
+  }
+}
+
+@compute @workgroup_size(TX, TY)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let bm = TY * R;
+  let bn = TX * R;
+  let m0 = wg.y * bm;
+  let n0 = wg.x * bn;
+  let tid = lid.y * TX + lid.x;
+  let threads = TX * TY;
+  var acc: array<vec4<f32>, R>; // acc[i][j] = y[m0 + lid.y*R + i, n0 + lid.x*R + j]
+  for (var k0 = 0u; k0 < params.k; k0 += TK) {
+    // consecutive invocations read consecutive k of one row
+    for (var e = tid; e < bm * TK; e += threads) {
+      let mm = e / TK;
+      let kk = e % TK;
+      var v = 0.0;
+      if (m0 + mm < params.rows && k0 + kk < params.k) { v = x[params.x_offset + (m0 + mm) * params.k + k0 + kk]; }
+      xs[kk * TY + mm / R][mm % R] = v;
+    }
+    for (var e = tid; e < bn * TK; e += threads) {
+      let nn = e / TK;
+      let kk = e % TK;
+      var v = 0.0;
+      if (n0 + nn < params.n && k0 + kk < params.k) { v = weight(n0 + nn, k0 + kk); }
+      ws[kk * TX + nn / R][nn % R] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let a = xs[kk * TY + lid.y];
+      let b = ws[kk * TX + lid.x];
+      for (var i = 0u; i < R; i++) { acc[i] += a[i] * b; }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < R; i++) {
+    let m = m0 + lid.y * R + i;
+    if (m >= params.rows) { break; }
+    for (var j = 0u; j < R; j++) {
+      let n = n0 + lid.x * R + j;
+      if (n >= params.n) { break; }
+      var v = acc[i][j];
+      if (params.has_bias != 0u) { v += bias[n]; }
+      let at = params.y_offset + m * params.n + n;
+      if (params.accumulate != 0u) { v += y[at]; }
+      y[at] = v;
+    }
+  }
+}

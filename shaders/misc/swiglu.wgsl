@@ -1,0 +1,17 @@
+// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)) (the gated MLP's activation).
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> gate: array<f32>;     // [n]
+@group(0) @binding(2) var<storage, read> up: array<f32>;       // [n]
+@group(0) @binding(3) var<storage, read_write> out: array<f32>; // [n]
+
+override WG: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < params.n) {
+    let g = gate[i];
+    out[i] = g / (1.0 + exp(-g)) * up[i];
+  }
+}

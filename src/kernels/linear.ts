@@ -1,0 +1,93 @@
+import type { Gpu } from '../gpu/device';
+import type { Step } from '../gpu/step';
+import { kernel } from './kernel';
+import { grid1d } from './grid';
+import type { WeightFormat, WeightMatrix } from './tensor';
+
+const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
+
+/** Activation rows up to which the gemv kernel runs (its per-row results do not depend on `rows`). */
+export const GEMV_MAX_ROWS = 16;
+/** Activation rows per gemv invocation (MB in shaders/matmul/gemv.wgsl). */
+const GEMV_ROWS_PER_INVOCATION = 4;
+
+/** gemv workgroup shape: `lanes` invocations reduce one output row; `wg / lanes` output rows per workgroup. */
+export interface GemvShape {
+  wg: number;
+  lanes: number;
+}
+
+/**
+ * CPU adapters run one output row per invocation with a sequential K loop (wide reductions are slow there);
+ * GPUs split K over 64 lanes and reduce in workgroup memory, 4 output rows per workgroup.
+ */
+export function gemvShape(gpu: Gpu): GemvShape {
+  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1 } : { wg: 256, lanes: 64 };
+}
+
+/** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
+const GEMM_TILE = { TX: 16, TY: 16 };
+
+export interface LinearArgs {
+  /** [rows, w.cols] f32 */
+  x: GPUBuffer;
+  /** [out, in] any format */
+  w: WeightMatrix;
+  /** [rows, w.rows] f32 */
+  y: GPUBuffer;
+  /** activation rows (tokens), >= 1 */
+  rows: number;
+  /** [w.rows] f32 */
+  bias?: GPUBuffer;
+  /** y += x·Wᵀ (+ bias) instead of y = x·Wᵀ (+ bias) */
+  accumulate?: boolean;
+  /** element offsets into x / y (row-major) */
+  xOffset?: number;
+  yOffset?: number;
+}
+
+/**
+ * y = x · Wᵀ (+ bias), Hugging Face layout. Up to GEMV_MAX_ROWS rows run the gemv kernel (bitwise equal
+ * per row whatever `rows` is); more rows run the register-tiled matmul. `gemv` overrides the adapter's
+ * gemv shape (tests cover both shapes on one adapter).
+ */
+export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
+  const { w, rows } = a;
+  if (rows < 1) throw new Error(`linear ${w.label}: rows must be >= 1, got ${rows}`);
+  if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
+  const params = {
+    rows, n: w.rows, k: w.cols,
+    x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0,
+    has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0,
+  };
+  const unused = placeholder(gpu);
+  const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y];
+  const format = FORMAT_ID[w.format];
+  if (rows <= GEMV_MAX_ROWS) {
+    const { wg, lanes } = gemv;
+    const k = kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes } });
+    const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / (wg / lanes)));
+    step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / GEMV_ROWS_PER_INVOCATION)]);
+  } else {
+    const { TX, TY } = GEMM_TILE;
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY } });
+    step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
+  }
+}
+
+const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw' } as const;
+const PARAMS = {
+  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32',
+} as const;
+
+const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** A 16-byte buffer bound where a kernel's optional input (bias, scales) is absent. */
+function placeholder(gpu: Gpu): GPUBuffer {
+  let buffer = placeholders.get(gpu.device);
+  if (!buffer) {
+    buffer = gpu.device.createBuffer({ label: 'unused-binding', size: 16, usage: GPUBufferUsage.STORAGE });
+    placeholders.set(gpu.device, buffer);
+  }
+  return buffer;
+}

@@ -1,0 +1,119 @@
+import type { KernelCase } from './types';
+import type { Gpu } from '../../src/gpu/device';
+import type { WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
+import { randomFloats } from '../helpers/reference';
+import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
+import { linear, type GemvShape } from '../../src/kernels/linear';
+import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
+import { runStep } from '../helpers/step';
+
+/** A random [rows, cols] weight in `format` on the GPU, and its exact f32 values (the CPU reference's weights). */
+export function randomWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
+  const f = randomFloats(rows * cols, seed);
+  let data: Uint32Array;
+  let scales: Float32Array | undefined;
+  if (format === 'f32') data = new Uint32Array(f.buffer);
+  else if (format === 'f16') data = packF16(f32ToF16Bits(f));
+  else ({ data, scales } = (format === 'q8' ? quantizeQ8 : quantizeQ4)(f, rows, cols));
+  const w: WeightMatrix = {
+    format, rows, cols, label: `w-${format}`,
+    data: uploadBuffer(gpu, `w-${format}`, data),
+    scales: scales && uploadBuffer(gpu, 'scales', scales),
+  };
+  return { w, values: dequantize(format, data, scales, rows, cols) };
+}
+
+/** y[m, n] = Σ_k x[m, k] w[n, k] (+ bias[n]) in f64. */
+export function linearReference(x: Float32Array, w: Float32Array, rows: number, out: number, cols: number, bias?: Float32Array): Float32Array {
+  const y = new Float32Array(rows * out);
+  for (let m = 0; m < rows; m++) {
+    for (let n = 0; n < out; n++) {
+      let s = bias ? bias[n] : 0;
+      for (let k = 0; k < cols; k++) s += x[m * cols + k] * w[n * cols + k];
+      y[m * out + n] = s;
+    }
+  }
+  return y;
+}
+
+const CPU_SHAPE: GemvShape = { wg: 64, lanes: 1 };
+const GPU_SHAPE: GemvShape = { wg: 256, lanes: 64 };
+const SHAPES: [string, GemvShape][] = [['seq', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16 }]];
+
+function plainCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+  const path = rows <= 16 ? `gemv-${shape[0]}` : 'gemm';
+  return {
+    name: `${path} ${format} rows=${rows} out=${out} in=${cols}`,
+    browser,
+    async run(gpu) {
+      const { w, values } = randomWeight(gpu, format, out, cols, out * 31 + cols);
+      const xv = randomFloats(rows * cols, rows + 7);
+      const x = uploadBuffer(gpu, 'x', xv);
+      const y = storageBuffer(gpu, 'y', 4 * rows * out);
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows }, shape[1]));
+      return { actual: await readF32(gpu, y, rows * out), expected: linearReference(xv, values, rows, out, cols), tolerance: 1e-5 };
+    },
+  };
+}
+
+/** y[yOffset..] += x[xOffset..] · Wᵀ + bias, leaving the rest of y alone. */
+function accumulateCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+  return {
+    name: `${rows <= 16 ? `gemv-${shape[0]}` : 'gemm'} ${format} accumulate+bias+offsets rows=${rows} out=${out} in=${cols}`,
+    browser,
+    async run(gpu) {
+      const { w, values } = randomWeight(gpu, format, out, cols, 5);
+      const xOffset = 3 * cols + 1, yOffset = 2 * out + 3;
+      const xv = randomFloats(xOffset + rows * cols, 11);
+      const y0 = randomFloats(yOffset + rows * out + 5, 12);
+      const bv = randomFloats(out, 13);
+      const x = uploadBuffer(gpu, 'x', xv), y = uploadBuffer(gpu, 'y', y0), bias = uploadBuffer(gpu, 'bias', bv);
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, bias, accumulate: true, xOffset, yOffset }, shape[1]));
+      const product = linearReference(xv.subarray(xOffset), values, rows, out, cols, bv);
+      const expected = y0.slice();
+      product.forEach((v, i) => (expected[yOffset + i] += v));
+      return { actual: await readF32(gpu, y, y0.length), expected, tolerance: 1e-5 };
+    },
+  };
+}
+
+/** Rows of a 5-row gemv equal the same rows computed one at a time, bit for bit (speculative verify relies on it). */
+function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], browser = false): KernelCase {
+  const rows = 5, out = 37, cols = 96;
+  return {
+    name: `gemv-${shape[0]} ${format} batch of ${rows} rows == rows alone (bitwise)`,
+    browser,
+    async run(gpu) {
+      const { w } = randomWeight(gpu, format, out, cols, 21);
+      const x = uploadBuffer(gpu, 'x', randomFloats(rows * cols, 22));
+      const batched = storageBuffer(gpu, 'y-batch', 4 * rows * out);
+      const alone = storageBuffer(gpu, 'y-alone', 4 * rows * out);
+      await runStep(gpu, (step) => {
+        linear(gpu, step, { x, w, y: batched, rows }, shape[1]);
+        for (let r = 0; r < rows; r++) linear(gpu, step, { x, w, y: alone, rows: 1, xOffset: r * cols, yOffset: r * out }, shape[1]);
+      });
+      return { actual: await readF32(gpu, batched, rows * out), expected: await readF32(gpu, alone, rows * out), tolerance: 0 };
+    },
+  };
+}
+
+const SIZES: Record<WeightFormat, [number, number][]> = {
+  f32: [[1, 1], [7, 7], [33, 33], [257, 1000], [1000, 257]],
+  f16: [[1, 2], [7, 34], [33, 66], [1000, 258]],
+  q8: [[1, 32], [7, 64], [33, 96], [1000, 256]],
+  q4: [[1, 32], [7, 64], [33, 96], [1000, 256]],
+};
+const FORMATS = Object.keys(SIZES) as WeightFormat[];
+
+export const linearCases: KernelCase[] = [
+  ...FORMATS.flatMap((format) =>
+    SIZES[format].flatMap(([out, cols], i) => [
+      ...SHAPES.flatMap((shape) => [1, 7].map((rows) => plainCase(format, rows, out, cols, shape, i === 2 && rows === 7))),
+      ...[33, 257].map((rows) => plainCase(format, rows, out, cols, SHAPES[0], i === 2 && rows === 33)),
+    ])),
+  ...FORMATS.flatMap((format) => [
+    ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, shape === SHAPES[0])),
+    accumulateCase(format, 40, 33, 64, SHAPES[0], true),
+    ...SHAPES.map((shape) => batchInvarianceCase(format, shape, shape === SHAPES[0])),
+  ]),
+];
