@@ -1,7 +1,7 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
-import { readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { argmax } from '../../src/kernels/sampling';
+import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
+import { argmax, distribution, sampleFromProbs, sampleWidth } from '../../src/kernels/sampling';
 import { runStep } from '../helpers/step';
 
 function argmaxReference(logits: Float32Array, row: number, vocab: number): number {
@@ -35,4 +35,123 @@ const argmaxCases: KernelCase[] = argmaxShapes.map(([rows, vocab]) => ({
   },
 }));
 
-export const samplingCases: KernelCase[] = [...argmaxCases];
+/** Hugging Face's warpers, literally: temperature, top-k (keep scores >= k-th), top-p (sorted cumsum), softmax. */
+function distributionReference(logits: Float32Array, vocab: number, temperature: number, topK: number, topP: number): Float64Array {
+  const z = Array.from(logits, (x) => Math.fround(x / temperature));
+  if (topK > 0 && topK < vocab) {
+    const kth = [...z].sort((a, b) => b - a)[topK - 1];
+    for (let i = 0; i < vocab; i++) if (z[i] < kth) z[i] = -Infinity;
+  }
+  const softmax = (v: number[]) => {
+    const m = Math.max(...v);
+    const e = v.map((x) => Math.exp(x - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    return e.map((x) => x / s);
+  };
+  if (topP < 1) {
+    const p = softmax(z);
+    const ascending = z.map((_, i) => i).sort((a, b) => z[a] - z[b]);
+    let cum = 0;
+    for (let r = 0; r < vocab - 1; r++) { // the top entry is always kept
+      cum += p[ascending[r]];
+      if (cum <= 1 - topP) z[ascending[r]] = -Infinity;
+    }
+  }
+  return Float64Array.from(softmax(z));
+}
+
+const distributionSettings: [number, number, number, number][] = [
+  // vocab, temperature, topK, topP
+  [1000, 1, 0, 1], [1000, 0.7, 40, 1], [1000, 1.3, 0, 0.9], [32000, 0.8, 50, 0.95], [32000, 1, 0, 0.5], [500, 1, 1, 1], [7, 2, 3, 0.8],
+];
+
+const distributionCases: KernelCase[] = distributionSettings.map(([vocab, temperature, topK, topP]) => ({
+  name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP}`,
+  browser: vocab === 1000 && topK === 40,
+  async run(gpu) {
+    const rows = 2;
+    const logits = randomFloats(rows * vocab, vocab + topK, 6);
+    const probs = storageBuffer(gpu, 'probs', 4 * rows * vocab);
+    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, probs, temperature, topK, topP }));
+    const expected = new Float64Array(rows * vocab);
+    for (let r = 0; r < rows; r++) expected.set(distributionReference(logits.subarray(r * vocab, (r + 1) * vocab), vocab, temperature, topK, topP), r * vocab);
+    return { actual: await readF32(gpu, probs, rows * vocab), expected, tolerance: 1e-5 };
+  },
+}));
+
+const topKTiesCase: KernelCase = {
+  name: 'distribution keeps every tie at the k-th value',
+  async run(gpu) {
+    const vocab = 64;
+    const logits = Float32Array.from({ length: vocab }, (_, i) => (i * 7) % 5); // values 0..4, 12-13 of each
+    const probs = storageBuffer(gpu, 'probs', 4 * vocab);
+    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows: 1, vocab, probs, temperature: 1, topK: 20, topP: 1 }));
+    return { actual: await readF32(gpu, probs, vocab), expected: distributionReference(logits, vocab, 1, 20, 1), tolerance: 1e-6 };
+  },
+};
+
+/** CPU replay of the sampling kernel's summation order (see shaders/misc/sample.wgsl). */
+function sampleReference(p: Float32Array, uniform: number, width: number): number {
+  const f = Math.fround;
+  const chunk = Math.ceil(p.length / width);
+  const sums = Array.from({ length: width }, (_, j) => {
+    let s = 0;
+    for (let i = Math.min(p.length, j * chunk); i < Math.min(p.length, (j + 1) * chunk); i++) s = f(s + p[i]);
+    return s;
+  });
+  let total = 0;
+  const prefix = sums.map((s) => { const at = total; total = f(total + s); return at; });
+  const target = f(f(uniform) * total);
+  for (let j = 0; j < width; j++) {
+    let cum = prefix[j];
+    for (let i = Math.min(p.length, j * chunk); i < Math.min(p.length, (j + 1) * chunk); i++) {
+      cum = f(cum + p[i]);
+      if (p[i] > 0 && cum > target) return i;
+    }
+  }
+  for (let i = p.length - 1; i > 0; i--) if (p[i] > 0) return i;
+  return 0;
+}
+
+/** Uniforms from a seeded generator, plus the edges 0 and just below 1. */
+function uniforms(n: number, seed: number): number[] {
+  return [0, 1 - 2 ** -24, ...Array.from(randomFloats(n - 2, seed), (x) => (x + 1) / 2)];
+}
+
+async function sampleMany(gpu: Parameters<KernelCase['run']>[0], p: Float32Array, us: number[]): Promise<Uint32Array> {
+  const probs = uploadBuffer(gpu, 'probs', p);
+  const out = storageBuffer(gpu, 'out', 4 * us.length);
+  await runStep(gpu, (step) => us.forEach((uniform, i) => sampleFromProbs(gpu, step, { probs, row: 0, vocab: p.length, uniform, out, outOffset: i })));
+  return readU32(gpu, out, us.length);
+}
+
+/** A distribution with zeros, a spike and a long tail. */
+function sparseProbs(vocab: number): Float32Array {
+  const w = Array.from(randomFloats(vocab, vocab), (x) => (x > 0.3 ? x * x : 0));
+  w[Math.floor(vocab / 3)] = 5;
+  const s = w.reduce((a, b) => a + b, 0);
+  return Float32Array.from(w, (x) => x / s);
+}
+
+const sampleCases: KernelCase[] = [1, 10, 1000, 32000].map((vocab) => ({
+  name: `sampleFromProbs equals the CPU inverse CDF, vocab=${vocab}`,
+  browser: vocab === 1000,
+  async run(gpu) {
+    const p = vocab === 1 ? Float32Array.of(1) : sparseProbs(vocab);
+    const us = uniforms(200, vocab);
+    return { actual: await sampleMany(gpu, p, us), expected: us.map((u) => sampleReference(p, u, sampleWidth(gpu))), tolerance: 0 };
+  },
+}));
+
+const histogramCase: KernelCase = {
+  name: 'sampleFromProbs frequencies match the probabilities (4000 draws)',
+  async run(gpu) {
+    const p = sparseProbs(12);
+    const picks = await sampleMany(gpu, p, uniforms(4000, 99));
+    const freq = new Float64Array(p.length);
+    for (const i of picks) freq[i] += 1 / picks.length;
+    return { actual: freq, expected: p, tolerance: 0.03 }; // about 4 standard deviations at p = 0.5
+  },
+};
+
+export const samplingCases: KernelCase[] = [...argmaxCases, ...distributionCases, topKTiesCase, ...sampleCases, histogramCase];
