@@ -3,6 +3,7 @@ import { ParamArena, Step } from '../gpu/step';
 import type { Profiler } from '../gpu/profile';
 import type { Transformer } from '../model/forward';
 import type { GenerateStats, RoundInfo, TokenOrigin, DraftView } from '../api/types';
+import type { NgramTable } from '../model/ngram';
 
 /** What a decoding strategy needs: the model, a way to record GPU steps, and the output sink. */
 export interface DecodeContext {
@@ -19,6 +20,10 @@ export interface DecodeContext {
   stats: GenerateStats;
   newStep(): Step;
   eosIds: ReadonlySet<number>;
+  /** token ids -> text (draft views) */
+  detokenize(ids: number[]): string;
+  /** n-gram table for superposed decoding, when one was loaded */
+  ngrams?: NgramTable;
 }
 
 export interface DecodeStrategy {

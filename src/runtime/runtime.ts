@@ -10,9 +10,10 @@ import { parameterCount, weightBuffers } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
+import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
+import { MlpBlocks } from '../model/moe';
 import { createStrategy } from '../decode';
-import { stepFactory } from '../decode/strategy';
 import { OutputCollector } from './output';
 import { validatePromptTokens, validateRequest } from './validate';
 
@@ -20,6 +21,8 @@ export interface RuntimeOptions {
   quantize?: 'q8' | 'q4';
   contextLength?: number;
   maxResidentExperts?: number;
+  /** with maxResidentExperts: prefetch the next layer's predicted experts (default true) */
+  prefetchExperts?: boolean;
   sparsity?: { mlp: number };
   ngrams?: string;
   profile?: boolean;
@@ -36,6 +39,10 @@ export class Runtime {
   private readonly arena: ParamArena;
   private readonly profiler?: Profiler;
   private disposed = false;
+  /** the MLP variant (dense, MoE, expert budget, activation sparsity): its steps and stats */
+  private mlp!: MlpBlocks;
+  /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
+  private ngrams?: NgramTable;
 
   private constructor(
     readonly gpu: Gpu,
@@ -68,10 +75,16 @@ export class Runtime {
     });
     const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
-    const model = new Transformer(gpu, config, weights, kv, passRows(config.vocab));
+    const rows = passRows(config.vocab);
+    const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
+    const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     const info = engineInfo(gpu, config, weights, contextLength);
+    const ngrams = await loadNgramTable(source, config.vocab, options.ngrams);
     onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
-    return new Runtime(gpu, config, weights, tokenizer, model, info, options);
+    const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
+    runtime.ngrams = ngrams;
+    runtime.mlp = mlp;
+    return runtime;
   }
 
   get tokenizer(): Tokenizer {
@@ -132,6 +145,7 @@ export class Runtime {
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
     const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stopAtEos ?? true, request.stop ?? []);
 
+    this.mlp.resetStats();
     const t0 = performance.now();
     await this.prefill(prompt.slice(0, -1));
     stats.prefillMs = performance.now() - t0;
@@ -154,11 +168,14 @@ export class Runtime {
       },
       remaining: () => output.remaining(),
       stats,
-      newStep: stepFactory(this.gpu, this.arena, this.profiler),
+      newStep: this.mlp.stepFactory(this.gpu, this.arena, this.profiler),
       eosIds,
+      detokenize: decode,
+      ngrams: this.ngrams,
     });
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
+    Object.assign(stats, this.mlp.stats());
     const result = output.result(stats, draftsSeen ? { drafts: draftsSeen } : {});
     emit({ type: 'done', result });
     return result;
@@ -169,6 +186,7 @@ export class Runtime {
     if (this.disposed) return;
     this.disposed = true;
     this.model.destroy();
+    this.mlp.destroy();
     this.model.kv.destroy();
     for (const buffer of weightBuffers(this.weights)) buffer.destroy();
   }
@@ -191,7 +209,7 @@ export class Runtime {
   }
 
   private newStep() {
-    return stepFactory(this.gpu, this.arena, this.profiler)();
+    return this.mlp.stepFactory(this.gpu, this.arena, this.profiler)();
   }
 
   private checkUsable(): void {

@@ -1,0 +1,256 @@
+import type { DecodeContext, DecodeStrategy } from './strategy';
+import type { SamplingParams } from './autoregressive';
+import { Rng } from './rng';
+import { ExitPolicy } from './exit_policy';
+import type { Step } from '../gpu/step';
+import { storageBuffer } from '../gpu/buffers';
+import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
+import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
+import { GEMV_MAX_ROWS } from '../kernels/linear';
+import type { Transformer } from '../model/forward';
+import type { TokenOrigin } from '../api/types';
+
+export interface SelfSpeculativeOptions {
+  /** layers that draft (1..layers), or 'auto' (DEL) */
+  exitLayer: number | 'auto';
+  /** drafts per round, or 'auto' (DEL) */
+  draftLength: number | 'auto';
+  /** Kangaroo's second exit: stop drafting once a draft's top-1 probability is below this (0 = never) */
+  confidenceThreshold: number;
+  /** absent = greedy */
+  sampling?: SamplingParams;
+}
+
+/** Longest draft DEL may choose. */
+const AUTO_MAX_DRAFT = 8;
+
+/** GPU buffers of one speculative round, sized for the longest draft. */
+class RoundBuffers {
+  readonly tokens: GPUBuffer;        // [maxDraft + 1] u32: the pending token, then drafts d_1..d_k
+  readonly exitStates: GPUBuffer;    // [maxDraft + 1, hidden] hidden state after the exit layer (the exit query cache)
+  readonly targets: GPUBuffer;       // [maxDraft + 1] u32 argmax of each verify row
+  readonly result: GPUBuffer;        // [maxDraft + 2] u32 [n accepted, emitted tokens]
+  readonly confidence: GPUBuffer;    // [maxDraft] f32 top-1 probability of each draft
+  readonly draftProbs: GPUBuffer;    // [maxDraft, vocab] distributions the drafts were sampled from (sampling only)
+  readonly uniforms: GPUBuffer;      // [maxDraft + 1] f32 acceptance uniforms (sampling only)
+  readonly shadowStates: GPUBuffer;  // [maxDraft + 1, hidden] states after the shadow layer
+  readonly shadowTokens: GPUBuffer;  // [maxDraft + 1] u32 tokens the shadow layer would have drafted
+
+  constructor(model: Transformer, readonly maxDraft: number, sampling: boolean) {
+    const { gpu, config } = model;
+    const rows = maxDraft + 1;
+    const buffer = (label: string, bytes: number) => storageBuffer(gpu, `spec.${label}`, bytes);
+    this.tokens = buffer('tokens', 4 * rows);
+    this.exitStates = buffer('exitStates', 4 * rows * config.hidden);
+    this.targets = buffer('targets', 4 * rows);
+    this.result = buffer('result', 4 * (rows + 1));
+    this.confidence = buffer('confidence', 4 * maxDraft);
+    this.draftProbs = buffer('draftProbs', sampling ? 4 * maxDraft * config.vocab : 4);
+    this.uniforms = buffer('uniforms', 4 * rows);
+    this.shadowStates = buffer('shadowStates', 4 * rows * config.hidden);
+    this.shadowTokens = buffer('shadowTokens', 4 * rows);
+  }
+
+  destroy(): void {
+    for (const b of Object.values(this)) if (b && typeof b === 'object' && 'destroy' in b) (b as GPUBuffer).destroy();
+  }
+}
+
+interface RoundPlan {
+  /** absolute position of the pending token */
+  start: number;
+  exitLayer: number;
+  maxDraft: number;
+  /** capture the states after this many layers for shadow tokens (DEL), or null */
+  shadowLayer: number | null;
+}
+
+interface RoundOutcome {
+  drafted: number;
+  accepted: number;
+  tokens: number[];
+  shadowTokens?: Uint32Array;
+  passes: number;
+}
+
+/**
+ * Self-speculative decoding (LayerSkip): the first E layers + the shared final norm and LM head draft
+ * tokens one at a time, keeping each draft's exit hidden state; one verify pass then runs the last token
+ * through layers < E and [exit states + that token] through layers >= E, reusing the early layers' KV.
+ * Acceptance (greedy or rejection sampling) runs on the GPU; only [n, tokens] are read back, and the KV
+ * is rolled back by truncation. With confidenceThreshold 0 a whole round is one submit; with a threshold
+ * (Kangaroo) each draft's confidence is read back while the next draft already runs. Exit layer and draft
+ * length can be chosen per round from shadow-token acceptance rates (DEL).
+ */
+export class SelfSpeculative implements DecodeStrategy {
+  constructor(private readonly options: SelfSpeculativeOptions) {}
+
+  async run(ctx: DecodeContext): Promise<void> {
+    const { model } = ctx;
+    const { layers } = model.config;
+    const { exitLayer, draftLength } = this.options;
+    if (exitLayer !== 'auto' && !(Number.isInteger(exitLayer) && exitLayer >= 1 && exitLayer <= layers)) {
+      throw new RangeError(`exitLayer must be 1..${layers} or 'auto', got ${exitLayer}`);
+    }
+    const rowLimit = Math.min(GEMV_MAX_ROWS, model.rows) - 1; // verify rows <= 16: bitwise equal to single-token decoding
+    const maxDraft = Math.min(rowLimit, draftLength === 'auto' ? AUTO_MAX_DRAFT : draftLength);
+    if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
+    const auto = exitLayer === 'auto' || draftLength === 'auto';
+    const policy = new ExitPolicy(layers, maxDraft);
+    const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
+    const buffers = new RoundBuffers(model, maxDraft, rng !== null);
+    const stats = ctx.stats;
+    stats.drafted ??= 0;
+    stats.accepted ??= 0;
+    stats.acceptanceByExitLayer ??= {};
+    let pending = ctx.prompt[ctx.prompt.length - 1];
+    let shadowTurn = 0;
+    try {
+      while (!ctx.shouldStop()) {
+        const start = model.kv.length;
+        const choice = policy.choose(exitLayer === 'auto' ? undefined : exitLayer, draftLength === 'auto' ? undefined : maxDraft);
+        const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
+        if (roomLeft < 0) return;
+        const shadowLayer = auto ? pickShadowLayer(layers, choice.exitLayer, shadowTurn++) : null;
+        const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
+        const round = await this.round(ctx, buffers, rng, pending, plan);
+        const { drafted, accepted, tokens } = round;
+        stats.forwardPasses += round.passes;
+        stats.drafted += drafted;
+        stats.accepted += accepted;
+        const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
+        perLayer.drafted += drafted;
+        perLayer.accepted += accepted;
+        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
+        if (shadowLayer !== null && round.shadowTokens) {
+          const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
+          let matches = 0;
+          for (let j = 0; j < valid; j++) if (round.shadowTokens[j] === tokens[j]) matches++;
+          policy.observe(shadowLayer, matches, valid);
+        }
+        model.kv.length = start + accepted + 1;
+        pending = tokens[tokens.length - 1];
+        const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
+        if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, drafted, accepted })) return;
+      }
+    } finally {
+      buffers.destroy();
+    }
+  }
+
+  /** Draft up to plan.maxDraft tokens, verify them, and return what the round emits. */
+  private async round(ctx: DecodeContext, b: RoundBuffers, rng: Rng | null, pending: number, plan: RoundPlan): Promise<RoundOutcome> {
+    const { gpu } = ctx;
+    gpu.device.queue.writeBuffer(b.tokens, 0, Uint32Array.of(pending));
+    if (rng) gpu.device.queue.writeBuffer(b.uniforms, 0, Float32Array.from({ length: plan.maxDraft + 1 }, () => rng.next()));
+    const threshold = this.options.confidenceThreshold;
+    let drafted = plan.maxDraft;
+    let passes = 1;
+    const step = ctx.newStep();
+    if (threshold > 0 && plan.maxDraft > 0) {
+      // Kangaroo: read each draft's confidence back while the next draft is already submitted
+      const submitDraft = (i: number) => {
+        const s = ctx.newStep();
+        this.recordDraft(ctx, s, b, rng, plan, i);
+        s.read(b.confidence, 4 * i, 4);
+        passes++;
+        return s.submit();
+      };
+      let inFlight = submitDraft(0);
+      for (let i = 0; ; i++) {
+        const next = i + 1 < plan.maxDraft ? submitDraft(i + 1) : null;
+        const [bytes] = await inFlight;
+        drafted = i + 1;
+        // a draft submitted past the stop only wrote slots the verify pass overwrites or ignores
+        if (!next || new Float32Array(bytes)[0] < threshold) break;
+        inFlight = next;
+      }
+    } else {
+      for (let i = 0; i < drafted; i++) this.recordDraft(ctx, step, b, rng, plan, i);
+      passes += drafted;
+    }
+    this.recordVerify(ctx, step, b, rng !== null, plan, drafted);
+    const [result, shadow] = await step.submit();
+    const words = new Uint32Array(result);
+    const accepted = words[0];
+    return { drafted, accepted, tokens: Array.from(words.subarray(1, accepted + 2)), shadowTokens: shadow && new Uint32Array(shadow), passes };
+  }
+
+  /** Draft i: token i of the round through layers [0, E) at position start + i, then norm + head → draft i + 1. */
+  private recordDraft(ctx: DecodeContext, step: Step, b: RoundBuffers, rng: Rng | null, plan: RoundPlan, i: number): void {
+    const { gpu, model } = ctx;
+    const { act, config } = model;
+    const rowBytes = 4 * config.hidden;
+    model.embed(step, b.tokens, i, 1);
+    this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadowLayer, i);
+    step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
+    model.head(step, 1);
+    const vocab = config.vocab;
+    const sampling = this.options.sampling;
+    if (sampling && rng) {
+      const { temperature, topK, topP } = sampling;
+      distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, temperature, topK, topP });
+      step.copy(act.probs, 0, b.draftProbs, 4 * i * vocab, 4 * vocab);
+      sampleFromProbs(gpu, step, { probs: act.probs, row: 0, vocab, uniform: rng.next(), out: b.tokens, outOffset: i + 1 });
+    } else {
+      argmax(gpu, step, { logits: act.logits, rows: 1, vocab, out: b.tokens, outOffset: i + 1 });
+    }
+    if (this.options.confidenceThreshold > 0) draftConfidence(gpu, step, { logits: act.logits, rows: 1, vocab, out: b.confidence, outOffset: i });
+  }
+
+  /**
+   * The verify pass over [pending, d_1..d_k] at positions start..start+k: the last draft (the only token the
+   * early layers have not seen) runs layers [0, E); its exit state joins the cached ones and all k + 1 rows run
+   * layers [E, L) and the head. Then acceptance, and (DEL) the shadow layer's tokens for the same rows.
+   */
+  private recordVerify(ctx: DecodeContext, step: Step, b: RoundBuffers, sampled: boolean, plan: RoundPlan, k: number): void {
+    const { gpu, model } = ctx;
+    const { act, config } = model;
+    const rowBytes = 4 * config.hidden;
+    const rows = k + 1;
+    const vocab = config.vocab;
+    model.embed(step, b.tokens, k, 1);
+    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, plan.shadowLayer, k);
+    step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
+    step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
+    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, plan.shadowLayer, 0);
+    model.head(step, rows);
+    if (sampled) {
+      const { temperature, topK, topP } = this.options.sampling!;
+      distribution(gpu, step, { logits: act.logits, rows, vocab, probs: act.probs, temperature, topK, topP });
+      acceptSampled(gpu, step, {
+        p: act.probs, q: b.draftProbs, tokens: b.tokens, draftsOffset: 1, drafts: k, vocab,
+        uniforms: b.uniforms, uniformsOffset: 0, out: b.result, outOffset: 0,
+      });
+    } else {
+      argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.targets, outOffset: 0 });
+      acceptGreedy(gpu, step, { tokens: b.tokens, draftsOffset: 1, drafts: k, targets: b.targets, out: b.result, outOffset: 0 });
+    }
+    step.read(b.result, 0, 4 * (rows + 1));
+    if (plan.shadowLayer !== null) {
+      step.copy(b.shadowStates, 0, act.x, 0, rows * rowBytes);
+      model.head(step, rows);
+      argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
+      step.read(b.shadowTokens, 0, 4 * rows);
+    }
+  }
+
+  /** layers [from, to) over `count` rows; when the shadow layer falls inside, copy the rows' states after it to shadowStates[row..]. */
+  private layersCapturing(step: Step, model: Transformer, b: RoundBuffers, count: number, start: number, from: number, to: number, shadow: number | null, row: number): void {
+    if (shadow === null || shadow <= from || shadow >= to) {
+      model.layers(step, count, start, from, to);
+      return;
+    }
+    const rowBytes = 4 * model.config.hidden;
+    model.layers(step, count, start, from, shadow);
+    step.copy(model.act.x, 0, b.shadowStates, row * rowBytes, count * rowBytes);
+    model.layers(step, count, start, shadow, to);
+  }
+}
+
+/** Shadow layers rotate over 1..L−1 except the exit layer (whose acceptance the drafts themselves measure). */
+function pickShadowLayer(layers: number, exitLayer: number, turn: number): number | null {
+  const candidates = [];
+  for (let l = 1; l < layers; l++) if (l !== exitLayer) candidates.push(l);
+  return candidates.length ? candidates[turn % candidates.length] : null;
+}

@@ -1,0 +1,164 @@
+import type { DecodeContext, DecodeStrategy } from './strategy';
+import { storageBuffer } from '../gpu/buffers';
+import { superposeEmbed, topN, TOP_N_MAX } from '../kernels/superpose';
+import type { NgramTable } from '../model/ngram';
+import type { DraftView } from '../api/types';
+
+export interface SuperposedOptions {
+  /** number of drafts k */
+  drafts: number;
+  /** n-gram interpolation weight α */
+  ngramWeight: number;
+  /** temperature of the shared next-token distribution */
+  temperature: number;
+  /** candidates per draft (top-n of the shared distribution) */
+  tokensPerDraft: number;
+}
+
+/** The paper's defaults (RAIVNLab/SuperposedDecoding). */
+export const SUPERPOSED_DEFAULTS: SuperposedOptions = { drafts: 3, ngramWeight: 0.54, temperature: 0.06, tokensPerDraft: 9 };
+/** Interpolation weights λ_n of the n-gram orders (unnormalised, as published); orders the table lacks are skipped. */
+export const NGRAM_LAMBDAS: Readonly<Record<number, number>> = { 2: 0.01, 3: 0.04, 4: 0.15, 5: 0.18, 6: 0.12 };
+/** Score penalty of a candidate the n-gram model gives no probability. */
+export const NO_NGRAM_PENALTY = 200;
+
+interface Draft {
+  tokens: number[];
+  /** cumulative score */
+  score: number;
+}
+
+/** q_d(v) = Σ_n λ_n · P_n(v | last n−1 tokens of context), over the table's orders. */
+export function ngramProbabilities(table: NgramTable, context: readonly number[], candidates: readonly number[]): number[] {
+  const q = candidates.map(() => 0);
+  for (const order of table.orders) {
+    const lambda = NGRAM_LAMBDAS[order];
+    if (!lambda) continue;
+    const next = table.lookup(order, context);
+    candidates.forEach((v, i) => (q[i] += lambda * (next.get(v) ?? 0)));
+  }
+  return q;
+}
+
+/** log p over the top-n candidates: softmax(logits / T) truncated to them and renormalised. */
+export function candidateLogProbs(topLogits: ArrayLike<number>, temperature: number): number[] {
+  const scaled = Array.from(topLogits, (l) => l / temperature);
+  const top = Math.max(...scaled);
+  const logSum = Math.log(scaled.reduce((s, x) => s + Math.exp(x - top), 0));
+  return scaled.map((x) => x - top - logSum);
+}
+
+/** s = (1 − α)·log p + α·log q; a candidate without n-gram support gets (1 − α)·log p − penalty. */
+export function interpolatedScore(logP: number, q: number, alpha: number): number {
+  if (alpha === 0) return logP;
+  return q > 0 ? (1 - alpha) * logP + alpha * Math.log(q) : (1 - alpha) * logP - NO_NGRAM_PENALTY;
+}
+
+/**
+ * Superposed decoding: k drafts share one sequence and one KV cache. Each step feeds one input vector,
+ * the drafts' last-token embeddings weighted by π = softmax(draft scores), runs one forward pass, and reads
+ * back the top-n (id, logit) pairs of the shared next-token distribution. On the CPU each draft scores those
+ * candidates with its own n-gram interpolation, and the best k of the k×n extensions survive (beam style:
+ * the top 2k are split into k alive drafts and finished ones that ended with EOS).
+ * Tokens that every draft shares are final and stream as they appear; the rest of the best draft follows at
+ * the end. With k = 1 and α = 0 this is greedy decoding.
+ */
+export class Superposed implements DecodeStrategy {
+  constructor(private readonly options: SuperposedOptions) {}
+
+  async run(ctx: DecodeContext): Promise<void> {
+    const { model, gpu } = ctx;
+    const { drafts: k, tokensPerDraft: n, temperature } = this.options;
+    if (!(Number.isInteger(k) && k >= 1 && k <= TOP_N_MAX)) throw new RangeError(`drafts must be 1..${TOP_N_MAX}, got ${k}`);
+    if (!(Number.isInteger(n) && n >= 1 && n <= Math.min(TOP_N_MAX, model.config.vocab))) throw new RangeError(`tokensPerDraft must be 1..${TOP_N_MAX}, got ${n}`);
+    if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+    const alpha = ctx.ngrams ? this.options.ngramWeight : 0;
+    const buffer = (label: string, count: number) => storageBuffer(gpu, `superposed.${label}`, 4 * count);
+    const ids = buffer('ids', k);           // [k] u32 last token of each draft
+    const weights = buffer('weights', k);   // [k] f32 π
+    const topIds = buffer('topIds', n);     // [n] u32
+    const topLogits = buffer('topLogits', n); // [n] f32
+    const prompt = ctx.prompt;
+    const budget = Math.min(ctx.remaining(), model.kv.maxSeq - model.kv.length);
+    let alive: Draft[] = [{ tokens: [], score: 0 }];
+    let finished: Draft[] = [];
+    let streamed = 0;
+    try {
+      for (let t = 0; t < budget && alive.length > 0 && !ctx.shouldStop(); t++) {
+        const last = alive.map((d) => (d.tokens.length ? d.tokens[d.tokens.length - 1] : prompt[prompt.length - 1]));
+        gpu.device.queue.writeBuffer(ids, 0, Uint32Array.from(last));
+        gpu.device.queue.writeBuffer(weights, 0, Float32Array.from(draftWeights(alive)));
+        const step = ctx.newStep();
+        superposeEmbed(gpu, step, { ids, weights, count: alive.length, table: model.weights.embed, out: model.act.x });
+        model.layers(step, 1, model.kv.length);
+        model.head(step, 1);
+        topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, outIds: topIds, outValues: topLogits });
+        step.read(topIds, 0, 4 * n);
+        step.read(topLogits, 0, 4 * n);
+        const [idBytes, logitBytes] = await step.submit();
+        model.kv.length++;
+        ctx.stats.forwardPasses++;
+        const candidates = Array.from(new Uint32Array(idBytes));
+        const logP = candidateLogProbs(new Float32Array(logitBytes), temperature);
+        ({ alive, finished } = this.extend(ctx, alive, finished, candidates, logP, alpha));
+        ctx.emitDrafts(ranked(alive, finished, k).map((d) => view(ctx, d)));
+        if (finished.length && (!alive.length || finished[0].score >= alive[0].score)) break; // scores only fall
+        const shared = commonPrefix([...alive, ...finished]);
+        if (shared > streamed) {
+          const more = ctx.emit(alive[0].tokens.slice(streamed, shared));
+          streamed = shared;
+          if (!more) return;
+        }
+      }
+      const best = ranked(alive, finished, 1)[0];
+      if (best && best.tokens.length > streamed) ctx.emit(best.tokens.slice(streamed));
+    } finally {
+      for (const b of [ids, weights, topIds, topLogits]) b.destroy();
+    }
+  }
+
+  /** Score every (draft, candidate) extension and keep the best 2k: k alive, and the finished (EOS) ones. */
+  private extend(ctx: DecodeContext, alive: Draft[], finished: Draft[], candidates: number[], logP: number[], alpha: number): { alive: Draft[]; finished: Draft[] } {
+    const k = this.options.drafts;
+    const extensions: Draft[] = [];
+    for (const d of alive) {
+      const q = alpha > 0 && ctx.ngrams ? ngramProbabilities(ctx.ngrams, [...ctx.prompt, ...d.tokens], candidates) : candidates.map(() => 0);
+      candidates.forEach((v, i) => extensions.push({ tokens: [...d.tokens, v], score: d.score + interpolatedScore(logP[i], q[i], alpha) }));
+    }
+    const best = extensions.sort((a, b) => b.score - a.score).slice(0, 2 * k);
+    const ended = (d: Draft) => ctx.eosIds.has(d.tokens[d.tokens.length - 1]);
+    return {
+      alive: best.filter((d) => !ended(d)).slice(0, k),
+      finished: [...finished, ...best.filter(ended)].sort((a, b) => b.score - a.score).slice(0, k),
+    };
+  }
+}
+
+/** π = softmax of the drafts' cumulative scores. */
+function draftWeights(drafts: Draft[]): number[] {
+  const top = Math.max(...drafts.map((d) => d.score));
+  const e = drafts.map((d) => Math.exp(d.score - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / sum);
+}
+
+function ranked(alive: Draft[], finished: Draft[], count: number): Draft[] {
+  return [...alive, ...finished].sort((a, b) => b.score - a.score).slice(0, count);
+}
+
+/** Length of the token prefix all drafts share (final: every future draft extends one of them). */
+function commonPrefix(drafts: Draft[]): number {
+  const first = drafts[0].tokens;
+  let len = Math.min(...drafts.map((d) => d.tokens.length));
+  for (const d of drafts) {
+    let i = 0;
+    while (i < len && d.tokens[i] === first[i]) i++;
+    len = i;
+  }
+  return len;
+}
+
+function view(ctx: DecodeContext, d: Draft): DraftView {
+  const tokens = d.tokens.filter((t) => !ctx.eosIds.has(t));
+  return { tokens, text: ctx.detokenize(tokens), score: d.score };
+}
