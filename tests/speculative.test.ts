@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu } from './helpers/gpu';
+import { FIXTURE_MODELS, readFixture } from './helpers/fixtures';
+import { randomDistributions } from './cases/verify';
+import { directorySource } from '../src/node/source';
+import { Runtime } from '../src/runtime/runtime';
+import { readBuffer, readU32, storageBuffer, uploadBuffer } from '../src/gpu/buffers';
+import { acceptSampled } from '../src/kernels/verify';
+import { ParamArena, Step } from '../src/gpu/step';
+import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
+import { Rng } from '../src/decode/rng';
+import type { GenerateEvent, GenerateResult, RoundInfo, Strategy } from '../src/api/types';
+
+async function load(dir: string): Promise<Runtime> {
+  return Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256 });
+}
+
+async function generate(runtime: Runtime, prompt: number[], maxTokens: number, strategy: Strategy): Promise<{ result: GenerateResult; rounds: RoundInfo[] }> {
+  const rounds: RoundInfo[] = [];
+  const onEvent = (ev: GenerateEvent) => {
+    if (ev.type === 'tokens' && ev.round) rounds.push(ev.round);
+  };
+  const result = await runtime.generate({ prompt, maxTokens, stopAtEos: false, strategy }, onEvent);
+  return { result, rounds };
+}
+
+const TINY_DENSE = 'public/models/tiny-dense';
+
+describe('self-speculative greedy is lossless', () => {
+  const fixture = readFixture('tests/fixtures/tiny-dense.safetensors');
+  const prompt = Array.from(fixture.greedy_prompt);
+  const golden = Array.from(fixture.greedy_tokens).slice(0, 40);
+
+  it('on tiny-dense: equals the reference greedy tokens and plain greedy for fixed, Kangaroo and DEL settings', async () => {
+    const runtime = await load(TINY_DENSE);
+    const plain = await generate(runtime, prompt, golden.length, { kind: 'greedy' });
+    const settings: Strategy[] = [
+      { kind: 'self-speculative', exitLayer: 4, draftLength: 4 },
+      { kind: 'self-speculative', exitLayer: 6, draftLength: 7, confidenceThreshold: 0.6 },
+      { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' },
+    ];
+    for (const strategy of settings) {
+      const { result, rounds } = await generate(runtime, prompt, golden.length, strategy);
+      expect(result.tokens, JSON.stringify(strategy)).toEqual(golden);
+      expect(result.tokens, 'plain greedy').toEqual(plain.result.tokens);
+      const s = result.stats;
+      expect(s.drafted).toBe(rounds.reduce((a, r) => a + r.drafted, 0));
+      expect(s.accepted).toBe(rounds.reduce((a, r) => a + r.accepted, 0));
+      expect(Object.values(s.acceptanceByExitLayer!).reduce((a, e) => a + e.drafted, 0)).toBe(s.drafted);
+    }
+    runtime.dispose();
+  });
+
+  for (const model of ['llama-gqa3', 'llama-sharded']) {
+    it(`on the random-weight ${model}, where most drafts are rejected`, async () => {
+      const fx = readFixture(`${FIXTURE_MODELS}/${model}/fixture.safetensors`);
+      const runtime = await load(`${FIXTURE_MODELS}/${model}`);
+      const expected = Array.from(fx.greedy_tokens);
+      const { result } = await generate(runtime, Array.from(fx.greedy_prompt), expected.length, { kind: 'self-speculative', exitLayer: 1, draftLength: 3 });
+      expect(result.tokens).toEqual(expected);
+      expect(result.stats.accepted! / result.stats.drafted!).toBeLessThan(0.5);
+      runtime.dispose();
+    });
+  }
+
+  for (const model of ['mixtral-rand', 'qwen2moe-rand']) {
+    it(`on the MoE ${model}`, async () => {
+      const fx = readFixture(`${FIXTURE_MODELS}/${model}/fixture.safetensors`);
+      const runtime = await load(`${FIXTURE_MODELS}/${model}`);
+      const expected = Array.from(fx.greedy_tokens);
+      const { result } = await generate(runtime, Array.from(fx.greedy_prompt), expected.length, { kind: 'self-speculative', exitLayer: 1, draftLength: 3 });
+      expect(result.tokens).toEqual(expected);
+      runtime.dispose();
+    });
+  }
+});
+
+describe('self-speculative rounds', () => {
+  const prompt = [0, 1268, 340, 1331, 260, 580, 46];
+
+  it('accepts every draft when drafting with all layers', async () => {
+    const runtime = await load(TINY_DENSE);
+    const { result, rounds } = await generate(runtime, prompt, 20, { kind: 'self-speculative', exitLayer: 8, draftLength: 4 });
+    expect(result.stats.drafted).toBeGreaterThan(0);
+    expect(result.stats.accepted).toBe(result.stats.drafted);
+    expect(rounds.every((r) => r.accepted === r.drafted)).toBe(true);
+    runtime.dispose();
+  });
+
+  it('drafts the full length with confidence threshold 0 and one token with a threshold above 1', async () => {
+    const runtime = await load(TINY_DENSE);
+    const maxTokens = 21;
+    const never = await generate(runtime, prompt, maxTokens, { kind: 'self-speculative', exitLayer: 3, draftLength: 4, confidenceThreshold: 0 });
+    // every round drafts 4, except where fewer tokens remain (a round emits at most drafts + 1)
+    let emitted = 0;
+    for (const r of never.rounds) {
+      expect(r.drafted).toBe(Math.min(4, maxTokens - emitted - 1));
+      emitted += r.accepted + 1;
+    }
+    const always = await generate(runtime, prompt, maxTokens, { kind: 'self-speculative', exitLayer: 3, draftLength: 4, confidenceThreshold: 1.5 });
+    expect(always.rounds.length).toBeGreaterThan(0);
+    expect(always.rounds.every((r) => r.drafted === 1)).toBe(true);
+    expect(always.result.tokens).toEqual(never.result.tokens);
+    runtime.dispose();
+  });
+
+  it('leaves the early layers\' KV equal to a fresh prefill of the accepted tokens', async () => {
+    const runtime = await load(TINY_DENSE);
+    const exitLayer = 4;
+    const { result } = await generate(runtime, prompt, 16, { kind: 'self-speculative', exitLayer, draftLength: 5 });
+    const { kv } = runtime.model;
+    const length = kv.length;
+    expect(length).toBe(prompt.length + result.tokens.length - 1);
+    const { kvHeads, headDim, maxSeq } = kv;
+    const snapshot = async () => Promise.all(Array.from({ length: exitLayer }, async (_, l) =>
+      [new Float32Array(await runtime.readBuffer(kv.keys[l], 4 * kvHeads * maxSeq * headDim)), new Float32Array(await runtime.readBuffer(kv.values[l], 4 * kvHeads * maxSeq * headDim))]));
+    const afterRounds = await snapshot();
+    await runtime.logits([...prompt, ...result.tokens].slice(0, length));
+    const fresh = await snapshot();
+    for (let l = 0; l < exitLayer; l++) {
+      for (let kvIndex = 0; kvIndex < 2; kvIndex++) {
+        let worst = 0;
+        for (let h = 0; h < kvHeads; h++) {
+          for (let i = h * maxSeq * headDim; i < (h * maxSeq + length) * headDim; i++) worst = Math.max(worst, Math.abs(afterRounds[l][kvIndex][i] - fresh[l][kvIndex][i]));
+        }
+        expect(worst, `layer ${l} ${kvIndex ? 'values' : 'keys'}`).toBeLessThan(1e-3);
+      }
+    }
+    runtime.dispose();
+  });
+
+  it('gives the same per-row logits from a k+1-row verify pass as from k+1 single-token steps (bitwise)', async () => {
+    const runtime = await load(TINY_DENSE);
+    const { model, gpu } = runtime;
+    const arena = new ParamArena(gpu);
+    const vocab = runtime.config.vocab;
+    const block = [580, 46, 12, 315, 268];
+    const start = 4;
+    const run = async (record: (step: Step) => void, rows: number) => {
+      const step = new Step(gpu, arena);
+      record(step);
+      step.read(model.act.logits, 0, 4 * rows * vocab);
+      return new Float32Array((await step.submit())[0]);
+    };
+    const prefill = async () => {
+      gpu.device.queue.writeBuffer(model.act.ids, 0, Uint32Array.from(prompt.slice(0, start)));
+      await run((s) => { model.embed(s, model.act.ids, 0, start); model.layers(s, start, 0); }, 1);
+    };
+    await prefill();
+    gpu.device.queue.writeBuffer(model.act.ids, 0, Uint32Array.from(block));
+    const together = await run((s) => { model.embed(s, model.act.ids, 0, block.length); model.layers(s, block.length, start); model.head(s, block.length); }, block.length);
+    await prefill();
+    for (let i = 0; i < block.length; i++) {
+      const single = await run((s) => { model.embed(s, model.act.ids, i, 1); model.layers(s, 1, start + i); model.head(s, 1); }, 1);
+      expect(Array.from(single), `row ${i}`).toEqual(Array.from(together.subarray(i * vocab, (i + 1) * vocab)));
+    }
+    runtime.dispose();
+  });
+
+  it('is reproducible for a seed when sampling', async () => {
+    const runtime = await load(TINY_DENSE);
+    const sampled = (seed: number) => generate(runtime, prompt, 16, { kind: 'self-speculative', exitLayer: 5, draftLength: 3, sampling: { temperature: 1, topK: 40, seed } });
+    const [a, b, c] = [await sampled(3), await sampled(3), await sampled(4)];
+    expect(a.result.tokens).toEqual(b.result.tokens);
+    expect(c.result.tokens).not.toEqual(a.result.tokens);
+    expect(a.result.stats.drafted).toBeGreaterThan(0);
+    runtime.dispose();
+  });
+});
+
+describe('rejection-sampling acceptance', () => {
+  it('emits tokens distributed as the target p for a deliberately bad q (chi-square)', async () => {
+    const gpu = await testGpu();
+    const vocab = 6, k = 2, trials = 8000, perStep = 2000;
+    const p = randomDistributions(k + 1, vocab, 11);
+    // q puts most mass where p has little: most drafts are rejected and the residual does the work
+    const q = new Float32Array(k * vocab);
+    for (let i = 0; i < k; i++) {
+      const row = p.subarray(i * vocab, (i + 1) * vocab);
+      const raw = Array.from(row, (x) => 1 / (x + 0.05));
+      const sum = raw.reduce((a, b) => a + b, 0);
+      raw.forEach((x, v) => (q[i * vocab + v] = x / sum));
+    }
+    const rng = new Rng(99);
+    const drawFrom = (row: Float32Array) => {
+      const u = rng.next();
+      let c = 0;
+      for (let v = 0; v < row.length; v++) if ((c += row[v]) > u) return v;
+      return row.length - 1;
+    };
+    const drafts = new Uint32Array(trials * k);
+    const uniforms = new Float32Array(trials * (k + 1));
+    for (let t = 0; t < trials; t++) {
+      for (let i = 0; i < k; i++) drafts[t * k + i] = drawFrom(q.subarray(i * vocab, (i + 1) * vocab));
+      for (let i = 0; i <= k; i++) uniforms[t * (k + 1) + i] = rng.next();
+    }
+    const pBuffer = uploadBuffer(gpu, 'p', p), qBuffer = uploadBuffer(gpu, 'q', q);
+    const tokens = uploadBuffer(gpu, 'drafts', drafts), uniformBuffer = uploadBuffer(gpu, 'uniforms', uniforms);
+    const out = storageBuffer(gpu, 'out', 4 * trials * (k + 2));
+    const arena = new ParamArena(gpu);
+    for (let first = 0; first < trials; first += perStep) {
+      const step = new Step(gpu, arena);
+      for (let t = first; t < first + perStep; t++) {
+        acceptSampled(gpu, step, { p: pBuffer, q: qBuffer, tokens, draftsOffset: t * k, drafts: k, vocab, uniforms: uniformBuffer, uniformsOffset: t * (k + 1), out, outOffset: t * (k + 2) });
+      }
+      await step.submit();
+    }
+    const words = await readU32(gpu, out, trials * (k + 2));
+    // the first emitted token must follow p_0; the second (when a round emits two) p_1, since the toy target ignores context
+    const first = new Array(vocab).fill(0);
+    const second = new Array(vocab).fill(0);
+    let rejectedFirst = 0;
+    for (let t = 0; t < trials; t++) {
+      const row = words.subarray(t * (k + 2), (t + 1) * (k + 2));
+      const n = row[0];
+      first[row[1]]++;
+      if (n >= 1) second[row[2]]++;
+      if (n === 0) rejectedFirst++;
+    }
+    expect(rejectedFirst / trials).toBeGreaterThan(0.3);
+    const chiSquare = (counts: number[], probs: Float32Array) => {
+      const total = counts.reduce((a, b) => a + b, 0);
+      return counts.reduce((s, c, v) => s + (probs[v] > 0 ? (c - total * probs[v]) ** 2 / (total * probs[v]) : c > 0 ? Infinity : 0), 0);
+    };
+    const dof = (probs: Float32Array) => probs.filter((x) => x > 0).length - 1;
+    // 99.9% quantiles of chi-square with up to 5 degrees of freedom
+    const critical = [0, 10.83, 13.82, 16.27, 18.47, 20.52];
+    expect(chiSquare(first, p.subarray(0, vocab))).toBeLessThan(critical[dof(p.subarray(0, vocab))]);
+    expect(chiSquare(second, p.subarray(vocab, 2 * vocab))).toBeLessThan(critical[dof(p.subarray(vocab, 2 * vocab))]);
+    // the draft distribution itself is far from p: the test can tell them apart
+    const draftCounts = new Array(vocab).fill(0);
+    for (let t = 0; t < trials; t++) draftCounts[drafts[t * k]]++;
+    expect(chiSquare(draftCounts, p.subarray(0, vocab))).toBeGreaterThan(critical[5] * 10);
+  });
+});
+
+describe('DEL exit policy', () => {
+  it('picks the TPL argmax of a brute-force grid search for synthetic acceptance rates', () => {
+    const layers = 8, maxDraft = 6;
+    const tables = [[0.2, 0.3, 0.5, 0.6, 0.8, 0.9, 0.97], [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.99], [0.5, 0.55, 0.6, 0.62, 0.79, 0.78, 0.93]];
+    for (const alphas of tables) {
+      const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 });
+      alphas.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
+      let best = { tpl: -1, exitLayer: 0, draftLength: 0 };
+      for (let l = 1; l < layers; l++) {
+        for (let d = 1; d <= maxDraft; d++) {
+          const a = alphas[l - 1];
+          let expected = 0;
+          for (let i = 0; i <= d; i++) expected += a ** i; // 1 + α + ... + α^d accepted-or-bonus tokens
+          const tpl = expected / (d * l + layers);
+          if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer: l, draftLength: d };
+        }
+      }
+      expect(policy.choose()).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength });
+      expect(tokensPerLayer(alphas[best.exitLayer - 1], best.exitLayer, best.draftLength, layers)).toBeCloseTo(best.tpl, 12);
+    }
+  });
+
+  it('tracks acceptance with decayed counts and honours pinned coordinates', () => {
+    const policy = new ExitPolicy(8, 4, 0.5, { rate: 0.5, trials: 2 });
+    expect(policy.rate(3)).toBe(0.5);
+    policy.observe(3, 4, 4);
+    expect(policy.rate(3)).toBeCloseTo((0.5 * 1 + 4) / (0.5 * 2 + 4));
+    expect(policy.choose(5).exitLayer).toBe(5);
+    expect(policy.choose(undefined, 2).draftLength).toBe(2);
+  });
+});
