@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { Step, type Grid } from '../gpu/step';
+import { Step, type Grid, type ParamArena } from '../gpu/step';
 import type { Kernel } from '../kernels/kernel';
 import { readBuffer, readU32, storageBuffer } from '../gpu/buffers';
 import { NO_SLOT, type ExpertSet } from '../kernels/moe';
@@ -7,6 +7,9 @@ import type { WeightMatrix } from '../kernels/tensor';
 import { formatBytes } from './weight_plan';
 import { isMoeLayer, type ModelConfig } from './config';
 import type { ModelWeights } from './weights';
+
+/** The last submitted BarrierStep of each arena, settled or not. */
+const pending = new WeakMap<ParamArena, Promise<unknown>>();
 
 type Recorded = ((into: Step) => void) | { barrier: () => Promise<void> };
 
@@ -38,7 +41,17 @@ export class BarrierStep extends Step {
     this.recorded.push({ barrier: callback });
   }
 
-  override async submit(): Promise<ArrayBuffer[]> {
+  /**
+   * Replays after the previous BarrierStep on this arena has finished: callers may submit step i+1 before
+   * awaiting step i (pipelined decoding), and the steps share activations and the param arena.
+   */
+  override submit(): Promise<ArrayBuffer[]> {
+    const done = (pending.get(this.arena) ?? Promise.resolve()).then(() => this.replay());
+    pending.set(this.arena, done.catch(() => undefined));
+    return done;
+  }
+
+  private async replay(): Promise<ArrayBuffer[]> {
     const reads: ArrayBuffer[] = [];
     let step = new Step(this.gpu, this.arena, this.profiler);
     for (const r of this.recorded) {
