@@ -25,9 +25,10 @@ export class Autoregressive implements DecodeStrategy {
     const rng = this.sampling ? new Rng(this.sampling.seed) : null;
     gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array([ctx.prompt[ctx.prompt.length - 1]]));
 
+    const start = kv.length;
     const record = (i: number): Promise<ArrayBuffer[]> => {
       const step = ctx.newStep();
-      const pos = kv.length + i;
+      const pos = start + i;
       model.embed(step, model.act.tokens, i % capacity, 1);
       model.layers(step, 1, pos);
       model.head(step, 1);
@@ -36,10 +37,9 @@ export class Autoregressive implements DecodeStrategy {
       return step.submit();
     };
 
-    const start = kv.length;
     let inFlight = record(0);
     for (let i = 0; ; i++) {
-      const canContinue = () => !ctx.shouldStop() && ctx.remaining() > 1 && kv.length + i + 2 <= kv.maxSeq;
+      const canContinue = () => !ctx.shouldStop() && ctx.remaining() > 1 && start + i + 2 <= kv.maxSeq;
       const next = canContinue() ? record(i + 1) : null;
       const [bytes] = await inFlight;
       ctx.stats.forwardPasses++;
