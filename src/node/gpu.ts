@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { requestGpu, type Gpu } from '../gpu/device';
 import { WebGPUUnavailableError } from '../gpu/errors';
 
@@ -27,7 +27,7 @@ async function acquire(): Promise<Gpu> {
   });
   Object.assign(globalThis, webgpu.globals);
   const forceSoftware = process.env.WEBGPU_INFER_ADAPTER === 'swiftshader';
-  if (!forceSoftware && !process.env.VK_ICD_FILENAMES) {
+  if (!forceSoftware && !process.env.VK_ICD_FILENAMES && hasVulkanDriver()) {
     const gpu = keep(webgpu.create([]));
     const adapter = await gpu.requestAdapter();
     if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu);
@@ -38,6 +38,11 @@ async function acquire(): Promise<Gpu> {
   }
   process.env.VK_ICD_FILENAMES ??= icd;
   return requestGpu(keep(webgpu.create([])));
+}
+
+/** Any installed Vulkan driver manifest (a hardware GPU's, usually); without one only SwiftShader can work. */
+function hasVulkanDriver(): boolean {
+  return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.json')));
 }
 
 function keep(gpu: GPU): GPU {
