@@ -146,7 +146,7 @@ interface ProjectionArgs {
 }
 
 function weightBuffers(gpu: Gpu, a: ProjectionArgs): GPUBuffer[] {
-  const unused = placeholder(gpu);
+  const unused = unusedBinding(gpu);
   return [a.wa.data, a.wa.scales ?? unused, a.wb?.data ?? unused, a.wb?.scales ?? unused];
 }
 
@@ -196,7 +196,7 @@ export function moeCombine(gpu: Gpu, step: Step, a: CombineArgs): void {
     params: { tokens: 'u32', k: 'u32', hidden: 'u32', sorted: 'u32', inverse_at: 'u32', has_shared: 'u32' },
     overrides: { WG },
   });
-  const unused = placeholder(gpu);
+  const unused = unusedBinding(gpu);
   const params = {
     tokens: a.tokens, k: a.k, hidden: a.hidden, sorted: usesSortedOrder(a.tokens) ? 1 : 0,
     inverse_at: a.layout.inverseAt, has_shared: a.shared ? 1 : 0,
@@ -208,7 +208,7 @@ export function moeCombine(gpu: Gpu, step: Step, a: CombineArgs): void {
 const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
 
 /** A 16-byte buffer bound where an optional input is absent. */
-function placeholder(gpu: Gpu): GPUBuffer {
+export function unusedBinding(gpu: Gpu): GPUBuffer {
   let buffer = placeholders.get(gpu.device);
   if (!buffer) {
     buffer = gpu.device.createBuffer({ label: 'unused-binding', size: 16, usage: GPUBufferUsage.STORAGE });

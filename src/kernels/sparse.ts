@@ -1,0 +1,121 @@
+import type { Gpu } from '../gpu/device';
+import type { Step } from '../gpu/step';
+import { uploadBuffer } from '../gpu/buffers';
+import { kernel } from './kernel';
+import { grid1d } from './grid';
+import { gemvShape, type GemvShape } from './linear';
+import type { WeightFormat, WeightMatrix } from './tensor';
+import { unusedBinding } from './moe';
+
+const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
+
+export interface SparseUpArgs {
+  x: GPUBuffer; // [cols] f32 normed input (one token)
+  xOffset?: number;
+  gate: GPUBuffer; // [neurons] f32 gate pre-activations
+  up: WeightMatrix; // [neurons, cols]
+  act: GPUBuffer; // [neurons] f32 out: silu(gate) * up where live, else 0
+  /** neuron i is live when |silu(gate_i)| > threshold (a negative threshold keeps every neuron) */
+  threshold: number;
+  liveCount: GPUBuffer; // [1] u32, incremented by the number of live neurons
+}
+
+/** CATS step 1: up projections of the live neurons only, fused with silu(gate) * up. */
+export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvShape = gemvShape(gpu)): void {
+  const { up } = a;
+  if (up.cols % 8 !== 0) throw new Error(`sparse up ${up.label}: cols ${up.cols} must be a multiple of 8`);
+  const { wg, lanes } = shape;
+  const k = kernel(gpu, {
+    shader: 'matmul/sparse_up_act',
+    buffers: { x: 'read', gate: 'read', w: 'read', scales: 'read', act: 'rw', live_count: 'rw' },
+    params: { n: 'u32', cols: 'u32', threshold: 'f32', x_offset: 'u32' },
+    overrides: { FORMAT: FORMAT_ID[up.format], WG: wg, LANES: lanes },
+  });
+  const buffers = [a.x, a.gate, up.data, up.scales ?? unusedBinding(gpu), a.act, a.liveCount];
+  step.dispatch(k, buffers, { n: up.rows, cols: up.cols, threshold: a.threshold, x_offset: a.xOffset ?? 0 }, grid1d(gpu, Math.ceil(up.rows / (wg / lanes))));
+}
+
+export interface SparseDownArgs {
+  act: GPUBuffer; // [neurons] f32, 0 = skipped
+  downT: WeightMatrix; // [neurons, hidden]: W_down transposed
+  y: GPUBuffer; // [hidden] f32
+  accumulate?: boolean;
+  yOffset?: number;
+}
+
+/** CATS step 2: y (+)= Σ_{act_i != 0} act_i · W_downᵀ[i], reading only the live neurons' rows. */
+export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
+  const { downT } = a;
+  if (downT.cols % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${downT.cols} must be a multiple of 4`);
+  const WG = 64;
+  const k = kernel(gpu, {
+    shader: 'matmul/spmv_active',
+    buffers: { act: 'read', w: 'read', scales: 'read', y: 'rw' },
+    params: { neurons: 'u32', n: 'u32', accumulate: 'u32', y_offset: 'u32' },
+    overrides: { FORMAT: FORMAT_ID[downT.format], WG },
+  });
+  const params = { neurons: downT.rows, n: downT.cols, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
+  step.dispatch(k, [a.act, downT.data, downT.scales ?? unusedBinding(gpu), a.y], params, grid1d(gpu, Math.ceil(downT.cols / 4 / WG)));
+}
+
+/** A block-sparse (BSR) f32 matrix [rows, cols] in B x B blocks; all-zero blocks are not stored. */
+export interface BsrMatrix {
+  rows: number;
+  cols: number;
+  block: number;
+  blocks: number; // stored blocks
+  rowPtr: GPUBuffer; // [rows / block + 1] u32
+  colIdx: GPUBuffer; // [blocks] u32
+  values: GPUBuffer; // [blocks, block, block] f32
+}
+
+/** CPU: the BSR form of a dense [rows, cols] matrix (rows and cols multiples of `block`). */
+export function toBsr(dense: Float32Array, rows: number, cols: number, block: number): { rowPtr: Uint32Array; colIdx: Uint32Array; values: Float32Array } {
+  if (rows % block !== 0 || cols % block !== 0) throw new Error(`BSR: [${rows}, ${cols}] is not a multiple of block ${block}`);
+  const rowPtr = new Uint32Array(rows / block + 1);
+  const colIdx: number[] = [];
+  const values: number[] = [];
+  for (let r = 0; r < rows / block; r++) {
+    for (let c = 0; c < cols / block; c++) {
+      const tile: number[] = [];
+      for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) tile.push(dense[(r * block + i) * cols + c * block + j]);
+      if (tile.every((v) => v === 0)) continue;
+      colIdx.push(c);
+      values.push(...tile);
+    }
+    rowPtr[r + 1] = colIdx.length;
+  }
+  return { rowPtr, colIdx: Uint32Array.from(colIdx), values: Float32Array.from(values) };
+}
+
+export function uploadBsr(gpu: Gpu, dense: Float32Array, rows: number, cols: number, block: number, label = 'bsr'): BsrMatrix {
+  const { rowPtr, colIdx, values } = toBsr(dense, rows, cols, block);
+  return {
+    rows, cols, block, blocks: colIdx.length,
+    rowPtr: uploadBuffer(gpu, `${label}.rowPtr`, rowPtr),
+    colIdx: uploadBuffer(gpu, `${label}.colIdx`, colIdx),
+    values: uploadBuffer(gpu, `${label}.values`, values),
+  };
+}
+
+export interface BsrMatmulArgs {
+  x: GPUBuffer; // [rows, w.cols] f32
+  w: BsrMatrix; // [out, in]
+  y: GPUBuffer; // [rows, w.rows] f32
+  rows: number;
+  accumulate?: boolean;
+}
+
+/** y (+)= x · Wᵀ with W block-sparse. */
+export function bsrMatmul(gpu: Gpu, step: Step, a: BsrMatmulArgs): void {
+  const WG = 64;
+  const k = kernel(gpu, {
+    shader: 'matmul/spmm_block',
+    buffers: { x: 'read', row_ptr: 'read', col_idx: 'read', values: 'read', y: 'rw' },
+    params: { rows: 'u32', n: 'u32', k: 'u32', block: 'u32', accumulate: 'u32' },
+    overrides: { WG },
+  });
+  const { w } = a;
+  const params = { rows: a.rows, n: w.rows, k: w.cols, block: w.block, accumulate: a.accumulate ? 1 : 0 };
+  step.dispatch(k, [a.x, w.rowPtr, w.colIdx, w.values, a.y], params, [Math.ceil(w.rows / WG), a.rows]);
+}
