@@ -5,7 +5,7 @@
 import { createEngine } from '../src/api/index';
 import type { Engine, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
 
-export type ModelSource = { kind: 'url'; url: string; ngrams?: string } | { kind: 'files'; files: File[] };
+export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files: File[] };
 
 export interface LoadSettings {
   quantize?: 'q8' | 'q4';
@@ -57,7 +57,6 @@ export class Session {
     this.lastLoad = { source, settings };
     const engine = await createEngine({
       model: source.kind === 'url' ? source.url : source.files,
-      ...(source.kind === 'url' && source.ngrams ? { ngrams: source.ngrams } : {}),
       ...(settings.quantize ? { quantize: settings.quantize } : {}),
       profile: settings.profile,
       onProgress,

@@ -46,8 +46,8 @@ test.afterEach(() => {
 test('loads the shipped model with progress and shows the GPU adapter', async ({}, testInfo) => {
   await page.goto('/demo/');
   await expect(page.getByTestId('load-status')).toContainText(/Loading|Ready/);
-  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
-  await expect(page.getByTestId('load-status')).toContainText('Ready');
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
+  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
   const progress = page.getByTestId('load-progress');
   expect(await progress.evaluate((p: HTMLProgressElement) => p.value === p.max && p.max > 0)).toBe(true);
   await expect(page.getByTestId('adapter-description')).not.toBeEmpty();

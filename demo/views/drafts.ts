@@ -142,7 +142,7 @@ export class DraftsView {
     const separate = { passes: one.passes * k, ms: one.ms * k };
     fill(this.cost,
       h('table', {},
-        h('thead', {}, h('tr', {}, h('th', {}, 'per step'), h('th', {}, 'forward passes'), h('th', {}, 'decode time'))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'per step'), h('th', {}, 'forward passes (incl. prefill)'), h('th', {}, 'decode time'))),
         h('tbody', {},
           h('tr', {}, h('td', {}, `superposed, k=${k}`), h('td', {}, ours.passes.toFixed(2)), h('td', { testid: 'cost-superposed' }, ms(ours.ms))),
           h('tr', {}, h('td', {}, `${k} separate greedy runs`), h('td', {}, separate.passes.toFixed(2)), h('td', { testid: 'cost-separate' }, ms(separate.ms))))),

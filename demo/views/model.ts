@@ -6,8 +6,6 @@ import { bytes, bytesPerSecond, count } from '../format';
 import type { ModelSource, Session } from '../session';
 
 const BASE = import.meta.env.BASE_URL;
-/** The n-gram table both shipped models share (same tokenizer), used by superposed decoding. */
-const SHIPPED_NGRAMS = `${BASE}models/ngrams-bpe2048.bin`;
 const SHIPPED = [
   { id: 'tiny-dense', label: 'tiny-dense · 4M Llama (shipped)' },
   { id: 'tiny-moe', label: 'tiny-moe · MoE (shipped)' },
@@ -155,7 +153,8 @@ export class ModelView {
       }
       return { kind: 'files', files: this.files };
     }
-    return { kind: 'url', url: new URL(`${BASE}models/${choice}/`, location.href).href, ngrams: new URL(SHIPPED_NGRAMS, location.href).href };
+    // the shipped models find their shared n-gram table (`../ngrams-bpe2048.bin`) by themselves
+    return { kind: 'url', url: new URL(`${BASE}models/${choice}/`, location.href).href };
   }
 
   private pickFiles(files: File[]): void {
