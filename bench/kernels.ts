@@ -8,7 +8,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { kernel } from '../src/kernels/kernel';
 import { grid1d } from '../src/kernels/grid';
-import { linear } from '../src/kernels/linear';
+import { gemvShape, linear, type GemvShape } from '../src/kernels/linear';
 import type { WeightFormat, WeightMatrix } from '../src/kernels/tensor';
 
 export interface GemvResult {
@@ -27,6 +27,7 @@ export interface KernelBench {
   isSoftware: boolean;
   iterations: number;
   copy: { bytes: number; ms: number; gbps: number };
+  gemvShape: GemvShape;
   gemv: GemvResult[];
 }
 
@@ -63,7 +64,7 @@ function benchWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number)
 
 export async function benchKernels(
   gpu: Gpu,
-  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20 } = {},
+  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gemvShape(gpu) as GemvShape } = {},
 ): Promise<KernelBench> {
   const arena = new ParamArena(gpu);
   const words = copyBytes / 16;
@@ -80,7 +81,7 @@ export async function benchKernels(
     const x = storageBuffer(gpu, 'x', 4 * cols), y = storageBuffer(gpu, 'y', 4 * rows);
     for (const format of FORMATS) {
       const w = benchWeight(gpu, format, rows, cols);
-      const ms = await timeDispatches(gpu, arena, iterations, runs, (step) => linear(gpu, step, { x, w, y, rows: 1 }));
+      const ms = await timeDispatches(gpu, arena, iterations, runs, (step) => linear(gpu, step, { x, w, y, rows: 1 }, shape));
       const weightBytes = rows * cols * BYTES_PER_WEIGHT[format];
       const gbps = weightBytes / ms / 1e6;
       gemv.push({ format, rows, cols, weightBytes, ms, gbps, ratio: gbps / copyGbps });
@@ -92,6 +93,7 @@ export async function benchKernels(
     adapter: gpu.adapter.description,
     isSoftware: gpu.adapter.isSoftware,
     iterations,
+    gemvShape: shape,
     copy: { bytes: 2 * copyBytes, ms: copyMs, gbps: copyGbps },
     gemv,
   };
@@ -99,7 +101,7 @@ export async function benchKernels(
 
 export function formatKernelBench(b: KernelBench): string {
   const lines = [
-    `adapter: ${b.adapter}${b.isSoftware ? ' (software)' : ''}, ${b.iterations} dispatches per submit, median`,
+    `adapter: ${b.adapter}${b.isSoftware ? ' (software)' : ''}, ${b.iterations} dispatches per submit, median; gemv wg=${b.gemvShape.wg} lanes=${b.gemvShape.lanes}`,
     `copy ${(b.copy.bytes / 2 / (1 << 20)).toFixed(0)} MiB: ${b.copy.ms.toFixed(3)} ms, ${b.copy.gbps.toFixed(2)} GB/s (read+write)`,
     'gemv       shape        ms     GB/s  gemv/copy',
     ...b.gemv.map((g) =>
@@ -112,7 +114,9 @@ export async function main(args: string[]): Promise<number> {
   const { nodeGpu } = await import('../src/node/gpu');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 50);
-  const result = await benchKernels(await nodeGpu(), { iterations });
+  const shapeArg = args.find((a) => a.startsWith('--gemv='))?.split('=')[1]; // e.g. --gemv=64x4 (wg x lanes)
+  const gemv = shapeArg ? { wg: Number(shapeArg.split('x')[0]), lanes: Number(shapeArg.split('x')[1]) } : undefined;
+  const result = await benchKernels(await nodeGpu(), { iterations, ...(gemv && { gemv }) });
   console.log(formatKernelBench(result));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/kernels.json', JSON.stringify(result, null, 2) + '\n');

@@ -3,7 +3,7 @@
 // is, so a row verified in a batch is bitwise equal to the same row decoded alone.
 // One pipeline per weight FORMAT; LANES invocations share one output row (1 = a sequential K loop, fastest
 // on CPU adapters; wider lanes with a workgroup reduction on GPUs). Each invocation handles up to MB
-// activation rows so every weight is read once per MB rows.
+// activation rows one after another.
 #include "common/quant.wgsl"
 
 struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32 }
@@ -17,87 +17,79 @@ struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bia
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
-const MB = 4u;             // activation rows per invocation
+const MB = 4u;             // activation rows per invocation (grid z covers the rest)
 
 var<workgroup> partial: array<array<f32, MB>, WG>;
 
-var<private> acc: array<f32, MB>;
-var<private> x_row0: u32;  // index in x of element 0 of the first activation row handled here
-var<private> row_count: u32;
+var<private> x_row0: u32; // index in x of element 0 of the first activation row handled here
 
-// sums[r] += dot(w4, x[row r, k..k+4]) for the active rows
-fn dot4(w4: vec4<f32>, k: u32, sums: ptr<function, array<f32, MB>>) {
-  for (var r = 0u; r < MB; r++) {
-    if (r < row_count) {
-      let i = x_row0 + r * params.k + k;
-      (*sums)[r] += dot(w4, vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]));
-    }
-  }
+// dot(w4, x[row r, k..k+4])
+fn xdot4(w4: vec4<f32>, r: u32, k: u32) -> f32 {
+  let i = x_row0 + r * params.k + k;
+  return dot(w4, vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]));
 }
 
-fn dot1(wv: f32, k: u32) {
-  for (var r = 0u; r < MB; r++) {
-    if (r < row_count) { acc[r] += wv * x[x_row0 + r * params.k + k]; }
-  }
+fn xat(r: u32, k: u32) -> f32 {
+  return x[x_row0 + r * params.k + k];
 }
 
-fn add_scaled(block: array<f32, MB>, scale: f32) {
-  for (var r = 0u; r < MB; r++) { acc[r] += scale * block[r]; }
-}
-
-fn row_f32(n: u32, lane: u32) {
+// Each row_<format> returns this lane's share of x[row r] · W[n, :]. Rows loop outside K (weights are
+// re-read per row from cache) so every row runs the same code: the bitwise batch invariance above.
+fn row_f32(n: u32, lane: u32, r: u32) -> f32 {
   let k = params.k;
   let base = n * k;
-  var sums = array<f32, MB>();
+  var sum = 0.0;
   for (var g = lane; g < k / 4u; g += LANES) {
     let b = base + 4u * g;
-    dot4(bitcast<vec4<f32>>(vec4<u32>(w[b], w[b + 1u], w[b + 2u], w[b + 3u])), 4u * g, &sums);
+    sum += xdot4(bitcast<vec4<f32>>(vec4<u32>(w[b], w[b + 1u], w[b + 2u], w[b + 3u])), r, 4u * g);
   }
-  add_scaled(sums, 1.0);
   if (lane == 0u) {
-    for (var kk = k & ~3u; kk < k; kk++) { dot1(bitcast<f32>(w[base + kk]), kk); }
+    for (var kk = k & ~3u; kk < k; kk++) { sum += bitcast<f32>(w[base + kk]) * xat(r, kk); }
   }
+  return sum;
 }
 
-fn row_f16(n: u32, lane: u32) {
+fn row_f16(n: u32, lane: u32, r: u32) -> f32 {
   let k = params.k;
   let base = n * (k / 2u);
-  var sums = array<f32, MB>();
+  var sum = 0.0;
   for (var g = lane; g < k / 4u; g += LANES) {
     let b = base + 2u * g;
-    dot4(vec4<f32>(unpack2x16float(w[b]), unpack2x16float(w[b + 1u])), 4u * g, &sums);
+    sum += xdot4(vec4<f32>(unpack2x16float(w[b]), unpack2x16float(w[b + 1u])), r, 4u * g);
   }
-  add_scaled(sums, 1.0);
   if (lane == 0u && (k & 3u) != 0u) {
     let pair = unpack2x16float(w[base + k / 2u - 1u]);
-    dot1(pair.x, k - 2u);
-    dot1(pair.y, k - 1u);
+    sum += pair.x * xat(r, k - 2u) + pair.y * xat(r, k - 1u);
   }
+  return sum;
 }
 
-fn row_q8(n: u32, lane: u32) {
+fn row_q8(n: u32, lane: u32, r: u32) -> f32 {
   let blocks = params.k / QUANT_BLOCK;
+  var sum = 0.0;
   for (var bl = lane; bl < blocks; bl += LANES) {
     let b = (n * blocks + bl) * 8u;
-    var sums = array<f32, MB>();
-    for (var j = 0u; j < 8u; j++) { dot4(unpack_q8(w[b + j]), bl * QUANT_BLOCK + 4u * j, &sums); }
-    add_scaled(sums, scales[n * blocks + bl]);
+    var block = 0.0;
+    for (var j = 0u; j < 8u; j++) { block += xdot4(unpack_q8(w[b + j]), r, bl * QUANT_BLOCK + 4u * j); }
+    sum += scales[n * blocks + bl] * block;
   }
+  return sum;
 }
 
-fn row_q4(n: u32, lane: u32) {
+fn row_q4(n: u32, lane: u32, r: u32) -> f32 {
   let blocks = params.k / QUANT_BLOCK;
+  var sum = 0.0;
   for (var bl = lane; bl < blocks; bl += LANES) {
     let b = (n * blocks + bl) * 4u;
-    var sums = array<f32, MB>();
+    var block = 0.0;
     for (var j = 0u; j < 4u; j++) {
       let word = w[b + j];
       let k = bl * QUANT_BLOCK + 8u * j;
-      dot4(unpack_q4_lo(word), k, &sums);
-      dot4(unpack_q4_hi(word), k + 4u, &sums);
+      block += xdot4(unpack_q4_lo(word), r, k) + xdot4(unpack_q4_hi(word), r, k + 4u);
     }
-    add_scaled(sums, scales[n * blocks + bl]);
+    sum += scales[n * blocks + bl] * block;
   }
+  return sum;
 }
 
 @compute @workgroup_size(WG)
@@ -105,15 +97,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let n = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
   let lane = lid % LANES;
   let m0 = wg.z * MB;
-  row_count = min(MB, params.rows - m0);
+  let row_count = min(MB, params.rows - m0);
   x_row0 = params.x_offset + m0 * params.k;
   let in_range = n < params.n;
-  if (in_range) {
+  var acc = array<f32, MB>();
+  for (var r = 0u; r < row_count && in_range; r++) {
     switch FORMAT {
-      case 0u: { row_f32(n, lane); }
-      case 1u: { row_f16(n, lane); }
-      case 2u: { row_q8(n, lane); }
-      default: { row_q4(n, lane); }
+      case 0u: { acc[r] = row_f32(n, lane, r); }
+      case 1u: { acc[r] = row_f16(n, lane, r); }
+      case 2u: { acc[r] = row_q8(n, lane, r); }
+      default: { acc[r] = row_q4(n, lane, r); }
     }
   }
   if (LANES > 1u) {
