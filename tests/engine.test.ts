@@ -65,7 +65,7 @@ describe('Node engine on tiny-dense', () => {
     const requests: GenerateRequest[] = [
       'Once upon a time', 'The cat', 'A dog ran', 'She said', 'In the morning', 'Tom and Lily', 'The sun', 'One day',
     ].map((prompt, i) => ({
-      prompt, maxTokens: 10, stopAtEos: false,
+      prompt, maxTokens: 6, stopAtEos: false,
       strategy: i % 2 ? { kind: 'sample', temperature: 0.8, seed: 7 + i } : { kind: 'greedy' },
     }));
     const lone: number[][] = [];
@@ -109,13 +109,13 @@ describe('Node engine on tiny-dense', () => {
 
   it('chat completions in the OpenAI shape, whole and streamed', async () => {
     const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
-    const whole = await engine.chat.completions.create({ messages, max_tokens: 12, temperature: 0 });
+    const whole = await engine.chat.completions.create({ messages, max_tokens: 8, temperature: 0 });
     expect(whole).toMatchObject({ object: 'chat.completion', model: 'tiny-dense', choices: [{ index: 0, message: { role: 'assistant' } }] });
     expect(['stop', 'length']).toContain(whole.choices[0].finish_reason);
     expect(whole.usage.prompt_tokens).toBeGreaterThan(0);
     expect(whole.usage.total_tokens).toBe(whole.usage.prompt_tokens + whole.usage.completion_tokens);
     const chunks: ChatCompletionChunk[] = [];
-    for await (const chunk of await engine.chat.completions.create({ messages, max_tokens: 12, temperature: 0, stream: true })) chunks.push(chunk);
+    for await (const chunk of await engine.chat.completions.create({ messages, max_tokens: 8, temperature: 0, stream: true })) chunks.push(chunk);
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id)).toBe(true);
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(whole.choices[0].message.content);
@@ -176,9 +176,11 @@ describe('device loss', () => {
     await nodeGpu(); // installs the WebGPU globals and picks the Vulkan driver
     const { create } = await import('webgpu');
     const devices: GPUDevice[] = [];
+    const instances: GPU[] = []; // Dawn frees a collected instance even while its device is in use
     const host = new RuntimeHost({
       gpu: async () => {
-        const gpu = await requestGpu(create([]));
+        instances.push(create([]));
+        const gpu = await requestGpu(instances[instances.length - 1]);
         devices.push(gpu.device);
         return gpu;
       },

@@ -190,8 +190,11 @@ export class RuntimeHost {
     return this.enqueue(async () => {
       const runtime = this.ready();
       const lostRace = this.lostRace;
+      const running = operation(runtime);
+      // when the loss wins the race, the operation's own later failure is already reported
+      running.catch(() => undefined);
       try {
-        return await Promise.race([operation(runtime), lostRace]);
+        return await Promise.race([running, lostRace]);
       } catch (e) {
         throw await lossOr(e, lostRace);
       }
