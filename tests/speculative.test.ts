@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testGpu } from './helpers/gpu';
 import { FIXTURE_MODELS, readFixture } from './helpers/fixtures';
+import { relativeError } from './helpers/reference';
 import { randomDistributions } from './cases/verify';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
@@ -159,6 +160,28 @@ describe('self-speculative rounds', () => {
     for (let i = 0; i < block.length; i++) {
       const single = await run((s) => { model.embed(s, model.act.ids, i, 1); model.layers(s, 1, start + i); model.head(s, 1); }, 1);
       expect(Array.from(single), `row ${i}`).toEqual(Array.from(together.subarray(i * vocab, (i + 1) * vocab)));
+    }
+    runtime.dispose();
+  });
+
+  it('drafts from the same early-exit logits as the LayerSkip reference (first E layers + final norm + head)', async () => {
+    const runtime = await load(TINY_DENSE);
+    const { model, gpu } = runtime;
+    const fixture = readFixture('tests/fixtures/tiny-dense.safetensors');
+    const ids = Array.from(fixture.prompt_len7);
+    const exitLogits = fixture.exit_logits_len7; // [layers, 7, vocab]: logits after the first l + 1 layers
+    const vocab = runtime.config.vocab;
+    const arena = new ParamArena(gpu);
+    for (const exitLayer of [1, 4, 8]) {
+      gpu.device.queue.writeBuffer(model.act.ids, 0, Uint32Array.from(ids));
+      const step = new Step(gpu, arena);
+      model.embed(step, model.act.ids, 0, ids.length);
+      model.layers(step, ids.length, 0, 0, exitLayer);
+      model.head(step, ids.length);
+      step.read(model.act.logits, 0, 4 * ids.length * vocab);
+      const logits = new Float32Array((await step.submit())[0]);
+      const expected = exitLogits.subarray((exitLayer - 1) * ids.length * vocab, exitLayer * ids.length * vocab);
+      expect(relativeError(logits, expected), `exit layer ${exitLayer}`).toBeLessThan(2e-3);
     }
     runtime.dispose();
   });
