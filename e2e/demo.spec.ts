@@ -127,6 +127,32 @@ test('stats show rates, passes and per-kernel GPU time', async ({}, testInfo) =>
   await snapshot(testInfo, 'stats');
 });
 
+test('loads the same model from a picked local folder and generates the same text', async () => {
+  await page.getByTestId('tab-generate').click();
+  await page.getByTestId('prompt').fill('The secret of a happy life is');
+  await generate('greedy', 12);
+  const fromUrl = await page.getByTestId('main-output-text').textContent();
+  await page.getByTestId('model-files').setInputFiles('public/models/tiny-dense');
+  await expect(page.getByTestId('load-status')).toContainText('files chosen');
+  await page.getByTestId('model-load').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
+  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+  await generate('greedy', 12);
+  expect(await page.getByTestId('main-output-text').textContent()).toBe(fromUrl);
+});
+
+test('loads the shipped MoE model and generates', async () => {
+  await page.getByTestId('model-select').selectOption('tiny-moe');
+  await page.getByTestId('model-load').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
+  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+  await expect(page.getByTestId('model-facts')).toContainText('experts');
+  await generate('greedy', 12);
+  await expect(page.getByTestId('main-output-text')).not.toBeEmpty();
+});
+
 test('fits a phone-sized screen', async ({}, testInfo) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByTestId('tab-generate').click();
