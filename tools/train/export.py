@@ -33,13 +33,31 @@ WORK = os.path.join(HERE, "work")
 # decoded text of what was kept).
 PROMPT_TEXTS = {
     1: "",  # BOS alone
-    7: "Once upon a time, there was",
+    7: None,  # chosen from PROMPT7_CANDIDATES: the one whose 64 greedy tokens have the largest min top-1/top-2 gap
     45: ("The best way to predict the future is to invent it. A computer is a machine that does exactly what "
          "you tell it to do, not what you want it to do. The only thing we have to fear is fear itself, and "
          "the second thing is the bill."),
 }
+PROMPT7_CANDIDATES = ["Once upon a time, there was", "It was a dark and stormy night", "The meaning of life is that",
+                     "A computer is a machine that", "He who laughs last laughs best", "I have a dream that one day",
+                     "To be or not to be, that", "The best way to predict the", "Love is a many splendored thing",
+                     "In the beginning was the word", "There is no place like home", "All you need is love, and"]
 SAMPLE_PROMPTS = ["Once upon a time", "The computer", "Love is", "A man walks into a bar", "Q: What is the meaning of life?\nA:",
                   "Today is a good day to"]
+
+
+def greedy_margin(model, ids, n_new=64):
+    with torch.no_grad():
+        g = model.greedy(ids, n_new, use_cache=True)
+        gl = model(torch.tensor([ids + g]))["logits"][0, len(ids) - 1:-1]
+        top = gl.topk(2, dim=-1).values
+    return float((top[:, 0] - top[:, 1]).min())
+
+
+def choose_prompt7(model, tok):
+    best = max(PROMPT7_CANDIDATES, key=lambda t: greedy_margin(model, tok.encode(t, bos=True)[:7]))
+    PROMPT_TEXTS[7] = best
+    print("prompt_len7:", repr(best), flush=True)
 
 
 def prompt_ids(tok, n):
@@ -109,6 +127,7 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--ckpt", default=None)
     ap.add_argument("--quick", action="store_true", help="evaluate on 4 windows only (pipeline test)")
+    ap.add_argument("--prev-log", default=None, help="reuse validation numbers and samples printed by an earlier export run")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -138,23 +157,37 @@ def main():
     model.eval()
     tok = BPETokenizer.load(os.path.join(outdir, "tokenizer.json"))
     train, val = load_tokens("train"), load_tokens("val")
-    t0 = time.time()
-    ev = evaluate(model, val, 256, max_windows=4 if args.quick else None)
-    uni = unigram_baseline(train, val, cfg["vocab_size"])
-    print(f"val ce per exit {[round(c, 3) for c in ev['ce']]} agree {[round(a, 3) for a in ev['agree']]} unigram {uni:.3f}"
-          f" ({time.time() - t0:.0f}s)")
-
-    # 3. greedy samples
-    samples = []
-    for p in SAMPLE_PROMPTS:
-        ids = tok.encode(p, bos=True)
-        g = model.greedy(ids, 48)
-        if 1 in g:
-            g = g[:g.index(1) + 1]
-        samples.append({"prompt": p, "completion": tok.decode(g)})
-        print(repr(p), "->", repr(tok.decode(g)))
+    if args.prev_log:
+        import ast
+        import re as _re
+        txt = open(args.prev_log).read()
+        m = _re.search(r"val ce per exit (\[.*?\]) agree (\[.*?\]) unigram ([0-9.]+)", txt)
+        ce, agree, uni = ast.literal_eval(m.group(1)), ast.literal_eval(m.group(2)), float(m.group(3))
+        ev = {"ce": ce, "ppl": [math.exp(c) for c in ce], "agree": agree, "tokens": (len(val) - 1) // 256 * 256,
+              "note": "values printed to 3 decimals by the earlier export run"}
+        samples = []
+        for line in txt.splitlines():
+            if " -> " in line and line.startswith(("'", '"')):
+                p, c = line.split(" -> ", 1)
+                samples.append({"prompt": ast.literal_eval(p), "completion": ast.literal_eval(c)})
+    else:
+        t0 = time.time()
+        ev = evaluate(model, val, 256, max_windows=4 if args.quick else None)
+        uni = unigram_baseline(train, val, cfg["vocab_size"])
+        print(f"val ce per exit {[round(c, 3) for c in ev['ce']]} agree {[round(a, 3) for a in ev['agree']]} unigram {uni:.3f}"
+              f" ({time.time() - t0:.0f}s)", flush=True)
+        # 3. greedy samples
+        samples = []
+        for p in SAMPLE_PROMPTS:
+            ids = tok.encode(p, bos=True)
+            g = model.greedy(ids, 48)
+            if 1 in g:
+                g = g[:g.index(1) + 1]
+            samples.append({"prompt": p, "completion": tok.decode(g)})
+            print(repr(p), "->", repr(tok.decode(g)), flush=True)
 
     # 4. fixtures
+    choose_prompt7(model, tok)
     L = cfg["num_hidden_layers"]
     fx, side = {}, {"model": f"public/models/{name}", "tokenizer": f"public/models/{name}/tokenizer.json", "prompts": {}}
     with torch.no_grad():
@@ -176,10 +209,11 @@ def main():
                     # model(...) above ran the whole prompt: indices [L, 7, k], sorted by router prob (desc)
                     fx["router_topk_len7"] = torch.stack(routes).contiguous()
         g7 = prompt_ids(tok, 7)
-        greedy = model.greedy(g7, 64, use_cache=False)
-        assert greedy == model.greedy(g7, 64, use_cache=True)
+        greedy = model.greedy(g7, 64, use_cache=True)
         seq = g7 + greedy
         gl = model(torch.tensor([seq]))["logits"][0, 6:-1]
+        # one full (cache-free) forward must reproduce every greedy choice
+        assert gl.argmax(-1).tolist() == greedy
         top = gl.topk(2, dim=-1).values
         margin = float((top[:, 0] - top[:, 1]).min())
     fx["greedy_prompt"] = torch.tensor(g7, dtype=torch.int32)

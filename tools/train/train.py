@@ -112,6 +112,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--eval-windows", type=int, default=0, help="limit the final validation (0 = all)")
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds; if set, schedule progress = max(step/steps, elapsed/budget) and training stops at 1")
     ap.add_argument("--init-from", default=None, help="continue from a checkpoint (second stage, warm restart)")
     ap.add_argument("--dropout-schedule", choices=["scratch", "constant"], default="scratch",
                     help="S(t): exp(t ln2 / T) - 1 from scratch, 1 for continued training")
@@ -138,9 +141,17 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     t0 = time.time()
     log = []
+    steps_done = 0
     for step in range(args.steps):
+        frac = (step - args.warmup) / max(1, args.steps - args.warmup)
+        if args.time_budget:
+            el = time.time() - t0
+            if el >= args.time_budget:
+                break
+            frac = max(frac, el / args.time_budget)
         lr = args.lr * (step + 1) / args.warmup if step < args.warmup else \
-            args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * (step - args.warmup) / max(1, args.steps - args.warmup))))
+            args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+        steps_done = step + 1
         for g in opt.param_groups:
             g["lr"] = lr
         starts = torch.randint(0, len(train) - args.seq - 1, (args.batch,), generator=gen)
@@ -183,18 +194,19 @@ def main():
                 rec["aux"] = round(aux.item(), 4)
             print(json.dumps(rec), flush=True)
             log.append(rec)
-        if (step + 1) % args.ckpt_every == 0 or step == args.steps - 1:
+        if (step + 1) % args.ckpt_every == 0:
             torch.save(model.state_dict(), os.path.join(args.out, "ckpt.pt"))
+    torch.save(model.state_dict(), os.path.join(args.out, "ckpt.pt"))
     train_s = time.time() - t0
-    ev = evaluate(model, val, args.seq)
+    ev = evaluate(model, val, args.seq, max_windows=args.eval_windows or None)
     uni = unigram_baseline(train, val, cfg["vocab_size"])
     summary = {"config": cfg, "args": vars(args), "params": count_params(model), "train_seconds": round(train_s, 1),
-               "train_tokens_seen": args.steps * args.batch * args.seq, "corpus_train_tokens": len(train),
+               "train_tokens_seen": steps_done * args.batch * args.seq, "steps_done": steps_done, "corpus_train_tokens": len(train),
                "val": ev, "unigram_val_ce": uni, "log": log, "threads": args.threads}
     if prev:
         a0 = prev["args"]
         summary["stages"] = [{"args": a0, "train_seconds": prev["train_seconds"], "val_ce_final": prev["val"]["ce"][-1]},
-                             {"args": vars(args), "train_seconds": round(train_s, 1)}]
+                             {"args": vars(args), "train_seconds": round(train_s, 1), "steps_done": steps_done}]
         summary["train_seconds"] = round(prev["train_seconds"] + train_s, 1)
         summary["train_tokens_seen"] += prev["train_tokens_seen"]
     with open(os.path.join(args.out, "summary.json"), "w") as f:

@@ -132,7 +132,7 @@ def main():
                          f"matrices), gradient clipping 1.0, batches of {a0.get('batch')} × {a0.get('seq')} tokens. Stage 1: {a0.get('steps')} steps, "
                          f"peak LR {a0.get('lr')}, {a0.get('warmup')} warm-up steps, cosine to {a0.get('min_lr_frac')}× peak "
                          f"({st[0]['train_seconds'] / 60:.1f} min, validation CE {st[0]['val_ce_final']:.3f}). Stage 2 (warm restart from stage 1): "
-                         f"{a1.get('steps')} steps, peak LR {a1.get('lr')}, {a1.get('warmup')} warm-up steps, cosine to {a1.get('min_lr_frac')}× peak "
+                         f"{st[1].get('steps_done', a1.get('steps'))} steps" + (f" (cosine schedule over a {a1['time_budget'] / 60:.0f}-minute wall-clock budget)" if a1.get('time_budget') else "") + f", peak LR {a1.get('lr')}, {a1.get('warmup')} warm-up steps, cosine to {a1.get('min_lr_frac')}× peak "
                          f"({st[1]['train_seconds'] / 60:.1f} min" + (", layer-dropout S(t) = 1" if a1.get("dropout_schedule") == "constant" else "") + ").")
         lines += [""]
         if dense:
