@@ -143,7 +143,7 @@ def main():
                       "(from-scratch schedule: 0 at the start, p_max at the last layer at the end).", ""]
         else:
             lines += [f"Switch-style load-balancing loss E·Σ_e f_e·P_e averaged over layers, coefficient {a.get('aux_loss')}.", ""]
-        lines += ["## Evaluation (validation split, 24,960 tokens, windows of 256)", "",
+        lines += ["## Evaluation (validation split: 97 windows of 256 tokens = 24,832 predicted tokens)", "",
                   f"| model | cross-entropy (nats/token) | perplexity |", "| --- | --- | --- |",
                   f"| {name} | {ce:.3f} | {math.exp(ce):.1f} |",
                   f"| unigram baseline (add-one smoothed training-token frequencies) | {ev['unigram_val_ce']:.3f} | {ev['unigram_val_ppl']:.1f} |", ""]
