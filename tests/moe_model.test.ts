@@ -16,10 +16,13 @@ async function greedy(runtime: Runtime, prompt: number[], maxTokens: number) {
   return runtime.generate({ prompt, maxTokens, stopAtEos: false }, () => undefined);
 }
 
-const models: [name: string, dir: string][] = fixtureModels(isMoe).map((m) => [m, `${FIXTURE_MODELS}/${m}`]);
+const models: [name: string, dir: string, fixture: string][] = [
+  ...fixtureModels(isMoe).map((m) => [m, `${FIXTURE_MODELS}/${m}`, `${FIXTURE_MODELS}/${m}/fixture.safetensors`] as [string, string, string]),
+  ['tiny-moe', 'public/models/tiny-moe', 'tests/fixtures/tiny-moe.safetensors'],
+];
 
-describe.each(models)('%s', (_name, dir) => {
-  const fixture = readFixture(`${dir}/fixture.safetensors`);
+describe.each(models)('%s', (_name, dir, fixturePath) => {
+  const fixture = readFixture(fixturePath);
 
   it('matches reference logits at every position for prompts of length 1, 7, 45', async () => {
     const runtime = await load(dir);

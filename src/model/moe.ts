@@ -8,7 +8,8 @@ import { isMoeLayer, type ModelConfig, type MoeConfig } from './config';
 import type { ModelWeights } from './weights';
 import { denseMlp, type MlpBlock, type Transformer } from './forward';
 import { BarrierStep, ExpertCache } from './expert_cache';
-import type { ParamArena } from '../gpu/step';
+import { ParamArena } from '../gpu/step';
+import { SparseMlp } from './sparsity';
 import type { Profiler } from '../gpu/profile';
 import { stepFactory } from '../decode/strategy';
 import type { GenerateStats } from '../api/types';
@@ -141,23 +142,35 @@ export interface MlpOptions {
   maxResidentExperts?: number;
   /** with a budget: prefetch the next layer's predicted experts (default true) */
   prefetchExperts?: boolean;
+  /** activation sparsity of the dense MLPs: fraction of neurons skipped in decode */
+  sparsity?: { mlp: number };
 }
 
 /**
- * The MLP sub-block a model runs with the engine options: dense SwiGLU, or the MoE block (with an expert
- * memory budget when asked). Also supplies the steps it needs and the stats it reports.
+ * The MLP sub-block a model runs with the engine options: dense SwiGLU (optionally activation-sparse), or
+ * the MoE block (with an expert memory budget when asked). Also supplies the steps it needs and its stats.
  */
 export class MlpBlocks {
-  private constructor(readonly block: MlpBlock, private readonly moe?: MoeMlp, private readonly cache?: ExpertCache) {}
+  private constructor(readonly block: MlpBlock, private readonly sparse?: SparseMlp, private readonly moe?: MoeMlp, private readonly cache?: ExpertCache) {}
 
   static async create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, rows: number, opts: MlpOptions = {}): Promise<MlpBlocks> {
+    const target = opts.sparsity?.mlp ?? 0;
+    const sparse = target > 0 ? await SparseMlp.create(gpu, config, weights, target) : undefined;
+    const dense = sparse?.block ?? denseMlp;
     if (!config.moe) {
       if (opts.maxResidentExperts !== undefined) throw new RangeError(`maxResidentExperts applies to mixture-of-experts models; ${config.hfArchitecture} is dense`);
-      return new MlpBlocks(denseMlp);
+      return new MlpBlocks(dense, sparse);
     }
     const cache = opts.maxResidentExperts === undefined ? undefined : await ExpertCache.create(gpu, config, weights, opts.maxResidentExperts, opts.prefetchExperts ?? true);
-    const moe = new MoeMlp(gpu, config, weights, rows, { cache });
-    return new MlpBlocks(moe.block, moe, cache);
+    const moe = new MoeMlp(gpu, config, weights, rows, { cache, dense });
+    return new MlpBlocks(moe.block, sparse, moe, cache);
+  }
+
+  /** Calibrate the sparsity thresholds on the model (no-op without sparsity). `encode` tokenizes text when the model has a tokenizer. */
+  async calibrate(model: Transformer, encode?: (text: string) => number[]): Promise<void> {
+    if (!this.sparse) return;
+    const tokens = SparseMlp.calibrationTokens(model.config.vocab, encode);
+    await this.sparse.calibrate(model, tokens, this.stepFactory(model.gpu, new ParamArena(model.gpu)));
   }
 
   /** Steps for this model: with an expert budget they pause at barriers to stream experts in. */
@@ -166,17 +179,23 @@ export class MlpBlocks {
   }
 
   /** Counters since the last reset, in GenerateStats terms. */
-  stats(): Partial<GenerateStats> {
-    if (!this.cache) return {};
-    const { hits, misses, uploadBytes } = this.cache.stats;
-    return { expertCacheHits: hits, expertCacheMisses: misses, expertUploadBytes: uploadBytes };
+  async stats(): Promise<Partial<GenerateStats>> {
+    const out: Partial<GenerateStats> = {};
+    if (this.sparse) out.mlpSparsity = await this.sparse.skippedFraction();
+    if (this.cache) {
+      const { hits, misses, uploadBytes } = this.cache.stats;
+      Object.assign(out, { expertCacheHits: hits, expertCacheMisses: misses, expertUploadBytes: uploadBytes });
+    }
+    return out;
   }
 
   resetStats(): void {
+    this.sparse?.resetStats();
     if (this.cache) Object.assign(this.cache.stats, { hits: 0, misses: 0, uploadBytes: 0 });
   }
 
   destroy(): void {
+    this.sparse?.destroy();
     this.moe?.destroy();
     this.cache?.destroy();
   }

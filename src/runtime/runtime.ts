@@ -78,6 +78,7 @@ export class Runtime {
     const rows = passRows(config.vocab);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
+    await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength);
     const ngrams = await loadNgramTable(source, config.vocab, options.ngrams);
     onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
@@ -175,7 +176,7 @@ export class Runtime {
     });
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
-    Object.assign(stats, this.mlp.stats());
+    Object.assign(stats, await this.mlp.stats());
     const result = output.result(stats, draftsSeen ? { drafts: draftsSeen } : {});
     emit({ type: 'done', result });
     return result;
