@@ -43,6 +43,15 @@ async function verified(response: Response, url: string, expected: string): Prom
   return new Response(bytes, { status: 200, headers: { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(bytes.byteLength) } });
 }
 
+/**
+ * Model files are never HTML; servers with a single-page-app fallback (Vite, many static hosts) answer a
+ * missing file with their index page and status 200. Report those as the 404 they stand for.
+ */
+function notFoundIfHtml(response: Response): Response {
+  if (!response.ok || !response.headers.get('content-type')?.startsWith('text/html')) return response;
+  return new Response(null, { status: 404, statusText: 'Not Found (the server answered with an HTML page)' });
+}
+
 /** A fetch for URL model sources: HEAD and GET answered from the cache when possible; downloads verified and stored. */
 export function modelFetch(options: ModelFetchOptions): typeof fetch {
   const cache = options.cache ? caches.open(MODEL_CACHE) : undefined;
@@ -51,7 +60,7 @@ export function modelFetch(options: ModelFetchOptions): typeof fetch {
     const head = init?.method === 'HEAD';
     const hit = await (await cache)?.match(url);
     if (hit) return head ? new Response(null, { status: 200, headers: hit.headers }) : hit;
-    let response = await fetch(url, init);
+    let response = notFoundIfHtml(await fetch(url, init));
     if (head || !response.ok) return response;
     const expected = options.expectedSha256?.[fileName(url)];
     if (expected) response = await verified(response, url, expected);
