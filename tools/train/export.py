@@ -157,7 +157,10 @@ def main():
     model.eval()
     tok = BPETokenizer.load(os.path.join(outdir, "tokenizer.json"))
     train, val = load_tokens("train"), load_tokens("val")
-    if args.prev_log:
+    if args.prev_log and args.prev_log.endswith(".json"):  # an earlier eval.json of the same weights
+        pj = json.load(open(args.prev_log))
+        ev, uni, samples = pj["val"], pj["unigram_val_ce"], pj["samples"]
+    elif args.prev_log:
         import ast
         import re as _re
         txt = open(args.prev_log).read()
