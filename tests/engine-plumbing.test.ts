@@ -235,6 +235,14 @@ for (const kind of Object.keys(transports)) {
       expect(await engine.complete({ prompt: 'abc', maxTokens: 6 })).toEqual(expected);
     });
 
+    it('a disposed engine refuses calls instead of waiting forever', async () => {
+      const { engine, env } = await engineOver(kind);
+      await engine.dispose();
+      expect(env.runtimes[0].disposed).toBe(true);
+      await expect(engine.complete({ prompt: 'abc' })).rejects.toBeInstanceOf(InvalidRequestError);
+      await expect(engine.tokenize('abc')).rejects.toBeInstanceOf(InvalidRequestError);
+    });
+
     it('chat completions in the OpenAI shape, streamed and whole', async () => {
       const { engine } = await engineOver(kind);
       const messages: ChatMessage[] = [{ role: 'user', content: 'hi' }];

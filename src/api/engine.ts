@@ -49,13 +49,14 @@ function wireRequest(r: GenerateRequest): WireRequest {
 export class ClientEngine implements Engine {
   info!: EngineInfo;
   readonly chat: Engine['chat'];
+  private disposed = false;
 
   private constructor(private readonly transport: Transport, readonly model: string) {
     this.chat = {
       completions: chatCompletions({
         model,
         info: () => this.info,
-        applyChatTemplate: (messages: ChatMessage[]) => this.transport.host.applyChatTemplate(messages),
+        applyChatTemplate: (messages: ChatMessage[]) => this.host().applyChatTemplate(messages),
         generate: (request: GenerateRequest) => this.generate(request),
       }),
     };
@@ -94,33 +95,41 @@ export class ClientEngine implements Engine {
   async logits(ids: number[]): Promise<Float32Array> {
     if (!Array.isArray(ids)) throw new InvalidRequestError('ids: must be an array of token ids', { field: 'ids' });
     validatePrompt('ids', ids, this.info);
-    return this.transport.host.logits(ids);
+    return this.host().logits(ids);
   }
 
   async tokenize(text: string): Promise<number[]> {
     if (typeof text !== 'string') throw new InvalidRequestError('text: must be a string', { field: 'text' });
-    return this.transport.host.tokenize(text);
+    return this.host().tokenize(text);
   }
 
   async detokenize(ids: number[]): Promise<string> {
     validateTokenIds('ids', ids, this.info);
-    return this.transport.host.detokenize(ids);
+    return this.host().detokenize(ids);
   }
 
   async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
-    return this.transport.host.kernelProfile();
+    return this.host().kernelProfile();
   }
 
   async reload(): Promise<void> {
-    this.info = await this.transport.host.reload();
+    this.info = await this.host().reload();
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     try {
       await this.transport.host.dispose();
     } finally {
       this.transport.close();
     }
+  }
+
+  /** A disposed engine's Worker is gone: a call would never be answered, so refuse it here. */
+  private host(): HostApi {
+    if (this.disposed) throw new InvalidRequestError(`the engine for ${this.model} has been disposed; create a new one`);
+    return this.transport.host;
   }
 
   private async *stream(request: GenerateRequest): AsyncGenerator<GenerateEvent> {
@@ -130,7 +139,7 @@ export class ClientEngine implements Engine {
     const abort = () => stream.abort();
     request.signal?.addEventListener('abort', abort);
     try {
-      await this.transport.host.generate(wireRequest(request), this.transport.move(port2));
+      await this.host().generate(wireRequest(request), this.transport.move(port2));
       if (request.signal?.aborted) abort();
       yield* stream.events();
     } finally {

@@ -30,7 +30,7 @@ export interface HostEnvironment {
 const PROGRESS_INTERVAL_MS = 16;
 
 /**
- * Forwards progress at most every 16 ms, but always on a phase or file change and at the end of a file.
+ * Forwards progress at most every 16 ms, but always on a phase change and when a phase completes.
  * `delivered` waits for the last forwarded call: across Comlink a callback runs asynchronously, and
  * 'ready' must reach the caller before load() resolves.
  */
@@ -40,7 +40,7 @@ function throttle(onProgress: ((p: LoadProgress) => void) | undefined) {
   let lastCall: unknown;
   const report = (p: LoadProgress) => {
     const now = performance.now();
-    const milestone = !last || p.phase !== last.phase || p.file !== last.file || p.loadedBytes >= p.totalBytes;
+    const milestone = !last || p.phase !== last.phase || p.loadedBytes >= p.totalBytes;
     if (!milestone && now - lastAt < PROGRESS_INTERVAL_MS) return;
     last = p;
     lastAt = now;
