@@ -15,14 +15,19 @@ export const colors = {
 /** A uPlot that follows its container's width and records how many data points it shows (`data-points`). */
 class ResponsivePlot {
   readonly plot: uPlot;
+  private height = HEIGHT;
 
   constructor(private readonly container: HTMLElement, options: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData) {
-    this.plot = new uPlot({ ...options, width: this.width(), height: HEIGHT }, data, container);
-    new ResizeObserver(() => this.plot.setSize({ width: this.width(), height: HEIGHT })).observe(container);
+    this.plot = new uPlot({ ...options, width: this.width(), height: this.height }, data, container);
+    new ResizeObserver(() => this.plot.setSize({ width: this.width(), height: this.height })).observe(container);
     this.container.dataset.points = '0';
   }
 
-  set(data: uPlot.AlignedData): void {
+  set(data: uPlot.AlignedData, height = HEIGHT): void {
+    if (height !== this.height) {
+      this.height = height;
+      this.plot.setSize({ width: this.width(), height });
+    }
     this.plot.setData(data);
     this.container.dataset.points = String(data[0].length);
   }
@@ -32,28 +37,26 @@ class ResponsivePlot {
   }
 }
 
-/** Bars over named categories (exit layers, kernels). */
+/** Bars over named categories: upright for a few short labels (exit layers), sideways for long names (kernels). */
 export class BarChart {
   private labels: string[] = [];
   private readonly view: ResponsivePlot;
 
-  constructor(container: HTMLElement, label: string, color: string, format: (v: number) => string = (v) => String(v)) {
+  constructor(container: HTMLElement, label: string, color: string, format: (v: number) => string, private readonly sideways = false) {
+    const categories: uPlot.Axis = {
+      splits: () => this.labels.map((_, i) => i),
+      values: (_u, splits) => splits.map((i) => this.labels[i] ?? ''),
+      ...(sideways ? { side: 3, size: (_u, values) => 12 + 7 * Math.max(4, ...(values ?? []).map((v) => v.length)) } : {}),
+    };
+    const amounts: uPlot.Axis = { label, values: (_u, splits) => splits.map(format), size: sideways ? 50 : 60, ...(sideways ? { side: 2 } : {}) };
     this.view = new ResponsivePlot(container, {
       legend: { show: false },
       cursor: { points: { show: false } },
       scales: {
-        x: { time: false, range: () => [-0.5, Math.max(0.5, this.labels.length - 0.5)] },
-        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        x: { time: false, range: () => [-0.5, Math.max(0.5, this.labels.length - 0.5)], ...(sideways ? { ori: 1, dir: -1 } : {}) },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1], ...(sideways ? { ori: 0 } : {}) },
       },
-      axes: [
-        {
-          splits: () => this.labels.map((_, i) => i),
-          values: (_u, splits) => splits.map((i) => this.labels[i] ?? ''),
-          rotate: () => (this.labels.length > 6 ? -35 : 0),
-          size: () => (this.labels.length > 6 ? 90 : 40),
-        },
-        { label, values: (_u, splits) => splits.map(format), size: 60 },
-      ],
+      axes: [categories, amounts],
       series: [
         {},
         { label, stroke: color, fill: `${color}cc`, points: { show: false }, paths: uPlot.paths.bars!({ size: [0.7, 48] }) },
@@ -63,7 +66,7 @@ export class BarChart {
 
   set(labels: string[], values: number[]): void {
     this.labels = labels;
-    this.view.set([labels.map((_, i) => i), values]);
+    this.view.set([labels.map((_, i) => i), values], this.sideways ? Math.max(HEIGHT, 70 + 22 * labels.length) : HEIGHT);
   }
 }
 

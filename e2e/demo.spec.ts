@@ -18,6 +18,12 @@ async function snapshot(testInfo: TestInfo, name: string): Promise<string> {
   return path;
 }
 
+/** Waits for loading to end; a failed load fails at once, with the page's message. */
+async function modelReady(): Promise<void> {
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
+  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+}
+
 async function generate(strategy: string, maxTokens: number): Promise<void> {
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('strategy').selectOption(strategy);
@@ -46,8 +52,7 @@ test.afterEach(() => {
 test('loads the shipped model with progress and shows the GPU adapter', async ({}, testInfo) => {
   await page.goto('/demo/');
   await expect(page.getByTestId('load-status')).toContainText(/Loading|Ready/);
-  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
-  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+  await modelReady();
   const progress = page.getByTestId('load-progress');
   expect(await progress.evaluate((p: HTMLProgressElement) => p.value === p.max && p.max > 0)).toBe(true);
   await expect(page.getByTestId('adapter-description')).not.toBeEmpty();
@@ -136,8 +141,7 @@ test('loads the same model from a picked local folder and generates the same tex
   await expect(page.getByTestId('load-status')).toContainText('files chosen');
   await page.getByTestId('model-load').click();
   await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
-  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
-  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+  await modelReady();
   await generate('greedy', 12);
   expect(await page.getByTestId('main-output-text').textContent()).toBe(fromUrl);
 });
@@ -146,8 +150,7 @@ test('loads the shipped MoE model and generates', async () => {
   await page.getByTestId('model-select').selectOption('tiny-moe');
   await page.getByTestId('model-load').click();
   await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
-  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', /ready|error/, { timeout: 90_000 });
-  await expect(page.getByTestId('load-status')).toContainText('Ready', { timeout: 1_000 });
+  await modelReady();
   await expect(page.getByTestId('model-facts')).toContainText('experts');
   await generate('greedy', 12);
   await expect(page.getByTestId('main-output-text')).not.toBeEmpty();

@@ -20,6 +20,21 @@ function facts(label: string, s: GenerateStats): [string, string][] {
   ];
 }
 
+type KernelTime = { kernel: string; ms: number; count: number };
+
+/** Pipelines of one shader with different override constants (`matmul/gemv{FORMAT=…}`) count as one kernel. */
+function byShader(profile: KernelTime[]): KernelTime[] {
+  const merged = new Map<string, KernelTime>();
+  for (const { kernel, ms, count } of profile) {
+    const name = kernel.replace(/\{.*\}$/, '');
+    const entry = merged.get(name) ?? { kernel: name, ms: 0, count: 0 };
+    entry.ms += ms;
+    entry.count += count;
+    merged.set(name, entry);
+  }
+  return [...merged.values()];
+}
+
 export class StatsView {
   private readonly last = h('dl', { class: 'facts', testid: 'stats-last' }, h('dt', {}, 'no runs yet'));
   private readonly history = h('tbody', { testid: 'stats-history' });
@@ -42,7 +57,7 @@ export class StatsView {
       this.kernelNote,
       kernelBox,
     );
-    this.kernels = new BarChart(kernelBox, 'GPU ms', colors.layer, (v) => v.toFixed(1));
+    this.kernels = new BarChart(kernelBox, 'GPU ms', colors.layer, (v) => v.toFixed(v < 10 ? 1 : 0), true);
     refresh.addEventListener('click', () => void this.refreshKernels());
     session.onRun((run) => this.add(run));
     session.onEngine(() => {
@@ -67,8 +82,8 @@ export class StatsView {
   async refreshKernels(): Promise<void> {
     const engine = this.session.engine;
     if (!engine || !this.session.profiling) return;
-    const profile = await engine.kernelProfile().catch(() => []);
-    const top = [...profile].sort((a, b) => b.ms - a.ms).slice(0, KERNELS_SHOWN);
+    const profile = byShader(await engine.kernelProfile().catch(() => []));
+    const top = profile.sort((a, b) => b.ms - a.ms).slice(0, KERNELS_SHOWN);
     this.kernels.set(top.map((k) => k.kernel), top.map((k) => k.ms));
     const total = profile.reduce((sum, k) => sum + k.ms, 0);
     const dispatches = profile.reduce((sum, k) => sum + k.count, 0);
