@@ -85,6 +85,7 @@ export class RoundsChart {
     const stepped = uPlot.paths.stepped!({ align: 1 });
     const line = (label: string, color: string, dash?: number[]) => ({ label, stroke: color, width: 2, paths: stepped, points: { show: false }, ...(dash ? { dash } : {}) });
     this.view = new ResponsivePlot(container, {
+      legend: { live: false },
       cursor: { points: { show: false } },
       scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(2, max + 1)] } },
       axes: [{ label: 'round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { label: 'layers / tokens', size: 56, incrs: [1, 2, 4, 8, 16, 32] }],

@@ -8,7 +8,8 @@ import { SpeculationPanel } from './speculation';
 import { StrategySettings, strategyLabels } from './strategy';
 import { TokenText } from './token_text';
 
-const DEFAULT_PROMPT = 'The secret of a happy life is';
+// the shipped models were trained on fortune-cookie text
+const DEFAULT_PROMPT = 'You will';
 
 /** One output column: a heading with its rate, and the coloured text. */
 class Pane {
