@@ -1,7 +1,6 @@
 // Activation-sparse MLP, step 1 (CATS): given the dense gate pre-activations g, neuron i is live when
 // |silu(g_i)| > threshold; only live neurons compute their up row: act_i = silu(g_i) * (W_up[i] · x),
 // others write 0 and read no weights. W_up rows are contiguous, so a skipped neuron skips a whole row.
-// `live_count` accumulates the live neurons (integer atomics: the count is exact and order-free).
 #include "common/quant.wgsl"
 
 struct Params { n: u32, cols: u32, threshold: f32, x_offset: u32 }
@@ -11,14 +10,12 @@ struct Params { n: u32, cols: u32, threshold: f32, x_offset: u32 }
 @group(0) @binding(3) var<storage, read> w: array<u32>;                   // [n, cols] W_up in FORMAT
 @group(0) @binding(4) var<storage, read> scales: array<f32>;              // [n, cols / 32] f32 (q8/q4)
 @group(0) @binding(5) var<storage, read_write> act: array<f32>;           // [n] f32 silu(g) * up, 0 where skipped
-@group(0) @binding(6) var<storage, read_write> live_count: array<atomic<u32>>; // [1] u32 running count of live neurons
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per neuron; divides WG, power of two
 
 var<workgroup> partial: array<f32, WG>;
-var<workgroup> live_here: atomic<u32>;
 
 // dot of W_up row `row`, elements 8c..8c+8, with x
 fn dot8(row: u32, c: u32) -> f32 {
@@ -68,10 +65,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     workgroupBarrier();
     u = partial[lid];
   }
-  if (n < params.n && lane == 0u) {
-    act[n] = select(0.0, a * u, live);
-    if (live) { atomicAdd(&live_here, 1u); }
-  }
-  workgroupBarrier();
-  if (lid == 0u) { atomicAdd(&live_count[0], atomicLoad(&live_here)); }
+  if (n < params.n && lane == 0u) { act[n] = select(0.0, a * u, live); }
 }

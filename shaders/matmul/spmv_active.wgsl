@@ -1,15 +1,16 @@
-// Activation-sparse MLP, step 2: y (+)= Σ_i act_i · W_downᵀ[i] over the live neurons only (act_i != 0).
-// W_down is stored transposed, [neurons, hidden], so a live neuron is one contiguous row and a skipped
-// neuron reads no weights. Every invocation sees the same act_i, so the skip is a uniform branch.
+// Activation-sparse MLP, step 3: y (+)= Σ_i act_i · W_downᵀ[i] over the live neurons only (the compacted
+// list from sparse_compact). W_down is stored transposed, [neurons, hidden], so a live neuron is one
+// contiguous row and a skipped neuron reads no weights; the loop runs over live neurons only, no branches.
 // Each invocation owns 4 consecutive outputs (hidden % 4 == 0) and sums neurons in index order.
 #include "common/quant.wgsl"
 
 struct Params { neurons: u32, n: u32, accumulate: u32, y_offset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> act: array<f32>;          // [neurons] f32 activations, 0 = skipped
-@group(0) @binding(2) var<storage, read> w: array<u32>;            // [neurons, n] W_downᵀ in FORMAT
-@group(0) @binding(3) var<storage, read> scales: array<f32>;       // [neurons, n / 32] f32 (q8/q4)
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [n] f32, from y_offset
+@group(0) @binding(1) var<storage, read> act: array<f32>;          // [neurons] f32 activations
+@group(0) @binding(2) var<storage, read> live: array<u32>;         // [2 + neurons] u32 count, running total, live indices
+@group(0) @binding(3) var<storage, read> w: array<u32>;            // [neurons, n] W_downᵀ in FORMAT
+@group(0) @binding(4) var<storage, read> scales: array<f32>;       // [neurons, n / 32] f32 (q8/q4)
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;      // [n] f32, from y_offset
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
@@ -33,9 +34,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c = 4u * (gid.x + gid.y * nwg.x * WG);
   if (c >= params.n) { return; }
   var acc = vec4<f32>(0.0);
-  for (var i = 0u; i < params.neurons; i++) {
-    let a = act[i];
-    if (a != 0.0) { acc += a * row4(i, c); }
+  let count = live[0];
+  for (var j = 0u; j < count; j++) {
+    let i = live[2u + j];
+    acc += act[i] * row4(i, c);
   }
   let at = params.y_offset + c;
   if (params.accumulate != 0u) { acc += vec4<f32>(y[at], y[at + 1u], y[at + 2u], y[at + 3u]); }

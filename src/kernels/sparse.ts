@@ -17,7 +17,6 @@ export interface SparseUpArgs {
   act: GPUBuffer; // [neurons] f32 out: silu(gate) * up where live, else 0
   /** neuron i is live when |silu(gate_i)| > threshold (a negative threshold keeps every neuron) */
   threshold: number;
-  liveCount: GPUBuffer; // [1] u32, incremented by the number of live neurons
 }
 
 /** CATS step 1: up projections of the live neurons only, fused with silu(gate) * up. */
@@ -27,35 +26,42 @@ export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvSh
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'matmul/sparse_up_act',
-    buffers: { x: 'read', gate: 'read', w: 'read', scales: 'read', act: 'rw', live_count: 'rw' },
+    buffers: { x: 'read', gate: 'read', w: 'read', scales: 'read', act: 'rw' },
     params: { n: 'u32', cols: 'u32', threshold: 'f32', x_offset: 'u32' },
     overrides: { FORMAT: FORMAT_ID[up.format], WG: wg, LANES: lanes },
   });
-  const buffers = [a.x, a.gate, up.data, up.scales ?? unusedBinding(gpu), a.act, a.liveCount];
+  const buffers = [a.x, a.gate, up.data, up.scales ?? unusedBinding(gpu), a.act];
   step.dispatch(k, buffers, { n: up.rows, cols: up.cols, threshold: a.threshold, x_offset: a.xOffset ?? 0 }, grid1d(gpu, Math.ceil(up.rows / (wg / lanes))));
 }
 
 export interface SparseDownArgs {
   act: GPUBuffer; // [neurons] f32, 0 = skipped
+  /** [2 + neurons] u32 scratch: live count of the pass, running total of live neurons (stats), live indices */
+  live: GPUBuffer;
   downT: WeightMatrix; // [neurons, hidden]: W_down transposed
   y: GPUBuffer; // [hidden] f32
   accumulate?: boolean;
   yOffset?: number;
 }
 
-/** CATS step 2: y (+)= Σ_{act_i != 0} act_i · W_downᵀ[i], reading only the live neurons' rows. */
+/**
+ * CATS steps 2-3: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum, then
+ * y (+)= Σ_live act_i · W_downᵀ[i], reading only the live neurons' rows.
+ */
 export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
   const { downT } = a;
   if (downT.cols % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${downT.cols} must be a multiple of 4`);
+  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: 256 } });
+  step.dispatch(compact, [a.act, a.live], { n: downT.rows }, [1]);
   const WG = 64;
   const k = kernel(gpu, {
     shader: 'matmul/spmv_active',
-    buffers: { act: 'read', w: 'read', scales: 'read', y: 'rw' },
+    buffers: { act: 'read', live: 'read', w: 'read', scales: 'read', y: 'rw' },
     params: { neurons: 'u32', n: 'u32', accumulate: 'u32', y_offset: 'u32' },
     overrides: { FORMAT: FORMAT_ID[downT.format], WG },
   });
   const params = { neurons: downT.rows, n: downT.cols, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
-  step.dispatch(k, [a.act, downT.data, downT.scales ?? unusedBinding(gpu), a.y], params, grid1d(gpu, Math.ceil(downT.cols / 4 / WG)));
+  step.dispatch(k, [a.act, a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.y], params, grid1d(gpu, Math.ceil(downT.cols / 4 / WG)));
 }
 
 /** A block-sparse (BSR) f32 matrix [rows, cols] in B x B blocks; all-zero blocks are not stored. */

@@ -29,12 +29,12 @@ interface SparseLayer {
  */
 export class SparseMlp {
   readonly block: MlpBlock;
-  private readonly liveCount: GPUBuffer; // [1] u32 live neurons over the sparse passes since the reset
+  private readonly live: GPUBuffer; // [2 + widest intermediate] u32: live count, running total since the reset, live indices
   private neuronsSeen = 0;
   private calibration?: GPUBuffer[]; // per layer [rows, intermediate] f32 gate pre-activations, while calibrating
 
   private constructor(private readonly gpu: Gpu, private readonly weights: ModelWeights, private readonly layers: (SparseLayer | undefined)[], readonly target: number) {
-    this.liveCount = storageBuffer(gpu, 'sparsity.liveCount', 4);
+    this.live = storageBuffer(gpu, 'sparsity.live', 4 * (2 + Math.max(0, ...layers.map((l) => l?.downT.rows ?? 0))));
     this.block = (t, step, layer, count) => this.record(t, step, layer, count);
   }
 
@@ -89,25 +89,25 @@ export class SparseMlp {
     const mlp = this.weights.layers[l].mlp!;
     const { act } = t;
     linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
-    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, act: act.act, threshold: layer.threshold, liveCount: this.liveCount });
-    spmvActive(gpu, step, { act: act.act, downT: layer.downT, y: act.x, accumulate: true });
+    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, act: act.act, threshold: layer.threshold });
+    spmvActive(gpu, step, { act: act.act, live: this.live, downT: layer.downT, y: act.x, accumulate: true });
     this.neuronsSeen += layer.downT.rows;
   }
 
   /** Fraction of MLP neurons skipped in the sparse passes since the last reset (reads 4 bytes). */
   async skippedFraction(): Promise<number> {
     if (this.neuronsSeen === 0) return 0;
-    const live = (await readU32(this.gpu, this.liveCount, 1))[0];
+    const live = (await readU32(this.gpu, this.live, 2))[1];
     return 1 - live / this.neuronsSeen;
   }
 
   resetStats(): void {
     this.neuronsSeen = 0;
-    this.gpu.device.queue.writeBuffer(this.liveCount, 0, new Uint32Array(1));
+    this.gpu.device.queue.writeBuffer(this.live, 4, new Uint32Array(1));
   }
 
   destroy(): void {
-    this.liveCount.destroy();
+    this.live.destroy();
     for (const layer of this.layers) {
       layer?.downT.data.destroy();
       layer?.downT.scales?.destroy();

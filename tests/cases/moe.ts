@@ -5,6 +5,7 @@ import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { expertMlp, moeCombine, planLayout, routerTopK, sortPairs, usesSortedOrder, type ExpertSet } from '../../src/kernels/moe';
 import { randomWeight } from './linear';
+import type { GemvShape } from '../../src/kernels/linear';
 import { runStep } from '../helpers/step';
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
@@ -69,11 +70,12 @@ function routing(kind: Routing, tokens: number, k: number, experts: number, seed
 }
 
 /** The sorted/grouped (or per-pair gemv) MoE MLP plus combine equals the naive per-token loop. */
-function groupedCase(format: WeightFormat, tokens: number, kind: Routing, browser = false): KernelCase {
+function groupedCase(format: WeightFormat, tokens: number, kind: Routing, browser = false, gemv?: GemvShape): KernelCase {
   const experts = 6, hidden = 64, I = format.startsWith('q') ? 64 : 48;
   const k = kind === 'one-expert' ? 1 : 2;
+  const path = usesSortedOrder(tokens) ? 'sorted+grouped gemm' : `per-pair gemv${gemv ? ` wg=${gemv.wg} lanes=${gemv.lanes}` : ''}`;
   return {
-    name: `experts ${usesSortedOrder(tokens) ? 'sorted+grouped gemm' : 'per-pair gemv'} ${format} tokens=${tokens} routing=${kind} == per-token loop`,
+    name: `experts ${path} ${format} tokens=${tokens} routing=${kind} == per-token loop`,
     browser,
     async run(gpu) {
       const { set, ...ref } = randomExperts(gpu, format, experts, hidden, I, 40 + tokens);
@@ -87,7 +89,7 @@ function groupedCase(format: WeightFormat, tokens: number, kind: Routing, browse
       const act = storageBuffer(gpu, 'act', 4 * tokens * k * I), out = storageBuffer(gpu, 'out', 4 * tokens * k * hidden);
       await runStep(gpu, (step) => {
         if (usesSortedOrder(tokens)) sortPairs(gpu, step, ids, plan, layout);
-        expertMlp(gpu, step, { h, ids, tokens, k, experts: set, act, out, plan, layout });
+        expertMlp(gpu, step, { h, ids, tokens, k, experts: set, act, out, plan, layout }, gemv);
         moeCombine(gpu, step, { weights, plan, layout, expertOut: out, x, tokens, k, hidden });
       });
       return { actual: await readF32(gpu, x, tokens * hidden), expected: moeReference(hv, xv, idv, wv, k, hidden, I, ref), tolerance: 1e-5 };
@@ -150,4 +152,5 @@ export const moeCases: KernelCase[] = [
   ...TOKENS.flatMap((tokens) => ROUTINGS.map((kind) => sortCase(tokens, kind))),
   ...TOKENS.flatMap((tokens) => ROUTINGS.map((kind) => groupedCase('f32', tokens, kind, tokens === 64 && kind === 'skewed'))),
   ...(['f16', 'q8', 'q4'] as WeightFormat[]).flatMap((format) => [3, 129].map((tokens) => groupedCase(format, tokens, 'skewed'))),
+  ...(['f32', 'q4'] as WeightFormat[]).flatMap((format) => [{ wg: 256, lanes: 64 }, { wg: 64, lanes: 16 }].map((shape) => groupedCase(format, 3, 'random', false, shape))),
 ];

@@ -5,12 +5,13 @@ import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { bsrMatmul, sparseUpAct, spmvActive, uploadBsr } from '../../src/kernels/sparse';
 import { linearReference, randomWeight } from './linear';
+import type { GemvShape } from '../../src/kernels/linear';
 import { runStep } from '../helpers/step';
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
 /** One token through the activation-sparse MLP kernels (up rows, then transposed down rows). */
-async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden: number, threshold: number) {
+async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden: number, threshold: number, shape?: GemvShape) {
   const up = randomWeight(gpu, format, neurons, hidden, 61);
   const downT = randomWeight(gpu, format, neurons, hidden, 62);
   const hv = randomFloats(hidden, 63);
@@ -18,10 +19,10 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
   const gv = randomFloats(neurons, 64, 3).map((g, i) => (i % 7 === 0 ? 0 : g));
   const yv = randomFloats(hidden, 65);
   const h = uploadBuffer(gpu, 'h', hv), gate = uploadBuffer(gpu, 'gate', gv), y = uploadBuffer(gpu, 'y', yv);
-  const act = storageBuffer(gpu, 'act', 4 * neurons), liveCount = storageBuffer(gpu, 'live', 4);
+  const act = storageBuffer(gpu, 'act', 4 * neurons), liveList = storageBuffer(gpu, 'live', 4 * (2 + neurons));
   await runStep(gpu, (step) => {
-    sparseUpAct(gpu, step, { x: h, gate, up: up.w, act, threshold, liveCount });
-    spmvActive(gpu, step, { act, downT: downT.w, y, accumulate: true });
+    sparseUpAct(gpu, step, { x: h, gate, up: up.w, act, threshold }, shape);
+    spmvActive(gpu, step, { act, live: liveList, downT: downT.w, y, accumulate: true });
   });
   const expected = Float64Array.from(yv);
   let live = 0;
@@ -33,7 +34,7 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
     for (let c = 0; c < hidden; c++) u += up.values[i * hidden + c] * hv[c];
     for (let c = 0; c < hidden; c++) expected[c] += a * u * downT.values[i * hidden + c];
   }
-  return { y: await readF32(gpu, y, hidden), expected, live, liveCount: (await readU32(gpu, liveCount, 1))[0] };
+  return { y: await readF32(gpu, y, hidden), expected, live, liveCount: (await readU32(gpu, liveList, 1))[0] };
 }
 
 function thresholdZeroCase(format: WeightFormat, browser = false): KernelCase {
@@ -48,11 +49,11 @@ function thresholdZeroCase(format: WeightFormat, browser = false): KernelCase {
   };
 }
 
-function thresholdCase(format: WeightFormat, threshold: number): KernelCase {
+function thresholdCase(format: WeightFormat, threshold: number, shape?: GemvShape): KernelCase {
   return {
-    name: `sparse MLP ${format}: threshold ${threshold} == masked dense reference`,
+    name: `sparse MLP ${format}${shape ? ` wg=${shape.wg} lanes=${shape.lanes}` : ''}: threshold ${threshold} == masked dense reference`,
     async run(gpu) {
-      const r = await sparseMlp(gpu, format, 96, 64, threshold);
+      const r = await sparseMlp(gpu, format, 96, 64, threshold, shape);
       return { actual: [...r.y, r.liveCount], expected: [...r.expected, r.live], tolerance: 1e-5 };
     },
   };
@@ -82,6 +83,7 @@ const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
 export const sparseCases: KernelCase[] = [
   ...FORMATS.map((f) => thresholdZeroCase(f, f === 'f16')),
   ...FORMATS.flatMap((f) => [0.2, 1].map((t) => thresholdCase(f, t))),
+  ...(['f32', 'q8'] as WeightFormat[]).flatMap((f) => [{ wg: 256, lanes: 64 }, { wg: 64, lanes: 16 }].map((shape) => thresholdCase(f, 0.2, shape))),
   bsrCase(1, 64, 96, 16, 0.5, true),
   bsrCase(7, 64, 96, 4, 0.5),
   bsrCase(33, 128, 64, 8, 0.3),

@@ -1,0 +1,38 @@
+// Activation-sparse MLP, step 2: the list of live neurons (act_i != 0) in index order, by a workgroup
+// prefix sum over chunks of WG neurons (one workgroup; deterministic order, so sums downstream are too).
+// live[0] = count of this pass, live[1] += count (running total for stats), live[2..2+count) = indices.
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> act: array<f32>;        // [n] f32 activations, 0 = skipped
+@group(0) @binding(2) var<storage, read_write> live: array<u32>; // [2 + n] u32 count, running total, live indices
+
+override WG: u32 = 256u;
+
+var<workgroup> scan: array<u32, WG>;
+var<workgroup> base: u32;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  for (var start = 0u; start < params.n; start += WG) {
+    let i = start + lid;
+    var flag = 0u;
+    if (i < params.n && act[i] != 0.0) { flag = 1u; }
+    scan[lid] = flag;
+    for (var offset = 1u; offset < WG; offset *= 2u) {
+      workgroupBarrier();
+      var before = 0u;
+      if (lid >= offset) { before = scan[lid - offset]; }
+      workgroupBarrier();
+      scan[lid] += before;
+    }
+    workgroupBarrier();
+    if (flag == 1u) { live[2u + base + scan[lid] - 1u] = i; }
+    workgroupBarrier();
+    if (lid == WG - 1u) { base += scan[lid]; }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    live[0] = base;
+    live[1] += base;
+  }
+}
