@@ -41,6 +41,7 @@ export class Autoregressive implements DecodeStrategy {
     for (let i = 0; ; i++) {
       const canContinue = () => !ctx.shouldStop() && ctx.remaining() > 1 && start + i + 2 <= kv.maxSeq;
       const next = canContinue() ? record(i + 1) : null;
+      next?.catch(() => undefined); // a failure (device lost) surfaces through inFlight first
       const [bytes] = await inFlight;
       ctx.stats.forwardPasses++;
       kv.length = start + i + 1;

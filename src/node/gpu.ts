@@ -14,10 +14,16 @@ const instances: GPU[] = [];
  * SwiftShader. `WEBGPU_INFER_ADAPTER=swiftshader` forces the fallback.
  */
 export function nodeGpu(): Promise<Gpu> {
-  cached ??= acquire().catch((e) => {
-    cached = null;
-    throw e;
-  });
+  cached ??= acquire().then(
+    (gpu) => {
+      void gpu.lost.then(() => (cached = null)); // the next caller gets a fresh device
+      return gpu;
+    },
+    (e) => {
+      cached = null;
+      throw e;
+    },
+  );
   return cached;
 }
 

@@ -1,10 +1,10 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { AbortError, InferError, ModelFormatError } from '../gpu/errors';
+import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../gpu/errors';
 import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
 import type { ModelSource } from '../model/source';
-import { parseConfig, type ModelConfig } from '../model/config';
+import { loadConfig, type ModelConfig } from '../model/config';
 import { loadWeights, type ModelWeights } from '../model/weights';
 import { parameterCount, weightBuffers } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
@@ -15,7 +15,7 @@ import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
 import { createStrategy } from '../decode';
 import { OutputCollector } from './output';
-import { validatePromptTokens, validateRequest } from './validate';
+import { validatePrompt, validateRequest, validateTokenIds } from '../api/validate';
 
 export interface RuntimeOptions {
   quantize?: 'q8' | 'q4';
@@ -63,7 +63,7 @@ export class Runtime {
       if (signal?.aborted) throw new AbortError('model loading was aborted', { model: source.describe });
     };
     onProgress?.({ phase: 'config', loadedBytes: 0, totalBytes: 0, file: 'config.json' });
-    const config = parseConfig(JSON.parse(await source.text('config.json')), 'config.json');
+    const config = await loadConfig(source);
     checkAbort();
     onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
     const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source) : null;
@@ -113,7 +113,8 @@ export class Runtime {
   async logits(ids: number[]): Promise<Float32Array> {
     this.checkUsable();
     if (ids.length === 0) return new Float32Array(0);
-    validatePromptTokens(ids, this.config.vocab, this.model.kv.maxSeq + 1);
+    validateTokenIds('ids', ids, this.info);
+    if (ids.length > this.model.kv.maxSeq) throw new ContextLengthError(`ids: ${ids.length} tokens exceed the context of ${this.model.kv.maxSeq}`, { tokens: ids.length, contextLength: this.model.kv.maxSeq });
     const { model } = this;
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
@@ -135,10 +136,10 @@ export class Runtime {
   /** Run one request to completion, emitting events; ends with 'done'. */
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
-    validateRequest(request);
+    validateRequest(request, this.info);
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
-    validatePromptTokens(prompt, this.config.vocab, model.kv.maxSeq);
+    validatePrompt('prompt', prompt, this.info);
     const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
