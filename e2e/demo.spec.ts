@@ -146,6 +146,17 @@ test('loads the same model from a picked local folder and generates the same tex
   expect(await page.getByTestId('main-output-text').textContent()).toBe(fromUrl);
 });
 
+test('dropping model files selects them as the source', async () => {
+  await page.getByTestId('model-select').selectOption('files');
+  await page.getByTestId('model-drop').evaluate((zone) => {
+    const transfer = new DataTransfer();
+    for (const name of ['config.json', 'tokenizer.json', 'model.safetensors']) transfer.items.add(new File(['{}'], name));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  });
+  await expect(page.getByTestId('load-status')).toContainText('3 files chosen: config.json, tokenizer.json, model.safetensors');
+  await expect(page.getByTestId('model-select')).toHaveValue('files');
+});
+
 test('loads the shipped MoE model and generates', async () => {
   await page.getByTestId('model-select').selectOption('tiny-moe');
   await page.getByTestId('model-load').click();

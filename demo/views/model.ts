@@ -29,8 +29,10 @@ function topLevel(files: File[]): File[] {
   return files.filter((f) => (f.webkitRelativePath || f.name).split('/').length <= 2);
 }
 
-async function filesFromDrop(items: DataTransferItemList): Promise<File[]> {
-  const entries = [...items].map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => !!e);
+/** A dropped folder arrives as a directory entry (read its files); dropped files may come without entries. */
+async function filesFromDrop(transfer: DataTransfer): Promise<File[]> {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => !!e);
+  if (entries.length === 0) return [...transfer.files];
   const files: File[] = [];
   for (const entry of entries) {
     if (entry.isFile) files.push(await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject)));
@@ -81,7 +83,10 @@ export class ModelView {
     this.drop.addEventListener('drop', (e) => {
       e.preventDefault();
       this.drop.classList.remove('over');
-      if (e.dataTransfer) void filesFromDrop(e.dataTransfer.items).then((files) => this.pickFiles(files));
+      if (!e.dataTransfer) return;
+      filesFromDrop(e.dataTransfer).then((files) => this.pickFiles(files), (error: unknown) => {
+        this.status.textContent = `Could not read the dropped files: ${explain(error).message}`;
+      });
     });
     this.loadButton.addEventListener('click', () => void this.load());
     this.cancelButton.addEventListener('click', () => this.loading?.abort());
