@@ -6,8 +6,6 @@ const HEIGHT = 200;
 
 export const colors = {
   accepted: '#1b9e5a',
-  corrected: '#d9731a',
-  bonus: '#2f6fd6',
   layer: '#7b4fc9',
   neutral: '#5b6b7f',
 };

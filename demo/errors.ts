@@ -55,6 +55,6 @@ export function showBanner(problem: Problem, message: string, action?: BannerAct
   banner.hidden = false;
 }
 
-export function hideBanner(): void {
+function hideBanner(): void {
   byId('banner').hidden = true;
 }

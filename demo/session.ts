@@ -31,10 +31,6 @@ export class Session {
     return this.current;
   }
 
-  get info(): EngineInfo | undefined {
-    return this.current?.info;
-  }
-
   get profiling(): boolean {
     return this.lastLoad?.settings.profile ?? false;
   }

@@ -5,7 +5,7 @@ import { explain, showBanner } from '../errors';
 import { count, rate, tokensPerSecond } from '../format';
 import type { Session } from '../session';
 import { SpeculationPanel } from './speculation';
-import { StrategySettings, strategyLabels } from './strategy';
+import { StrategySettings } from './strategy';
 import { TokenText } from './token_text';
 
 // the shipped models were trained on fortune-cookie text
@@ -91,7 +91,7 @@ export class GenerateView {
     this.setRunning(controller);
     const strategy = this.strategy.value();
     const withGreedy = this.compare.checked;
-    this.main.reset(strategyLabels[strategy.kind]);
+    this.main.reset(strategy.kind);
     this.greedy.reset('greedy');
     this.greedy.element.hidden = !withGreedy;
     this.verdict.hidden = true;
@@ -119,7 +119,7 @@ export class GenerateView {
 
   private async stream(pane: Pane, strategy: Strategy, signal: AbortSignal): Promise<GenerateResult> {
     const request: GenerateRequest = { prompt: this.prompt.value, maxTokens: this.maxTokens.valueAsNumber || 48, strategy, signal };
-    const label = strategyLabels[strategy.kind];
+    const label = strategy.kind;
     for await (const event of this.session.run(label, request)) {
       if (event.type === 'tokens') {
         pane.text.append(event);
@@ -146,7 +146,7 @@ export class GenerateView {
       identical ? '✓ identical text' : strategy.kind === 'sample' || strategy.kind === 'superposed' ? 'texts differ (not a lossless greedy strategy)' : '✗ texts differ');
     fill(this.verdict,
       verdict,
-      h('span', {}, ` ${strategyLabels[strategy.kind]} ${rate(ours)} vs greedy ${rate(base)} · speedup `),
+      h('span', {}, ` ${strategy.kind} ${rate(ours)} vs greedy ${rate(base)} · speedup `),
       h('strong', { testid: 'compare-speedup' }, Number.isFinite(speedup) ? `${speedup.toFixed(2)}×` : '–'),
     );
     this.verdict.hidden = false;

@@ -2,14 +2,14 @@
 import type { Strategy } from '../../src/api/types';
 import { field, fill, h } from '../dom';
 
-export type StrategyKind = Strategy['kind'];
+type StrategyKind = Strategy['kind'];
 
-export const strategyLabels: Record<StrategyKind, string> = {
-  greedy: 'greedy',
-  sample: 'sample',
-  'self-speculative': 'self-speculative',
-  superposed: 'superposed',
-};
+const strategyOptions: [StrategyKind, string][] = [
+  ['greedy', 'greedy'],
+  ['sample', 'sample (temperature, top-k, top-p)'],
+  ['self-speculative', 'self-speculative (early-exit drafts)'],
+  ['superposed', 'superposed (k drafts, one pass per step)'],
+];
 
 function numberInput(testid: string, value: number, min: number, max: number, step: number): HTMLInputElement {
   return h('input', { type: 'number', testid, value, min, max, step, inputmode: 'decimal' });
@@ -20,7 +20,7 @@ function choice(testid: string, options: [string, string][]): HTMLSelectElement 
 }
 
 export class StrategySettings {
-  readonly kind = choice('strategy', Object.entries(strategyLabels) as [string, string][]);
+  readonly kind = choice('strategy', strategyOptions);
   private readonly panel = h('div', { class: 'row settings', testid: 'strategy-settings' });
   private readonly temperature = numberInput('sample-temperature', 0.8, 0.05, 2, 0.05);
   private readonly topK = numberInput('sample-top-k', 40, 0, 2048, 1);
