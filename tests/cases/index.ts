@@ -11,6 +11,8 @@ import { activationCases } from './activation';
 import { softmaxCases } from './softmax';
 import { verifyCases } from './verify';
 import { superposeCases } from './superpose';
+import { moeCases } from './moe';
+import { sparseCases } from './sparse';
 
 /** Every kernel case, by suite name. Add new suites here. */
 export const kernelSuites: Record<string, KernelCase[]> = {
@@ -26,4 +28,6 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   softmax: softmaxCases,
   verify: verifyCases,
   superpose: superposeCases,
+  moe: moeCases,
+  sparse: sparseCases,
 };
