@@ -267,21 +267,23 @@ describe('DEL exit policy', () => {
   it('picks the TPL argmax of a brute-force grid search for synthetic acceptance rates', () => {
     const layers = 8, maxDraft = 6;
     const tables = [[0.2, 0.3, 0.5, 0.6, 0.8, 0.9, 0.97], [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.99], [0.5, 0.55, 0.6, 0.62, 0.79, 0.78, 0.93]];
-    for (const alphas of tables) {
-      const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 });
-      alphas.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
-      let best = { tpl: -1, exitLayer: 0, draftLength: 0 };
-      for (let l = 1; l < layers; l++) {
-        for (let d = 1; d <= maxDraft; d++) {
-          const a = alphas[l - 1];
-          let expected = 0;
-          for (let i = 0; i <= d; i++) expected += a ** i; // 1 + α + ... + α^d accepted-or-bonus tokens
-          const tpl = expected / (d * l + layers);
-          if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer: l, draftLength: d };
+    for (const headCost of [0, 1]) {
+      for (const alphas of tables) {
+        const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 }, headCost);
+        alphas.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
+        let best = { tpl: -1, exitLayer: 0, draftLength: 0 };
+        for (let l = 1; l < layers; l++) {
+          for (let d = 1; d <= maxDraft; d++) {
+            const a = alphas[l - 1];
+            let expected = 0;
+            for (let i = 0; i <= d; i++) expected += a ** i; // 1 + α + ... + α^d accepted-or-bonus tokens
+            const tpl = expected / (d * (l + headCost) + layers + headCost);
+            if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer: l, draftLength: d };
+          }
         }
+        expect(policy.choose()).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength });
+        expect(tokensPerLayer(alphas[best.exitLayer - 1], best.exitLayer, best.draftLength, layers, headCost)).toBeCloseTo(best.tpl, 12);
       }
-      expect(policy.choose()).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength });
-      expect(tokensPerLayer(alphas[best.exitLayer - 1], best.exitLayer, best.draftLength, layers)).toBeCloseTo(best.tpl, 12);
     }
   });
 

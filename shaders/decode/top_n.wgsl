@@ -1,11 +1,10 @@
 // The n largest logits of one row, in descending order (ties: lower index first, as the argmax kernel).
 // Each invocation keeps a sorted top-n of its strided slice (in workgroup memory); then n rounds of a workgroup arg-max over the
-// invocations' current heads pick the winners. Superposed decoding reads back these n (id, logit) pairs.
+// invocations' current heads pick the winners. Superposed decoding reads back these n (id, logit) pairs in one copy.
 struct Params { vocab: u32, n: u32, logitsRowOffset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;         // [logitsRowOffset + 1, vocab]
-@group(0) @binding(2) var<storage, read_write> outIds: array<u32>;   // [n] token ids, best first
-@group(0) @binding(3) var<storage, read_write> outValues: array<f32>; // [n] their logits
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;  // [2n] token ids best first, then their logits as f32 bits
 
 override WG: u32 = 64;   // a power of two (tree reduction)
 const MAX_N = 16u;       // n <= MAX_N (checked by the wrapper)
@@ -64,8 +63,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     }
     let owner = headOwner[0];
     if (t == 0u) {
-      outIds[r] = headIndex[0];
-      outValues[r] = headValue[0];
+      out[r] = headIndex[0];
+      out[n + r] = bitcast<u32>(headValue[0]);
     }
     workgroupBarrier();
     if (t == owner) { head++; }

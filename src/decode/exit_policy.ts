@@ -3,6 +3,9 @@
  * shadow tokens (the token layer ℓ would have drafted at each verified position) with exponentially
  * decayed counts, so the estimate follows the context; each round picks the (ℓ, d) maximising
  * TPL(ℓ, d) = [(1 − α_ℓ^{d+1}) / (1 − α_ℓ)] / (d·ℓ + L): expected tokens per round over layers run per round.
+ * `headCost` (in layers) adds the LM head each pass runs, d·(ℓ + h) + L + h: DEL's models have
+ * 32+ layers where it vanishes, but on small models the head costs about one layer and DEL without it
+ * favours 1-layer drafts that barely beat plain decoding.
  */
 export class ExitPolicy {
   private readonly matches: number[];
@@ -14,6 +17,8 @@ export class ExitPolicy {
     /** weight kept by old observations of a layer each time it is observed again */
     readonly decay = 0.9,
     prior = { rate: 0.5, trials: 2 },
+    /** cost of norm + LM head + token choice, in layers */
+    readonly headCost = 1,
   ) {
     this.matches = Array.from({ length: layers + 1 }, () => prior.rate * prior.trials);
     this.trials = Array.from({ length: layers + 1 }, () => prior.trials);
@@ -38,7 +43,7 @@ export class ExitPolicy {
     let best = { exitLayer: exits[0], draftLength: lengths[0], tpl: -1 };
     for (const exitLayer of exits) {
       for (const draftLength of lengths) {
-        const tpl = tokensPerLayer(this.rate(exitLayer), exitLayer, draftLength, this.layers);
+        const tpl = tokensPerLayer(this.rate(exitLayer), exitLayer, draftLength, this.layers, this.headCost);
         if (tpl > best.tpl) best = { exitLayer, draftLength, tpl };
       }
     }
@@ -46,10 +51,10 @@ export class ExitPolicy {
   }
 }
 
-/** DEL's TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers loaded per round, d·ℓ + L. */
-export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number): number {
+/** DEL's TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round, d·(ℓ + h) + L + h. */
+export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
-  return expected / (draftLength * exitLayer + layers);
+  return expected / (draftLength * (exitLayer + headCost) + layers + headCost);
 }
 
 function range(from: number, to: number): number[] {

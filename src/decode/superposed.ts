@@ -34,8 +34,7 @@ export function ngramProbabilities(table: NgramTable, context: readonly number[]
   for (const order of table.orders) {
     const lambda = NGRAM_LAMBDAS[order];
     if (!lambda) continue;
-    const next = table.lookup(order, context);
-    candidates.forEach((v, i) => (q[i] += lambda * (next.get(v) ?? 0)));
+    table.probabilities(order, context, candidates).forEach((p, i) => (q[i] += lambda * p));
   }
   return q;
 }
@@ -76,8 +75,7 @@ export class Superposed implements DecodeStrategy {
     const buffer = (label: string, count: number) => storageBuffer(gpu, `superposed.${label}`, 4 * count);
     const ids = buffer('ids', k);           // [k] u32 last token of each draft
     const weights = buffer('weights', k);   // [k] f32 π
-    const topIds = buffer('topIds', n);     // [n] u32
-    const topLogits = buffer('topLogits', n); // [n] f32
+    const top = buffer('top', 2 * n);       // [2n] top-n ids, then their logits as f32 bits
     const prompt = ctx.prompt;
     const budget = Math.min(ctx.remaining(), model.kv.maxSeq - model.kv.length);
     let alive: Draft[] = [{ tokens: [], score: 0 }];
@@ -92,14 +90,13 @@ export class Superposed implements DecodeStrategy {
         superposeEmbed(gpu, step, { ids, weights, count: alive.length, table: model.weights.embed, out: model.act.x });
         model.layers(step, 1, model.kv.length);
         model.head(step, 1);
-        topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, outIds: topIds, outValues: topLogits });
-        step.read(topIds, 0, 4 * n);
-        step.read(topLogits, 0, 4 * n);
-        const [idBytes, logitBytes] = await step.submit();
+        topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });
+        step.read(top, 0, 8 * n);
+        const [topBytes] = await step.submit();
         model.kv.length++;
         ctx.stats.forwardPasses++;
-        const candidates = Array.from(new Uint32Array(idBytes));
-        const logP = candidateLogProbs(new Float32Array(logitBytes), temperature);
+        const candidates = Array.from(new Uint32Array(topBytes, 0, n));
+        const logP = candidateLogProbs(new Float32Array(topBytes, 4 * n, n), temperature);
         ({ alive, finished } = this.extend(ctx, alive, finished, candidates, logP, alpha));
         ctx.emitDrafts(ranked(alive, finished, k).map((d) => view(ctx, d)));
         if (finished.length && (!alive.length || finished[0].score >= alive[0].score)) break; // scores only fall
@@ -113,7 +110,7 @@ export class Superposed implements DecodeStrategy {
       const best = ranked(alive, finished, 1)[0];
       if (best && best.tokens.length > streamed) ctx.emit(best.tokens.slice(streamed));
     } finally {
-      for (const b of [ids, weights, topIds, topLogits]) b.destroy();
+      for (const b of [ids, weights, top]) b.destroy();
     }
   }
 

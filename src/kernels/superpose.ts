@@ -23,14 +23,17 @@ export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weight
   step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], { count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG)]);
 }
 
-/** outIds/outValues[0..n) = the n largest logits of row `logitsRowOffset`, best first (ties: lower id first). */
-export function topN(gpu: Gpu, step: Step, a: { logits: GPUBuffer; vocab: number; n: number; outIds: GPUBuffer; outValues: GPUBuffer; logitsRowOffset?: number }): void {
+/**
+ * The n largest logits of row `logitsRowOffset`, best first (ties: lower id first):
+ * out[0..n) = token ids, out[n..2n) = their logits as f32 bits.
+ */
+export function topN(gpu: Gpu, step: Step, a: { logits: GPUBuffer; vocab: number; n: number; out: GPUBuffer; logitsRowOffset?: number }): void {
   if (a.n < 1 || a.n > TOP_N_MAX || a.n > a.vocab) throw new RangeError(`topN: n must be in 1..${Math.min(TOP_N_MAX, a.vocab)}, got ${a.n}`);
   const k = kernel(gpu, {
     shader: 'decode/top_n',
-    buffers: { logits: 'read', outIds: 'rw', outValues: 'rw' },
+    buffers: { logits: 'read', out: 'rw' },
     params: { vocab: 'u32', n: 'u32', logitsRowOffset: 'u32' },
     overrides: { WG: rowWidth(gpu) },
   });
-  step.dispatch(k, [a.logits, a.outIds, a.outValues], { vocab: a.vocab, n: a.n, logitsRowOffset: a.logitsRowOffset ?? 0 }, [1]);
+  step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, n: a.n, logitsRowOffset: a.logitsRowOffset ?? 0 }, [1]);
 }

@@ -67,15 +67,34 @@ export class NgramTable {
    */
   lookup(order: number, context: readonly number[]): Map<number, number> {
     const out = new Map<number, number>();
+    const found = this.entries(order, context);
+    if (!found) return out;
+    const { s, p } = found;
+    for (let i = s.offsets[p]; i < s.offsets[p + 1]; i++) out.set(s.next[i], s.counts[i] / s.totals[p]);
+    return out;
+  }
+
+  /** P_n(v | last n−1 tokens of context) for each v of `tokens` (0 where unseen), in one pass over the prefix's entries. */
+  probabilities(order: number, context: readonly number[], tokens: readonly number[]): number[] {
+    const out = tokens.map(() => 0);
+    const found = this.entries(order, context);
+    if (!found) return out;
+    const { s, p } = found;
+    const index = new Map(tokens.map((t, i) => [t, i]));
+    for (let i = s.offsets[p]; i < s.offsets[p + 1]; i++) {
+      const at = index.get(s.next[i]);
+      if (at !== undefined) out[at] = s.counts[i] / s.totals[p];
+    }
+    return out;
+  }
+
+  /** The section and prefix index holding the continuations of context's last n−1 tokens, if any. */
+  private entries(order: number, context: readonly number[]): { s: NgramSection; p: number } | null {
     const s = this.sections.get(order);
     const width = order - 1;
-    if (!s || context.length < width) return out;
-    const key = context.slice(context.length - width);
-    const p = this.findPrefix(s, key);
-    if (p < 0) return out;
-    const total = s.totals[p];
-    for (let i = s.offsets[p]; i < s.offsets[p + 1]; i++) out.set(s.next[i], s.counts[i] / total);
-    return out;
+    if (!s || context.length < width) return null;
+    const p = this.findPrefix(s, context.slice(context.length - width));
+    return p < 0 ? null : { s, p };
   }
 
   /** Binary search of the sorted prefixes; -1 when absent. */
