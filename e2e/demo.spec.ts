@@ -45,8 +45,9 @@ test.afterAll(async () => {
   await page.close();
 });
 
-test.afterEach(() => {
+test.afterEach(async () => {
   expect(problems, 'console errors during the run').toEqual([]);
+  await expect(page.getByTestId('banner'), 'no error banner').toBeHidden();
 });
 
 test('loads the shipped model with progress and shows the GPU adapter', async ({}, testInfo) => {

@@ -44,7 +44,8 @@ export class DraftsView {
     for (const control of [this.k, this.length]) control.addEventListener('change', () => this.schedule());
     session.onEngine((info) => {
       this.status.textContent = info ? 'Type to get suggestions.' : 'Load a model, then type.';
-      if (info && this.input.value.trim()) this.schedule();
+      if (!info) this.cancel();
+      else if (this.input.value.trim()) this.schedule();
     });
   }
 
@@ -72,10 +73,14 @@ export class DraftsView {
 
   /** Old suggestions no longer continue the text: drop them now, ask again once typing pauses. */
   private schedule(): void {
+    this.cancel();
+    this.timer = setTimeout(() => void this.suggest(), DEBOUNCE_MS);
+  }
+
+  private cancel(): void {
     clearTimeout(this.timer);
     this.running?.abort();
     this.show([]);
-    this.timer = setTimeout(() => void this.suggest(), DEBOUNCE_MS);
   }
 
   private async suggest(): Promise<void> {
@@ -96,6 +101,8 @@ export class DraftsView {
       const greedy = await this.run('greedy', prompt, maxTokens, controller.signal);
       if (!greedy.aborted) this.showCost(k, superposed, greedy);
     } catch (e) {
+      // a request cancelled by typing or by a model switch may end in an error from the engine going away
+      if (controller.signal.aborted) return;
       const { problem, message } = explain(e);
       this.root.dataset.state = 'error';
       this.status.textContent = `Suggestions failed. ${message}`;

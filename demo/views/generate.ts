@@ -75,6 +75,8 @@ export class GenerateView {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void this.generate();
     });
     session.onEngine((info) => {
+      // switching models ends the current run: its engine is being disposed
+      if (!info) this.running?.abort();
       this.runButton.disabled = !info || !!this.running;
       if (info) {
         this.strategy.setLayers(info.layers);
@@ -109,9 +111,9 @@ export class GenerateView {
       }
     } catch (e) {
       const { problem, message } = explain(e);
-      this.root.dataset.state = 'error';
-      this.status.textContent = `Generation failed. ${message}`;
-      if (problem !== 'device-lost') showBanner(problem, message);
+      this.root.dataset.state = controller.signal.aborted ? 'aborted' : 'error';
+      this.status.textContent = controller.signal.aborted ? 'Stopped.' : `Generation failed. ${message}`;
+      if (!controller.signal.aborted && problem !== 'device-lost') showBanner(problem, message);
     } finally {
       this.setRunning(undefined);
     }
