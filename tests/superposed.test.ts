@@ -4,7 +4,9 @@ import { testGpu } from './helpers/gpu';
 import { readFixture } from './helpers/fixtures';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
-import { NgramTable } from '../src/model/ngram';
+import { loadNgramTable, NgramTable } from '../src/model/ngram';
+import type { ModelSource } from '../src/model/source';
+import { ModelFormatError } from '../src/gpu/errors';
 import type { DraftView, GenerateEvent, Strategy } from '../src/api/types';
 
 const TINY_DENSE = 'public/models/tiny-dense';
@@ -81,6 +83,20 @@ describe('superposed decoding', () => {
 
 describe('n-gram table', () => {
   const table = new NgramTable(readFileSync(NGRAMS).buffer.slice(0) as ArrayBuffer);
+
+  it('is found next to the shipped model folder, and skipped where a default place holds something else', async () => {
+    expect((await loadNgramTable(directorySource(TINY_DENSE), 2048))?.orders).toEqual([2, 3, 4, 5]);
+    expect(await loadNgramTable(directorySource('tests/fixtures/models/llama-gqa3'), 384)).toBeUndefined();
+    const html = new TextEncoder().encode('<!doctype html><html></html>');
+    const spa: ModelSource = {
+      describe: 'spa',
+      exists: async () => true,
+      text: async () => '',
+      binary: async () => ({ size: html.length, stream: async function* () { yield html; } }),
+    };
+    expect(await loadNgramTable(spa, 2048)).toBeUndefined();
+    await expect(loadNgramTable(spa, 2048, 'ngrams.bin')).rejects.toBeInstanceOf(ModelFormatError);
+  });
 
   it('has orders 2..5 for the 2048-token vocabulary', () => {
     expect(table.vocab).toBe(2048);

@@ -121,22 +121,35 @@ export class NgramTable {
 /**
  * The n-gram table for a model folder: `name` (relative to the folder) when given, else `ngrams.bin` in the
  * folder, else the shipped table for the model's vocabulary size next to the folder (`../ngrams-bpe<vocab>.bin`).
- * Undefined when none exists; a table whose vocabulary differs from the model's is an error.
+ * A named file must be a table for the model's vocabulary; the default places are skipped when they hold
+ * anything else (a web server may answer a missing file with an HTML page). Undefined when none is found.
  */
 export async function loadNgramTable(source: ModelSource, vocab: number, name?: string): Promise<NgramTable | undefined> {
-  const candidates = name ? [name] : ['ngrams.bin', `../ngrams-bpe${vocab}.bin`];
-  for (const file of candidates) {
-    if (!name && !(await source.exists(file))) continue;
-    const binary = await source.binary(file);
-    const bytes = new Uint8Array(binary.size);
-    let at = 0;
-    for await (const chunk of binary.stream()) {
-      bytes.set(chunk, at);
-      at += chunk.byteLength;
-    }
-    const table = new NgramTable(bytes.buffer, `${source.describe}/${file}`);
-    if (table.vocab !== vocab) throw new ModelFormatError(`${file}: n-gram table is for vocabulary ${table.vocab}, the model has ${vocab}`, { file });
-    return table;
+  if (name) return checkVocab(await readTable(source, name), vocab, name);
+  for (const file of ['ngrams.bin', `../ngrams-bpe${vocab}.bin`]) {
+    if (!(await source.exists(file))) continue;
+    const table = await readTable(source, file).catch((e: unknown) => {
+      if (e instanceof ModelFormatError) return undefined;
+      throw e;
+    });
+    if (table?.vocab === vocab) return table;
   }
   return undefined;
+}
+
+async function readTable(source: ModelSource, file: string): Promise<NgramTable> {
+  const binary = await source.binary(file);
+  const bytes = new Uint8Array(binary.size);
+  let at = 0;
+  for await (const chunk of binary.stream()) {
+    if (at + chunk.byteLength > bytes.length) throw new ModelFormatError(`${file}: more bytes than its declared size ${binary.size}`, { file });
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new NgramTable(bytes.buffer, `${source.describe}/${file}`);
+}
+
+function checkVocab(table: NgramTable, vocab: number, file: string): NgramTable {
+  if (table.vocab !== vocab) throw new ModelFormatError(`${file}: n-gram table is for vocabulary ${table.vocab}, the model has ${vocab}`, { file });
+  return table;
 }
