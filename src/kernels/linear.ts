@@ -46,10 +46,19 @@ export interface LinearArgs {
   yOffset?: number;
 }
 
+/** Element count that gemv's 16-byte weight words hold, per format: k must be a multiple of it. */
+const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, q8: 32, q4: 32 };
+
+/** gemv reads x and W as 16-byte vectors: rows of x and W must start on 16-byte boundaries. */
+function gemvAligned(w: WeightMatrix, xOffset: number): boolean {
+  return w.cols % GEMV_K_MULTIPLE[w.format] === 0 && xOffset % 4 === 0;
+}
+
 /**
- * y = x · Wᵀ (+ bias), Hugging Face layout. Up to GEMV_MAX_ROWS rows run the gemv kernel (bitwise equal
- * per row whatever `rows` is); more rows run the register-tiled matmul. `gemv` overrides the adapter's
- * gemv shape (tests cover both shapes on one adapter).
+ * y = x · Wᵀ (+ bias), Hugging Face layout. Up to GEMV_MAX_ROWS rows run the gemv kernel when x and W are
+ * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
+ * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
+ * adapter's gemv shape (tests cover both shapes on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
   const { w, rows } = a;
@@ -63,7 +72,7 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   const unused = placeholder(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y];
   const format = FORMAT_ID[w.format];
-  if (rows <= GEMV_MAX_ROWS) {
+  if (rows <= GEMV_MAX_ROWS && gemvAligned(w, params.x_offset)) {
     const { wg, lanes } = gemv;
     const k = kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes } });
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / (wg / lanes)));

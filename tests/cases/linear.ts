@@ -56,14 +56,18 @@ function plainCase(format: WeightFormat, rows: number, out: number, cols: number
   };
 }
 
-/** y[yOffset..] += x[xOffset..] · Wᵀ + bias, leaving the rest of y alone. */
-function accumulateCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+/**
+ * y[yOffset..] += x[xOffset..] · Wᵀ + bias, leaving the rest of y alone. An x offset off the 16-byte grid
+ * sends a few rows to the gemm kernel (gemv reads x as vectors); an aligned one keeps them on gemv.
+ */
+function accumulateCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false, xShift = 1): KernelCase {
+  const path = rows <= 16 && xShift % 4 === 0 ? `gemv-${shape[0]}` : 'gemm';
   return {
-    name: `${rows <= 16 ? `gemv-${shape[0]}` : 'gemm'} ${format} accumulate+bias+offsets rows=${rows} out=${out} in=${cols}`,
+    name: `${path} ${format} accumulate+bias+offsets rows=${rows} out=${out} in=${cols} x shift ${xShift}`,
     browser,
     async run(gpu) {
       const { w, values } = randomWeight(gpu, format, out, cols, 5);
-      const xOffset = 3 * cols + 1, yOffset = 2 * out + 3;
+      const xOffset = 3 * cols + xShift, yOffset = 2 * out + 3;
       const xv = randomFloats(xOffset + rows * cols, 11);
       const y0 = randomFloats(yOffset + rows * out + 5, 12);
       const bv = randomFloats(out, 13);
@@ -113,6 +117,7 @@ export const linearCases: KernelCase[] = [
     ])),
   ...FORMATS.flatMap((format) => [
     ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, shape === SHAPES[0])),
+    ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, false, 4)),
     accumulateCase(format, 40, 33, 64, SHAPES[0], true),
     ...SHAPES.map((shape) => batchInvarianceCase(format, shape, shape === SHAPES[0])),
   ]),
