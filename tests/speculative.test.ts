@@ -65,6 +65,16 @@ describe('self-speculative greedy is lossless', () => {
     });
   }
 
+  it('on the shipped tiny-moe (Mixtral): equals the reference greedy tokens', async () => {
+    const fx = readFixture('tests/fixtures/tiny-moe.safetensors');
+    const runtime = await load('public/models/tiny-moe');
+    const expected = Array.from(fx.greedy_tokens).slice(0, 32);
+    const { result } = await generate(runtime, Array.from(fx.greedy_prompt), expected.length, { kind: 'self-speculative', exitLayer: 2, draftLength: 3 });
+    expect(result.tokens).toEqual(expected);
+    expect(result.stats.drafted).toBeGreaterThan(0);
+    runtime.dispose();
+  });
+
   for (const model of ['mixtral-rand', 'qwen2moe-rand']) {
     it(`on the MoE ${model}`, async () => {
       const fx = readFixture(`${FIXTURE_MODELS}/${model}/fixture.safetensors`);
