@@ -1,4 +1,4 @@
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { chromium, expect, test, type Page, type TestInfo } from '@playwright/test';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 
 /**
@@ -185,4 +185,31 @@ test('explains a browser without WebGPU', async ({ browser }) => {
   await expect(bare.getByTestId('banner-message')).toContainText('WebGPU');
   await expect(bare.getByTestId('model-load')).toBeDisabled();
   await bare.close();
+});
+
+test('a lost GPU device is explained, and reloading the model recovers', async ({}, testInfo) => {
+  // crashing the GPU process is browser-wide: do it in a browser of its own, not the one other specs share
+  const own = await chromium.launch(testInfo.project.use.launchOptions);
+  const lost = await own.newPage({ baseURL: testInfo.project.use.baseURL });
+  const errors: string[] = [];
+  lost.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  lost.on('pageerror', (e) => errors.push(e.message));
+  await lost.goto('/demo/');
+  await expect(lost.getByTestId('model-panel')).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
+  await (await own.newBrowserCDPSession()).send('Browser.crashGpuProcess');
+  await lost.getByTestId('max-tokens').fill('8');
+  await lost.getByTestId('generate').click();
+  await expect(lost.getByTestId('generate-view')).toHaveAttribute('data-state', 'error');
+  await expect(lost.getByTestId('banner')).toHaveAttribute('data-problem', 'device-lost');
+  await expect(lost.getByTestId('banner-message')).toContainText('GPU device was lost');
+  await lost.getByTestId('banner-action').click();
+  await expect(lost.getByTestId('model-panel')).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
+  await lost.getByTestId('generate').click();
+  await expect(lost.getByTestId('generate-view')).toHaveAttribute('data-state', 'done');
+  await expect(lost.getByTestId('main-output-text')).not.toBeEmpty();
+  await expect(lost.getByTestId('banner')).toBeHidden();
+  expect(errors).toEqual([]);
+  await own.close();
 });
