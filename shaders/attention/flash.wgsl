@@ -1,8 +1,10 @@
-// Prefill attention, flash style: one workgroup per (block of BQ query rows, head); each thread owns one query
-// row and streams the keys in tiles of BK staged in workgroup memory. The thread's q row, output accumulator
-// and tile scores also live in workgroup memory (slices indexed by thread): large private arrays are slow
-// and fragile on CPU adapters. Online softmax, with an online softmax: per tile, m' = max(m, max s), o = o·e^(m−m') + Σ e^(s−m')·v, l likewise.
-// Row t (position startPos + t) sees keys 0..startPos + t; the workgroup stops at its last row's bound.
+// Prefill attention, flash style: each invocation owns one (query row, head) and streams that row's keys
+// 0..startPos + t once, with an online softmax: when a score s exceeds the running max m, the running sum l
+// and the output accumulator are rescaled by e^(m−s); then p = e^(s−m), l += p, o += p·v.
+// No workgroup memory: SwiftShader expands the zero-initialisation of workgroup arrays element by element
+// at pipeline creation (a 6.6k-float tile set took seconds to compile per head size), and on a CPU adapter
+// staging K/V tiles saves nothing over reading them from cache. The accumulator is the row's slice of
+// `out`, normalised by l at the end; q is re-read from storage (cached) rather than copied.
 struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;           // [tokens, heads, HEAD_DIM]
@@ -10,71 +12,39 @@ struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32 }
 @group(0) @binding(3) var<storage, read> vCache: array<f32>;      // [kvHeads, maxSeq, HEAD_DIM]
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [tokens, heads, HEAD_DIM]
 
-override BQ: u32 = 64;    // query rows per workgroup = threads
-override BK: u32 = 16;    // keys per staged tile
+override WG: u32 = 16;    // query rows per workgroup
 override HEAD_DIM: u32;
 override SCALE: f32;
 
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
-var<workgroup> kTile: array<f32, BK * HEAD_DIM>;
-var<workgroup> vTile: array<f32, BK * HEAD_DIM>;
-var<workgroup> qRows: array<f32, BQ * HEAD_DIM>;  // q · SCALE, one row per thread
-var<workgroup> accRows: array<f32, BQ * HEAD_DIM>; // unnormalised output, one row per thread
-var<workgroup> scores: array<f32, BQ * BK>;
-
-@compute @workgroup_size(BQ)
-fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let lid = lidv.x;
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x;
+  if (t >= params.tokens) { return; }
   let heads = nwg.y;
-  let h = wg.y;
-  let t = wg.x * BQ + lid;
-  let isRow = t < params.tokens;
-  let lastRow = min(params.tokens, (wg.x + 1u) * BQ) - 1u;
-  let keyEnd = params.startPos + lastRow + 1u; // keys [0, keyEnd) matter to this workgroup
-  let myEnd = params.startPos + t + 1u;        // keys [0, myEnd) matter to this row
-  let kvBase = (h / params.kvGroup) * params.maxSeq;
-  let qBase = (min(t, params.tokens - 1u) * heads + h) * HEAD_DIM;
-
-  let row = lid * HEAD_DIM;
-  for (var d = 0u; d < HEAD_DIM; d++) {
-    qRows[row + d] = q[qBase + d] * SCALE;
-    accRows[row + d] = 0.0;
-  }
+  let h = gid.y;
+  let kvBase = (h / params.kvGroup) * params.maxSeq * HEAD_DIM;
+  let qBase = (t * heads + h) * HEAD_DIM;
+  let oBase = qBase;
+  for (var d = 0u; d < HEAD_DIM; d++) { out[oBase + d] = 0.0; }
   var m = LOWEST;
   var l = 0.0;
-
-  for (var k0 = 0u; k0 < keyEnd; k0 += BK) {
-    let staged = min(BK, keyEnd - k0);
-    for (var i = lid; i < staged * HEAD_DIM; i += BQ) {
-      let at = (kvBase + k0) * HEAD_DIM + i;
-      kTile[i] = kCache[at];
-      vTile[i] = vCache[at];
-    }
-    workgroupBarrier();
-    let mine = select(0u, min(staged, myEnd - min(myEnd, k0)), isRow);
-    var tileMax = m;
-    for (var k = 0u; k < mine; k++) {
-      var dot = 0.0;
-      for (var d = 0u; d < HEAD_DIM; d++) { dot += qRows[row + d] * kTile[k * HEAD_DIM + d]; }
-      scores[lid * BK + k] = dot;
-      tileMax = max(tileMax, dot);
-    }
-    if (mine > 0u) {
-      let rescale = exp(m - tileMax);
+  let keyEnd = params.startPos + t + 1u;
+  for (var key = 0u; key < keyEnd; key++) {
+    let kBase = kvBase + key * HEAD_DIM;
+    var s = 0.0;
+    for (var d = 0u; d < HEAD_DIM; d++) { s += q[qBase + d] * kCache[kBase + d]; }
+    s *= SCALE;
+    if (s > m) {
+      let rescale = exp(m - s);
       l *= rescale;
-      for (var d = 0u; d < HEAD_DIM; d++) { accRows[row + d] *= rescale; }
-      for (var k = 0u; k < mine; k++) {
-        let p = exp(scores[lid * BK + k] - tileMax);
-        l += p;
-        for (var d = 0u; d < HEAD_DIM; d++) { accRows[row + d] += p * vTile[k * HEAD_DIM + d]; }
-      }
-      m = tileMax;
+      for (var d = 0u; d < HEAD_DIM; d++) { out[oBase + d] *= rescale; }
+      m = s;
     }
-    workgroupBarrier();
+    let p = exp(s - m);
+    l += p;
+    for (var d = 0u; d < HEAD_DIM; d++) { out[oBase + d] += p * vCache[kBase + d]; }
   }
-  if (isRow) {
-    let oBase = (t * heads + h) * HEAD_DIM;
-    for (var d = 0u; d < HEAD_DIM; d++) { out[oBase + d] = accRows[row + d] / l; }
-  }
+  for (var d = 0u; d < HEAD_DIM; d++) { out[oBase + d] /= l; }
 }

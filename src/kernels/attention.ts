@@ -91,27 +91,15 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles }, [a.heads, a.tokens]);
 }
 
-/** Query rows and keys per flash workgroup: q rows, accumulators, K/V tiles and scores within workgroup memory. */
-function flashTiles(gpu: Gpu, headDim: number): { BQ: number; BK: number } {
-  const limit = gpu.adapter.limits.maxComputeWorkgroupStorageSize ?? 16384;
-  const bytes = (bq: number, bk: number) => 4 * (2 * bq * headDim + 2 * bk * headDim + bq * bk);
-  let BQ = gpu.adapter.isSoftware ? 16 : 64;
-  let BK = 32;
-  while (bytes(BQ, BK) > limit && (BQ > 1 || BK > 1)) {
-    if (BK >= BQ) BK >>= 1;
-    else BQ >>= 1;
-  }
-  if (bytes(BQ, BK) > limit) throw new Error(`attention: headDim ${headDim} does not fit ${limit} bytes of workgroup memory`);
-  return { BQ, BK };
-}
+/** Query rows per flash workgroup (one invocation per row; the kernel uses no workgroup memory). */
+const FLASH_WG = 16;
 
 function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
-  const { BQ, BK } = flashTiles(gpu, a.headDim);
   const k = kernel(gpu, {
     shader: 'attention/flash',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
     params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-    overrides: { BQ, BK, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
+    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
   });
-  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq }, [Math.ceil(a.tokens / BQ), a.heads]);
+  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq }, [Math.ceil(a.tokens / FLASH_WG), a.heads]);
 }
