@@ -21,8 +21,11 @@ override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
 const MB = 4u;             // activation rows per invocation (grid z covers the rest)
+// Lane partials for the workgroup reduction; one slot when LANES is 1, because SwiftShader unrolls the
+// zero-initialisation of workgroup arrays at pipeline creation (cost grows with their size).
+override PARTIAL_SLOTS: u32 = select(1u, WG, LANES > 1u);
 
-var<workgroup> partial: array<array<f32, MB>, WG>;
+var<workgroup> partial: array<array<f32, MB>, PARTIAL_SLOTS>;
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
