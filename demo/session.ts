@@ -2,8 +2,7 @@
  * The demo's one engine: loading (with progress), running requests, and telling the views what happened.
  * Views never hold an Engine of their own, so reloading after a device loss updates every view at once.
  */
-import { createEngine } from '../src/api/index';
-import type { Engine, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
+import { createEngine, type Engine, type EngineInfo, type GenerateEvent, type GenerateRequest, type GenerateResult, type LoadProgress } from '../src/api/index';
 
 export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files: File[] };
 
