@@ -3,7 +3,8 @@ import type { Step } from '../gpu/step';
 import { kernel } from './kernel';
 
 /** Workgroup width of the per-row reductions: narrow on CPU adapters, where wide barriers are slow. */
-const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? 64 : 256);
+/** Threads per row for whole-vocabulary row reductions (narrow on CPU adapters, where wide reductions are slow). */
+export const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? 64 : 256);
 
 /** out[outOffset + r] = argmax of logits row (logitsRowOffset + r), for r < rows; ties go to the lowest index. */
 export function argmax(

@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from './kernel';
-import { rowWidth } from './verify';
+import { rowWidth } from './sampling';
 import type { WeightFormat, WeightMatrix } from './tensor';
 
 const WG = 64;

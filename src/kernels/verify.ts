@@ -1,9 +1,9 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from './kernel';
+import { rowWidth } from './sampling';
 
 /** Workgroup width of per-row reductions: narrow on CPU adapters, where wide barriers are slow. */
-export const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? 64 : 256);
 
 /**
  * Greedy acceptance of `drafts` draft tokens (tokens[draftsOffset..]) against targets[0..drafts] (the argmax

@@ -1,18 +1,12 @@
 import { ModelFormatError, UnsupportedModelError } from '../gpu/errors';
+import type { RopeScaling } from '../kernels/rope';
 import { parseJson } from './json';
 import type { ModelSource } from './source';
 
 /** Compute families: Llama/Mistral (dense), Qwen2 (dense + q/k/v bias), Mixtral and Qwen2-MoE (sparse MLPs). */
 export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe';
 
-export interface RopeScaling {
-  type: 'linear' | 'llama3';
-  factor: number;
-  /** llama3 only */
-  lowFreqFactor?: number;
-  highFreqFactor?: number;
-  originalMaxPositions?: number;
-}
+export type { RopeScaling } from '../kernels/rope';
 
 export interface MoeConfig {
   experts: number;

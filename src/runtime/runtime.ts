@@ -1,12 +1,12 @@
 import type { Gpu } from '../gpu/device';
-import { ParamArena } from '../gpu/step';
+import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../gpu/errors';
 import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
-import { loadWeights, type ModelWeights } from '../model/weights';
-import { parameterCount, weightBuffers } from '../model/params';
+import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
+import { parameterCount } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
@@ -118,17 +118,10 @@ export class Runtime {
     const { model } = this;
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
-    for (let start = 0; start < ids.length; start += model.rows) {
-      const count = Math.min(model.rows, ids.length - start);
-      this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
-      const step = this.newStep();
-      model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start);
+    await this.forwardChunks(ids, (step, count) => {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
-      const [bytes] = await step.submit();
-      out.set(new Float32Array(bytes), start * vocab);
-    }
+    }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
     model.kv.length = 0;
     return out;
   }
@@ -190,24 +183,39 @@ export class Runtime {
     this.model.destroy();
     this.mlp.destroy();
     this.model.kv.destroy();
-    for (const buffer of weightBuffers(this.weights)) buffer.destroy();
+    destroyWeights(this.weights);
   }
 
   /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
   private async prefill(ids: number[]): Promise<void> {
+    await this.forwardChunks(ids);
+    this.model.kv.length = ids.length;
+  }
+
+  /**
+   * Run `ids` through all layers at positions 0.. in chunks of model.rows tokens, one submit each.
+   * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
+   * Without reads, chunks are submitted back to back and only the last is awaited.
+   */
+  private async forwardChunks(
+    ids: number[],
+    extend?: (step: Step, count: number) => void,
+    collect?: (start: number, reads: ArrayBuffer[]) => void,
+  ): Promise<void> {
     const { model } = this;
     model.kv.length = 0;
-    let last: Promise<unknown> = Promise.resolve();
+    let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
     for (let start = 0; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
       model.layers(step, count, start);
+      extend?.(step, count);
       last = step.submit();
+      if (collect) collect(start, await last);
     }
     await last;
-    model.kv.length = ids.length;
   }
 
   private newStep() {
