@@ -1,6 +1,6 @@
 """Export a trained checkpoint to public/models/<name>/ and write its test fixtures.
 
-  /usr/bin/python3 tools/train/export.py --name tiny-dense
+  /usr/bin/python3 tools/train/export.py --name tiny-dense --work-dir tools/train/work/tiny-dense-2
   /usr/bin/python3 tools/train/export.py --name tiny-moe
 
 Writes
@@ -125,7 +125,7 @@ def export_onnx(model, cfg, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", required=True)
-    ap.add_argument("--ckpt", default=None)
+    ap.add_argument("--work-dir", default=None, help="training output with ckpt.pt + summary.json (default work/<name>)")
     ap.add_argument("--quick", action="store_true", help="evaluate on 4 windows only (pipeline test)")
     ap.add_argument("--prev-log", default=None, help="reuse validation numbers and samples printed by an earlier export run")
     args = ap.parse_args()
@@ -133,12 +133,13 @@ def main():
     torch.manual_seed(0)
     name = args.name
     cfg = json.load(open(os.path.join(HERE, "configs", f"{name}.json")))
-    summary = json.load(open(os.path.join(WORK, name, "summary.json"))) if os.path.exists(os.path.join(WORK, name, "summary.json")) else {}
+    wdir = args.work_dir or os.path.join(WORK, name)
+    summary = json.load(open(os.path.join(wdir, "summary.json"))) if os.path.exists(os.path.join(wdir, "summary.json")) else {}
     outdir = os.path.join(ROOT, "public", "models", name)
     os.makedirs(outdir, exist_ok=True)
 
     model = build_model(cfg)
-    model.load_state_dict(torch.load(args.ckpt or os.path.join(WORK, name, "ckpt.pt")))
+    model.load_state_dict(torch.load(os.path.join(wdir, "ckpt.pt")))
     model.eval()
     # 1. weights in F16 + config + tokenizer
     sd16 = {k: v.half() for k, v in model.hf_state_dict().items()}

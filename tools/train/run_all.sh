@@ -22,14 +22,18 @@ $PY tools/train/ngrams.py
 # 4. tiny-dense: LayerSkip training (early-exit loss on every layer, layer dropout)
 $PY tools/train/train.py --config tools/train/configs/tiny-dense.json --out $W/tiny-dense \
   --layerskip --steps 340 --batch 8 --lr 2.5e-3 --warmup 25 --ckpt-every 50
-# (a second stage: --out $W/tiny-dense-2 --init-from $W/tiny-dense --dropout-schedule constant)
+# 4b. tiny-dense stage 2: warm restart at a lower peak LR; early-exit loss weighted towards layers 1-3
+#     and self-distilled towards the final layer (better drafts for self-speculation), constant layer dropout
+$PY tools/train/train.py --config tools/train/configs/tiny-dense.json --out $W/tiny-dense-2 --init-from $W/tiny-dense \
+  --layerskip --dropout-schedule constant --steps 47 --batch 8 --lr 1e-3 --warmup 10 --seed 1 \
+  --e-scale 1.0 --exit-weights 2,3,3,1.5,1,0.5,0.5 --exit-distill 0.5 --ckpt-every 20 --eval-windows 24
 
 # 5. tiny-moe
 $PY tools/train/train.py --config tools/train/configs/tiny-moe.json --out $W/tiny-moe \
   --aux-loss 0.02 --steps 300 --batch 8 --lr 3e-3 --warmup 25 --ckpt-every 50
 
 # 6. export (weights, tokenizer, ONNX, fixtures, eval.json), model cards, checks
-$PY tools/train/export.py --name tiny-dense
+$PY tools/train/export.py --name tiny-dense --work-dir $W/tiny-dense-2
 $PY tools/train/export.py --name tiny-moe
 $PY tools/train/write_cards.py tiny-dense tiny-moe
 node tools/train/check_onnx.mjs tiny-dense

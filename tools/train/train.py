@@ -10,6 +10,10 @@ LayerSkip (arXiv 2404.16710), as used here:
     D(l) = exp(l*ln2/(L-1)) - 1, S(t) = exp(t*ln2/T) - 1 (from-scratch schedule); skipped = identity.
   * early-exit loss: the shared final norm + LM head on every layer. Each step every early layer
     l < L gets CE on a random subset (--exit-frac) of positions; loss = CE_L + e_scale * mean_l CE_l.
+    Second stage options: --exit-weights w_1..w_{L-1} turns the mean into a weighted mean (emphasis on the
+    layers a self-speculative draft uses), and --exit-distill a makes each exit's loss
+    (1-a) * CE(labels) + a * CE(softmax(final logits, detached)), i.e. self-distillation towards the full
+    model's prediction, which is what a draft is verified against.
 MoE: Switch-style load-balancing loss  E * sum_e f_e * P_e  (f_e: fraction of top-k assignments
 to expert e, P_e: mean router probability), averaged over MoE layers, times --aux-loss.
 """
@@ -108,6 +112,8 @@ def main():
     ap.add_argument("--p-max", type=float, default=0.1)
     ap.add_argument("--e-scale", type=float, default=0.6)
     ap.add_argument("--exit-frac", type=float, default=0.25)
+    ap.add_argument("--exit-weights", default=None, help="comma-separated relative weights of exit layers 1..L-1")
+    ap.add_argument("--exit-distill", type=float, default=0.0, help="weight of the final-layer soft target in exit losses")
     ap.add_argument("--aux-loss", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -132,6 +138,11 @@ def main():
         model.load_state_dict(torch.load(os.path.join(args.init_from, "ckpt.pt")))
         prev = json.load(open(os.path.join(args.init_from, "summary.json")))
     L = cfg["num_hidden_layers"]
+    exit_w = torch.ones(L - 1)
+    if args.exit_weights:
+        exit_w = torch.tensor([float(v) for v in args.exit_weights.split(",")])
+        assert len(exit_w) == L - 1, "--exit-weights needs one weight per early layer"
+    exit_w = exit_w / exit_w.sum()
     print(f"params {count_params(model)}", flush=True)
     train, val = load_tokens("train"), load_tokens("val")
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -167,15 +178,23 @@ def main():
         out = model(x, output_hidden_states=args.layerskip, layer_dropout=drop)
         loss_final = F.cross_entropy(out["logits"].reshape(-1, out["logits"].shape[-1]), y.reshape(-1))
         loss = loss_final
-        exit_losses = []
+        exit_losses, exit_agree = [], []
         if args.layerskip:
             npos = max(1, int(args.exit_frac * args.batch * args.seq))
             sel = torch.randperm(args.batch * args.seq, generator=gen)[:npos]
             yy = y.reshape(-1)[sel]
+            final_sel = out["logits"].reshape(-1, out["logits"].shape[-1])[sel].detach()
+            soft = final_sel.softmax(-1)
             for l in range(L - 1):
                 h = out["hidden_states"][l].reshape(-1, cfg["hidden_size"])[sel]
-                exit_losses.append(F.cross_entropy(model.exit_logits(h), yy))
-            loss = loss + args.e_scale * torch.stack(exit_losses).mean()
+                lg = model.exit_logits(h)
+                ce = F.cross_entropy(lg, yy)
+                if args.exit_distill > 0:
+                    kd = -(soft * lg.log_softmax(-1)).sum(-1).mean()
+                    ce = (1 - args.exit_distill) * ce + args.exit_distill * kd
+                exit_losses.append(ce)
+                exit_agree.append((lg.argmax(-1) == final_sel.argmax(-1)).float().mean())
+            loss = loss + args.e_scale * (torch.stack(exit_losses) * exit_w).sum()
         aux = None
         if args.aux_loss > 0:
             aux = moe_aux_loss(model)
@@ -190,6 +209,7 @@ def main():
                    "tok_per_s": round((step + 1) * args.batch * args.seq / el)}
             if exit_losses:
                 rec["exit_loss"] = [round(e.item(), 3) for e in exit_losses]
+                rec["exit_agree"] = [round(a.item(), 3) for a in exit_agree]
             if aux is not None:
                 rec["aux"] = round(aux.item(), 4)
             print(json.dumps(rec), flush=True)

@@ -136,11 +136,21 @@ def main():
                          f"({st[1]['train_seconds'] / 60:.1f} min" + (", layer-dropout S(t) = 1" if a1.get("dropout_schedule") == "constant" else "") + ").")
         lines += [""]
         if dense:
+            a_s1 = tr["stages"][0]["args"] if tr.get("stages") else a
             lines += ["LayerSkip recipe (arXiv 2404.16710): one shared final norm + LM head for all layers; at every step each "
-                      f"early layer l < {L} gets a cross-entropy loss on a random {a.get('exit_frac')} of the positions; "
-                      f"loss = CE_L + {a.get('e_scale')} × mean over l < {L} of CE_l. Layer dropout per sample: layer l (0-based) "
-                      f"is skipped with p = {a.get('p_max')} · S(t) · D(l), D(l) = e^(l·ln2/(L−1)) − 1, S(t) = e^(t·ln2/T) − 1 "
+                      f"early layer l < {L} gets a cross-entropy loss on a random {a_s1.get('exit_frac')} of the positions; "
+                      f"loss = CE_L + {a_s1.get('e_scale')} × mean over l < {L} of CE_l. Layer dropout per sample: layer l (0-based) "
+                      f"is skipped with p = {a_s1.get('p_max')} · S(t) · D(l), D(l) = e^(l·ln2/(L−1)) − 1, S(t) = e^(t·ln2/T) − 1 "
                       "(from-scratch schedule: 0 at the start, p_max at the last layer at the end).", ""]
+            if tr.get("stages"):
+                w = [float(v) for v in (a.get("exit_weights") or ",".join(["1"] * (L - 1))).split(",")]
+                wn = ", ".join(f"{v / sum(w):.3f}" for v in w)
+                alpha = a.get("exit_distill") or 0.0
+                lines += [f"Stage 2 shifts the early-exit loss towards the layers a self-speculative draft uses: "
+                          f"loss = CE_L + {a.get('e_scale')} × Σ_l w_l · X_l with w_1..w_{L - 1} = {wn}, where "
+                          f"X_l = {1 - alpha:g} · CE_l(labels) + {alpha:g} · CE_l(softmax of the detached final-layer logits) "
+                          "(self-distillation towards the prediction a draft is verified against), on a random "
+                          f"{a.get('exit_frac')} of the positions; layer dropout p = {a.get('p_max')} · D(l) throughout (S(t) = 1).", ""]
         else:
             lines += [f"Switch-style load-balancing loss E·Σ_e f_e·P_e averaged over layers, coefficient {a.get('aux_loss')}.", ""]
         lines += ["## Evaluation (validation split: 97 windows of 256 tokens = 24,832 predicted tokens)", "",
