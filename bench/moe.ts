@@ -13,7 +13,7 @@ import { f32ToF16Bits, packF16 } from '../src/kernels/quantize';
 import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
 import { swiglu } from '../src/kernels/activation';
-import { sparseUpAct, spmvActive } from '../src/kernels/sparse';
+import { sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
 import type { LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
@@ -21,6 +21,8 @@ import { Transformer, denseMlp, type MlpBlock } from '../src/model/forward';
 import { MoeMlp } from '../src/model/moe';
 import { BarrierStep, ExpertCache } from '../src/model/expert_cache';
 import { randomFloats } from '../tests/helpers/reference';
+import { Runtime, type RuntimeOptions } from '../src/runtime/runtime';
+import type { ModelSource } from '../src/model/source';
 
 export interface MoeBench {
   adapter: string;
@@ -29,6 +31,8 @@ export interface MoeBench {
   decodeTokens: number;
   tokPerSec: { moe: number; denseActive: number; halfResidentNoPrefetch: number; halfResidentPrefetch: number };
   expertCache: { noPrefetch: CacheFigures; prefetch: CacheFigures };
+  /** the same with the trained tiny-moe (realistic routing), through the Runtime, when a source is given */
+  trainedModel?: { model: string; decodeTokens: number; tokPerSec: { allResident: number; halfResidentNoPrefetch: number; halfResidentPrefetch: number }; expertCache: { noPrefetch: CacheFigures; prefetch: CacheFigures } };
   sparseGemv: { neurons: number; hidden: number; denseMs: number; sparseMs: number; denseMlpMs: number; sparseMlpMs: number; liveFraction: number };
   ratios: { moe_vs_dense_active: number; sparse_gemv_50pct_speedup: number; sparse_mlp_50pct_speedup: number; half_resident_prefetch_vs_no_prefetch: number };
 }
@@ -74,44 +78,65 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number): ModelWeight
   return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, format: 'f16' };
 }
 
-/** Decode tok/s: one token per submitted step (embed, layers, head), positions 0..tokens-1, after a warm-up pass. */
-async function decodeRate(gpu: Gpu, c: ModelConfig, weights: ModelWeights, block: MlpBlock, tokens: number, newStep: (arena: ParamArena) => Step): Promise<number> {
+/** One decode pass at a position: embed, layers, head, one submitted step. */
+type DecodePass = (pos: number) => Promise<void>;
+
+function decoder(gpu: Gpu, c: ModelConfig, weights: ModelWeights, block: MlpBlock, tokens: number, newStep: (arena: ParamArena) => Step): DecodePass {
   const kv = new KvCache(gpu, c.layers, c.kvHeads, c.headDim, tokens + 1);
   const model = new Transformer(gpu, c, weights, kv, 1, block);
   const ids = uploadBuffer(gpu, 'bench.ids', Uint32Array.from({ length: tokens }, (_, i) => (i * 131 + 7) % c.vocab));
   const arena = new ParamArena(gpu);
-  const pass = async (pos: number) => {
+  return async (pos) => {
     const step = newStep(arena);
     model.embed(step, ids, pos, 1);
     model.layers(step, 1, pos);
     model.head(step, 1);
     await step.submit();
+    await gpu.device.queue.onSubmittedWorkDone();
   };
-  await pass(0);
-  await gpu.device.queue.onSubmittedWorkDone();
-  const t0 = performance.now();
-  for (let i = 0; i < tokens; i++) await pass(i);
-  await gpu.device.queue.onSubmittedWorkDone();
-  const rate = tokens / ((performance.now() - t0) / 1000);
-  model.destroy();
-  kv.destroy();
-  ids.destroy();
-  return rate;
 }
 
-/** Median ms of `record` over `runs` submits of `iterations` recordings each. */
-async function timeMs(gpu: Gpu, iterations: number, runs: number, record: (step: Step) => void): Promise<number> {
-  const arena = new ParamArena(gpu);
-  const times: number[] = [];
-  for (let r = 0; r <= runs; r++) {
-    const step = new Step(gpu, arena);
-    for (let i = 0; i < iterations; i++) record(step);
-    const t0 = performance.now();
-    await step.submit();
-    await gpu.device.queue.onSubmittedWorkDone();
-    if (r > 0) times.push((performance.now() - t0) / iterations);
+/**
+ * Decode tok/s of each decoder from the median per-token time. The decoders take turns token by token
+ * (`rounds` times over positions 0..tokens-1), so load from other processes on a shared machine hits all
+ * of them alike.
+ */
+async function interleavedRates(decoders: DecodePass[], tokens: number, rounds = 3): Promise<number[]> {
+  const times: number[][] = decoders.map(() => []);
+  for (const pass of decoders) await pass(0);
+  for (let r = 0; r < rounds; r++) {
+    for (let pos = 0; pos < tokens; pos++) {
+      for (const [d, pass] of decoders.entries()) {
+        const t0 = performance.now();
+        await pass(pos);
+        times[d].push(performance.now() - t0);
+      }
+    }
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return times.map((t) => 1000 / t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}
+
+/** Median ms per recording of each of `records`, taking turns over `rounds` submits of `iterations` recordings (after one warm-up). */
+async function interleavedMs(gpu: Gpu, records: ((step: Step) => void)[], iterations: number, rounds = 15): Promise<number[]> {
+  const arena = new ParamArena(gpu);
+  const times: number[][] = records.map(() => []);
+  for (let r = 0; r <= rounds; r++) {
+    for (const [d, record] of records.entries()) {
+      const step = new Step(gpu, arena);
+      for (let i = 0; i < iterations; i++) record(step);
+      const t0 = performance.now();
+      await step.submit();
+      await gpu.device.queue.onSubmittedWorkDone();
+      if (r > 0) times[d].push((performance.now() - t0) / iterations);
+    }
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+}
+
+async function runOnce(gpu: Gpu, record: (step: Step) => void): Promise<void> {
+  const step = new Step(gpu, new ParamArena(gpu));
+  record(step);
+  await step.submit();
 }
 
 /** Dense down projection (gemv on W_down) and whole MLP vs the activation-sparse kernels with half the neurons live. */
@@ -126,60 +151,94 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
   const silu = Array.from(gateValues, (g) => Math.abs(g / (1 + Math.exp(-g)))).sort((a, b) => a - b);
   const threshold = silu[Math.floor(neurons / 2)]; // half the neurons live
   const act = storageBuffer(gpu, 'act', 4 * neurons), live = storageBuffer(gpu, 'live', 4 * (2 + neurons));
-  await timeMs(gpu, 1, 0, (step) => sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, act, threshold }));
+  const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   const denseAct = storageBuffer(gpu, 'dense-act', 4 * neurons);
-  await timeMs(gpu, 1, 0, (step) => linear(gpu, step, { x: h, w: upW, y: denseAct, rows: 1 }));
-  const denseMs = await timeMs(gpu, iterations, 3, (step) => linear(gpu, step, { x: denseAct, w: down, y, rows: 1 }));
-  const sparseMs = await timeMs(gpu, iterations, 3, (step) => spmvActive(gpu, step, { act, live, downT, y }));
-  const denseMlpMs = await timeMs(gpu, iterations, 3, (step) => {
-    linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
-    linear(gpu, step, { x: h, w: upW, y: up, rows: 1 });
-    swiglu(gpu, step, { gate, up, out: denseAct, n: neurons });
-    linear(gpu, step, { x: denseAct, w: down, y, rows: 1 });
-  });
-  const sparseMlpMs = await timeMs(gpu, iterations, 3, (step) => {
-    linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
+  await runOnce(gpu, (step) => {
     sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, act, threshold });
-    spmvActive(gpu, step, { act, live, downT, y });
+    linear(gpu, step, { x: h, w: upW, y: denseAct, rows: 1 });
   });
+  const [denseMs, sparseMs, denseMlpMs, sparseMlpMs] = await interleavedMs(gpu, [
+    (step) => linear(gpu, step, { x: denseAct, w: down, y, rows: 1 }),
+    (step) => spmvActive(gpu, step, { act, live, partial, downT, y }),
+    (step) => {
+      linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
+      linear(gpu, step, { x: h, w: upW, y: up, rows: 1 });
+      swiglu(gpu, step, { gate, up, out: denseAct, n: neurons });
+      linear(gpu, step, { x: denseAct, w: down, y, rows: 1 });
+    },
+    (step) => {
+      linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
+      sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, act, threshold });
+      spmvActive(gpu, step, { act, live, partial, downT, y });
+    },
+  ], iterations);
   return { neurons, hidden, denseMs, sparseMs, denseMlpMs, sparseMlpMs, liveFraction: 0.5 };
 }
 
-async function budgetRate(gpu: Gpu, prefetch: boolean, tokens: number): Promise<{ rate: number; figures: CacheFigures }> {
+/** Greedy decode through the Runtime with all experts resident, and with half of them with and without prefetch. */
+async function trainedBudget(gpu: Gpu, source: ModelSource, name: string, tokens: number): Promise<NonNullable<MoeBench['trainedModel']>> {
+  const run = async (options: RuntimeOptions) => {
+    const runtime = await Runtime.load(gpu, source, { contextLength: 256, ...options });
+    const { stats } = await runtime.generate({ prompt: 'Once upon a time', maxTokens: tokens, stopAtEos: false }, () => undefined);
+    const hits = stats.expertCacheHits ?? 0, misses = stats.expertCacheMisses ?? 0;
+    const figures = { hits, misses, hitRate: hits / Math.max(1, hits + misses), uploadBytes: stats.expertUploadBytes ?? 0 };
+    return { rate: (stats.decodeTokens / stats.decodeMs) * 1000, figures, experts: runtime.config.moe!.experts };
+  };
+  const all = await run({});
+  const half = all.experts / 2;
+  const noPrefetch = await run({ maxResidentExperts: half, prefetchExperts: false });
+  const prefetch = await run({ maxResidentExperts: half, prefetchExperts: true });
+  return {
+    model: name, decodeTokens: tokens,
+    tokPerSec: { allResident: all.rate, halfResidentNoPrefetch: noPrefetch.rate, halfResidentPrefetch: prefetch.rate },
+    expertCache: { noPrefetch: noPrefetch.figures, prefetch: prefetch.figures },
+  };
+}
+
+/** The random MoE model with half its experts resident (its own copy of the weights: the cache takes them over). */
+async function budgetDecoder(gpu: Gpu, prefetch: boolean, tokens: number): Promise<{ pass: DecodePass; cache: ExpertCache }> {
   const c = config(true);
   const weights = randomWeights(gpu, c, 100);
   const cache = await ExpertCache.create(gpu, c, weights, SHAPE.experts / 2, prefetch);
   const moe = new MoeMlp(gpu, c, weights, 1, { cache });
-  const rate = await decodeRate(gpu, c, weights, moe.block, tokens, (arena) => new BarrierStep(gpu, arena));
-  const { hits, misses, uploadBytes } = cache.stats;
-  moe.destroy();
-  cache.destroy();
-  return { rate, figures: { hits, misses, hitRate: hits / Math.max(1, hits + misses), uploadBytes } };
+  return { pass: decoder(gpu, c, weights, moe.block, tokens, (arena) => new BarrierStep(gpu, arena)), cache };
 }
 
-export async function benchMoe(gpu: Gpu, { tokens = 24, iterations = 20 } = {}): Promise<MoeBench> {
+function cacheFigures(cache: ExpertCache): CacheFigures {
+  const { hits, misses, uploadBytes } = cache.stats;
+  return { hits, misses, hitRate: hits / Math.max(1, hits + misses), uploadBytes };
+}
+
+/**
+ * Runtimes are not disposed (disposing destroys the shared device): `trained` runs last.
+ * `trained`: a trained MoE model (tiny-moe) whose routing is realistic, for the expert budget.
+ */
+export async function benchMoe(gpu: Gpu, { tokens = 24, iterations = 4, trained }: { tokens?: number; iterations?: number; trained?: { source: ModelSource; name: string } } = {}): Promise<MoeBench> {
   const plain = (arena: ParamArena) => new Step(gpu, arena);
   const moeConfig = config(true), denseConfig = config(false);
   const moeWeights = randomWeights(gpu, moeConfig, 100);
-  const moe = new MoeMlp(gpu, moeConfig, moeWeights, 1);
-  const moeRate = await decodeRate(gpu, moeConfig, moeWeights, moe.block, tokens, plain);
-  const denseRate = await decodeRate(gpu, denseConfig, randomWeights(gpu, denseConfig, 200), denseMlp, tokens, plain);
-  const noPrefetch = await budgetRate(gpu, false, tokens);
-  const prefetch = await budgetRate(gpu, true, tokens);
+  const moe = decoder(gpu, moeConfig, moeWeights, new MoeMlp(gpu, moeConfig, moeWeights, 1).block, tokens, plain);
+  const dense = decoder(gpu, denseConfig, randomWeights(gpu, denseConfig, 200), denseMlp, tokens, plain);
+  const [moeRate, denseRate] = await interleavedRates([moe, dense], tokens);
+  const budgets = [await budgetDecoder(gpu, false, tokens), await budgetDecoder(gpu, true, tokens)];
+  const [noPrefetchRate, prefetchRate] = await interleavedRates(budgets.map((b) => b.pass), tokens);
+  const [noPrefetch, prefetch] = budgets.map((b) => cacheFigures(b.cache));
   const sparse = await sparseBench(gpu, 1024, 2816, iterations);
+  const trainedModel = trained && (await trainedBudget(gpu, trained.source, trained.name, 2 * tokens));
   return {
     adapter: gpu.adapter.description,
     isSoftware: gpu.adapter.isSoftware,
     model: { hidden: SHAPE.hidden, layers: SHAPE.layers, experts: SHAPE.experts, expertsPerToken: SHAPE.k, expertIntermediate: SHAPE.intermediate, denseIntermediate: SHAPE.k * SHAPE.intermediate },
     decodeTokens: tokens,
-    tokPerSec: { moe: moeRate, denseActive: denseRate, halfResidentNoPrefetch: noPrefetch.rate, halfResidentPrefetch: prefetch.rate },
-    expertCache: { noPrefetch: noPrefetch.figures, prefetch: prefetch.figures },
+    tokPerSec: { moe: moeRate, denseActive: denseRate, halfResidentNoPrefetch: noPrefetchRate, halfResidentPrefetch: prefetchRate },
+    expertCache: { noPrefetch, prefetch },
     sparseGemv: sparse,
+    ...(trainedModel && { trainedModel }),
     ratios: {
       moe_vs_dense_active: moeRate / denseRate,
       sparse_gemv_50pct_speedup: sparse.denseMs / sparse.sparseMs,
       sparse_mlp_50pct_speedup: sparse.denseMlpMs / sparse.sparseMlpMs,
-      half_resident_prefetch_vs_no_prefetch: prefetch.rate / noPrefetch.rate,
+      half_resident_prefetch_vs_no_prefetch: prefetchRate / noPrefetchRate,
     },
   };
 }
@@ -188,7 +247,9 @@ export async function main(args: string[]): Promise<number> {
   const { nodeGpu } = await import('../src/node/gpu');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const tokens = Number(args.find((a) => a.startsWith('--tokens='))?.split('=')[1] ?? 24);
-  const result = await benchMoe(await nodeGpu(), { tokens });
+  const { directorySource } = await import('../src/node/source');
+  const trained = { source: directorySource('public/models/tiny-moe'), name: 'tiny-moe' };
+  const result = await benchMoe(await nodeGpu(), { tokens, trained });
   console.log(JSON.stringify(result, null, 2));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/moe.json', JSON.stringify(result, null, 2) + '\n');

@@ -38,30 +38,47 @@ export interface SparseDownArgs {
   act: GPUBuffer; // [neurons] f32, 0 = skipped
   /** [2 + neurons] u32 scratch: live count of the pass, running total of live neurons (stats), live indices */
   live: GPUBuffer;
+  /** [sparseChunks(neurons), hidden] f32 scratch: per-chunk sums */
+  partial: GPUBuffer;
   downT: WeightMatrix; // [neurons, hidden]: W_down transposed
   y: GPUBuffer; // [hidden] f32
   accumulate?: boolean;
   yOffset?: number;
 }
 
+/** Live neurons per spmv_active workgroup. */
+const CHUNK = 64;
+
+/** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst). */
+export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
+
 /**
- * CATS steps 2-3: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum, then
- * y (+)= Σ_live act_i · W_downᵀ[i], reading only the live neurons' rows.
+ * CATS steps 2-4: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum, sum
+ * act_i · W_downᵀ[i] over chunks of them reading only the live rows, then y (+)= the chunk sums in order.
  */
 export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
   const { downT } = a;
-  if (downT.cols % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${downT.cols} must be a multiple of 4`);
+  const neurons = downT.rows, hidden = downT.cols;
+  if (hidden % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of 4`);
   const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: 256 } });
-  step.dispatch(compact, [a.act, a.live], { n: downT.rows }, [1]);
+  step.dispatch(compact, [a.act, a.live], { n: neurons }, [1]);
   const WG = 64;
-  const k = kernel(gpu, {
+  const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',
-    buffers: { act: 'read', live: 'read', w: 'read', scales: 'read', y: 'rw' },
-    params: { neurons: 'u32', n: 'u32', accumulate: 'u32', y_offset: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[downT.format], WG },
+    buffers: { act: 'read', live: 'read', w: 'read', scales: 'read', partial: 'rw' },
+    params: { neurons: 'u32', n: 'u32' },
+    overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK },
   });
-  const params = { neurons: downT.rows, n: downT.cols, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
-  step.dispatch(k, [a.act, a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.y], params, grid1d(gpu, Math.ceil(downT.cols / 4 / WG)));
+  const buffers = [a.act, a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
+  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / 4 / WG), sparseChunks(neurons)]);
+  const reduce = kernel(gpu, {
+    shader: 'matmul/sparse_reduce',
+    buffers: { live: 'read', partial: 'read', y: 'rw' },
+    params: { n: 'u32', chunk: 'u32', accumulate: 'u32', y_offset: 'u32' },
+    overrides: { WG },
+  });
+  const params = { n: hidden, chunk: CHUNK, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
+  step.dispatch(reduce, [a.live, a.partial, a.y], params, grid1d(gpu, Math.ceil(hidden / WG)));
 }
 
 /** A block-sparse (BSR) f32 matrix [rows, cols] in B x B blocks; all-zero blocks are not stored. */

@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { readBuffer, readF32, readU32, storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { linear } from '../kernels/linear';
-import { sparseUpAct, spmvActive } from '../kernels/sparse';
+import { sparseChunks, sparseUpAct, spmvActive } from '../kernels/sparse';
 import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
 import { formatBytes } from './weight_plan';
 import type { WeightMatrix } from '../kernels/tensor';
@@ -30,11 +30,14 @@ interface SparseLayer {
 export class SparseMlp {
   readonly block: MlpBlock;
   private readonly live: GPUBuffer; // [2 + widest intermediate] u32: live count, running total since the reset, live indices
+  private readonly partial: GPUBuffer; // [chunks of the widest intermediate, hidden] f32 per-chunk sums
   private neuronsSeen = 0;
   private calibration?: GPUBuffer[]; // per layer [rows, intermediate] f32 gate pre-activations, while calibrating
 
   private constructor(private readonly gpu: Gpu, private readonly weights: ModelWeights, private readonly layers: (SparseLayer | undefined)[], readonly target: number) {
-    this.live = storageBuffer(gpu, 'sparsity.live', 4 * (2 + Math.max(0, ...layers.map((l) => l?.downT.rows ?? 0))));
+    const widest = Math.max(0, ...layers.map((l) => l?.downT.rows ?? 0));
+    this.live = storageBuffer(gpu, 'sparsity.live', 4 * (2 + widest));
+    this.partial = storageBuffer(gpu, 'sparsity.partial', 4 * sparseChunks(widest) * weights.embed.cols);
     this.block = (t, step, layer, count) => this.record(t, step, layer, count);
   }
 
@@ -90,7 +93,7 @@ export class SparseMlp {
     const { act } = t;
     linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
     sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, act: act.act, threshold: layer.threshold });
-    spmvActive(gpu, step, { act: act.act, live: this.live, downT: layer.downT, y: act.x, accumulate: true });
+    spmvActive(gpu, step, { act: act.act, live: this.live, partial: this.partial, downT: layer.downT, y: act.x, accumulate: true });
     this.neuronsSeen += layer.downT.rows;
   }
 
@@ -108,6 +111,7 @@ export class SparseMlp {
 
   destroy(): void {
     this.live.destroy();
+    this.partial.destroy();
     for (const layer of this.layers) {
       layer?.downT.data.destroy();
       layer?.downT.scales?.destroy();

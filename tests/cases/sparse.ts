@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/device';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { bsrMatmul, sparseUpAct, spmvActive, uploadBsr } from '../../src/kernels/sparse';
+import { bsrMatmul, sparseChunks, sparseUpAct, spmvActive, uploadBsr } from '../../src/kernels/sparse';
 import { linearReference, randomWeight } from './linear';
 import type { GemvShape } from '../../src/kernels/linear';
 import { runStep } from '../helpers/step';
@@ -20,9 +20,10 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
   const yv = randomFloats(hidden, 65);
   const h = uploadBuffer(gpu, 'h', hv), gate = uploadBuffer(gpu, 'gate', gv), y = uploadBuffer(gpu, 'y', yv);
   const act = storageBuffer(gpu, 'act', 4 * neurons), liveList = storageBuffer(gpu, 'live', 4 * (2 + neurons));
+  const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   await runStep(gpu, (step) => {
     sparseUpAct(gpu, step, { x: h, gate, up: up.w, act, threshold }, shape);
-    spmvActive(gpu, step, { act, live: liveList, downT: downT.w, y, accumulate: true });
+    spmvActive(gpu, step, { act, live: liveList, partial, downT: downT.w, y, accumulate: true });
   });
   const expected = Float64Array.from(yv);
   let live = 0;
@@ -42,8 +43,8 @@ function thresholdZeroCase(format: WeightFormat, browser = false): KernelCase {
     name: `sparse MLP ${format}: threshold 0 == every neuron (bitwise)`,
     browser,
     async run(gpu) {
-      const sparse = await sparseMlp(gpu, format, 96, 64, 0);
-      const dense = await sparseMlp(gpu, format, 96, 64, -1);
+      const sparse = await sparseMlp(gpu, format, 288, 64, 0);
+      const dense = await sparseMlp(gpu, format, 288, 64, -1);
       return { actual: sparse.y, expected: dense.y, tolerance: 0 };
     },
   };
@@ -53,7 +54,7 @@ function thresholdCase(format: WeightFormat, threshold: number, shape?: GemvShap
   return {
     name: `sparse MLP ${format}${shape ? ` wg=${shape.wg} lanes=${shape.lanes}` : ''}: threshold ${threshold} == masked dense reference`,
     async run(gpu) {
-      const r = await sparseMlp(gpu, format, 96, 64, threshold, shape);
+      const r = await sparseMlp(gpu, format, 288, 64, threshold, shape);
       return { actual: [...r.y, r.liveCount], expected: [...r.expected, r.live], tolerance: 1e-5 };
     },
   };
