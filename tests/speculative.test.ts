@@ -90,6 +90,31 @@ describe('self-speculative greedy is lossless', () => {
 describe('self-speculative rounds', () => {
   const prompt = [0, 1268, 340, 1331, 260, 580, 46];
 
+  // on a software adapter DEL starts from ρ = 1 (drafting never pays in the cost model), so most rounds are plain;
+  // every 16th round still drafts to measure whether speculation has become faster
+  it('runs plain rounds (no drafts) under DEL with automatic draft length, and probes drafting', async () => {
+    const runtime = await load(TINY_DENSE);
+    const plain = await generate(runtime, prompt, 40, { kind: 'greedy' });
+    const events: { origins: string[]; round: RoundInfo }[] = [];
+    const result = await runtime.generate({ prompt, maxTokens: 40, stopAtEos: false, strategy: { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' } }, (ev) => {
+      if (ev.type === 'tokens' && ev.round) events.push({ origins: ev.origins!, round: ev.round });
+    });
+    expect(result.tokens).toEqual(plain.result.tokens);
+    const plainRounds = events.filter((e) => e.round.drafted === 0);
+    const draftRounds = events.filter((e) => e.round.drafted > 0);
+    expect(plainRounds.length).toBeGreaterThan(0);
+    expect(draftRounds.length).toBeGreaterThan(0);
+    for (const e of plainRounds) expect(e.origins).toEqual(['plain']);
+    for (const e of plainRounds) expect(e.round.accepted).toBe(0);
+    expect(result.stats.drafted).toBe(draftRounds.reduce((a, e) => a + e.round.drafted, 0));
+    expect(result.stats.accepted).toBe(draftRounds.reduce((a, e) => a + e.round.accepted, 0));
+    // a round runs one pass per draft plus the verify pass; the prefill passes are the same as plain greedy's
+    const prefillPasses = plain.result.stats.forwardPasses - plain.result.tokens.length;
+    expect(result.stats.forwardPasses - prefillPasses).toBe(events.reduce((a, e) => a + e.round.drafted + 1, 0));
+    expect(Object.values(result.stats.acceptanceByExitLayer!).every((e) => e.drafted > 0)).toBe(true);
+    runtime.dispose();
+  });
+
   it('accepts every draft when drafting with all layers', async () => {
     const runtime = await load(TINY_DENSE);
     const { result, rounds } = await generate(runtime, prompt, 20, { kind: 'self-speculative', exitLayer: 8, draftLength: 4 });
@@ -279,24 +304,45 @@ describe('DEL exit policy', () => {
   it('picks the TPL argmax of a brute-force grid search for synthetic acceptance rates', () => {
     const layers = 8, maxDraft = 6;
     const tables = [[0.2, 0.3, 0.5, 0.6, 0.8, 0.9, 0.97], [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.99], [0.5, 0.55, 0.6, 0.62, 0.79, 0.78, 0.93]];
+    const choices = new Set<string>();
     for (const headCost of [0, 1]) {
-      for (const alphas of tables) {
-        const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 }, headCost);
-        alphas.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
-        let best = { tpl: -1, exitLayer: 0, draftLength: 0 };
-        for (let l = 1; l < layers; l++) {
-          for (let d = 1; d <= maxDraft; d++) {
-            const a = alphas[l - 1];
-            let expected = 0;
-            for (let i = 0; i <= d; i++) expected += a ** i; // 1 + α + ... + α^d accepted-or-bonus tokens
-            const tpl = expected / (d * (l + headCost) + layers + headCost);
-            if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer: l, draftLength: d };
+      for (const rowCost of [0, 0.3, 1]) {
+        for (const alphas of tables) {
+          const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 }, headCost, rowCost);
+          alphas.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
+          let best = { tpl: -1, exitLayer: 0, draftLength: 0 };
+          for (let l = 1; l < layers; l++) {
+            for (let d = 0; d <= maxDraft; d++) {
+              const a = alphas[l - 1];
+              let expected = 0;
+              for (let i = 0; i <= d; i++) expected += a ** i; // 1 + α + ... + α^d accepted-or-bonus tokens
+              // d drafts through l layers + head; verify: the last token through l layers, d + 1 rows through the rest + head
+              const layersRun = d * (l + headCost) + l + (layers - l + headCost) * (1 + rowCost * d);
+              const tpl = expected / layersRun;
+              if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer: l, draftLength: d };
+            }
           }
+          expect(policy.choose(), JSON.stringify({ headCost, rowCost, alphas })).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength });
+          expect(tokensPerLayer(alphas[best.exitLayer - 1], best.exitLayer, best.draftLength, layers, headCost, rowCost)).toBeCloseTo(best.tpl, 12);
+          choices.add(best.draftLength === 0 ? 'plain' : 'draft');
         }
-        expect(policy.choose()).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength });
-        expect(tokensPerLayer(alphas[best.exitLayer - 1], best.exitLayer, best.draftLength, layers, headCost)).toBeCloseTo(best.tpl, 12);
       }
     }
+    expect(choices, 'the grid covers both plain and drafting optima').toEqual(new Set(['plain', 'draft']));
+  });
+
+  it('decodes plainly with poor drafts on a compute-bound adapter and drafts with good ones on a bandwidth-bound one', () => {
+    const layers = 8;
+    const poor = new ExitPolicy(layers, 8, 0, { rate: 0, trials: 0 }, 1, 1);
+    [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7].forEach((a, i) => poor.observe(i + 1, a * 100, 100));
+    expect(poor.choose().draftLength).toBe(0);
+    expect(tokensPerLayer(0.7, 7, 0, layers, 1, 1)).toBeCloseTo(1 / (layers + 1), 12); // a plain step
+    const good = new ExitPolicy(layers, 8, 0, { rate: 0, trials: 0 }, 1, 0);
+    for (let l = 1; l < layers; l++) good.observe(l, 95, 100);
+    expect(good.choose().draftLength).toBeGreaterThan(1);
+    expect(good.choose(undefined, undefined, 1).draftLength).toBeGreaterThan(0);
+    // the draft length pinned: never plain
+    expect(poor.choose(undefined, 3).draftLength).toBe(3);
   });
 
   it('tracks acceptance with decayed counts and honours pinned coordinates', () => {

@@ -2,10 +2,16 @@
  * DEL's dynamic choice of exit layer and draft length. Per-layer acceptance rates α_ℓ are tracked from
  * shadow tokens (the token layer ℓ would have drafted at each verified position) with exponentially
  * decayed counts, so the estimate follows the context; each round picks the (ℓ, d) maximising
- * TPL(ℓ, d) = [(1 − α_ℓ^{d+1}) / (1 − α_ℓ)] / (d·ℓ + L): expected tokens per round over layers run per round.
- * `headCost` (in layers) adds the LM head each pass runs, d·(ℓ + h) + L + h: DEL's models have
- * 32+ layers where it vanishes, but on small models the head costs about one layer and DEL without it
- * favours 1-layer drafts that barely beat plain decoding.
+ * TPL(ℓ, d) = [(1 − α_ℓ^{d+1}) / (1 − α_ℓ)] / cost(ℓ, d): expected tokens per round over layers run per round.
+ * DEL's cost is d·ℓ + L. Two terms extend it:
+ * - `headCost` h (in layers) for the LM head each pass runs: DEL's models have 32+ layers where it vanishes,
+ *   but on small models the head costs about one layer and DEL without it favours 1-layer drafts.
+ * - `rowCost` ρ ∈ [0, 1]: a pass over r rows costs 1 + ρ(r − 1) single-row passes. ρ ≈ 0 on bandwidth-bound
+ *   GPUs (DEL's assumption); ρ ≈ 1 on compute-bound adapters (software Vulkan), where verifying d drafts
+ *   costs almost d + 1 single-token steps and drafting rarely pays.
+ * So cost(ℓ, d) = d·(ℓ + h) + ℓ + (L − ℓ + h)·(1 + ρ·d): d drafts, then the verify pass (the last token
+ * through the early layers, d + 1 rows through the rest and the head). d = 0 is a plain decoding step,
+ * TPL = 1 / (L + h), and is on the grid unless the draft length is pinned.
  */
 export class ExitPolicy {
   private readonly matches: number[];
@@ -19,6 +25,8 @@ export class ExitPolicy {
     prior = { rate: 0.5, trials: 2 },
     /** cost of norm + LM head + token choice, in layers */
     readonly headCost = 1,
+    /** ρ: extra cost of each row beyond the first in a multi-row pass, as a fraction of a 1-row pass */
+    public rowCost = 0,
   ) {
     this.matches = Array.from({ length: layers + 1 }, () => prior.rate * prior.trials);
     this.trials = Array.from({ length: layers + 1 }, () => prior.trials);
@@ -36,14 +44,14 @@ export class ExitPolicy {
     this.trials[layer] = this.decay * this.trials[layer] + trials;
   }
 
-  /** The best (exitLayer, draftLength) over the grid; a fixed value pins that coordinate. */
-  choose(fixedExit?: number, fixedDraft?: number): { exitLayer: number; draftLength: number } {
+  /** The best (exitLayer, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
+  choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): { exitLayer: number; draftLength: number } {
     const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
-    const lengths = fixedDraft ? [fixedDraft] : range(1, this.maxDraft);
+    const lengths = fixedDraft ? [fixedDraft] : range(minDraft, this.maxDraft);
     let best = { exitLayer: exits[0], draftLength: lengths[0], tpl: -1 };
     for (const exitLayer of exits) {
       for (const draftLength of lengths) {
-        const tpl = tokensPerLayer(this.rate(exitLayer), exitLayer, draftLength, this.layers, this.headCost);
+        const tpl = tokensPerLayer(this.rate(exitLayer), exitLayer, draftLength, this.layers, this.headCost, this.rowCost);
         if (tpl > best.tpl) best = { exitLayer, draftLength, tpl };
       }
     }
@@ -51,10 +59,11 @@ export class ExitPolicy {
   }
 }
 
-/** DEL's TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round, d·(ℓ + h) + L + h. */
-export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0): number {
+/** TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round, d·(ℓ + h) + ℓ + (L − ℓ + h)·(1 + ρ·d). */
+export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0, rowCost = 0): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
-  return expected / (draftLength * (exitLayer + headCost) + layers + headCost);
+  const verify = exitLayer + (layers - exitLayer + headCost) * (1 + rowCost * draftLength);
+  return expected / (draftLength * (exitLayer + headCost) + verify);
 }
 
 function range(from: number, to: number): number[] {

@@ -23,6 +23,16 @@ export interface SelfSpeculativeOptions {
 
 /** Longest draft DEL may choose. */
 const AUTO_MAX_DRAFT = 8;
+/** Plain rounds (DEL chose no drafts) capture a shadow layer only every this many rounds: it costs an extra LM head. */
+const PLAIN_SHADOW_EVERY = 4;
+/** Every this many rounds the draft-length calibration runs the alternative to DEL's choice (drafting vs plain). */
+const PROBE_EVERY = 16;
+/** Speculative rounds must beat plain ones by this factor in ms per token (and vice versa) to move ρ. */
+const MARGIN = 1.05;
+/** Change of ρ per decision. */
+const ROW_COST_STEP = 0.25;
+/** Weight of the old average in the decayed ms-per-token averages. */
+const MS_DECAY = 0.75;
 
 /** GPU buffers of one speculative round, sized for the longest draft. */
 class RoundBuffers {
@@ -81,6 +91,15 @@ interface RoundOutcome {
  * is rolled back by truncation. With confidenceThreshold 0 a whole round is one submit; with a threshold
  * (Kangaroo) each draft's confidence is read back while the next draft already runs. Exit layer and draft
  * length can be chosen per round from shadow-token acceptance rates (DEL).
+ *
+ * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
+ * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
+ * 1 on software adapters (compute-bound: a (d+1)-row verify costs ~d+1 steps) and 0.1 otherwise; the wall time
+ * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
+ * speculative rounds; whenever speculative rounds are more than 5% slower per token than plain ones ρ rises by
+ * 0.25, and when more than 5% faster it falls by 0.25. Every 16th round runs the alternative to DEL's choice
+ * (the best drafting round if it chose plain, else a plain round), so both averages stay current and a context
+ * where drafts agree more can win back speculation.
  */
 export class SelfSpeculative implements DecodeStrategy {
   constructor(private readonly options: SelfSpeculativeOptions) {}
@@ -97,6 +116,9 @@ export class SelfSpeculative implements DecodeStrategy {
     if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
     const policy = new ExitPolicy(layers, maxDraft);
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
+    const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
+    const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null);
     const stats = ctx.stats;
@@ -105,22 +127,33 @@ export class SelfSpeculative implements DecodeStrategy {
     stats.acceptanceByExitLayer ??= {};
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
+    let plainRounds = 0;
     try {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
-        const choice = policy.choose(exitLayer === 'auto' ? undefined : exitLayer, draftLength === 'auto' ? undefined : maxDraft);
+        if (calibration) policy.rowCost = calibration.rowCost;
+        let choice = policy.choose(fixedExit, fixedDraft);
+        if (calibration?.probeDue()) {
+          choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
+        }
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
-        const shadowLayer = auto ? pickShadowLayer(layers, choice.exitLayer, shadowTurn++) : null;
+        // a plain round's exit layer drafts nothing, so every layer may be the shadow
+        const shadowDue = auto && (roomLeft > 0 || plainRounds++ % PLAIN_SHADOW_EVERY === 0);
+        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
         const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
+        const began = performance.now();
         const round = await this.round(ctx, buffers, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
+        calibration?.record(drafted, performance.now() - began, tokens.length);
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
-        const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
-        perLayer.drafted += drafted;
-        perLayer.accepted += accepted;
+        if (drafted > 0) {
+          const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
+          perLayer.drafted += drafted;
+          perLayer.accepted += accepted;
+        }
         policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
         if (shadowLayer !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
@@ -248,9 +281,35 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 }
 
-/** Shadow layers rotate over 1..L−1 except the exit layer (whose acceptance the drafts themselves measure). */
-function pickShadowLayer(layers: number, exitLayer: number, turn: number): number | null {
+/** Shadow layers rotate over 1..L−1 except the exit layer of a drafting round (whose acceptance the drafts themselves measure). */
+function pickShadowLayer(layers: number, exitLayer: number | null, turn: number): number | null {
   const candidates = [];
   for (let l = 1; l < layers; l++) if (l !== exitLayer) candidates.push(l);
   return candidates.length ? candidates[turn % candidates.length] : null;
+}
+
+/** Online estimate of the row-cost factor ρ from the measured ms per emitted token of plain and speculative rounds. */
+class RowCostCalibration {
+  rowCost: number;
+  private plainMs = NaN;
+  private speculativeMs = NaN;
+  private rounds = 0;
+
+  constructor(software: boolean) {
+    this.rowCost = software ? 1 : 0.1;
+  }
+
+  /** True every PROBE_EVERY-th round: that round runs the alternative to the policy's choice. */
+  probeDue(): boolean {
+    return ++this.rounds % PROBE_EVERY === 0;
+  }
+
+  record(drafted: number, ms: number, emitted: number): void {
+    const perToken = ms / emitted;
+    const decayed = (old: number) => (Number.isNaN(old) ? perToken : MS_DECAY * old + (1 - MS_DECAY) * perToken);
+    if (drafted === 0) this.plainMs = decayed(this.plainMs);
+    else this.speculativeMs = decayed(this.speculativeMs);
+    if (this.speculativeMs > MARGIN * this.plainMs) this.rowCost = Math.min(1, this.rowCost + ROW_COST_STEP);
+    else if (this.speculativeMs * MARGIN < this.plainMs) this.rowCost = Math.max(0, this.rowCost - ROW_COST_STEP);
+  }
 }
