@@ -15,8 +15,8 @@ export class OutputCollector {
     private readonly decode: (ids: number[]) => string,
     private readonly emitEvent: (ev: GenerateEvent) => void,
     private readonly maxTokens: number,
+    /** tokens that end generation (empty when the request keeps going through EOS) */
     private readonly eosIds: ReadonlySet<number>,
-    private readonly stopAtEos: boolean,
     private readonly stops: string[],
   ) {}
 
@@ -33,7 +33,7 @@ export class OutputCollector {
     if (this.done) return false;
     const accepted: number[] = [];
     for (const t of tokens) {
-      if (this.stopAtEos && this.eosIds.has(t)) {
+      if (this.eosIds.has(t)) {
         this.finish('eos');
         break;
       }

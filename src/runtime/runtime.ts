@@ -136,9 +136,11 @@ export class Runtime {
     const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
-    const eosIds = new Set(this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds);
+    const stopAtEos = request.stopAtEos ?? true;
+    // with stopAtEos false, EOS is an ordinary token for the output and for the strategies (superposed drafts end at EOS)
+    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds : []);
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
-    const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stopAtEos ?? true, request.stop ?? []);
+    const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stop ?? []);
 
     this.mlp.resetStats();
     const t0 = performance.now();
