@@ -96,10 +96,12 @@ interface RoundOutcome {
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
  * 1 on software adapters (compute-bound: a (d+1)-row verify costs ~d+1 steps) and 0.1 otherwise; the wall time
  * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
- * speculative rounds; whenever speculative rounds are more than 5% slower per token than plain ones ρ rises by
- * 0.25, and when more than 5% faster it falls by 0.25. Every 16th round runs the alternative to DEL's choice
- * (the best drafting round if it chose plain, else a plain round), so both averages stay current and a context
- * where drafts agree more can win back speculation.
+ * speculative rounds. Every 16th round is a probe that runs the alternative to DEL's choice (the best drafting
+ * round if it chose plain, else a plain round), so both averages stay current. After any round where speculative
+ * rounds are more than 5% slower per token than plain ones ρ rises by 0.25; only after a probe where they are
+ * more than 5% faster does it fall by 0.25. Retreating to plain decoding is immediate, returning to speculation
+ * takes repeated evidence (one noisy plain sample must not push ρ down every round until the next probe), and
+ * a context where drafts agree more can still win speculation back.
  */
 export class SelfSpeculative implements DecodeStrategy {
   constructor(private readonly options: SelfSpeculativeOptions) {}
@@ -133,7 +135,8 @@ export class SelfSpeculative implements DecodeStrategy {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
         let choice = policy.choose(fixedExit, fixedDraft);
-        if (calibration?.probeDue()) {
+        const probe = calibration?.probeDue() ?? false;
+        if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
@@ -145,7 +148,7 @@ export class SelfSpeculative implements DecodeStrategy {
         const began = performance.now();
         const round = await this.round(ctx, buffers, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
-        calibration?.record(drafted, performance.now() - began, tokens.length);
+        calibration?.record(drafted, performance.now() - began, tokens.length, probe);
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
@@ -304,12 +307,12 @@ class RowCostCalibration {
     return ++this.rounds % PROBE_EVERY === 0;
   }
 
-  record(drafted: number, ms: number, emitted: number): void {
+  record(drafted: number, ms: number, emitted: number, probe: boolean): void {
     const perToken = ms / emitted;
     const decayed = (old: number) => (Number.isNaN(old) ? perToken : MS_DECAY * old + (1 - MS_DECAY) * perToken);
     if (drafted === 0) this.plainMs = decayed(this.plainMs);
     else this.speculativeMs = decayed(this.speculativeMs);
     if (this.speculativeMs > MARGIN * this.plainMs) this.rowCost = Math.min(1, this.rowCost + ROW_COST_STEP);
-    else if (this.speculativeMs * MARGIN < this.plainMs) this.rowCost = Math.max(0, this.rowCost - ROW_COST_STEP);
+    else if (probe && this.speculativeMs * MARGIN < this.plainMs) this.rowCost = Math.max(0, this.rowCost - ROW_COST_STEP);
   }
 }
