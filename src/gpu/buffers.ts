@@ -34,3 +34,15 @@ export const readU32 = async (gpu: Gpu, buffer: GPUBuffer, count: number) => new
 export function align4(n: number): number {
   return Math.ceil(n / 4) * 4;
 }
+
+const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** A 16-byte storage buffer bound where a kernel's optional input (bias, scales, shared expert) is absent. */
+export function unusedBinding(gpu: Gpu): GPUBuffer {
+  let buffer = placeholders.get(gpu.device);
+  if (!buffer) {
+    buffer = gpu.device.createBuffer({ label: 'unused-binding', size: 16, usage: GPUBufferUsage.STORAGE });
+    placeholders.set(gpu.device, buffer);
+  }
+  return buffer;
+}

@@ -1,5 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
+import { unusedBinding } from '../gpu/buffers';
 import { kernel } from './kernel';
 import { grid1d } from './grid';
 import type { WeightFormat, WeightMatrix } from './tensor';
@@ -69,7 +70,7 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
     x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0,
   };
-  const unused = placeholder(gpu);
+  const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y];
   const format = FORMAT_ID[w.format];
   if (rows <= GEMV_MAX_ROWS && gemvAligned(w, params.x_offset)) {
@@ -88,15 +89,3 @@ const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw' } 
 const PARAMS = {
   rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32',
 } as const;
-
-const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
-
-/** A 16-byte buffer bound where a kernel's optional input (bias, scales) is absent. */
-function placeholder(gpu: Gpu): GPUBuffer {
-  let buffer = placeholders.get(gpu.device);
-  if (!buffer) {
-    buffer = gpu.device.createBuffer({ label: 'unused-binding', size: 16, usage: GPUBufferUsage.STORAGE });
-    placeholders.set(gpu.device, buffer);
-  }
-  return buffer;
-}

@@ -1,5 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
+import { unusedBinding } from '../gpu/buffers';
 import { kernel } from './kernel';
 import { grid1d } from './grid';
 import { gemvShape, GEMV_MAX_ROWS, type GemvShape } from './linear';
@@ -203,16 +204,4 @@ export function moeCombine(gpu: Gpu, step: Step, a: CombineArgs): void {
   };
   const buffers = [a.weights, a.plan, a.expertOut, a.shared?.out ?? unused, a.shared?.gate ?? unused, a.x];
   step.dispatch(k, buffers, params, grid1d(gpu, Math.ceil((a.tokens * a.hidden) / WG)));
-}
-
-const placeholders = new WeakMap<GPUDevice, GPUBuffer>();
-
-/** A 16-byte buffer bound where an optional input is absent. */
-export function unusedBinding(gpu: Gpu): GPUBuffer {
-  let buffer = placeholders.get(gpu.device);
-  if (!buffer) {
-    buffer = gpu.device.createBuffer({ label: 'unused-binding', size: 16, usage: GPUBufferUsage.STORAGE });
-    placeholders.set(gpu.device, buffer);
-  }
-  return buffer;
 }

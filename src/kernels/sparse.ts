@@ -5,7 +5,7 @@ import { kernel } from './kernel';
 import { grid1d } from './grid';
 import { gemvShape, type GemvShape } from './linear';
 import type { WeightFormat, WeightMatrix } from './tensor';
-import { unusedBinding } from './moe';
+import { unusedBinding } from '../gpu/buffers';
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
