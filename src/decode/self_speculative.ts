@@ -2,6 +2,7 @@ import type { DecodeContext, DecodeStrategy } from './strategy';
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
 import { ExitPolicy } from './exit_policy';
+import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
@@ -23,8 +24,10 @@ export interface SelfSpeculativeOptions {
 
 /** Longest draft DEL may choose. */
 const AUTO_MAX_DRAFT = 8;
-/** Plain rounds (DEL chose no drafts) capture a shadow layer only every this many rounds: it costs an extra LM head. */
+/** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer: it costs an extra LM head. */
 const PLAIN_SHADOW_EVERY = 4;
+/** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
+const PLAIN_BURST = 4;
 /** Every this many rounds the draft-length calibration runs the alternative to DEL's choice (drafting vs plain). */
 const PROBE_EVERY = 16;
 /** Speculative rounds must beat plain ones by this factor in ms per token (and vice versa) to move ρ. */
@@ -96,8 +99,10 @@ interface RoundOutcome {
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
  * 1 on software adapters (compute-bound: a (d+1)-row verify costs ~d+1 steps) and 0.1 otherwise; the wall time
  * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
- * speculative rounds. Every 16th round is a probe that runs the alternative to DEL's choice (the best drafting
- * round if it chose plain, else a plain round), so both averages stay current. After any round where speculative
+ * speculative rounds. Plain decoding between shadow rounds runs in pipelined bursts like Autoregressive, since
+ * waiting for each token's readback would cost a CPU round trip per token. Every 16th round (a burst counts its
+ * tokens) is a probe that runs the alternative to DEL's choice (the best drafting round if it chose plain, else
+ * a plain round), so both averages stay current. After any round where speculative
  * rounds are more than 5% slower per token than plain ones ρ rises by 0.25; only after a probe where they are
  * more than 5% faster does it fall by 0.25. Retreating to plain decoding is immediate, returning to speculation
  * takes repeated evidence (one noisy plain sample must not push ρ down every round until the next probe), and
@@ -145,6 +150,14 @@ export class SelfSpeculative implements DecodeStrategy {
         const shadowDue = auto && (roomLeft > 0 || plainRounds++ % PLAIN_SHADOW_EVERY === 0);
         const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
         const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
+        if (roomLeft === 0 && shadowLayer === null && !rng) {
+          const began = performance.now();
+          const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
+          calibration?.record(0, performance.now() - began, burst.tokens, probe);
+          if (burst.stopped || burst.tokens === 0) return;
+          pending = burst.last;
+          continue;
+        }
         const began = performance.now();
         const round = await this.round(ctx, buffers, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
@@ -172,6 +185,26 @@ export class SelfSpeculative implements DecodeStrategy {
     } finally {
       buffers.destroy();
     }
+  }
+
+  /**
+   * Up to PLAIN_BURST plain tokens through the pipelined greedy loop (the next step is submitted before the
+   * previous token is read back), each emitted as a 0-draft round. `stopped`: generation must end.
+   */
+  private async plainBurst(ctx: DecodeContext, pending: number, exitLayer: number): Promise<{ tokens: number; last: number; stopped: boolean }> {
+    let tokens = 0, last = pending, stopped = false;
+    await new Autoregressive().run({
+      ...ctx,
+      prompt: [pending],
+      remaining: () => Math.min(ctx.remaining(), PLAIN_BURST - tokens),
+      emit: (emitted) => {
+        tokens += emitted.length;
+        last = emitted[emitted.length - 1];
+        stopped = !ctx.emit(emitted, emitted.map(() => 'plain'), { exitLayer, drafted: 0, accepted: 0 });
+        return !stopped && tokens < PLAIN_BURST;
+      },
+    });
+    return { tokens, last, stopped };
   }
 
   /** Draft up to plan.maxDraft tokens, verify them, and return what the round emits. */
@@ -302,12 +335,13 @@ class RowCostCalibration {
     this.rowCost = software ? 1 : 0.1;
   }
 
-  /** True every PROBE_EVERY-th round: that round runs the alternative to the policy's choice. */
+  /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
   probeDue(): boolean {
-    return ++this.rounds % PROBE_EVERY === 0;
+    return this.rounds >= PROBE_EVERY;
   }
 
   record(drafted: number, ms: number, emitted: number, probe: boolean): void {
+    this.rounds = probe ? 0 : this.rounds + (drafted === 0 ? emitted : 1); // a plain burst is `emitted` plain rounds
     const perToken = ms / emitted;
     const decayed = (old: number) => (Number.isNaN(old) ? perToken : MS_DECAY * old + (1 - MS_DECAY) * perToken);
     if (drafted === 0) this.plainMs = decayed(this.plainMs);
