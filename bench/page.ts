@@ -4,10 +4,7 @@
  * scripts/bench.mjs drives this page in Chromium and records them.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { requestGpu } from '../src/gpu/device';
-import { urlSource } from '../src/model/source';
-import { Runtime } from '../src/runtime/runtime';
-import type { GenerateRequest, GenerateResult } from '../src/api/types';
+import { createEngine, type Engine, type GenerateRequest, type GenerateResult } from '../src/api/index';
 import { ortGreedy, type OrtModelShape } from './ort_runner';
 
 const MODEL = '/models/tiny-dense/';
@@ -26,11 +23,12 @@ async function median<T>(runs: number, f: () => Promise<T>, key: (t: T) => numbe
 
 const tokPerS = (tokens: number, ms: number) => (1000 * tokens) / ms;
 
-async function runOurs(runtime: Runtime, request: Omit<GenerateRequest, 'signal'>): Promise<GenerateResult> {
-  return runtime.generate({ stopAtEos: false, ...request }, () => undefined);
+/** Ours through the public API: the engine runs in its module Worker, as on any page. */
+async function runOurs(engine: Engine, request: GenerateRequest): Promise<GenerateResult> {
+  return engine.complete({ stopAtEos: false, ...request });
 }
 
-async function benchOurs(runtime: Runtime, prompt: number[]) {
+async function benchOurs(runtime: Engine, prompt: number[]) {
   const greedy = await median(3, () => runOurs(runtime, { prompt, maxTokens: DECODE_TOKENS }), (r) => r.stats.decodeMs);
   say(`ours greedy: prefill ${tokPerS(greedy.stats.prefillTokens, greedy.stats.prefillMs).toFixed(0)} tok/s, decode ${tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs).toFixed(1)} tok/s`);
   const spec = await median(3, () => runOurs(runtime, { prompt, maxTokens: DECODE_TOKENS, strategy: { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' } }), (r) => r.stats.decodeMs);
@@ -79,18 +77,19 @@ async function benchOrt(ep: 'webgpu' | 'wasm', shape: OrtModelShape, prompt: num
 async function main() {
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
-  const gpu = await requestGpu(navigator.gpu);
-  say(`adapter: ${gpu.adapter.description}`);
-  const runtime = await Runtime.load(gpu, urlSource(MODEL));
-  const prompt = runtime.tokenize(PROMPT);
-  const shape: OrtModelShape = { layers: runtime.config.layers, kvHeads: runtime.config.kvHeads, headDim: runtime.config.headDim, vocab: runtime.config.vocab };
-  const ours = await benchOurs(runtime, prompt);
+  const engine = await createEngine({ model: MODEL });
+  const { adapter, layers, kvHeads, headDim, vocab } = engine.info;
+  say(`adapter: ${adapter.description}`);
+  const prompt = await engine.tokenize(PROMPT);
+  const shape: OrtModelShape = { layers, kvHeads, headDim, vocab };
+  const ours = await benchOurs(engine, prompt);
+  await engine.dispose();
   const wasm = await benchOrt('wasm', shape, prompt, DECODE_TOKENS);
   const webgpu = await benchOrt('webgpu', shape, prompt, ORT_WEBGPU_DECODE_TOKENS);
   const agree = (tokens: number[]) => tokens.every((t, i) => t === ours.greedyTokens[i]);
   return {
-    adapter: gpu.adapter.description,
-    isSoftware: gpu.adapter.isSoftware,
+    adapter: adapter.description,
+    isSoftware: adapter.isSoftware,
     model: 'tiny-dense',
     promptTokens: prompt.length,
     ours,
