@@ -40,8 +40,10 @@ if (process.argv.includes('--summarize')) {
   // recompute ratios and the markdown from the recorded raw results
   Object.assign(results, JSON.parse(readFileSync('bench/results/latest.json', 'utf8')));
 } else {
-  results.node.kernels = runNodeBench('bench/kernels.ts', 'bench/results/kernels.json');
-  results.node.moe = runNodeBench('bench/moe.ts', 'bench/results/moe.json');
+  // --browser-only reuses the last Node results (bench/results/{kernels,moe}.json)
+  const node = (entry, output) => (process.argv.includes('--browser-only') ? JSON.parse(readFileSync(output, 'utf8')) : runNodeBench(entry, output));
+  results.node.kernels = node('bench/kernels.ts', 'bench/results/kernels.json');
+  results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);

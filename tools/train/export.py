@@ -66,9 +66,11 @@ def prompt_ids(tok, n):
     return ids[:n]
 
 
-def export_onnx(model, cfg, path):
-    """ONNX (opset 17) with KV cache. Weights stay F16 initialisers and are Cast to float32 inside
-    the graph (all computation, inputs and outputs are float32)."""
+def export_onnx(model, cfg, path, f16_weights=True):
+    """ONNX (opset 17) with KV cache. With f16_weights the weights stay F16 initialisers and are Cast to
+    float32 inside the graph (all computation, inputs and outputs are float32); without, they are float32
+    initialisers holding the same (16-bit-rounded) values, for runtimes whose GPU path lacks f16
+    (onnxruntime-web's WebGPU EP on adapters without shader-f16)."""
     L = cfg["num_hidden_layers"]
     nkv, hd = model.n_kv, model.head_dim
 
@@ -86,8 +88,9 @@ def export_onnx(model, cfg, path):
             return (out["logits"],) + tuple(flat)
 
     m16 = build_model(cfg).eval()
-    m16.load_hf_state_dict(model.hf_state_dict())
-    m16.half()
+    m16.load_hf_state_dict({k: v.half().float() for k, v in model.hf_state_dict().items()})
+    if f16_weights:
+        m16.half()
     m16.set_moe_dense(True)
     w = Wrapper(m16).eval()
     S, P = 3, 4
