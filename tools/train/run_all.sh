@@ -34,6 +34,7 @@ $PY tools/train/train.py --config tools/train/configs/tiny-moe.json --out $W/tin
 
 # 6. export (weights, tokenizer, ONNX, fixtures, eval.json), model cards, checks
 $PY tools/train/export.py --name tiny-dense --work-dir $W/tiny-dense-2
+$PY tools/train/export_onnx_f32.py tiny-dense   # float32 initialisers for the WebGPU EP peer
 $PY tools/train/export.py --name tiny-moe
 $PY tools/train/write_cards.py tiny-dense tiny-moe
 node tools/train/check_onnx.mjs tiny-dense
