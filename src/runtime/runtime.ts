@@ -218,6 +218,7 @@ export class Runtime {
       if (collect) collect(start, await last);
     }
     await last;
+    await this.gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
   }
 
   private newStep() {
