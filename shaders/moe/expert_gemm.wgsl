@@ -30,15 +30,7 @@ var<workgroup> xs: array<vec4<f32>, TK * TY>;     // [TK][BM/4] x tile, k-major
 var<workgroup> wsa: array<vec4<f32>, TK * TX>;    // [TK][BN/4] wa tile, k-major
 var<workgroup> wsb: array<vec4<f32>, TK * TX>;    // [TK][BN/4] wb tile (MODE 0)
 
-fn word(b: u32, i: u32) -> u32 {
-  if (b == 0u) { return wa[i]; }
-  return wb[i];
-}
-
-fn scale(b: u32, i: u32) -> f32 {
-  if (b == 0u) { return sa[i]; }
-  return sb[i];
-}
+#include "common/expert_pair.wgsl"
 
 // Element (row, k) of weight buffer b, decoded to f32.
 fn weight(b: u32, row: u32, k: u32) -> f32 {

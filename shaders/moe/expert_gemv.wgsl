@@ -24,15 +24,7 @@ const NONE = 0xffffffffu;
 
 var<workgroup> partial: array<vec2<f32>, WG>;
 
-fn word(b: u32, i: u32) -> u32 {
-  if (b == 0u) { return wa[i]; }
-  return wb[i];
-}
-
-fn scale(b: u32, i: u32) -> f32 {
-  if (b == 0u) { return sa[i]; }
-  return sb[i];
-}
+#include "common/expert_pair.wgsl"
 
 // dot of weight row `row` of buffer b, elements 8c..8c+8, with x[x0 + 8c ..]
 fn dot8(b: u32, row: u32, c: u32, x0: u32) -> f32 {
