@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu } from './helpers/gpu';
+import { loadRuntime, greedyRun } from './helpers/runtime';
 import { argmaxRows, fixtureModels, FIXTURE_MODELS, isDense, readFixture } from './helpers/fixtures';
 import { relativeError } from './helpers/reference';
-import { directorySource } from '../src/node/source';
-import { Runtime, type RuntimeOptions } from '../src/runtime/runtime';
 
 /** Dense forward pass vs the PyTorch reference (tools/train/reference.py) at every position. */
 const LOGIT_TOLERANCE = 2e-3;
-
-async function load(dir: string, options: RuntimeOptions = {}): Promise<Runtime> {
-  return Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256, ...options });
-}
-
-async function greedy(runtime: Runtime, prompt: number[], maxTokens: number): Promise<number[]> {
-  const result = await runtime.generate({ prompt, maxTokens, stopAtEos: false }, () => undefined);
-  return result.tokens;
-}
 
 const models: [name: string, dir: string, fixture: string][] = [
   ...fixtureModels(isDense).map((m) => [m, `${FIXTURE_MODELS}/${m}`, `${FIXTURE_MODELS}/${m}/fixture.safetensors`] as [string, string, string]),
@@ -26,7 +15,7 @@ describe.each(models)('%s', (_name, dir, fixturePath) => {
   const fixture = readFixture(fixturePath);
 
   it('matches reference logits at every position for prompts of length 1, 7, 45', async () => {
-    const runtime = await load(dir);
+    const runtime = await loadRuntime(dir);
     for (const len of [1, 7, 45]) {
       const ids = Array.from(fixture[`prompt_len${len}`]);
       const logits = await runtime.logits(ids);
@@ -36,16 +25,16 @@ describe.each(models)('%s', (_name, dir, fixturePath) => {
   });
 
   it('continues greedily exactly like the reference', async () => {
-    const runtime = await load(dir);
+    const runtime = await loadRuntime(dir);
     const expected = Array.from(fixture.greedy_tokens);
-    expect(await greedy(runtime, Array.from(fixture.greedy_prompt), expected.length)).toEqual(expected);
+    expect((await greedyRun(runtime, Array.from(fixture.greedy_prompt), expected.length)).tokens).toEqual(expected);
     runtime.dispose();
   });
 });
 
 describe('sampling', () => {
   it('is reproducible for a seed and differs across seeds', async () => {
-    const runtime = await load('public/models/tiny-dense');
+    const runtime = await loadRuntime('public/models/tiny-dense');
     const run = (seed: number) =>
       runtime.generate({ prompt: 'Once upon a time', maxTokens: 24, stopAtEos: false, strategy: { kind: 'sample', temperature: 1, topK: 50, topP: 0.95, seed } }, () => undefined);
     const [a, b, c] = [await run(7), await run(7), await run(8)];
@@ -58,7 +47,7 @@ describe('sampling', () => {
 describe.each(['q8', 'q4'] as const)('%s quantization', (quantize) => {
   it('keeps top-1 agreement >= 95% with the unquantized model over the fixture prompts', async () => {
     const fixture = readFixture('tests/fixtures/tiny-dense.safetensors');
-    const runtime = await load('public/models/tiny-dense', { quantize });
+    const runtime = await loadRuntime('public/models/tiny-dense', { quantize });
     let agree = 0, total = 0;
     for (const len of [1, 7, 45]) {
       const vocab = runtime.config.vocab;

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu } from './helpers/gpu';
+import { loadRuntime, greedyRun } from './helpers/runtime';
 import { fixtureModels, FIXTURE_MODELS, isMoe, readFixture } from './helpers/fixtures';
 import { relativeError } from './helpers/reference';
-import { directorySource } from '../src/node/source';
-import { Runtime, type RuntimeOptions } from '../src/runtime/runtime';
 
 /** MoE forward pass vs the PyTorch reference (tools/train/reference.py), same bound as the dense models. */
 const LOGIT_TOLERANCE = 2e-3;
-
-async function load(dir: string, options: RuntimeOptions = {}): Promise<Runtime> {
-  return Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256, ...options });
-}
-
-async function greedy(runtime: Runtime, prompt: number[], maxTokens: number) {
-  return runtime.generate({ prompt, maxTokens, stopAtEos: false }, () => undefined);
-}
 
 const models: [name: string, dir: string, fixture: string][] = [
   ...fixtureModels(isMoe).map((m) => [m, `${FIXTURE_MODELS}/${m}`, `${FIXTURE_MODELS}/${m}/fixture.safetensors`] as [string, string, string]),
@@ -25,7 +15,7 @@ describe.each(models)('%s', (_name, dir, fixturePath) => {
   const fixture = readFixture(fixturePath);
 
   it('matches reference logits at every position for prompts of length 1, 7, 45', async () => {
-    const runtime = await load(dir);
+    const runtime = await loadRuntime(dir);
     for (const len of [1, 7, 45]) {
       const logits = await runtime.logits(Array.from(fixture[`prompt_len${len}`]));
       expect(relativeError(logits, fixture[`logits_len${len}`]), `prompt length ${len}`).toBeLessThanOrEqual(LOGIT_TOLERANCE);
@@ -34,9 +24,9 @@ describe.each(models)('%s', (_name, dir, fixturePath) => {
   });
 
   it('continues greedily exactly like the reference', async () => {
-    const runtime = await load(dir);
+    const runtime = await loadRuntime(dir);
     const expected = Array.from(fixture.greedy_tokens);
-    expect((await greedy(runtime, Array.from(fixture.greedy_prompt), expected.length)).tokens).toEqual(expected);
+    expect((await greedyRun(runtime, Array.from(fixture.greedy_prompt), expected.length)).tokens).toEqual(expected);
     runtime.dispose();
   });
 });

@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { testGpu } from './helpers/gpu';
+import { loadRuntime } from './helpers/runtime';
 import { readFixture } from './helpers/fixtures';
-import { directorySource } from '../src/node/source';
-import { Runtime, type RuntimeOptions } from '../src/runtime/runtime';
 
 /** Activation sparsity (CATS) on the dense MLPs of a whole model. */
-async function load(dir: string, options: RuntimeOptions = {}): Promise<Runtime> {
-  return Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256, ...options });
-}
-
 const fixture = readFixture('tests/fixtures/models/llama-gqa3/fixture.safetensors');
 const prompt = Array.from(fixture.greedy_prompt);
 const expected = Array.from(fixture.greedy_tokens);
 
 describe('activation-sparse MLP', () => {
   it('skipping (almost) nothing decodes exactly like the dense model', async () => {
-    const runtime = await load('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 1e-6 } });
+    const runtime = await loadRuntime('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 1e-6 } });
     const result = await runtime.generate({ prompt, maxTokens: expected.length, stopAtEos: false }, () => undefined);
     expect(result.tokens).toEqual(expected);
     expect(result.stats.mlpSparsity).toBeLessThan(0.02);
@@ -23,7 +17,7 @@ describe('activation-sparse MLP', () => {
   });
 
   it.each([0.3, 0.5, 0.7])('skips about the calibrated fraction %s of neurons and reports it', async (target) => {
-    const runtime = await load('public/models/tiny-dense', { sparsity: { mlp: target } });
+    const runtime = await loadRuntime('public/models/tiny-dense', { sparsity: { mlp: target } });
     const result = await runtime.generate({ prompt: 'Once upon a time', maxTokens: 24, stopAtEos: false }, () => undefined);
     expect(result.stats.mlpSparsity).toBeGreaterThan(target - 0.15);
     expect(result.stats.mlpSparsity).toBeLessThan(target + 0.15);
@@ -31,6 +25,6 @@ describe('activation-sparse MLP', () => {
   });
 
   it('rejects a fraction outside [0, 1)', async () => {
-    await expect(load('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 1 } })).rejects.toThrow(/sparsity/);
+    await expect(loadRuntime('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 1 } })).rejects.toThrow(/sparsity/);
   });
 });
