@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { loadRuntime, greedyRun } from './helpers/runtime';
-import { argmaxRows, fixtureModels, FIXTURE_MODELS, isDense, readFixture } from './helpers/fixtures';
+import { argmaxRows, fixtureModels, FIXTURE_MODELS, readFixture } from './helpers/fixtures';
 import { relativeError } from './helpers/reference';
 
-/** Dense forward pass vs the PyTorch reference (tools/train/reference.py) at every position. */
+/** Forward pass (dense and MoE) vs the PyTorch reference (tools/train/reference.py) at every position. */
 const LOGIT_TOLERANCE = 2e-3;
 
 const models: [name: string, dir: string, fixture: string][] = [
-  ...fixtureModels(isDense).map((m) => [m, `${FIXTURE_MODELS}/${m}`, `${FIXTURE_MODELS}/${m}/fixture.safetensors`] as [string, string, string]),
-  ['tiny-dense', 'public/models/tiny-dense', 'tests/fixtures/tiny-dense.safetensors'],
+  ...fixtureModels().map((m) => [m, `${FIXTURE_MODELS}/${m}`, `${FIXTURE_MODELS}/${m}/fixture.safetensors`] as [string, string, string]),
+  ...['tiny-dense', 'tiny-moe'].map((m) => [m, `public/models/${m}`, `tests/fixtures/${m}.safetensors`] as [string, string, string]),
 ];
 
 describe.each(models)('%s', (_name, dir, fixturePath) => {

@@ -26,8 +26,7 @@ export function fixtureModels(filter: (config: { architectures: string[] }) => b
     .sort();
 }
 
-export const isDense = (c: { architectures: string[] }) => !/Mixtral|Moe/i.test(c.architectures[0]);
-export const isMoe = (c: { architectures: string[] }) => !isDense(c);
+export const isMoe = (c: { architectures: string[] }) => /Mixtral|Moe/i.test(c.architectures[0]);
 
 /** The greedy-decoding target: argmax per row of [rows, vocab] logits. */
 export function argmaxRows(logits: ArrayLike<number>, vocab: number): number[] {
