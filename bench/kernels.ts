@@ -115,7 +115,7 @@ export async function main(args: string[]): Promise<number> {
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 50);
   const shapeArg = args.find((a) => a.startsWith('--gemv='))?.split('=')[1]; // e.g. --gemv=64x4 (wg x lanes)
-  const gemv = shapeArg ? { wg: Number(shapeArg.split('x')[0]), lanes: Number(shapeArg.split('x')[1]) } : undefined;
+  const gemv = shapeArg ? { wg: Number(shapeArg.split('x')[0]), lanes: Number(shapeArg.split('x')[1]), maxRows: 1 } : undefined;
   const result = await benchKernels(await nodeGpu(), { iterations, ...(gemv && { gemv }) });
   console.log(formatKernelBench(result));
   mkdirSync('bench/results', { recursive: true });

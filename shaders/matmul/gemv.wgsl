@@ -1,9 +1,11 @@
 // y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]) for a few activation rows (decode, speculative verify).
 // Each activation row's result depends only on that row: the reduction order is the same whatever `rows`
 // is, so a row verified in a batch is bitwise equal to the same row decoded alone.
-// One pipeline per weight FORMAT; LANES invocations share one output row (1 = a sequential K loop, fastest
-// on CPU adapters; wider lanes with a workgroup reduction on GPUs). Each invocation handles up to MB
-// activation rows one after another.
+// One pipeline per weight FORMAT and MB; LANES invocations share one output row (1 = a sequential K loop,
+// fastest on CPU adapters; wider lanes with a workgroup reduction on GPUs). Each invocation handles MB
+// activation rows: one row (decode) runs row_<format>; a batch (verify, prefill on CPU adapters) runs
+// rows_<format>, which loads and decodes each weight word once for all MB rows (on a CPU adapter 8 rows cost
+// about 4 single rows instead of 8). Both apply the same float operations in the same order to a row.
 // x and W are read as 16-byte vectors (a quarter of the loads and bounds checks of scalar reads; ~1.7x on
 // SwiftShader) and summed into four independent accumulators, so the caller guarantees 16-byte alignment:
 // k % 4 == 0 (k % 8 == 0 for f16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
@@ -20,12 +22,13 @@ struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bia
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
-const MB = 4u;             // activation rows per invocation (grid z covers the rest)
+override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
+const MB_MAX = 8u;
 // Lane partials for the workgroup reduction; one slot when LANES is 1, because SwiftShader unrolls the
 // zero-initialisation of workgroup arrays at pipeline creation (cost grows with their size).
-override PARTIAL_SLOTS: u32 = select(1u, WG, LANES > 1u);
+override PARTIAL_SLOTS: u32 = select(1u, WG * MB, LANES > 1u);
 
-var<workgroup> partial: array<array<f32, MB>, PARTIAL_SLOTS>;
+var<workgroup> partial: array<f32, PARTIAL_SLOTS>; // [WG][MB]
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
@@ -38,20 +41,39 @@ fn xv(r: u32, j: u32) -> vec4<f32> {
 fn f16_lo(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)); }
 fn f16_hi(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)); }
 
-// Each row_<format> returns this lane's share of x[row r] · W[n, :]. Rows loop outside K (weights are
-// re-read per row from cache) so every row runs the same code: the bitwise batch invariance above.
+// One 16-byte word of decoded weights per lane of the result, against x[row r] from vector j: the unit of work
+// both paths share, so a row's operations are the same in both.
+fn dot4(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, r: u32, j: u32) -> vec4<f32> {
+  return vec4<f32>(dot(w0, xv(r, j)), dot(w1, xv(r, j + 1u)), dot(w2, xv(r, j + 2u)), dot(w3, xv(r, j + 3u)));
+}
+// q8 block (32 weights in two words) and q4 block (32 weights in one word) against x[row r] from vector j,
+// before the block scale.
+fn q8_block(a: vec4<u32>, b: vec4<u32>, r: u32, j: u32) -> f32 {
+  let v = dot4(unpack_q8(a.x), unpack_q8(a.y), unpack_q8(a.z), unpack_q8(a.w), r, j)
+        + dot4(unpack_q8(b.x), unpack_q8(b.y), unpack_q8(b.z), unpack_q8(b.w), r, j + 4u);
+  return (v.x + v.y) + (v.z + v.w);
+}
+fn q4_block(q: vec4<u32>, r: u32, j: u32) -> f32 {
+  // word i holds elements 8i..8i+3 (low nibbles, x vector j + 2i) and 8i+4..8i+7 (high nibbles, j + 2i + 1)
+  let lo = vec4<f32>(dot(unpack_q4_lo(q.x), xv(r, j)), dot(unpack_q4_lo(q.y), xv(r, j + 2u)), dot(unpack_q4_lo(q.z), xv(r, j + 4u)), dot(unpack_q4_lo(q.w), xv(r, j + 6u)));
+  let hi = vec4<f32>(dot(unpack_q4_hi(q.x), xv(r, j + 1u)), dot(unpack_q4_hi(q.y), xv(r, j + 3u)), dot(unpack_q4_hi(q.z), xv(r, j + 5u)), dot(unpack_q4_hi(q.w), xv(r, j + 7u)));
+  let v = lo + hi;
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+fn w_f32(i: u32) -> vec4<f32> { return bitcast<vec4<f32>>(w[i]); }
+
+// Each row_<format> returns this lane's share of x[row r] · W[n, :] (one row, registers only).
 fn row_f32(n: u32, lane: u32, r: u32) -> f32 {
   let k4 = params.k / 4u;
   let base = n * k4;
   var s = vec4<f32>(0.0);
   for (var g = lane; g < k4 / 4u; g += LANES) {
     let b = base + 4u * g;
-    let j = 4u * g;
-    s += vec4<f32>(dot(bitcast<vec4<f32>>(w[b]), xv(r, j)), dot(bitcast<vec4<f32>>(w[b + 1u]), xv(r, j + 1u)),
-                   dot(bitcast<vec4<f32>>(w[b + 2u]), xv(r, j + 2u)), dot(bitcast<vec4<f32>>(w[b + 3u]), xv(r, j + 3u)));
+    s += dot4(w_f32(b), w_f32(b + 1u), w_f32(b + 2u), w_f32(b + 3u), r, 4u * g);
   }
   if (lane == 0u) {
-    for (var j = k4 & ~3u; j < k4; j++) { s.x += dot(bitcast<vec4<f32>>(w[base + j]), xv(r, j)); }
+    for (var j = k4 & ~3u; j < k4; j++) { s.x += dot(w_f32(base + j), xv(r, j)); }
   }
   return (s.x + s.y) + (s.z + s.w);
 }
@@ -63,8 +85,7 @@ fn row_f16(n: u32, lane: u32, r: u32) -> f32 {
   for (var g = lane; g < k8 / 2u; g += LANES) {
     let a = w[base + 2u * g];
     let b = w[base + 2u * g + 1u];
-    let j = 4u * g;
-    s += vec4<f32>(dot(f16_lo(a), xv(r, j)), dot(f16_hi(a), xv(r, j + 1u)), dot(f16_lo(b), xv(r, j + 2u)), dot(f16_hi(b), xv(r, j + 3u)));
+    s += dot4(f16_lo(a), f16_hi(a), f16_lo(b), f16_hi(b), r, 4u * g);
   }
   if (lane == 0u && (k8 & 1u) != 0u) {
     let a = w[base + k8 - 1u];
@@ -79,13 +100,8 @@ fn row_q8(n: u32, lane: u32, r: u32) -> f32 {
   let blocks = params.k / QUANT_BLOCK;
   var sum = 0.0;
   for (var bl = lane; bl < blocks; bl += LANES) {
-    let a = w[(n * blocks + bl) * 2u];
-    let b = w[(n * blocks + bl) * 2u + 1u];
-    let j = bl * 8u;
-    let lo = vec4<f32>(dot(unpack_q8(a.x), xv(r, j)), dot(unpack_q8(a.y), xv(r, j + 1u)), dot(unpack_q8(a.z), xv(r, j + 2u)), dot(unpack_q8(a.w), xv(r, j + 3u)));
-    let hi = vec4<f32>(dot(unpack_q8(b.x), xv(r, j + 4u)), dot(unpack_q8(b.y), xv(r, j + 5u)), dot(unpack_q8(b.z), xv(r, j + 6u)), dot(unpack_q8(b.w), xv(r, j + 7u)));
-    let block = lo + hi;
-    sum += scales[n * blocks + bl] * ((block.x + block.y) + (block.z + block.w));
+    let i = n * blocks + bl;
+    sum += scales[i] * q8_block(w[2u * i], w[2u * i + 1u], r, bl * 8u);
   }
   return sum;
 }
@@ -94,46 +110,131 @@ fn row_q4(n: u32, lane: u32, r: u32) -> f32 {
   let blocks = params.k / QUANT_BLOCK;
   var sum = 0.0;
   for (var bl = lane; bl < blocks; bl += LANES) {
-    let q = w[n * blocks + bl];
-    let j = bl * 8u;
-    let lo = vec4<f32>(dot(unpack_q4_lo(q.x), xv(r, j)), dot(unpack_q4_lo(q.y), xv(r, j + 2u)), dot(unpack_q4_lo(q.z), xv(r, j + 4u)), dot(unpack_q4_lo(q.w), xv(r, j + 6u)));
-    let hi = vec4<f32>(dot(unpack_q4_hi(q.x), xv(r, j + 1u)), dot(unpack_q4_hi(q.y), xv(r, j + 3u)), dot(unpack_q4_hi(q.z), xv(r, j + 5u)), dot(unpack_q4_hi(q.w), xv(r, j + 7u)));
-    let block = lo + hi;
-    sum += scales[n * blocks + bl] * ((block.x + block.y) + (block.z + block.w));
+    let i = n * blocks + bl;
+    sum += scales[i] * q4_block(w[i], r, bl * 8u);
   }
   return sum;
+}
+
+// Each rows_<format> returns this lane's shares for the MB rows: the K loop outside, rows inside, each weight
+// word loaded (and, for f16, decoded) once. Per row the operations are those of row_<format>.
+fn rows_f32(n: u32, lane: u32) -> array<f32, MB_MAX> {
+  let k4 = params.k / 4u;
+  let base = n * k4;
+  var s = array<vec4<f32>, MB_MAX>();
+  for (var g = lane; g < k4 / 4u; g += LANES) {
+    let b = base + 4u * g;
+    let w0 = w_f32(b);
+    let w1 = w_f32(b + 1u);
+    let w2 = w_f32(b + 2u);
+    let w3 = w_f32(b + 3u);
+    for (var r = 0u; r < MB; r++) { s[r] += dot4(w0, w1, w2, w3, r, 4u * g); }
+  }
+  if (lane == 0u) {
+    for (var j = k4 & ~3u; j < k4; j++) {
+      let wj = w_f32(base + j);
+      for (var r = 0u; r < MB; r++) { s[r].x += dot(wj, xv(r, j)); }
+    }
+  }
+  return horizontal_sums(s);
+}
+
+fn rows_f16(n: u32, lane: u32) -> array<f32, MB_MAX> {
+  let k8 = params.k / 8u;
+  let base = n * k8;
+  var s = array<vec4<f32>, MB_MAX>();
+  for (var g = lane; g < k8 / 2u; g += LANES) {
+    let a = w[base + 2u * g];
+    let b = w[base + 2u * g + 1u];
+    let a0 = f16_lo(a);
+    let a1 = f16_hi(a);
+    let b0 = f16_lo(b);
+    let b1 = f16_hi(b);
+    for (var r = 0u; r < MB; r++) { s[r] += dot4(a0, a1, b0, b1, r, 4u * g); }
+  }
+  if (lane == 0u && (k8 & 1u) != 0u) {
+    let a = w[base + k8 - 1u];
+    let a0 = f16_lo(a);
+    let a1 = f16_hi(a);
+    let j = 2u * (k8 - 1u);
+    for (var r = 0u; r < MB; r++) {
+      s[r].x += dot(a0, xv(r, j));
+      s[r].y += dot(a1, xv(r, j + 1u));
+    }
+  }
+  return horizontal_sums(s);
+}
+
+fn rows_q8(n: u32, lane: u32) -> array<f32, MB_MAX> {
+  let blocks = params.k / QUANT_BLOCK;
+  var sum = array<f32, MB_MAX>();
+  for (var bl = lane; bl < blocks; bl += LANES) {
+    let i = n * blocks + bl;
+    let a = w[2u * i];
+    let b = w[2u * i + 1u];
+    for (var r = 0u; r < MB; r++) { sum[r] += scales[i] * q8_block(a, b, r, bl * 8u); }
+  }
+  return sum;
+}
+
+fn rows_q4(n: u32, lane: u32) -> array<f32, MB_MAX> {
+  let blocks = params.k / QUANT_BLOCK;
+  var sum = array<f32, MB_MAX>();
+  for (var bl = lane; bl < blocks; bl += LANES) {
+    let i = n * blocks + bl;
+    let q = w[i];
+    for (var r = 0u; r < MB; r++) { sum[r] += scales[i] * q4_block(q, r, bl * 8u); }
+  }
+  return sum;
+}
+
+fn horizontal_sums(s: array<vec4<f32>, MB_MAX>) -> array<f32, MB_MAX> {
+  var out = array<f32, MB_MAX>();
+  for (var r = 0u; r < MB; r++) { out[r] = (s[r].x + s[r].y) + (s[r].z + s[r].w); }
+  return out;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let n = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
   let lane = lid % LANES;
-  let m0 = wg.z * MB;
-  let row_count = min(MB, params.rows - m0);
+  // Rows [m0, m0 + MB); the last group starts early enough to end at `rows` (the caller keeps MB <= rows)
+  // and stores only the rows no earlier group stored, so no invocation reads past the activations.
+  let m0 = min(wg.z * MB, params.rows - MB);
+  let first_stored = wg.z * MB - m0;
   x_row0 = (params.x_offset + m0 * params.k) / 4u;
   let in_range = n < params.n;
-  var acc = array<f32, MB>();
-  for (var r = 0u; r < row_count && in_range; r++) {
-    switch FORMAT {
-      case 0u: { acc[r] = row_f32(n, lane, r); }
-      case 1u: { acc[r] = row_f16(n, lane, r); }
-      case 2u: { acc[r] = row_q8(n, lane, r); }
-      default: { acc[r] = row_q4(n, lane, r); }
+  var acc = array<f32, MB_MAX>();
+  if (in_range) {
+    if (MB == 1u) {
+      switch FORMAT {
+        case 0u: { acc[0] = row_f32(n, lane, 0u); }
+        case 1u: { acc[0] = row_f16(n, lane, 0u); }
+        case 2u: { acc[0] = row_q8(n, lane, 0u); }
+        default: { acc[0] = row_q4(n, lane, 0u); }
+      }
+    } else {
+      switch FORMAT {
+        case 0u: { acc = rows_f32(n, lane); }
+        case 1u: { acc = rows_f16(n, lane); }
+        case 2u: { acc = rows_q8(n, lane); }
+        default: { acc = rows_q4(n, lane); }
+      }
     }
   }
   if (LANES > 1u) {
-    partial[lid] = acc;
+    for (var r = 0u; r < MB; r++) { partial[lid * MB + r] = acc[r]; }
     for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
       workgroupBarrier();
       if (lane < stride) {
-        for (var r = 0u; r < MB; r++) { partial[lid][r] += partial[lid + stride][r]; }
+        for (var r = 0u; r < MB; r++) { partial[lid * MB + r] += partial[(lid + stride) * MB + r]; }
       }
     }
     workgroupBarrier();
-    acc = partial[lid];
+    for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
   }
   if (!in_range || lane != 0u) { return; }
-  for (var r = 0u; r < row_count; r++) {
+  for (var r = first_stored; r < MB; r++) {
     var v = acc[r];
     if (params.has_bias != 0u) { v += bias[n]; }
     let i = params.y_offset + (m0 + r) * params.n + n;

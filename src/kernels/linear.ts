@@ -7,23 +7,34 @@ import type { WeightFormat, WeightMatrix } from './tensor';
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
-/** Activation rows up to which the gemv kernel runs (its per-row results do not depend on `rows`). */
+/** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
 export const GEMV_MAX_ROWS = 16;
-/** Activation rows per gemv invocation (MB in shaders/matmul/gemv.wgsl). */
-const GEMV_ROWS_PER_INVOCATION = 4;
+/** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv.wgsl). */
+const GEMV_MAX_ROWS_PER_INVOCATION = 8;
 
-/** gemv workgroup shape: `lanes` invocations reduce one output row; `wg / lanes` output rows per workgroup. */
-export interface GemvShape {
-  wg: number;
-  lanes: number;
+/** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. */
+export function gemvRowsPerInvocation(rows: number): number {
+  return Math.ceil(rows / Math.ceil(rows / GEMV_MAX_ROWS_PER_INVOCATION));
 }
 
 /**
- * CPU adapters run one output row per invocation with a sequential K loop (wide reductions are slow there);
- * GPUs split K over 64 lanes and reduce in workgroup memory, 4 output rows per workgroup.
+ * gemv workgroup shape: `lanes` invocations reduce one output row; `wg / lanes` output rows per workgroup.
+ * `maxRows`: activation rows up to which linear() takes gemv rather than the tiled matmul.
+ */
+export interface GemvShape {
+  wg: number;
+  lanes: number;
+  maxRows: number;
+}
+
+/**
+ * CPU adapters run one output row per invocation with a sequential K loop (wide reductions are slow there)
+ * and take gemv for any number of rows: its register-only row batches run ~3.5x faster there than the
+ * workgroup-memory tiles of the matmul (barriers are expensive in software). GPUs split K over 64 lanes and
+ * reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
  */
 export function gemvShape(gpu: Gpu): GemvShape {
-  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1 } : { wg: 256, lanes: 64 };
+  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
 }
 
 /** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
@@ -50,16 +61,20 @@ export interface LinearArgs {
 /** Element count that gemv's 16-byte weight words hold, per format: k must be a multiple of it. */
 const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, q8: 32, q4: 32 };
 
-/** gemv reads x and W as 16-byte vectors: rows of x and W must start on 16-byte boundaries. */
-function gemvAligned(w: WeightMatrix, xOffset: number): boolean {
-  return w.cols % GEMV_K_MULTIPLE[w.format] === 0 && xOffset % 4 === 0;
+/**
+ * The kernel linear() runs: gemv up to `shape.maxRows` rows when x and W are 16-byte aligned (gemv reads
+ * them as 16-byte vectors, so rows of x and W must start on 16-byte boundaries), else the tiled matmul.
+ */
+export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
+  const aligned = w.cols % GEMV_K_MULTIPLE[w.format] === 0 && xOffset % 4 === 0;
+  return rows <= shape.maxRows && aligned ? 'gemv' : 'gemm';
 }
 
 /**
- * y = x · Wᵀ (+ bias), Hugging Face layout. Up to GEMV_MAX_ROWS rows run the gemv kernel when x and W are
+ * y = x · Wᵀ (+ bias), Hugging Face layout. Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
- * adapter's gemv shape (tests cover both shapes on one adapter).
+ * adapter's gemv shape (tests cover every shape on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
   const { w, rows } = a;
@@ -73,11 +88,12 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y];
   const format = FORMAT_ID[w.format];
-  if (rows <= GEMV_MAX_ROWS && gemvAligned(w, params.x_offset)) {
+  if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
-    const k = kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes } });
+    const mb = gemvRowsPerInvocation(rows);
+    const k = kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb } });
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / (wg / lanes)));
-    step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / GEMV_ROWS_PER_INVOCATION)]);
+    step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
     const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY } });

@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/device';
 import type { WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { linear, type GemvShape } from '../../src/kernels/linear';
+import { linear, linearKernel, type GemvShape } from '../../src/kernels/linear';
 import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
 import { runStep } from '../helpers/step';
 
@@ -36,12 +36,13 @@ export function linearReference(x: Float32Array, w: Float32Array, rows: number, 
   return y;
 }
 
-const CPU_SHAPE: GemvShape = { wg: 64, lanes: 1 };
-const GPU_SHAPE: GemvShape = { wg: 256, lanes: 64 };
-const SHAPES: [string, GemvShape][] = [['seq', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16 }]];
+// The CPU adapter shape takes gemv for any number of rows; the GPU shapes hand more than 16 rows to the matmul.
+const CPU_SHAPE: GemvShape = { wg: 64, lanes: 1, maxRows: Infinity };
+const GPU_SHAPE: GemvShape = { wg: 256, lanes: 64, maxRows: 16 };
+const SHAPES: [string, GemvShape][] = [['seq', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }]];
 
 function plainCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
-  const path = rows <= 16 ? `gemv-${shape[0]}` : 'gemm';
+  const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
   return {
     name: `${path} ${format} rows=${rows} out=${out} in=${cols}`,
     browser,
@@ -61,7 +62,7 @@ function plainCase(format: WeightFormat, rows: number, out: number, cols: number
  * sends a few rows to the gemm kernel (gemv reads x as vectors); an aligned one keeps them on gemv.
  */
 function accumulateCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false, xShift = 1): KernelCase {
-  const path = rows <= 16 && xShift % 4 === 0 ? `gemv-${shape[0]}` : 'gemm';
+  const path = linearKernel({ cols, format }, rows, 3 * cols + xShift, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
   return {
     name: `${path} ${format} accumulate+bias+offsets rows=${rows} out=${out} in=${cols} x shift ${xShift}`,
     browser,
@@ -81,9 +82,12 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
   };
 }
 
-/** Rows of a 5-row gemv equal the same rows computed one at a time, bit for bit (speculative verify relies on it). */
-function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], browser = false): KernelCase {
-  const rows = 5, out = 37, cols = 96;
+/**
+ * Rows of a gemv batch equal the same rows computed one at a time, bit for bit (speculative verify relies on
+ * it): 5 rows run as one group of 5 per invocation, 13 as two overlapping groups of 7.
+ */
+function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], rows: number, browser = false): KernelCase {
+  const out = 37, cols = 96;
   return {
     name: `gemv-${shape[0]} ${format} batch of ${rows} rows == rows alone (bitwise)`,
     browser,
@@ -113,12 +117,13 @@ export const linearCases: KernelCase[] = [
   ...FORMATS.flatMap((format) =>
     SIZES[format].flatMap(([out, cols], i) => [
       ...SHAPES.flatMap((shape) => [1, 7].map((rows) => plainCase(format, rows, out, cols, shape, i === 2 && rows === 7))),
-      ...[33, 257].map((rows) => plainCase(format, rows, out, cols, SHAPES[0], i === 2 && rows === 33)),
+      ...[33, 257].flatMap((rows) => SHAPES.slice(0, 2).map((shape) => plainCase(format, rows, out, cols, shape, i === 2 && rows === 33 && shape === SHAPES[0]))),
     ])),
   ...FORMATS.flatMap((format) => [
     ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, shape === SHAPES[0])),
     ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, false, 4)),
     accumulateCase(format, 40, 33, 64, SHAPES[0], true),
-    ...SHAPES.map((shape) => batchInvarianceCase(format, shape, shape === SHAPES[0])),
+    accumulateCase(format, 40, 33, 64, SHAPES[1], false, 4),
+    ...SHAPES.flatMap((shape) => [5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0]))),
   ]),
 ];

@@ -84,7 +84,7 @@ const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
 export const sparseCases: KernelCase[] = [
   ...FORMATS.map((f) => thresholdZeroCase(f, f === 'f16')),
   ...FORMATS.flatMap((f) => [0.2, 1].map((t) => thresholdCase(f, t))),
-  ...(['f32', 'q8'] as WeightFormat[]).flatMap((f) => [{ wg: 256, lanes: 64 }, { wg: 64, lanes: 16 }].map((shape) => thresholdCase(f, 0.2, shape))),
+  ...(['f32', 'q8'] as WeightFormat[]).flatMap((f) => [{ wg: 256, lanes: 64, maxRows: 16 }, { wg: 64, lanes: 16, maxRows: 16 }].map((shape) => thresholdCase(f, 0.2, shape))),
   bsrCase(1, 64, 96, 16, 0.5, true),
   bsrCase(7, 64, 96, 4, 0.5),
   bsrCase(33, 128, 64, 8, 0.3),
