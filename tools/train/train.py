@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference import build_model, count_params  # noqa: E402
+from reference import build_model, count_params, load_safetensors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
@@ -97,6 +97,19 @@ def unigram_baseline(train, val, vocab):
     return float(-logp[val[1:]].mean())
 
 
+def load_previous(model, path):
+    """Load weights to continue from; returns the earlier run's summary (for the stage history)."""
+    if os.path.exists(os.path.join(path, "ckpt.pt")):
+        model.load_state_dict(torch.load(os.path.join(path, "ckpt.pt")))
+        with open(os.path.join(path, "summary.json")) as f:
+            return json.load(f)
+    # An exported model: 16-bit weights (widened to f32 here) and the training record kept in eval.json.
+    model.load_hf_state_dict({k: v.float() for k, v in load_safetensors(os.path.join(path, "model.safetensors")).items()})
+    with open(os.path.join(path, "eval.json")) as f:
+        ev = json.load(f)
+    return {**ev["train"], "val": ev["val"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -119,9 +132,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--eval-windows", type=int, default=0, help="limit the final validation (0 = all)")
+    ap.add_argument("--eval-every", type=int, default=0,
+                    help="steps; if set, validate on --eval-every-windows windows that often and keep the best "
+                         "checkpoint (early stopping: the corpus is small, long runs overfit)")
+    ap.add_argument("--eval-every-windows", type=int, default=24)
     ap.add_argument("--time-budget", type=float, default=0,
                     help="seconds; if set, schedule progress = max(step/steps, elapsed/budget) and training stops at 1")
-    ap.add_argument("--init-from", default=None, help="continue from a checkpoint (second stage, warm restart)")
+    ap.add_argument("--init-from", default=None,
+                    help="continue from a checkpoint (warm restart): a work dir (ckpt.pt + summary.json) "
+                         "or an exported model dir (model.safetensors + eval.json)")
     ap.add_argument("--dropout-schedule", choices=["scratch", "constant"], default="scratch",
                     help="S(t): exp(t ln2 / T) - 1 from scratch, 1 for continued training")
     args = ap.parse_args()
@@ -133,10 +152,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     model = build_model(cfg)
     init_weights(model, cfg)
-    prev = None
-    if args.init_from:
-        model.load_state_dict(torch.load(os.path.join(args.init_from, "ckpt.pt")))
-        prev = json.load(open(os.path.join(args.init_from, "summary.json")))
+    prev = load_previous(model, args.init_from) if args.init_from else None
     L = cfg["num_hidden_layers"]
     exit_w = torch.ones(L - 1)
     if args.exit_weights:
@@ -152,6 +168,8 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     t0 = time.time()
     log = []
+    val_log = []
+    best = None  # (val CE, step, state dict) of the best periodic validation
     steps_done = 0
     for step in range(args.steps):
         frac = (step - args.warmup) / max(1, args.steps - args.warmup)
@@ -214,19 +232,31 @@ def main():
                 rec["aux"] = round(aux.item(), 4)
             print(json.dumps(rec), flush=True)
             log.append(rec)
+        if args.eval_every and (step + 1) % args.eval_every == 0:
+            val_ce = evaluate(model, val, args.seq, max_windows=args.eval_every_windows)["ce"][-1]
+            val_log.append({"step": step + 1, "val_ce": round(val_ce, 4), "elapsed_s": round(time.time() - t0, 1)})
+            print(json.dumps(val_log[-1]), flush=True)
+            if best is None or val_ce < best[0]:
+                best = (val_ce, step + 1, {k: v.detach().clone() for k, v in model.state_dict().items()})
         if (step + 1) % args.ckpt_every == 0:
             torch.save(model.state_dict(), os.path.join(args.out, "ckpt.pt"))
+    best_step = steps_done
+    if best is not None:
+        final_ce = evaluate(model, val, args.seq, max_windows=args.eval_every_windows)["ce"][-1]
+        if best[0] < final_ce:
+            model.load_state_dict(best[2])
+            best_step = best[1]
     torch.save(model.state_dict(), os.path.join(args.out, "ckpt.pt"))
     train_s = time.time() - t0
     ev = evaluate(model, val, args.seq, max_windows=args.eval_windows or None)
     uni = unigram_baseline(train, val, cfg["vocab_size"])
     summary = {"config": cfg, "args": vars(args), "params": count_params(model), "train_seconds": round(train_s, 1),
-               "train_tokens_seen": steps_done * args.batch * args.seq, "steps_done": steps_done, "corpus_train_tokens": len(train),
-               "val": ev, "unigram_val_ce": uni, "log": log, "threads": args.threads}
+               "train_tokens_seen": best_step * args.batch * args.seq, "steps_done": steps_done, "kept_step": best_step, "corpus_train_tokens": len(train),
+               "val": ev, "unigram_val_ce": uni, "log": log, "val_log": val_log, "threads": args.threads}
     if prev:
-        a0 = prev["args"]
-        summary["stages"] = [{"args": a0, "train_seconds": prev["train_seconds"], "val_ce_final": prev["val"]["ce"][-1]},
-                             {"args": vars(args), "train_seconds": round(train_s, 1), "steps_done": steps_done}]
+        earlier = prev.get("stages") or [{"args": prev["args"], "train_seconds": prev["train_seconds"]}]
+        earlier[-1]["val_ce_final"] = prev["val"]["ce"][-1]
+        summary["stages"] = earlier + [{"args": vars(args), "train_seconds": round(train_s, 1), "steps_done": steps_done}]
         summary["train_seconds"] = round(prev["train_seconds"] + train_s, 1)
         summary["train_tokens_seen"] += prev["train_tokens_seen"]
     with open(os.path.join(args.out, "summary.json"), "w") as f:
