@@ -1,5 +1,6 @@
 // Activation-sparse MLP, step 2: the list of live neurons (act_i != 0) in index order, by a workgroup
 // prefix sum over chunks of WG neurons (one workgroup; deterministic order, so sums downstream are too).
+// WG = 1 (CPU adapters, where barriers are expensive) is a plain sequential loop.
 // live[0] = count of this pass, live[1] += count (running total for stats), live[2..2+count) = indices.
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -13,6 +14,18 @@ var<workgroup> base: u32;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
+  if (WG == 1u) {
+    var count = 0u;
+    for (var i = 0u; i < params.n; i++) {
+      if (act[i] != 0.0) {
+        live[2u + count] = i;
+        count++;
+      }
+    }
+    live[0] = count;
+    live[1] += count;
+    return;
+  }
   for (var start = 0u; start < params.n; start += WG) {
     let i = start + lid;
     var flag = 0u;

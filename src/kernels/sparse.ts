@@ -53,14 +53,15 @@ const CHUNK = 64;
 export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
 
 /**
- * CATS steps 2-4: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum, sum
+ * CATS steps 2-4: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum (a
+ * sequential loop with the CPU adapters' one-lane shape: barriers are expensive there), sum
  * act_i · W_downᵀ[i] over chunks of them reading only the live rows, then y (+)= the chunk sums in order.
  */
-export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
+export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, shape: GemvShape = gemvShape(gpu)): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
   if (hidden % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of 4`);
-  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: 256 } });
+  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
   step.dispatch(compact, [a.act, a.live], { n: neurons }, [1]);
   const WG = 64;
   const spmv = kernel(gpu, {

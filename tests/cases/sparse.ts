@@ -23,7 +23,7 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
   const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   await runStep(gpu, (step) => {
     sparseUpAct(gpu, step, { x: h, gate, up: up.w, act, threshold }, shape);
-    spmvActive(gpu, step, { act, live: liveList, partial, downT: downT.w, y, accumulate: true });
+    spmvActive(gpu, step, { act, live: liveList, partial, downT: downT.w, y, accumulate: true }, shape);
   });
   const expected = Float64Array.from(yv);
   let live = 0;
