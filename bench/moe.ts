@@ -15,7 +15,7 @@ import { linear } from '../src/kernels/linear';
 import { swiglu } from '../src/kernels/activation';
 import { sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
-import type { LayerWeights, ModelWeights } from '../src/model/weights';
+import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
 import { Transformer, denseMlp, type MlpBlock } from '../src/model/forward';
 import { MoeMlp } from '../src/model/moe';
@@ -62,8 +62,17 @@ function f16Matrix(gpu: Gpu, rows: number, cols: number, label: string): WeightM
   return { format: 'f16', rows, cols, label, data: uploadBuffer(gpu, label, packF16(f32ToF16Bits(values))) };
 }
 
-/** Random f16 weights of the config's shapes (the same seed gives the same weights). */
-function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number): ModelWeights {
+/** Random f16 experts [experts*rows, cols] laid out as the budgeted loader leaves them: experts 0..resident-1 on the GPU, all in CPU memory. */
+function f16Experts(gpu: Gpu, experts: number, rows: number, cols: number, label: string, resident: number): { matrix: WeightMatrix; host: HostExperts } {
+  const values = randomFloats(experts * rows * cols, seed++, 1 / Math.sqrt(cols));
+  const data = new Uint8Array(packF16(f32ToF16Bits(values)).buffer as ArrayBuffer);
+  const dataBytes = 2 * rows * cols;
+  const matrix: WeightMatrix = { format: 'f16', rows: resident * rows, cols, label, data: uploadBuffer(gpu, label, data.subarray(0, resident * dataBytes)) };
+  return { matrix, host: { data, dataBytes, scaleBytes: 0 } };
+}
+
+/** Random f16 weights of the config's shapes (the same seed gives the same weights); `resident` sets an expert budget. */
+function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number, resident?: number): ModelWeights {
   seed = firstSeed;
   const ones = () => uploadBuffer(gpu, 'norm', new Float32Array(c.hidden).fill(1));
   const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
@@ -72,7 +81,12 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number): ModelWeight
     const attention = { inputNorm: ones(), postAttnNorm: ones(), q: m(q, c.hidden, 'q'), k: m(kv, c.hidden, 'k'), v: m(kv, c.hidden, 'v'), o: m(c.hidden, q, 'o') };
     if (!c.moe) return { ...attention, mlp: { gate: m(c.intermediate, c.hidden, 'gate'), up: m(c.intermediate, c.hidden, 'up'), down: m(c.hidden, c.intermediate, 'down') } };
     const { experts: E, expertIntermediate: I } = c.moe;
-    return { ...attention, moe: { router: m(E, c.hidden, 'router'), gate: m(E * I, c.hidden, 'gate'), up: m(E * I, c.hidden, 'up'), down: m(E * c.hidden, I, 'down') } };
+    const router = m(E, c.hidden, 'router');
+    if (resident === undefined) return { ...attention, moe: { router, gate: m(E * I, c.hidden, 'gate'), up: m(E * I, c.hidden, 'up'), down: m(E * c.hidden, I, 'down') } };
+    const x = (rows: number, cols: number, name: string) => f16Experts(gpu, E, rows, cols, `layers.${l}.${name}`, resident);
+    const [gate, up, down] = [x(I, c.hidden, 'gate'), x(I, c.hidden, 'up'), x(c.hidden, I, 'down')];
+    const offloaded = { resident, gate: gate.host, up: up.host, down: down.host };
+    return { ...attention, moe: { router, gate: gate.matrix, up: up.matrix, down: down.matrix, offloaded } };
   });
   const embed = f16Matrix(gpu, c.vocab, c.hidden, 'embed');
   return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, format: 'f16' };
@@ -195,11 +209,11 @@ async function trainedBudget(gpu: Gpu, source: ModelSource, name: string, tokens
   };
 }
 
-/** The random MoE model with half its experts resident (its own copy of the weights: the cache takes them over). */
+/** The random MoE model (the same weights) with half its experts resident. */
 async function budgetDecoder(gpu: Gpu, prefetch: boolean, tokens: number): Promise<{ pass: DecodePass; cache: ExpertCache }> {
   const c = config(true);
-  const weights = randomWeights(gpu, c, 100);
-  const cache = await ExpertCache.create(gpu, c, weights, SHAPE.experts / 2, prefetch);
+  const weights = randomWeights(gpu, c, 100, SHAPE.experts / 2);
+  const cache = ExpertCache.create(gpu, c, weights, prefetch)!;
   const moe = new MoeMlp(gpu, c, weights, 1, { cache });
   return { pass: decoder(gpu, c, weights, moe.block, tokens, (arena) => new BarrierStep(gpu, arena)), cache };
 }

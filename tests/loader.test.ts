@@ -126,6 +126,24 @@ describe('loadWeights', () => {
     }
   });
 
+  it('with residentExperts, gives GPU storage to experts 0..R-1 only and keeps every expert in CPU memory, whatever the chunk boundaries', async () => {
+    const dir = `${FIXTURES}/mixtral-rand`;
+    const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
+    const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
+    const expected = await fileTensors('mixtral-rand');
+    const experts = (n: number) => Array.from({ length: n }, (_, e) => expected.get(`model.layers.1.block_sparse_moe.experts.${e}.w2.weight`)!);
+    for (const chunk of [4093, 7]) {
+      const weights = await loadWeights(gpu, config, memorySource({ 'model.safetensors': file }, chunk), { residentExperts: 2 });
+      loaded.push(weights);
+      const moe = weights.layers[1].moe!;
+      expect(moe.down.rows).toBe(2 * config.hidden);
+      expect(await matrixValues(gpu, moe.down)).toEqual(concat(experts(2)));
+      expect(moe.offloaded!.resident).toBe(2);
+      expect(new Float32Array(moe.offloaded!.down.data.buffer)).toEqual(concat(experts(config.moe!.experts)));
+      expect(moe.offloaded!.down.dataBytes).toBe(4 * config.hidden * config.moe!.expertIntermediate);
+    }
+  });
+
   it('converts BF16 to f16 when every value is exact in f16', async () => {
     const dir = `${FIXTURES}/llama-headdim`;
     const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));

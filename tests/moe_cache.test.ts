@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadRuntime } from './helpers/runtime';
+import { testGpu } from './helpers/gpu';
 import { fixtureModels, FIXTURE_MODELS, isMoe, readFixture } from './helpers/fixtures';
-import type { RuntimeOptions } from '../src/runtime/runtime';
+import type { Runtime, RuntimeOptions } from '../src/runtime/runtime';
+import type { EngineOptions, GenerateResult } from '../src/api/types';
+import { InvalidRequestError } from '../src/gpu/errors';
+import { createEngine } from '../src/node/index';
 
 /** An expert memory budget changes where expert weights live, never what is computed: outputs are bitwise equal. */
 const models = fixtureModels(isMoe).map((m) => `${FIXTURE_MODELS}/${m}`);
+/** Consecutive MoE layers (so the next layer's experts can be prefetched), and every expert matrix quantizable (I % 32 == 0). */
+const MIXTRAL = `${FIXTURE_MODELS}/mixtral-rand`;
 const BUDGETS: RuntimeOptions[] = [
   { maxResidentExperts: 2, prefetchExperts: false },
   { maxResidentExperts: 2, prefetchExperts: true },
@@ -33,10 +39,91 @@ describe.each(models)('%s with an expert budget', (dir) => {
       runtime.dispose();
     }
   });
+
+  it('allocates GPU memory for the resident experts only while loading', async () => {
+    await expectResidentAllocations(dir, {}, prompts[1]);
+  });
+});
+
+it('q8 experts under a budget: data and scales of the resident experts only, and the same logits', async () => {
+  await expectResidentAllocations(MIXTRAL, { quantize: 'q8' }, Array.from(readFixture(`${MIXTRAL}/fixture.safetensors`).prompt_len7));
+});
+
+/** Loads `dir` with and without a budget of 2 experts: expert GPU bytes created during load scale by 2/E, logits stay equal. */
+async function expectResidentAllocations(dir: string, options: RuntimeOptions, prompt: number[]): Promise<void> {
+  const full = await expertAllocations(() => loadRuntime(dir, options));
+  const budgeted = await expertAllocations(() => loadRuntime(dir, { ...options, maxResidentExperts: 2 }));
+  const experts = full.runtime.config.moe!.experts;
+  console.log(`${dir} ${JSON.stringify(options)}: expert GPU bytes created at load ${full.bytes} (${experts} experts), ${budgeted.bytes} (2 resident)`);
+  expect(full.bytes).toBeGreaterThan(0);
+  expect(budgeted.bytes).toBe((full.bytes * 2) / experts);
+  expect(full.runtime.weights.bytes - budgeted.runtime.weights.bytes).toBe(full.bytes - budgeted.bytes);
+  expect(Array.from(await budgeted.runtime.logits(prompt))).toEqual(Array.from(await full.runtime.logits(prompt)));
+  full.runtime.dispose();
+  budgeted.runtime.dispose();
+}
+
+/** Routed experts' weight buffers: layers.L.moe.{gate,up,down} and anything derived from them (scales, slots). */
+const EXPERT_BUFFER = /^layers\.\d+\.moe\.(gate|up|down)(\.|$)/;
+
+/** Bytes of the GPU buffers created for routed-expert weights while `load` runs. */
+async function expertAllocations(load: () => Promise<Runtime>): Promise<{ runtime: Runtime; bytes: number }> {
+  const { device } = await testGpu();
+  const create = device.createBuffer.bind(device);
+  let bytes = 0;
+  const spy = vi.spyOn(device, 'createBuffer').mockImplementation((descriptor) => {
+    if (EXPERT_BUFFER.test(descriptor.label ?? '')) bytes += descriptor.size;
+    return create(descriptor);
+  });
+  try {
+    const runtime = await load();
+    return { runtime, bytes };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('expert budget through the Node engine', () => {
+  const prompt = Array.from(readFixture(`${MIXTRAL}/fixture.safetensors`).greedy_prompt);
+  const complete = async (options: Partial<EngineOptions>): Promise<GenerateResult> => {
+    const engine = await createEngine({ model: MIXTRAL, contextLength: 256, ...options });
+    try {
+      return await engine.complete({ prompt, maxTokens: 8, stopAtEos: false });
+    } finally {
+      await engine.dispose();
+    }
+  };
+
+  it('maxResidentExperts and prefetchExperts reach the runtime: prefetches only when asked, same tokens', async () => {
+    const plain = await complete({});
+    const prefetching = await complete({ maxResidentExperts: 2 });
+    const onDemand = await complete({ maxResidentExperts: 2, prefetchExperts: false });
+    expect(plain.stats.expertCacheMisses).toBeUndefined();
+    expect(prefetching.tokens).toEqual(plain.tokens);
+    expect(onDemand.tokens).toEqual(plain.tokens);
+    expect(prefetching.stats.expertPrefetches).toBeGreaterThan(0);
+    expect(onDemand.stats.expertPrefetches).toBe(0);
+    expect(onDemand.stats.expertCacheMisses).toBeGreaterThan(0);
+    const figures = ({ stats: s }: GenerateResult) => `hits ${s.expertCacheHits}, misses ${s.expertCacheMisses}, prefetches ${s.expertPrefetches}, ${s.expertUploadBytes} bytes uploaded`;
+    console.log(`mixtral-rand, 2 of 4 experts resident: prefetch ${figures(prefetching)}; on demand ${figures(onDemand)}`);
+  });
 });
 
 describe('expert budget validation', () => {
-  it('rejects fewer resident experts than experts per token', async () => {
-    await expect(loadRuntime(models[0], { maxResidentExperts: 1 })).rejects.toThrow(/maxResidentExperts/);
+  it('rejects fewer resident experts than experts per token, and a budget on a dense model, before loading weights', async () => {
+    await expect(loadRuntime(models[0], { maxResidentExperts: 1 })).rejects.toThrow(InvalidRequestError);
+    await expect(loadRuntime(models[0], { maxResidentExperts: 1 })).rejects.toThrow(/maxResidentExperts must be an integer >= experts per token \(2\), got 1/);
+    await expect(loadRuntime(`${FIXTURE_MODELS}/llama-gqa3`, { maxResidentExperts: 2 })).rejects.toThrow(/maxResidentExperts applies to mixture-of-experts models/);
+  });
+
+  it.each([
+    ['prefetchExperts', { maxResidentExperts: 2, prefetchExperts: 'no' }, /prefetchExperts: must be a boolean/],
+    ['maxResidentExperts', { maxResidentExperts: '2' }, /maxResidentExperts: must be an integer/],
+    ['maxResidentExperts', { maxResidentExperts: 2.5 }, /maxResidentExperts: must be an integer/],
+  ])('the engine refuses a mistyped %s with InvalidRequestError naming it', async (field, options, message) => {
+    const error = await createEngine({ model: models[0], ...(options as Partial<EngineOptions>) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as InvalidRequestError).details).toMatchObject({ field });
   });
 });

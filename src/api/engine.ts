@@ -6,7 +6,7 @@ import type { RuntimeHost } from '../worker/host';
 import { AbortError, InferError, InvalidRequestError } from '../gpu/errors';
 import { chatCompletions } from './chat';
 import { PortStream } from './stream';
-import { validatePrompt, validateRequest, validateTokenIds } from './validate';
+import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from './validate';
 import type { ChatMessage, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from './types';
 import type { LoadRequest, WireRequest } from './wire';
 
@@ -34,13 +34,6 @@ function modelName(model: EngineOptions['model']): string {
   return model.split(/[\\/]/).filter(Boolean).pop() ?? model;
 }
 
-function checkOptions(options: EngineOptions): void {
-  const model = options?.model;
-  const validModel = (typeof model === 'string' && model.length > 0)
-    || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
-  if (!validModel) throw new InvalidRequestError('model: expected a URL or directory path, or a non-empty list of files', { field: 'model' });
-}
-
 /** Only the fields the host reads cross the boundary (a caller's extra properties may not be cloneable). */
 function wireRequest(r: GenerateRequest): WireRequest {
   return { prompt: r.prompt, maxTokens: r.maxTokens, strategy: r.strategy, stop: r.stop, stopAtEos: r.stopAtEos };
@@ -65,7 +58,7 @@ export class ClientEngine implements Engine {
   /** Loads the model into the host; on failure the transport is closed and the typed error rethrown. */
   static async open(transport: Transport, options: EngineOptions): Promise<ClientEngine> {
     try {
-      checkOptions(options);
+      validateEngineOptions(options);
       const { onProgress, signal, worker: _inThread, ...request } = options;
       if (signal?.aborted) throw new AbortError('loading the model was aborted before it started', { model: modelName(options.model) });
       const engine = new ClientEngine(transport, modelName(options.model));

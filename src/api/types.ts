@@ -69,9 +69,11 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
-  /** MoE */
+  /** MoE with maxResidentExperts: experts found on the GPU, uploaded on demand, and uploaded ahead of need */
   expertCacheHits?: number;
   expertCacheMisses?: number;
+  expertPrefetches?: number;
+  /** bytes of expert weights copied from CPU memory to the GPU (misses and prefetches) */
   expertUploadBytes?: number;
   /** fraction of MLP neurons skipped by activation sparsity */
   mlpSparsity?: number;
@@ -103,8 +105,16 @@ export interface EngineOptions {
   quantize?: 'q8' | 'q4';
   /** maximum context (tokens); default min(config max positions, 2048) */
   contextLength?: number;
-  /** MoE: experts kept on the GPU per layer; the rest stream in on demand */
+  /**
+   * MoE: experts per layer given GPU memory (at least experts per token). The others are loaded into CPU
+   * memory only and stream in on demand; outputs are unchanged. Default: every expert on the GPU.
+   */
   maxResidentExperts?: number;
+  /**
+   * With maxResidentExperts: upload the next layer's experts ahead of need, predicted by its router on the
+   * current hidden state (default true). Ignored without maxResidentExperts.
+   */
+  prefetchExperts?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
   /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */

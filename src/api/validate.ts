@@ -1,6 +1,6 @@
 /** Request checks run before a request reaches the GPU; each failure names the field at fault. */
 import { ContextLengthError, InvalidRequestError } from '../gpu/errors';
-import type { ChatCompletionRequest, EngineInfo, GenerateRequest, Strategy } from './types';
+import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest, Strategy } from './types';
 
 type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers'>;
 
@@ -99,6 +99,17 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
   validateStrategy(request.strategy, limits);
   validateStop(request.stop);
   if (request.stopAtEos !== undefined && typeof request.stopAtEos !== 'boolean') fail('stopAtEos', 'must be a boolean', request.stopAtEos);
+}
+
+/** Checks the engine options that need no model to judge (the runtime checks the rest against the config). */
+export function validateEngineOptions(options: EngineOptions): void {
+  if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
+  const { model } = options;
+  const validModel = (typeof model === 'string' && model.length > 0)
+    || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
+  if (!validModel) fail('model', 'expected a URL or directory path, or a non-empty list of files');
+  checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
+  if (options.prefetchExperts !== undefined && typeof options.prefetchExperts !== 'boolean') fail('prefetchExperts', 'must be a boolean', options.prefetchExperts);
 }
 
 const ROLES = new Set(['system', 'user', 'assistant']);

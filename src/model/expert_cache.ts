@@ -1,12 +1,11 @@
 import type { Gpu } from '../gpu/device';
 import { Step, type Grid, type ParamArena } from '../gpu/step';
 import type { Kernel } from '../kernels/kernel';
-import { readBuffer, readU32, storageBuffer } from '../gpu/buffers';
+import { readU32, storageBuffer } from '../gpu/buffers';
+import { InvalidRequestError } from '../gpu/errors';
 import { NO_SLOT, type ExpertSet } from '../kernels/moe';
-import type { WeightMatrix } from '../kernels/tensor';
-import { formatBytes } from './weight_plan';
-import { isMoeLayer, type ModelConfig } from './config';
-import type { ModelWeights } from './weights';
+import type { ModelConfig } from './config';
+import type { ModelWeights, OffloadedExperts } from './weights';
 
 /** The last submitted BarrierStep of each arena, settled or not. */
 const pending = new WeakMap<ParamArena, Promise<unknown>>();
@@ -72,20 +71,9 @@ export class BarrierStep extends Step {
   }
 }
 
-/** One expert matrix kept in CPU memory, with a GPU slot matrix holding `slots` experts' rows. */
-interface Tier {
-  data: Uint8Array<ArrayBuffer>; // all experts' weight bytes, expert-major
-  scales?: Uint8Array<ArrayBuffer>; // q8/q4 scales bytes, expert-major
-  dataBytes: number; // per expert
-  scaleBytes: number; // per expert
-  gpu: WeightMatrix; // [slots * rowsPerExpert, cols]
-}
-
 interface LayerCache {
-  gate: Tier;
-  up: Tier;
-  down: Tier;
-  set: ExpertSet; // slots table = the round's experts -> slot
+  host: OffloadedExperts; // every expert in CPU memory
+  set: ExpertSet; // the GPU slot matrices [slots * rowsPerExpert, cols]; slots table = the round's experts -> slot
   slotOf: Map<number, number>; // resident expert -> slot
   lastUse: number[]; // per slot, for LRU eviction
 }
@@ -101,18 +89,37 @@ export interface RoutingBuffers {
 export interface ExpertCacheStats {
   hits: number;
   misses: number;
+  /** experts uploaded ahead of need, on the next layer's predicted routing */
+  prefetches: number;
+  /** bytes copied from CPU memory to the GPU slots, on misses and prefetches */
   uploadBytes: number;
 }
 
 /**
- * Expert memory budget: each MoE layer keeps at most `maxResident` experts on the GPU, in one slot buffer
- * per projection; all experts stay in CPU memory. For each pass the chosen experts are read back at a step
- * barrier; a resident expert is a hit, a missing one is uploaded there and then (a miss). With `prefetch`,
- * layer l+1's router applied to layer l's input predicts l+1's experts, which are uploaded at layer l's
- * barrier, ahead of need. The kernels read the same weights either way: outputs equal the unbudgeted run.
+ * GPU slots per MoE layer for `maxResidentExperts`, checked before any weight is read: undefined without a
+ * budget, or when the budget holds every expert (nothing would ever stream).
+ */
+export function residentExperts(config: ModelConfig, maxResidentExperts: number | undefined): number | undefined {
+  if (maxResidentExperts === undefined) return undefined;
+  const field = 'maxResidentExperts';
+  const moe = config.moe;
+  if (!moe) throw new InvalidRequestError(`${field} applies to mixture-of-experts models; ${config.hfArchitecture} is dense`, { field });
+  if (!Number.isInteger(maxResidentExperts) || maxResidentExperts < moe.expertsPerToken) {
+    throw new InvalidRequestError(`${field} must be an integer >= experts per token (${moe.expertsPerToken}), got ${maxResidentExperts}`, { field, value: maxResidentExperts });
+  }
+  return maxResidentExperts < moe.experts ? maxResidentExperts : undefined;
+}
+
+/**
+ * Expert memory budget: the loader gave each MoE layer `maxResident` expert slots on the GPU (one slot
+ * matrix per projection, holding experts 0..maxResident-1 at first) and kept all experts in CPU memory
+ * (weights.layers[l].moe.offloaded). For each pass the chosen experts are read back at a step barrier; a
+ * resident expert is a hit, a missing one is uploaded there and then (a miss). With `prefetch`, layer
+ * l+1's router applied to layer l's input predicts l+1's experts, which are uploaded at layer l's barrier,
+ * ahead of need. The kernels read the same weights either way: outputs equal the unbudgeted run.
  */
 export class ExpertCache {
-  readonly stats: ExpertCacheStats = { hits: 0, misses: 0, uploadBytes: 0 };
+  readonly stats: ExpertCacheStats = { hits: 0, misses: 0, prefetches: 0, uploadBytes: 0 };
   private readonly layers: (LayerCache | undefined)[];
   private clock = 0;
 
@@ -120,30 +127,22 @@ export class ExpertCache {
     this.layers = layers;
   }
 
-  /** Moves every MoE layer's experts to CPU memory (the stacked GPU matrices are destroyed). */
-  static async create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, maxResident: number, prefetch = true): Promise<ExpertCache> {
+  /** A cache over the offloaded experts of `weights` (loaded with residentExperts); undefined when none are. */
+  static create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, prefetch = true): ExpertCache | undefined {
     const moe = config.moe;
-    if (!moe) throw new Error('maxResidentExperts applies to mixture-of-experts models only');
-    if (!Number.isInteger(maxResident) || maxResident < moe.expertsPerToken) {
-      throw new RangeError(`maxResidentExperts must be an integer >= experts per token (${moe.expertsPerToken}), got ${maxResident}`);
-    }
-    const slots = Math.min(maxResident, moe.experts);
-    const layers: (LayerCache | undefined)[] = [];
-    for (let l = 0; l < config.layers; l++) {
-      const w = weights.layers[l].moe;
-      if (!isMoeLayer(config, l) || !w) {
-        layers.push(undefined);
-        continue;
-      }
-      const tier = (m: WeightMatrix) => offload(gpu, m, moe.experts, slots);
-      const [gate, up, down] = [await tier(w.gate), await tier(w.up), await tier(w.down)];
+    let slots = 0;
+    const layers = weights.layers.map((w, l): LayerCache | undefined => {
+      const host = w.moe?.offloaded;
+      if (!host || !moe) return undefined;
+      slots = host.resident;
       const set: ExpertSet = {
-        gate: gate.gpu, up: up.gpu, down: down.gpu, intermediate: moe.expertIntermediate, hidden: config.hidden,
+        gate: w.moe!.gate, up: w.moe!.up, down: w.moe!.down, intermediate: moe.expertIntermediate, hidden: config.hidden,
         slots: storageBuffer(gpu, `experts.${l}.slots`, 4 * moe.experts),
       };
-      layers.push({ gate, up, down, set, slotOf: new Map(), lastUse: new Array(slots).fill(-1) });
-    }
-    return new ExpertCache(gpu, slots, prefetch, layers);
+      const slotOf = new Map(Array.from({ length: host.resident }, (_, e) => [e, e] as const)); // as loaded
+      return { host, set, slotOf, lastUse: new Array<number>(host.resident).fill(-1) };
+    });
+    return slots > 0 ? new ExpertCache(gpu, slots, prefetch, layers) : undefined;
   }
 
   /**
@@ -202,7 +201,11 @@ export class ExpertCache {
       const slot = layer.slotOf.get(e);
       if (slot !== undefined) layer.lastUse[slot] = stamp;
     }
-    for (const e of ranked) if (!layer.slotOf.has(e)) this.upload(layer, e, stamp);
+    for (const e of ranked) {
+      if (layer.slotOf.has(e)) continue;
+      this.stats.prefetches++;
+      this.upload(layer, e, stamp);
+    }
   }
 
   /** Copy expert e into the least recently used slot not used at `stamp`. */
@@ -214,40 +217,18 @@ export class ExpertCache {
     if (victim < 0) throw new Error(`expert cache: no free slot among ${this.maxResident}`);
     for (const [expert, slot] of layer.slotOf) if (slot === victim) layer.slotOf.delete(expert);
     const queue = this.gpu.device.queue;
-    for (const t of [layer.gate, layer.up, layer.down]) {
-      queue.writeBuffer(t.gpu.data, victim * t.dataBytes, t.data, e * t.dataBytes, t.dataBytes);
-      if (t.scales && t.gpu.scales) queue.writeBuffer(t.gpu.scales, victim * t.scaleBytes, t.scales, e * t.scaleBytes, t.scaleBytes);
-      this.stats.uploadBytes += t.dataBytes + t.scaleBytes;
+    for (const p of ['gate', 'up', 'down'] as const) {
+      const [host, slots] = [layer.host[p], layer.set[p]];
+      queue.writeBuffer(slots.data, victim * host.dataBytes, host.data, e * host.dataBytes, host.dataBytes);
+      if (host.scales && slots.scales) queue.writeBuffer(slots.scales, victim * host.scaleBytes, host.scales, e * host.scaleBytes, host.scaleBytes);
+      this.stats.uploadBytes += host.dataBytes + host.scaleBytes;
     }
     layer.slotOf.set(e, victim);
     layer.lastUse[victim] = stamp;
   }
 
+  /** Frees the slots tables (the slot matrices are weights: destroyWeights frees them). */
   destroy(): void {
-    for (const layer of this.layers) {
-      if (!layer) continue;
-      for (const m of [layer.gate.gpu, layer.up.gpu, layer.down.gpu]) {
-        m.data.destroy();
-        m.scales?.destroy();
-      }
-      layer.set.slots.destroy();
-    }
+    for (const layer of this.layers) layer?.set.slots.destroy();
   }
 }
-
-/** Copy a stacked expert matrix to CPU memory, destroy it, and allocate its `slots`-expert GPU slot matrix. */
-async function offload(gpu: Gpu, m: WeightMatrix, experts: number, slots: number): Promise<Tier> {
-  const rowsPerExpert = m.rows / experts;
-  const perExpert = formatBytes(m.format, rowsPerExpert, m.cols);
-  const data = new Uint8Array(await readBuffer(gpu, m.data, perExpert.data * experts));
-  const scales = m.scales && perExpert.scales ? new Uint8Array(await readBuffer(gpu, m.scales, perExpert.scales * experts)) : undefined;
-  m.data.destroy();
-  m.scales?.destroy();
-  const slotMatrix: WeightMatrix = {
-    format: m.format, rows: slots * rowsPerExpert, cols: m.cols, label: `${m.label}.slots`,
-    data: storageBuffer(gpu, `${m.label}.slots`, perExpert.data * slots),
-    scales: scales && storageBuffer(gpu, `${m.label}.slots.scales`, (perExpert.scales ?? 0) * slots),
-  };
-  return { data, scales, dataBytes: perExpert.data, scaleBytes: perExpert.scales ?? 0, gpu: slotMatrix };
-}
-

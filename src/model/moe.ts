@@ -138,9 +138,7 @@ export class MoeMlp {
 }
 
 export interface MlpOptions {
-  /** MoE: experts kept on the GPU per layer; the rest stream from CPU memory */
-  maxResidentExperts?: number;
-  /** with a budget: prefetch the next layer's predicted experts (default true) */
+  /** with an expert budget (weights loaded with residentExperts): prefetch the next layer's predicted experts (default true) */
   prefetchExperts?: boolean;
   /** activation sparsity of the dense MLPs: fraction of neurons skipped in decode */
   sparsity?: { mlp: number };
@@ -148,7 +146,8 @@ export interface MlpOptions {
 
 /**
  * The MLP sub-block a model runs with the engine options: dense SwiGLU (optionally activation-sparse), or
- * the MoE block (with an expert memory budget when asked). Also supplies the steps it needs and its stats.
+ * the MoE block (with an expert memory budget when the weights were loaded with one). Also supplies the
+ * steps it needs and its stats.
  */
 export class MlpBlocks {
   private constructor(readonly block: MlpBlock, private readonly sparse?: SparseMlp, private readonly moe?: MoeMlp, private readonly cache?: ExpertCache) {}
@@ -157,11 +156,8 @@ export class MlpBlocks {
     const target = opts.sparsity?.mlp ?? 0;
     const sparse = target > 0 ? await SparseMlp.create(gpu, config, weights, target) : undefined;
     const dense = sparse?.block ?? denseMlp;
-    if (!config.moe) {
-      if (opts.maxResidentExperts !== undefined) throw new RangeError(`maxResidentExperts applies to mixture-of-experts models; ${config.hfArchitecture} is dense`);
-      return new MlpBlocks(dense, sparse);
-    }
-    const cache = opts.maxResidentExperts === undefined ? undefined : await ExpertCache.create(gpu, config, weights, opts.maxResidentExperts, opts.prefetchExperts ?? true);
+    if (!config.moe) return new MlpBlocks(dense, sparse);
+    const cache = ExpertCache.create(gpu, config, weights, opts.prefetchExperts ?? true);
     const moe = new MoeMlp(gpu, config, weights, rows, { cache, dense });
     return new MlpBlocks(moe.block, sparse, moe, cache);
   }
@@ -183,15 +179,15 @@ export class MlpBlocks {
     const out: Partial<GenerateStats> = {};
     if (this.sparse) out.mlpSparsity = await this.sparse.skippedFraction();
     if (this.cache) {
-      const { hits, misses, uploadBytes } = this.cache.stats;
-      Object.assign(out, { expertCacheHits: hits, expertCacheMisses: misses, expertUploadBytes: uploadBytes });
+      const { hits, misses, prefetches, uploadBytes } = this.cache.stats;
+      Object.assign(out, { expertCacheHits: hits, expertCacheMisses: misses, expertPrefetches: prefetches, expertUploadBytes: uploadBytes });
     }
     return out;
   }
 
   resetStats(): void {
     this.sparse?.resetStats();
-    if (this.cache) Object.assign(this.cache.stats, { hits: 0, misses: 0, uploadBytes: 0 });
+    if (this.cache) Object.assign(this.cache.stats, { hits: 0, misses: 0, prefetches: 0, uploadBytes: 0 });
   }
 
   destroy(): void {

@@ -19,6 +19,11 @@ export interface Destination {
   cols: number;
   /** Eligible for q8/q4 (big matrices; not the embedding or routers). */
   quantizable: boolean;
+  /**
+   * Parts given GPU storage: all of them, except routed experts under an expert budget, where only the
+   * first `gpuParts` experts get a GPU slot and every expert is kept in CPU memory.
+   */
+  gpuParts: number;
 }
 
 export interface WeightPlan {
@@ -30,16 +35,19 @@ export interface WeightPlan {
 /** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
 export type PlannedFormat = WeightFormat | 'bf16';
 
-export const rowsOf = (d: Destination) => d.partRows * d.parts.length;
+/** Rows of the destination's GPU matrix. */
+export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
 
-/** Which tensors a config needs and where they go. */
-export function planWeights(config: ModelConfig): WeightPlan {
+/** Which tensors a config needs and where they go; `residentExperts` (< experts) keeps the rest of each layer's experts off the GPU. */
+export function planWeights(config: ModelConfig, residentExperts?: number): WeightPlan {
   const { hidden, heads, kvHeads, headDim, vocab, intermediate } = config;
   const destinations: Destination[] = [];
   const matrix = (key: string, parts: string[], partRows: number, cols: number, quantizable = true) =>
-    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable });
+    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable, gpuParts: parts.length });
   const vector = (key: string, name: string, length: number) =>
-    destinations.push({ key, kind: 'vector', parts: [name], partRows: 1, cols: length, quantizable: false });
+    destinations.push({ key, kind: 'vector', parts: [name], partRows: 1, cols: length, quantizable: false, gpuParts: 1 });
+  const experts = (key: string, parts: string[], partRows: number, cols: number) =>
+    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable: true, gpuParts: Math.min(residentExperts ?? parts.length, parts.length) });
 
   matrix('embed', ['model.embed_tokens.weight'], vocab, hidden, false);
   vector('norm', 'model.norm.weight', hidden);
@@ -65,21 +73,21 @@ export function planWeights(config: ModelConfig): WeightPlan {
       continue;
     }
     const moe = config.moe!;
-    const experts = Array.from({ length: moe.experts }, (_, e) => e);
+    const ids = Array.from({ length: moe.experts }, (_, e) => e);
     const I = moe.expertIntermediate;
     if (config.architecture === 'mixtral') {
       const x = `${p}.block_sparse_moe`;
       matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
-      matrix(`${key}.moe.gate`, experts.map((e) => `${x}.experts.${e}.w1.weight`), I, hidden);
-      matrix(`${key}.moe.up`, experts.map((e) => `${x}.experts.${e}.w3.weight`), I, hidden);
-      matrix(`${key}.moe.down`, experts.map((e) => `${x}.experts.${e}.w2.weight`), hidden, I);
+      experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.w1.weight`), I, hidden);
+      experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.w3.weight`), I, hidden);
+      experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.w2.weight`), hidden, I);
       continue;
     }
     const x = `${p}.mlp`;
     matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
-    matrix(`${key}.moe.gate`, experts.map((e) => `${x}.experts.${e}.gate_proj.weight`), I, hidden);
-    matrix(`${key}.moe.up`, experts.map((e) => `${x}.experts.${e}.up_proj.weight`), I, hidden);
-    matrix(`${key}.moe.down`, experts.map((e) => `${x}.experts.${e}.down_proj.weight`), hidden, I);
+    experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.gate_proj.weight`), I, hidden);
+    experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.up_proj.weight`), I, hidden);
+    experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.down_proj.weight`), hidden, I);
     const S = moe.sharedExpertIntermediate;
     if (S) {
       matrix(`${key}.moe.shared.gate`, [`${x}.shared_expert.gate_proj.weight`], S, hidden);

@@ -23,16 +23,36 @@ export interface LayerWeights {
   vBias?: GPUBuffer; // [kvHeads*headDim] f32
   /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
   mlp?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
-  /** Sparse layers (E experts of intermediate I, stacked in expert order). */
+  /**
+   * Sparse layers (E experts of intermediate I, stacked in expert order). Under an expert budget the
+   * GPU matrices hold R resident slots (experts 0..R-1 after loading) and `offloaded` holds all E experts.
+   */
   moe?: {
     router: WeightMatrix; // [E, hidden]
-    gate: WeightMatrix; // [E*I, hidden]
-    up: WeightMatrix; // [E*I, hidden]
-    down: WeightMatrix; // [E*hidden, I]
+    gate: WeightMatrix; // [E*I, hidden], or [R*I, hidden] with a budget
+    up: WeightMatrix; // [E*I, hidden], or [R*I, hidden] with a budget
+    down: WeightMatrix; // [E*hidden, I], or [R*hidden, I] with a budget
+    offloaded?: OffloadedExperts;
     /** Qwen2-MoE shared expert: gate/up [S, hidden], down [hidden, S]. */
     shared?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
     sharedGate?: WeightMatrix; // [1, hidden]
   };
+}
+
+/** One routed-expert matrix in CPU memory, as the GPU stores it (format of its slot matrix), expert-major. */
+export interface HostExperts {
+  data: Uint8Array<ArrayBuffer>; // [E, dataBytes] weight bytes
+  scales?: Uint8Array<ArrayBuffer>; // [E, scaleBytes] q8/q4 block scales
+  dataBytes: number; // per expert
+  scaleBytes: number; // per expert
+}
+
+/** A layer's routed experts under an expert budget: `resident` GPU slots, every expert in CPU memory. */
+export interface OffloadedExperts {
+  resident: number;
+  gate: HostExperts;
+  up: HostExperts;
+  down: HostExperts;
 }
 
 export interface ModelWeights {
@@ -48,6 +68,8 @@ export interface ModelWeights {
 
 export interface LoadWeightsOptions {
   quantize?: Quantize;
+  /** expert budget: routed experts per layer given GPU storage (experts 0..n-1); all are kept in CPU memory */
+  residentExperts?: number;
   /** Checkpoint bytes consumed so far, of all files' total. */
   onProgress?: (loaded: number, total: number) => void;
   signal?: AbortSignal;
@@ -56,20 +78,23 @@ export interface LoadWeightsOptions {
 /** Queue this many written bytes before waiting for the GPU, so staging memory stays bounded. */
 const FLUSH_BYTES = 64 << 20;
 
-/** GPU storage of one destination, created when its first tensor arrives. */
+/** Storage of one destination, created when its first tensor arrives. */
 interface Slot {
   destination: Destination;
   format: WeightFormat;
-  data: GPUBuffer;
+  data: GPUBuffer; // parts 0..gpuParts-1
   scales?: GPUBuffer;
+  /** every part's bytes in CPU memory, when some parts have no GPU storage (routed experts under a budget) */
+  host?: { data: Uint8Array<ArrayBuffer>; scales?: Uint8Array<ArrayBuffer> };
 }
 
 /**
  * Streams the checkpoint tensors to the GPU in file order. Every header is validated against the
- * config and the device limits before the first upload; at most one tensor is held in memory.
+ * config and the device limits before the first upload; at most one tensor is held in memory, besides
+ * the CPU copies of routed experts under an expert budget (the non-resident ones never reach the GPU).
  */
 export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSource, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
-  const plan = planWeights(config);
+  const plan = planWeights(config, opts.residentExperts);
   const checkpoint = await openCheckpoint(source, opts.signal);
   const slots = new Map<string, Slot>();
   try {
@@ -150,28 +175,27 @@ class Uploader {
     const planned = this.planned.get(d.key)!;
     if ((planned === 'f32' && t.dtype === 'F32') || (planned === 'f16' && t.dtype === 'F16')) {
       // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves)
-      const slot = this.slot(d, planned);
-      await this.streamRaw(reader, t, slot.data, part * (t.end - t.start));
+      await this.streamRaw(reader, t, this.slot(d, planned), part);
       return;
     }
     const values = toF32(await reader.read(t.end - t.start), t);
     const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
     const slot = this.slot(d, format);
     const n = elementCount(t.shape);
-    if (format === 'f32') this.write(slot.data, part * n * 4, values);
-    else if (format === 'f16') this.write(slot.data, part * n * 2, f32ToF16Bits(values));
+    if (format === 'f32') this.put(slot, part, 'data', part * n * 4, values);
+    else if (format === 'f16') this.put(slot, part, 'data', part * n * 2, f32ToF16Bits(values));
     else {
       const q = (format === 'q8' ? quantizeQ8 : quantizeQ4)(values, d.partRows, d.cols);
-      this.write(slot.data, part * q.data.byteLength, q.data);
-      this.write(slot.scales!, part * q.scales.byteLength, q.scales);
+      this.put(slot, part, 'data', part * q.data.byteLength, q.data);
+      this.put(slot, part, 'scales', part * q.scales.byteLength, q.scales);
     }
   }
 
   /** Copies a tensor's bytes chunk by chunk; writes must be 4-byte multiples, so up to 3 bytes carry over. */
-  private async streamRaw(reader: OpenCheckpoint['shards'][number]['reader'], t: TensorInfo, buffer: GPUBuffer, offset: number): Promise<void> {
+  private async streamRaw(reader: OpenCheckpoint['shards'][number]['reader'], t: TensorInfo, slot: Slot, part: number): Promise<void> {
     const carry = new Uint8Array(4);
     let carried = 0;
-    let at = offset;
+    let at = part * (t.end - t.start);
     for await (const chunk of reader.chunks(t.end - t.start)) {
       let from = 0;
       if (carried > 0) {
@@ -179,18 +203,18 @@ class Uploader {
         carry.set(chunk.subarray(0, from), carried);
         carried += from;
         if (carried < 4) continue;
-        this.write(buffer, at, carry.slice());
+        this.put(slot, part, 'data', at, carry.slice());
         at += 4;
         carried = 0;
       }
       const whole = (chunk.byteLength - from) & ~3;
-      if (whole > 0) this.write(buffer, at, chunk.slice(from, from + whole));
+      if (whole > 0) this.put(slot, part, 'data', at, chunk.slice(from, from + whole));
       at += whole;
       carried = chunk.byteLength - from - whole;
       carry.set(chunk.subarray(from + whole));
       this.progress(reader.position);
     }
-    if (carried > 0) this.write(buffer, at, carry.slice(0, 4));
+    if (carried > 0) this.put(slot, part, 'data', at, carry.slice(0, carried));
   }
 
   private slot(d: Destination, format: WeightFormat): Slot {
@@ -206,14 +230,24 @@ class Uploader {
       data: this.gpu.device.createBuffer({ label: d.key, size: align4(Math.max(4, bytes.data)), usage }),
       scales: bytes.scales ? this.gpu.device.createBuffer({ label: `${d.key}.scales`, size: align4(bytes.scales), usage }) : undefined,
     };
+    if (d.gpuParts < d.parts.length) {
+      const all = formatBytes(format, d.partRows * d.parts.length, d.cols);
+      slot.host = { data: new Uint8Array(all.data), scales: all.scales ? new Uint8Array(all.scales) : undefined };
+    }
     this.slots.set(d.key, slot);
     return slot;
   }
 
-  private write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+  /** Stores bytes of `part` at `offset`: in the CPU copy when the slot keeps one, on the GPU when the part has GPU storage. */
+  private put(slot: Slot, part: number, field: 'data' | 'scales', offset: number, data: ArrayBufferView): void {
     // every array here owns a plain ArrayBuffer (chunks and conversions are never shared memory)
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-    const padded = data.byteLength % 4 === 0 ? bytes : padTo4(bytes);
+    slot.host?.[field]!.set(bytes, offset);
+    if (part < slot.destination.gpuParts) this.write(slot[field]!, offset, bytes);
+  }
+
+  private write(buffer: GPUBuffer, offset: number, bytes: Uint8Array<ArrayBuffer>): void {
+    const padded = bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes);
     this.gpu.device.queue.writeBuffer(buffer, offset, padded);
     this.unflushed += padded.byteLength;
   }
@@ -255,6 +289,13 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
     return { format: s.format, rows: rowsOf(s.destination), cols: s.destination.cols, data: s.data, scales: s.scales, label: key };
   };
   const vector = (key: string) => slots.get(key)!.data;
+  const host = (key: string): HostExperts => {
+    const s = slots.get(key)!;
+    const perExpert = formatBytes(s.format, s.destination.partRows, s.destination.cols);
+    return { data: s.host!.data, scales: s.host!.scales, dataBytes: perExpert.data, scaleBytes: perExpert.scales };
+  };
+  const offloaded = (k: string): OffloadedExperts | undefined => slots.get(`${k}.gate`)!.host
+    && { resident: slots.get(`${k}.gate`)!.destination.gpuParts, gate: host(`${k}.gate`), up: host(`${k}.up`), down: host(`${k}.down`) };
   const optional = <T>(key: string, make: (key: string) => T) => (slots.has(key) ? make(key) : undefined);
   const embed = matrix('embed');
   const layers = Array.from({ length: config.layers }, (_, l): LayerWeights => {
@@ -274,6 +315,7 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       moe: optional(`${p}.moe.router`, () => ({
         router: matrix(`${p}.moe.router`),
         ...expertMlp(`${p}.moe`),
+        offloaded: offloaded(`${p}.moe`),
         shared: optional(`${p}.moe.shared.gate`, () => expertMlp(`${p}.moe.shared`)),
         sharedGate: optional(`${p}.moe.sharedGate`, matrix),
       })),

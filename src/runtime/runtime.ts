@@ -13,6 +13,7 @@ import { KvCache } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
+import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../api/validate';
@@ -20,6 +21,7 @@ import { validatePrompt, validateRequest, validateTokenIds } from '../api/valida
 export interface RuntimeOptions {
   quantize?: 'q8' | 'q4';
   contextLength?: number;
+  /** MoE: experts per layer with GPU storage; the rest are loaded into CPU memory only and stream in on demand */
   maxResidentExperts?: number;
   /** with maxResidentExperts: prefetch the next layer's predicted experts (default true) */
   prefetchExperts?: boolean;
@@ -70,6 +72,7 @@ export class Runtime {
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
+      residentExperts: residentExperts(config, options.maxResidentExperts),
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });

@@ -11,8 +11,8 @@ import { Runtime, type RuntimeOptions } from '../runtime/runtime';
 const DEFAULT_CONTEXT = 2048;
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
-  const { quantize, contextLength, maxResidentExperts, sparsity, ngrams, profile } = request;
-  return { quantize, contextLength, maxResidentExperts, sparsity, ngrams, profile };
+  const { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile } = request;
+  return { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile };
 }
 
 function size(bytes: number): string {
