@@ -1,4 +1,6 @@
-// out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)) (the gated MLP's activation).
+// out[i] = silu(gate[i]) * up[i] (the gated MLP's activation, common/silu.wgsl).
+#include "common/silu.wgsl"
+
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> gate: array<f32>;     // [n]
@@ -11,7 +13,6 @@ override WG: u32 = 64u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i < params.n) {
-    let g = gate[i];
-    out[i] = g / (1.0 + exp(-g)) * up[i];
+    out[i] = silu_gated(gate[i], up[i]);
   }
 }

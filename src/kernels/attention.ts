@@ -2,6 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { kernel } from './kernel';
+import { invFreqBuffer, type RopeScaling } from './rope';
 
 const KV_WRITE_WG = 64;
 
@@ -20,6 +21,40 @@ export function kvWrite(
   });
   const { tokens, startPos, kvHeads, headDim, maxSeq } = a;
   step.dispatch(k, [a.k, a.v, a.kCache, a.vCache], { tokens, startPos, kvHeads, maxSeq }, [Math.ceil(headDim / KV_WRITE_WG), tokens, kvHeads]);
+}
+
+export interface RopeKvWriteArgs {
+  q: GPUBuffer;       // [tokens, heads, headDim], rotated in place
+  k: GPUBuffer;       // [tokens, kvHeads, headDim], read (the cache receives the rotated keys)
+  v: GPUBuffer;       // [tokens, kvHeads, headDim]
+  kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
+  vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
+  tokens: number;
+  startPos: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  maxSeq: number;
+  theta: number;
+  scaling?: RopeScaling;
+}
+
+/**
+ * rope(q) in place, and the cache append of rope(k) and v at positions startPos..: one dispatch instead of
+ * rope, rope and kvWrite, with the same bits.
+ */
+export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
+  const { tokens, startPos, heads, kvHeads, headDim, maxSeq } = a;
+  if (headDim % 2 !== 0) throw new Error(`ropeKvWrite: headDim ${headDim} is odd`);
+  if (startPos + tokens > maxSeq) throw new Error(`ropeKvWrite: positions ${startPos}..${startPos + tokens - 1} exceed maxSeq ${maxSeq}`);
+  const k = kernel(gpu, {
+    shader: 'attention/rope_kv_write',
+    buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
+    params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
+    overrides: { WG: KV_WRITE_WG, HEAD_DIM: headDim },
+  });
+  const buffers = [invFreqBuffer(gpu, headDim, a.theta, a.scaling), a.q, a.k, a.v, a.kCache, a.vCache];
+  step.dispatch(k, buffers, { tokens, heads, kvHeads, startPos, maxSeq }, [Math.ceil(headDim / 2 / KV_WRITE_WG), tokens, heads + kvHeads]);
 }
 
 /** Rows up to which attention takes the split-K path (decode, verify blocks); longer inputs take the flash path. */

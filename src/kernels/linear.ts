@@ -53,6 +53,8 @@ export interface LinearArgs {
   bias?: GPUBuffer;
   /** y += x·Wᵀ (+ bias) instead of y = x·Wᵀ (+ bias) */
   accumulate?: boolean;
+  /** [rows, w.rows] f32, indexed like y: y = silu(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
+  gate?: GPUBuffer;
   /** element offsets into x / y (row-major) */
   xOffset?: number;
   yOffset?: number;
@@ -71,7 +73,7 @@ export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: num
 }
 
 /**
- * y = x · Wᵀ (+ bias), Hugging Face layout. Up to `gemv.maxRows` rows run the gemv kernel when x and W are
+ * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = silu(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
  * adapter's gemv shape (tests cover every shape on one adapter).
@@ -83,10 +85,10 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   const params = {
     rows, n: w.rows, k: w.cols,
     x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0,
-    has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0,
+    has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
   };
   const unused = unusedBinding(gpu);
-  const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y];
+  const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
   const format = FORMAT_ID[w.format];
   if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
@@ -101,7 +103,7 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   }
 }
 
-const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw' } as const;
+const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' } as const;
 const PARAMS = {
-  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32',
+  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
 } as const;

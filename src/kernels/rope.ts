@@ -38,7 +38,8 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalin
 
 const invFreqBuffers = new WeakMap<Gpu, Map<string, GPUBuffer>>();
 
-function invFreqBuffer(gpu: Gpu, headDim: number, theta: number, scaling?: RopeScaling): GPUBuffer {
+/** The inv_freq table for a rotation, uploaded once per GPU. */
+export function invFreqBuffer(gpu: Gpu, headDim: number, theta: number, scaling?: RopeScaling): GPUBuffer {
   let cache = invFreqBuffers.get(gpu);
   if (!cache) invFreqBuffers.set(gpu, (cache = new Map()));
   const key = JSON.stringify([headDim, theta, scaling ?? null]);

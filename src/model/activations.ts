@@ -14,8 +14,7 @@ export class Activations {
   readonly v: GPUBuffer;        // [rows, kvHeads, headDim]
   readonly attn: GPUBuffer;     // [rows, heads, headDim]    attention output before o_proj
   readonly gate: GPUBuffer;     // [rows, mlpWidth]
-  readonly up: GPUBuffer;       // [rows, mlpWidth]
-  readonly act: GPUBuffer;      // [rows, mlpWidth]          silu(gate) * up
+  readonly act: GPUBuffer;      // [rows, mlpWidth]          silu(gate) * up(h)
   readonly logits: GPUBuffer;   // [rows, vocab]
   readonly probs: GPUBuffer;    // [rows, vocab]             sampling distributions
   readonly ids: GPUBuffer;      // [rows] u32                input token ids of the pass
@@ -33,7 +32,6 @@ export class Activations {
     this.v = f32('v', rows * kvWidth);
     this.attn = f32('attn', rows * qWidth);
     this.gate = f32('gate', rows * mlpWidth);
-    this.up = f32('up', rows * mlpWidth);
     this.act = f32('act', rows * mlpWidth);
     this.logits = f32('logits', rows * config.vocab);
     this.probs = f32('probs', rows * config.vocab);

@@ -6,9 +6,7 @@ import { Activations } from './activations';
 import { KvCache } from './kv_cache';
 import { linear } from '../kernels/linear';
 import { rmsNorm } from '../kernels/norm';
-import { swiglu } from '../kernels/activation';
-import { rope } from '../kernels/rope';
-import { attention, kvWrite } from '../kernels/attention';
+import { attention, ropeKvWrite } from '../kernels/attention';
 import { embed } from '../kernels/embed';
 
 /**
@@ -67,11 +65,9 @@ export class Transformer {
     linear(gpu, step, { x: h, w: w.q, y: act.q, rows: count, bias: w.qBias });
     linear(gpu, step, { x: h, w: w.k, y: act.k, rows: count, bias: w.kBias });
     linear(gpu, step, { x: h, w: w.v, y: act.v, rows: count, bias: w.vBias });
-    const ropeArgs = { tokens: count, headDim: c.headDim, startPos, theta: c.ropeTheta, scaling: c.ropeScaling };
-    rope(gpu, step, { x: act.q, heads: c.heads, ...ropeArgs });
-    rope(gpu, step, { x: act.k, heads: c.kvHeads, ...ropeArgs });
     const cache = { kCache: this.kv.keys[l], vCache: this.kv.values[l], kvHeads: c.kvHeads, headDim: c.headDim, maxSeq: this.kv.maxSeq };
-    kvWrite(gpu, step, { k: act.k, v: act.v, tokens: count, startPos, ...cache });
+    const rotation = { theta: c.ropeTheta, scaling: c.ropeScaling };
+    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, ...rotation, ...cache });
     attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: act.x, rows: count, accumulate: true });
   }
@@ -88,14 +84,13 @@ export class Transformer {
 /** The MLP sub-block of layer l: reads act.h (normed), adds its output into act.x. */
 export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number) => void;
 
-/** x += down(silu(gate(h)) * up(h)) */
+/** x += down(silu(gate(h)) * up(h)); the activation is fused into the up projection. */
 export function denseMlp(t: Transformer, step: Step, layer: number, count: number): void {
   const mlp = t.weights.layers[layer].mlp;
   if (!mlp) throw new Error(`layer ${layer} has no dense MLP weights`);
   const { gpu, act } = t;
   linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: count });
-  linear(gpu, step, { x: act.h, w: mlp.up, y: act.up, rows: count });
-  swiglu(gpu, step, { gate: act.gate, up: act.up, out: act.act, n: count * mlp.gate.rows });
+  linear(gpu, step, { x: act.h, w: mlp.up, y: act.act, rows: count, gate: act.gate });
   linear(gpu, step, { x: act.act, w: mlp.down, y: act.x, rows: count, accumulate: true });
 }
 

@@ -2,7 +2,6 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { linear } from '../kernels/linear';
-import { swiglu } from '../kernels/activation';
 import { expertMlp, moeCombine, planLayout, routerTopK, sortPairs, usesSortedOrder, type ExpertSet, type PlanLayout } from '../kernels/moe';
 import { isMoeLayer, type ModelConfig, type MoeConfig } from './config';
 import type { ModelWeights } from './weights';
@@ -124,8 +123,7 @@ export class MoeMlp {
     const w = this.weights.layers[l].moe!;
     const shared = w.shared!;
     linear(gpu, step, { x: act.h, w: shared.gate, y: act.gate, rows: count });
-    linear(gpu, step, { x: act.h, w: shared.up, y: act.up, rows: count });
-    swiglu(gpu, step, { gate: act.gate, up: act.up, out: act.act, n: count * shared.gate.rows });
+    linear(gpu, step, { x: act.h, w: shared.up, y: act.act, rows: count, gate: act.gate });
     linear(gpu, step, { x: act.act, w: shared.down, y: s.sharedOut, rows: count });
     linear(gpu, step, { x: act.h, w: w.sharedGate!, y: s.sharedGate, rows: count });
     return { out: s.sharedOut, gate: s.sharedGate };

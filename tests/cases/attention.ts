@@ -2,7 +2,8 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import type { Gpu } from '../../src/gpu/device';
-import { attention, kvWrite, SPLIT_K_MAX_TOKENS } from '../../src/kernels/attention';
+import { attention, kvWrite, ropeKvWrite, SPLIT_K_MAX_TOKENS } from '../../src/kernels/attention';
+import { rope } from '../../src/kernels/rope';
 import { runStep } from '../helpers/step';
 
 const kvWriteCase: KernelCase = {
@@ -27,6 +28,33 @@ const kvWriteCase: KernelCase = {
     return { actual, expected: [...expectK, ...expectV], tolerance: 0 };
   },
 };
+
+/** The fused rope + cache append gives the bits of rope(q), rope(k) and kvWrite, up to the cache's last slot. */
+function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHeads: number, headDim: number, maxSeq: number, browser = false): KernelCase {
+  return {
+    name: `ropeKvWrite tokens=${tokens} at startPos=${startPos} heads=${heads}/${kvHeads} headDim=${headDim} maxSeq=${maxSeq} == rope + rope + kvWrite (bitwise)`,
+    browser,
+    async run(gpu) {
+      const cacheSize = kvHeads * maxSeq * headDim;
+      const q = randomFloats(tokens * heads * headDim, 5), k = randomFloats(tokens * kvHeads * headDim, 6), v = randomFloats(tokens * kvHeads * headDim, 7);
+      const kInit = randomFloats(cacheSize, 8), vInit = randomFloats(cacheSize, 9);
+      const rotation = { theta: 500000, scaling: { type: 'llama3' as const, factor: 8 } };
+      const fused = { q: uploadBuffer(gpu, 'q', q), kCache: uploadBuffer(gpu, 'kc', kInit), vCache: uploadBuffer(gpu, 'vc', vInit) };
+      const apart = { q: uploadBuffer(gpu, 'q2', q), k: uploadBuffer(gpu, 'k2', k), kCache: uploadBuffer(gpu, 'kc2', kInit), vCache: uploadBuffer(gpu, 'vc2', vInit) };
+      const vBuffer = uploadBuffer(gpu, 'v', v);
+      await runStep(gpu, (step) => {
+        ropeKvWrite(gpu, step, { ...fused, k: uploadBuffer(gpu, 'k', k), v: vBuffer, tokens, startPos, heads, kvHeads, headDim, maxSeq, ...rotation });
+        const ropeArgs = { tokens, headDim, startPos, ...rotation };
+        rope(gpu, step, { x: apart.q, heads, ...ropeArgs });
+        rope(gpu, step, { x: apart.k, heads: kvHeads, ...ropeArgs });
+        kvWrite(gpu, step, { k: apart.k, v: vBuffer, kCache: apart.kCache, vCache: apart.vCache, tokens, startPos, kvHeads, headDim, maxSeq });
+      });
+      const read = async (b: { q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer }) =>
+        [...(await readF32(gpu, b.q, q.length)), ...(await readF32(gpu, b.kCache, cacheSize)), ...(await readF32(gpu, b.vCache, cacheSize))];
+      return { actual: await read(fused), expected: await read(apart), tolerance: 0 };
+    },
+  };
+}
 
 interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; browser?: boolean }
 
@@ -125,4 +153,6 @@ const verifyCases: KernelCase[] = verifyShapes.map((s) => ({
   },
 }));
 
-export const attentionCases: KernelCase[] = [kvWriteCase, ...referenceCases, ...verifyCases];
+const ropeKvWriteCases = [ropeKvWriteCase(1, 0, 4, 2, 64, 1, true), ropeKvWriteCase(7, 3000, 6, 2, 48, 3007), ropeKvWriteCase(3, 5, 3, 3, 6, 9)];
+
+export const attentionCases: KernelCase[] = [kvWriteCase, ...ropeKvWriteCases, ...referenceCases, ...verifyCases];

@@ -82,6 +82,24 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
   };
 }
 
+/** y = silu(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in. */
+function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+  const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
+  return {
+    name: `${path} ${format} gated by silu rows=${rows} out=${out} in=${cols}`,
+    browser,
+    async run(gpu) {
+      const { w, values } = randomWeight(gpu, format, out, cols, 17);
+      const xv = randomFloats(rows * cols, 18), gv = randomFloats(rows * out, 19, 4);
+      const x = uploadBuffer(gpu, 'x', xv), gate = uploadBuffer(gpu, 'gate', gv);
+      const y = storageBuffer(gpu, 'y', 4 * rows * out);
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate }, shape[1]));
+      const expected = linearReference(xv, values, rows, out, cols).map((v, i) => (gv[i] / (1 + Math.exp(-gv[i]))) * v);
+      return { actual: await readF32(gpu, y, rows * out), expected, tolerance: 1e-5 };
+    },
+  };
+}
+
 /**
  * Rows of a gemv batch equal the same rows computed one at a time, bit for bit (speculative verify relies on
  * it): 5 rows run as one group of 5 per invocation, 13 as two overlapping groups of 7.
@@ -124,6 +142,7 @@ export const linearCases: KernelCase[] = [
     ...SHAPES.map((shape) => accumulateCase(format, 3, 33, 64, shape, false, 4)),
     accumulateCase(format, 40, 33, 64, SHAPES[0], true),
     accumulateCase(format, 40, 33, 64, SHAPES[1], false, 4),
+    ...SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, shape === SHAPES[0] && rows === 7))),
     ...SHAPES.flatMap((shape) => [5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0]))),
   ]),
 ];

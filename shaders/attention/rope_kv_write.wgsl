@@ -1,0 +1,49 @@
+// The attention block's RoPE and cache append in one dispatch (decode runs it once per layer):
+//   q[t, h]                    = rope(q[t, h])        in place, h < heads
+//   kCache[h, startPos + t]    = rope(k[t, h])        h < kvHeads
+//   vCache[h, startPos + t]    = v[t, h]
+// with the rotation of misc/rope.wgsl (same operations, so the same bits as rope then kv_write).
+// Grid: x = dimension pairs (i, i + headDim/2), y = tokens, z = heads + kvHeads (z < heads: a query head).
+#include "common/sincos.wgsl"
+
+struct Params { tokens: u32, heads: u32, kvHeads: u32, startPos: u32, maxSeq: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> invFreq: array<f32>;       // [HEAD_DIM / 2]
+@group(0) @binding(2) var<storage, read_write> q: array<f32>;       // [tokens, heads, HEAD_DIM]
+@group(0) @binding(3) var<storage, read> k: array<f32>;             // [tokens, kvHeads, HEAD_DIM]
+@group(0) @binding(4) var<storage, read> v: array<f32>;             // [tokens, kvHeads, HEAD_DIM]
+@group(0) @binding(5) var<storage, read_write> kCache: array<f32>;  // [kvHeads, maxSeq, HEAD_DIM]
+@group(0) @binding(6) var<storage, read_write> vCache: array<f32>;  // [kvHeads, maxSeq, HEAD_DIM]
+
+override WG: u32 = 64;
+override HEAD_DIM: u32;
+
+// (x1, x2) rotated by the angle of position startPos + t, frequency i
+fn rotate(x1: f32, x2: f32, t: u32, i: u32) -> vec2<f32> {
+  let sc = sinCos(f32(params.startPos + t) * invFreq[i]);
+  return vec2<f32>(x1 * sc.y - x2 * sc.x, x2 * sc.y + x1 * sc.x);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let half = HEAD_DIM / 2u;
+  let i = gid.x;
+  let t = gid.y;
+  let z = gid.z;
+  if (i >= half || t >= params.tokens || z >= params.heads + params.kvHeads) { return; }
+  if (z < params.heads) {
+    let base = (t * params.heads + z) * HEAD_DIM;
+    let r = rotate(q[base + i], q[base + half + i], t, i);
+    q[base + i] = r.x;
+    q[base + half + i] = r.y;
+    return;
+  }
+  let h = z - params.heads;
+  let src = (t * params.kvHeads + h) * HEAD_DIM;
+  let dst = (h * params.maxSeq + params.startPos + t) * HEAD_DIM;
+  let r = rotate(k[src + i], k[src + half + i], t, i);
+  kCache[dst + i] = r.x;
+  kCache[dst + half + i] = r.y;
+  vCache[dst + i] = v[src + i];
+  vCache[dst + half + i] = v[src + half + i];
+}
