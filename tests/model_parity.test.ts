@@ -61,3 +61,19 @@ describe.each(['q8', 'q4'] as const)('%s quantization', (quantize) => {
     runtime.dispose();
   });
 });
+
+describe('q8 quantization of a MoE model whose expert width is not a multiple of the quantization block', () => {
+  it('keeps gate, up and down of the experts in one unquantized format and stays close to the reference', async () => {
+    const dir = `${FIXTURE_MODELS}/qwen2moe-rand`;
+    const fixture = readFixture(`${dir}/fixture.safetensors`);
+    const runtime = await loadRuntime(dir, { quantize: 'q8' });
+    const formats = ['gate', 'up', 'down'].map((m) => runtime.weights.layers[0].moe![m as 'gate' | 'up' | 'down'].format);
+    expect(new Set(formats).size).toBe(1);
+    expect(formats[0]).not.toBe('q8');
+    const vocab = runtime.config.vocab;
+    const ours = argmaxRows(await runtime.logits(Array.from(fixture.prompt_len45)), vocab);
+    const reference = argmaxRows(fixture.logits_len45, vocab);
+    expect(ours.filter((t, i) => t === reference[i]).length / ours.length).toBeGreaterThanOrEqual(0.9);
+    runtime.dispose();
+  });
+});

@@ -24,6 +24,11 @@ export interface Destination {
    * first `gpuParts` experts get a GPU slot and every expert is kept in CPU memory.
    */
   gpuParts: number;
+  /**
+   * Column count whose alignment decides the storage format (default `cols`): the routed experts' gate, up and
+   * down run in one kernel that needs one format, so they share the strictest alignment of the three.
+   */
+  alignCols?: number;
 }
 
 export interface WeightPlan {
@@ -46,8 +51,9 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
     destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable, gpuParts: parts.length });
   const vector = (key: string, name: string, length: number) =>
     destinations.push({ key, kind: 'vector', parts: [name], partRows: 1, cols: length, quantizable: false, gpuParts: 1 });
-  const experts = (key: string, parts: string[], partRows: number, cols: number) =>
-    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable: true, gpuParts: Math.min(residentExperts ?? parts.length, parts.length) });
+  const expertAlign = (I: number) => ([hidden, I].every((c) => c % QUANT_BLOCK === 0) ? QUANT_BLOCK : [hidden, I].every((c) => c % 2 === 0) ? 2 : 1);
+  const experts = (key: string, parts: string[], partRows: number, cols: number, alignCols: number) =>
+    destinations.push({ key, kind: 'matrix', parts, partRows, cols, quantizable: true, gpuParts: Math.min(residentExperts ?? parts.length, parts.length), alignCols });
 
   matrix('embed', ['model.embed_tokens.weight'], vocab, hidden, false);
   vector('norm', 'model.norm.weight', hidden);
@@ -78,16 +84,16 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
     if (config.architecture === 'mixtral') {
       const x = `${p}.block_sparse_moe`;
       matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
-      experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.w1.weight`), I, hidden);
-      experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.w3.weight`), I, hidden);
-      experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.w2.weight`), hidden, I);
+      experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.w1.weight`), I, hidden, expertAlign(I));
+      experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.w3.weight`), I, hidden, expertAlign(I));
+      experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.w2.weight`), hidden, I, expertAlign(I));
       continue;
     }
     const x = `${p}.mlp`;
     matrix(`${key}.moe.router`, [`${x}.gate.weight`], moe.experts, hidden, false);
-    experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.gate_proj.weight`), I, hidden);
-    experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.up_proj.weight`), I, hidden);
-    experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.down_proj.weight`), hidden, I);
+    experts(`${key}.moe.gate`, ids.map((e) => `${x}.experts.${e}.gate_proj.weight`), I, hidden, expertAlign(I));
+    experts(`${key}.moe.up`, ids.map((e) => `${x}.experts.${e}.up_proj.weight`), I, hidden, expertAlign(I));
+    experts(`${key}.moe.down`, ids.map((e) => `${x}.experts.${e}.down_proj.weight`), hidden, I, expertAlign(I));
     const S = moe.sharedExpertIntermediate;
     if (S) {
       matrix(`${key}.moe.shared.gate`, [`${x}.shared_expert.gate_proj.weight`], S, hidden);
@@ -104,8 +110,9 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
 /** Storage format from the parts' dtypes (all known from the headers before any upload). */
 export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): PlannedFormat {
   if (d.kind === 'vector') return 'f32';
-  if (quantize && d.quantizable && d.cols % QUANT_BLOCK === 0) return quantize;
-  if (d.cols % 2 !== 0) return 'f32';
+  const cols = d.alignCols ?? d.cols;
+  if (quantize && d.quantizable && cols % QUANT_BLOCK === 0) return quantize;
+  if (cols % 2 !== 0) return 'f32';
   if (dtypes.every((t) => t === 'F16')) return 'f16';
   // a stacked BF16 weight cannot wait for all its experts to decide, so it stays exact in f32
   if (dtypes.length === 1 && dtypes[0] === 'BF16') return 'bf16';
