@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../gpu/errors';
-import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
@@ -18,17 +18,8 @@ import { createStrategy } from '../decode';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../api/validate';
 
-export interface RuntimeOptions {
-  quantize?: 'q8' | 'q4';
-  contextLength?: number;
-  /** MoE: experts per layer with GPU storage; the rest are loaded into CPU memory only and stream in on demand */
-  maxResidentExperts?: number;
-  /** with maxResidentExperts: prefetch the next layer's predicted experts (default true) */
-  prefetchExperts?: boolean;
-  sparsity?: { mlp: number };
-  ngrams?: string;
-  profile?: boolean;
-}
+/** The engine options a Runtime acts on (documented on EngineOptions). */
+export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'sparsity' | 'ngrams' | 'profile'>;
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
