@@ -1,7 +1,8 @@
 /**
  * Kernel bandwidth bench: a plain copy kernel's GB/s (bytes read + written / time) against gemv GB/s
- * (weight bytes read / time) per weight format. `benchKernels` takes any Gpu (Node or browser page);
- * `main` runs it on the Node adapter and writes bench/results/kernels.json.
+ * (weight bytes read / time) per weight format, and what a batch of activation rows costs relative to one row
+ * (the price of a speculative verify pass). `benchKernels` takes any Gpu (Node or browser page); `main` runs
+ * it on the Node adapter and writes bench/results/kernels.json.
  */
 import type { Gpu } from '../src/gpu/device';
 import { ParamArena, Step } from '../src/gpu/step';
@@ -22,6 +23,13 @@ export interface GemvResult {
   ratio: number;
 }
 
+/** f16 linear() over `rows` activation rows: time relative to one row (1 = a batch costs one row, rows = no saving). */
+export interface RowScaling {
+  rows: number;
+  ms: number;
+  vsOneRow: number;
+}
+
 export interface KernelBench {
   adapter: string;
   isSoftware: boolean;
@@ -29,6 +37,7 @@ export interface KernelBench {
   copy: { bytes: number; ms: number; gbps: number };
   gemvShape: GemvShape;
   gemv: GemvResult[];
+  rowScaling: { shape: [number, number]; results: RowScaling[] };
 }
 
 const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
@@ -96,7 +105,22 @@ export async function benchKernels(
     gemvShape: shape,
     copy: { bytes: 2 * copyBytes, ms: copyMs, gbps: copyGbps },
     gemv,
+    rowScaling: await rowScaling(gpu, arena, iterations, runs, shapes[0], shape),
   };
+}
+
+async function rowScaling(gpu: Gpu, arena: ParamArena, iterations: number, runs: number, [out, cols]: [number, number], shape: GemvShape): Promise<KernelBench['rowScaling']> {
+  const w = benchWeight(gpu, 'f16', out, cols);
+  const results: RowScaling[] = [];
+  for (const rows of [1, 2, 4, 8, 16]) {
+    const x = storageBuffer(gpu, 'x', 4 * rows * cols), y = storageBuffer(gpu, 'y', 4 * rows * out);
+    const ms = await timeDispatches(gpu, arena, iterations, runs, (step) => linear(gpu, step, { x, w, y, rows }, shape));
+    results.push({ rows, ms, vsOneRow: ms / (results[0]?.ms ?? ms) });
+    x.destroy();
+    y.destroy();
+  }
+  w.data.destroy();
+  return { shape: [out, cols], results };
 }
 
 export function formatKernelBench(b: KernelBench): string {
@@ -106,6 +130,7 @@ export function formatKernelBench(b: KernelBench): string {
     'gemv       shape        ms     GB/s  gemv/copy',
     ...b.gemv.map((g) =>
       `${g.format.padEnd(4)} ${`${g.rows}x${g.cols}`.padStart(12)} ${g.ms.toFixed(3).padStart(9)} ${g.gbps.toFixed(2).padStart(8)} ${g.ratio.toFixed(2).padStart(10)}`),
+    `f16 ${b.rowScaling.shape.join('x')} activation rows -> time / one row: ${b.rowScaling.results.map((r) => `${r.rows}: ${r.vsOneRow.toFixed(2)}`).join(', ')}`,
   ];
   return lines.join('\n');
 }
