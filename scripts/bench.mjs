@@ -98,6 +98,12 @@ const md = [
   '|---|---|---|',
   ...results.node.kernels.gemv.map((g) => `| ${g.format} | ${g.rows}x${g.cols} | ${fmt(g.ratio)} |`),
   '',
+  ...(results.node.kernels.rowScaling ? [
+    `| f16 linear ${results.node.kernels.rowScaling.shape.join('x')}, activation rows (Node) | time / one row |`,
+    '|---|---|',
+    ...results.node.kernels.rowScaling.results.map((r) => `| ${r.rows} | ${fmt(r.vsOneRow)} |`),
+    '',
+  ] : []),
 ].join('\n');
 writeFileSync('bench/results/latest.md', md);
 console.log(md);
