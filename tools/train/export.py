@@ -1,7 +1,7 @@
 """Export a trained checkpoint to public/models/<name>/ and write its test fixtures.
 
-  /usr/bin/python3 tools/train/export.py --name tiny-dense --work-dir tools/train/work/tiny-dense-2
-  /usr/bin/python3 tools/train/export.py --name tiny-moe
+  /usr/bin/python3 tools/train/export.py --name tiny-dense --work-dir tools/train/work/tiny-dense-3
+  /usr/bin/python3 tools/train/export.py --name tiny-moe --work-dir tools/train/work/tiny-moe-2
 
 Writes
   public/models/<name>/{config.json, generation_config.json, model.safetensors (F16),
@@ -256,7 +256,8 @@ def main():
 
     evalj = {"name": name, "params": count_params(model), "config": cfg, "val": ev, "unigram_val_ce": uni,
              "unigram_val_ppl": math.exp(uni), "samples": samples, "onnx": onnx_info, "routing": balance,
-             "train": {k: summary.get(k) for k in ("train_seconds", "train_tokens_seen", "corpus_train_tokens", "args", "threads", "stages")},
+             "train": {k: summary.get(k) for k in ("train_seconds", "train_tokens_seen", "corpus_train_tokens", "args", "threads", "stages",
+                                                         "steps_done", "kept_step", "val_log")},
              "fixture_min_greedy_margin": margin}
     with open(os.path.join(outdir, "eval.json"), "w") as f:
         json.dump(evalj, f, indent=1)

@@ -4,6 +4,7 @@ adapters without shader-f16 (e.g. SwiftShader), where an F16 initialiser makes i
 
     /usr/bin/python3 tools/train/export_onnx_f32.py tiny-dense
 """
+import json
 import os
 import sys
 
@@ -21,4 +22,10 @@ if __name__ == "__main__":
     folder = os.path.join(HERE, "..", "..", "public", "models", name)
     model, cfg = load_model_dir(folder)
     model.eval()
-    export_onnx(model, cfg, os.path.join(folder, "onnx", "model.onnx"), f16_weights=False)
+    info = export_onnx(model, cfg, os.path.join(folder, "onnx", "model.onnx"), f16_weights=False)
+    # the model card (write_cards.py) describes the export from eval.json
+    with open(os.path.join(folder, "eval.json")) as f:
+        ev = json.load(f)
+    ev["onnx"] = {**info, "initialisers": "float32"}
+    with open(os.path.join(folder, "eval.json"), "w") as f:
+        json.dump(ev, f, indent=1)

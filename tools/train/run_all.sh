@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild everything under public/models/ and the fixtures under tests/fixtures/ from scratch.
 # Needs Debian's python3-torch, python3-numpy and fortunes/fortunes-min, and node_modules (for the checks).
-# Takes about 45 minutes on 2 otherwise idle CPU cores. Not part of `npm test`.
+# Takes about 2.5 hours on 2 otherwise idle CPU cores. Not part of `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
@@ -28,14 +28,23 @@ $PY tools/train/train.py --config tools/train/configs/tiny-dense.json --out $W/t
   --layerskip --dropout-schedule constant --steps 47 --batch 8 --lr 1e-3 --warmup 10 --seed 1 \
   --e-scale 1.0 --exit-weights 2,3,3,1.5,1,0.5,0.5 --exit-distill 0.5 --ckpt-every 20 --eval-windows 24
 
-# 5. tiny-moe
+# 4c. tiny-dense stage 3: the same objective for many more steps (~9 epochs) at one thread, validating every
+#     100 steps and keeping the best checkpoint (the corpus is small: long runs eventually overfit)
+$PY tools/train/train.py --config tools/train/configs/tiny-dense.json --out $W/tiny-dense-3 --init-from $W/tiny-dense-2 \
+  --layerskip --dropout-schedule constant --steps 4000 --batch 8 --lr 1e-3 --warmup 20 --seed 2 --threads 1 \
+  --e-scale 1.0 --exit-weights 2,3,3,1.5,1,0.5,0.5 --exit-distill 0.5 --ckpt-every 50 --time-budget 4800 --eval-every 100
+
+# 5. tiny-moe, then a second stage like 4c (the two one-thread runs of 4c and 5b can run side by side)
 $PY tools/train/train.py --config tools/train/configs/tiny-moe.json --out $W/tiny-moe \
   --aux-loss 0.02 --steps 300 --batch 8 --lr 3e-3 --warmup 25 --ckpt-every 50
+$PY tools/train/train.py --config tools/train/configs/tiny-moe.json --out $W/tiny-moe-2 --init-from $W/tiny-moe \
+  --aux-loss 0.02 --steps 4000 --batch 8 --lr 2e-3 --warmup 20 --seed 1 --threads 1 --ckpt-every 50 --time-budget 4800 \
+  --eval-every 100
 
 # 6. export (weights, tokenizer, ONNX, fixtures, eval.json), model cards, checks
-$PY tools/train/export.py --name tiny-dense --work-dir $W/tiny-dense-2
+$PY tools/train/export.py --name tiny-dense --work-dir $W/tiny-dense-3
 $PY tools/train/export_onnx_f32.py tiny-dense   # float32 initialisers for the WebGPU EP peer
-$PY tools/train/export.py --name tiny-moe
+$PY tools/train/export.py --name tiny-moe --work-dir $W/tiny-moe-2
 $PY tools/train/write_cards.py tiny-dense tiny-moe
 node tools/train/check_onnx.mjs tiny-dense
 node tools/train/check_onnx.mjs tiny-moe

@@ -256,7 +256,8 @@ def main():
     if prev:
         earlier = prev.get("stages") or [{"args": prev["args"], "train_seconds": prev["train_seconds"]}]
         earlier[-1]["val_ce_final"] = prev["val"]["ce"][-1]
-        summary["stages"] = earlier + [{"args": vars(args), "train_seconds": round(train_s, 1), "steps_done": steps_done}]
+        summary["stages"] = earlier + [{"args": vars(args), "train_seconds": round(train_s, 1), "steps_done": steps_done,
+                                        "kept_step": best_step}]
         summary["train_seconds"] = round(prev["train_seconds"] + train_s, 1)
         summary["train_tokens_seen"] += prev["train_tokens_seen"]
     with open(os.path.join(args.out, "summary.json"), "w") as f:

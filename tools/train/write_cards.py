@@ -33,15 +33,25 @@ prompt is requested. The models were trained on plain text only, not on chats.
 """
 
 
+F16_INITIALISERS = """Weights are stored as **float16 initialisers** and cast to float32 inside the graph (every input, output
+and activation is float32); this halves the file and gives exactly the computation of the reference model on
+the stored F16 weights. onnxruntime constant-folds the casts when it loads the model.
+"""
+F32_INITIALISERS = """Weights are **float32 initialisers holding the stored F16 values** (re-exported by
+`tools/train/export_onnx_f32.py`): onnxruntime-web's WebGPU EP cannot run float16 initialisers on adapters
+without `shader-f16` (SwiftShader among them), and it is the benchmark peer. Every input, output and
+activation is float32, so this is exactly the reference model's computation on the stored F16 weights.
+(tiny-moe's export keeps float16 initialisers cast inside the graph; it is used with the wasm EP only.)
+"""
+
+
 def onnx_section(cfg, info):
     L, kv, hd, V = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["vocab_size"]
+    weights_text = F32_INITIALISERS if info.get("initialisers") == "float32" else F16_INITIALISERS
     return f"""## ONNX export (`onnx/model.onnx`)
 
 Opset 17, exported with `torch.onnx.export` from `tools/train/reference.py` ({info['size_bytes'] / 1e6:.1f} MB).
-Weights are stored as **float16 initialisers** and cast to float32 inside the graph (every input, output
-and activation is float32); this halves the file and gives exactly the computation of the reference model on
-the stored F16 weights. onnxruntime constant-folds the casts when it loads the model.
-
+{weights_text}
 | name | dtype | shape |
 | --- | --- | --- |
 | input `input_ids` | int64 | [batch, seq] |
@@ -76,6 +86,55 @@ in this directory) and `tests/fixtures/{name}.prompts.json` (prompt texts, ids, 
 {extra}| `greedy_prompt` | I32 | [7] | = `prompt_len7` |
 | `greedy_tokens` | I32 | [64] | 64 greedy tokens after `greedy_prompt` (EOS is not special-cased) |
 """
+
+
+def stage_text(i, st):
+    """One sentence per training stage: steps, schedule, time and the validation CE it ended with."""
+    a = st["args"]
+    steps = st.get("steps_done", a.get("steps"))
+    text = f"Stage {i + 1}" + (" (warm restart from the previous stage)" if i else " (from scratch)") + f": {steps} steps"
+    if a.get("time_budget"):
+        text += f" (cosine schedule over at most {a['time_budget'] / 60:.0f} minutes of wall-clock time)"
+    text += (f", peak LR {a.get('lr')}, {a.get('warmup')} warm-up steps, cosine to {a.get('min_lr_frac')}× peak, seed {a.get('seed')}"
+             f" ({st['train_seconds'] / 60:.1f} min on {a.get('threads', 2)} thread{'' if a.get('threads', 2) == 1 else 's'}")
+    if a.get("dropout_schedule") == "constant" and a.get("layerskip"):
+        text += ", layer-dropout S(t) = 1"
+    if a.get("eval_every"):
+        text += (f"; validation on {a.get('eval_every_windows', 24)} windows every {a['eval_every']} steps kept the best "
+                 f"checkpoint, step {st.get('kept_step', steps)}")
+    text += ")"
+    if "val_ce_final" in st:
+        text += f", validation CE {st['val_ce_final']:.3f}"
+    return text + "."
+
+
+def training_lines(tr, dense, L):
+    stages = tr.get("stages") or [{**tr, "train_seconds": tr.get("train_seconds", 0)}]
+    a0, last = stages[0]["args"], stages[-1]["args"]
+    tokens = tr.get("train_tokens_seen")
+    lines = [f"PyTorch 1.13 (Debian) on the CPU of a shared 2-core AMD EPYC virtual machine, no GPU. "
+             f"{tokens:,} tokens ({tokens / tr.get('corpus_train_tokens'):.2f} epochs) in {tr.get('train_seconds', 0) / 60:.1f} minutes"
+             + (f", in {len(stages)} stages" if len(stages) > 1 else "") +
+             f". AdamW (β 0.9/0.95, weight decay {a0.get('wd')} on matrices), gradient clipping 1.0, batches of "
+             f"{a0.get('batch')} × {a0.get('seq')} tokens. " + " ".join(stage_text(i, st) for i, st in enumerate(stages)), ""]
+    if dense:
+        lines += ["LayerSkip recipe (arXiv 2404.16710): one shared final norm + LM head for all layers; at every step each "
+                  f"early layer l < {L} gets a cross-entropy loss on a random {a0.get('exit_frac')} of the positions; "
+                  f"loss = CE_L + {a0.get('e_scale')} × mean over l < {L} of CE_l. Layer dropout per sample: layer l (0-based) "
+                  f"is skipped with p = {a0.get('p_max')} · S(t) · D(l), D(l) = e^(l·ln2/(L−1)) − 1, S(t) = e^(t·ln2/T) − 1 "
+                  "(from-scratch schedule: 0 at the start, p_max at the last layer at the end).", ""]
+        if len(stages) > 1:
+            w = [float(v) for v in (last.get("exit_weights") or ",".join(["1"] * (L - 1))).split(",")]
+            wn = ", ".join(f"{v / sum(w):.3f}" for v in w)
+            alpha = last.get("exit_distill") or 0.0
+            lines += [f"The later stages shift the early-exit loss towards the layers a self-speculative draft uses: "
+                      f"loss = CE_L + {last.get('e_scale')} × Σ_l w_l · X_l with w_1..w_{L - 1} = {wn}, where "
+                      f"X_l = {1 - alpha:g} · CE_l(labels) + {alpha:g} · CE_l(softmax of the detached final-layer logits) "
+                      "(self-distillation towards the prediction a draft is verified against), on a random "
+                      f"{last.get('exit_frac')} of the positions; layer dropout p = {last.get('p_max')} · D(l) throughout (S(t) = 1)."]
+    else:
+        lines += [f"Switch-style load-balancing loss E·Σ_e f_e·P_e averaged over layers, coefficient {a0.get('aux_loss')}."]
+    return lines
 
 
 def main():
@@ -117,42 +176,7 @@ def main():
             active = ev["params"] - L * (E - cfg["num_experts_per_tok"]) * 3 * h * inter
             lines += [f"Active parameters per token: {active:,} (2 of {E} experts per layer).", ""]
         lines += [DATA]
-        lines += ["## Training", "",
-                  f"PyTorch 1.13 (Debian) on CPU: {tr.get('threads', 2)} threads of a shared 2-core AMD EPYC virtual machine, no GPU. "
-                  f"{a.get('steps')} steps of {a.get('batch')} × {a.get('seq')} tokens ({tr.get('train_tokens_seen'):,} tokens, "
-                  f"{tr.get('train_tokens_seen') / tr.get('corpus_train_tokens'):.2f} epochs) in {tr.get('train_seconds', 0) / 60:.1f} minutes. "
-                  f"AdamW (β 0.9/0.95, weight decay {a.get('wd')} on matrices), peak LR {a.get('lr')}, {a.get('warmup')} warm-up steps, cosine to "
-                  f"{a.get('min_lr_frac')}× peak, gradient clipping 1.0, seed {a.get('seed')}."]
-        if tr.get("stages"):
-            st = tr["stages"]
-            a0, a1 = st[0]["args"], st[1]["args"]
-            lines[-1] = (f"PyTorch 1.13 (Debian) on CPU: {tr.get('threads', 2)} threads of a shared 2-core AMD EPYC virtual machine, no GPU. "
-                         f"{tr.get('train_tokens_seen'):,} tokens ({tr.get('train_tokens_seen') / tr.get('corpus_train_tokens'):.2f} epochs) "
-                         f"in {tr.get('train_seconds', 0) / 60:.1f} minutes, in two stages. AdamW (β 0.9/0.95, weight decay {a0.get('wd')} on "
-                         f"matrices), gradient clipping 1.0, batches of {a0.get('batch')} × {a0.get('seq')} tokens. Stage 1: {a0.get('steps')} steps, "
-                         f"peak LR {a0.get('lr')}, {a0.get('warmup')} warm-up steps, cosine to {a0.get('min_lr_frac')}× peak "
-                         f"({st[0]['train_seconds'] / 60:.1f} min, validation CE {st[0]['val_ce_final']:.3f}). Stage 2 (warm restart from stage 1): "
-                         f"{st[1].get('steps_done', a1.get('steps'))} steps" + (f" (cosine schedule over a {a1['time_budget'] / 60:.0f}-minute wall-clock budget)" if a1.get('time_budget') else "") + f", peak LR {a1.get('lr')}, {a1.get('warmup')} warm-up steps, cosine to {a1.get('min_lr_frac')}× peak "
-                         f"({st[1]['train_seconds'] / 60:.1f} min" + (", layer-dropout S(t) = 1" if a1.get("dropout_schedule") == "constant" else "") + ").")
-        lines += [""]
-        if dense:
-            a_s1 = tr["stages"][0]["args"] if tr.get("stages") else a
-            lines += ["LayerSkip recipe (arXiv 2404.16710): one shared final norm + LM head for all layers; at every step each "
-                      f"early layer l < {L} gets a cross-entropy loss on a random {a_s1.get('exit_frac')} of the positions; "
-                      f"loss = CE_L + {a_s1.get('e_scale')} × mean over l < {L} of CE_l. Layer dropout per sample: layer l (0-based) "
-                      f"is skipped with p = {a_s1.get('p_max')} · S(t) · D(l), D(l) = e^(l·ln2/(L−1)) − 1, S(t) = e^(t·ln2/T) − 1 "
-                      "(from-scratch schedule: 0 at the start, p_max at the last layer at the end).", ""]
-            if tr.get("stages"):
-                w = [float(v) for v in (a.get("exit_weights") or ",".join(["1"] * (L - 1))).split(",")]
-                wn = ", ".join(f"{v / sum(w):.3f}" for v in w)
-                alpha = a.get("exit_distill") or 0.0
-                lines += [f"Stage 2 shifts the early-exit loss towards the layers a self-speculative draft uses: "
-                          f"loss = CE_L + {a.get('e_scale')} × Σ_l w_l · X_l with w_1..w_{L - 1} = {wn}, where "
-                          f"X_l = {1 - alpha:g} · CE_l(labels) + {alpha:g} · CE_l(softmax of the detached final-layer logits) "
-                          "(self-distillation towards the prediction a draft is verified against), on a random "
-                          f"{a.get('exit_frac')} of the positions; layer dropout p = {a.get('p_max')} · D(l) throughout (S(t) = 1).", ""]
-        else:
-            lines += [f"Switch-style load-balancing loss E·Σ_e f_e·P_e averaged over layers, coefficient {a.get('aux_loss')}.", ""]
+        lines += ["## Training", ""] + training_lines(tr, dense, L) + [""]
         lines += ["## Evaluation (validation split: 97 windows of 256 tokens = 24,832 predicted tokens)", "",
                   f"| model | cross-entropy (nats/token) | perplexity |", "| --- | --- | --- |",
                   f"| {name} | {ce:.3f} | {math.exp(ce):.1f} |",
