@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { comlinkTransport } from '../src/api/comlink';
 import { ClientEngine, localTransport, type Transport } from '../src/api/engine';
-import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
 import type { LoadRequest } from '../src/api/wire';
 import type { Gpu } from '../src/gpu/device';
 import { AbortError, ContextLengthError, DeviceLostError, InvalidRequestError, ModelFormatError } from '../src/gpu/errors';
@@ -198,6 +198,51 @@ for (const kind of Object.keys(transports)) {
       }
       await expect(engine.logits([99])).rejects.toBeInstanceOf(InvalidRequestError);
       expect(await engine.complete({ prompt: 'ok', maxTokens: 5 })).toEqual(before);
+    });
+
+    it('hostile engine options are refused naming the field, before the host loads anything; the host stays usable', async () => {
+      const env = new DoubleEnvironment();
+      const host = new RuntimeHost(env);
+      const model = '/models/double/';
+      const hostile: [string, unknown][] = [
+        ['options', null],
+        ['model', { model: '' }],
+        ['onProgress', { model, onProgress: 'log' }],
+        ['signal', { model, signal: { aborted: false } }],
+        ['quantize', { model, quantize: 'q16' }],
+        ['quantize', { model, quantize: 8 }],
+        ['contextLength', { model, contextLength: 0 }],
+        ['contextLength', { model, contextLength: 1.5 }],
+        ['contextLength', { model, contextLength: '512' }],
+        ['contextLength', { model, contextLength: NaN }],
+        ['maxResidentExperts', { model, maxResidentExperts: 0 }],
+        ['sparsity', { model, sparsity: 0.5 }],
+        ['sparsity.mlp', { model, sparsity: {} }],
+        ['sparsity.mlp', { model, sparsity: { mlp: 1 } }],
+        ['sparsity.mlp', { model, sparsity: { mlp: -0.1 } }],
+        ['sparsity.mlp', { model, sparsity: { mlp: '0.5' } }],
+        ['ngrams', { model, ngrams: '' }],
+        ['ngrams', { model, ngrams: 42 }],
+        ['profile', { model, profile: 'yes' }],
+        ['worker', { model, worker: 0 }],
+        ['cache', { model, cache: 'false' }],
+        ['expectedSha256', { model, expectedSha256: 'ab12' }],
+        ['expectedSha256.model.safetensors', { model, expectedSha256: { 'model.safetensors': 'ab12' } }],
+      ];
+      for (const [field, options] of hostile) {
+        const error = await ClientEngine.open(transports[kind](host), options as EngineOptions).catch((e: unknown) => e);
+        expect(error, field).toBeInstanceOf(InvalidRequestError);
+        expect((error as InvalidRequestError).message, field).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: `));
+        expect((error as InvalidRequestError).details, field).toMatchObject({ field });
+      }
+      expect(env.devices).toHaveLength(0);
+      const edges: EngineOptions = {
+        model, signal: new AbortController().signal, quantize: 'q4', contextLength: 1, sparsity: { mlp: 0 }, ngrams: 'ngrams.bin',
+        profile: false, cache: false, expectedSha256: { 'model.safetensors': 'A'.repeat(64) },
+      };
+      const engine = await ClientEngine.open(transports[kind](host), edges);
+      open.push(engine);
+      expect((await engine.complete({ prompt: 'ok', maxTokens: 3 })).tokens).toHaveLength(3);
     });
 
     it('errors raised by the runtime arrive as the same class with message and details', async () => {

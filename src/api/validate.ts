@@ -11,7 +11,9 @@ function fail(field: string, message: string, value?: unknown): never {
 function describe(value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && value.length > 80) return `${value.slice(0, 80)}…`;
-  return Array.isArray(value) ? `array of ${value.length}` : value;
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  // objects and functions are named, not copied: details must stay plain data that crosses threads
+  return typeof value === 'object' && value !== null ? 'object' : typeof value === 'function' ? 'function' : value;
 }
 
 function isInteger(v: unknown): v is number {
@@ -24,6 +26,10 @@ function checkRange(field: string, v: unknown, min: number, max: number, integer
     fail(field, `must be ${integer ? 'an integer' : 'a number'}, got ${describe(v)}`, v);
   }
   if (v < min || v > max) fail(field, `must be in [${min}, ${max}], got ${v}`, v);
+}
+
+function checkBoolean(field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'boolean') fail(field, 'must be a boolean', v);
 }
 
 /** Token ids must be integers inside the vocabulary. */
@@ -98,18 +104,57 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
   checkRange('maxTokens', request.maxTokens, 1, limits.contextLength, true);
   validateStrategy(request.strategy, limits);
   validateStop(request.stop);
-  if (request.stopAtEos !== undefined && typeof request.stopAtEos !== 'boolean') fail('stopAtEos', 'must be a boolean', request.stopAtEos);
+  checkBoolean('stopAtEos', request.stopAtEos);
+}
+
+function validateModel(model: unknown): void {
+  const valid = (typeof model === 'string' && model.length > 0)
+    || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
+  if (!valid) fail('model', 'expected a URL or directory path, or a non-empty list of files', model);
+}
+
+function validateSparsity(sparsity: unknown): void {
+  if (sparsity === undefined) return;
+  if (typeof sparsity !== 'object' || sparsity === null) fail('sparsity', 'must be an object { mlp }', sparsity);
+  const { mlp } = sparsity as { mlp?: unknown };
+  if (mlp === undefined) fail('sparsity.mlp', 'is required (the fraction of MLP neurons to skip)');
+  checkRange('sparsity.mlp', mlp, 0, 1, false);
+  if (mlp === 1) fail('sparsity.mlp', 'must be below 1 (1 would skip every neuron)', mlp);
+}
+
+/** Shape, not class: a signal from another realm (an iframe's AbortController) is as good. */
+function validateSignal(signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as { aborted?: unknown; addEventListener?: unknown } | null;
+  if (typeof s !== 'object' || s === null || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') fail('signal', 'must be an AbortSignal', signal);
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+function validateSha256(expected: unknown): void {
+  if (expected === undefined) return;
+  if (typeof expected !== 'object' || expected === null || Array.isArray(expected)) fail('expectedSha256', 'must map file names to SHA-256 hex digests', expected);
+  for (const [file, digest] of Object.entries(expected)) {
+    if (typeof digest !== 'string' || !SHA256_HEX.test(digest)) fail(`expectedSha256.${file}`, 'must be 64 hexadecimal digits', digest);
+  }
 }
 
 /** Checks the engine options that need no model to judge (the runtime checks the rest against the config). */
 export function validateEngineOptions(options: EngineOptions): void {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
-  const { model } = options;
-  const validModel = (typeof model === 'string' && model.length > 0)
-    || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
-  if (!validModel) fail('model', 'expected a URL or directory path, or a non-empty list of files');
+  validateModel(options.model);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') fail('onProgress', 'must be a function', options.onProgress);
+  validateSignal(options.signal);
+  if (options.quantize !== undefined && options.quantize !== 'q8' && options.quantize !== 'q4') fail('quantize', `must be 'q8' or 'q4', got ${describe(options.quantize)}`, options.quantize);
+  checkRange('contextLength', options.contextLength, 1, Number.MAX_SAFE_INTEGER, true);
   checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
-  if (options.prefetchExperts !== undefined && typeof options.prefetchExperts !== 'boolean') fail('prefetchExperts', 'must be a boolean', options.prefetchExperts);
+  checkBoolean('prefetchExperts', options.prefetchExperts);
+  validateSparsity(options.sparsity);
+  if (options.ngrams !== undefined && (typeof options.ngrams !== 'string' || options.ngrams.length === 0)) fail('ngrams', 'must be a non-empty file name', options.ngrams);
+  checkBoolean('profile', options.profile);
+  checkBoolean('worker', options.worker);
+  checkBoolean('cache', options.cache);
+  validateSha256(options.expectedSha256);
 }
 
 const ROLES = new Set(['system', 'user', 'assistant']);
