@@ -95,7 +95,7 @@ describe('loadWeights', () => {
         const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
         expect(got, names[0]).toEqual(want);
       }
-      expect(weights.bytes).toBeGreaterThanOrEqual(estimateWeightBytes(config, undefined, dtype === 'float32' ? 'F32' : 'F16'));
+      expect(weights.bytes).toBeGreaterThanOrEqual(estimateWeightBytes(config, { dtype: dtype === 'float32' ? 'F32' : 'F16' }).gpu);
     });
   }
 
@@ -110,7 +110,7 @@ describe('loadWeights', () => {
     const want = quantizeQ8((await fileTensors('llama-gqa3')).get('model.layers.0.self_attn.q_proj.weight')!, q.rows, q.cols);
     expect(new Uint32Array(await readBuffer(gpu, q.data))).toEqual(want.data);
     expect(new Float32Array(await readBuffer(gpu, q.scales!))).toEqual(want.scales);
-    expect(weights.bytes).toBe(estimateWeightBytes(config, 'q8', 'F32'));
+    expect(weights.bytes).toBe(estimateWeightBytes(config, { quantize: 'q8', dtype: 'F32' }).gpu);
   });
 
   it('uploads identically whatever the chunk boundaries (odd chunk sizes split 4-byte words)', async () => {
@@ -180,7 +180,7 @@ describe('loadWeights', () => {
     const q4 = await loadWeights(gpu, config, source, { quantize: 'q4' });
     loaded.push(q4);
     expect(q4.format).toBe('q4');
-    expect(q4.bytes).toBe(estimateWeightBytes(config, 'q4'));
+    expect(q4.bytes).toBe(estimateWeightBytes(config, { quantize: 'q4' }).gpu);
     expect(q4.bytes).toBeLessThan(plain.bytes * 0.6);
   });
 

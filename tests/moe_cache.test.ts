@@ -4,8 +4,12 @@ import { testGpu } from './helpers/gpu';
 import { fixtureModels, FIXTURE_MODELS, isMoe, readFixture } from './helpers/fixtures';
 import type { Runtime, RuntimeOptions } from '../src/runtime/runtime';
 import type { EngineOptions, GenerateResult } from '../src/api/types';
-import { InvalidRequestError } from '../src/gpu/errors';
+import { readFileSync } from 'node:fs';
+import { InvalidRequestError, ResourceLimitError } from '../src/gpu/errors';
+import { parseConfig } from '../src/model/config';
 import { createEngine } from '../src/node/index';
+import { directorySource } from '../src/node/source';
+import { estimateMemory, loadRuntime as loadWorkerRuntime } from '../src/worker/load';
 
 /** An expert memory budget changes where expert weights live, never what is computed: outputs are bitwise equal. */
 const models = fixtureModels(isMoe).map((m) => `${FIXTURE_MODELS}/${m}`);
@@ -125,5 +129,52 @@ describe('expert budget validation', () => {
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect((error as Error).message).toMatch(message);
     expect((error as InvalidRequestError).details).toMatchObject({ field });
+  });
+});
+
+describe('memory estimate under an expert budget', () => {
+  // mixtral-rand: 2 layers of E = 4 experts, I = hidden = 64; q8 keeps 1 byte per weight plus a 4-byte scale per 32
+  const config = parseConfig(JSON.parse(readFileSync(`${MIXTRAL}/config.json`, 'utf8')));
+  const expertBytes = 2 * 3 * 4 * 64 * 64 * (1 + 4 / 32);
+  const kvBytes = 2 * 2 * 4 * (2 * 16) * 256; // layers, keys+values, f32, kvHeads*headDim, positions (max 256)
+
+  it('moves the non-resident experts off the GPU and counts the CPU copies of all of them', () => {
+    const full = estimateMemory(config, { quantize: 'q8', contextLength: 1024 });
+    const budgeted = estimateMemory(config, { quantize: 'q8', contextLength: 1024, maxResidentExperts: 2 });
+    expect(full.context).toBe(256);
+    expect(full.kvCache).toBe(kvBytes);
+    expect(full.hostExperts).toBe(0);
+    expect(full.total).toBe(full.gpuWeights + kvBytes);
+    expect(full.gpuWeights - budgeted.gpuWeights).toBe(expertBytes / 2);
+    expect(budgeted.hostExperts).toBe(expertBytes);
+    expect(budgeted.total).toBe(budgeted.gpuWeights + expertBytes + kvBytes);
+    expect(budgeted.total - full.total).toBe(expertBytes / 2);
+    expect(estimateMemory(config, { quantize: 'q8', contextLength: 1024, maxResidentExperts: 4 })).toEqual(full);
+  });
+
+  it('matches what a budgeted load allocates: GPU weight buffers and CPU expert copies', async () => {
+    const options = { quantize: 'q8', contextLength: 64 } as const;
+    const full = await loadRuntime(MIXTRAL, options);
+    const budgeted = await loadRuntime(MIXTRAL, { ...options, maxResidentExperts: 2 });
+    const copies = budgeted.weights.layers.flatMap((l) => {
+      const o = l.moe!.offloaded!;
+      return [o.gate, o.up, o.down].map((h) => h.data.byteLength + (h.scales?.byteLength ?? 0));
+    });
+    const estimate = { full: estimateMemory(config, options), budgeted: estimateMemory(config, { ...options, maxResidentExperts: 2 }) };
+    expect(copies.reduce((a, b) => a + b)).toBe(estimate.budgeted.hostExperts);
+    expect(full.weights.bytes - budgeted.weights.bytes).toBe(estimate.full.gpuWeights - estimate.budgeted.gpuWeights);
+    expect(budgeted.model.kv.bytes).toBe(estimate.budgeted.kvCache);
+    full.dispose();
+    budgeted.dispose();
+  });
+
+  it('a machine that holds the model without a budget is too small for it with one (all experts stay in CPU memory)', async () => {
+    const machine = estimateMemory(config, {}).total;
+    const { total } = estimateMemory(config, { maxResidentExperts: 2 });
+    const error = await loadWorkerRuntime(await testGpu(), directorySource(MIXTRAL), { model: MIXTRAL, maxResidentExperts: 2 }, () => undefined, new AbortController().signal, machine)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResourceLimitError);
+    expect((error as ResourceLimitError).message).toMatch(/GPU weights, [\d.]+ MiB of expert copies in CPU memory and a 256-token KV cache/);
+    expect((error as ResourceLimitError).details).toMatchObject({ neededBytes: total, availableBytes: machine });
   });
 });

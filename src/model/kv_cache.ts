@@ -1,6 +1,11 @@
 import type { Gpu } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
 
+/** Bytes of the f32 keys and values of `layers` layers for `maxSeq` positions. */
+export function kvCacheBytes(layers: number, kvHeads: number, headDim: number, maxSeq: number): number {
+  return 2 * layers * 4 * kvHeads * maxSeq * headDim;
+}
+
 /**
  * Per-layer key/value cache on the GPU, preallocated to the context length.
  * Layout per layer: [kvHeads, maxSeq, headDim] f32. `length` is the number of valid positions;
@@ -19,7 +24,7 @@ export class KvCache {
   }
 
   get bytes(): number {
-    return 2 * this.layers * 4 * this.kvHeads * this.maxSeq * this.headDim;
+    return kvCacheBytes(this.layers, this.kvHeads, this.headDim, this.maxSeq);
   }
 
   /** Keep only the first `length` positions (rollback). */

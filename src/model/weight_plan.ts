@@ -131,17 +131,35 @@ export function formatBytes(format: PlannedFormat, rows: number, cols: number): 
   }
 }
 
-/** GPU bytes of all weights of a plan, given each tensor's dtype. */
-export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, quantize?: Quantize): number {
-  let total = 0;
+/** Bytes a plan's weights take: in GPU buffers, and in CPU memory (every routed expert of a layer with an expert budget). */
+export interface WeightBytes {
+  gpu: number;
+  host: number;
+}
+
+/** Bytes of all weights of a plan, given each tensor's dtype. */
+export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, quantize?: Quantize): WeightBytes {
+  const total = { gpu: 0, host: 0 };
   for (const d of plan.destinations) {
-    const { data, scales } = formatBytes(plannedFormat(d, d.parts.map(dtypeOf), quantize), rowsOf(d), d.cols);
-    total += data + scales;
+    const format = plannedFormat(d, d.parts.map(dtypeOf), quantize);
+    const onGpu = formatBytes(format, rowsOf(d), d.cols);
+    total.gpu += onGpu.data + onGpu.scales;
+    if (d.gpuParts === d.parts.length) continue;
+    const all = formatBytes(format, d.partRows * d.parts.length, d.cols);
+    total.host += all.data + all.scales;
   }
   return total;
 }
 
-/** GPU memory the weights of `config` take, for a checkpoint stored in `dtype` (16-bit by default). */
-export function estimateWeightBytes(config: ModelConfig, quantize?: Quantize, dtype: Dtype = 'F16'): number {
-  return planBytes(planWeights(config), () => dtype, quantize);
+export interface EstimateOptions {
+  quantize?: Quantize;
+  /** checkpoint storage (default 16-bit) */
+  dtype?: Dtype;
+  /** expert budget as the loader applies it (routed experts per layer given GPU storage; undefined = all) */
+  residentExperts?: number;
+}
+
+/** Memory the weights of `config` take once loaded. */
+export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F16', residentExperts }: EstimateOptions = {}): WeightBytes {
+  return planBytes(planWeights(config, residentExperts), () => dtype, quantize);
 }

@@ -67,7 +67,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
-    const contextLength = Math.min(options.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
+    const contextLength = contextTokens(config, options.contextLength);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
@@ -227,6 +227,11 @@ export class Runtime {
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
 function passRows(vocab: number): number {
   return Math.max(16, Math.min(64, Math.floor((64 << 20) / (4 * vocab))));
+}
+
+/** Positions of the KV cache a load allocates: the requested context (default 2048), at most the model's. */
+export function contextTokens(config: ModelConfig, requested?: number): number {
+  return Math.min(requested ?? DEFAULT_CONTEXT, config.maxPositions);
 }
 
 function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {

@@ -3,12 +3,12 @@ import type { LoadProgress } from '../api/types';
 import type { LoadRequest } from '../api/wire';
 import type { Gpu } from '../gpu/device';
 import { ResourceLimitError } from '../gpu/errors';
-import { loadConfig } from '../model/config';
+import { loadConfig, type ModelConfig } from '../model/config';
+import { residentExperts } from '../model/expert_cache';
+import { kvCacheBytes } from '../model/kv_cache';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
-import { Runtime, type RuntimeOptions } from '../runtime/runtime';
-
-const DEFAULT_CONTEXT = 2048;
+import { contextTokens, Runtime, type RuntimeOptions } from '../runtime/runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
   const { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile } = request;
@@ -19,20 +19,41 @@ function size(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
+/** Bytes a load takes, by where they live. */
+export interface MemoryEstimate {
+  /** KV cache positions */
+  context: number;
+  /** weight buffers on the GPU: every weight, or under an expert budget the resident experts' slots only */
+  gpuWeights: number;
+  /** CPU copies of every routed expert of the layers an expert budget applies to (0 without a budget) */
+  hostExperts: number;
+  /** f32 KV cache for `context` positions, on the GPU */
+  kvCache: number;
+  total: number;
+}
+
 /**
- * Weights (as stored or quantized) plus an f32 KV cache for the whole context. `memoryBytes` is what
- * the platform says the machine has; WebGPU reports no adapter memory size, so this is the best bound.
+ * What loading `config` with these options takes: weights (as stored or quantized) and the KV cache on the GPU,
+ * plus, under an expert budget, the CPU copies of all experts. The sum is checked against the machine's memory:
+ * WebGPU reports no adapter memory size, and on unified-memory devices the GPU buffers come out of that memory
+ * too, so a budget moves no bytes off the machine; it adds the resident slots to the full CPU copy.
  */
+export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, 'quantize' | 'contextLength' | 'maxResidentExperts'>): MemoryEstimate {
+  const context = contextTokens(config, request.contextLength);
+  const weights = estimateWeightBytes(config, { quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts) });
+  const kvCache = kvCacheBytes(config.layers, config.kvHeads, config.headDim, context);
+  return { context, gpuWeights: weights.gpu, hostExperts: weights.host, kvCache, total: weights.gpu + weights.host + kvCache };
+}
+
+/** `memoryBytes` is what the platform says the machine has (undefined: no check). */
 async function checkMemory(source: ModelSource, request: LoadRequest, memoryBytes: number | undefined): Promise<void> {
   if (memoryBytes === undefined) return;
-  const config = await loadConfig(source);
-  const context = Math.min(request.contextLength ?? DEFAULT_CONTEXT, config.maxPositions);
-  const kvBytes = config.layers * 2 * config.kvHeads * config.headDim * context * 4;
-  const needed = estimateWeightBytes(config, request.quantize) + kvBytes;
-  if (needed > memoryBytes) {
+  const estimate = estimateMemory(await loadConfig(source), request);
+  if (estimate.total > memoryBytes) {
+    const copies = estimate.hostExperts > 0 ? `, ${size(estimate.hostExperts)} of expert copies in CPU memory` : '';
     throw new ResourceLimitError(
-      `${source.describe}: the model needs about ${size(needed)} (weights plus a ${context}-token KV cache) but this device reports ${size(memoryBytes)}; try quantize: 'q4' or a shorter contextLength`,
-      { file: 'config.json', neededBytes: needed, availableBytes: memoryBytes },
+      `${source.describe}: the model needs about ${size(estimate.total)} (${size(estimate.gpuWeights)} of GPU weights${copies} and a ${estimate.context}-token KV cache of ${size(estimate.kvCache)}) but this device reports ${size(memoryBytes)}; try quantize: 'q4' or a shorter contextLength`,
+      { file: 'config.json', neededBytes: estimate.total, availableBytes: memoryBytes },
     );
   }
 }
