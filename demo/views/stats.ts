@@ -2,7 +2,7 @@
 import type { GenerateStats } from '../../src/api/index';
 import { BarChart, colors } from '../charts';
 import { fill, h } from '../dom';
-import { count, ms, percent, rate, tokensPerSecond } from '../format';
+import { bytes, count, ms, percent, rate, tokensPerSecond } from '../format';
 import type { RunRecord, Session } from '../session';
 
 const HISTORY = 12;
@@ -15,9 +15,19 @@ function facts(label: string, s: GenerateStats): [string, string][] {
     ['decode', `${count(s.decodeTokens)} tokens in ${ms(s.decodeMs)} · ${rate(tokensPerSecond(s.decodeTokens, s.decodeMs))}`],
     ['forward passes', count(s.forwardPasses)],
     ...(s.drafted ? [['drafts accepted', `${count(s.accepted ?? 0)} / ${count(s.drafted)} (${percent((s.accepted ?? 0) / s.drafted)})`] as [string, string]] : []),
-    ...(s.expertCacheHits !== undefined ? [['expert cache', `${count(s.expertCacheHits)} hits, ${count(s.expertCacheMisses ?? 0)} misses`] as [string, string]] : []),
+    ...expertFacts(s),
     ...(s.mlpSparsity !== undefined ? [['MLP neurons skipped', percent(s.mlpSparsity)] as [string, string]] : []),
   ];
+}
+
+/** Runs under an expert budget (maxResidentExperts): where the routed experts came from, and what was copied to the GPU. */
+function expertFacts(s: GenerateStats): [string, string][] {
+  if (s.expertCacheHits === undefined) return [];
+  const sources = [`${count(s.expertCacheHits)} hits`, `${count(s.expertCacheMisses ?? 0)} misses`];
+  if (s.expertPrefetches !== undefined) sources.push(`${count(s.expertPrefetches)} prefetched`);
+  const facts: [string, string][] = [['expert cache', sources.join(', ')]];
+  if (s.expertUploadBytes !== undefined) facts.push(['expert uploads', bytes(s.expertUploadBytes)]);
+  return facts;
 }
 
 type KernelTime = { kernel: string; ms: number; count: number };
