@@ -239,6 +239,8 @@ for (const kind of Object.keys(transports)) {
       const edges: EngineOptions = {
         model, signal: new AbortController().signal, quantize: 'q4', contextLength: 1, sparsity: { mlp: 0 }, ngrams: 'ngrams.bin',
         profile: false, cache: false, expectedSha256: { 'model.safetensors': 'A'.repeat(64) },
+        // an unknown field the structured clone cannot copy is not sent to the host
+        ...({ extra: () => 'not cloneable' } as object),
       };
       const engine = await ClientEngine.open(transports[kind](host), edges);
       open.push(engine);

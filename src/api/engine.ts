@@ -59,13 +59,16 @@ export class ClientEngine implements Engine {
   static async open(transport: Transport, options: EngineOptions): Promise<ClientEngine> {
     try {
       validateEngineOptions(options);
-      const { onProgress, signal, worker: _inThread, ...request } = options;
+      const { onProgress, signal } = options;
+      // only the known fields cross to the host: an unknown extra one must not fail there as an uncloneable value
+      const { model, quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile, cache, expectedSha256 } = options;
+      const request: LoadRequest = { model, quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile, cache, expectedSha256 } satisfies Record<keyof LoadRequest, unknown>;
       if (signal?.aborted) throw new AbortError('loading the model was aborted before it started', { model: modelName(options.model) });
       const engine = new ClientEngine(transport, modelName(options.model));
       const cancel = () => void transport.host.cancelLoad();
       signal?.addEventListener('abort', cancel);
       try {
-        engine.info = await transport.host.load(request satisfies LoadRequest, onProgress && transport.callback(onProgress));
+        engine.info = await transport.host.load(request, onProgress && transport.callback(onProgress));
       } finally {
         signal?.removeEventListener('abort', cancel);
       }

@@ -20,7 +20,7 @@ function workerTransport(): Transport {
 /** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   // the in-thread engine loads the runtime code only when asked for, keeping it out of the page's bundle otherwise
-  const transport = options.worker === false
+  const transport = options?.worker === false // options are validated by ClientEngine.open
     ? localTransport(new RuntimeHost((await import('../worker/browser')).browserEnvironment))
     : workerTransport();
   return ClientEngine.open(transport, options);
