@@ -90,7 +90,7 @@ describe('self-speculative greedy is lossless', () => {
 describe('self-speculative rounds', () => {
   const prompt = [0, 1268, 340, 1331, 260, 580, 46];
 
-  // on a software adapter DEL starts from ρ = 0.5 (drafting pays only at acceptance rates near 0.9), so most rounds are plain;
+  // on a software adapter DEL starts from ρ = 1 (drafting never pays in the cost model), so most rounds are plain;
   // every 16th round still drafts to measure whether speculation has become faster
   it('runs plain rounds (no drafts) under DEL with automatic draft length, and probes drafting', async () => {
     const runtime = await load(TINY_DENSE);

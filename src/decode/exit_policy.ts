@@ -7,8 +7,8 @@
  * - `headCost` h (in layers) for the LM head each pass runs: DEL's models have 32+ layers where it vanishes,
  *   but on small models the head costs about one layer and DEL without it favours 1-layer drafts.
  * - `rowCost` ρ ∈ [0, 1]: a pass over r rows costs 1 + ρ(r − 1) single-row passes. ρ ≈ 0 on bandwidth-bound
- *   GPUs (DEL's assumption); ρ ≈ 0.5 on compute-bound adapters (software Vulkan), where verifying d drafts
- *   costs about 1 + d/2 single-token steps and drafting pays only with high acceptance.
+ *   GPUs (DEL's assumption); ρ ≈ 1 on compute-bound adapters (software Vulkan), where verifying d drafts
+ *   costs almost d + 1 single-token steps and drafting rarely pays.
  * So cost(ℓ, d) = d·(ℓ + h) + ℓ + (L − ℓ + h)·(1 + ρ·d): d drafts, then the verify pass (the last token
  * through the early layers, d + 1 rows through the rest and the head). d = 0 is a plain decoding step,
  * TPL = 1 / (L + h), and is on the grid unless the draft length is pinned.

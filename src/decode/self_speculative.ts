@@ -97,8 +97,7 @@ interface RoundOutcome {
  *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
- * 0.5 on software adapters (compute-bound: an 8-row gemv batch costs ~4 single rows there, bench/kernels.ts)
- * and 0.1 otherwise; the wall time
+ * 1 on software adapters (compute-bound: a (d+1)-row verify costs ~d+1 steps) and 0.1 otherwise; the wall time
  * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
  * speculative rounds. Plain decoding between shadow rounds runs in pipelined bursts like Autoregressive, since
  * waiting for each token's readback would cost a CPU round trip per token. Every 16th round (a burst counts its
@@ -333,7 +332,7 @@ class RowCostCalibration {
   private rounds = 0;
 
   constructor(software: boolean) {
-    this.rowCost = software ? 0.5 : 0.1;
+    this.rowCost = software ? 1 : 0.1;
   }
 
   /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
