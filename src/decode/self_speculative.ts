@@ -98,8 +98,9 @@ interface RoundOutcome {
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
  * 1 on software adapters and 0.1 otherwise. (On SwiftShader an 8-row gemv batch costs ~4 single rows, ρ ≈ 0.5 for
- * the matmuls alone, but starting there made 'auto' run 0.90-0.96x greedy on tiny-dense instead of 0.98x: with
- * ~50% acceptance the drafts' LM heads and unpipelined rounds cost more than speculation saves.) The wall time
+ * the matmuls alone, but starting there gained nothing: 'auto' ran 0.90-0.96x greedy on tiny-dense, against
+ * 0.87-0.98x from 1, because at ~50% acceptance the drafts' LM heads and unpipelined rounds cost more than
+ * speculation saves.) The wall time
  * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
  * speculative rounds. Plain decoding between shadow rounds runs in pipelined bursts like Autoregressive, since
  * waiting for each token's readback would cost a CPU round trip per token. Every 16th round (a burst counts its
