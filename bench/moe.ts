@@ -13,7 +13,7 @@ import { f32ToF16Bits, packF16 } from '../src/kernels/quantize';
 import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
 import { swiglu } from '../src/kernels/activation';
-import { sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
+import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
@@ -164,7 +164,7 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
   const gateFixed = uploadBuffer(gpu, 'gate-fixed', gateValues);
   const silu = Array.from(gateValues, (g) => Math.abs(g / (1 + Math.exp(-g)))).sort((a, b) => a - b);
   const threshold = silu[Math.floor(neurons / 2)]; // half the neurons live
-  const act = storageBuffer(gpu, 'act', 4 * neurons), live = storageBuffer(gpu, 'live', 4 * (2 + neurons));
+  const act = storageBuffer(gpu, 'act', 4 * neurons), live = storageBuffer(gpu, 'live', liveListBytes(neurons));
   const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   const denseAct = storageBuffer(gpu, 'dense-act', 4 * neurons);
   await runOnce(gpu, (step) => {

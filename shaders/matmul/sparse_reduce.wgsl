@@ -2,7 +2,7 @@
 // filled (ceil(count / chunk)), added in chunk order: deterministic.
 struct Params { n: u32, chunk: u32, accumulate: u32, y_offset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> live: array<u32>;       // [2 + neurons] u32: live[0] = live count
+@group(0) @binding(1) var<storage, read> live: array<u32>;       // [2 + 2 * neurons] u32: live[0] = live count
 @group(0) @binding(2) var<storage, read> partial: array<f32>;    // [chunks, n] f32 per-chunk sums
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [n] f32, from y_offset
 

@@ -36,7 +36,7 @@ export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvSh
 
 export interface SparseDownArgs {
   act: GPUBuffer; // [neurons] f32, 0 = skipped
-  /** [2 + neurons] u32 scratch: live count of the pass, running total of live neurons (stats), live indices */
+  /** [2 + 2 * neurons] u32 scratch (liveListBytes): live count of the pass, running total of live neurons (stats), (index, activation) pairs */
   live: GPUBuffer;
   /** [sparseChunks(neurons), hidden] f32 scratch: per-chunk sums */
   partial: GPUBuffer;
@@ -49,6 +49,9 @@ export interface SparseDownArgs {
 /** Live neurons per spmv_active workgroup. */
 const CHUNK = 64;
 
+/** Bytes of the live-neuron list for a layer of `neurons` (SparseDownArgs.live). */
+export const liveListBytes = (neurons: number) => 4 * (2 + 2 * neurons);
+
 /** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst). */
 export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
 
@@ -60,18 +63,18 @@ export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
 export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, shape: GemvShape = gemvShape(gpu)): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
-  if (hidden % 4 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of 4`);
+  if (hidden % 8 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of 8`);
   const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
   step.dispatch(compact, [a.act, a.live], { n: neurons }, [1]);
   const WG = 64;
   const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',
-    buffers: { act: 'read', live: 'read', w: 'read', scales: 'read', partial: 'rw' },
+    buffers: { live: 'read', w: 'read', scales: 'read', partial: 'rw' },
     params: { neurons: 'u32', n: 'u32' },
     overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK },
   });
-  const buffers = [a.act, a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
-  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / 4 / WG), sparseChunks(neurons)]);
+  const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
+  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / 8 / WG), sparseChunks(neurons)]);
   const reduce = kernel(gpu, {
     shader: 'matmul/sparse_reduce',
     buffers: { live: 'read', partial: 'read', y: 'rw' },

@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { readBuffer, readF32, readU32, storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { linear } from '../kernels/linear';
-import { sparseChunks, sparseUpAct, spmvActive } from '../kernels/sparse';
+import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../kernels/sparse';
 import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
 import { formatBytes } from './weight_plan';
 import type { WeightMatrix } from '../kernels/tensor';
@@ -29,14 +29,14 @@ interface SparseLayer {
  */
 export class SparseMlp {
   readonly block: MlpBlock;
-  private readonly live: GPUBuffer; // [2 + widest intermediate] u32: live count, running total since the reset, live indices
+  private readonly live: GPUBuffer; // [2 + 2 * widest intermediate] u32: live count, running total since the reset, (index, act) pairs
   private readonly partial: GPUBuffer; // [chunks of the widest intermediate, hidden] f32 per-chunk sums
   private neuronsSeen = 0;
   private calibration?: GPUBuffer[]; // per layer [rows, intermediate] f32 gate pre-activations, while calibrating
 
   private constructor(private readonly gpu: Gpu, private readonly weights: ModelWeights, private readonly layers: (SparseLayer | undefined)[], readonly target: number) {
     const widest = Math.max(0, ...layers.map((l) => l?.downT.rows ?? 0));
-    this.live = storageBuffer(gpu, 'sparsity.live', 4 * (2 + widest));
+    this.live = storageBuffer(gpu, 'sparsity.live', liveListBytes(widest));
     this.partial = storageBuffer(gpu, 'sparsity.partial', 4 * sparseChunks(widest) * weights.embed.cols);
     this.block = (t, step, layer, count) => this.record(t, step, layer, count);
   }

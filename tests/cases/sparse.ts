@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/device';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { bsrMatmul, sparseChunks, sparseUpAct, spmvActive, uploadBsr } from '../../src/kernels/sparse';
+import { bsrMatmul, liveListBytes, sparseChunks, sparseUpAct, spmvActive, uploadBsr } from '../../src/kernels/sparse';
 import { linearReference, randomWeight } from './linear';
 import type { GemvShape } from '../../src/kernels/linear';
 import { runStep } from '../helpers/step';
@@ -19,7 +19,7 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
   const gv = randomFloats(neurons, 64, 3).map((g, i) => (i % 7 === 0 ? 0 : g));
   const yv = randomFloats(hidden, 65);
   const h = uploadBuffer(gpu, 'h', hv), gate = uploadBuffer(gpu, 'gate', gv), y = uploadBuffer(gpu, 'y', yv);
-  const act = storageBuffer(gpu, 'act', 4 * neurons), liveList = storageBuffer(gpu, 'live', 4 * (2 + neurons));
+  const act = storageBuffer(gpu, 'act', 4 * neurons), liveList = storageBuffer(gpu, 'live', liveListBytes(neurons));
   const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   await runStep(gpu, (step) => {
     sparseUpAct(gpu, step, { x: h, gate, up: up.w, act, threshold }, shape);
