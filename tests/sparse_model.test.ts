@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadRuntime } from './helpers/runtime';
 import { readFixture } from './helpers/fixtures';
+import { SparseMlp } from '../src/model/sparsity';
+import { UnsupportedModelError } from '../src/gpu/errors';
 
 /** Activation sparsity (CATS) on the dense MLPs of a whole model. */
 const fixture = readFixture('tests/fixtures/models/llama-gqa3/fixture.safetensors');
@@ -26,5 +28,16 @@ describe('activation-sparse MLP', () => {
 
   it('rejects a fraction outside [0, 1)', async () => {
     await expect(loadRuntime('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 1 } })).rejects.toThrow(/sparsity/);
+  });
+});
+
+describe('activation-sparse MLP on an unsupported shape', () => {
+  it('refuses a hidden size that is not a multiple of 8 with UnsupportedModelError, before touching the weights', async () => {
+    const runtime = await loadRuntime('public/models/tiny-dense');
+    const config = { ...runtime.config, hidden: 36 };
+    const error = await SparseMlp.create(runtime.gpu, config, runtime.weights, 0.5).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedModelError);
+    expect((error as UnsupportedModelError).message).toMatch(/multiple of 8, got 36/);
+    runtime.dispose();
   });
 });
