@@ -8,6 +8,8 @@ export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files:
 
 export interface LoadSettings {
   quantize?: 'q8' | 'q4';
+  /** MoE models: experts per layer kept on the GPU (the rest stream in from CPU memory, with prefetch) */
+  maxResidentExperts?: number;
   profile: boolean;
 }
 
@@ -53,6 +55,7 @@ export class Session {
     const engine = await createEngine({
       model: source.kind === 'url' ? source.url : source.files,
       ...(settings.quantize ? { quantize: settings.quantize } : {}),
+      ...(settings.maxResidentExperts ? { maxResidentExperts: settings.maxResidentExperts } : {}),
       profile: settings.profile,
       onProgress,
       signal,

@@ -161,14 +161,18 @@ test('dropping model files selects them as the source', async () => {
   await expect(page.getByTestId('model-select')).toHaveValue('files');
 });
 
-test('loads the shipped MoE model and generates', async () => {
+test('loads the shipped MoE model with 4 of 8 experts per layer on the GPU and generates', async () => {
   await page.getByTestId('model-select').selectOption('tiny-moe');
+  await page.getByTestId('model-experts').selectOption('4');
   await page.getByTestId('model-load').click();
   await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
   await modelReady();
   await expect(page.getByTestId('model-facts')).toContainText('experts');
   await generate('greedy', 12);
   await expect(page.getByTestId('main-output-text')).not.toBeEmpty();
+  await page.getByTestId('tab-stats').click();
+  await expect(page.getByTestId('stats-last')).toContainText(/expert cache.*hits.*misses.*prefetched/);
+  await page.getByTestId('tab-generate').click();
 });
 
 test('fits a phone-sized screen', async ({}, testInfo) => {

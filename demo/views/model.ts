@@ -52,6 +52,8 @@ export class ModelView {
   private readonly picker = h('input', { type: 'file', testid: 'model-files', multiple: true, webkitdirectory: true });
   private readonly drop = h('div', { class: 'drop', testid: 'model-drop', tabindex: 0 }, 'Drop a model folder here (config.json, tokenizer.json, *.safetensors), or choose one: ');
   private readonly quantize = h('select', { testid: 'model-quantize' }, h('option', { value: '' }, 'as stored'), h('option', { value: 'q8' }, '8-bit'), h('option', { value: 'q4' }, '4-bit'));
+  private readonly experts = h('select', { testid: 'model-experts', title: 'MoE models: routed experts per layer kept in GPU memory; the others stream in from CPU memory when routed to, with prefetch' },
+    h('option', { value: '' }, 'all'), h('option', { value: '4' }, '4 per layer'), h('option', { value: '2' }, '2 per layer'));
   private readonly profile = h('input', { type: 'checkbox', testid: 'model-profile', checked: true });
   private readonly loadButton = h('button', { class: 'primary', testid: 'model-load' }, 'Load');
   private readonly cancelButton = h('button', { testid: 'model-cancel', disabled: true }, 'Cancel');
@@ -67,7 +69,7 @@ export class ModelView {
     this.drop.append(this.picker);
     fill(root,
       h('h2', {}, 'Model'),
-      h('div', { class: 'row' }, field('Source', this.select), field('Folder URL', this.url), field('Weights', this.quantize),
+      h('div', { class: 'row' }, field('Source', this.select), field('Folder URL', this.url), field('Weights', this.quantize), field('Experts on GPU', this.experts),
         h('label', { class: 'check' }, this.profile, ' GPU timing'), h('div', { class: 'buttons' }, this.loadButton, this.cancelButton)),
       this.drop,
       h('div', { class: 'progress-row' }, this.progress, this.status),
@@ -98,7 +100,11 @@ export class ModelView {
     const source = this.source();
     if (!source) return;
     await this.track((onProgress, signal) =>
-      this.session.load(source, { profile: this.profile.checked, ...(this.quantize.value ? { quantize: this.quantize.value as 'q8' | 'q4' } : {}) }, onProgress, signal));
+      this.session.load(source, {
+        profile: this.profile.checked,
+        ...(this.quantize.value ? { quantize: this.quantize.value as 'q8' | 'q4' } : {}),
+        ...(this.experts.value && !this.experts.disabled ? { maxResidentExperts: Number(this.experts.value) } : {}),
+      }, onProgress, signal));
   }
 
   /** Loads the same model again on a fresh device. */
@@ -173,6 +179,7 @@ export class ModelView {
     const choice = this.select.value;
     this.url.closest('label')!.hidden = choice !== 'url';
     this.drop.hidden = choice !== 'files';
+    this.experts.disabled = choice === 'tiny-dense'; // the shipped dense model has no experts to budget
   }
 
   private setBusy(busy: boolean): void {
