@@ -10,6 +10,7 @@ import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
 import { directorySource } from '../src/node/source';
+import { estimateMemory } from '../src/worker/load';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -256,5 +257,15 @@ describe('loadWeights', () => {
         expect(good.layers).toHaveLength(2);
       });
     }
+  });
+});
+
+describe('memory estimate with the activation-sparse MLP', () => {
+  it('adds one transposed copy of every dense W_down, in the weights format', async () => {
+    const config = parseConfig(JSON.parse(readFileSync('public/models/tiny-dense/config.json', 'utf8')));
+    const plain = estimateMemory(config, { contextLength: 256 }), sparse = estimateMemory(config, { contextLength: 256, sparsity: { mlp: 0.5 } });
+    expect(sparse.gpuWeights - plain.gpuWeights).toBe(config.layers * config.hidden * config.intermediate * 2);
+    const q8 = estimateMemory(config, { quantize: 'q8', sparsity: { mlp: 0.5 } }).gpuWeights - estimateMemory(config, { quantize: 'q8' }).gpuWeights;
+    expect(q8).toBe(config.layers * config.hidden * config.intermediate * (1 + 4 / 32));
   });
 });

@@ -157,9 +157,17 @@ export interface EstimateOptions {
   dtype?: Dtype;
   /** expert budget as the loader applies it (routed experts per layer given GPU storage; undefined = all) */
   residentExperts?: number;
+  /** the activation-sparse MLP is on: it keeps a transposed copy of every dense W_down, in the same format */
+  sparseMlp?: boolean;
 }
 
 /** Memory the weights of `config` take once loaded. */
-export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F16', residentExperts }: EstimateOptions = {}): WeightBytes {
-  return planBytes(planWeights(config, residentExperts), () => dtype, quantize);
+export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F16', residentExperts, sparseMlp = false }: EstimateOptions = {}): WeightBytes {
+  const plan = planWeights(config, residentExperts);
+  const bytes = planBytes(plan, () => dtype, quantize);
+  if (sparseMlp) {
+    const downs = { ...plan, destinations: plan.destinations.filter((d) => d.key.endsWith('.mlp.down')) };
+    bytes.gpu += planBytes(downs, () => dtype, quantize).gpu;
+  }
+  return bytes;
 }

@@ -38,9 +38,11 @@ export interface MemoryEstimate {
  * WebGPU reports no adapter memory size, and on unified-memory devices the GPU buffers come out of that memory
  * too, so a budget moves no bytes off the machine; it adds the resident slots to the full CPU copy.
  */
-export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, 'quantize' | 'contextLength' | 'maxResidentExperts'>): MemoryEstimate {
+export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'sparsity'>): MemoryEstimate {
   const context = contextTokens(config, request.contextLength);
-  const weights = estimateWeightBytes(config, { quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts) });
+  const weights = estimateWeightBytes(config, {
+    quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts), sparseMlp: request.sparsity !== undefined,
+  });
   const kvCache = kvCacheBytes(config.layers, config.kvHeads, config.headDim, context);
   return { context, gpuWeights: weights.gpu, hostExperts: weights.host, kvCache, total: weights.gpu + weights.host + kvCache };
 }
