@@ -23,10 +23,8 @@ export function kvWrite(
   step.dispatch(k, [a.k, a.v, a.kCache, a.vCache], { tokens, startPos, kvHeads, maxSeq }, [Math.ceil(headDim / KV_WRITE_WG), tokens, kvHeads]);
 }
 
-export interface RopeKvWriteArgs {
-  q: GPUBuffer;       // [tokens, heads, headDim], rotated in place
-  k: GPUBuffer;       // [tokens, kvHeads, headDim], read (the cache receives the rotated keys)
-  v: GPUBuffer;       // [tokens, kvHeads, headDim]
+/** The attention block's geometry: `tokens` query rows at positions startPos.. over one layer's KV cache. */
+interface AttentionBlock {
   kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   tokens: number;
@@ -35,6 +33,12 @@ export interface RopeKvWriteArgs {
   kvHeads: number;
   headDim: number;
   maxSeq: number;
+}
+
+export interface RopeKvWriteArgs extends AttentionBlock {
+  q: GPUBuffer;       // [tokens, heads, headDim], rotated in place
+  k: GPUBuffer;       // [tokens, kvHeads, headDim], read (the cache receives the rotated keys)
+  v: GPUBuffer;       // [tokens, kvHeads, headDim]
   theta: number;
   scaling?: RopeScaling;
 }
@@ -63,17 +67,10 @@ export const SPLIT_K_MAX_TOKENS = 16;
 const TILE = 64;
 const REDUCE_WG = 64;
 
-export interface AttentionArgs {
+/** The caches hold valid keys and values at positions 0..startPos+tokens-1. */
+export interface AttentionArgs extends AttentionBlock {
   q: GPUBuffer;       // [tokens, heads, headDim], already rotated
-  kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim], positions 0..startPos+tokens-1 valid
-  vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   out: GPUBuffer;     // [tokens, heads, headDim]
-  tokens: number;
-  startPos: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  maxSeq: number;
   /** default 1/sqrt(headDim) */
   scale?: number;
 }
