@@ -18,31 +18,8 @@ override SCALE: f32;
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
 var<workgroup> weights: array<f32, TILE>;
-var<workgroup> scratch: array<f32, TILE>;
-
-fn reduceMax(lid: u32, x: f32) -> f32 {
-  scratch[lid] = x;
-  workgroupBarrier();
-  for (var stride = TILE / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { scratch[lid] = max(scratch[lid], scratch[lid + stride]); }
-    workgroupBarrier();
-  }
-  let r = scratch[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduceSum(lid: u32, x: f32) -> f32 {
-  scratch[lid] = x;
-  workgroupBarrier();
-  for (var stride = TILE / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { scratch[lid] = scratch[lid] + scratch[lid + stride]; }
-    workgroupBarrier();
-  }
-  let r = scratch[0];
-  workgroupBarrier();
-  return r;
-}
+override WG: u32 = TILE; // the workgroup size, as common/workgroup_reduce.wgsl names it
+#include "common/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(TILE)
 fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -65,11 +42,11 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
     for (var d = 0u; d < HEAD_DIM; d++) { dot += q[qBase + d] * kCache[kBase + d]; }
     s = dot * SCALE;
   }
-  let m = reduceMax(lid, s);
+  let m = workgroup_max(lid, s);
   var e = 0.0;
   if (lid < keys) { e = exp(s - m); }
   weights[lid] = e;
-  let l = reduceSum(lid, e);
+  let l = workgroup_sum(lid, e);
 
   let part = (t * params.heads + h) * tiles + j;
   for (var d = lid; d < HEAD_DIM; d += TILE) {

@@ -8,7 +8,7 @@ struct Params { vocab: u32, outOffset: u32 }
 override WG: u32 = 64; // a power of two (tree reduction)
 const LOWEST = -0x1.fffffep+127f; // lowest finite f32 (a constant -inf does not compile)
 
-var<workgroup> partial: array<f32, WG>;
+#include "common/workgroup_reduce.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -16,21 +16,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let base = wg.x * params.vocab;
   var m = LOWEST;
   for (var i = t; i < params.vocab; i += WG) { m = max(m, logits[base + i]); }
-  partial[t] = m;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (t < stride) { partial[t] = max(partial[t], partial[t + stride]); }
-    workgroupBarrier();
-  }
-  let top = partial[0];
-  workgroupBarrier();
+  let top = workgroup_max(t, m);
   var s = 0.0;
   for (var i = t; i < params.vocab; i += WG) { s += exp(logits[base + i] - top); }
-  partial[t] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (t < stride) { partial[t] += partial[t + stride]; }
-    workgroupBarrier();
-  }
-  if (t == 0u) { out[params.outOffset + wg.x] = 1.0 / partial[0]; }
+  let total = workgroup_sum(t, s);
+  if (t == 0u) { out[params.outOffset + wg.x] = 1.0 / total; }
 }

@@ -12,35 +12,13 @@ struct Params { vocab: u32, temperature: f32, topK: u32, topP: f32 }
 
 override WG: u32 = 64; // a power of two (tree reductions)
 
-var<workgroup> sums: array<f32, WG>;
+#include "common/workgroup_reduce.wgsl"
 var<workgroup> counts: array<u32, WG>;
 
 // Order-preserving map f32 -> u32: a < b  <=>  key(a) < key(b).
 fn key(x: f32) -> u32 {
   let b = bitcast<u32>(x);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-fn reduceMax(lid: u32, x: f32) -> f32 {
-  sums[lid] = x;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { sums[lid] = max(sums[lid], sums[lid + stride]); }
-  }
-  let r = workgroupUniformLoad(&sums[0]);
-  workgroupBarrier();
-  return r;
-}
-
-fn reduceSum(lid: u32, x: f32) -> f32 {
-  sums[lid] = x;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { sums[lid] = sums[lid] + sums[lid + stride]; }
-  }
-  let r = workgroupUniformLoad(&sums[0]);
-  workgroupBarrier();
-  return r;
 }
 
 fn reduceCount(lid: u32, x: u32) -> u32 {
@@ -60,7 +38,7 @@ fn massFrom(lid: u32, base: u32, t: u32) -> f32 {
   for (var i = lid; i < params.vocab; i += WG) {
     if (key(logits[base + i] / params.temperature) >= t) { s += probs[base + i]; }
   }
-  return reduceSum(lid, s);
+  return workgroup_sum(lid, s);
 }
 
 @compute @workgroup_size(WG)
@@ -71,7 +49,7 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
 
   var m = -3.0e38;
   for (var i = lid; i < vocab; i += WG) { m = max(m, logits[base + i] / params.temperature); }
-  m = reduceMax(lid, m);
+  m = workgroup_max(lid, m);
   for (var i = lid; i < vocab; i += WG) { probs[base + i] = exp(logits[base + i] / params.temperature - m); }
 
   var cut = 0u; // keep entries with key(z) >= cut
