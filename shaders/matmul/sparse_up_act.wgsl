@@ -2,6 +2,7 @@
 // |silu(g_i)| > threshold; only live neurons compute their up row: act_i = silu(g_i) * (W_up[i] · x),
 // others write 0 and read no weights. W_up rows are contiguous, so a skipped neuron skips a whole row.
 #include "common/quant.wgsl"
+#include "common/silu.wgsl"
 
 struct Params { n: u32, cols: u32, threshold: f32, x_offset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -48,8 +49,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let lane = lid % LANES;
   var a = 0.0;
   if (n < params.n) {
-    let g = gate[n];
-    a = g / (1.0 + exp(-g));
+    a = silu(gate[n]);
   }
   let live = n < params.n && abs(a) > params.threshold;
   var u = 0.0;

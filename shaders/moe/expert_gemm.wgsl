@@ -5,6 +5,7 @@
 // MODE 0: out = silu(x·Wgᵀ) * (x·Wuᵀ); MODE 1: out = x·Waᵀ. Empty tiles and experts without a slot
 // (NONE: not resident in this round) exit at once.
 #include "common/quant.wgsl"
+#include "common/silu.wgsl"
 
 struct Params { n: u32, cols: u32, k: u32, gather_x: u32, tiles_at: u32, sorted_at: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -110,7 +111,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
       let n = n0 + lid.x * R + j;
       if (n >= params.n) { break; }
       var v = acc_a[i][j];
-      if (MODE == 0u) { v = v / (1.0 + exp(-v)) * acc_b[i][j]; }
+      if (MODE == 0u) { v = silu_gated(v, acc_b[i][j]); }
       out[(m0 + m) * params.n + n] = v;
     }
   }

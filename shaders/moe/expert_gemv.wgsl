@@ -4,6 +4,7 @@
 // reads; MODE 1: out = x·Waᵀ (the down projection). A pair whose expert has no slot (NONE: not resident
 // in this round) is skipped. Each pair's result depends only on that pair: bitwise the same for any count.
 #include "common/quant.wgsl"
+#include "common/silu.wgsl"
 
 struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -83,6 +84,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   }
   if (!live || lane != 0u) { return; }
   var v = acc.x;
-  if (MODE == 0u) { v = acc.x / (1.0 + exp(-acc.x)) * acc.y; }
+  if (MODE == 0u) { v = silu_gated(acc.x, acc.y); }
   out[pair * params.n + n] = v;
 }
