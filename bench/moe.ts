@@ -12,7 +12,6 @@ import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { f32ToF16Bits, packF16 } from '../src/kernels/quantize';
 import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
-import { swiglu } from '../src/kernels/activation';
 import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
@@ -159,7 +158,7 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
   const gateW = f16Matrix(gpu, neurons, hidden, 'gate'), upW = f16Matrix(gpu, neurons, hidden, 'up');
   const down = f16Matrix(gpu, hidden, neurons, 'down'), downT = f16Matrix(gpu, neurons, hidden, 'downT');
   const h = uploadBuffer(gpu, 'h', randomFloats(hidden, 7));
-  const gate = storageBuffer(gpu, 'gate', 4 * neurons), up = storageBuffer(gpu, 'up', 4 * neurons), y = storageBuffer(gpu, 'y', 4 * hidden);
+  const gate = storageBuffer(gpu, 'gate', 4 * neurons), y = storageBuffer(gpu, 'y', 4 * hidden);
   const gateValues = randomFloats(neurons, 8, 3);
   const gateFixed = uploadBuffer(gpu, 'gate-fixed', gateValues);
   const silu = Array.from(gateValues, (g) => Math.abs(g / (1 + Math.exp(-g)))).sort((a, b) => a - b);
@@ -175,9 +174,9 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
     (step) => linear(gpu, step, { x: denseAct, w: down, y, rows: 1 }),
     (step) => spmvActive(gpu, step, { act, live, partial, downT, y }),
     (step) => {
+      // the model's dense MLP (forward.ts denseMlp): the activation fused into the up projection
       linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
-      linear(gpu, step, { x: h, w: upW, y: up, rows: 1 });
-      swiglu(gpu, step, { gate, up, out: denseAct, n: neurons });
+      linear(gpu, step, { x: h, w: upW, y: denseAct, rows: 1, gate });
       linear(gpu, step, { x: denseAct, w: down, y, rows: 1 });
     },
     (step) => {

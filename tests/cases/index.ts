@@ -7,7 +7,6 @@ import { samplingCases } from './sampling';
 import { linearCases } from './linear';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
-import { activationCases } from './activation';
 import { softmaxCases } from './softmax';
 import { verifyCases } from './verify';
 import { superposeCases } from './superpose';
@@ -24,7 +23,6 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   linear: linearCases,
   quantize: quantizeCases,
   norm: normCases,
-  activation: activationCases,
   softmax: softmaxCases,
   verify: verifyCases,
   superpose: superposeCases,

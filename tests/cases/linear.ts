@@ -82,7 +82,7 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
   };
 }
 
-/** y = silu(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in. */
+/** y = silu(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in; gates up to ±30 cover silu's saturated tails. */
 function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
   const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
   return {
@@ -90,7 +90,7 @@ function gatedCase(format: WeightFormat, rows: number, out: number, cols: number
     browser,
     async run(gpu) {
       const { w, values } = randomWeight(gpu, format, out, cols, 17);
-      const xv = randomFloats(rows * cols, 18), gv = randomFloats(rows * out, 19, 4);
+      const xv = randomFloats(rows * cols, 18), gv = randomFloats(rows * out, 19, 30);
       const x = uploadBuffer(gpu, 'x', xv), gate = uploadBuffer(gpu, 'gate', gv);
       const y = storageBuffer(gpu, 'y', 4 * rows * out);
       await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate }, shape[1]));
