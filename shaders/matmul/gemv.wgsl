@@ -1,14 +1,13 @@
-// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated: silu(gate[m, n]) · (...), for a few activation rows (decode, speculative verify).
+// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated: silu(gate[m, n]) · (...), for a few activation
+// rows (decode, speculative verify) on GPUs; CPU adapters run gemv_blocked.wgsl.
 // Each activation row's result depends only on that row: the reduction order is the same whatever `rows`
 // is, so a row verified in a batch is bitwise equal to the same row decoded alone.
-// One pipeline per weight FORMAT and MB; LANES invocations share one output row (1 = a sequential K loop,
-// fastest on CPU adapters; wider lanes with a workgroup reduction on GPUs). Each invocation handles MB
-// activation rows: one row (decode) runs row_<format>; a batch (verify, prefill on CPU adapters) runs
-// rows_<format>, which loads and decodes each weight word once for all MB rows (on a CPU adapter 8 rows cost
-// about 4 single rows instead of 8). Both apply the same float operations in the same order to a row.
-// x and W are read as 16-byte vectors (a quarter of the loads and bounds checks of scalar reads; ~1.7x on
-// SwiftShader) and summed into four independent accumulators, so the caller guarantees 16-byte alignment:
-// k % 4 == 0 (k % 8 == 0 for f16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
+// One pipeline per weight FORMAT and MB; LANES invocations share one output row and reduce their partial sums
+// in workgroup memory. Each invocation handles MB activation rows: one row (decode) runs row_<format>; a batch
+// (verify) runs rows_<format>, which loads and decodes each weight word once for all MB rows. Both apply the
+// same float operations in the same order to a row.
+// x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
+// 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/quant.wgsl"
 #include "common/silu.wgsl"
 
@@ -23,14 +22,10 @@ struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bia
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
-override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
+override LANES: u32 = 64u; // invocations per output row (> 1); divides WG, power of two
 override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
 const MB_MAX = 8u;
-// Lane partials for the workgroup reduction; one slot when LANES is 1, because SwiftShader unrolls the
-// zero-initialisation of workgroup arrays at pipeline creation (cost grows with their size).
-override PARTIAL_SLOTS: u32 = select(1u, WG * MB, LANES > 1u);
-
-var<workgroup> partial: array<f32, PARTIAL_SLOTS>; // [WG][MB]
+var<workgroup> partial: array<f32, WG * MB>; // [WG][MB] lane partials for the reduction
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
@@ -224,17 +219,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       }
     }
   }
-  if (LANES > 1u) {
-    for (var r = 0u; r < MB; r++) { partial[lid * MB + r] = acc[r]; }
-    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-      workgroupBarrier();
-      if (lane < stride) {
-        for (var r = 0u; r < MB; r++) { partial[lid * MB + r] += partial[(lid + stride) * MB + r]; }
-      }
-    }
+  for (var r = 0u; r < MB; r++) { partial[lid * MB + r] = acc[r]; }
+  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
     workgroupBarrier();
-    for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
+    if (lane < stride) {
+      for (var r = 0u; r < MB; r++) { partial[lid * MB + r] += partial[(lid + stride) * MB + r]; }
+    }
   }
+  workgroupBarrier();
+  for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
   if (!in_range || lane != 0u) { return; }
   for (var r = first_stored; r < MB; r++) {
     var v = acc[r];

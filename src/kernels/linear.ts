@@ -9,21 +9,17 @@ const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 }
 
 /** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
 export const GEMV_MAX_ROWS = 16;
-/** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv.wgsl). */
+/** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv*.wgsl). */
 const GEMV_MAX_ROWS_PER_INVOCATION = 8;
 
-/**
- * Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. Two rows
- * run as two one-row invocations: the batched loop only pays from three rows on (SwiftShader: 2 rows batched cost
- * 2.25 single rows, 4 rows 3.0, 8 rows 4.7).
- */
+/** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. */
 export function gemvRowsPerInvocation(rows: number): number {
-  if (rows <= 2) return 1;
   return Math.ceil(rows / Math.ceil(rows / GEMV_MAX_ROWS_PER_INVOCATION));
 }
 
 /**
- * gemv workgroup shape: `lanes` invocations reduce one output row; `wg / lanes` output rows per workgroup.
+ * gemv workgroup shape: `lanes` invocations reduce one output row, `wg / lanes` output rows per workgroup;
+ * `lanes: 1` is the register-blocked kernel (4 outputs per invocation, sequential K loop).
  * `maxRows`: activation rows up to which linear() takes gemv rather than the tiled matmul.
  */
 export interface GemvShape {
@@ -33,10 +29,10 @@ export interface GemvShape {
 }
 
 /**
- * CPU adapters run one output row per invocation with a sequential K loop (wide reductions are slow there)
- * and take gemv for any number of rows: its register-only row batches run ~3.5x faster there than the
- * workgroup-memory tiles of the matmul (barriers are expensive in software). GPUs split K over 64 lanes and
- * reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
+ * CPU adapters run the register-blocked gemv (shaders/matmul/gemv_blocked.wgsl: wide reductions and workgroup
+ * memory are slow there) and take it for any number of rows: its row batches run several times faster there
+ * than the workgroup-memory tiles of the matmul (barriers are expensive in software). GPUs split K over 64 lanes
+ * and reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
  */
 export function gemvShape(gpu: Gpu): GemvShape {
   return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
@@ -65,15 +61,19 @@ export interface LinearArgs {
   yOffset?: number;
 }
 
-/** Element count that gemv's 16-byte weight words hold, per format: k must be a multiple of it. */
+/** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
 const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, q8: 32, q4: 32 };
+const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, q8: 32, q4: 32 };
+/** Outputs per invocation of the blocked kernel (OUTPUTS in shaders/matmul/gemv_blocked.wgsl). */
+const BLOCKED_OUTPUTS = 4;
 
 /**
  * The kernel linear() runs: gemv up to `shape.maxRows` rows when x and W are 16-byte aligned (gemv reads
  * them as 16-byte vectors, so rows of x and W must start on 16-byte boundaries), else the tiled matmul.
  */
 export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
-  const aligned = w.cols % GEMV_K_MULTIPLE[w.format] === 0 && xOffset % 4 === 0;
+  const multiple = (shape.lanes === 1 ? BLOCKED_K_MULTIPLE : GEMV_K_MULTIPLE)[w.format];
+  const aligned = w.cols % multiple === 0 && xOffset % 4 === 0;
   return rows <= shape.maxRows && aligned ? 'gemv' : 'gemm';
 }
 
@@ -98,8 +98,11 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
-    const k = kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb } });
-    const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / (wg / lanes)));
+    const k = lanes === 1
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb } })
+      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb } });
+    const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
+    const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;

@@ -36,10 +36,11 @@ export function linearReference(x: Float32Array, w: Float32Array, rows: number, 
   return y;
 }
 
-// The CPU adapter shape takes gemv for any number of rows; the GPU shapes hand more than 16 rows to the matmul.
+// The CPU adapter shape (the register-blocked gemv) takes gemv for any number of rows; the GPU shapes hand more
+// than 16 rows to the matmul.
 const CPU_SHAPE: GemvShape = { wg: 64, lanes: 1, maxRows: Infinity };
 const GPU_SHAPE: GemvShape = { wg: 256, lanes: 64, maxRows: 16 };
-const SHAPES: [string, GemvShape][] = [['seq', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }]];
+const SHAPES: [string, GemvShape][] = [['blocked', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }]];
 
 function plainCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
   const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
@@ -124,7 +125,7 @@ function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], r
 }
 
 const SIZES: Record<WeightFormat, [number, number][]> = {
-  f32: [[1, 1], [7, 7], [33, 33], [257, 1000], [1000, 257]],
+  f32: [[1, 1], [7, 7], [33, 33], [5, 36], [257, 1000], [1000, 257]],
   f16: [[1, 2], [7, 34], [33, 66], [1000, 258]],
   q8: [[1, 32], [7, 64], [33, 96], [1000, 256]],
   q4: [[1, 32], [7, 64], [33, 96], [1000, 256]],
