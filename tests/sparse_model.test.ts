@@ -32,12 +32,12 @@ describe('activation-sparse MLP', () => {
 });
 
 describe('activation-sparse MLP on an unsupported shape', () => {
-  it('refuses a hidden size that is not a multiple of 8 with UnsupportedModelError, before touching the weights', async () => {
+  it('refuses a hidden size that is not a multiple of 32 with UnsupportedModelError, before touching the weights', async () => {
     const runtime = await loadRuntime('public/models/tiny-dense');
-    const config = { ...runtime.config, hidden: 36 };
+    const config = { ...runtime.config, hidden: 40 };
     const error = await SparseMlp.create(runtime.gpu, config, runtime.weights, 0.5).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedModelError);
-    expect((error as UnsupportedModelError).message).toMatch(/multiple of 8, got 36/);
+    expect((error as UnsupportedModelError).message).toMatch(/multiple of 32, got 40/);
     runtime.dispose();
   });
 });

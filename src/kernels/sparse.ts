@@ -11,6 +11,7 @@ const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 }
 
 export interface SparseUpArgs {
   x: GPUBuffer; // [cols] f32 normed input (one token)
+  /** element offset into x, a multiple of 4 */
   xOffset?: number;
   gate: GPUBuffer; // [neurons] f32 gate pre-activations
   up: WeightMatrix; // [neurons, cols]
@@ -23,6 +24,7 @@ export interface SparseUpArgs {
 export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvShape = gemvShape(gpu)): void {
   const { up } = a;
   if (up.cols % 8 !== 0) throw new Error(`sparse up ${up.label}: cols ${up.cols} must be a multiple of 8`);
+  if ((a.xOffset ?? 0) % 4 !== 0) throw new Error(`sparse up ${up.label}: x offset ${a.xOffset} must be a multiple of 4 (x is read as vec4s)`);
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'matmul/sparse_up_act',
@@ -46,6 +48,9 @@ export interface SparseDownArgs {
   yOffset?: number;
 }
 
+/** Outputs per spmv_active invocation (OUTPUTS in shaders/matmul/spmv_active.wgsl). */
+const SPMV_OUTPUTS = 32;
+
 /** Live neurons per spmv_active workgroup. */
 const CHUNK = 64;
 
@@ -63,7 +68,7 @@ export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
 export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, shape: GemvShape = gemvShape(gpu)): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
-  if (hidden % 8 !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of 8`);
+  if (hidden % SPMV_OUTPUTS !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of ${SPMV_OUTPUTS}`);
   const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
   step.dispatch(compact, [a.act, a.live], { n: neurons }, [1]);
   const WG = 64;
@@ -74,7 +79,7 @@ export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, shape: GemvS
     overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK },
   });
   const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
-  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / 8 / WG), sparseChunks(neurons)]);
+  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), sparseChunks(neurons)]);
   const reduce = kernel(gpu, {
     shader: 'matmul/sparse_reduce',
     buffers: { live: 'read', partial: 'read', y: 'rw' },

@@ -45,7 +45,7 @@ export class SparseMlp {
   /** Transposes every dense layer's W_down (q8/q4 are requantised with groups along the hidden dim). */
   static async create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, target: number): Promise<SparseMlp> {
     if (!(target >= 0 && target < 1)) throw new RangeError(`sparsity.mlp must be in [0, 1), got ${target}`);
-    if (config.hidden % 8 !== 0) throw new UnsupportedModelError(`sparsity: the sparse MLP kernels need a hidden size that is a multiple of 8, got ${config.hidden}`, { hidden: config.hidden });
+    if (config.hidden % 32 !== 0) throw new UnsupportedModelError(`sparsity: the sparse MLP kernels need a hidden size that is a multiple of 32, got ${config.hidden}`, { hidden: config.hidden });
     const layers: (SparseLayer | undefined)[] = [];
     for (let l = 0; l < config.layers; l++) {
       const mlp = weights.layers[l].mlp;
