@@ -3,17 +3,16 @@
 // routing never leaves the GPU. MODE 0: out = silu(x·Wgᵀ) * (x·Wuᵀ) with both projections sharing the x
 // reads; MODE 1: out = x·Waᵀ (the down projection). A pair whose expert has no slot (NONE: not resident
 // in this round) is skipped. Each pair's result depends only on that pair: bitwise the same for any count.
-#include "common/quant.wgsl"
 #include "common/silu.wgsl"
 
 struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;           // [pairs / x_group, cols] f32: pair p reads row p / x_group
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;     // [pairs / x_group, cols / 4] f32: pair p reads row p / x_group
 @group(0) @binding(2) var<storage, read> ids: array<u32>;         // [pairs] u32 expert id per pair
 @group(0) @binding(3) var<storage, read> slots: array<u32>;       // [experts] u32 expert -> block of n rows in wa/wb, or NONE
-@group(0) @binding(4) var<storage, read> wa: array<u32>;          // [slots * n, cols] in FORMAT (gate, or down in MODE 1)
+@group(0) @binding(4) var<storage, read> wa: array<vec4<u32>>;    // [slots * n, cols] in FORMAT, 16-byte words (gate, or down in MODE 1)
 @group(0) @binding(5) var<storage, read> sa: array<f32>;          // [slots * n, cols / 32] f32 scales (q8/q4)
-@group(0) @binding(6) var<storage, read> wb: array<u32>;          // [slots * n, cols] in FORMAT (up; unused in MODE 1)
+@group(0) @binding(6) var<storage, read> wb: array<vec4<u32>>;    // [slots * n, cols] in FORMAT, 16-byte words (up; unused in MODE 1)
 @group(0) @binding(7) var<storage, read> sb: array<f32>;          // [slots * n, cols / 32] f32 scales (q8/q4; unused in MODE 1)
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;   // [pairs, n] f32
 
@@ -25,36 +24,29 @@ const NONE = 0xffffffffu;
 
 var<workgroup> partial: array<vec2<f32>, WG>;
 
-#include "common/expert_pair.wgsl"
+var<private> x_row: u32; // index in x (vec4s) of this pair's row
 
-// dot of weight row `row` of buffer b, elements 8c..8c+8, with x[x0 + 8c ..]
-fn dot8(b: u32, row: u32, c: u32, x0: u32) -> f32 {
-  let k = 8u * c;
-  let xl = vec4<f32>(x[x0 + k], x[x0 + k + 1u], x[x0 + k + 2u], x[x0 + k + 3u]);
-  let xh = vec4<f32>(x[x0 + k + 4u], x[x0 + k + 5u], x[x0 + k + 6u], x[x0 + k + 7u]);
-  let cols = params.cols;
-  switch FORMAT {
-    case 0u: {
-      let i = row * cols + k;
-      let lo = bitcast<vec4<f32>>(vec4<u32>(word(b, i), word(b, i + 1u), word(b, i + 2u), word(b, i + 3u)));
-      let hi = bitcast<vec4<f32>>(vec4<u32>(word(b, i + 4u), word(b, i + 5u), word(b, i + 6u), word(b, i + 7u)));
-      return dot(lo, xl) + dot(hi, xh);
-    }
-    case 1u: {
-      let i = (row * cols + k) / 2u;
-      let lo = vec4<f32>(unpack2x16float(word(b, i)), unpack2x16float(word(b, i + 1u)));
-      let hi = vec4<f32>(unpack2x16float(word(b, i + 2u)), unpack2x16float(word(b, i + 3u)));
-      return dot(lo, xl) + dot(hi, xh);
-    }
-    case 2u: {
-      let i = (row * cols + k) / 4u;
-      return (dot(unpack_q8(word(b, i)), xl) + dot(unpack_q8(word(b, i + 1u)), xh)) * scale(b, (row * cols + k) / QUANT_BLOCK);
-    }
-    default: {
-      let wv = word(b, (row * cols + k) / 8u);
-      return (dot(unpack_q4_lo(wv), xl) + dot(unpack_q4_hi(wv), xh)) * scale(b, (row * cols + k) / QUANT_BLOCK);
-    }
+fn xv(v: u32) -> vec4<f32> { return x[x_row + v]; }
+
+#include "common/weight_step.wgsl"
+
+// step t of weight row `row` of wa (b = 0) or wb (b = 1), dotted with x
+fn row_step(b: u32, row: u32, t: u32) -> f32 {
+  let i = step_word(row, params.cols, t);
+  let j = step_scale(row, params.cols, t);
+  var q = vec4<u32>();
+  var q2 = vec4<u32>();
+  var scale = 1.0;
+  if (b == 0u) {
+    q = wa[i];
+    if (FORMAT == 0u) { q2 = wa[i + 1u]; }
+    if (FORMAT >= 2u) { scale = sa[j]; }
+  } else {
+    q = wb[i];
+    if (FORMAT == 0u) { q2 = wb[i + 1u]; }
+    if (FORMAT >= 2u) { scale = sb[j]; }
   }
+  return step_dot(q, q2, scale, t * STEP_WEIGHTS[FORMAT] / 4u);
 }
 
 @compute @workgroup_size(WG)
@@ -67,10 +59,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   var acc = vec2<f32>(0.0);
   if (live) {
     let row = slot * params.n + n;
-    let x0 = (pair / params.x_group) * params.cols;
-    for (var c = lane; c < params.cols / 8u; c += LANES) {
-      acc.x += dot8(0u, row, c, x0);
-      if (MODE == 0u) { acc.y += dot8(1u, row, c, x0); }
+    x_row = (pair / params.x_group) * (params.cols / 4u);
+    for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
+      acc.x += row_step(0u, row, t);
+      if (MODE == 0u) { acc.y += row_step(1u, row, t); }
     }
   }
   if (LANES > 1u) {
