@@ -9,7 +9,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { kernel } from '../src/kernels/kernel';
 import { grid1d } from '../src/kernels/grid';
-import { gemvShape, linear, type GemvShape } from '../src/kernels/linear';
+import { GEMV_MAX_ROWS, gemvShape, linear, type GemvShape } from '../src/kernels/linear';
 import type { WeightFormat, WeightMatrix } from '../src/kernels/tensor';
 
 export interface GemvResult {
@@ -140,7 +140,8 @@ export async function main(args: string[]): Promise<number> {
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 50);
   const shapeArg = args.find((a) => a.startsWith('--gemv='))?.split('=')[1]; // e.g. --gemv=64x4 (wg x lanes)
-  const gemv = shapeArg ? { wg: Number(shapeArg.split('x')[0]), lanes: Number(shapeArg.split('x')[1]), maxRows: 1 } : undefined;
+  const [wg, lanes] = (shapeArg ?? '').split('x').map(Number);
+  const gemv = shapeArg ? { wg, lanes, maxRows: lanes === 1 ? Infinity : GEMV_MAX_ROWS } : undefined;
   const result = await benchKernels(await nodeGpu(), { iterations, ...(gemv && { gemv }) });
   console.log(formatKernelBench(result));
   mkdirSync('bench/results', { recursive: true });
