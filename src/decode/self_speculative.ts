@@ -97,17 +97,16 @@ interface RoundOutcome {
  *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
- * 1 on software adapters and 0.1 otherwise. (On SwiftShader an 8-row gemv batch costs ~4 single rows, ρ ≈ 0.5 for
- * the matmuls alone, but starting there gained nothing: 'auto' ran 0.90-0.96x greedy on tiny-dense, against
- * 0.87-0.98x from 1, because at ~50% acceptance the drafts' LM heads and unpipelined rounds cost more than
- * speculation saves.) The wall time
- * of every round (submit to readback) feeds decayed averages of ms per emitted token for plain and for
- * speculative rounds. Plain decoding between shadow rounds runs in pipelined bursts like Autoregressive, since
- * waiting for each token's readback would cost a CPU round trip per token. Every 16th round (a burst counts its
- * tokens) is a probe that runs the alternative to DEL's choice (the best drafting round if it chose plain, else
- * a plain round), so both averages stay current. After any round where speculative
- * rounds are more than 5% slower per token than plain ones ρ rises by 0.25; only after a probe where they are
- * more than 5% faster does it fall by 0.25. Retreating to plain decoding is immediate, returning to speculation
+ * 1 on software adapters and 0.1 otherwise. (On SwiftShader an 8-row gemv batch costs ~3 single rows, ρ ≈ 0.3 for
+ * the matmuls alone, but a lower start gains nothing there: on tiny-dense every fixed (exit layer, draft length)
+ * with 3 or 6 drafts runs 0.45-0.75x greedy, because at 35-57% acceptance the drafts' layers and LM heads and the
+ * unpipelined rounds cost more than speculation saves.) The wall time of every round (submit to readback) feeds
+ * decayed averages of ms per emitted token for plain and for speculative rounds. Plain decoding between shadow
+ * rounds runs in pipelined bursts like Autoregressive, since waiting for each token's readback would cost a CPU
+ * round trip per token. Every 16th round (a burst counts its tokens) is a probe that runs the alternative to DEL's
+ * choice (the best drafting round if it chose plain, else a plain round), so both averages stay current. After
+ * any round where speculative rounds are more than 5% slower per token than plain ones ρ rises by 0.25; only
+ * after a probe where they are more than 5% faster does it fall by 0.25. Retreating to plain decoding is immediate, returning to speculation
  * takes repeated evidence (one noisy plain sample must not push ρ down every round until the next probe), and
  * a context where drafts agree more can still win speculation back.
  */
