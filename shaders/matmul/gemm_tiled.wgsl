@@ -2,16 +2,10 @@
 // BM x BN tile with R x R outputs per invocation held in registers; x and W tiles of TK columns are staged
 // in workgroup memory, W decoded from its storage FORMAT while loading.
 #include "common/quant.wgsl"
-#include "common/silu.wgsl"
+#include "common/linear_io.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [rows, k] f32, from x_offset
 @group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, k] in FORMAT: f32 bits | f16 pairs [n, k/2] | q8 [n, k/4] | q4 [n, k/8]
-@group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
-@group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
-@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override TX: u32 = 16u;    // invocations along n
@@ -75,12 +69,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
     for (var j = 0u; j < R; j++) {
       let n = n0 + lid.x * R + j;
       if (n >= params.n) { break; }
-      var v = acc[i][j];
-      if (params.has_bias != 0u) { v += bias[n]; }
-      let at = params.y_offset + m * params.n + n;
-      if (params.gated != 0u) { v = silu_gated(gate[at], v); }
-      if (params.accumulate != 0u) { v += y[at]; }
-      y[at] = v;
+      store_output(m, n, acc[i][j]);
     }
   }
 }

@@ -9,16 +9,10 @@
 // x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
 // 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/quant.wgsl"
-#include "common/silu.wgsl"
+#include "common/linear_io.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;  // [rows, k/4] f32, from x_offset/4
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
-@group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
-@group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
-@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
@@ -229,12 +223,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   workgroupBarrier();
   for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
   if (!in_range || lane != 0u) { return; }
-  for (var r = first_stored; r < MB; r++) {
-    var v = acc[r];
-    if (params.has_bias != 0u) { v += bias[n]; }
-    let i = params.y_offset + (m0 + r) * params.n + n;
-    if (params.gated != 0u) { v = silu_gated(gate[i], v); }
-    if (params.accumulate != 0u) { v += y[i]; }
-    y[i] = v;
-  }
+  for (var r = first_stored; r < MB; r++) { store_output(m0 + r, n, acc[r]); }
 }

@@ -2,23 +2,18 @@
 // A register block: each invocation computes 4 consecutive outputs (the lanes of one vec4 accumulator) for MB
 // activation rows (one accumulator each), walking K 8 weights at a time. Every x load serves 4 outputs and every
 // weight load/decode serves MB rows: on SwiftShader each storage load is a per-lane gather and costs more than
-// the arithmetic, so this runs a single row ~1.7x and 8 rows ~2x faster than one output per invocation.
+// the arithmetic, so this runs a single f16 row ~1.4x (f32 ~1.7x) and 8 rows ~2x faster than one output per
+// invocation.
 // A row's result depends only on that row (the same operations in the same order whatever MB and whichever
 // outputs share its invocation), so a row verified in a batch is bitwise equal to the same row decoded alone.
 // Weights are read as one 16-byte word per row per load (cheaper than four 4-byte loads on SwiftShader) and the
 // row accumulators are indexed by constants (guarded by MB, an override) so they stay in registers.
 // The caller guarantees k % 8 == 0 (k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/quant.wgsl"
-#include "common/silu.wgsl"
+#include "common/linear_io.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;  // [rows, k/4] f32, from x_offset/4
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
-@group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
-@group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
-@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
 
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
@@ -41,8 +36,15 @@ fn f32_8(lo: vec4<u32>, hi: vec4<u32>) -> Weights8 { return Weights8(bitcast<vec
 fn f16_8(q: vec4<u32>) -> Weights8 {
   return Weights8(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
 }
-fn q8_8(q: vec2<u32>, scale: f32) -> Weights8 { return Weights8(scale * unpack_q8(q.x), scale * unpack_q8(q.y)); }
-fn q4_8(q: u32, scale: f32) -> Weights8 { return Weights8(scale * unpack_q4_lo(q), scale * unpack_q4_hi(q)); }
+// Step `part` (a constant) of a q8 word (u32s 2·part, 2·part + 1) or a q4 word (u32 part), times the block scale.
+fn quant8(q: vec4<u32>, part: u32, scale: f32) -> Weights8 {
+  if (FORMAT == 2u) {
+    let pair = select(q.xy, q.zw, part == 1u);
+    return Weights8(scale * unpack_q8(pair.x), scale * unpack_q8(pair.y));
+  }
+  let word = q[part];
+  return Weights8(scale * unpack_q4_lo(word), scale * unpack_q4_hi(word));
+}
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 var<private> s: array<vec4<f32>, MB_MAX>; // [row] running sums of the 4 outputs
@@ -98,36 +100,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
         accumulate(f16_8(w[i.x]), f16_8(w[i.y]), f16_8(w[i.z]), f16_8(w[i.w]), j);
       }
     }
-    case 2u: {
-      for (var j = 0u; j < words; j++) {
-        let i = rows + j;
-        let q0 = w[i.x]; let q1 = w[i.y]; let q2 = w[i.z]; let q3 = w[i.w];
-        let sc = block_scales(i);
-        accumulate(q8_8(q0.xy, sc.x), q8_8(q1.xy, sc.y), q8_8(q2.xy, sc.z), q8_8(q3.xy, sc.w), 2u * j);
-        accumulate(q8_8(q0.zw, sc.x), q8_8(q1.zw, sc.y), q8_8(q2.zw, sc.z), q8_8(q3.zw, sc.w), 2u * j + 1u);
-      }
-    }
     default: {
+      // q8: a word holds 2 steps of 8 weights, q4: 4 steps, all inside one block of 32 (one scale per row)
       for (var j = 0u; j < words; j++) {
         let i = rows + j;
         let q0 = w[i.x]; let q1 = w[i.y]; let q2 = w[i.z]; let q3 = w[i.w];
         let sc = block_scales(i);
-        accumulate(q4_8(q0.x, sc.x), q4_8(q1.x, sc.y), q4_8(q2.x, sc.z), q4_8(q3.x, sc.w), 4u * j);
-        accumulate(q4_8(q0.y, sc.x), q4_8(q1.y, sc.y), q4_8(q2.y, sc.z), q4_8(q3.y, sc.w), 4u * j + 1u);
-        accumulate(q4_8(q0.z, sc.x), q4_8(q1.z, sc.y), q4_8(q2.z, sc.z), q4_8(q3.z, sc.w), 4u * j + 2u);
-        accumulate(q4_8(q0.w, sc.x), q4_8(q1.w, sc.y), q4_8(q2.w, sc.z), q4_8(q3.w, sc.w), 4u * j + 3u);
+        let steps = 128u / (8u * BITS[FORMAT]);
+        accumulate(quant8(q0, 0u, sc.x), quant8(q1, 0u, sc.y), quant8(q2, 0u, sc.z), quant8(q3, 0u, sc.w), steps * j);
+        accumulate(quant8(q0, 1u, sc.x), quant8(q1, 1u, sc.y), quant8(q2, 1u, sc.z), quant8(q3, 1u, sc.w), steps * j + 1u);
+        if (FORMAT == 3u) {
+          accumulate(quant8(q0, 2u, sc.x), quant8(q1, 2u, sc.y), quant8(q2, 2u, sc.z), quant8(q3, 2u, sc.w), steps * j + 2u);
+          accumulate(quant8(q0, 3u, sc.x), quant8(q1, 3u, sc.y), quant8(q2, 3u, sc.z), quant8(q3, 3u, sc.w), steps * j + 3u);
+        }
       }
     }
   }
   for (var r = first_stored; r < MB; r++) {
-    for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) {
-      let n = n0 + o;
-      var v = s[r][o];
-      if (params.has_bias != 0u) { v += bias[n]; }
-      let i = params.y_offset + (m0 + r) * params.n + n;
-      if (params.gated != 0u) { v = silu_gated(gate[i], v); }
-      if (params.accumulate != 0u) { v += y[i]; }
-      y[i] = v;
-    }
+    for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
   }
 }
