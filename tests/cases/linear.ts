@@ -103,7 +103,7 @@ function gatedCase(format: WeightFormat, rows: number, out: number, cols: number
 
 /**
  * Rows of a gemv batch equal the same rows computed one at a time, bit for bit (speculative verify relies on
- * it): 5 rows run as one group of 5 per invocation, 13 as two overlapping groups of 7.
+ * it): 2 and 5 rows run as one group per invocation, 13 as two overlapping groups of 7.
  */
 function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], rows: number, browser = false): KernelCase {
   const out = 37, cols = 96;
@@ -144,6 +144,6 @@ export const linearCases: KernelCase[] = [
     accumulateCase(format, 40, 33, 64, SHAPES[0], true),
     accumulateCase(format, 40, 33, 64, SHAPES[1], false, 4),
     ...SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, shape === SHAPES[0] && rows === 7))),
-    ...SHAPES.flatMap((shape) => [5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0]))),
+    ...SHAPES.flatMap((shape) => [2, 5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0] && rows !== 2))),
   ]),
 ];
