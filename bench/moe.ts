@@ -12,7 +12,7 @@ import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { f32ToF16Bits, packF16 } from '../src/kernels/quantize';
 import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
-import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
+import { compactLive, liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
@@ -163,16 +163,21 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
   const gateFixed = uploadBuffer(gpu, 'gate-fixed', gateValues);
   const silu = Array.from(gateValues, (g) => Math.abs(g / (1 + Math.exp(-g)))).sort((a, b) => a - b);
   const threshold = silu[Math.floor(neurons / 2)]; // half the neurons live
-  const act = storageBuffer(gpu, 'act', 4 * neurons), live = storageBuffer(gpu, 'live', liveListBytes(neurons));
+  const live = storageBuffer(gpu, 'live', liveListBytes(neurons));
   const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   const denseAct = storageBuffer(gpu, 'dense-act', 4 * neurons);
   await runOnce(gpu, (step) => {
-    sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, act, threshold });
+    sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, live, threshold });
     linear(gpu, step, { x: h, w: upW, y: denseAct, rows: 1 });
   });
   const [denseMs, sparseMs, denseMlpMs, sparseMlpMs] = await interleavedMs(gpu, [
     (step) => linear(gpu, step, { x: denseAct, w: down, y, rows: 1 }),
-    (step) => spmvActive(gpu, step, { act, live, partial, downT, y }),
+    (step) => {
+      // the down projection's share of the sparse path: listing the live neurons, then reading only their rows
+      // (without the up step the list holds silu(gate) where the activations would be: the same work)
+      compactLive(gpu, step, { gate: gateFixed, live, threshold, neurons });
+      spmvActive(gpu, step, { live, partial, downT, y });
+    },
     (step) => {
       // the model's dense MLP (forward.ts denseMlp): the activation fused into the up projection
       linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
@@ -181,8 +186,8 @@ async function sparseBench(gpu: Gpu, hidden: number, neurons: number, iterations
     },
     (step) => {
       linear(gpu, step, { x: h, w: gateW, y: gate, rows: 1 });
-      sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, act, threshold });
-      spmvActive(gpu, step, { act, live, partial, downT, y });
+      sparseUpAct(gpu, step, { x: h, gate: gateFixed, up: upW, live, threshold });
+      spmvActive(gpu, step, { live, partial, downT, y });
     },
   ], iterations);
   return { neurons, hidden, denseMs, sparseMs, denseMlpMs, sparseMlpMs, liveFraction: 0.5 };

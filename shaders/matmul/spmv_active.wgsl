@@ -1,5 +1,5 @@
 // Activation-sparse MLP, step 3: partial[s] = Σ_i act_i · W_downᵀ[i] over chunk s of the live neurons (the
-// compacted (index, activation) list from sparse_compact; sparse_reduce adds the chunks in order). W_down is stored transposed,
+// (index, activation) list of sparse_compact and sparse_up_act; sparse_reduce adds the chunks in order). W_down is stored transposed,
 // [neurons, hidden], so a live neuron is one contiguous row and a skipped neuron reads no weights; loops run
 // over live neurons only, no branches. Each invocation owns 32 consecutive outputs, read as 16-byte words
 // (cheaper than 4-byte loads on CPU adapters), so a live neuron's list entry is read once per 32 weights.

@@ -1,8 +1,9 @@
 // Decode path of the MoE MLP (a few tokens): one dispatch runs every (token, expert) pair's matvec, reading
 // the expert id of each pair from `ids` and the expert's place in the stacked weights from `slots`, so
-// routing never leaves the GPU. MODE 0: out = silu(x·Wgᵀ) * (x·Wuᵀ) with both projections sharing the x
-// reads; MODE 1: out = x·Waᵀ (the down projection). A pair whose expert has no slot (NONE: not resident
-// in this round) is skipped. Each pair's result depends only on that pair: bitwise the same for any count.
+// routing never leaves the GPU. MODE 0: out = silu(x·Wgᵀ) * (x·Wuᵀ) in one pass; MODE 1: out = x·Waᵀ (the down
+// projection). Each invocation group computes 4 consecutive output rows, which share the x loads of every
+// step (common/weight_step.wgsl). A pair whose expert has no slot (NONE: not resident in this round) is
+// skipped. Each pair's result depends only on that pair: bitwise the same for any count.
 #include "common/silu.wgsl"
 
 struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
@@ -19,50 +20,44 @@ struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
 override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override MODE: u32 = 0u;   // 0 fused gate/up + silu, 1 single projection
 override WG: u32 = 64u;
-override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
+override LANES: u32 = 1u;  // invocations per group of OUTPUTS output rows; divides WG, power of two
+const OUTPUTS = 4u;        // output rows per group, sharing the x loads
 const NONE = 0xffffffffu;
 
-var<workgroup> partial: array<vec2<f32>, WG>;
+var<workgroup> partial: array<mat2x4<f32>, WG>; // [WG] lane partials: column 0 wa, column 1 wb, 4 outputs each
 
 var<private> x_row: u32; // index in x (vec4s) of this pair's row
 
 fn xv(v: u32) -> vec4<f32> { return x[x_row + v]; }
 
-#include "common/weight_step.wgsl"
-
-// step t of weight row `row` of wa (b = 0) or wb (b = 1), dotted with x
-fn row_step(b: u32, row: u32, t: u32) -> f32 {
-  let i = step_word(row, params.cols, t);
-  let j = step_scale(row, params.cols, t);
-  var q = vec4<u32>();
-  var q2 = vec4<u32>();
-  var scale = 1.0;
-  if (b == 0u) {
-    q = wa[i];
-    if (FORMAT == 0u) { q2 = wa[i + 1u]; }
-    if (FORMAT >= 2u) { scale = sa[j]; }
-  } else {
-    q = wb[i];
-    if (FORMAT == 0u) { q2 = wb[i + 1u]; }
-    if (FORMAT >= 2u) { scale = sb[j]; }
-  }
-  return step_dot(q, q2, scale, t * STEP_WEIGHTS[FORMAT] / 4u);
+fn wq(b: u32, i: u32) -> vec4<u32> {
+  if (b == 0u) { return wa[i]; }
+  return wb[i];
 }
+
+fn wscale(b: u32, j: u32) -> f32 {
+  if (b == 0u) { return sa[j]; }
+  return sb[j];
+}
+
+#include "common/weight_step.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = (wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let n0 = ((wg.x + wg.y * nwg.x) * (WG / LANES) + lid / LANES) * OUTPUTS;
   let lane = lid % LANES;
   let pair = wg.z;
   let slot = slots[ids[pair]];
-  let live = n < params.n && slot != NONE;
-  var acc = vec2<f32>(0.0);
+  let live = n0 < params.n && slot != NONE;
+  var acc = mat2x4<f32>(); // [wa, wb] sums of outputs n0..n0+3
   if (live) {
-    let row = slot * params.n + n;
+    // outputs past n read the expert's last row (their sums are not stored)
+    let rows = slot * params.n + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
     x_row = (pair / params.x_group) * (params.cols / 4u);
     for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
-      acc.x += row_step(0u, row, t);
-      if (MODE == 0u) { acc.y += row_step(1u, row, t); }
+      let v = t * STEP_WEIGHTS[FORMAT] / 4u;
+      acc[0] += step_dot4(load_step(0u, rows, params.cols, t), v);
+      if (MODE == 0u) { acc[1] += step_dot4(load_step(1u, rows, params.cols, t), v); }
     }
   }
   if (LANES > 1u) {
@@ -75,7 +70,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     acc = partial[lid];
   }
   if (!live || lane != 0u) { return; }
-  var v = acc.x;
-  if (MODE == 0u) { v = silu_gated(acc.x, acc.y); }
-  out[pair * params.n + n] = v;
+  for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) {
+    var v = acc[0][o];
+    if (MODE == 0u) { v = silu_gated(acc[0][o], acc[1][o]); }
+    out[pair * params.n + n0 + o] = v;
+  }
 }

@@ -151,6 +151,9 @@ function weightBuffers(gpu: Gpu, a: ProjectionArgs): GPUBuffer[] {
   return [a.wa.data, a.wa.scales ?? unused, a.wb?.data ?? unused, a.wb?.scales ?? unused];
 }
 
+/** Output rows per expert_gemv invocation group (OUTPUTS in shaders/moe/expert_gemv.wgsl). */
+const EXPERT_GEMV_OUTPUTS = 4;
+
 function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; pairs: number; xGroup: number }, shape: GemvShape): void {
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
@@ -159,7 +162,7 @@ function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; 
     params: { pairs: 'u32', n: 'u32', cols: 'u32', x_group: 'u32' },
     overrides: { FORMAT: FORMAT_ID[a.wa.format], MODE: a.mode, WG: wg, LANES: lanes },
   });
-  const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / (wg / lanes)));
+  const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / EXPERT_GEMV_OUTPUTS / (wg / lanes)));
   step.dispatch(k, [a.x, a.ids, a.slots, ...weightBuffers(gpu, a), a.out], { pairs: a.pairs, n: a.n, cols: a.cols, x_group: a.xGroup }, [gx, gy, a.pairs]);
 }
 

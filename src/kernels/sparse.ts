@@ -15,30 +15,46 @@ export interface SparseUpArgs {
   xOffset?: number;
   gate: GPUBuffer; // [neurons] f32 gate pre-activations
   up: WeightMatrix; // [neurons, cols]
-  act: GPUBuffer; // [neurons] f32 out: silu(gate) * up where live, else 0
-  /** neuron i is live when |silu(gate_i)| > threshold (a negative threshold keeps every neuron) */
+  /** [1 + neurons] u32 pairs scratch (liveListBytes), out: (live count of the pass, running total of live neurons for stats), then (index, activation bits) per live neuron in index order */
+  live: GPUBuffer;
+  /** neuron i is live when |silu(gate_i)| > max(threshold, 0) (a negative threshold keeps every neuron whose activation can be nonzero) */
   threshold: number;
 }
 
-/** CATS step 1: up projections of the live neurons only, fused with silu(gate) * up. */
+/** Live-list entries per sparse_up_act invocation group (ROWS in shaders/matmul/sparse_up_act.wgsl). */
+const UP_ROWS = 4;
+
+/**
+ * CATS step 1: list the live neurons (|silu(gate)| > max(threshold, 0), index order) with their silu(gate), by a
+ * workgroup prefix sum (a sequential loop with the CPU adapters' one-lane shape: barriers are expensive there).
+ */
+export function compactLive(gpu: Gpu, step: Step, a: Pick<SparseUpArgs, 'gate' | 'live' | 'threshold'> & { neurons: number }, shape: GemvShape = gemvShape(gpu)): void {
+  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { gate: 'read', live: 'rw' }, params: { n: 'u32', threshold: 'f32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
+  step.dispatch(compact, [a.gate, a.live], { n: a.neurons, threshold: a.threshold }, [1]);
+}
+
+/**
+ * CATS steps 1-2: compactLive, then act_i = silu(gate_i) · (W_up[i] · x) for the listed neurons only, 4 per
+ * invocation group sharing x loads.
+ */
 export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvShape = gemvShape(gpu)): void {
   const { up } = a;
   if (up.cols % 8 !== 0) throw new Error(`sparse up ${up.label}: cols ${up.cols} must be a multiple of 8`);
   if ((a.xOffset ?? 0) % 4 !== 0) throw new Error(`sparse up ${up.label}: x offset ${a.xOffset} must be a multiple of 4 (x is read as vec4s)`);
+  compactLive(gpu, step, { ...a, neurons: up.rows }, shape);
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'matmul/sparse_up_act',
-    buffers: { x: 'read', gate: 'read', w: 'read', scales: 'read', act: 'rw' },
-    params: { n: 'u32', cols: 'u32', threshold: 'f32', x_offset: 'u32' },
+    buffers: { x: 'read', live: 'rw', w: 'read', scales: 'read' },
+    params: { cols: 'u32', x_offset: 'u32' },
     overrides: { FORMAT: FORMAT_ID[up.format], WG: wg, LANES: lanes },
   });
-  const buffers = [a.x, a.gate, up.data, up.scales ?? unusedBinding(gpu), a.act];
-  step.dispatch(k, buffers, { n: up.rows, cols: up.cols, threshold: a.threshold, x_offset: a.xOffset ?? 0 }, grid1d(gpu, Math.ceil(up.rows / (wg / lanes))));
+  const buffers = [a.x, a.live, up.data, up.scales ?? unusedBinding(gpu)];
+  step.dispatch(k, buffers, { cols: up.cols, x_offset: a.xOffset ?? 0 }, grid1d(gpu, Math.ceil(up.rows / UP_ROWS / (wg / lanes))));
 }
 
 export interface SparseDownArgs {
-  act: GPUBuffer; // [neurons] f32, 0 = skipped
-  /** [2 + 2 * neurons] u32 scratch (liveListBytes): live count of the pass, running total of live neurons (stats), (index, activation) pairs */
+  /** the list sparseUpAct wrote */
   live: GPUBuffer;
   /** [sparseChunks(neurons), hidden] f32 scratch: per-chunk sums */
   partial: GPUBuffer;
@@ -54,23 +70,20 @@ const SPMV_OUTPUTS = 32;
 /** Live neurons per spmv_active workgroup. */
 const CHUNK = 64;
 
-/** Bytes of the live-neuron list for a layer of `neurons` (SparseDownArgs.live). */
+/** Bytes of the live-neuron list for a layer of `neurons` (SparseUpArgs.live). */
 export const liveListBytes = (neurons: number) => 4 * (2 + 2 * neurons);
 
 /** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst). */
 export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
 
 /**
- * CATS steps 2-4: compact the live neurons (act_i != 0, index order) with a workgroup prefix sum (a
- * sequential loop with the CPU adapters' one-lane shape: barriers are expensive there), sum
- * act_i · W_downᵀ[i] over chunks of them reading only the live rows, then y (+)= the chunk sums in order.
+ * CATS steps 3-4: sum act_i · W_downᵀ[i] over chunks of the listed live neurons, reading only their rows, then
+ * y (+)= the chunk sums in order.
  */
-export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, shape: GemvShape = gemvShape(gpu)): void {
+export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
   if (hidden % SPMV_OUTPUTS !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of ${SPMV_OUTPUTS}`);
-  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { act: 'read', live: 'rw' }, params: { n: 'u32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
-  step.dispatch(compact, [a.act, a.live], { n: neurons }, [1]);
   const WG = 64;
   const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',

@@ -94,8 +94,8 @@ export class SparseMlp {
     const mlp = this.weights.layers[l].mlp!;
     const { act } = t;
     linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
-    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, act: act.act, threshold: layer.threshold });
-    spmvActive(gpu, step, { act: act.act, live: this.live, partial: this.partial, downT: layer.downT, y: act.x, accumulate: true });
+    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, live: this.live, threshold: layer.threshold });
+    spmvActive(gpu, step, { live: this.live, partial: this.partial, downT: layer.downT, y: act.x, accumulate: true });
     this.neuronsSeen += layer.downT.rows;
   }
 
