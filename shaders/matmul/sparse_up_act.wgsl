@@ -34,8 +34,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     // entries past the list end repeat its last row (their results are not stored)
     let last = count - 1u;
     let rows = vec4<u32>(live[1u + first].x, live[1u + min(first + 1u, last)].x, live[1u + min(first + 2u, last)].x, live[1u + min(first + 3u, last)].x);
+    let at = row_starts(rows, params.cols);
     for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
-      acc += step_dot4(load_step(0u, rows, params.cols, t), t * STEP_WEIGHTS[FORMAT] / 4u);
+      acc += step_dot4(load_step(0u, at, t), t * STEP_WEIGHTS[FORMAT] / 4u);
     }
   }
   if (LANES > 1u) {

@@ -1,11 +1,12 @@
 // Activation-sparse MLP, step 3: partial[s] = Σ_i act_i · W_downᵀ[i] over chunk s of the live neurons (the
-// (index, activation) list of sparse_compact and sparse_up_act; sparse_reduce adds the chunks in order). W_down is stored transposed,
-// [neurons, hidden], so a live neuron is one contiguous row and a skipped neuron reads no weights; loops run
-// over live neurons only, no branches. Each invocation owns 32 consecutive outputs, read as 16-byte words
-// (cheaper than 4-byte loads on CPU adapters), so a live neuron's list entry is read once per 32 weights.
+// (index, activation) list of sparse_compact and sparse_up_act; sparse_reduce adds the chunks in order). W_down is
+// stored transposed, [neurons, hidden], so a live neuron is one contiguous row and a skipped neuron reads no
+// weights; loops run over live neurons only, no branches. Each invocation owns 32 consecutive outputs (one quant
+// block), read as 16-byte words (cheaper than 4-byte loads on CPU adapters), so a live neuron's list entry is
+// read once per 32 weights.
 // Chunks of CHUNK rows keep a workgroup's rows in cache while its invocations read their parts, and give GPUs
 // split-K parallelism.
-#include "common/quant.wgsl"
+#include "common/weights8.wgsl"
 
 struct Params { neurons: u32, n: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -18,62 +19,16 @@ override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
 override WG: u32 = 64u;
 override CHUNK: u32 = 64u; // live neurons per workgroup
 
-const OUTPUTS = 32u; // per invocation: 8 f32 words, 4 f16, 2 q8 or 1 q4 of each live row (n % 32 == 0)
+const OUTPUTS = 32u; // per invocation: one quant block of each live row (n % 32 == 0)
+const WORDS = array<u32, 4>(8u, 4u, 2u, 1u); // 16-byte words per invocation per row, by FORMAT
 
-var<private> acc: array<vec4<f32>, 8>; // this invocation's outputs, 4 per vec4
-
-fn add_f16(q: vec4<u32>, a: f32, v: u32) {
-  acc[v] += a * vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y));
-  acc[v + 1u] += a * vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w));
-}
-
-fn add_q8(q: vec4<u32>, s: f32, v: u32) {
-  acc[v] += s * unpack_q8(q.x);
-  acc[v + 1u] += s * unpack_q8(q.y);
-  acc[v + 2u] += s * unpack_q8(q.z);
-  acc[v + 3u] += s * unpack_q8(q.w);
-}
-
-// acc += a · W_downᵀ[i, c..c + 32), c = 32 · part (constant accumulator indices keep acc in registers)
-fn add_row(i: u32, part: u32, a: f32) {
-  let n = params.n;
+// Unit u (outputs 8u..8u+7 of the invocation's 32; u a constant) of the row's words, times the block scale (q8/q4).
+fn unit(q: array<vec4<u32>, 8>, scale: f32, u: u32) -> Weights8 {
   switch FORMAT {
-    case 0u: {
-      let at = i * (n / 4u) + 8u * part;
-      acc[0] += a * bitcast<vec4<f32>>(w[at]);
-      acc[1] += a * bitcast<vec4<f32>>(w[at + 1u]);
-      acc[2] += a * bitcast<vec4<f32>>(w[at + 2u]);
-      acc[3] += a * bitcast<vec4<f32>>(w[at + 3u]);
-      acc[4] += a * bitcast<vec4<f32>>(w[at + 4u]);
-      acc[5] += a * bitcast<vec4<f32>>(w[at + 5u]);
-      acc[6] += a * bitcast<vec4<f32>>(w[at + 6u]);
-      acc[7] += a * bitcast<vec4<f32>>(w[at + 7u]);
-    }
-    case 1u: {
-      let at = i * (n / 8u) + 4u * part;
-      add_f16(w[at], a, 0u);
-      add_f16(w[at + 1u], a, 2u);
-      add_f16(w[at + 2u], a, 4u);
-      add_f16(w[at + 3u], a, 6u);
-    }
-    case 2u: {
-      let at = i * (n / 16u) + 2u * part;
-      let s = a * scales[i * (n / QUANT_BLOCK) + part];
-      add_q8(w[at], s, 0u);
-      add_q8(w[at + 1u], s, 4u);
-    }
-    default: {
-      let q = w[i * (n / 32u) + part];
-      let s = a * scales[i * (n / QUANT_BLOCK) + part];
-      acc[0] += s * unpack_q4_lo(q.x);
-      acc[1] += s * unpack_q4_hi(q.x);
-      acc[2] += s * unpack_q4_lo(q.y);
-      acc[3] += s * unpack_q4_hi(q.y);
-      acc[4] += s * unpack_q4_lo(q.z);
-      acc[5] += s * unpack_q4_hi(q.z);
-      acc[6] += s * unpack_q4_lo(q.w);
-      acc[7] += s * unpack_q4_hi(q.w);
-    }
+    case 0u: { return weights8(q[2u * u], q[2u * u + 1u], 1.0, 0u); }
+    case 1u: { return weights8(q[u], q[u], 1.0, 0u); }
+    case 2u: { return weights8(q[u / 2u], q[u / 2u], scale, u % 2u); }
+    default: { return weights8(q[0], q[0], scale, u); }
   }
 }
 
@@ -83,9 +38,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let first = wg.y * CHUNK;
   let count = live[0].x;
   if (c >= params.n || first >= count) { return; }
+  let words = WORDS[FORMAT];
+  let row_words = params.n / OUTPUTS * words; // per row of W_downᵀ
+  let row_scales = params.n / QUANT_BLOCK;
+  var acc = array<vec4<f32>, 8>(); // outputs c..c+32, 4 per vector
   for (var j = first; j < min(first + CHUNK, count); j++) {
-    let entry = live[1u + j]; // one 8-byte load
-    add_row(entry.x, gid.x, bitcast<f32>(entry.y));
+    let entry = live[1u + j]; // (index, activation) in one 8-byte load
+    let i = entry.x;
+    let a = bitcast<f32>(entry.y);
+    let at = i * row_words + gid.x * words;
+    var q = array<vec4<u32>, 8>();
+    q[0] = w[at];
+    if (words > 1u) { q[1] = w[at + 1u]; }
+    if (words > 2u) {
+      q[2] = w[at + 2u];
+      q[3] = w[at + 3u];
+    }
+    if (words > 4u) {
+      q[4] = w[at + 4u];
+      q[5] = w[at + 5u];
+      q[6] = w[at + 6u];
+      q[7] = w[at + 7u];
+    }
+    var scale = 1.0;
+    if (FORMAT >= 2u) { scale = scales[i * row_scales + gid.x]; }
+    let u0 = unit(q, scale, 0u);
+    let u1 = unit(q, scale, 1u);
+    let u2 = unit(q, scale, 2u);
+    let u3 = unit(q, scale, 3u);
+    acc[0] += a * u0.lo;
+    acc[1] += a * u0.hi;
+    acc[2] += a * u1.lo;
+    acc[3] += a * u1.hi;
+    acc[4] += a * u2.lo;
+    acc[5] += a * u2.hi;
+    acc[6] += a * u3.lo;
+    acc[7] += a * u3.hi;
   }
   let at = wg.y * params.n + c;
   for (var v = 0u; v < OUTPUTS / 4u; v++) {

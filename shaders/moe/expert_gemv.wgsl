@@ -54,10 +54,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     // outputs past n read the expert's last row (their sums are not stored)
     let rows = slot * params.n + min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
     x_row = (pair / params.x_group) * (params.cols / 4u);
+    let at = row_starts(rows, params.cols);
     for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
       let v = t * STEP_WEIGHTS[FORMAT] / 4u;
-      acc[0] += step_dot4(load_step(0u, rows, params.cols, t), v);
-      if (MODE == 0u) { acc[1] += step_dot4(load_step(1u, rows, params.cols, t), v); }
+      acc[0] += step_dot4(load_step(0u, at, t), v);
+      if (MODE == 0u) { acc[1] += step_dot4(load_step(1u, at, t), v); }
     }
   }
   if (LANES > 1u) {

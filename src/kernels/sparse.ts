@@ -67,39 +67,44 @@ export interface SparseDownArgs {
 /** Outputs per spmv_active invocation (OUTPUTS in shaders/matmul/spmv_active.wgsl). */
 const SPMV_OUTPUTS = 32;
 
-/** Live neurons per spmv_active workgroup. */
-const CHUNK = 64;
+/**
+ * Live neurons per spmv_active workgroup: 64 on GPUs (split-K parallelism), 256 on CPU adapters, where fewer
+ * chunks mean fewer partial sums to store and add (the down projection at 50% live runs ~15% faster than with 64).
+ */
+const GPU_CHUNK = 64;
+export const spmvChunk = (gpu: Gpu) => (gpu.adapter.isSoftware ? 256 : GPU_CHUNK);
 
 /** Bytes of the live-neuron list for a layer of `neurons` (SparseUpArgs.live). */
 export const liveListBytes = (neurons: number) => 4 * (2 + 2 * neurons);
 
-/** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst). */
-export const sparseChunks = (neurons: number) => Math.ceil(neurons / CHUNK);
+/** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst, on any adapter). */
+export const sparseChunks = (neurons: number) => Math.ceil(neurons / GPU_CHUNK);
 
 /**
  * CATS steps 3-4: sum act_i · W_downᵀ[i] over chunks of the listed live neurons, reading only their rows, then
- * y (+)= the chunk sums in order.
+ * y (+)= the chunk sums in order. `chunk` overrides the adapter's chunk size (a multiple of 64; tests run both).
  */
-export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs): void {
+export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, chunk = spmvChunk(gpu)): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
   if (hidden % SPMV_OUTPUTS !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of ${SPMV_OUTPUTS}`);
+  if (chunk % GPU_CHUNK !== 0) throw new Error(`sparse down: chunk ${chunk} must be a multiple of ${GPU_CHUNK}`);
   const WG = 64;
   const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',
     buffers: { live: 'read', w: 'read', scales: 'read', partial: 'rw' },
     params: { neurons: 'u32', n: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK },
+    overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK: chunk },
   });
   const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
-  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), sparseChunks(neurons)]);
+  step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), Math.ceil(neurons / chunk)]);
   const reduce = kernel(gpu, {
     shader: 'matmul/sparse_reduce',
     buffers: { live: 'read', partial: 'read', y: 'rw' },
     params: { n: 'u32', chunk: 'u32', accumulate: 'u32', y_offset: 'u32' },
     overrides: { WG },
   });
-  const params = { n: hidden, chunk: CHUNK, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
+  const params = { n: hidden, chunk, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
   step.dispatch(reduce, [a.live, a.partial, a.y], params, grid1d(gpu, Math.ceil(hidden / WG)));
 }
 

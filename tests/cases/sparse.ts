@@ -11,7 +11,7 @@ import { runStep } from '../helpers/step';
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
 /** One token through the activation-sparse MLP kernels (up rows, then transposed down rows). */
-async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden: number, threshold: number, shape?: GemvShape) {
+async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden: number, threshold: number, shape?: GemvShape, chunk?: number) {
   const up = randomWeight(gpu, format, neurons, hidden, 61);
   const downT = randomWeight(gpu, format, neurons, hidden, 62);
   const hv = randomFloats(hidden, 63);
@@ -23,7 +23,7 @@ async function sparseMlp(gpu: Gpu, format: WeightFormat, neurons: number, hidden
   const partial = storageBuffer(gpu, 'partial', 4 * sparseChunks(neurons) * hidden);
   await runStep(gpu, (step) => {
     sparseUpAct(gpu, step, { x: h, gate, up: up.w, live: liveList, threshold }, shape);
-    spmvActive(gpu, step, { live: liveList, partial, downT: downT.w, y, accumulate: true });
+    spmvActive(gpu, step, { live: liveList, partial, downT: downT.w, y, accumulate: true }, chunk);
   });
   const expected = Float64Array.from(yv);
   let live = 0;
@@ -50,11 +50,11 @@ function thresholdZeroCase(format: WeightFormat, browser = false): KernelCase {
   };
 }
 
-function thresholdCase(format: WeightFormat, threshold: number, shape?: GemvShape): KernelCase {
+function thresholdCase(format: WeightFormat, threshold: number, shape?: GemvShape, chunk?: number): KernelCase {
   return {
-    name: `sparse MLP ${format}${shape ? ` wg=${shape.wg} lanes=${shape.lanes}` : ''}: threshold ${threshold} == masked dense reference`,
+    name: `sparse MLP ${format}${shape ? ` wg=${shape.wg} lanes=${shape.lanes}` : ''}${chunk ? ` chunk=${chunk}` : ''}: threshold ${threshold} == masked dense reference`,
     async run(gpu) {
-      const r = await sparseMlp(gpu, format, 288, 64, threshold, shape);
+      const r = await sparseMlp(gpu, format, 288, 64, threshold, shape, chunk);
       return { actual: [...r.y, r.liveCount], expected: [...r.expected, r.live], tolerance: 1e-5 };
     },
   };
@@ -84,6 +84,7 @@ const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
 export const sparseCases: KernelCase[] = [
   ...FORMATS.map((f) => thresholdZeroCase(f, f === 'f16')),
   ...FORMATS.flatMap((f) => [0.2, 1].map((t) => thresholdCase(f, t))),
+  ...FORMATS.flatMap((f) => [64, 256].map((chunk) => thresholdCase(f, 0.05, undefined, chunk))),
   ...(['f32', 'q8'] as WeightFormat[]).flatMap((f) => [{ wg: 256, lanes: 64, maxRows: 16 }, { wg: 64, lanes: 16, maxRows: 16 }].map((shape) => thresholdCase(f, 0.2, shape))),
   bsrCase(1, 64, 96, 16, 0.5, true),
   bsrCase(7, 64, 96, 4, 0.5),
