@@ -3,18 +3,21 @@
 
 const QUANT_BLOCK = 32u;
 
-// Four int8 values of one q8 word (byte i = element i), sign-extended by arithmetic shifts.
+// Four int8 values of one q8 word (byte i = element i): each byte, offset to unsigned by flipping its sign bit,
+// is masked in place and scaled down exactly, then re-centred (masks and multiplies instead of per-lane shifts,
+// which CPU adapters run lane by lane).
 fn unpack_q8(word: u32) -> vec4<f32> {
-  let bytes = bitcast<vec4<i32>>(vec4<u32>(word << 24u, word << 16u, word << 8u, word));
-  return vec4<f32>(bytes >> vec4<u32>(24u));
+  let biased = word ^ 0x80808080u; // byte b -> b + 128
+  let bytes = vec4<u32>(biased, biased, biased >> 16u, biased >> 16u) & vec4<u32>(0xffu, 0xff00u, 0xffu, 0xff00u);
+  return vec4<f32>(bytes) * vec4<f32>(1.0, 0x1p-8f, 1.0, 0x1p-8f) - vec4<f32>(128.0);
 }
 
-// Elements 0..3 (low nibbles first) of one q4 word, already centred: nibble - 8.
+// Elements 0..3 (low nibbles first) of one q4 word, already centred: nibble - 8. Each nibble is masked in place
+// and scaled down exactly (n · 16^k · 16^-k), as in unpack_q8.
 fn unpack_q4_lo(word: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(word) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
+  let nibbles = vec4<u32>(word) & vec4<u32>(0xfu, 0xf0u, 0xf00u, 0xf000u);
+  return vec4<f32>(nibbles) * vec4<f32>(1.0, 0x1p-4f, 0x1p-8f, 0x1p-12f) - vec4<f32>(8.0);
 }
 
 // Elements 4..7 of one q4 word.
-fn unpack_q4_hi(word: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<u32>(word) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u)) - vec4<f32>(8.0);
-}
+fn unpack_q4_hi(word: u32) -> vec4<f32> { return unpack_q4_lo(word >> 16u); }
