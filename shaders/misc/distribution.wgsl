@@ -13,7 +13,6 @@ struct Params { vocab: u32, temperature: f32, topK: u32, topP: f32 }
 override WG: u32 = 64; // a power of two (tree reductions)
 
 #include "common/workgroup_reduce.wgsl"
-var<workgroup> counts: array<u32, WG>;
 
 // Order-preserving map f32 -> u32: a < b  <=>  key(a) < key(b).
 fn key(x: f32) -> u32 {
@@ -21,15 +20,9 @@ fn key(x: f32) -> u32 {
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
+// Σ x over the workgroup for counts: exact in f32 while the total stays below 2^24 (it is at most the vocab size).
 fn reduceCount(lid: u32, x: u32) -> u32 {
-  counts[lid] = x;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { counts[lid] = counts[lid] + counts[lid + stride]; }
-  }
-  let r = workgroupUniformLoad(&counts[0]);
-  workgroupBarrier();
-  return r;
+  return u32(workgroup_sum(lid, f32(x)));
 }
 
 // Σ exp(z - max) over entries with key >= t
