@@ -72,7 +72,7 @@ const SPMV_OUTPUTS = 32;
  * chunks mean fewer partial sums to store and add (the down projection at 50% live runs ~15% faster than with 64).
  */
 const GPU_CHUNK = 64;
-export const spmvChunk = (gpu: Gpu) => (gpu.adapter.isSoftware ? 256 : GPU_CHUNK);
+const spmvChunk = (gpu: Gpu) => (gpu.adapter.isSoftware ? 256 : GPU_CHUNK);
 
 /** Bytes of the live-neuron list for a layer of `neurons` (SparseUpArgs.live). */
 export const liveListBytes = (neurons: number) => 4 * (2 + 2 * neurons);
