@@ -21,6 +21,7 @@ const MB_MAX = 8u;
 const OUTPUTS = 4u;        // outputs per invocation: the lanes of a vec4
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
+var<private> x_row_len: u32; // x vectors per activation row (k / 4)
 var<private> s: array<vec4<f32>, MB_MAX>; // [row] running sums of the 4 outputs
 
 fn xv(v: u32) -> vec4<f32> { return x[x_row0 + v]; }
@@ -32,15 +33,14 @@ fn wscale(b: u32, j: u32) -> f32 { return scales[j]; }
 // s[r] += unit j (weights 8j..8j+7) of the 4 outputs dotted with activation row r, for each of the MB rows
 // (constant indices keep s in registers).
 fn accumulate(ws: array<Weights8, 4>, j: u32) {
-  let row = params.k / 4u; // x vectors per activation row
   s[0] += units_dot(ws, 2u * j);
-  if (MB > 1u) { s[1] += units_dot(ws, row + 2u * j); }
-  if (MB > 2u) { s[2] += units_dot(ws, 2u * row + 2u * j); }
-  if (MB > 3u) { s[3] += units_dot(ws, 3u * row + 2u * j); }
-  if (MB > 4u) { s[4] += units_dot(ws, 4u * row + 2u * j); }
-  if (MB > 5u) { s[5] += units_dot(ws, 5u * row + 2u * j); }
-  if (MB > 6u) { s[6] += units_dot(ws, 6u * row + 2u * j); }
-  if (MB > 7u) { s[7] += units_dot(ws, 7u * row + 2u * j); }
+  if (MB > 1u) { s[1] += units_dot(ws, x_row_len + 2u * j); }
+  if (MB > 2u) { s[2] += units_dot(ws, 2u * x_row_len + 2u * j); }
+  if (MB > 3u) { s[3] += units_dot(ws, 3u * x_row_len + 2u * j); }
+  if (MB > 4u) { s[4] += units_dot(ws, 4u * x_row_len + 2u * j); }
+  if (MB > 5u) { s[5] += units_dot(ws, 5u * x_row_len + 2u * j); }
+  if (MB > 6u) { s[6] += units_dot(ws, 6u * x_row_len + 2u * j); }
+  if (MB > 7u) { s[7] += units_dot(ws, 7u * x_row_len + 2u * j); }
 }
 
 @compute @workgroup_size(WG)
@@ -52,6 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let m0 = min(wg.z * MB, params.rows - MB);
   let first_stored = wg.z * MB - m0;
   x_row0 = (params.x_offset + m0 * params.k) / 4u;
+  x_row_len = params.k / 4u;
   // outputs past n read the last row (their sums are not stored)
   let rows = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
   let at = row_starts(rows, params.k);

@@ -17,7 +17,9 @@ const ROWS = 4u;           // live entries per group
 
 var<workgroup> partial: array<vec4<f32>, WG>;
 
-fn xv(v: u32) -> vec4<f32> { return x[params.x_offset / 4u + v]; }
+var<private> x0: u32; // index in x (vec4s) of element 0 of the input
+
+fn xv(v: u32) -> vec4<f32> { return x[x0 + v]; }
 
 #include "common/weight_step.wgsl"
 
@@ -35,8 +37,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     let last = count - 1u;
     let rows = vec4<u32>(live[1u + first].x, live[1u + min(first + 1u, last)].x, live[1u + min(first + 2u, last)].x, live[1u + min(first + 3u, last)].x);
     let at = row_starts(rows, params.cols);
+    x0 = params.x_offset / 4u;
     for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
-      acc += step_dot4(load_step(0u, at, t), t * STEP_WEIGHTS[FORMAT] / 4u);
+      acc += step_dot4(load_step(0u, at, t), t * (STEP_WEIGHTS[FORMAT] / 4u));
     }
   }
   if (LANES > 1u) {

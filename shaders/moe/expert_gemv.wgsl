@@ -56,7 +56,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     x_row = (pair / params.x_group) * (params.cols / 4u);
     let at = row_starts(rows, params.cols);
     for (var t = lane; t < params.cols / STEP_WEIGHTS[FORMAT]; t += LANES) {
-      let v = t * STEP_WEIGHTS[FORMAT] / 4u;
+      let v = t * (STEP_WEIGHTS[FORMAT] / 4u);
       acc[0] += step_dot4(load_step(0u, at, t), v);
       if (MODE == 0u) { acc[1] += step_dot4(load_step(1u, at, t), v); }
     }
