@@ -51,6 +51,12 @@ describe('parseConfig', () => {
     expectError({ ...base, rope_scaling: { type: 'linear' } }, ModelFormatError, 'factor');
   });
 
+  it('refuses head sizes the attention kernels do not read (not a multiple of 4)', () => {
+    const base = fixture('llama-gqa3');
+    expectError({ ...base, head_dim: 18 }, UnsupportedModelError, 'head_dim');
+    expect(parseConfig({ ...base, head_dim: 20 }).headDim).toBe(20);
+  });
+
   it('names the file and field of malformed or missing fields', () => {
     const base = fixture('llama-gqa3');
     expectError('not an object', ModelFormatError, 'config.json');

@@ -1,17 +1,19 @@
-// Split-K attention, pass 2 of 2: one workgroup per (head h, query row t) merges the row's key tiles,
-// rescaling each by exp(m_j − M): out = Σ_j exp(m_j − M)·o_j / Σ_j exp(m_j − M)·l_j, tiles in order.
+// Split-K attention, pass 2 of 2: one workgroup per (head h, query row t), one invocation per 4 output dims,
+// merges the row's key tiles, rescaling each by exp(m_j − M): out = Σ_j exp(m_j − M)·o_j / Σ_j exp(m_j − M)·l_j,
+// tiles in order.
 struct Params { startPos: u32, heads: u32, tiles: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partO: array<f32>;        // [tokens, heads, tiles, HEAD_DIM]
-@group(0) @binding(2) var<storage, read> partML: array<f32>;       // [tokens, heads, tiles, 2] (max, Σexp)
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;    // [tokens, heads, HEAD_DIM]
+@group(0) @binding(1) var<storage, read> partO: array<vec4<f32>>;      // [tokens, heads, tiles, HEAD_DIM / 4]
+@group(0) @binding(2) var<storage, read> partML: array<f32>;           // [tokens, heads, tiles, 2] (max, Σexp)
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;  // [tokens, heads, HEAD_DIM / 4]
 
-override WG: u32 = 64;
 override TILE: u32 = 64;
-override HEAD_DIM: u32;
+override HEAD_DIM: u32; // a multiple of 4
+override LANES: u32 = HEAD_DIM / 4u;
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(LANES)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let lane = lid.x;
   let h = wg.x;
   let t = wg.y;
   let row = t * params.heads + h;
@@ -20,10 +22,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   var mMax = partML[2u * base];
   for (var j = 1u; j < rowTiles; j++) { mMax = max(mMax, partML[2u * (base + j)]); }
   var denom = 0.0;
-  for (var j = 0u; j < rowTiles; j++) { denom += exp(partML[2u * (base + j)] - mMax) * partML[2u * (base + j) + 1u]; }
-  for (var d = lid.x; d < HEAD_DIM; d += WG) {
-    var acc = 0.0;
-    for (var j = 0u; j < rowTiles; j++) { acc += exp(partML[2u * (base + j)] - mMax) * partO[(base + j) * HEAD_DIM + d]; }
-    out[row * HEAD_DIM + d] = acc / denom;
+  var acc = vec4(0.0);
+  for (var j = 0u; j < rowTiles; j++) {
+    let w = exp(partML[2u * (base + j)] - mMax);
+    denom += w * partML[2u * (base + j) + 1u];
+    acc += w * partO[(base + j) * LANES + lane];
   }
+  out[row * LANES + lane] = acc / denom;
 }

@@ -65,7 +65,6 @@ export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
 export const SPLIT_K_MAX_TOKENS = 16;
 /** Keys per split-K tile; fixed, because a row's bits depend on where its tiles start. */
 const TILE = 64;
-const REDUCE_WG = 64;
 
 /** The caches hold valid keys and values at positions 0..startPos+tokens-1. */
 export interface AttentionArgs extends AttentionBlock {
@@ -82,6 +81,7 @@ export interface AttentionArgs extends AttentionBlock {
  */
 export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (a.heads % a.kvHeads !== 0) throw new Error(`attention: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  if (a.headDim % 4 !== 0) throw new Error(`attention: headDim ${a.headDim} is not a multiple of 4`);
   if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
   if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
   else flash(gpu, step, a);
@@ -118,7 +118,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
     shader: 'attention/decode_reduce',
     buffers: { partO: 'read', partML: 'read', out: 'rw' },
     params: { startPos: 'u32', heads: 'u32', tiles: 'u32' },
-    overrides: { WG: REDUCE_WG, TILE, HEAD_DIM: a.headDim },
+    overrides: { TILE, HEAD_DIM: a.headDim },
   });
   step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles }, [a.heads, a.tokens]);
 }

@@ -89,7 +89,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   const explicitHeadDim = f.optional('head_dim') === null ? undefined : f.int('head_dim', 0);
   if (!explicitHeadDim && hidden % heads !== 0) throw f.format('hidden_size', `hidden_size ${hidden} is not divisible by num_attention_heads ${heads} and there is no head_dim`);
   const headDim = explicitHeadDim || hidden / heads;
-  if (headDim % 2 !== 0) throw f.unsupported('head_dim', `head_dim ${headDim} is odd (rotary embedding needs pairs)`);
+  if (headDim % 4 !== 0) throw f.unsupported('head_dim', `head_dim ${headDim} is not a multiple of 4 (attention reads heads as 4-float vectors)`);
   const layers = f.int('num_hidden_layers');
   const config: ModelConfig = {
     hfArchitecture,
