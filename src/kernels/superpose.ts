@@ -8,6 +8,8 @@ const WG = 64;
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 /** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl). */
 export const TOP_N_MAX = 16;
+/** Widest topN workgroup: its lists take WG × MAX_N × 8 bytes of the 16 KiB of workgroup memory WebGPU guarantees. */
+export const TOP_N_MAX_WIDTH = 64;
 
 /** out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. */
 export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix; out: GPUBuffer }): void {
@@ -27,13 +29,19 @@ export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weight
  * The n largest logits of row `logitsRowOffset`, best first (ties: lower id first):
  * out[0..n) = token ids, out[n..2n) = their logits as f32 bits.
  */
-export function topN(gpu: Gpu, step: Step, a: { logits: GPUBuffer; vocab: number; n: number; out: GPUBuffer; logitsRowOffset?: number }): void {
+export function topN(
+  gpu: Gpu,
+  step: Step,
+  a: { logits: GPUBuffer; vocab: number; n: number; out: GPUBuffer; logitsRowOffset?: number },
+  width = Math.min(rowWidth(gpu), TOP_N_MAX_WIDTH),
+): void {
+  if (width > TOP_N_MAX_WIDTH) throw new RangeError(`topN: width ${width} exceeds ${TOP_N_MAX_WIDTH}`);
   if (a.n < 1 || a.n > TOP_N_MAX || a.n > a.vocab) throw new RangeError(`topN: n must be in 1..${Math.min(TOP_N_MAX, a.vocab)}, got ${a.n}`);
   const k = kernel(gpu, {
     shader: 'decode/top_n',
     buffers: { logits: 'read', out: 'rw' },
     params: { vocab: 'u32', n: 'u32', logitsRowOffset: 'u32' },
-    overrides: { WG: rowWidth(gpu) },
+    overrides: { WG: width },
   });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, n: a.n, logitsRowOffset: a.logitsRowOffset ?? 0 }, [1]);
 }

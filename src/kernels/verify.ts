@@ -39,24 +39,24 @@ export interface AcceptSampledArgs {
 }
 
 /** Rejection-sampling acceptance (lossless for sampling). Writes out[outOffset..] = [n, d_1..d_n, drawn token]. */
-export function acceptSampled(gpu: Gpu, step: Step, a: AcceptSampledArgs): void {
+export function acceptSampled(gpu: Gpu, step: Step, a: AcceptSampledArgs, width = rowWidth(gpu)): void {
   const k = kernel(gpu, {
     shader: 'decode/accept_sampled',
     buffers: { p: 'read', q: 'read', tokens: 'read', uniforms: 'read', out: 'rw' },
     params: { drafts: 'u32', vocab: 'u32', draftsOffset: 'u32', uniformsOffset: 'u32', outOffset: 'u32' },
-    overrides: { WG: rowWidth(gpu) },
+    overrides: { WG: width },
   });
   const { drafts, vocab, draftsOffset, uniformsOffset, outOffset } = a;
   step.dispatch(k, [a.p, a.q, a.tokens, a.uniforms, a.out], { drafts, vocab, draftsOffset, uniformsOffset, outOffset }, [1]);
 }
 
 /** out[outOffset + r] = top-1 probability of softmax(logits row r), for r < rows (Kangaroo's draft confidence). */
-export function draftConfidence(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number }): void {
+export function draftConfidence(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number }, width = rowWidth(gpu)): void {
   const k = kernel(gpu, {
     shader: 'decode/draft_confidence',
     buffers: { logits: 'read', out: 'rw' },
     params: { vocab: 'u32', outOffset: 'u32' },
-    overrides: { WG: rowWidth(gpu) },
+    overrides: { WG: width },
   });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, outOffset: a.outOffset }, [a.rows]);
 }

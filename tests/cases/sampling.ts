@@ -1,7 +1,7 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { argmax, distribution, sampleFromProbs, sampleWidth } from '../../src/kernels/sampling';
+import { argmax, distribution, sampleFromProbs, ROW_WIDTH_CPU, ROW_WIDTH_GPU } from '../../src/kernels/sampling';
 import { runStep } from '../helpers/step';
 
 function argmaxReference(logits: Float32Array, row: number, vocab: number): number {
@@ -22,18 +22,21 @@ function tiedLogits(rows: number, vocab: number, seed: number): Float32Array {
 
 const argmaxShapes: [number, number][] = [[1, 1], [3, 7], [2, 2048], [2, 32000], [1, 151_936]];
 
-const argmaxCases: KernelCase[] = argmaxShapes.map(([rows, vocab]) => ({
-  name: `argmax rows=${rows} vocab=${vocab} with ties`,
-  browser: vocab === 2048,
+/** Every row-reduction kernel runs at the CPU adapters' and the GPUs' workgroup width. */
+export const ROW_WIDTHS = [ROW_WIDTH_CPU, ROW_WIDTH_GPU];
+
+const argmaxCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => argmaxShapes.map(([rows, vocab]) => ({
+  name: `argmax rows=${rows} vocab=${vocab} width=${width} with ties`,
+  browser: vocab === 2048 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const rowOffset = 1, outOffset = 2;
     const logits = tiedLogits(rows + rowOffset, vocab, vocab);
     const out = storageBuffer(gpu, 'out', 4 * (rows + outOffset));
-    await runStep(gpu, (step) => argmax(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, out, outOffset, logitsRowOffset: rowOffset }));
+    await runStep(gpu, (step) => argmax(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, out, outOffset, logitsRowOffset: rowOffset }, width));
     const expected = Array.from({ length: rows }, (_, r) => argmaxReference(logits, r + rowOffset, vocab));
     return { actual: (await readU32(gpu, out, rows + outOffset)).slice(outOffset), expected, tolerance: 0 };
   },
-}));
+})));
 
 /** Hugging Face's warpers, literally: temperature, top-k (keep scores >= k-th), top-p (sorted cumsum), softmax. */
 function distributionReference(logits: Float32Array, vocab: number, temperature: number, topK: number, topP: number): Float64Array {
@@ -65,30 +68,30 @@ const distributionSettings: [number, number, number, number][] = [
   [1000, 1, 0, 1], [1000, 0.7, 40, 1], [1000, 1.3, 0, 0.9], [32000, 0.8, 50, 0.95], [32000, 1, 0, 0.5], [500, 1, 1, 1], [7, 2, 3, 0.8],
 ];
 
-const distributionCases: KernelCase[] = distributionSettings.map(([vocab, temperature, topK, topP]) => ({
-  name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP}`,
-  browser: vocab === 1000 && topK === 40,
+const distributionCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => distributionSettings.map(([vocab, temperature, topK, topP]) => ({
+  name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP} width=${width}`,
+  browser: vocab === 1000 && topK === 40 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const rows = 2;
     const logits = randomFloats(rows * vocab, vocab + topK, 6);
     const probs = storageBuffer(gpu, 'probs', 4 * rows * vocab);
-    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, probs, temperature, topK, topP }));
+    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, probs, temperature, topK, topP }, width));
     const expected = new Float64Array(rows * vocab);
     for (let r = 0; r < rows; r++) expected.set(distributionReference(logits.subarray(r * vocab, (r + 1) * vocab), vocab, temperature, topK, topP), r * vocab);
     return { actual: await readF32(gpu, probs, rows * vocab), expected, tolerance: 1e-5 };
   },
-}));
+})));
 
-const topKTiesCase: KernelCase = {
-  name: 'distribution keeps every tie at the k-th value',
+const topKTiesCases: KernelCase[] = ROW_WIDTHS.map((width) => ({
+  name: `distribution keeps every tie at the k-th value, width=${width}`,
   async run(gpu) {
     const vocab = 64;
     const logits = Float32Array.from({ length: vocab }, (_, i) => (i * 7) % 5); // values 0..4, 12-13 of each
     const probs = storageBuffer(gpu, 'probs', 4 * vocab);
-    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows: 1, vocab, probs, temperature: 1, topK: 20, topP: 1 }));
+    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows: 1, vocab, probs, temperature: 1, topK: 20, topP: 1 }, width));
     return { actual: await readF32(gpu, probs, vocab), expected: distributionReference(logits, vocab, 1, 20, 1), tolerance: 1e-6 };
   },
-};
+}));
 
 /** CPU replay of the sampling kernel's summation order (see shaders/misc/sample.wgsl). */
 function sampleReference(p: Float32Array, uniform: number, width: number): number {
@@ -118,10 +121,10 @@ function uniforms(n: number, seed: number): number[] {
   return [0, 1 - 2 ** -24, ...Array.from(randomFloats(n - 2, seed), (x) => (x + 1) / 2)];
 }
 
-async function sampleMany(gpu: Parameters<KernelCase['run']>[0], p: Float32Array, us: number[]): Promise<Uint32Array> {
+async function sampleMany(gpu: Parameters<KernelCase['run']>[0], p: Float32Array, us: number[], width = ROW_WIDTH_CPU): Promise<Uint32Array> {
   const probs = uploadBuffer(gpu, 'probs', p);
   const out = storageBuffer(gpu, 'out', 4 * us.length);
-  await runStep(gpu, (step) => us.forEach((uniform, i) => sampleFromProbs(gpu, step, { probs, row: 0, vocab: p.length, uniform, out, outOffset: i })));
+  await runStep(gpu, (step) => us.forEach((uniform, i) => sampleFromProbs(gpu, step, { probs, row: 0, vocab: p.length, uniform, out, outOffset: i }, width)));
   return readU32(gpu, out, us.length);
 }
 
@@ -133,15 +136,15 @@ function sparseProbs(vocab: number): Float32Array {
   return Float32Array.from(w, (x) => x / s);
 }
 
-const sampleCases: KernelCase[] = [1, 10, 1000, 32000].map((vocab) => ({
-  name: `sampleFromProbs equals the CPU inverse CDF, vocab=${vocab}`,
-  browser: vocab === 1000,
+const sampleCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => [1, 10, 1000, 32000].map((vocab) => ({
+  name: `sampleFromProbs equals the CPU inverse CDF, vocab=${vocab} width=${width}`,
+  browser: vocab === 1000 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const p = vocab === 1 ? Float32Array.of(1) : sparseProbs(vocab);
     const us = uniforms(200, vocab);
-    return { actual: await sampleMany(gpu, p, us), expected: us.map((u) => sampleReference(p, u, sampleWidth(gpu))), tolerance: 0 };
+    return { actual: await sampleMany(gpu, p, us, width), expected: us.map((u) => sampleReference(p, u, width)), tolerance: 0 };
   },
-}));
+})));
 
 const histogramCase: KernelCase = {
   name: 'sampleFromProbs frequencies match the probabilities (4000 draws)',
@@ -154,4 +157,4 @@ const histogramCase: KernelCase = {
   },
 };
 
-export const samplingCases: KernelCase[] = [...argmaxCases, ...distributionCases, topKTiesCase, ...sampleCases, histogramCase];
+export const samplingCases: KernelCase[] = [...argmaxCases, ...distributionCases, ...topKTiesCases, ...sampleCases, histogramCase];

@@ -1,7 +1,8 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { superposeEmbed, topN } from '../../src/kernels/superpose';
+import { superposeEmbed, topN, TOP_N_MAX_WIDTH } from '../../src/kernels/superpose';
+import { ROW_WIDTH_CPU } from '../../src/kernels/sampling';
 import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { runStep } from '../helpers/step';
@@ -51,9 +52,9 @@ function topNReference(logits: Float32Array, n: number): number[] {
 
 const topNShapes: [number, number][] = [[2048, 9], [37, 16], [32_000, 9], [5, 5], [384, 1]];
 
-const topNCases: KernelCase[] = topNShapes.map(([vocab, n]) => ({
-  name: `topN vocab=${vocab} n=${n} with ties`,
-  browser: vocab === 2048,
+const topNCases: KernelCase[] = [ROW_WIDTH_CPU, TOP_N_MAX_WIDTH].flatMap((width) => topNShapes.map(([vocab, n]) => ({
+  name: `topN vocab=${vocab} n=${n} width=${width} with ties`,
+  browser: vocab === 2048 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const rowOffset = 1;
     const logits = randomFloats((rowOffset + 1) * vocab, vocab + n, 10);
@@ -61,12 +62,12 @@ const topNCases: KernelCase[] = topNShapes.map(([vocab, n]) => ({
     for (const i of [vocab - 1, Math.floor(vocab / 3), Math.floor(vocab / 2)]) row[i] = 12; // planted ties at the top
     if (vocab > 40) row[7] = row[8] = row[9] = 11;
     const out = storageBuffer(gpu, 'out', 8 * n);
-    await runStep(gpu, (step) => topN(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), vocab, n, out, logitsRowOffset: rowOffset }));
+    await runStep(gpu, (step) => topN(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), vocab, n, out, logitsRowOffset: rowOffset }, width));
     const ids = topNReference(row, n);
     const words = await readU32(gpu, out, 2 * n);
     const actual = [...words.subarray(0, n), ...new Float32Array(words.buffer, 4 * n, n)];
     return { actual, expected: [...ids, ...ids.map((i) => row[i])], tolerance: 0 };
   },
-}));
+})));
 
 export const superposeCases: KernelCase[] = [...embedCases, ...topNCases];

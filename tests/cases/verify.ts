@@ -2,6 +2,8 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../../src/kernels/verify';
+import { ROW_WIDTH_CPU } from '../../src/kernels/sampling';
+import { ROW_WIDTHS } from './sampling';
 import { runStep } from '../helpers/step';
 
 /** CPU reference of greedy acceptance: [n, d_1..d_n, targets[n]]. */
@@ -80,9 +82,9 @@ export function sampledReference(p: Float32Array, q: Float32Array, drafts: numbe
 
 const sampledShapes: [number, number, number][] = [[3, 50, 1], [4, 2048, 2], [0, 300, 3], [2, 7, 4]];
 
-const sampledCases: KernelCase[] = sampledShapes.flatMap(([k, vocab, seed]) => [0, 1, 2, 3].map((trial) => ({
-  name: `acceptSampled k=${k} vocab=${vocab} trial ${trial}`,
-  browser: vocab === 50 && trial === 0,
+const sampledCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => sampledShapes.flatMap(([k, vocab, seed]) => [0, 1, 2, 3].map((trial) => ({
+  name: `acceptSampled k=${k} vocab=${vocab} width=${width} trial ${trial}`,
+  browser: vocab === 50 && trial === 0 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const p = randomDistributions(k + 1, vocab, 100 * seed + trial);
     // q is p for the first drafts of trial 0 (always accepted), an unrelated distribution otherwise
@@ -103,20 +105,20 @@ const sampledCases: KernelCase[] = sampledShapes.flatMap(([k, vocab, seed]) => [
       tokens: uploadBuffer(gpu, 'tokens', Uint32Array.from([0, ...drafts])), draftsOffset, drafts: k,
       uniforms: uploadBuffer(gpu, 'uniforms', Float32Array.from([0, 0, 0, ...uniforms])), uniformsOffset,
       out, outOffset,
-    }));
+    }, width));
     const expected = sampledReference(p, q, drafts, Array.from(Float32Array.from(uniforms)), vocab);
     return { actual: (await readU32(gpu, out, outOffset + expected.length)).slice(outOffset), expected, tolerance: 0 };
   },
-})));
+}))));
 
-const confidenceCases: KernelCase[] = [[1, 2048], [3, 384], [2, 5]].map(([rows, vocab]) => ({
-  name: `draftConfidence rows=${rows} vocab=${vocab}`,
-  browser: vocab === 384,
+const confidenceCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => [[1, 2048], [3, 384], [2, 5]].map(([rows, vocab]) => ({
+  name: `draftConfidence rows=${rows} vocab=${vocab} width=${width}`,
+  browser: vocab === 384 && width === ROW_WIDTH_CPU,
   async run(gpu) {
     const logits = randomFloats(rows * vocab, rows + vocab, 8);
     const outOffset = 1;
     const out = storageBuffer(gpu, 'out', 4 * (outOffset + rows));
-    await runStep(gpu, (step) => draftConfidence(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, out, outOffset }));
+    await runStep(gpu, (step) => draftConfidence(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, out, outOffset }, width));
     const expected = Array.from({ length: rows }, (_, r) => {
       const row = logits.subarray(r * vocab, (r + 1) * vocab);
       const top = Math.max(...row);
@@ -124,6 +126,6 @@ const confidenceCases: KernelCase[] = [[1, 2048], [3, 384], [2, 5]].map(([rows, 
     });
     return { actual: (await readF32(gpu, out, outOffset + rows)).slice(outOffset), expected, tolerance: 1e-5 };
   },
-}));
+})));
 
 export const verifyCases: KernelCase[] = [...greedyCases, ...sampledCases, ...confidenceCases];
