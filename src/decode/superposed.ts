@@ -3,6 +3,7 @@ import { storageBuffer } from '../gpu/buffers';
 import { superposeEmbed, topN, TOP_N_MAX } from '../kernels/superpose';
 import type { NgramTable } from '../model/ngram';
 import type { DraftView } from '../api/types';
+import type { Step } from '../gpu/step';
 
 export interface SuperposedOptions {
   /** number of drafts k */
@@ -21,6 +22,12 @@ export const SUPERPOSED_DEFAULTS: SuperposedOptions = { drafts: 3, ngramWeight: 
 export const NGRAM_LAMBDAS: Readonly<Record<number, number>> = { 2: 0.01, 3: 0.04, 4: 0.15, 5: 0.18, 6: 0.12 };
 /** Score penalty of a candidate the n-gram model gives no probability. */
 export const NO_NGRAM_PENALTY = 200;
+
+/** A recorded, not yet submitted pass over `count` superposed drafts. */
+interface Recorded {
+  step: Step;
+  count: number;
+}
 
 interface Draft {
   tokens: number[];
@@ -81,18 +88,30 @@ export class Superposed implements DecodeStrategy {
     let alive: Draft[] = [{ tokens: [], score: 0 }];
     let finished: Draft[] = [];
     let streamed = 0;
+    // The pass for the next step is recorded while the GPU runs this one; only ids and weights change between
+    // steps (written before its submit), unless the number of alive drafts changed.
+    const record = (count: number, position: number): Recorded => {
+      const step = ctx.newStep();
+      superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x });
+      model.layers(step, 1, position);
+      model.head(step, 1);
+      topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });
+      step.read(top, 0, 8 * n);
+      return { step, count };
+    };
+    let next = null as Recorded | null;
     try {
       for (let t = 0; t < budget && alive.length > 0 && !ctx.shouldStop(); t++) {
         const last = alive.map((d) => (d.tokens.length ? d.tokens[d.tokens.length - 1] : prompt[prompt.length - 1]));
         gpu.device.queue.writeBuffer(ids, 0, Uint32Array.from(last));
         gpu.device.queue.writeBuffer(weights, 0, Float32Array.from(draftWeights(alive)));
-        const step = ctx.newStep();
-        superposeEmbed(gpu, step, { ids, weights, count: alive.length, table: model.weights.embed, out: model.act.x });
-        model.layers(step, 1, model.kv.length);
-        model.head(step, 1);
-        topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });
-        step.read(top, 0, 8 * n);
-        const [topBytes] = await step.submit();
+        if (next?.count !== alive.length) {
+          next?.step.discard();
+          next = record(alive.length, model.kv.length);
+        }
+        const pass = next.step.submit();
+        next = t + 1 < budget ? record(alive.length, model.kv.length + 1) : null;
+        const [topBytes] = await pass;
         model.kv.length++;
         ctx.stats.forwardPasses++;
         const candidates = Array.from(new Uint32Array(topBytes, 0, n));
@@ -110,6 +129,7 @@ export class Superposed implements DecodeStrategy {
       const best = ranked(alive, finished, 1)[0];
       if (best && best.tokens.length > streamed) ctx.emit(best.tokens.slice(streamed));
     } finally {
+      next?.step.discard();
       for (const b of [ids, weights, top]) b.destroy();
     }
   }

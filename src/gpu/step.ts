@@ -81,6 +81,13 @@ export class Step {
     return out;
   }
 
+  /** Drop a step that will never be submitted (its readback buffers are released). */
+  discard(): void {
+    this.endPass();
+    for (const { dst } of this.readbacks) dst.destroy();
+    this.readbacks = [];
+  }
+
   get dispatches(): number {
     return this.used;
   }
