@@ -1,6 +1,6 @@
 // y[r, :] = weight * x[r, :] / sqrt(mean(x[r, :]^2) + eps) (Hugging Face RMSNorm, all f32).
-// One workgroup per row; WG invocations stride over the row and reduce in workgroup memory (WG = 1 on CPU
-// adapters, where a sequential loop beats a barrier tree).
+// One workgroup per row; WG invocations stride over the row and reduce in workgroup memory (WG = 4 on CPU
+// adapters, where wider barrier trees cost more than they save).
 struct Params { dim: u32, x_offset: u32, y_offset: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [rows, dim], from x_offset

@@ -1,5 +1,5 @@
 // x[r, :] = softmax(x[r, :]) in place, numerically stable (max subtracted). One workgroup per row; WG
-// invocations stride over the row and reduce in workgroup memory (WG = 1 on CPU adapters).
+// invocations stride over the row and reduce in workgroup memory (WG = 4 on CPU adapters).
 struct Params { cols: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>; // [rows, cols]

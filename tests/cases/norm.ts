@@ -37,4 +37,4 @@ function rmsNormCase(rows: number, dim: number, wg: number, browser = false): Ke
 }
 
 export const normCases: KernelCase[] = [1, 7, 257, 1000].flatMap((dim) =>
-  [1, 64].flatMap((wg) => [1, 7].map((rows) => rmsNormCase(rows, dim, wg, dim === 257 && rows === 7))));
+  [1, 4, 64].flatMap((wg) => [1, 7].map((rows) => rmsNormCase(rows, dim, wg, dim === 257 && rows === 7))));

@@ -31,4 +31,4 @@ function softmaxCase(rows: number, cols: number, wg: number, browser = false): K
 }
 
 export const softmaxCases: KernelCase[] = [1, 7, 257, 1000].flatMap((cols) =>
-  [1, 64].flatMap((wg) => [1, 3].map((rows) => softmaxCase(rows, cols, wg, cols === 257 && rows === 3))));
+  [1, 4, 64].flatMap((wg) => [1, 3].map((rows) => softmaxCase(rows, cols, wg, cols === 257 && rows === 3))));
