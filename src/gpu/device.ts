@@ -28,14 +28,22 @@ const WANTED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const;
 
-export async function requestGpu(gpu: GPU | undefined, powerPreference: GPUPowerPreference = 'high-performance'): Promise<Gpu> {
+/**
+ * Which limits the device gets: 'adapter', the adapter's maxima of the limits the runtime uses (the runtime's
+ * choice); 'default', WebGPU's guaranteed defaults, which every implementation offers (the kernel tests run
+ * there too, so every kernel configuration is known to fit any adapter).
+ */
+export type LimitsRequest = 'adapter' | 'default';
+
+export async function requestGpu(gpu: GPU | undefined, powerPreference: GPUPowerPreference = 'high-performance', limits: LimitsRequest = 'adapter'): Promise<Gpu> {
   if (!gpu) throw new WebGPUUnavailableError('WebGPU is not available here (navigator.gpu is missing; a secure context and a WebGPU-capable browser are required).');
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (!adapter) throw new WebGPUUnavailableError('No WebGPU adapter was found.');
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name];
+  if (limits === 'adapter') for (const name of WANTED_LIMITS) requiredLimits[name] = (adapter.limits as unknown as Record<string, number>)[name];
   const device = await adapter.requestDevice({ label: 'webgpu-infer', requiredFeatures: features, requiredLimits });
+  const deviceLimits = Object.fromEntries(WANTED_LIMITS.map((name) => [name, (device.limits as unknown as Record<string, number>)[name]]));
   const info = adapter.info;
   const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
   const summary: AdapterSummary = {
@@ -44,7 +52,7 @@ export async function requestGpu(gpu: GPU | undefined, powerPreference: GPUPower
     description,
     isSoftware: /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(description) || info.vendor === 'google' && info.architecture === '',
     features: [...device.features].sort(),
-    limits: requiredLimits,
+    limits: deviceLimits,
   };
   const lost = device.lost.then((info) => new DeviceLostError(`GPU device lost (${info.reason}): ${info.message}`, { reason: info.reason }));
   return {

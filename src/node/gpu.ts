@@ -1,33 +1,37 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { requestGpu, type Gpu } from '../gpu/device';
+import { requestGpu, type Gpu, type LimitsRequest } from '../gpu/device';
 import { WebGPUUnavailableError } from '../gpu/errors';
 
 /** Debian's Chromium ships SwiftShader, a CPU Vulkan driver: the fallback when no GPU driver exists. */
 const SWIFTSHADER_ICD = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
 
-let cached: Promise<Gpu> | null = null;
+const cached = new Map<LimitsRequest, Promise<Gpu>>();
 /** Dawn frees a GPU instance once it is garbage collected, even while its device is in use: keep them alive. */
 const instances: GPU[] = [];
 
 /**
- * WebGPU in Node through Dawn (the `webgpu` package). Prefers a hardware adapter; falls back to
- * SwiftShader. `WEBGPU_INFER_ADAPTER=swiftshader` forces the fallback.
+ * WebGPU in Node through Dawn (the `webgpu` package), one shared device per `limits` kind. Prefers a hardware
+ * adapter; falls back to SwiftShader. `WEBGPU_INFER_ADAPTER=swiftshader` forces the fallback.
  */
-export function nodeGpu(): Promise<Gpu> {
-  cached ??= acquire().then(
-    (gpu) => {
-      void gpu.lost.then(() => (cached = null)); // the next caller gets a fresh device
-      return gpu;
-    },
-    (e) => {
-      cached = null;
-      throw e;
-    },
-  );
-  return cached;
+export function nodeGpu(limits: LimitsRequest = 'adapter'): Promise<Gpu> {
+  let gpu = cached.get(limits);
+  if (!gpu) {
+    gpu = acquire(limits).then(
+      (acquired) => {
+        void acquired.lost.then(() => cached.delete(limits)); // the next caller gets a fresh device
+        return acquired;
+      },
+      (e) => {
+        cached.delete(limits);
+        throw e;
+      },
+    );
+    cached.set(limits, gpu);
+  }
+  return gpu;
 }
 
-async function acquire(): Promise<Gpu> {
+async function acquire(limits: LimitsRequest): Promise<Gpu> {
   const webgpu = await import('webgpu').catch((e) => {
     throw new WebGPUUnavailableError(`the "webgpu" package (Dawn for Node) could not be loaded: ${e}`);
   });
@@ -36,14 +40,14 @@ async function acquire(): Promise<Gpu> {
   if (!forceSoftware && !process.env.VK_ICD_FILENAMES && hasVulkanDriver()) {
     const gpu = keep(webgpu.create([]));
     const adapter = await gpu.requestAdapter();
-    if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu);
+    if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu, 'high-performance', limits);
   }
   const icd = SWIFTSHADER_ICD.find(existsSync);
   if (!icd && !process.env.VK_ICD_FILENAMES) {
     throw new WebGPUUnavailableError('No GPU adapter and no SwiftShader Vulkan driver found (install Debian\'s "chromium" and "libvulkan1").');
   }
   process.env.VK_ICD_FILENAMES ??= icd;
-  return requestGpu(keep(webgpu.create([])));
+  return requestGpu(keep(webgpu.create([])), 'high-performance', limits);
 }
 
 /** Any installed Vulkan driver manifest (a hardware GPU's, usually); without one only SwiftShader can work. */

@@ -5,3 +5,8 @@ import { nodeGpu } from '../../src/node/gpu';
 export async function testGpu(): Promise<Gpu> {
   return nodeGpu();
 }
+
+/** The same adapter with WebGPU's default limits (16 KiB of workgroup memory, 8 storage buffers per stage, ...). */
+export async function defaultLimitsGpu(): Promise<Gpu> {
+  return nodeGpu('default');
+}
