@@ -331,6 +331,17 @@ describe('DEL exit policy', () => {
     expect(choices, 'the grid covers both plain and drafting optima').toEqual(new Set(['plain', 'draft']));
   });
 
+  it('knows when no acceptance rate could make drafting win (then plain rounds skip shadow tokens)', () => {
+    for (const headCost of [0, 1]) {
+      // ρ = 1: d drafts cost at least d plain steps more than they can save, even if all are accepted
+      expect(new ExitPolicy(8, 8, 0.9, undefined, headCost, 1).draftingCanWin()).toBe(false);
+      expect(new ExitPolicy(8, 8, 0.9, undefined, headCost, 0).draftingCanWin()).toBe(true);
+      expect(new ExitPolicy(8, 8, 0.9, undefined, headCost, 0.5).draftingCanWin(2)).toBe(true);
+    }
+    // a draft from the last layer costs as much as the step it saves
+    expect(new ExitPolicy(8, 8, 0.9, undefined, 1, 0).draftingCanWin(8)).toBe(false);
+  });
+
   it('decodes plainly with poor drafts on a compute-bound adapter and drafts with good ones on a bandwidth-bound one', () => {
     const layers = 8;
     const poor = new ExitPolicy(layers, 8, 0, { rate: 0, trials: 0 }, 1, 1);

@@ -44,6 +44,17 @@ export class ExitPolicy {
     this.trials[layer] = this.decay * this.trials[layer] + trials;
   }
 
+  /**
+   * Whether drafting from some exit layer (`fixedExit` if pinned) could beat a plain step under the cost model
+   * even if every draft were accepted. When it cannot (ρ near 1 on compute-bound adapters), measuring acceptance
+   * rates cannot change the choice, so plain decoding need not pay for shadow tokens.
+   */
+  draftingCanWin(fixedExit?: number): boolean {
+    const plain = 1 / (this.layers + this.headCost);
+    const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
+    return exits.some((exitLayer) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, exitLayer, d, this.layers, this.headCost, this.rowCost) > plain));
+  }
+
   /** The best (exitLayer, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
   choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): { exitLayer: number; draftLength: number } {
     const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));

@@ -148,8 +148,9 @@ export class SelfSpeculative implements DecodeStrategy {
         }
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
-        // a plain round's exit layer drafts nothing, so every layer may be the shadow
-        const shadowDue = auto && (roomLeft > 0 || plainRounds++ % PLAIN_SHADOW_EVERY === 0);
+        // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
+        // acceptance only while some drafting round could still win under the cost model
+        const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
         const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
         const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
         if (roomLeft === 0 && shadowLayer === null && !rng) {
