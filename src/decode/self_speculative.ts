@@ -24,7 +24,7 @@ export interface SelfSpeculativeOptions {
 
 /** Longest draft DEL may choose. */
 const AUTO_MAX_DRAFT = 8;
-/** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer: it costs an extra LM head. */
+/** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer (it costs an extra LM head), and none while drafting cannot win under the cost model. */
 const PLAIN_SHADOW_EVERY = 4;
 /** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
 const PLAIN_BURST = 4;
