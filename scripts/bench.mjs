@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel and MoE benchmarks in Node (Dawn), then the browser page bench/index.html in
+// `npm run bench`: kernel, MoE and self-speculative benchmarks in Node (Dawn), then the browser page bench/index.html in
 // Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +44,7 @@ if (process.argv.includes('--summarize')) {
   const node = (entry, output) => (process.argv.includes('--browser-only') ? JSON.parse(readFileSync(output, 'utf8')) : runNodeBench(entry, output));
   results.node.kernels = node('bench/kernels.ts', 'bench/results/kernels.json');
   results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
+  results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -66,6 +67,8 @@ results.ratios = {
   gemv_q4_vs_copy_bandwidth: gemvRatio('q4'),
   self_speculative_speedup: b.ours.selfSpeculativeDecodeTokPerS / b.ours.decodeTokPerS,
   superposed_k3_vs_3_passes: b.ours.threeSeparateRunsMs / b.ours.superposedK3Ms,
+  // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
+  self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
   ...results.node.moe.ratios,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
@@ -89,6 +92,15 @@ const md = [
   `Self-speculative (exit layer and draft length 'auto'): decode ${fmt(b.ours.selfSpeculativeDecodeTokPerS)} tok/s vs greedy ${fmt(b.ours.decodeTokPerS)}, ` +
     `draft acceptance ${fmt(b.ours.selfSpeculativeAcceptance)}, output identical to greedy: ${b.ours.selfSpeculativeIdentical}.`,
   `Superposed k=3: ${fmt(b.ours.superposedK3Ms)} ms vs 3 separate sampled runs ${fmt(b.ours.threeSeparateRunsMs)} ms.`,
+  '',
+  `| self-speculative (Node, bench/speculative.ts; greedy ${fmt(results.node.speculative.greedyTokPerS)} tok/s) | tok/s / greedy | draft acceptance | verify pass / step | bound if every draft were accepted |`,
+  '|---|---|---|---|---|',
+  `| auto | ${fmt(results.node.speculative.auto.speedup)} | ${fmt(results.node.speculative.auto.acceptance)} | | |`,
+  ...results.node.speculative.fixed.map((f) => {
+    const cost = results.node.speculative.passCost.verify.find((v) => v.exitLayer === f.exitLayer && v.drafts === f.draftLength);
+    return `| exit layer ${f.exitLayer}, ${f.draftLength} drafts | ${fmt(f.speedup)} | ${fmt(f.acceptance)} | ${fmt(cost.vsStep)} | ${fmt(cost.perfectAcceptanceBound)} |`;
+  }),
+  `Draft pass / plain step by exit layer: ${results.node.speculative.passCost.draft.map((d) => `${d.exitLayer}: ${fmt(d.vsStep)}`).join(', ')}.`,
   '',
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
   '|---|---|',
