@@ -125,10 +125,12 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
 
 /** Query rows per flash workgroup (one invocation per row; the kernel uses no workgroup memory). */
 const FLASH_WG = 16;
+/** Largest head the flash kernel keeps in registers (4 × its register arrays' length); larger heads stream o through memory. */
+const FLASH_REGISTER_HEAD_DIM = 128;
 
 function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
-    shader: 'attention/flash',
+    shader: a.headDim <= FLASH_REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
     params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
     overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },

@@ -118,6 +118,10 @@ const referenceShapes: AttnShape[] = [
   ...[17, 63, 65, 130].map((tokens) => ({ tokens, startPos: 0, heads: 3, kvHeads: 1, headDim: 64, maxSeq: 140, browser: tokens === 65 })),
   { tokens: 40, startPos: 30, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 70 },
   { tokens: 33, startPos: 224, heads: 2, kvHeads: 2, headDim: 32, maxSeq: 257 },
+  // the largest head the flash kernel keeps in registers, and larger heads (flash_large_head.wgsl; split-K is the same kernel)
+  { tokens: 20, startPos: 70, heads: 2, kvHeads: 1, headDim: 128, maxSeq: 96 },
+  { tokens: 20, startPos: 70, heads: 2, kvHeads: 1, headDim: 160, maxSeq: 96 },
+  { tokens: 3, startPos: 70, heads: 2, kvHeads: 1, headDim: 256, maxSeq: 96 },
 ];
 
 const referenceCases: KernelCase[] = referenceShapes.map((s) => ({
