@@ -63,8 +63,22 @@ export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
 
 /** Rows up to which attention takes the split-K path (decode, verify blocks); longer inputs take the flash path. */
 export const SPLIT_K_MAX_TOKENS = 16;
-/** Keys per split-K tile; fixed, because a row's bits depend on where its tiles start. */
-const TILE = 64;
+/** Largest head the register kernels (flash, serial split-K) hold: 4 × their register arrays' length (common/head_registers.wgsl). */
+const REGISTER_HEAD_DIM = 128;
+
+/**
+ * The split-K partial kernels: 'lanes' spreads a key tile over HEAD_DIM / 4 invocations (GPUs, and heads
+ * above REGISTER_HEAD_DIM); 'serial' gives each invocation a tile, q and the output in registers (CPU adapters:
+ * 1.4-2.2x faster there). Keys per tile are fixed per kernel, because a row's bits depend on where its tiles start.
+ */
+export type SplitKKernel = 'lanes' | 'serial';
+const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
+/** (head, tile) pairs per workgroup of the serial kernel: one SIMD group of SwiftShader. */
+const SERIAL_WG = 4;
+
+export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
+  return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
+}
 
 /** The caches hold valid keys and values at positions 0..startPos+tokens-1. */
 export interface AttentionArgs extends AttentionBlock {
@@ -72,6 +86,8 @@ export interface AttentionArgs extends AttentionBlock {
   out: GPUBuffer;     // [tokens, heads, headDim]
   /** default 1/sqrt(headDim) */
   scale?: number;
+  /** overrides the adapter's split-K kernel (tests run both on one adapter) */
+  splitK?: SplitKKernel;
 }
 
 /**
@@ -104,16 +120,30 @@ function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
 
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const SCALE = a.scale ?? 1 / Math.sqrt(a.headDim);
+  const variant = a.splitK ?? splitKKernel(gpu, a.headDim);
+  if (variant === 'serial' && a.headDim > REGISTER_HEAD_DIM) throw new Error(`attention: the serial split-K kernel holds heads up to ${REGISTER_HEAD_DIM}, got ${a.headDim}`);
+  const TILE = SPLIT_K_TILE[variant];
   const tiles = Math.ceil((a.startPos + a.tokens) / TILE);
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
-  const partial = kernel(gpu, {
-    shader: 'attention/decode_partial',
-    buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
-    params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-    overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
-  });
-  const kvGroup = a.heads / a.kvHeads;
-  step.dispatch(partial, [a.q, a.kCache, a.vCache, partO, partML], { startPos: a.startPos, heads: a.heads, kvGroup, maxSeq: a.maxSeq }, [tiles, a.heads, a.tokens]);
+  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles };
+  const buffers = [a.q, a.kCache, a.vCache, partO, partML];
+  if (variant === 'serial') {
+    const partial = kernel(gpu, {
+      shader: 'attention/decode_partial_serial',
+      buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32' },
+      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, SCALE },
+    });
+    step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
+  } else {
+    const partial = kernel(gpu, {
+      shader: 'attention/decode_partial',
+      buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
+      overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
+    });
+    step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
+  }
   const reduce = kernel(gpu, {
     shader: 'attention/decode_reduce',
     buffers: { partO: 'read', partML: 'read', out: 'rw' },
@@ -125,12 +155,10 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
 
 /** Query rows per flash workgroup (one invocation per row; the kernel uses no workgroup memory). */
 const FLASH_WG = 16;
-/** Largest head the flash kernel keeps in registers (4 × its register arrays' length); larger heads stream o through memory. */
-const FLASH_REGISTER_HEAD_DIM = 128;
 
 function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
-    shader: a.headDim <= FLASH_REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
+    shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
     params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
     overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },

@@ -2,7 +2,7 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import type { Gpu } from '../../src/gpu/device';
-import { attention, kvWrite, ropeKvWrite, SPLIT_K_MAX_TOKENS } from '../../src/kernels/attention';
+import { attention, kvWrite, ropeKvWrite, SPLIT_K_MAX_TOKENS, type SplitKKernel } from '../../src/kernels/attention';
 import { rope } from '../../src/kernels/rope';
 import { runStep } from '../helpers/step';
 
@@ -56,7 +56,7 @@ function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHead
   };
 }
 
-interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; browser?: boolean }
+interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; browser?: boolean; splitK?: SplitKKernel }
 
 /** fp64-accumulated reference of causal attention at an offset with GQA. */
 function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array, s: AttnShape): Float32Array {
@@ -108,7 +108,14 @@ function attentionInputs(s: AttnShape) {
   return { q, kc, vc };
 }
 
-const shapeName = (s: AttnShape) => `tokens=${s.tokens} start=${s.startPos} heads=${s.heads}/${s.kvHeads} headDim=${s.headDim} maxSeq=${s.maxSeq}`;
+const shapeName = (s: AttnShape) => `tokens=${s.tokens} start=${s.startPos} heads=${s.heads}/${s.kvHeads} headDim=${s.headDim} maxSeq=${s.maxSeq}${s.splitK ? ` ${s.splitK}` : ''}`;
+
+/** Split-K shapes run with both partial kernels (the serial one holds heads up to 128); longer inputs take flash. */
+const withSplitKKernels = (shapes: AttnShape[]): AttnShape[] => shapes.flatMap((s) => {
+  if (s.tokens > SPLIT_K_MAX_TOKENS) return [s];
+  const kernels: SplitKKernel[] = s.headDim <= 128 ? ['lanes', 'serial'] : ['lanes'];
+  return kernels.map((splitK) => ({ ...s, splitK, browser: s.browser && splitK === 'serial' }));
+});
 
 const referenceShapes: AttnShape[] = [
   ...[1, 7, 63, 65, 130, 257].map((len) => ({ tokens: 1, startPos: len - 1, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 300, browser: len === 130 })),
@@ -124,7 +131,7 @@ const referenceShapes: AttnShape[] = [
   { tokens: 3, startPos: 70, heads: 2, kvHeads: 1, headDim: 256, maxSeq: 96 },
 ];
 
-const referenceCases: KernelCase[] = referenceShapes.map((s) => ({
+const referenceCases: KernelCase[] = withSplitKKernels(referenceShapes).map((s) => ({
   name: `attention ${s.tokens <= SPLIT_K_MAX_TOKENS ? 'split-K' : 'flash'} ${shapeName(s)}`,
   browser: s.browser,
   async run(gpu) {
@@ -140,7 +147,7 @@ const verifyShapes: AttnShape[] = [
   { tokens: SPLIT_K_MAX_TOKENS, startPos: 120, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 136 },
 ];
 
-const verifyCases: KernelCase[] = verifyShapes.map((s) => ({
+const verifyCases: KernelCase[] = withSplitKKernels(verifyShapes).map((s) => ({
   name: `attention block rows equal single-row decode bitwise ${shapeName(s)}`,
   browser: s.browser,
   async run(gpu) {

@@ -1,0 +1,42 @@
+// Split-K attention, pass 1 of 2, for CPU adapters and heads up to 128: one invocation per (head h, key tile j,
+// query row t), (h, j) flattened so that neighbouring invocations (a CPU's SIMD lanes) are busy even when a row
+// has a single tile, keeps the row's q and the tile's output accumulator in registers and folds the tile's keys in
+// order (common/head_registers.wgsl): per key one pass over k and one over v, no workgroup memory, no barrier.
+// Writes the same partials as decode_partial.wgsl, which spreads a tile over HEAD_DIM / 4 invocations (GPUs):
+// the tile max m_j, Σ exp(s − m_j) and the unnormalised Σ exp(s − m_j)·v. Row t sits at absolute position
+// startPos + t and sees keys 0..startPos + t; a row's work depends only on its position, never on how many
+// rows share the dispatch, so a row computed alone and inside a verify block gives the same bits.
+struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
+@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
+@group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs
+@group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
+
+override WG: u32 = 4;                // (head, tile) pairs per workgroup
+override TILE: u32 = 64;             // keys per tile
+override HEAD_DIM: u32;              // a multiple of 4, at most 128
+override SCALE: f32;
+override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
+
+#include "common/head_registers.wgsl"
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= params.heads * params.tiles) { return; } // past the grid
+  let h = gid.x / params.tiles;
+  let j = gid.x % params.tiles;
+  let t = gid.y;
+  let pos = params.startPos + t;
+  let first = j * TILE;
+  if (first > pos) { return; } // a tile entirely in this row's future
+  let keys = min(TILE, pos + 1u - first);
+  let tileBase = ((h / params.kvGroup) * params.maxSeq + first) * LANES;
+  start_row((t * params.heads + h) * LANES);
+  for (var k = 0u; k < keys; k++) { fold_key(tileBase + k * LANES); }
+  let part = (t * params.heads + h) * params.tiles + j;
+  store_o(part * LANES, 1.0);
+  partML[2u * part] = m;
+  partML[2u * part + 1u] = l;
+}
