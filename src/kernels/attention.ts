@@ -76,6 +76,7 @@ const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
 /** (head, tile) pairs per workgroup of the serial kernel: one SIMD group of SwiftShader. */
 const SERIAL_WG = 4;
 
+/** The adapter's split-K partial kernel for a head size. */
 export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
   return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
 }

@@ -5,8 +5,8 @@ import { kernel } from './kernel';
 /** Threads per row of the whole-vocabulary row reductions on GPUs. */
 export const ROW_WIDTH_GPU = 256;
 /**
- * ... and on CPU adapters, where every barrier of a wider tree costs more than the longer strided loops
- * (SwiftShader, vocabulary 2048: argmax 3.5x, top-k distribution 3.4x, top-n 7x faster than at 64).
+ * Threads per row of the same reductions on CPU adapters, where every barrier of a wider tree costs more than
+ * the longer strided loops (SwiftShader, vocabulary 2048: argmax 3.5x, top-k distribution 3.4x, top-n 7x faster than at 64).
  */
 export const ROW_WIDTH_CPU = 4;
 export const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? ROW_WIDTH_CPU : ROW_WIDTH_GPU);
