@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel, MoE and self-speculative benchmarks in Node (Dawn), then the browser page bench/index.html in
-// Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes bench/results/latest.{json,md}.
+// `npm run bench`: kernel, MoE, self-speculative and context-length benchmarks in Node (Dawn), then the browser
+// page bench/index.html in Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes
+// bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'vite';
@@ -45,6 +46,7 @@ if (process.argv.includes('--summarize')) {
   results.node.kernels = node('bench/kernels.ts', 'bench/results/kernels.json');
   results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
   results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
+  results.node.context = node('bench/context.ts', 'bench/results/context.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -101,6 +103,10 @@ const md = [
     return `| exit layer ${f.exitLayer}, ${f.draftLength} drafts | ${fmt(f.speedup)} | ${fmt(f.acceptance)} | ${fmt(cost.vsStep)} | ${fmt(cost.perfectAcceptanceBound)} |`;
   }),
   `Draft pass / plain step by exit layer: ${results.node.speculative.passCost.draft.map((d) => `${d.exitLayer}: ${fmt(d.vsStep)}`).join(', ')}.`,
+  '',
+  `| prompt tokens (Node, bench/context.ts, greedy) | prefill tok/s | decode tok/s (${results.node.context.decodeTokens} tokens after the prompt) |`,
+  '|---|---|---|',
+  ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
   '',
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
   '|---|---|',
