@@ -3,7 +3,8 @@
 //   kCache[h, startPos + t]    = rope(k[t, h])        h < kvHeads
 //   vCache[h, startPos + t]    = v[t, h]
 // with the rotation of misc/rope.wgsl (same operations, so the same bits as rope then kv_write).
-// Grid: x = dimension pairs (i, i + headDim/2), y = tokens, z = heads + kvHeads (z < heads: a query head).
+// Grid: x = dimension pairs (i, i + headDim/2), y = tokens; an invocation computes its pair's angle once and
+// rotates that pair in every query and key head.
 #include "common/sincos.wgsl"
 
 struct Params { tokens: u32, heads: u32, kvHeads: u32, startPos: u32, maxSeq: u32 }
@@ -18,9 +19,8 @@ struct Params { tokens: u32, heads: u32, kvHeads: u32, startPos: u32, maxSeq: u3
 override WG: u32 = 64;
 override HEAD_DIM: u32;
 
-// (x1, x2) rotated by the angle of position startPos + t, frequency i
-fn rotate(x1: f32, x2: f32, t: u32, i: u32) -> vec2<f32> {
-  let sc = sinCos(f32(params.startPos + t) * invFreq[i]);
+// (x1, x2) rotated by the angle whose (sin, cos) is sc
+fn rotate(x1: f32, x2: f32, sc: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(x1 * sc.y - x2 * sc.x, x2 * sc.y + x1 * sc.x);
 }
 
@@ -29,21 +29,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let half = HEAD_DIM / 2u;
   let i = gid.x;
   let t = gid.y;
-  let z = gid.z;
-  if (i >= half || t >= params.tokens || z >= params.heads + params.kvHeads) { return; }
-  if (z < params.heads) {
-    let base = (t * params.heads + z) * HEAD_DIM;
-    let r = rotate(q[base + i], q[base + half + i], t, i);
+  if (i >= half || t >= params.tokens) { return; }
+  let sc = sinCos(f32(params.startPos + t) * invFreq[i]);
+  for (var h = 0u; h < params.heads; h++) {
+    let base = (t * params.heads + h) * HEAD_DIM;
+    let r = rotate(q[base + i], q[base + half + i], sc);
     q[base + i] = r.x;
     q[base + half + i] = r.y;
-    return;
   }
-  let h = z - params.heads;
-  let src = (t * params.kvHeads + h) * HEAD_DIM;
-  let dst = (h * params.maxSeq + params.startPos + t) * HEAD_DIM;
-  let r = rotate(k[src + i], k[src + half + i], t, i);
-  kCache[dst + i] = r.x;
-  kCache[dst + half + i] = r.y;
-  vCache[dst + i] = v[src + i];
-  vCache[dst + half + i] = v[src + half + i];
+  for (var h = 0u; h < params.kvHeads; h++) {
+    let src = (t * params.kvHeads + h) * HEAD_DIM;
+    let dst = (h * params.maxSeq + params.startPos + t) * HEAD_DIM;
+    let r = rotate(k[src + i], k[src + half + i], sc);
+    kCache[dst + i] = r.x;
+    kCache[dst + half + i] = r.y;
+    vCache[dst + i] = v[src + i];
+    vCache[dst + half + i] = v[src + half + i];
+  }
 }

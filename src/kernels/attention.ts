@@ -5,6 +5,8 @@ import { kernel } from './kernel';
 import { invFreqBuffer, type RopeScaling } from './rope';
 
 const KV_WRITE_WG = 64;
+/** Dimension pairs per ropeKvWrite workgroup (a 64-dim head has 32). */
+const ROPE_WG = 32;
 
 /** Write k, v [tokens, kvHeads, headDim] into the caches [kvHeads, maxSeq, headDim] at positions startPos.. */
 export function kvWrite(
@@ -55,10 +57,10 @@ export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
     shader: 'attention/rope_kv_write',
     buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
     params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
-    overrides: { WG: KV_WRITE_WG, HEAD_DIM: headDim },
+    overrides: { WG: ROPE_WG, HEAD_DIM: headDim },
   });
   const buffers = [invFreqBuffer(gpu, headDim, a.theta, a.scaling), a.q, a.k, a.v, a.kCache, a.vCache];
-  step.dispatch(k, buffers, { tokens, heads, kvHeads, startPos, maxSeq }, [Math.ceil(headDim / 2 / KV_WRITE_WG), tokens, heads + kvHeads]);
+  step.dispatch(k, buffers, { tokens, heads, kvHeads, startPos, maxSeq }, [Math.ceil(headDim / 2 / ROPE_WG), tokens]);
 }
 
 /** Rows up to which attention takes the split-K path (decode, verify blocks); longer inputs take the flash path. */
