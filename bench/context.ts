@@ -6,6 +6,7 @@
  */
 import type { Gpu } from '../src/gpu/device';
 import type { Runtime } from '../src/runtime/runtime';
+import { runTinyDenseBench } from './tiny_dense';
 
 export interface ContextPoint {
   promptTokens: number;
@@ -49,16 +50,6 @@ export async function benchContext(gpu: Gpu, runtime: Runtime): Promise<ContextB
 }
 
 export async function main(): Promise<number> {
-  const { nodeGpu } = await import('../src/node/gpu');
-  const { directorySource } = await import('../src/node/source');
-  const { Runtime } = await import('../src/runtime/runtime');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const gpu = await nodeGpu();
-  const runtime = await Runtime.load(gpu, directorySource('public/models/tiny-dense'), { contextLength: 1024 });
-  const result = await benchContext(gpu, runtime);
-  runtime.dispose();
-  for (const p of result.points) console.log(`prompt ${p.promptTokens}: prefill ${p.prefillTokPerS.toFixed(0)} tok/s, decode ${p.decodeTokPerS.toFixed(1)} tok/s`);
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/context.json', JSON.stringify(result, null, 2) + '\n');
-  return 0;
+  const summary = (b: ContextBench) => b.points.map((p) => `prompt ${p.promptTokens}: prefill ${p.prefillTokPerS.toFixed(0)} tok/s, decode ${p.decodeTokPerS.toFixed(1)} tok/s`).join('\n');
+  return runTinyDenseBench('context', 1024, benchContext, summary);
 }

@@ -13,6 +13,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { argmax } from '../src/kernels/sampling';
 import type { Runtime } from '../src/runtime/runtime';
 import type { Strategy } from '../src/api/types';
+import { runTinyDenseBench } from './tiny_dense';
 
 export interface FixedRun {
   exitLayer: number;
@@ -159,16 +160,5 @@ export function formatSpeculativeBench(b: SpeculativeBench): string {
 }
 
 export async function main(): Promise<number> {
-  const { nodeGpu } = await import('../src/node/gpu');
-  const { directorySource } = await import('../src/node/source');
-  const { Runtime } = await import('../src/runtime/runtime');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const gpu = await nodeGpu();
-  const runtime = await Runtime.load(gpu, directorySource('public/models/tiny-dense'), { contextLength: 512 });
-  const result = await benchSpeculative(gpu, runtime);
-  runtime.dispose();
-  console.log(formatSpeculativeBench(result));
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/speculative.json', JSON.stringify(result, null, 2) + '\n');
-  return 0;
+  return runTinyDenseBench('speculative', 512, benchSpeculative, formatSpeculativeBench);
 }
