@@ -6,7 +6,7 @@
  */
 import type { Gpu } from '../src/gpu/device';
 import type { Runtime } from '../src/runtime/runtime';
-import { runTinyDenseBench } from './tiny_dense';
+import { median, runTinyDenseBench } from './tiny_dense';
 
 export interface ContextPoint {
   promptTokens: number;
@@ -43,7 +43,6 @@ export async function benchContext(gpu: Gpu, runtime: Runtime): Promise<ContextB
       const { stats } = await runtime.generate({ prompt: promptOf(runtime, promptTokens), maxTokens: DECODE_TOKENS, stopAtEos: false, strategy: { kind: 'greedy' } }, () => undefined);
       runs.push({ prefill: (1000 * stats.prefillTokens) / stats.prefillMs, decode: (1000 * stats.decodeTokens) / stats.decodeMs });
     }
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     points.push({ promptTokens, prefillTokPerS: median(runs.map((x) => x.prefill)), decodeTokPerS: median(runs.map((x) => x.decode)) });
   }
   return { adapter: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, model: 'tiny-dense', decodeTokens: DECODE_TOKENS, points };

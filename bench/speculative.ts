@@ -13,7 +13,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { argmax } from '../src/kernels/sampling';
 import type { Runtime } from '../src/runtime/runtime';
 import type { Strategy } from '../src/api/types';
-import { runTinyDenseBench } from './tiny_dense';
+import { median, runTinyDenseBench } from './tiny_dense';
 
 export interface FixedRun {
   exitLayer: number;
@@ -52,8 +52,6 @@ const RUNS = 3;
 /** passes per timed submit batch, and batches per median */
 const PASSES = 10;
 const BATCHES = 5;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median decode tok/s and the acceptance of RUNS generations; throws unless every run gives `expected` tokens. */
 async function decodeRuns(runtime: Runtime, prompt: number[], tokens: number, strategy: Strategy, expected?: number[]) {

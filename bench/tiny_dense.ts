@@ -1,9 +1,12 @@
 /**
  * The Node side of the model benchmarks: load the shipped tiny-dense on the Node adapter, run one bench, print
- * its summary and write its result to bench/results/<name>.json.
+ * its summary and write its result to bench/results/<name>.json; and the median they report.
  */
 import type { Gpu } from '../src/gpu/device';
 import type { Runtime } from '../src/runtime/runtime';
+
+/** The middle value of xs (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function runTinyDenseBench<T>(
   name: string,

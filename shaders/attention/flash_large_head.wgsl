@@ -14,26 +14,24 @@ const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   if (gid.x >= params.tokens) { return; }
   let row = flash_row(gid, nwg.y);
-  let qBase = row.qBase;
-  let kvBase = row.kvBase;
-  let oBase = qBase;
-  for (var c = 0u; c < LANES; c++) { out[oBase + c] = vec4(0.0); }
+  let qBase = row.qBase; // also the row's slice of `out`
+  for (var c = 0u; c < LANES; c++) { out[qBase + c] = vec4(0.0); }
   var m = LOWEST;
   var l = 0.0;
   for (var key = 0u; key < row.keyEnd; key++) {
-    let kBase = kvBase + key * LANES;
+    let kBase = row.kvBase + key * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
     let s = (dot.x + dot.y + dot.z + dot.w) * SCALE;
     if (s > m) {
       let rescale = exp(m - s);
       l *= rescale;
-      for (var c = 0u; c < LANES; c++) { out[oBase + c] *= rescale; }
+      for (var c = 0u; c < LANES; c++) { out[qBase + c] *= rescale; }
       m = s;
     }
     let p = exp(s - m);
     l += p;
-    for (var c = 0u; c < LANES; c++) { out[oBase + c] += p * vCache[kBase + c]; }
+    for (var c = 0u; c < LANES; c++) { out[qBase + c] += p * vCache[kBase + c]; }
   }
-  for (var c = 0u; c < LANES; c++) { out[oBase + c] /= l; }
+  for (var c = 0u; c < LANES; c++) { out[qBase + c] /= l; }
 }
