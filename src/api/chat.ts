@@ -17,7 +17,9 @@ type Completions = Engine['chat']['completions'];
 type Usage = ChatCompletion['usage'];
 
 /** OpenAI semantics: temperature defaults to 1; 0 means greedy (deterministic). */
-function strategyOf(request: ChatCompletionRequest): Strategy {
+/** The request's sampling; undefined (the model's generation_config.json defaults) when it sets none. */
+function strategyOf(request: ChatCompletionRequest): Strategy | undefined {
+  if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined) return undefined;
   const temperature = request.temperature ?? 1;
   if (temperature === 0) return { kind: 'greedy' };
   return { kind: 'sample', temperature, topP: request.top_p, seed: request.seed };

@@ -29,6 +29,7 @@ export type Strategy =
 export interface GenerateRequest {
   prompt: string | number[];
   maxTokens?: number;
+  /** default: the model's generation_config.json sampling (do_sample), else greedy */
   strategy?: Strategy;
   /** stop when any of these strings appears in the generated text */
   stop?: string[];
@@ -154,6 +155,7 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
+  /** with none of temperature, top_p, seed: the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;

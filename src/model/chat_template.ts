@@ -12,16 +12,16 @@ export const FALLBACK_CHAT_TEMPLATE =
   "{{ bos_token }}{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 
 /**
- * The prompt text for `messages` by the model's chat template (tokenizer_config.json `chat_template`),
- * or FALLBACK_CHAT_TEMPLATE. Encode the result with `addBos: false`: templates write bos_token themselves.
+ * The prompt text for `messages` by the model's chat template (chat_template.jinja or tokenizer_config.json
+ * `chat_template`), or FALLBACK_CHAT_TEMPLATE. Templates write bos_token themselves; Tokenizer.encode does not add a second.
  */
 export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
-  const source = tokenizer.chatTemplate ?? FALLBACK_CHAT_TEMPLATE;
+  const { text, file } = tokenizer.chatTemplate ?? { text: FALLBACK_CHAT_TEMPLATE, file: 'the fallback template' };
   let template: Template;
   try {
-    template = new Template(source);
+    template = new Template(text);
   } catch (e) {
-    throw new ModelFormatError(`tokenizer_config.json: field "chat_template" does not parse (${(e as Error).message})`, { file: 'tokenizer_config.json', field: 'chat_template' });
+    throw new ModelFormatError(`${file}: the chat template does not parse (${(e as Error).message})`, { file, field: 'chat_template' });
   }
   try {
     return template.render({
