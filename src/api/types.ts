@@ -98,8 +98,15 @@ export interface LoadProgress {
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser), a directory path (Node), or dropped files */
+  /**
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser), a directory path (Node),
+   * or dropped files. In the browser, write a folder URL with a scheme, a leading '/' or './', or a trailing '/'.
+   */
   model: string | File[];
+  /** hub ids: the branch, tag or commit to load (default 'main') */
+  revision?: string;
+  /** hub ids: the hub's base URL (default the public Hugging Face hub; mirrors, self-hosting) */
+  hubBase?: string;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** weight storage: keep the checkpoint's precision, or quantize on load */

@@ -13,9 +13,11 @@ export class ContextLengthError extends InferError {}
 export class InvalidRequestError extends InferError {}
 export class ResourceLimitError extends InferError {}
 export class AbortError extends InferError {}
+/** The model's host refused access (HTTP 401/403: a gated, private or missing hub repository). */
+export class ModelAccessError extends InferError {}
 
 export const errorClasses = {
   InferError, WebGPUUnavailableError, DeviceLostError, ModelFormatError, UnsupportedModelError,
-  ContextLengthError, InvalidRequestError, ResourceLimitError, AbortError,
+  ContextLengthError, InvalidRequestError, ResourceLimitError, AbortError, ModelAccessError,
 } as const;
 export type ErrorName = keyof typeof errorClasses;
