@@ -9,6 +9,7 @@
 // reads the tile's scores from workgroup memory in the same order, so m_j and Σexp need no reduction
 // tree (on CPU adapters each load is a gather and each barrier a switch between invocation groups).
 #include "common/attention_window.wgsl"
+#include "common/softcap.wgsl"
 
 struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, window: u32, firstTile: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -21,6 +22,7 @@ struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, window: u3
 override TILE: u32 = 64; // keys per tile
 override HEAD_DIM: u32;  // a multiple of 4
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0; // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // invocations per workgroup, one per vec4 of the head
 
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
@@ -46,7 +48,7 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
     let kBase = tileBase + k * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
-    scores[k] = (dot.x + dot.y + dot.z + dot.w) * SCALE;
+    scores[k] = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);
   }
   workgroupBarrier();
 

@@ -20,6 +20,7 @@ override WG: u32 = 4;                // (head, tile) pairs per workgroup
 override TILE: u32 = 64;             // keys per tile
 override HEAD_DIM: u32;              // a multiple of 4, at most 128
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0;         // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 #include "common/head_registers.wgsl"

@@ -7,6 +7,7 @@
 // staging K/V tiles saves nothing over reading them from cache. The accumulator is the row's slice of
 // `out`, normalised by l at the end; q is re-read from storage (cached) rather than copied.
 #include "common/flash_io.wgsl"
+#include "common/softcap.wgsl"
 
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
@@ -22,7 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let kBase = row.kvBase + key * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
-    let s = (dot.x + dot.y + dot.z + dot.w) * SCALE;
+    let s = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);
     if (s > m) {
       let rescale = exp(m - s);
       l *= rescale;

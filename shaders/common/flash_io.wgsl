@@ -13,6 +13,7 @@ struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32, window: u
 override WG: u32 = 16;               // query rows per workgroup
 override HEAD_DIM: u32;              // a multiple of 4
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0;     // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 // What the invocation of query row gid.x and head gid.y reads (vec4 indices): its q and output row, its kv

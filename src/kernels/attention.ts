@@ -87,8 +87,10 @@ export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
 export interface AttentionArgs extends AttentionBlock {
   q: GPUBuffer;       // [tokens, heads, headDim], already rotated
   out: GPUBuffer;     // [tokens, heads, headDim]
-  /** default 1/sqrt(headDim) */
+  /** scores are q·k · scale; default 1/sqrt(headDim) (Gemma: query_pre_attn_scalar ** -0.5) */
   scale?: number;
+  /** scores soft-capped to tanh(s / softcap) · softcap before the softmax (Gemma 2's attn_logit_softcapping); 0 or absent = none */
+  softcap?: number;
   /** sliding window: a row at position p sees keys max(0, p - window + 1)..p; 0 or absent = every earlier key */
   window?: number;
   /** overrides the adapter's split-K kernel (tests run both on one adapter) */
@@ -105,6 +107,7 @@ export interface AttentionArgs extends AttentionBlock {
 export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (a.heads % a.kvHeads !== 0) throw new Error(`attention: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
   if (a.window !== undefined && !(Number.isInteger(a.window) && a.window >= 0)) throw new Error(`attention: window must be a non-negative integer, got ${a.window}`);
+  if (a.softcap !== undefined && !(a.softcap >= 0)) throw new Error(`attention: softcap must be >= 0, got ${a.softcap}`);
   if (a.headDim % 4 !== 0) throw new Error(`attention: headDim ${a.headDim} is not a multiple of 4`);
   if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
   if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
@@ -131,8 +134,13 @@ function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
   return s;
 }
 
+/** The score overrides every attention kernel takes: SCALE and SOFTCAP. */
+function scoreOverrides(a: AttentionArgs): { SCALE: number; SOFTCAP: number } {
+  return { SCALE: a.scale ?? 1 / Math.sqrt(a.headDim), SOFTCAP: a.softcap ?? 0 };
+}
+
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
-  const SCALE = a.scale ?? 1 / Math.sqrt(a.headDim);
+  const score = scoreOverrides(a);
   const variant = a.splitK ?? splitKKernel(gpu, a.headDim);
   if (variant === 'serial' && a.headDim > REGISTER_HEAD_DIM) throw new Error(`attention: the serial split-K kernel holds heads up to ${REGISTER_HEAD_DIM}, got ${a.headDim}`);
   const TILE = SPLIT_K_TILE[variant];
@@ -148,7 +156,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
       shader: 'attention/decode_partial_serial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
       params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, SCALE },
+      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
@@ -156,7 +164,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
       shader: 'attention/decode_partial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
       params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
+      overrides: { TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
@@ -177,7 +185,7 @@ function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
     shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
     params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32' },
-    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
+    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, ...scoreOverrides(a) },
   });
   const params = { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window: a.window ?? 0 };
   step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], params, [Math.ceil(a.tokens / FLASH_WG), a.heads]);

@@ -56,13 +56,14 @@ function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHead
   };
 }
 
-interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; window?: number; browser?: boolean; splitK?: SplitKKernel }
+interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; window?: number; scale?: number; softcap?: number; browser?: boolean; splitK?: SplitKKernel }
 
-/** fp64-accumulated reference of causal attention at an offset with GQA and an optional sliding window (keys p - window + 1..p). */
+/** fp64-accumulated reference of causal attention at an offset with GQA, an optional sliding window (keys p - window + 1..p), scale and soft cap. */
 function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array, s: AttnShape): Float32Array {
   const { tokens, startPos, heads, kvHeads, headDim: D, maxSeq } = s;
   const out = new Float32Array(tokens * heads * D);
-  const scale = 1 / Math.sqrt(D);
+  const scale = s.scale ?? 1 / Math.sqrt(D);
+  const cap = (x: number) => (s.softcap ? Math.tanh(x / s.softcap) * s.softcap : x);
   for (let t = 0; t < tokens; t++) {
     for (let h = 0; h < heads; h++) {
       const kvBase = Math.floor(h / (heads / kvHeads)) * maxSeq;
@@ -73,7 +74,7 @@ function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array,
       for (let k = 0; k < keys; k++) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[qBase + d] * kc[(kvBase + first + k) * D + d];
-        scores[k] = dot * scale;
+        scores[k] = cap(dot * scale);
       }
       const m = Math.max(...scores);
       let sum = 0;
@@ -115,7 +116,7 @@ function attentionInputs(s: AttnShape) {
 }
 
 const shapeName = (s: AttnShape) =>
-  `tokens=${s.tokens} start=${s.startPos} heads=${s.heads}/${s.kvHeads} headDim=${s.headDim} maxSeq=${s.maxSeq}${s.window ? ` window=${s.window}` : ''}${s.splitK ? ` ${s.splitK}` : ''}`;
+  `tokens=${s.tokens} start=${s.startPos} heads=${s.heads}/${s.kvHeads} headDim=${s.headDim} maxSeq=${s.maxSeq}${s.window ? ` window=${s.window}` : ''}${s.scale ? ` scale=${s.scale}` : ''}${s.softcap ? ` softcap=${s.softcap}` : ''}${s.splitK ? ` ${s.splitK}` : ''}`;
 
 /** Split-K shapes run with both partial kernels (the serial one holds heads up to 128); longer inputs take flash. */
 const withSplitKKernels = (shapes: AttnShape[]): AttnShape[] => shapes.flatMap((s) => {
@@ -145,6 +146,13 @@ const referenceShapes: AttnShape[] = [
   { tokens: 40, startPos: 30, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 70, window: 17, browser: true },
   { tokens: 65, startPos: 0, heads: 3, kvHeads: 1, headDim: 64, maxSeq: 140, window: 16 },
   { tokens: 20, startPos: 70, heads: 2, kvHeads: 1, headDim: 160, maxSeq: 96, window: 30 },
+  // Gemma's scale (query_pre_attn_scalar ** -0.5) and Gemma 2's soft cap (50; 0.5 saturates most scores), with windows
+  { tokens: 1, startPos: 200, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 300, scale: 256 ** -0.5, softcap: 50, window: 70 },
+  { tokens: 1, startPos: 130, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 300, softcap: 0.5, browser: true },
+  { tokens: 7, startPos: 40, heads: 2, kvHeads: 1, headDim: 32, maxSeq: 64, scale: 0.6, softcap: 0.5, window: 20 },
+  { tokens: 3, startPos: 70, heads: 2, kvHeads: 1, headDim: 256, maxSeq: 96, softcap: 0.5 },
+  { tokens: 45, startPos: 0, heads: 4, kvHeads: 1, headDim: 64, maxSeq: 64, scale: 0.3, softcap: 0.5, window: 9 },
+  { tokens: 20, startPos: 70, heads: 2, kvHeads: 1, headDim: 160, maxSeq: 96, scale: 0.2, softcap: 0.5 },
 ];
 
 const referenceCases: KernelCase[] = withSplitKKernels(referenceShapes).map((s) => ({
@@ -163,7 +171,7 @@ const verifyShapes: AttnShape[] = [
   { tokens: SPLIT_K_MAX_TOKENS, startPos: 120, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 136 },
   // rows whose windows start in different tiles of both kernels (61..76 crosses 64)
   { tokens: SPLIT_K_MAX_TOKENS, startPos: 120, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 136, window: 60, browser: true },
-  { tokens: 5, startPos: 61, heads: 4, kvHeads: 1, headDim: 64, maxSeq: 70, window: 7 },
+  { tokens: 5, startPos: 61, heads: 4, kvHeads: 1, headDim: 64, maxSeq: 70, window: 7, scale: 0.3, softcap: 0.5 },
 ];
 
 const verifyCases: KernelCase[] = withSplitKKernels(verifyShapes).map((s) => ({
