@@ -17,7 +17,7 @@ await build({
   build: {
     outDir: 'dist/api',
     emptyOutDir: true,
-    lib: { entry: 'src/api/index.ts', formats: ['es'], fileName: 'index' },
+    lib: { entry: 'src/browser/index.ts', formats: ['es'], fileName: 'index' },
     rollupOptions: { external: ['onnxruntime-web'] },
   },
 });

@@ -1,6 +1,6 @@
 /** What crosses a thread boundary: typed errors as plain data, and the stream port's messages. */
 import * as Comlink from 'comlink';
-import { errorClasses, InferError, type ErrorName } from '../gpu/errors';
+import { errorClasses, InferError, type ErrorName } from './errors';
 import type { EngineOptions, GenerateEvent, GenerateRequest } from './types';
 
 export interface WireError {
