@@ -17,8 +17,15 @@ function workerTransport(): Transport {
   return comlinkTransport(worker, () => worker.terminate(), failure);
 }
 
+/** A relative model URL is the page's, not the worker script's (which lives wherever the app's bundler put it). */
+function pageRelative(options: EngineOptions): EngineOptions {
+  if (typeof options?.model !== 'string' || options.model === '') return options; // validated by ClientEngine.open
+  return { ...options, model: new URL(options.model, globalThis.document?.baseURI ?? location.href).href };
+}
+
 /** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  options = pageRelative(options);
   // the in-thread engine loads the runtime code only when asked for, keeping it out of the page's bundle otherwise
   const transport = options?.worker === false // options are validated by ClientEngine.open
     ? localTransport(new RuntimeHost((await import('./environment')).browserEnvironment))
