@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { uploadBuffer } from '../gpu/buffers';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 import { ropeTable, type RopeScaling, type RopeTable } from './rope_table';
 
 export type { RopeScaling, RopeTable } from './rope_table';
