@@ -3,8 +3,8 @@
  * within a bounded time; the reloaded (or a new) engine then gives the same greedy tokens.
  */
 import { describe, expect, it } from 'vitest';
-import type { Engine, GenerateEvent, GenerateRequest, GenerateResult } from '../src/api/types';
-import { InvalidRequestError } from '../src/gpu/errors';
+import type { Engine, GenerateEvent, GenerateRequest, GenerateResult } from '../src/contract/types';
+import { InvalidRequestError } from '../src/contract/errors';
 import { createEngine } from '../src/node/index';
 
 const MODEL = 'public/models/tiny-dense';

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine, GenerateRequest, Strategy } from '../src/api/types';
-import { InvalidRequestError, ModelFormatError } from '../src/gpu/errors';
+import type { Engine, GenerateRequest, Strategy } from '../src/contract/types';
+import { InvalidRequestError, ModelFormatError } from '../src/contract/errors';
 import { parseConfig } from '../src/model/config';
 import { createEngine } from '../src/node/index';
 

@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
-import { MAX_SUPERPOSED_CANDIDATES } from '../api/validate';
-import { kernel } from './kernel';
+import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
+import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
 import type { WeightFormat, WeightMatrix } from './tensor';
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 import { missingFile, type ModelSource } from '../model/source';
 
 /** A model folder on the local disk (Node only). Binary files stream in 1 MiB chunks. */
