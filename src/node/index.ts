@@ -7,17 +7,19 @@ import { RuntimeHost } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
 import { nodeGpu } from './gpu';
 import { directorySource } from './source';
+import { urlSource } from '../model/source';
 
 export type * from '../contract/types';
 export * from '../contract/errors';
 
-/** Loads the Hugging Face model folder at `options.model` (a directory path). */
+/** Loads the Hugging Face model folder at `options.model` (a directory path, or an http(s) URL of a folder). */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const host = new RuntimeHost({
     gpu: nodeGpu,
     load: (gpu, request, onProgress, signal) => {
-      if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path', { field: 'model' });
-      return loadRuntime(gpu, directorySource(request.model), request, onProgress, signal, totalmem());
+      if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path or an http(s) URL', { field: 'model' });
+      const source = /^https?:\/\//i.test(request.model) ? urlSource(request.model, { signal }) : directorySource(request.model);
+      return loadRuntime(gpu, source, request, onProgress, signal, totalmem());
     },
   });
   return ClientEngine.open(localTransport(host), options);
