@@ -1,6 +1,6 @@
 // Hub ids in the browser (worker engine) against a local server with the hub's URL layout (tests/helpers/hub_server.ts).
 import { expect, test } from '@playwright/test';
-import type * as Api from '../src/api/index';
+import type * as Api from '../src/browser/index';
 import { startHubServer, type HubServer } from '../tests/helpers/hub_server';
 
 type Harness = Window & { webgpuInfer: typeof Api };

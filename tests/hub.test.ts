@@ -1,7 +1,7 @@
 // Hub ids (`owner/name` + revision, hub base overridable) against a local server with the hub's URL layout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoadProgress } from '../src/api/types';
-import { InvalidRequestError, ModelAccessError, ModelFormatError } from '../src/gpu/errors';
+import type { LoadProgress } from '../src/contract/types';
+import { InvalidRequestError, ModelAccessError, ModelFormatError } from '../src/contract/errors';
 import { hubFolderUrl, hubSource, isHubId } from '../src/model/hub';
 import { Tokenizer } from '../src/model/tokenizer';
 import { createEngine } from '../src/node/index';

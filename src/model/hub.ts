@@ -1,4 +1,4 @@
-import { ModelAccessError } from '../gpu/errors';
+import { ModelAccessError } from '../contract/errors';
 import { urlSource, type ModelSource, type UrlSourceOptions } from './source';
 
 /** The public Hugging Face hub; `hubBase` overrides it (mirrors, self-hosting). */

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../gpu/errors';
+import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
 import { rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from '../kernels/tensor';
@@ -187,6 +187,7 @@ class Uploader {
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
+      await reader.expectEnd();
       this.done += size;
     }
     await this.flush();

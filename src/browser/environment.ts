@@ -1,10 +1,10 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, modelFetch } from '../api/cache';
+import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
-import type { HostEnvironment } from './host';
-import { loadRuntime } from './load';
+import type { HostEnvironment } from '../runtime/host';
+import { loadRuntime } from '../runtime/load';
 
 /** navigator.deviceMemory (GiB, Chromium) bounds what a model may take; absent elsewhere. */
 function deviceMemoryBytes(): number | undefined {
@@ -20,7 +20,14 @@ export const browserEnvironment: HostEnvironment = {
       const { model, revision } = request;
       const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
       const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
-      const fetchOptions = { cache: request.cache ?? true, expectedSha256: request.expectedSha256 };
+      const fetchOptions: ModelFetchOptions = {
+        cache: request.cache ?? true,
+        expectedSha256: request.expectedSha256,
+        onCacheRefused: (file, e) => onProgress({
+          phase: 'download', loadedBytes: 0, totalBytes: 0, file,
+          warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
+        }),
+      };
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
       const fetch = modelFetch(fetchOptions);
       source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });

@@ -93,14 +93,18 @@ export interface LoadProgress {
   /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
+  /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
   totalBytes: number;
   file?: string;
+  /** something the user should know that does not stop loading, e.g. the Cache API refused to store a file */
+  warning?: string;
 }
 
 export interface EngineOptions {
   /**
-   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser), a directory path (Node),
-   * or dropped files. In the browser, write a folder URL with a scheme, a leading '/' or './', or a trailing '/'.
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser and Node), a directory path
+   * (Node), or dropped files (browser). In the browser, write a folder URL with a scheme, a leading '/' or './', or
+   * a trailing '/'; in Node an existing directory wins over a hub id.
    */
   model: string | File[];
   /** hub ids: the branch, tag or commit to load (default 'main') */

@@ -1,10 +1,10 @@
 /** `engine.chat.completions.create`: the OpenAI chat shape on top of the chat template and generate(). */
-import { InferError } from '../gpu/errors';
-import { validateChatRequest } from './validate';
+import { InferError } from '../contract/errors';
+import { validateChatRequest } from '../contract/validate';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, Engine, EngineInfo, GenerateEvent,
   GenerateRequest, GenerateResult, Strategy,
-} from './types';
+} from '../contract/types';
 
 export interface ChatBackend {
   readonly model: string;
@@ -16,13 +16,13 @@ export interface ChatBackend {
 type Completions = Engine['chat']['completions'];
 type Usage = ChatCompletion['usage'];
 
-/** OpenAI semantics: temperature defaults to 1; 0 means greedy (deterministic). */
-/** The request's sampling; undefined (the model's generation_config.json defaults) when it sets none. */
+/**
+ * The request's sampling: undefined (the model's generation_config.json defaults) when it sets none of temperature,
+ * top_p, seed; else OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit).
+ */
 function strategyOf(request: ChatCompletionRequest): Strategy | undefined {
   if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined) return undefined;
-  const temperature = request.temperature ?? 1;
-  if (temperature === 0) return { kind: 'greedy' };
-  return { kind: 'sample', temperature, topP: request.top_p, seed: request.seed };
+  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: request.seed };
 }
 
 function finishReason(result: GenerateResult): 'stop' | 'length' {
