@@ -90,7 +90,10 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  /**
+   * 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them;
+   * 'compile': the GPU state besides the weights (KV cache, activations, the MLP variant), after 'weights'
+   */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
   /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */

@@ -27,11 +27,8 @@ export class Tokenizer {
   readonly chatTemplate?: ChatTemplateSource;
   private readonly addBosDefault: boolean;
 
-  private constructor(private readonly hf: HfTokenizer, config: Record<string, unknown>, generationEos: number[], template?: ChatTemplateSource) {
-    // a loop, not Math.max(...ids): vocabularies of 128k+ ids overflow the call stack as spread arguments
-    let largest = -1;
-    for (const id of hf.get_vocab(true).values()) if (id > largest) largest = id;
-    this.vocabSize = largest + 1;
+  private constructor(private readonly hf: HfTokenizer, json: Record<string, unknown>, config: Record<string, unknown>, generationEos: number[], template?: ChatTemplateSource) {
+    this.vocabSize = largestId(json) + 1;
     this.bosToken = tokenText(config.bos_token);
     this.eosToken = tokenText(config.eos_token);
     this.bosId = this.bosToken === undefined ? undefined : hf.token_to_id(this.bosToken);
@@ -63,7 +60,7 @@ export class Tokenizer {
     } catch (e) {
       throw new ModelFormatError(`${TOKENIZER}: cannot build the tokenizer (${(e as Error).message})`, { file: TOKENIZER });
     }
-    return new Tokenizer(hf, tokenizerConfig, generation.eosIds, template);
+    return new Tokenizer(hf, tokenizerJson, tokenizerConfig, generation.eosIds, template);
   }
 
   /**
@@ -122,6 +119,18 @@ export class StreamingDetokenizer {
     this.prefix = this.read = this.ids.length;
     return after.slice(before.length);
   }
+}
+
+/**
+ * The largest token id of tokenizer.json: its model's vocabulary (BPE/WordPiece: token -> id; Unigram: [token, score]
+ * pairs, ids by position) and its added tokens. Loops, not Math.max(...ids): 128k+ spread arguments overflow the stack.
+ */
+function largestId(json: Record<string, unknown>): number {
+  const vocab = (json.model as Record<string, unknown>).vocab;
+  let largest = Array.isArray(vocab) ? vocab.length - 1 : -1;
+  if (isObject(vocab)) for (const id of Object.values(vocab)) if (typeof id === 'number' && id > largest) largest = id;
+  for (const t of Array.isArray(json.added_tokens) ? json.added_tokens : []) if (isObject(t) && typeof t.id === 'number' && t.id > largest) largest = t.id;
+  return largest;
 }
 
 /** `"<s>"` or `{content: "<s>", ...}` (AddedToken form) -> the token text. */

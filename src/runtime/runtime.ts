@@ -71,6 +71,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
