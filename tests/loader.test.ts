@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/device';
+import { requestGpu, type Gpu } from '../src/gpu/device';
 import { AbortError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { readBuffer } from '../src/gpu/buffers';
 import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/quantize';
@@ -169,6 +169,14 @@ describe('loadWeights', () => {
     expect((await greedy(split)).tokens).toEqual((await greedy(whole)).tokens);
     whole.dispose();
     split.dispose();
+  });
+
+  it('asks for the adapter\'s own buffer limits, not WebGPU\'s defaults', async () => {
+    let asked: Record<string, number> | undefined;
+    const limits = { maxStorageBufferBindingSize: 3 * 2 ** 30, maxBufferSize: 4 * 2 ** 30 };
+    const adapter = { features: new Set(), limits, requestDevice: async (d: GPUDeviceDescriptor) => { asked = d.requiredLimits as Record<string, number>; throw new Error('no device'); } };
+    await requestGpu({ requestAdapter: async () => adapter } as unknown as GPU).catch(() => undefined);
+    expect(asked).toMatchObject(limits);
   });
 
   it('refuses a weight over the buffer limit that cannot be split, before any upload', async () => {
