@@ -22,6 +22,8 @@ export class ContextLengthError extends InferError {}
 export class InvalidRequestError extends InferError {}
 export class ResourceLimitError extends InferError {}
 export class AbortError extends InferError {}
+/** NaN or infinity in the logits while generating (non-finite weights are refused at load as ModelFormatError) */
+export class NonFiniteError extends InferError {}
 
 type ErrorClass = typeof InferError;
 interface Identity {
@@ -40,6 +42,7 @@ const identities = new Map<ErrorClass, Identity>([
   [InvalidRequestError, { name: 'InvalidRequestError', code: 'INVALID_REQUEST' }],
   [ResourceLimitError, { name: 'ResourceLimitError', code: 'RESOURCE_LIMIT' }],
   [AbortError, { name: 'AbortError', code: 'ABORTED' }],
+  [NonFiniteError, { name: 'NonFiniteError', code: 'NON_FINITE' }],
 ]);
 const byCode = new Map([...identities].map(([cls, { code }]) => [code, cls]));
 

@@ -115,6 +115,11 @@ export interface EngineOptions {
    * current hidden state (default true). Ignored without maxResidentExperts.
    */
   prefetchExperts?: boolean;
+  /**
+   * scan every weight for NaN and infinity while it streams to the GPU; one gives a ModelFormatError naming the
+   * tensor (default true; false skips the scan, and non-finite logits then end a generation with NonFiniteError)
+   */
+  scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
   /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */

@@ -154,6 +154,7 @@ export function validateEngineOptions(options: EngineOptions): void {
   checkRange('contextLength', options.contextLength, 1, Number.MAX_SAFE_INTEGER, true);
   checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
   checkBoolean('prefetchExperts', options.prefetchExperts);
+  checkBoolean('scanWeights', options.scanWeights);
   validateSparsity(options.sparsity);
   if (options.ngrams !== undefined && (typeof options.ngrams !== 'string' || options.ngrams.length === 0)) fail('ngrams', 'must be a non-empty file name', options.ngrams);
   checkBoolean('profile', options.profile);
