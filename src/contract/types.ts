@@ -131,6 +131,8 @@ export interface EngineOptions {
   profile?: boolean;
   /** browser only: run in the calling thread instead of a Worker */
   worker?: boolean;
+  /** URL models: a download with no bytes for this long fails with NetworkError (default 30000 ms) */
+  stallTimeoutMs?: number;
   /** browser only: cache downloaded files with the Cache API (default true) */
   cache?: boolean;
   /** browser only: file name -> hex SHA-256; a download that does not match is rejected (ModelFormatError) */

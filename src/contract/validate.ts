@@ -160,6 +160,7 @@ export function validateEngineOptions(options: EngineOptions): void {
   checkBoolean('profile', options.profile);
   checkBoolean('worker', options.worker);
   checkBoolean('cache', options.cache);
+  checkRange('stallTimeoutMs', options.stallTimeoutMs, 1, 2 ** 31 - 1, false);
   validateSha256(options.expectedSha256);
 }
 
