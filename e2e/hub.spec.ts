@@ -15,7 +15,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => hub.close());
 
-test('hub ids load in the browser: single-file with tokenizer as its folder, sharded, and a gated repo as ModelAccessError', async ({ page }) => {
+test('hub ids load in the browser: single-file with tokenizer as its folder, sharded, and a gated repo as NetworkError', async ({ page }) => {
   await page.goto('/e2e/harness/worker.html');
   await page.waitForFunction(() => 'webgpuInfer' in window);
   const result = await page.evaluate(async (hubBase) => {
@@ -29,13 +29,13 @@ test('hub ids load in the browser: single-file with tokenizer as its folder, sha
     const shardedLocal = await api.createEngine({ model: '/tests/fixtures/models/llama-sharded/', cache: false });
     const shardedLogits = [Array.from(await sharded.logits([3, 17, 250])), Array.from(await shardedLocal.logits([3, 17, 250]))];
     await Promise.all([sharded.dispose(), shardedLocal.dispose()]);
-    const gated = await api.createEngine({ model: 'test-org/gated', hubBase, cache: false }).catch((e: Error) => ({ name: e.name, message: e.message, isClass: e instanceof api.ModelAccessError }));
+    const gated = await api.createEngine({ model: 'test-org/gated', hubBase, cache: false }).catch((e: Error) => ({ name: e.name, message: e.message, isClass: e instanceof api.NetworkError }));
     return { tokens, shardedLogits, gated };
   }, hub.base);
   expect(result.tokens[0]).toHaveLength(8);
   expect(result.tokens[0]).toEqual(result.tokens[1]);
   expect(result.shardedLogits[0]).toEqual(result.shardedLogits[1]);
-  expect(result.gated).toMatchObject({ name: 'ModelAccessError', isClass: true });
+  expect(result.gated).toMatchObject({ name: 'NetworkError', isClass: true });
   expect((result.gated as { message: string }).message).toContain('test-org/gated@main');
   expect(hub.requests).toContain('GET /storage/test-org/sharded/model-00001-of-00002.safetensors');
 });

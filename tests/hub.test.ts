@@ -1,7 +1,7 @@
 // Hub ids (`owner/name` + revision, hub base overridable) against a local server with the hub's URL layout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadProgress } from '../src/contract/types';
-import { InvalidRequestError, ModelAccessError, ModelFormatError } from '../src/contract/errors';
+import { InvalidRequestError, NetworkError, ModelFormatError } from '../src/contract/errors';
 import { hubFolderUrl, hubSource, isHubId } from '../src/model/hub';
 import { Tokenizer } from '../src/model/tokenizer';
 import { createEngine } from '../src/node/index';
@@ -56,12 +56,12 @@ describe('hub ids', () => {
     expect(renamed.vocabSize).toBe(2048);
   });
 
-  it('gives ModelAccessError naming the repo for gated (401) and private (403) repos, ModelFormatError for a missing revision', async () => {
+  it('gives NetworkError naming the repo for gated (401) and private (403) repos, ModelFormatError for a missing revision', async () => {
     for (const [repo, status] of [['test-org/gated', 401], ['test-org/private', 403]] as const) {
       const error = await createEngine({ model: repo, hubBase: hub.base }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ModelAccessError);
+      expect(error).toBeInstanceOf(NetworkError);
       expect((error as Error).message).toContain(`${repo}@main`);
-      expect((error as ModelAccessError).details).toMatchObject({ repo, status });
+      expect((error as NetworkError).details).toMatchObject({ repo, status });
     }
     const missing = await createEngine({ model: 'test-org/tiny-dense', revision: 'no-such-branch', hubBase: hub.base }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ModelFormatError);

@@ -7,6 +7,7 @@ import { InvalidRequestError } from '../contract/errors';
 import { RuntimeHost } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
 import { urlSource } from '../model/source';
+import { networkPolicy } from '../model/network';
 import { nodeGpu } from './gpu';
 import { directorySource } from './source';
 import { hubSource, isHubId } from '../model/hub';
@@ -22,9 +23,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const { model } = request;
       if (typeof model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path, an http(s) URL or a hub id', { field: 'model' });
       // an http(s) URL is fetched like the browser engine does (without its cache); an existing directory wins over a hub id
+      const network = networkPolicy(request.stallTimeoutMs);
       const hub = { repo: model, revision: request.revision, hubBase: request.hubBase };
-      const source = /^https?:\/\//i.test(model) ? urlSource(model, { signal })
-        : !existsSync(model) && isHubId(model) ? hubSource(hub, { signal })
+      const source = /^https?:\/\//i.test(model) ? urlSource(model, { signal, network })
+        : !existsSync(model) && isHubId(model) ? hubSource(hub, { signal, network })
         : directorySource(model);
       return loadRuntime(gpu, source, request, onProgress, signal, totalmem());
     },
