@@ -29,6 +29,7 @@ export type Strategy =
 export interface GenerateRequest {
   prompt: string | number[];
   maxTokens?: number;
+  /** default: the model's generation_config.json sampling (do_sample), else greedy */
   strategy?: Strategy;
   /** stop when any of these strings appears in the generated text */
   stop?: string[];
@@ -69,6 +70,12 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /**
+   * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
+   * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
+   * then scores them), 'off' with ngramWeight 0
+   */
+  ngrams?: 'used' | 'missing' | 'off';
   /** MoE with maxResidentExperts: experts found on the GPU, uploaded on demand, and uploaded ahead of need */
   expertCacheHits?: number;
   expertCacheMisses?: number;
@@ -89,16 +96,30 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  /**
+   * 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them;
+   * 'compile': the GPU state besides the weights (KV cache, activations, the MLP variant), after 'weights'
+   */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
+  /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
   totalBytes: number;
   file?: string;
+  /** something the user should know that does not stop loading, e.g. the Cache API refused to store a file */
+  warning?: string;
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser), a directory path (Node), or dropped files */
+  /**
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser and Node), a directory path
+   * (Node), or dropped files (browser). In the browser, write a folder URL with a scheme, a leading '/' or './', or
+   * a trailing '/'; in Node an existing directory wins over a hub id.
+   */
   model: string | File[];
+  /** hub ids: the branch, tag or commit to load (default 'main') */
+  revision?: string;
+  /** hub ids: the hub's base URL (default the public Hugging Face hub; mirrors, self-hosting) */
+  hubBase?: string;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** weight storage: keep the checkpoint's precision, or quantize on load */
@@ -115,14 +136,25 @@ export interface EngineOptions {
    * current hidden state (default true). Ignored without maxResidentExperts.
    */
   prefetchExperts?: boolean;
+  /**
+   * scan every weight for NaN and infinity while it streams to the GPU; one gives a ModelFormatError naming the
+   * tensor (default true; false skips the scan, and non-finite logits then end a generation with NonFiniteError)
+   */
+  scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
-  /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
+  /**
+   * n-gram table for superposed decoding, a file name relative to the model folder, checked while loading. Without
+   * it, `ngrams.bin` in the folder or `../ngrams-bpe<vocab>.bin` beside it is looked for when superposed decoding
+   * first runs; `stats.ngrams` says whether one was used.
+   */
   ngrams?: string;
   /** collect per-kernel GPU time with timestamp queries */
   profile?: boolean;
   /** browser only: run in the calling thread instead of a Worker */
   worker?: boolean;
+  /** URL models: a download with no bytes for this long fails with NetworkError (default 30000 ms) */
+  stallTimeoutMs?: number;
   /** browser only: cache downloaded files with the Cache API (default true) */
   cache?: boolean;
   /** browser only: file name -> hex SHA-256; a download that does not match is rejected (ModelFormatError) */
@@ -154,6 +186,7 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
+  /** with none of temperature, top_p, seed: the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;
