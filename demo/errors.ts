@@ -51,6 +51,7 @@ export function showBanner(problem: Problem, message: string, action?: BannerAct
   banner.hidden = false;
 }
 
-function hideBanner(): void {
+/** A later success makes an earlier error's banner stale. */
+export function hideBanner(): void {
   byId('banner').hidden = true;
 }

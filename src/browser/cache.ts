@@ -131,6 +131,8 @@ export function modelFetch(options: ModelFetchOptions): typeof fetch {
 
 /** The weight files of a model folder: the shards named by the index, or the single checkpoint. */
 async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSignal): Promise<string[]> {
+  // the single file first, as the loader does (no 404 for an index most small models lack)
+  if ((await doFetch(base + SINGLE_FILE, { method: 'HEAD', signal })).ok) return [SINGLE_FILE];
   const index = await doFetch(base + SHARD_INDEX, { signal });
   if (!index.ok) return [SINGLE_FILE];
   const parsed = (await index.json().catch(() => undefined)) as { weight_map?: Record<string, string> } | undefined;

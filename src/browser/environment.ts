@@ -1,7 +1,8 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
-import { fileListSource, urlSource } from '../model/source';
+import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
+import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
@@ -16,7 +17,9 @@ export const browserEnvironment: HostEnvironment = {
   gpu: () => requestGpu(navigator.gpu),
   async load(gpu, request, onProgress, signal) {
     if (typeof request.model !== 'string') return loadRuntime(gpu, fileListSource(request.model), request, onProgress, signal, deviceMemoryBytes());
-    const base = new URL(request.model.endsWith('/') ? request.model : `${request.model}/`, location.href).href;
+    const { model, revision } = request;
+    const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+    const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
     const fetchOptions: ModelFetchOptions = {
       cache: request.cache ?? true,
       expectedSha256: request.expectedSha256,
@@ -29,7 +32,8 @@ export const browserEnvironment: HostEnvironment = {
     };
     try {
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
-      const source = urlSource(base, { fetch: modelFetch(fetchOptions), signal });
+      const fetch = modelFetch(fetchOptions);
+      const source: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
       return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
     } catch (e) {
       // only what a load validated stays cached: a failed load leaves no trace

@@ -29,6 +29,7 @@ export type Strategy =
 export interface GenerateRequest {
   prompt: string | number[];
   maxTokens?: number;
+  /** default: the model's generation_config.json sampling (do_sample), else greedy */
   strategy?: Strategy;
   /** stop when any of these strings appears in the generated text */
   stop?: string[];
@@ -69,6 +70,12 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /**
+   * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
+   * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
+   * then scores them), 'off' with ngramWeight 0
+   */
+  ngrams?: 'used' | 'missing' | 'off';
   /** MoE with maxResidentExperts: experts found on the GPU, uploaded on demand, and uploaded ahead of need */
   expertCacheHits?: number;
   expertCacheMisses?: number;
@@ -89,7 +96,10 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  /**
+   * 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them;
+   * 'compile': the GPU state besides the weights (KV cache, activations, the MLP variant), after 'weights'
+   */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
   /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
@@ -100,8 +110,16 @@ export interface LoadProgress {
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser and Node), a directory path (Node), or dropped files (browser) */
+  /**
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser and Node), a directory path
+   * (Node), or dropped files (browser). In the browser, write a folder URL with a scheme, a leading '/' or './', or
+   * a trailing '/'; in Node an existing directory wins over a hub id.
+   */
   model: string | File[];
+  /** hub ids: the branch, tag or commit to load (default 'main') */
+  revision?: string;
+  /** hub ids: the hub's base URL (default the public Hugging Face hub; mirrors, self-hosting) */
+  hubBase?: string;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** weight storage: keep the checkpoint's precision, or quantize on load */
@@ -125,7 +143,11 @@ export interface EngineOptions {
   scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
-  /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
+  /**
+   * n-gram table for superposed decoding, a file name relative to the model folder, checked while loading. Without
+   * it, `ngrams.bin` in the folder or `../ngrams-bpe<vocab>.bin` beside it is looked for when superposed decoding
+   * first runs; `stats.ngrams` says whether one was used.
+   */
   ngrams?: string;
   /** collect per-kernel GPU time with timestamp queries */
   profile?: boolean;
@@ -164,6 +186,7 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
+  /** with none of temperature, top_p, seed: the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;

@@ -2,12 +2,13 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../contract/types';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
 import { parameterCount } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
+import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
@@ -34,8 +35,10 @@ export class Runtime {
   private disposed = false;
   /** the MLP variant (dense, MoE, expert budget, activation sparsity): its steps and stats */
   private mlp!: MlpBlocks;
-  /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
-  private ngrams?: NgramTable;
+  /** n-gram table for superposed decoding: RuntimeOptions.ngrams, else looked for next to the model when first asked */
+  private ngrams: () => Promise<NgramTable | undefined> = async () => undefined;
+  /** the checkpoint's generation_config.json: EOS ids, and the sampling of requests without a strategy */
+  private generation: GenerationConfig = EMPTY_GENERATION_CONFIG;
 
   private constructor(
     readonly gpu: Gpu,
@@ -59,7 +62,8 @@ export class Runtime {
     const config = await loadConfig(source);
     checkAbort();
     onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
-    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source) : null;
+    const generation = await loadGenerationConfig(source);
+    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source, generation) : null;
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
@@ -68,6 +72,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
@@ -75,11 +80,14 @@ export class Runtime {
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength);
-    const ngrams = await loadNgramTable(source, config.vocab, options.ngrams);
+    // a named table is checked with the model; the default places are probed only once superposed decoding asks
+    const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
+    let found: Promise<NgramTable | undefined> | undefined;
     onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
     const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
-    runtime.ngrams = ngrams;
+    runtime.ngrams = named ? async () => named : () => (found ??= loadNgramTable(source, config.vocab).catch(() => undefined));
     runtime.mlp = mlp;
+    runtime.generation = generation;
     return runtime;
   }
 
@@ -128,12 +136,13 @@ export class Runtime {
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
-    const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
+    const strategy = createStrategy(request.strategy ?? defaultStrategy(this.generation));
+    const ngrams = request.strategy?.kind === 'superposed' ? await this.ngrams() : undefined;
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
     const stopAtEos = request.stopAtEos ?? true;
     // with stopAtEos false, EOS is an ordinary token for the output and for the strategies (superposed drafts end at EOS)
-    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds : []);
+    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? [...this.config.eosTokenIds, ...this.generation.eosIds] : []);
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
     const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stop ?? []);
 
@@ -169,7 +178,7 @@ export class Runtime {
       newStep: this.mlp.stepFactory(this.gpu, this.arena, this.profiler),
       eosIds,
       detokenize: decode,
-      ngrams: this.ngrams,
+      ngrams,
     });
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
@@ -231,6 +240,11 @@ export class Runtime {
   private checkUsable(): void {
     if (this.disposed) throw new InferError('the runtime has been disposed');
   }
+}
+
+/** A request without a strategy samples as generation_config.json says (do_sample), else decodes greedily. */
+function defaultStrategy({ sampling }: GenerationConfig): Strategy {
+  return sampling ? { kind: 'sample', ...sampling } : { kind: 'greedy' };
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
