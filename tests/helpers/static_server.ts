@@ -8,7 +8,7 @@
  *   statusNNN answer HTTP NNN                        flaky     503 to the first request for each path
  *   loop      302 to itself for ever                 html      200 text/html (a login page) for every file
  *   stall     send 64 KiB of the body, then nothing  cut       send half the body, then close the connection
- *   cutonce   cut, for the first request of each path only
+ *   cutonce   cut, for the first request of each path and method only
  * Without `ranges` a Range header is ignored (200, whole file), as many servers do. Cross-origin pages may read
  * everything (CORS *, CORP cross-origin) but, as usual, not the Content-Encoding header.
  */
@@ -49,7 +49,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     const fault = flags.map((f) => /^status(\d{3})$/.exec(f)?.[1]).find(Boolean);
-    const firstTry = !requests.slice(0, -1).some((r) => r.path === rest && r.flags.join() === flags.join());
+    const firstTry = !requests.slice(0, -1).some((r) => r.path === rest && r.method === req.method && r.flags.join() === flags.join());
     if (fault || (flags.includes('flaky') && firstTry)) return void res.writeHead(Number(fault ?? 503)).end('unavailable');
     if (flags.includes('loop')) return void res.writeHead(302, { Location: url.pathname }).end();
     if (flags.includes('html')) return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Please log in</body></html>');
