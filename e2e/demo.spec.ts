@@ -84,6 +84,9 @@ test('self-speculative text is identical to greedy, with acceptance charts', asy
   expect(Number(await page.getByTestId('acceptance-chart').getAttribute('data-points'))).toBeGreaterThan(0);
   expect(Number(await page.getByTestId('rounds-chart').getAttribute('data-points'))).toBeGreaterThan(0);
   await expect(page.locator('[data-testid=main-output-text] [data-origin=corrected], [data-testid=main-output-text] [data-origin=bonus]').first()).toBeVisible();
+  // DEL says why it drafted or not, and the legend says what each colour means
+  await expect(page.getByTestId('del-reasoning')).toContainText(/DEL: \d+ tokens from drafting rounds, \d+ from plain steps\. Last decision: .* tokens per layer/);
+  await expect(page.getByTestId('token-legend')).toContainText('bonus token');
   const shot = await snapshot(testInfo, 'generate-self-speculative');
   await page.getByTestId('generate-view').screenshot({ path: testInfo.outputPath('readme.png') });
   expect(statSync(testInfo.outputPath('readme.png')).size).toBeLessThan(300_000);

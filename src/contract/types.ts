@@ -59,6 +59,24 @@ export interface RoundInfo {
   accepted: number;
 }
 
+/** DEL's decision for one self-speculative round with 'auto' settings (the cost model of decode/exit_policy.ts). */
+export interface DelDecision {
+  /** what the round does: draft (then verify), or decode one plain step */
+  verdict: 'draft' | 'plain';
+  /** the round runs the alternative to DEL's choice, as every 16th does, to keep both timings current */
+  probe: boolean;
+  exitLayer: number;
+  draftLength: number;
+  /** estimated acceptance rate of drafts from each exit layer (index = layer; 0 unused) */
+  acceptance: number[];
+  /** ρ, the cost of each verified row beyond the first as a fraction of a one-row pass: near 0 on GPUs, near 1 on CPU adapters */
+  rowCost: number;
+  /** the best drafting round and its expected tokens per layer over plain decoding's (above 1: drafting pays) */
+  bestDraft: { exitLayer: number; draftLength: number; gain: number };
+  /** drafting could not beat plain decoding on this adapter even if every draft were accepted */
+  draftingCannotWin: boolean;
+}
+
 export interface GenerateStats {
   prefillTokens: number;
   prefillMs: number;
@@ -70,6 +88,9 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
+  delDecision?: DelDecision;
+  tokensByVerdict?: { draft: number; plain: number };
   /**
    * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
    * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
