@@ -2,43 +2,63 @@
 import { InferError } from '../contract/errors';
 import { validateChatRequest } from '../contract/validate';
 import type {
-  ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, Engine, EngineInfo, GenerateEvent,
-  GenerateRequest, GenerateResult, Strategy,
+  ChatChoiceLogprobs, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatFinishReason, ChatMessage, ChatUsage, Engine,
+  EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, Strategy, TokenLogprob,
 } from '../contract/types';
 
 export interface ChatBackend {
   readonly model: string;
   info(): EngineInfo;
   applyChatTemplate(messages: ChatMessage[]): Promise<string>;
+  detokenize(ids: number[]): Promise<string>;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
 }
 
 type Completions = Engine['chat']['completions'];
-type Usage = ChatCompletion['usage'];
+type Head = Pick<ChatCompletionChunk, 'id' | 'created' | 'model'>;
 
-/** OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit). */
-function strategyOf(request: ChatCompletionRequest): Strategy {
-  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: request.seed };
+/** Default seed of choice i when the request names none: choices differ, and a request replays. */
+const DEFAULT_CHAT_SEED = 0x5eed;
+
+/** OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit). Choice i samples with seed + i. */
+function strategyOf(request: ChatCompletionRequest, choice: number): Strategy {
+  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: (request.seed ?? DEFAULT_CHAT_SEED) + choice };
 }
 
-function finishReason(result: GenerateResult): 'stop' | 'length' {
+/** The GenerateRequest for one choice: OpenAI's names mapped to ours. */
+function generateRequest(request: ChatCompletionRequest, prompt: string, choice: number): GenerateRequest {
+  const stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const logitBias = request.logit_bias && Object.fromEntries(Object.entries(request.logit_bias).map(([id, b]) => [Number(id), b]));
+  return {
+    prompt, maxTokens: request.max_completion_tokens ?? request.max_tokens, strategy: strategyOf(request, choice), stop, signal: request.signal,
+    frequencyPenalty: request.frequency_penalty, presencePenalty: request.presence_penalty, repetitionPenalty: request.repetition_penalty,
+    logitBias, logprobs: request.logprobs, topLogprobs: request.logprobs ? request.top_logprobs : undefined, responseFormat: request.response_format,
+  };
+}
+
+function finishReason(result: GenerateResult): ChatFinishReason {
   return result.finishReason === 'length' ? 'length' : 'stop';
 }
 
-function usageOf(result: GenerateResult): Usage {
-  const prompt = result.stats.prefillTokens;
-  return { prompt_tokens: prompt, completion_tokens: result.tokens.length, total_tokens: prompt + result.tokens.length };
+/** Usage over all choices: the prompt counted once, its reused part from the first choice. */
+function usageOf(results: GenerateResult[]): ChatUsage {
+  const prompt = results[0]?.stats.prefillTokens ?? 0;
+  const completion = results.reduce((n, r) => n + r.tokens.length, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: results[0]?.stats.cachedTokens ?? 0 } };
 }
 
-async function* chunks(events: AsyncIterable<GenerateEvent>, head: Pick<ChatCompletionChunk, 'id' | 'created' | 'model'>): AsyncGenerator<ChatCompletionChunk> {
-  const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: 'stop' | 'length' | null): ChatCompletionChunk => ({
-    ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }],
-  });
-  yield chunk({ role: 'assistant', content: '' }, null);
-  for await (const ev of events) {
-    if (ev.type === 'tokens' && ev.text) yield chunk({ content: ev.text }, null);
-    if (ev.type === 'done') yield { ...chunk({}, finishReason(ev.result)), usage: usageOf(ev.result) };
-  }
+/** Token ids in logprobs become their text and UTF-8 bytes, as OpenAI reports them. */
+async function chatLogprobs(backend: ChatBackend, logprobs: TokenLogprob[] | undefined): Promise<ChatChoiceLogprobs | null> {
+  if (!logprobs) return null;
+  const entry = async (token: number, logprob: number) => {
+    const text = await backend.detokenize([token]);
+    return { token: text, logprob, bytes: Array.from(new TextEncoder().encode(text)) };
+  };
+  const content = await Promise.all(logprobs.map(async (lp) => ({
+    ...(await entry(lp.token, lp.logprob)),
+    top_logprobs: await Promise.all(lp.top.map((t) => entry(t.token, t.logprob))),
+  })));
+  return { content };
 }
 
 async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<GenerateResult> {
@@ -46,21 +66,38 @@ async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<Genera
   throw new InferError('the generation stream ended without a done event');
 }
 
+/** Choices one after another: each choice's chunks carry its index; the last choice's final chunk carries the usage of all. */
+async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, prompt: string, head: Head): AsyncGenerator<ChatCompletionChunk> {
+  const chunk = (index: number, delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatFinishReason | null, logprobs?: ChatChoiceLogprobs | null): ChatCompletionChunk => ({
+    ...head, object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: finish, ...(logprobs !== undefined ? { logprobs } : {}) }],
+  });
+  const results: GenerateResult[] = [];
+  const n = request.n ?? 1;
+  for (let index = 0; index < n; index++) {
+    yield chunk(index, { role: 'assistant', content: '' }, null);
+    for await (const ev of backend.generate(generateRequest(request, prompt, index))) {
+      if (ev.type === 'tokens' && ev.text) yield chunk(index, { content: ev.text }, null, request.logprobs ? await chatLogprobs(backend, ev.logprobs) : undefined);
+      if (ev.type === 'done') {
+        results.push(ev.result);
+        const last = chunk(index, {}, finishReason(ev.result));
+        yield index === n - 1 ? { ...last, usage: usageOf(results) } : last;
+      }
+    }
+  }
+}
+
 export function chatCompletions(backend: ChatBackend): Completions {
   async function create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     validateChatRequest(request, backend.info());
     const prompt = await backend.applyChatTemplate(request.messages.map(({ role, content }) => ({ role, content })));
-    const stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
-    const events = backend.generate({ prompt, maxTokens: request.max_tokens, strategy: strategyOf(request), stop, signal: request.signal });
     const head = { id: `chatcmpl-${crypto.randomUUID()}`, created: Math.floor(Date.now() / 1000), model: backend.model };
-    if (request.stream) return chunks(events, head);
-    const result = await finalResult(events);
-    return {
-      ...head,
-      object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: result.text }, finish_reason: finishReason(result) }],
-      usage: usageOf(result),
-    };
+    if (request.stream) return chunks(backend, request, prompt, head);
+    const results: GenerateResult[] = [];
+    for (let index = 0; index < (request.n ?? 1); index++) results.push(await finalResult(backend.generate(generateRequest(request, prompt, index))));
+    const choices = await Promise.all(results.map(async (result, index) => ({
+      index, message: { role: 'assistant' as const, content: result.text }, finish_reason: finishReason(result), logprobs: await chatLogprobs(backend, result.logprobs),
+    })));
+    return { ...head, object: 'chat.completion', choices, usage: usageOf(results) };
   }
   return { create: create as Completions['create'] };
 }

@@ -35,6 +35,46 @@ export interface GenerateRequest {
   /** stop at the model's EOS tokens (default true) */
   stopAtEos?: boolean;
   signal?: AbortSignal;
+  /**
+   * Sampling controls, applied on the GPU to the logits before greedy or sampled choice (greedy and sample
+   * strategies). OpenAI semantics: a token's logit loses frequencyPenalty × (times it was generated), and
+   * presencePenalty once it was generated at all (-2..2; the prompt does not count).
+   */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /**
+   * Hugging Face / llama.cpp repetition penalty over the prompt and the output (every earlier token, no window):
+   * a seen token's logit is divided by it when positive, multiplied when negative. 1 = off; > 1 discourages.
+   */
+  repetitionPenalty?: number;
+  /** token id -> bias added to its logit (-100..100; -100 in effect bans, 100 forces) */
+  logitBias?: Record<number, number>;
+  /**
+   * Report each generated token's log-probability, and the `topLogprobs` (0..20) most likely alternatives:
+   * log-softmax of the logits after penalties, bias and constraints, at temperature 1.
+   */
+  logprobs?: boolean;
+  topLogprobs?: number;
+  /** constrain the output to JSON (any object) or to a JSON schema (see ResponseFormat) */
+  responseFormat?: ResponseFormat;
+}
+
+/**
+ * Constrained output, OpenAI's `response_format`. 'json_schema' takes the structured-outputs subset of JSON
+ * Schema: type object (properties, required, additionalProperties false), array (items, minItems, maxItems),
+ * string (enum, minLength, maxLength), number, integer, boolean, null, enum, const, anyOf, type lists.
+ * Output JSON is compact (no whitespace between tokens of the syntax).
+ */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+
+/** A generated token's log-probability and its most likely alternatives (ids). */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: { token: number; logprob: number }[];
 }
 
 export interface DraftView {
@@ -47,7 +87,7 @@ export interface DraftView {
 export type TokenOrigin = 'plain' | 'accepted' | 'corrected' | 'bonus';
 
 export type GenerateEvent =
-  | { type: 'tokens'; tokens: number[]; text: string; origins?: TokenOrigin[]; round?: RoundInfo }
+  | { type: 'tokens'; tokens: number[]; text: string; origins?: TokenOrigin[]; round?: RoundInfo; logprobs?: TokenLogprob[] }
   | { type: 'drafts'; drafts: DraftView[] }
   | { type: 'done'; result: GenerateResult };
 
@@ -60,6 +100,8 @@ export interface RoundInfo {
 
 export interface GenerateStats {
   prefillTokens: number;
+  /** prompt tokens whose KV cache was kept from the previous request (prefix reuse): not prefilled again */
+  cachedTokens?: number;
   prefillMs: number;
   decodeTokens: number;
   decodeMs: number;
@@ -83,6 +125,8 @@ export interface GenerateResult {
   text: string;
   tokens: number[];
   drafts?: DraftView[];
+  /** with request.logprobs: one entry per token of `tokens` */
+  logprobs?: TokenLogprob[];
   finishReason: 'length' | 'eos' | 'stop' | 'aborted';
   aborted: boolean;
   stats: GenerateStats;
@@ -157,20 +201,54 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
+  /** OpenAI's newer name for max_tokens */
+  max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
   seed?: number;
   stop?: string | string[];
+  /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
+  n?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
+  repetition_penalty?: number;
+  /** token id (as a string key, as in JSON) -> bias */
+  logit_bias?: Record<string, number>;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  response_format?: ResponseFormat;
   signal?: AbortSignal;
 }
+
+export interface ChatLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/** OpenAI's choice.logprobs: one entry per generated token. */
+export interface ChatChoiceLogprobs {
+  content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** cached_tokens: prompt tokens whose KV cache was reused from the previous request */
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export type ChatFinishReason = 'stop' | 'length';
 
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: { index: 0; message: { role: 'assistant'; content: string }; finish_reason: 'stop' | 'length' }[];
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  choices: { index: number; message: { role: 'assistant'; content: string }; finish_reason: ChatFinishReason; logprobs: ChatChoiceLogprobs | null }[];
+  usage: ChatUsage;
 }
 
 export interface ChatCompletionChunk {
@@ -178,8 +256,8 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: 'stop' | 'length' | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  choices: { index: number; delta: { role?: 'assistant'; content?: string }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  usage?: ChatUsage;
 }
 
 export interface Engine {
@@ -198,6 +276,11 @@ export interface Engine {
       create(request: ChatCompletionRequest & { stream?: false }): Promise<ChatCompletion>;
     };
   };
+  /**
+   * Forget the KV cache kept from earlier requests. Each request reuses the cache of the previous one for their
+   * shared token prefix (a chat's earlier turns), with identical outputs; this gives the next request a cold start.
+   */
+  resetCache(): Promise<void>;
   /** loads the same model again on a fresh GPU device: the way back after a DeviceLostError */
   reload(): Promise<void>;
   dispose(): Promise<void>;

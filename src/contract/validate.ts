@@ -102,6 +102,49 @@ function validateStop(stop: unknown): void {
   }
 }
 
+/** Most alternatives per position that logprobs report (OpenAI's top_logprobs limit; MAX_TOP_LOGPROBS in the kernel). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** Token id -> bias: ids in the vocabulary, biases in OpenAI's [-100, 100]. */
+function validateLogitBias(field: string, bias: unknown, limits: Limits): void {
+  if (bias === undefined) return;
+  if (typeof bias !== 'object' || bias === null || Array.isArray(bias)) fail(field, 'must map token ids to biases', bias);
+  for (const [id, b] of Object.entries(bias)) {
+    if (!/^(0|[1-9][0-9]*)$/.test(id) || Number(id) >= limits.vocab) fail(`${field}.${id}`, `is not a token id in the vocabulary [0, ${limits.vocab})`, id);
+    checkRange(`${field}.${id}`, b, -100, 100, false);
+  }
+}
+
+function validateResponseFormat(field: string, format: unknown): void {
+  if (format === undefined) return;
+  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | null;
+  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' }", format);
+  if (f.type === 'text' || f.type === 'json_object') return;
+  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object' or 'json_schema'", f.type);
+  if (typeof f.json_schema !== 'object' || f.json_schema === null) fail(`${field}.json_schema`, 'must be an object { name, schema }', f.json_schema);
+  if (typeof f.json_schema.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(f.json_schema.name)) fail(`${field}.json_schema.name`, 'must be 1-64 letters, digits, _ or -', f.json_schema.name);
+  const schema = f.json_schema.schema;
+  if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) fail(`${field}.json_schema.schema`, 'must be a JSON Schema object', schema);
+}
+
+/** The options that the logit controls and constraints serve: greedy and sample strategies only. */
+const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs', 'responseFormat'] as const;
+
+function validateControls(request: GenerateRequest, limits: Limits): void {
+  checkRange('frequencyPenalty', request.frequencyPenalty, -2, 2, false);
+  checkRange('presencePenalty', request.presencePenalty, -2, 2, false);
+  checkRange('repetitionPenalty', request.repetitionPenalty, Number.MIN_VALUE, 100, false);
+  validateLogitBias('logitBias', request.logitBias, limits);
+  checkBoolean('logprobs', request.logprobs);
+  checkRange('topLogprobs', request.topLogprobs, 0, MAX_TOP_LOGPROBS, true);
+  if (request.topLogprobs !== undefined && request.logprobs !== true) fail('topLogprobs', 'needs logprobs: true', request.topLogprobs);
+  validateResponseFormat('responseFormat', request.responseFormat);
+  const kind = request.strategy?.kind ?? 'greedy';
+  if (kind === 'greedy' || kind === 'sample') return;
+  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined && !(f === 'responseFormat' && request.responseFormat?.type === 'text'));
+  if (used) fail(used, `is supported with the greedy and sample strategies, not ${kind}`, kind);
+}
+
 /** Throws InvalidRequestError / ContextLengthError for a request the engine must refuse. */
 export function validateRequest(request: GenerateRequest, limits: Limits): void {
   if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
@@ -110,6 +153,7 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
   validateStrategy(request.strategy, limits);
   validateStop(request.stop);
   checkBoolean('stopAtEos', request.stopAtEos);
+  validateControls(request, limits);
 }
 
 function validateModel(model: unknown): void {
@@ -177,4 +221,25 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
+  checkRange('max_completion_tokens', request.max_completion_tokens, 1, limits.contextLength, true);
+  checkRange('n', request.n, 1, MAX_CHOICES, true);
+  checkRange('frequency_penalty', request.frequency_penalty, -2, 2, false);
+  checkRange('presence_penalty', request.presence_penalty, -2, 2, false);
+  checkRange('repetition_penalty', request.repetition_penalty, Number.MIN_VALUE, 100, false);
+  validateLogitBias('logit_bias', request.logit_bias, limits);
+  checkBoolean('logprobs', request.logprobs);
+  checkRange('top_logprobs', request.top_logprobs, 0, MAX_TOP_LOGPROBS, true);
+  if (request.top_logprobs !== undefined && request.logprobs !== true) fail('top_logprobs', 'needs logprobs: true', request.top_logprobs);
+  validateResponseFormat('response_format', request.response_format);
+  const unknown = Object.keys(request).find((k) => !CHAT_FIELDS.has(k));
+  if (unknown !== undefined) fail(unknown, 'is not supported', (request as unknown as Record<string, unknown>)[unknown]);
 }
+
+/** Most choices one chat request may ask for (they are generated one after another). */
+export const MAX_CHOICES = 16;
+
+/** The chat request fields the engine acts on; any other is refused by name, never ignored. `model` names the loaded model. */
+const CHAT_FIELDS: ReadonlySet<string> = new Set([
+  'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
+  'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'signal',
+] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);

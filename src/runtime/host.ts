@@ -18,6 +18,7 @@ export interface RuntimeLike {
   detokenize(ids: number[]): string;
   applyChatTemplate(messages: ChatMessage[]): string;
   kernelProfile(): { kernel: string; ms: number; count: number }[];
+  resetCache(): void;
   dispose(): void;
 }
 
@@ -155,6 +156,11 @@ export class RuntimeHost {
 
   async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
     return this.ready().kernelProfile();
+  }
+
+  /** Queued behind running requests: the next request prefills its whole prompt. */
+  async resetCache(): Promise<void> {
+    await this.withRuntime(async (runtime) => runtime.resetCache());
   }
 
   /** Stops a running generation between steps (it ends as aborted) and releases the model once it has. */

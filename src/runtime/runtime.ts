@@ -15,6 +15,8 @@ import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
+import { Autoregressive } from '../decode/autoregressive';
+import { controlOptions, LogitControls } from '../decode/controls';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -36,6 +38,8 @@ export class Runtime {
   private mlp!: MlpBlocks;
   /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
   private ngrams?: NgramTable;
+  /** the tokens whose keys and values the KV cache holds at positions 0..: a new request reuses its shared prefix */
+  private kvTokens: number[] = [];
 
   private constructor(
     readonly gpu: Gpu,
@@ -112,7 +116,8 @@ export class Runtime {
     const { model } = this;
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
-    await this.forwardChunks(ids, (step, count) => {
+    this.kvTokens = [];
+    await this.forwardChunks(ids, 0, (step, count) => {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
     }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
@@ -138,9 +143,14 @@ export class Runtime {
 
     this.mlp.resetStats();
     const t0 = performance.now();
-    await this.prefill(prompt.slice(0, -1));
+    const cached = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    this.kvTokens = [];
+    await this.prefill(prompt.slice(0, -1), cached);
     stats.prefillMs = performance.now() - t0;
-    if (prompt.length > 1) stats.forwardPasses += Math.ceil((prompt.length - 1) / model.rows);
+    stats.cachedTokens = cached;
+    if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
+    const options = controlOptions(request, false);
+    const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
     const t1 = performance.now();
     let draftsSeen: GenerateResult['drafts'];
@@ -148,7 +158,7 @@ export class Runtime {
       gpu: this.gpu,
       model,
       prompt,
-      emit: (tokens, origins, round) => output.push(tokens, origins, round),
+      emit: (tokens, origins, round, logprobs) => output.push(tokens, origins, round, logprobs),
       emitDrafts: (drafts) => {
         draftsSeen = drafts;
         emit({ type: 'drafts', drafts });
@@ -163,7 +173,10 @@ export class Runtime {
       eosIds,
       detokenize: decode,
       ngrams: this.ngrams,
-    });
+      controls,
+    }).finally(() => controls?.destroy());
+    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's
+    this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
     Object.assign(stats, await this.mlp.stats());
@@ -182,26 +195,32 @@ export class Runtime {
     destroyWeights(this.weights);
   }
 
-  /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
-  private async prefill(ids: number[]): Promise<void> {
-    await this.forwardChunks(ids);
+  /** Forget the KV cache of earlier requests: the next request prefills its whole prompt. */
+  resetCache(): void {
+    this.kvTokens = [];
+  }
+
+  /** Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are kept). */
+  private async prefill(ids: number[], from: number): Promise<void> {
+    await this.forwardChunks(ids, from);
     this.model.kv.length = ids.length;
   }
 
   /**
-   * Run `ids` through all layers at positions 0.. in chunks of model.rows tokens, one submit each.
+   * Run `ids[from..]` through all layers at positions from.. in chunks of model.rows tokens, one submit each.
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
    */
   private async forwardChunks(
     ids: number[],
+    from: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
   ): Promise<void> {
     const { model } = this;
-    model.kv.length = 0;
+    model.kv.length = from;
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
-    for (let start = 0; start < ids.length; start += model.rows) {
+    for (let start = from; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
@@ -222,6 +241,13 @@ export class Runtime {
   private checkUsable(): void {
     if (this.disposed) throw new InferError('the runtime has been disposed');
   }
+}
+
+/** Length of the common prefix of `a` and `b`, at most `limit`. */
+function sharedPrefix(a: readonly number[], b: readonly number[], limit: number): number {
+  let n = 0;
+  while (n < limit && n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
