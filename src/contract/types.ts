@@ -100,6 +100,9 @@ export interface RoundInfo {
 
 export interface GenerateStats {
   prefillTokens: number;
+  /** constrained decoding: masks computed on the CPU (one per token) and their total CPU time, overlapped with the GPU's forward passes */
+  constraintMasks?: number;
+  constraintMaskMs?: number;
   /** prompt tokens whose KV cache was kept from the previous request (prefix reuse): not prefilled again */
   cachedTokens?: number;
   prefillMs: number;

@@ -17,6 +17,7 @@ import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
 import { controlOptions, LogitControls } from '../decode/controls';
+import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -40,6 +41,8 @@ export class Runtime {
   private ngrams?: NgramTable;
   /** the tokens whose keys and values the KV cache holds at positions 0..: a new request reuses its shared prefix */
   private kvTokens: number[] = [];
+  /** the vocabulary as a trie of token texts for constrained decoding, built on first use */
+  private trie?: TokenTrie;
 
   private constructor(
     readonly gpu: Gpu,
@@ -129,6 +132,7 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
+    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
@@ -149,7 +153,8 @@ export class Runtime {
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const options = controlOptions(request, false);
+    const constraint = node && new JsonConstraint(this.tokenTrie(), node, this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds);
+    const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
     const t1 = performance.now();
@@ -174,7 +179,9 @@ export class Runtime {
       detokenize: decode,
       ngrams: this.ngrams,
       controls,
+      constraint,
     }).finally(() => controls?.destroy());
+    if (constraint) Object.assign(stats, { constraintMasks: constraint.masks, constraintMaskMs: constraint.maskMs });
     // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's
     this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
     stats.decodeMs = performance.now() - t1;
@@ -193,6 +200,12 @@ export class Runtime {
     this.mlp.destroy();
     this.model.kv.destroy();
     destroyWeights(this.weights);
+  }
+
+  private tokenTrie(): TokenTrie {
+    const tokenizer = this.tokenizer;
+    this.trie ??= new TokenTrie(Array.from({ length: this.config.vocab }, (_, id) => (id < tokenizer.vocabSize ? tokenizer.decode([id]) : '')));
+    return this.trie;
   }
 
   /** Forget the KV cache of earlier requests: the next request prefills its whole prompt. */
