@@ -2,6 +2,7 @@
 import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
+import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
 
@@ -20,6 +21,7 @@ export const browserEnvironment: HostEnvironment = {
       const fetchOptions: ModelFetchOptions = {
         cache: request.cache ?? true,
         expectedSha256: request.expectedSha256,
+        network: networkPolicy(request.stallTimeoutMs),
         onCacheRefused: (file, e) => onProgress({
           phase: 'download', loadedBytes: 0, totalBytes: 0, file,
           warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,

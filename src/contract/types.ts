@@ -165,6 +165,11 @@ export interface EngineOptions {
    * current hidden state (default true). Ignored without maxResidentExperts.
    */
   prefetchExperts?: boolean;
+  /**
+   * scan every weight for NaN and infinity while it streams to the GPU; one gives a ModelFormatError naming the
+   * tensor (default true; false skips the scan, and non-finite logits then end a generation with NonFiniteError)
+   */
+  scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
   /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
@@ -173,6 +178,8 @@ export interface EngineOptions {
   profile?: boolean;
   /** browser only: run in the calling thread instead of a Worker */
   worker?: boolean;
+  /** URL models: a download with no bytes for this long fails with NetworkError (default 30000 ms) */
+  stallTimeoutMs?: number;
   /** browser only: cache downloaded files with the Cache API (default true) */
   cache?: boolean;
   /** browser only: file name -> hex SHA-256; a download that does not match is rejected (ModelFormatError) */

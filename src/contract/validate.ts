@@ -198,11 +198,13 @@ export function validateEngineOptions(options: EngineOptions): void {
   checkRange('contextLength', options.contextLength, 1, Number.MAX_SAFE_INTEGER, true);
   checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
   checkBoolean('prefetchExperts', options.prefetchExperts);
+  checkBoolean('scanWeights', options.scanWeights);
   validateSparsity(options.sparsity);
   if (options.ngrams !== undefined && (typeof options.ngrams !== 'string' || options.ngrams.length === 0)) fail('ngrams', 'must be a non-empty file name', options.ngrams);
   checkBoolean('profile', options.profile);
   checkBoolean('worker', options.worker);
   checkBoolean('cache', options.cache);
+  checkRange('stallTimeoutMs', options.stallTimeoutMs, 1, 2 ** 31 - 1, false);
   validateSha256(options.expectedSha256);
 }
 

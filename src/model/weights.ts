@@ -70,6 +70,8 @@ export interface LoadWeightsOptions {
   quantize?: Quantize;
   /** expert budget: routed experts per layer given GPU storage (experts 0..n-1); all are kept in CPU memory */
   residentExperts?: number;
+  /** refuse NaN and infinity in any weight (ModelFormatError naming the tensor) */
+  scanWeights?: boolean;
   /** Checkpoint bytes consumed so far, of all files' total. */
   onProgress?: (loaded: number, total: number) => void;
   signal?: AbortSignal;
@@ -143,6 +145,19 @@ function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, PlannedFor
   }
 }
 
+/**
+ * Refuses a tensor piece holding NaN or infinity (an all-ones exponent: 0x7f800000 in f32, 0x7c00 in f16). `bytes`
+ * holds whole values (its own buffer, from offset 0); one masked compare per value keeps the scan cheap.
+ */
+function checkFinite(t: TensorInfo, bytes: Uint8Array<ArrayBuffer>, dtype: string): void {
+  const [words, mask] = dtype === 'F32' ? [new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2), 0x7f800000] : [new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1), 0x7c00];
+  for (let i = 0; i < words.length; i++) {
+    if ((words[i] & mask) === mask) {
+      throw new ModelFormatError(`${t.file}: tensor "${t.name}" holds NaN or infinity; pass scanWeights: false to load it anyway`, { file: t.file, tensor: t.name });
+    }
+  }
+}
+
 class Uploader {
   private done = 0;
   private unflushed = 0;
@@ -180,6 +195,7 @@ class Uploader {
       return;
     }
     const values = toF32(await reader.read(t.end - t.start), t);
+    if (this.opts.scanWeights) checkFinite(t, new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength), 'F32');
     const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
     const slot = this.slot(d, format);
     const n = elementCount(t.shape);
@@ -194,6 +210,11 @@ class Uploader {
 
   /** Copies a tensor's bytes chunk by chunk; writes must be 4-byte multiples, so up to 3 bytes carry over. */
   private async streamRaw(reader: OpenCheckpoint['shards'][number]['reader'], t: TensorInfo, slot: Slot, part: number): Promise<void> {
+    // every piece starts at a 4-byte multiple of the tensor, so whole f32 or f16 values: scanned as they pass
+    const put = (offset: number, bytes: Uint8Array<ArrayBuffer>) => {
+      if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
+      this.put(slot, part, 'data', offset, bytes);
+    };
     const carry = new Uint8Array(4);
     let carried = 0;
     let at = part * (t.end - t.start);
@@ -204,18 +225,18 @@ class Uploader {
         carry.set(chunk.subarray(0, from), carried);
         carried += from;
         if (carried < 4) continue;
-        this.put(slot, part, 'data', at, carry.slice());
+        put(at, carry.slice());
         at += 4;
         carried = 0;
       }
       const whole = (chunk.byteLength - from) & ~3;
-      if (whole > 0) this.put(slot, part, 'data', at, chunk.slice(from, from + whole));
+      if (whole > 0) put(at, chunk.slice(from, from + whole));
       at += whole;
       carried = chunk.byteLength - from - whole;
       carry.set(chunk.subarray(from + whole));
       this.progress(reader.position);
     }
-    if (carried > 0) this.put(slot, part, 'data', at, carry.slice(0, carried));
+    if (carried > 0) put(at, carry.slice(0, carried));
   }
 
   private slot(d: Destination, format: WeightFormat): Slot {

@@ -6,6 +6,7 @@ import { InvalidRequestError } from '../contract/errors';
 import { RuntimeHost } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
 import { urlSource } from '../model/source';
+import { networkPolicy } from '../model/network';
 import { nodeGpu } from './gpu';
 import { directorySource } from './source';
 
@@ -19,7 +20,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     load: (gpu, request, onProgress, signal) => {
       if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path or an http(s) URL', { field: 'model' });
       // an http(s) URL is fetched like the browser engine does (without its cache); anything else is a directory
-      const source = /^https?:\/\//i.test(request.model) ? urlSource(request.model, { signal }) : directorySource(request.model);
+      const source = /^https?:\/\//i.test(request.model) ? urlSource(request.model, { signal, network: networkPolicy(request.stallTimeoutMs) }) : directorySource(request.model);
       return loadRuntime(gpu, source, request, onProgress, signal, totalmem());
     },
   });

@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../contract/errors';
+import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
 import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
@@ -22,7 +22,7 @@ import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
 /** The engine options a Runtime acts on (documented on EngineOptions). */
-export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'sparsity' | 'ngrams' | 'profile'>;
+export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'scanWeights' | 'sparsity' | 'ngrams' | 'profile'>;
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
@@ -70,6 +70,7 @@ export class Runtime {
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
+      scanWeights: options.scanWeights ?? true,
       residentExperts: residentExperts(config, options.maxResidentExperts),
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
@@ -163,7 +164,13 @@ export class Runtime {
       gpu: this.gpu,
       model,
       prompt,
-      emit: (tokens, origins, round, logprobs) => output.push(tokens, origins, round, logprobs),
+      emit: (tokens, origins, round, logprobs) => {
+        // the pick kernels answer an id past the vocabulary (0xffffffff) for a row of logits holding NaN or infinity
+        if (tokens.some((t) => t >= this.config.vocab)) {
+          throw new NonFiniteError(`the model produced NaN or infinite logits after ${output.tokens.length} generated tokens (non-finite weights or activations)`, { generatedTokens: output.tokens.length });
+        }
+        return output.push(tokens, origins, round, logprobs);
+      },
       emitDrafts: (drafts) => {
         draftsSeen = drafts;
         emit({ type: 'drafts', drafts });
@@ -200,6 +207,8 @@ export class Runtime {
     this.mlp.destroy();
     this.model.kv.destroy();
     destroyWeights(this.weights);
+    this.arena.destroy();
+    this.profiler?.destroy();
   }
 
   private tokenTrie(): TokenTrie {
