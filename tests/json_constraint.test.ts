@@ -76,7 +76,7 @@ describe('JSON automaton', () => {
 });
 
 describe('token trie masks', () => {
-  const texts = ['', '{"', '{', '}', '"', 'name', '":"', 'Al', '","', 'age', '":', '1', '23', '0', '-', '\uFFFD', 'a b', ':', ',', '"name":', '},'];
+  const texts = ['', '{"', '{', '}', '"', 'name', '":"', 'Al', '","', 'age', '":', '1', '23', '0', '-', '\uFFFD', 'a b', ':', ',', '"name":', '},', 'abcdefghijk', '\\n', '\t', '"}'];
   const eos = [0];
 
   it('equal a brute-force check of every token', () => {
@@ -84,7 +84,8 @@ describe('token trie masks', () => {
     const node = compileSchema(SCHEMAS.person);
     const constraint = new JsonConstraint(trie, node, eos);
     let s: Stack = documentStack(node);
-    for (const token of [1, 5, 6, 7, 8, 9, 10, 12]) {
+    // through a string body (the length-list fast path: 'abcdefghijk' fits maxLength 12 once, '\t' never) and the rest
+    for (const token of [1, 5, 6, 21, 8, 9, 10, 12]) {
       const words = constraint.mask();
       const expected = texts.map((t, id) => {
         if (eos.includes(id)) return accepting(s);
@@ -98,7 +99,7 @@ describe('token trie masks', () => {
       constraint.advance(token);
       for (const c of texts[token]) s = feed(s, c)!;
     }
-    // '{"name":"Al","age":23' may end with '}' only
+    // '{"name":"abcdefghijk","age":23' may end with '}' only
     const last = constraint.mask();
     expect(texts.map((_, id) => (last[id >>> 5] & (1 << (id & 31))) !== 0).flatMap((on, id) => (on ? [texts[id]] : []))).toEqual(['}', '1', '23', '0']);
   });

@@ -86,6 +86,20 @@ export function accepting(stack: Stack): boolean {
   return true;
 }
 
+/**
+ * Inside a string's body: how many more characters it may take. Any text without '"', '\\' and control
+ * characters that fits is then accepted whatever lies below on the stack (token_trie.ts's fast path).
+ */
+export function stringRoom(stack: Stack): number | undefined {
+  const f = stack?.frame;
+  return f?.k === 'str' && f.phase === 1 ? f.max - f.len : undefined;
+}
+
+/** True when the text can only be the body of a string: no quote, no backslash, no control character. */
+export function isPlainStringText(text: string): boolean {
+  return !/["\\\u0000-\u001f]/.test(text);
+}
+
 /** True when nothing but the end may follow (a complete document). */
 export function complete(stack: Stack): boolean {
   return stack?.frame.k === 'doc' && stack.frame.done;
