@@ -12,20 +12,21 @@ import { testGpu } from './helpers/gpu';
 
 const F16_MODEL = 'tests/fixtures/models/llama-tied'; // F16 weights: streamed as stored
 const F32_MODEL = 'tests/fixtures/models/llama-gqa3'; // F32 weights
+const BF16_MODEL = 'tests/fixtures/models/llama-headdim'; // BF16 weights: streamed as stored
 const TENSOR = 'model.layers.0.mlp.down_proj.weight';
-const NAN = { F16: 0x7e00, F32: 0x7fc00000 };
-const INF = { F16: 0x7c00, F32: 0x7f800000 };
+const NAN = { F16: 0x7e00, BF16: 0x7fc0, F32: 0x7fc00000 };
+const INF = { F16: 0x7c00, BF16: 0x7f80, F32: 0x7f800000 };
 
 /** The model's files with element `index` of `tensor` replaced by the given bits (NaN or infinity). */
 function poisoned(dir: string, tensor: string, index: number, bits: typeof NAN): Record<string, Uint8Array | string> {
   const bytes = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
   const view = new DataView(bytes.buffer);
   const headerLength = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { dtype: 'F16' | 'F32'; data_offsets: [number, number] }>;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { dtype: 'F16' | 'BF16' | 'F32'; data_offsets: [number, number] }>;
   const { dtype, data_offsets: [start] } = header[tensor];
-  const at = 8 + headerLength + start + index * (dtype === 'F16' ? 2 : 4);
-  if (dtype === 'F16') view.setUint16(at, bits.F16, true);
-  else view.setUint32(at, bits.F32, true);
+  const at = 8 + headerLength + start + index * (dtype === 'F32' ? 4 : 2);
+  if (dtype === 'F32') view.setUint32(at, bits.F32, true);
+  else view.setUint16(at, bits[dtype], true);
   return { 'config.json': readFileSync(`${dir}/config.json`, 'utf8'), 'model.safetensors': bytes };
 }
 
@@ -40,6 +41,7 @@ describe('non-finite weights', () => {
     const cases: [string, string, RuntimeOptions, typeof NAN][] = [
       ['f16 NaN', F16_MODEL, {}, NAN], ['f16 infinity', F16_MODEL, {}, INF], ['f32 NaN', F32_MODEL, {}, NAN],
       ['f32 infinity', F32_MODEL, {}, INF], ['f16 NaN quantized to q8', F16_MODEL, { quantize: 'q8' }, NAN],
+      ['bf16 NaN', BF16_MODEL, {}, NAN], ['bf16 infinity', BF16_MODEL, {}, INF],
     ];
     for (const [what, dir, options, bits] of cases) {
       const error = await load(poisoned(dir, TENSOR, 1000, bits), options).catch((e: unknown) => e);
@@ -47,6 +49,9 @@ describe('non-finite weights', () => {
       expect((error as ModelFormatError).details.tensor, what).toBe(TENSOR);
       expect((error as Error).message, what).toMatch(/NaN or infinity/);
     }
+    // bf16 0x7c00 is 2^121, finite (the f16 infinity pattern must not be read as one in bf16)
+    const large = await load(poisoned(BF16_MODEL, TENSOR, 1000, { ...INF, BF16: 0x7c00 }));
+    large.dispose();
   });
 
   it('load with scanWeights: false, and generation then ends with NonFiniteError (greedy, sampled); the engine stays usable', async () => {

@@ -1,6 +1,7 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
+import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
@@ -17,7 +18,9 @@ export const browserEnvironment: HostEnvironment = {
   async load(gpu, request, onProgress, signal) {
     let source: ModelSource;
     if (typeof request.model === 'string') {
-      const base = new URL(request.model.endsWith('/') ? request.model : `${request.model}/`, location.href).href;
+      const { model, revision } = request;
+      const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+      const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
       const fetchOptions: ModelFetchOptions = {
         cache: request.cache ?? true,
         expectedSha256: request.expectedSha256,
@@ -28,7 +31,8 @@ export const browserEnvironment: HostEnvironment = {
         }),
       };
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
-      source = urlSource(base, { fetch: modelFetch(fetchOptions), signal });
+      const fetch = modelFetch(fetchOptions);
+      source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
     } else {
       source = fileListSource(request.model);
     }

@@ -20,8 +20,13 @@ type Head = Pick<ChatCompletionChunk, 'id' | 'created' | 'model'>;
 /** Default seed of choice i when the request names none: choices differ, and a request replays. */
 const DEFAULT_CHAT_SEED = 0x5eed;
 
-/** OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit). Choice i samples with seed + i. */
-function strategyOf(request: ChatCompletionRequest, choice: number): Strategy {
+/**
+ * The request's sampling: undefined (the model's generation_config.json defaults) for a single choice that sets
+ * none of temperature, top_p, seed; else OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample
+ * strategy takes that limit), and choice i samples with seed + i.
+ */
+function strategyOf(request: ChatCompletionRequest, choice: number): Strategy | undefined {
+  if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined && (request.n ?? 1) === 1) return undefined;
   return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: (request.seed ?? DEFAULT_CHAT_SEED) + choice };
 }
 

@@ -29,6 +29,7 @@ export type Strategy =
 export interface GenerateRequest {
   prompt: string | number[];
   maxTokens?: number;
+  /** default: the model's generation_config.json sampling (do_sample), else greedy */
   strategy?: Strategy;
   /** stop when any of these strings appears in the generated text */
   stop?: string[];
@@ -136,7 +137,10 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  /**
+   * 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them;
+   * 'compile': the GPU state besides the weights (KV cache, activations, the MLP variant), after 'weights'
+   */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
   /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
@@ -147,8 +151,16 @@ export interface LoadProgress {
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser and Node), a directory path (Node), or dropped files (browser) */
+  /**
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser and Node), a directory path
+   * (Node), or dropped files (browser). In the browser, write a folder URL with a scheme, a leading '/' or './', or
+   * a trailing '/'; in Node an existing directory wins over a hub id.
+   */
   model: string | File[];
+  /** hub ids: the branch, tag or commit to load (default 'main') */
+  revision?: string;
+  /** hub ids: the hub's base URL (default the public Hugging Face hub; mirrors, self-hosting) */
+  hubBase?: string;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** weight storage: keep the checkpoint's precision, or quantize on load */
@@ -213,6 +225,7 @@ export interface ChatCompletionRequest {
   max_tokens?: number;
   /** OpenAI's newer name for max_tokens */
   max_completion_tokens?: number;
+  /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;

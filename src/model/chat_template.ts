@@ -79,17 +79,17 @@ function strftime(date: Date, format: string): string {
 }
 
 /**
- * The prompt text for `messages` by the model's chat template (tokenizer_config.json `chat_template`),
- * or FALLBACK_CHAT_TEMPLATE. Encode the result with `addBos: false`: templates write bos_token themselves.
+ * The prompt text for `messages` by the model's chat template (chat_template.jinja or tokenizer_config.json
+ * `chat_template`), or FALLBACK_CHAT_TEMPLATE. Templates write bos_token themselves; Tokenizer.encode does not add a second.
  * Rendering runs under a time budget: a template that exceeds it is a ModelFormatError, and the engine stays usable.
  */
 export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
-  const source = tokenizer.chatTemplate ?? FALLBACK_CHAT_TEMPLATE;
+  const { text, file } = tokenizer.chatTemplate ?? { text: FALLBACK_CHAT_TEMPLATE, file: 'the fallback template' };
   let template: Template;
   try {
-    template = new Template(source);
+    template = new Template(text);
   } catch (e) {
-    throw new ModelFormatError(`tokenizer_config.json: field "chat_template" does not parse (${(e as Error).message})`, { file: 'tokenizer_config.json', field: 'chat_template' });
+    throw new ModelFormatError(`${file}: the chat template does not parse (${(e as Error).message})`, { file, field: 'chat_template' });
   }
   const budgetMs = TEMPLATE_BASE_MS + TEMPLATE_MS_PER_MESSAGE * messages.length;
   try {
@@ -102,7 +102,7 @@ export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], option
     return interpreter.run(template.parsed).value as string;
   } catch (e) {
     if (e instanceof TemplateBudgetExceeded) {
-      throw new ModelFormatError(`tokenizer_config.json: the chat template ran past its ${budgetMs} ms budget for ${messages.length} messages, or asked range() for over ${RANGE_MAX_ITEMS} items (a loop that never ends?)`, { file: 'tokenizer_config.json', field: 'chat_template', budgetMs });
+      throw new ModelFormatError(`${file}: the chat template ran past its ${budgetMs} ms budget for ${messages.length} messages, or asked range() for over ${RANGE_MAX_ITEMS} items (a loop that never ends?)`, { file, field: 'chat_template', budgetMs });
     }
     // includes the template's own raise_exception("...") checks (e.g. roles must alternate)
     throw new InvalidRequestError(`the chat template failed on these messages (${(e as Error).message})`);

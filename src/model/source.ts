@@ -28,6 +28,8 @@ export interface UrlSourceOptions {
   /** Called with the byte count of every chunk received by binary streams. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** how messages name the source (default the base URL) */
+  describe?: string;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -44,7 +46,7 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
   const root = base.endsWith('/') ? base : `${base}/`;
   const url = (name: string) => `${root}${name}`;
   const source: ModelSource = {
-    describe: root,
+    describe: options.describe ?? root,
     async exists(name) {
       throwIfAborted(options.signal, `loading ${name}`);
       const response = await doFetch(url(name), { method: 'HEAD', signal: options.signal });

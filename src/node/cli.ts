@@ -3,9 +3,10 @@ import { createEngine } from './index';
 import type { GenerateResult, LoadProgress, Strategy } from '../contract/types';
 import { InferError } from '../contract/errors';
 
-const USAGE = `usage: webgpu-infer generate --model DIR|URL --prompt TEXT [options]
+const USAGE = `usage: webgpu-infer generate --model DIR|URL|OWNER/NAME --prompt TEXT [options]
 
 options:
+  --revision REV --hub-base URL                             hub ids: branch/tag/commit, hub or mirror
   --strategy greedy|sample|self-speculative|superposed   (default greedy)
   --max-tokens N        tokens to generate (default 64)
   --temperature T --top-k K --top-p P --seed S             sampling
@@ -32,6 +33,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   try {
     const engine = await createEngine({
       model: o.model,
+      revision: o.revision,
+      hubBase: o['hub-base'],
       quantize: o.quantize as 'q8' | 'q4' | undefined,
       onProgress: o.json ? undefined : progressBar,
     });
@@ -67,6 +70,7 @@ function parseOptions(args: string[]) {
       'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
       'top-p': { type: 'string' }, seed: { type: 'string' }, 'exit-layer': { type: 'string' }, 'draft-length': { type: 'string' },
       drafts: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
+      revision: { type: 'string' }, 'hub-base': { type: 'string' },
     },
   }).values;
 }

@@ -2,12 +2,13 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../contract/types';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
 import { parameterCount } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
+import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
@@ -43,6 +44,8 @@ export class Runtime {
   private kvTokens: number[] = [];
   /** the vocabulary as a trie of token texts for constrained decoding, built on first use */
   private trie?: TokenTrie;
+  /** the checkpoint's generation_config.json: EOS ids, and the sampling of requests without a strategy */
+  private generation: GenerationConfig = EMPTY_GENERATION_CONFIG;
 
   private constructor(
     readonly gpu: Gpu,
@@ -66,7 +69,8 @@ export class Runtime {
     const config = await loadConfig(source);
     checkAbort();
     onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
-    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source) : null;
+    const generation = await loadGenerationConfig(source);
+    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source, generation) : null;
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
@@ -75,6 +79,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
@@ -87,6 +92,7 @@ export class Runtime {
     const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
     runtime.ngrams = ngrams;
     runtime.mlp = mlp;
+    runtime.generation = generation;
     return runtime;
   }
 
@@ -137,12 +143,13 @@ export class Runtime {
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
-    const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
+    const strategy = createStrategy(request.strategy ?? defaultStrategy(this.generation));
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
     const stopAtEos = request.stopAtEos ?? true;
     // with stopAtEos false, EOS is an ordinary token for the output and for the strategies (superposed drafts end at EOS)
-    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds : []);
+    const modelEos = this.maybeTokenizer?.eosIds ?? [...this.config.eosTokenIds, ...this.generation.eosIds];
+    const eosIds = new Set(stopAtEos ? modelEos : []);
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
     const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stop ?? []);
 
@@ -154,7 +161,7 @@ export class Runtime {
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const constraint = node && new JsonConstraint(this.tokenTrie(), node, this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds);
+    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
     const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
@@ -270,6 +277,11 @@ function sharedPrefix(a: readonly number[], b: readonly number[], limit: number)
   let n = 0;
   while (n < limit && n < a.length && n < b.length && a[n] === b[n]) n++;
   return n;
+}
+
+/** A request without a strategy samples as generation_config.json says (do_sample), else decodes greedily. */
+function defaultStrategy({ sampling }: GenerationConfig): Strategy {
+  return sampling ? { kind: 'sample', ...sampling } : { kind: 'greedy' };
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
