@@ -1,15 +1,16 @@
 /** `engine.chat.completions.create`: the OpenAI chat shape on top of the chat template and generate(). */
 import { InferError } from '../contract/errors';
 import { validateChatRequest } from '../contract/validate';
+import { forcedCallFormat, offeredTools, parseToolCalls } from './tool_calls';
 import type {
-  ChatChoiceLogprobs, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatFinishReason, ChatMessage, ChatUsage, Engine,
+  ChatAssistantMessage, ChatChoiceLogprobs, ChatTool, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatFinishReason, ChatMessage, ChatUsage, Engine,
   EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, Strategy, TokenLogprob,
 } from '../contract/types';
 
 export interface ChatBackend {
   readonly model: string;
   info(): EngineInfo;
-  applyChatTemplate(messages: ChatMessage[]): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): Promise<string>;
   detokenize(ids: number[]): Promise<string>;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
 }
@@ -37,12 +38,20 @@ function generateRequest(request: ChatCompletionRequest, prompt: string, choice:
   return {
     prompt, maxTokens: request.max_completion_tokens ?? request.max_tokens, strategy: strategyOf(request, choice), stop, signal: request.signal,
     frequencyPenalty: request.frequency_penalty, presencePenalty: request.presence_penalty, repetitionPenalty: request.repetition_penalty,
-    logitBias, logprobs: request.logprobs, topLogprobs: request.logprobs ? request.top_logprobs : undefined, responseFormat: request.response_format,
+    logitBias, logprobs: request.logprobs, topLogprobs: request.logprobs ? request.top_logprobs : undefined,
+    responseFormat: forcedCallFormat(offeredTools(request.tools, request.tool_choice), request.tool_choice) ?? request.response_format,
   };
 }
 
-function finishReason(result: GenerateResult): ChatFinishReason {
+function finishReason(result: GenerateResult, message?: ChatAssistantMessage): ChatFinishReason {
+  if (message?.tool_calls) return 'tool_calls';
   return result.finishReason === 'length' ? 'length' : 'stop';
+}
+
+/** The reply: tool calls when tools were offered and the text holds calls to them, else the text. */
+function assistantMessage(text: string, tools: ChatTool[] | undefined): ChatAssistantMessage {
+  const parsed = tools && parseToolCalls(text, tools);
+  return parsed ? { role: 'assistant', content: parsed.content, tool_calls: parsed.calls } : { role: 'assistant', content: text };
 }
 
 /** Usage over all choices: the prompt counted once, its reused part from the first choice. */
@@ -71,8 +80,11 @@ async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<Genera
   throw new InferError('the generation stream ended without a done event');
 }
 
-/** Choices one after another: each choice's chunks carry its index; the last choice's final chunk carries the usage of all. */
-async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, prompt: string, head: Head): AsyncGenerator<ChatCompletionChunk> {
+/**
+ * Choices one after another: each choice's chunks carry its index; the last choice's final chunk carries the usage of all.
+ * With tools offered, a choice's text is held back until it ends: it then arrives as tool_calls, or as content.
+ */
+async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, prompt: string, head: Head, tools: ChatTool[] | undefined): AsyncGenerator<ChatCompletionChunk> {
   const chunk = (index: number, delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatFinishReason | null, logprobs?: ChatChoiceLogprobs | null): ChatCompletionChunk => ({
     ...head, object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: finish, ...(logprobs !== undefined ? { logprobs } : {}) }],
   });
@@ -81,10 +93,13 @@ async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, pro
   for (let index = 0; index < n; index++) {
     yield chunk(index, { role: 'assistant', content: '' }, null);
     for await (const ev of backend.generate(generateRequest(request, prompt, index))) {
-      if (ev.type === 'tokens' && ev.text) yield chunk(index, { content: ev.text }, null, request.logprobs ? await chatLogprobs(backend, ev.logprobs) : undefined);
+      if (ev.type === 'tokens' && ev.text && !tools) yield chunk(index, { content: ev.text }, null, request.logprobs ? await chatLogprobs(backend, ev.logprobs) : undefined);
       if (ev.type === 'done') {
         results.push(ev.result);
-        const last = chunk(index, {}, finishReason(ev.result));
+        const message = tools && assistantMessage(ev.result.text, tools);
+        if (message?.tool_calls) yield chunk(index, { tool_calls: message.tool_calls.map((call, i) => ({ index: i, ...call })) }, null);
+        else if (message && ev.result.text) yield chunk(index, { content: ev.result.text }, null, request.logprobs ? await chatLogprobs(backend, ev.result.logprobs) : undefined);
+        const last = chunk(index, {}, finishReason(ev.result, message));
         yield index === n - 1 ? { ...last, usage: usageOf(results) } : last;
       }
     }
@@ -94,14 +109,19 @@ async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, pro
 export function chatCompletions(backend: ChatBackend): Completions {
   async function create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     validateChatRequest(request, backend.info());
-    const prompt = await backend.applyChatTemplate(request.messages.map(({ role, content }) => ({ role, content })));
+    const tools = offeredTools(request.tools, request.tool_choice);
+    // only the fields templates read cross to the host (a caller's extra properties may not be cloneable); templates
+    // expect text content, so an assistant turn of tool calls only renders with empty content
+    const messages = request.messages.map(({ role, content, tool_calls, tool_call_id }) => ({ role, content: content ?? '', ...(tool_calls ? { tool_calls } : {}), ...(tool_call_id ? { tool_call_id } : {}) }));
+    const prompt = await backend.applyChatTemplate(messages, tools);
     const head = { id: `chatcmpl-${crypto.randomUUID()}`, created: Math.floor(Date.now() / 1000), model: backend.model };
-    if (request.stream) return chunks(backend, request, prompt, head);
+    if (request.stream) return chunks(backend, request, prompt, head, tools);
     const results: GenerateResult[] = [];
     for (let index = 0; index < (request.n ?? 1); index++) results.push(await finalResult(backend.generate(generateRequest(request, prompt, index))));
-    const choices = await Promise.all(results.map(async (result, index) => ({
-      index, message: { role: 'assistant' as const, content: result.text }, finish_reason: finishReason(result), logprobs: await chatLogprobs(backend, result.logprobs),
-    })));
+    const choices = await Promise.all(results.map(async (result, index) => {
+      const message = assistantMessage(result.text, tools);
+      return { index, message, finish_reason: finishReason(result, message), logprobs: await chatLogprobs(backend, result.logprobs) };
+    }));
     return { ...head, object: 'chat.completion', choices, usage: usageOf(results) };
   }
   return { create: create as Completions['create'] };

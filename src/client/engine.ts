@@ -7,7 +7,7 @@ import { AbortError, InferError, InvalidRequestError } from '../contract/errors'
 import { chatCompletions } from './chat';
 import { PortStream } from './stream';
 import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
-import type { ChatMessage, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
+import type { ChatMessage, ChatTool, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
 import type { LoadRequest, WireRequest } from '../contract/wire';
 
 /** The host's methods as a client calls them (all asynchronous, so a Comlink remote fits too). */
@@ -50,7 +50,7 @@ export class ClientEngine implements Engine {
       completions: chatCompletions({
         model,
         info: () => this.info,
-        applyChatTemplate: (messages: ChatMessage[]) => this.host().applyChatTemplate(messages),
+        applyChatTemplate: (messages: ChatMessage[], tools?: ChatTool[]) => this.host().applyChatTemplate(messages, tools),
         detokenize: (ids: number[]) => this.host().detokenize(ids),
         generate: (request: GenerateRequest) => this.generate(request),
       }),

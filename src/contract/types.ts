@@ -215,9 +215,30 @@ export interface EngineInfo {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  /** null (or absent) only for an assistant message that holds tool_calls */
+  content?: string | null;
+  /** assistant: the calls it made (rendered back through the chat template) */
+  tool_calls?: ChatToolCall[];
+  /** tool: the call this result answers */
+  tool_call_id?: string;
 }
+
+/** A function the model may call: OpenAI's tool shape (parameters: a JSON Schema of the structured-outputs subset). */
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  /** arguments: JSON text */
+  function: { name: string; arguments: string };
+}
+
+/** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
+export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
@@ -241,6 +262,9 @@ export interface ChatCompletionRequest {
   logprobs?: boolean;
   top_logprobs?: number;
   response_format?: ResponseFormat;
+  /** rendered through the model's chat template (its `tools` variable); calls in the output come back as tool_calls */
+  tools?: ChatTool[];
+  tool_choice?: ChatToolChoice;
   signal?: AbortSignal;
 }
 
@@ -263,15 +287,22 @@ export interface ChatUsage {
   prompt_tokens_details: { cached_tokens: number };
 }
 
-export type ChatFinishReason = 'stop' | 'length';
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: { index: number; message: { role: 'assistant'; content: string }; finish_reason: ChatFinishReason; logprobs: ChatChoiceLogprobs | null }[];
+  choices: { index: number; message: ChatAssistantMessage; finish_reason: ChatFinishReason; logprobs: ChatChoiceLogprobs | null }[];
   usage: ChatUsage;
+}
+
+/** content null when the reply is tool calls only */
+export interface ChatAssistantMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: ChatToolCall[];
 }
 
 export interface ChatCompletionChunk {
@@ -279,7 +310,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
   usage?: ChatUsage;
 }
 

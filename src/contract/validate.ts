@@ -214,16 +214,52 @@ export function validateEngineOptions(options: EngineOptions): void {
   validateSha256(options.expectedSha256);
 }
 
-const ROLES = new Set(['system', 'user', 'assistant']);
+const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function validateMessage(m: unknown, i: number): void {
+  const msg = m as { role?: unknown; content?: unknown; tool_calls?: unknown; tool_call_id?: unknown } | null;
+  if (typeof msg !== 'object' || msg === null || !ROLES.has(msg.role as string)) fail(`messages[${i}].role`, 'must be system, user, assistant or tool', msg?.role);
+  const calls = msg.tool_calls;
+  if (calls !== undefined) {
+    if (msg.role !== 'assistant') fail(`messages[${i}].tool_calls`, 'belong to assistant messages', calls);
+    if (!Array.isArray(calls) || calls.some((c) => typeof c?.function?.name !== 'string')) fail(`messages[${i}].tool_calls`, 'must be an array of { id, type, function: { name, arguments } }', calls);
+  }
+  const contentOptional = msg.role === 'assistant' && calls !== undefined;
+  if (typeof msg.content !== 'string' && !(contentOptional && (msg.content === null || msg.content === undefined))) fail(`messages[${i}].content`, 'must be a string', msg.content);
+  if (msg.role === 'tool' && typeof msg.tool_call_id !== 'string') fail(`messages[${i}].tool_call_id`, 'must name the call this tool result answers', msg.tool_call_id);
+}
+
+/** tools: OpenAI function tools with distinct names; tool_choice names one of them (the schema is checked when it compiles). */
+function validateTools(request: ChatCompletionRequest): void {
+  const { tools, tool_choice: choice } = request;
+  if (tools !== undefined) {
+    if (!Array.isArray(tools) || tools.length === 0) fail('tools', 'must be a non-empty array', tools);
+    const names = new Set<string>();
+    tools.forEach((t, i) => {
+      if (t?.type !== 'function' || typeof t.function !== 'object' || t.function === null) fail(`tools[${i}]`, "must be { type: 'function', function: { name, parameters } }", t);
+      if (typeof t.function.name !== 'string' || !FUNCTION_NAME.test(t.function.name) || names.has(t.function.name)) fail(`tools[${i}].function.name`, 'must be a distinct name of 1-64 letters, digits, _ or -', t.function.name);
+      names.add(t.function.name);
+      const p = t.function.parameters;
+      if (p !== undefined && (typeof p !== 'object' || p === null || Array.isArray(p))) fail(`tools[${i}].function.parameters`, 'must be a JSON Schema object', p);
+    });
+  }
+  if (choice === undefined) return;
+  if (tools === undefined) fail('tool_choice', 'needs tools', choice);
+  if (typeof choice === 'object' && choice !== null) {
+    if (choice.type !== 'function' || !tools.some((t) => t.function.name === choice.function?.name)) fail('tool_choice.function.name', 'must name one of the tools', choice.function?.name);
+  } else if (choice !== 'none' && choice !== 'auto' && choice !== 'required') fail('tool_choice', "must be 'none', 'auto', 'required' or { type: 'function', function: { name } }", choice);
+  if ((choice === 'required' || typeof choice === 'object') && request.response_format !== undefined && request.response_format.type !== 'text') {
+    fail('response_format', 'cannot be combined with a tool_choice that forces a call (the call is the format)', request.response_format.type);
+  }
+}
 
 /** Checks an OpenAI-shaped chat request's fields (snake_case names as the caller wrote them). */
 export function validateChatRequest(request: ChatCompletionRequest, limits: Limits): void {
   if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
   if (!Array.isArray(request.messages) || request.messages.length === 0) fail('messages', 'must be a non-empty array', request.messages);
-  request.messages.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null || !ROLES.has(m.role)) fail(`messages[${i}].role`, 'must be system, user or assistant', m?.role);
-    if (typeof m.content !== 'string') fail(`messages[${i}].content`, 'must be a string', m.content);
-  });
+  request.messages.forEach(validateMessage);
+  validateTools(request);
   checkRange('max_tokens', request.max_tokens, 1, limits.contextLength, true);
   checkRange('temperature', request.temperature, 0, 2, false);
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
@@ -249,5 +285,5 @@ export const MAX_CHOICES = 16;
 /** The chat request fields the engine acts on; any other is refused by name, never ignored. `model` names the loaded model. */
 const CHAT_FIELDS: ReadonlySet<string> = new Set([
   'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
-  'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'signal',
+  'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'signal',
 ] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);

@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
+import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
@@ -109,8 +109,8 @@ export class Runtime {
     return this.tokenizer.decode(ids);
   }
 
-  applyChatTemplate(messages: ChatMessage[]): string {
-    return renderChat(this.tokenizer, messages, { addGenerationPrompt: true });
+  applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): string {
+    return renderChat(this.tokenizer, messages, { addGenerationPrompt: true, tools });
   }
 
   kernelProfile(): { kernel: string; ms: number; count: number }[] {
