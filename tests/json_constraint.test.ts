@@ -1,5 +1,8 @@
 /** The JSON automaton, the schema compiler and the token-trie masks, on the CPU. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { validateChatRequest } from '../src/contract/validate';
+import type { ChatCompletionRequest } from '../src/contract/types';
 import { accepting, complete, documentStack, feed, type Stack } from '../src/decode/constraints/json_grammar';
 import { compileSchema, FREE_OBJECT } from '../src/decode/constraints/json_schema';
 import { JsonConstraint, responseNode, TokenTrie } from '../src/decode/constraints';
@@ -22,6 +25,7 @@ function randomDocument(node: ReturnType<typeof compileSchema>, seed: number): s
   for (let n = 0; n < 5000 && !complete(s); n++) {
     if (accepting(s) && random() < 0.3) break;
     const options = alphabet.map((c) => [c, feed(s, c)] as const).filter(([, next]) => next !== undefined);
+    if (options.length === 0 && accepting(s)) break; // complete, and nothing may follow (a top-level 0): only the end
     if (options.length === 0) throw new Error(`dead end after ${JSON.stringify(text)}`);
     const [c, next] = options[Math.floor(random() * options.length)];
     text += c;
@@ -102,5 +106,52 @@ describe('token trie masks', () => {
     // '{"name":"abcdefghijk","age":23' may end with '}' only
     const last = constraint.mask();
     expect(texts.map((_, id) => (last[id >>> 5] & (1 << (id & 31))) !== 0).flatMap((on, id) => (on ? [texts[id]] : []))).toEqual(['}', '1', '23', '0']);
+  });
+});
+
+describe('fuzz', () => {
+  it('any JSON value as a schema compiles or is an InvalidRequestError', () => {
+    fc.assert(fc.property(fc.jsonValue(), (schema) => {
+      try {
+        compileSchema(schema);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidRequestError);
+      }
+    }), { numRuns: 1000 });
+  });
+
+  /** Schemas of the supported subset; keys and enum strings over the random walk's alphabet. */
+  const word = fc.stringMatching(/^[a-z_ ]{0,4}$/);
+  const subsetSchema = fc.letrec<{ schema: unknown }>((tie) => ({
+    schema: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom({ type: 'integer' }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }, { type: ['string', 'null'], maxLength: 3 }),
+      fc.record({ type: fc.constant('string'), maxLength: fc.nat(8) }),
+      fc.record({ enum: fc.uniqueArray(fc.oneof(word, fc.integer(), fc.boolean(), fc.constant(null)), { minLength: 1, maxLength: 4, selector: (v) => JSON.stringify(v) }) }),
+      fc.record({ anyOf: fc.array(tie('schema'), { minLength: 1, maxLength: 3 }) }),
+      fc.record({ type: fc.constant('array'), items: tie('schema'), maxItems: fc.integer({ min: 0, max: 3 }) }),
+      fc.dictionary(word.filter((w) => w.length > 0), tie('schema'), { maxKeys: 3 }).chain((properties) => fc.subarray(Object.keys(properties)).map((required) => ({
+        type: 'object', properties, required, additionalProperties: false,
+      }))),
+    ),
+  })).schema;
+
+  it('random walks of random subset schemas parse and validate', () => {
+    fc.assert(fc.property(subsetSchema, fc.integer({ min: 1, max: 1000 }), (schema, seed) => {
+      const text = randomDocument(compileSchema(schema), seed);
+      expect(validate(schema, JSON.parse(text)), `${JSON.stringify(schema)} -> ${text}`).toEqual([]);
+    }), { numRuns: 300 });
+  });
+
+  it('chat request fields of any value are refused by name or accepted', () => {
+    const limits = { vocab: 100, contextLength: 64, layers: 2 };
+    const fields = ['n', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'max_completion_tokens'];
+    fc.assert(fc.property(fc.constantFrom(...fields), fc.anything(), (field, value) => {
+      try {
+        validateChatRequest({ messages: [{ role: 'user', content: 'x' }], [field]: value } as ChatCompletionRequest, limits);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidRequestError);
+      }
+    }), { numRuns: 2000 });
   });
 });

@@ -26,6 +26,7 @@ export function validate(schema: unknown, value: unknown, path = '$'): string[] 
   if (Array.isArray(s.anyOf)) return s.anyOf.some((o) => validate(o, value, path).length === 0) ? [] : [`${path}: no anyOf alternative matches`];
   if (s.const !== undefined) return JSON.stringify(s.const) === JSON.stringify(value) ? [] : [`${path}: not the const`];
   if (Array.isArray(s.enum) && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) return [`${path}: not in enum`];
+  if (s.type === undefined) return []; // enum alone
   if (Array.isArray(s.type)) return s.type.some((t) => validate({ ...s, type: t }, value, path).length === 0) ? [] : [`${path}: no type matches`];
   switch (s.type) {
     case 'object': {
