@@ -173,6 +173,25 @@ test('loads the shipped MoE model with 4 of 8 experts per layer on the GPU and g
   await page.getByTestId('tab-stats').click();
   await expect(page.getByTestId('stats-last')).toContainText(/expert cache.*hits.*misses.*prefetched/);
   await page.getByTestId('tab-generate').click();
+  // greedy side by side with greedy compares nothing
+  await page.getByTestId('strategy').selectOption('greedy');
+  await expect(page.getByTestId('compare')).toBeDisabled();
+});
+
+test('a budget does not carry over to the next model; a cancelled load leaves no stale model', async () => {
+  await page.getByTestId('model-select').selectOption('tiny-dense');
+  await expect(page.getByTestId('model-experts')).toHaveValue('');
+  await page.getByTestId('model-load').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
+  await page.getByTestId('model-cancel').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'cancelled');
+  await expect(page.getByTestId('load-status')).toHaveText('Loading cancelled.');
+  await expect(page.getByTestId('model-info')).toBeEmpty();
+  await expect(page.getByTestId('gen-status')).toHaveText('Load a model to start.');
+  await expect(page.getByTestId('banner')).toBeHidden();
+  await page.getByTestId('model-load').click();
+  await modelReady();
+  await expect(page.getByTestId('model-facts')).toContainText('LlamaForCausalLM');
 });
 
 test('fits a phone-sized screen', async ({}, testInfo) => {

@@ -128,6 +128,39 @@ test.describe('worker engine', () => {
     expect(run.freshTokens).toEqual(run.expected);
   });
 
+  test('a load that fails validation leaves nothing in the cache: the fixed server then loads', async ({ page }) => {
+    // a folder whose config.json is once answered with broken JSON (a glitching server), every other file as is
+    let poisoned = true;
+    await page.route('**/poisoned/tiny-dense/**', async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop()!;
+      if (file === 'config.json' && poisoned) {
+        poisoned = false;
+        return route.fulfill({ status: 200, contentType: 'application/json', body: '{"architectures": ["LlamaForCaus' });
+      }
+      return route.fulfill({ response: await route.fetch({ url: new URL(`/models/tiny-dense/${file}`, route.request().url()).href }) });
+    });
+    const run = await page.evaluate(async () => {
+      const w = window as unknown as Harness;
+      const model = '/poisoned/tiny-dense/';
+      await w.webgpuInfer.deleteCachedModel(model);
+      const first = await w.webgpuInfer.createEngine({ model }).then(() => 'loaded', (e: Error) => e.name);
+      const cachedAfterFailure = (await w.webgpuInfer.listCachedModels()).find((m) => m.url.endsWith(model))?.files ?? [];
+      const engine = await w.webgpuInfer.createEngine({ model });
+      const tokens = (await engine.complete({ prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false })).tokens;
+      await engine.dispose();
+      const cachedAfterSuccess = (await w.webgpuInfer.listCachedModels()).find((m) => m.url.endsWith(model))?.files ?? [];
+      await w.webgpuInfer.deleteCachedModel(model);
+      const reference = await w.webgpuInfer.createEngine({ model: '/models/tiny-dense/', cache: false });
+      const expected = (await reference.complete({ prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false })).tokens;
+      await reference.dispose();
+      return { first, cachedAfterFailure, cachedAfterSuccess, tokens, expected };
+    });
+    expect(run.first).toBe('ModelFormatError');
+    expect(run.cachedAfterFailure).toEqual([]);
+    expect(run.cachedAfterSuccess).toContain('config.json');
+    expect(run.tokens).toEqual(run.expected);
+  });
+
   test('the in-thread engine answers exactly like the worker engine', async ({ page }) => {
     const out = await page.evaluate(async (model) => {
       const w = window as unknown as Harness;

@@ -115,6 +115,12 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /**
+   * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
+   * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
+   * then scores them), 'off' with ngramWeight 0
+   */
+  ngrams?: 'used' | 'missing' | 'off';
   /** MoE with maxResidentExperts: experts found on the GPU, uploaded on demand, and uploaded ahead of need */
   expertCacheHits?: number;
   expertCacheMisses?: number;
@@ -184,7 +190,11 @@ export interface EngineOptions {
   scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
-  /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
+  /**
+   * n-gram table for superposed decoding, a file name relative to the model folder, checked while loading. Without
+   * it, `ngrams.bin` in the folder or `../ngrams-bpe<vocab>.bin` beside it is looked for when superposed decoding
+   * first runs; `stats.ngrams` says whether one was used.
+   */
   ngrams?: string;
   /** collect per-kernel GPU time with timestamp queries */
   profile?: boolean;

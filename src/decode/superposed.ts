@@ -79,6 +79,7 @@ export class Superposed implements DecodeStrategy {
     const { model, gpu } = ctx;
     const { drafts: k, tokensPerDraft: n, temperature } = this.options; // validated (api/validate.ts)
     const alpha = ctx.ngrams ? this.options.ngramWeight : 0;
+    ctx.stats.ngrams = this.options.ngramWeight === 0 ? 'off' : ctx.ngrams ? 'used' : 'missing';
     const buffer = (label: string, count: number) => storageBuffer(gpu, `superposed.${label}`, 4 * count);
     const ids = buffer('ids', k);           // [k] u32 last token of each draft
     const weights = buffer('weights', k);   // [k] f32 π

@@ -38,8 +38,8 @@ export class Runtime {
   private disposed = false;
   /** the MLP variant (dense, MoE, expert budget, activation sparsity): its steps and stats */
   private mlp!: MlpBlocks;
-  /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
-  private ngrams?: NgramTable;
+  /** n-gram table for superposed decoding: RuntimeOptions.ngrams, else looked for next to the model when first asked */
+  private ngrams: () => Promise<NgramTable | undefined> = async () => undefined;
   /** the tokens whose keys and values the KV cache holds at positions 0..: a new request reuses its shared prefix */
   private kvTokens: number[] = [];
   /** the vocabulary as a trie of token texts for constrained decoding, built on first use */
@@ -87,10 +87,12 @@ export class Runtime {
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength);
-    const ngrams = await loadNgramTable(source, config.vocab, options.ngrams);
+    // a named table is checked with the model; the default places are probed only once superposed decoding asks
+    const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
+    let found: Promise<NgramTable | undefined> | undefined;
     onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
     const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
-    runtime.ngrams = ngrams;
+    runtime.ngrams = named ? async () => named : () => (found ??= loadNgramTable(source, config.vocab).catch(() => undefined));
     runtime.mlp = mlp;
     runtime.generation = generation;
     return runtime;
@@ -144,6 +146,7 @@ export class Runtime {
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
     const strategy = createStrategy(request.strategy ?? defaultStrategy(this.generation));
+    const ngrams = request.strategy?.kind === 'superposed' ? await this.ngrams() : undefined;
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
     const stopAtEos = request.stopAtEos ?? true;
@@ -191,7 +194,7 @@ export class Runtime {
       newStep: this.mlp.stepFactory(this.gpu, this.arena, this.profiler),
       eosIds,
       detokenize: decode,
-      ngrams: this.ngrams,
+      ngrams,
       controls,
       constraint,
     }).finally(() => controls?.destroy());
