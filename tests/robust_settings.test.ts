@@ -65,7 +65,7 @@ describe('extreme sampling settings', () => {
       replies.push((await engine.chat.completions.create({ messages, max_tokens: 8, temperature })).choices[0].message.content);
     }
     expect(new Set(replies).size).toBe(1);
-    expect(replies[0].length).toBeGreaterThan(0);
+    expect(replies[0]?.length).toBeGreaterThan(0);
   });
 
   it('the largest accepted temperature samples valid tokens; huge values are refused', async () => {
