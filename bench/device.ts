@@ -144,7 +144,7 @@ export async function main(args: string[]): Promise<number> {
   await section('speculative', async () => {
     const runtime = await Runtime.load(gpu, directorySource('public/models/tiny-dense'), { contextLength: 512 });
     try {
-      r.speculative = await benchSpeculative(gpu, runtime, fast ? 8 : 48);
+      r.speculative = fast ? await benchSpeculative(gpu, runtime, 8, { exitLayers: [1, 2], draftLengths: [2, 4] }) : await benchSpeculative(gpu, runtime);
     } finally {
       runtime.dispose();
     }

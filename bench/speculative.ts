@@ -46,8 +46,12 @@ export interface SpeculativeBench {
 }
 
 export const PROMPT = 'Once upon a time, there was a little program that wanted to run language models in a web browser. It';
-const EXIT_LAYERS = [1, 2, 3, 4];
-const DRAFT_LENGTHS = [2, 4, 6];
+/** The (exit layer, draft length) settings timed: all of them by default, fewer for a quick check. */
+export interface SpeculativeGrid {
+  exitLayers: number[];
+  draftLengths: number[];
+}
+const FULL_GRID: SpeculativeGrid = { exitLayers: [1, 2, 3, 4], draftLengths: [2, 4, 6] };
 const RUNS = 3;
 /** passes per timed submit batch, and batches per median */
 const PASSES = 10;
@@ -84,12 +88,12 @@ async function passMs(gpu: Gpu, arena: ParamArena, record: (step: Step) => void)
   return median(times);
 }
 
-async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[]): Promise<SpeculativeBench['passCost']> {
+async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[], { exitLayers, draftLengths }: SpeculativeGrid): Promise<SpeculativeBench['passCost']> {
   const { model } = runtime;
   const { layers, vocab } = model.config;
   const arena = new ParamArena(gpu);
   await runtime.logits(prompt); // the KV cache holds the prompt; passes run right after it
-  gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array(DRAFT_LENGTHS[DRAFT_LENGTHS.length - 1] + 1)); // token 0 in every row
+  gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array(Math.max(...draftLengths) + 1)); // token 0 in every row
   const start = prompt.length;
   const token = (step: Step, rows: number) => argmax(gpu, step, { logits: model.act.logits, rows, vocab, out: model.act.tokens, outOffset: 0 });
   const pass = (from: number, to: number, rows: number, at: number) => (step: Step) => {
@@ -101,10 +105,10 @@ async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[]): Promise<
   const stepMs = await passMs(gpu, arena, pass(0, layers, 1, start));
   const draft: { exitLayer: number; vsStep: number }[] = [];
   const verify: VerifyCost[] = [];
-  for (const exitLayer of EXIT_LAYERS) {
+  for (const exitLayer of exitLayers) {
     const draftMs = await passMs(gpu, arena, pass(0, exitLayer, 1, start));
     draft.push({ exitLayer, vsStep: draftMs / stepMs });
-    for (const drafts of DRAFT_LENGTHS) {
+    for (const drafts of draftLengths) {
       const verifyMs = await passMs(gpu, arena, (step) => {
         model.embed(step, model.act.tokens, 0, 1);
         model.layers(step, 1, start + drafts, 0, exitLayer);
@@ -120,7 +124,7 @@ async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[]): Promise<
   return { stepMs, draft, verify };
 }
 
-export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens = 48): Promise<SpeculativeBench> {
+export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens = 48, grid = FULL_GRID): Promise<SpeculativeBench> {
   const prompt = runtime.tokenize(PROMPT);
   await decodeRuns(runtime, prompt, decodeTokens, { kind: 'greedy' }); // warm-up: pipelines
   const greedy = await decodeRuns(runtime, prompt, decodeTokens, { kind: 'greedy' });
@@ -130,8 +134,8 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
   };
   const auto = await speedOf({ kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' });
   const fixed: FixedRun[] = [];
-  for (const exitLayer of EXIT_LAYERS) {
-    for (const draftLength of DRAFT_LENGTHS) fixed.push({ exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength })) });
+  for (const exitLayer of grid.exitLayers) {
+    for (const draftLength of grid.draftLengths) fixed.push({ exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength })) });
   }
   return {
     adapter: gpu.adapter.description,
@@ -142,7 +146,7 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
     greedyTokPerS: greedy.tokPerS,
     auto,
     fixed,
-    passCost: await passCosts(gpu, runtime, prompt),
+    passCost: await passCosts(gpu, runtime, prompt, grid),
   };
 }
 
