@@ -50,8 +50,9 @@ function config(moe: boolean): ModelConfig {
   return {
     hfArchitecture: moe ? 'MixtralForCausalLM' : 'LlamaForCausalLM', architecture: moe ? 'mixtral' : 'llama',
     hidden, intermediate: moe ? intermediate : k * intermediate, layers, heads, kvHeads, headDim: hidden / heads, vocab,
-    maxPositions: 4096, ropeTheta: 10000, rmsEps: 1e-5, tieEmbeddings: true, attentionBias: false, eosTokenIds: [],
-    moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, sparseStep: 1, mlpOnlyLayers: [], routerScore: 'softmax' } : undefined,
+    maxPositions: 4096, ropeTheta: 10000, rmsEps: 1e-5, tieEmbeddings: true, eosTokenIds: [],
+    moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, routerScore: 'softmax' } : undefined,
+    recipe: Array.from({ length: layers }, () => ({ attention: { bias: false, qkNorm: false }, mlp: moe ? 'moe' : 'dense' })),
   };
 }
 
@@ -88,7 +89,7 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number, resident?: n
     return { ...attention, moe: { router, gate: gate.matrix, up: up.matrix, down: down.matrix, offloaded } };
   });
   const embed = f16Matrix(gpu, c.vocab, c.hidden, 'embed');
-  return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, format: 'f16' };
+  return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, buffers: [], format: 'f16' };
 }
 
 /** One decode pass at a position: embed, layers, head, one submitted step. */

@@ -21,24 +21,36 @@ function expectError(json: unknown, cls: typeof ModelFormatError | typeof Unsupp
 describe('parseConfig', () => {
   it('reads a Llama config with GQA and defaults', () => {
     const c = parseConfig(fixture('llama-gqa3'));
-    expect(c).toMatchObject({ hfArchitecture: 'LlamaForCausalLM', architecture: 'llama', hidden: 96, heads: 6, kvHeads: 2, headDim: 16, vocab: 384, layers: 2, attentionBias: false, tieEmbeddings: false, bosTokenId: 0, eosTokenIds: [1] });
+    expect(c).toMatchObject({ hfArchitecture: 'LlamaForCausalLM', architecture: 'llama', hidden: 96, heads: 6, kvHeads: 2, headDim: 16, vocab: 384, layers: 2, tieEmbeddings: false, bosTokenId: 0, eosTokenIds: [1] });
     expect(c.moe).toBeUndefined();
   });
 
   it('takes an explicit head_dim, tied embeddings and Qwen2 biases', () => {
     expect(parseConfig(fixture('llama-headdim')).headDim).toBe(48);
     expect(parseConfig(fixture('llama-tied')).tieEmbeddings).toBe(true);
-    expect(parseConfig(fixture('qwen2-bias'))).toMatchObject({ architecture: 'qwen2', attentionBias: true, ropeTheta: 1e6, rmsEps: 1e-6 });
+    const qwen2 = parseConfig(fixture('qwen2-bias'));
+    expect(qwen2).toMatchObject({ architecture: 'qwen2', ropeTheta: 1e6, rmsEps: 1e-6 });
+    expect(qwen2.recipe.map((r) => r.attention)).toEqual([{ bias: true, qkNorm: false }, { bias: true, qkNorm: false }]);
   });
 
   it('reads Mixtral and Qwen2-MoE routing', () => {
     const mixtral = parseConfig(fixture('mixtral-rand'));
-    expect(mixtral.moe).toMatchObject({ experts: 4, expertsPerToken: 2, normTopK: true, sparseStep: 1, mlpOnlyLayers: [] });
+    expect(mixtral.moe).toMatchObject({ experts: 4, expertsPerToken: 2, normTopK: true });
+    expect(mixtral.recipe.map((r) => r.mlp)).toEqual(['moe', 'moe']);
     expect(mixtral.moe!.expertIntermediate).toBe(mixtral.intermediate);
     const qwen = parseConfig(fixture('qwen2moe-rand'));
-    expect(qwen.moe).toEqual({ experts: 6, expertsPerToken: 2, expertIntermediate: 48, normTopK: false, sharedExpertIntermediate: 80, sparseStep: 1, mlpOnlyLayers: [1], routerScore: 'softmax' });
+    expect(qwen.moe).toEqual({ experts: 6, expertsPerToken: 2, expertIntermediate: 48, normTopK: false, sharedExpertIntermediate: 80, routerScore: 'softmax' });
     expect([0, 1, 2].map((i) => isMoeLayer(qwen, i))).toEqual([true, false, true]);
-    expect(qwen.attentionBias).toBe(true);
+  });
+
+  it('reads Qwen3 (per-head q/k norms, no biases) and Qwen3-MoE (norm_topk_prob, no shared expert)', () => {
+    const qwen3 = parseConfig(fixture('qwen3-qknorm'));
+    expect(qwen3).toMatchObject({ architecture: 'qwen3', headDim: 32, hidden: 64, tieEmbeddings: true });
+    expect(qwen3.recipe.every((r) => r.attention.qkNorm && !r.attention.bias && r.mlp === 'dense')).toBe(true);
+    const moe = parseConfig(fixture('qwen3moe-rand'));
+    expect(moe.moe).toEqual({ experts: 8, expertsPerToken: 4, expertIntermediate: 16, normTopK: true, routerScore: 'softmax' });
+    expect(moe.recipe.map((r) => [r.attention.qkNorm, r.mlp])).toEqual([[true, 'moe'], [true, 'moe']]);
+    expectError({ ...fixture('qwen3-qknorm'), attention_bias: true }, UnsupportedModelError, 'attention_bias');
   });
 
   it('reads rope scaling and eos lists', () => {
@@ -81,6 +93,7 @@ describe('parseConfig', () => {
     const base = fixture('llama-gqa3');
     expectError({ ...base, architectures: ['GPT2LMHeadModel'] }, UnsupportedModelError, 'architectures');
     expectError({ ...base, architectures: ['OlmoeForCausalLM'] }, UnsupportedModelError, 'q_norm');
+    expectError({ ...base, architectures: ['Phi3ForCausalLM'] }, UnsupportedModelError, 'longrope');
     expectError({ ...base, num_key_value_heads: 4 }, UnsupportedModelError, 'num_key_value_heads');
     expectError({ ...base, hidden_act: 'gelu' }, UnsupportedModelError, 'hidden_act');
     expectError({ ...base, attention_bias: true }, UnsupportedModelError, 'attention_bias');

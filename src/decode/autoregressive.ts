@@ -44,7 +44,7 @@ export class Autoregressive implements DecodeStrategy {
       next?.catch(() => undefined); // a failure (device lost) surfaces through inFlight first
       const [bytes] = await inFlight;
       ctx.stats.forwardPasses++;
-      kv.length = start + i + 1;
+      kv.extend(1);
       const token = new Uint32Array(bytes)[0];
       if (!ctx.emit([token]) || !next) {
         if (next) await next; // let the speculative pass finish; its KV slot is beyond kv.length

@@ -112,7 +112,7 @@ export class Superposed implements DecodeStrategy {
         const pass = next.step.submit();
         next = t + 1 < budget ? record(alive.length, model.kv.length + 1) : null;
         const [topBytes] = await pass;
-        model.kv.length++;
+        model.kv.extend(1);
         ctx.stats.forwardPasses++;
         const candidates = Array.from(new Uint32Array(topBytes, 0, n));
         const logP = candidateLogProbs(new Float32Array(topBytes, 4 * n, n), temperature);

@@ -74,7 +74,7 @@ export class SparseMlp {
     } finally {
       this.calibration.forEach((b) => b.destroy());
       this.calibration = undefined;
-      model.kv.length = 0;
+      model.kv.clear();
     }
   }
 

@@ -21,6 +21,8 @@ export interface LayerWeights {
   qBias?: GPUBuffer; // [heads*headDim] f32
   kBias?: GPUBuffer; // [kvHeads*headDim] f32
   vBias?: GPUBuffer; // [kvHeads*headDim] f32
+  qNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of queries
+  kNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of keys
   /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
   mlp?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
   /**
@@ -62,6 +64,8 @@ export interface ModelWeights {
   lmHead: WeightMatrix; // [vocab, hidden]; the same object as embed when tied
   /** GPU bytes of all weight buffers. */
   bytes: number;
+  /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
+  buffers: GPUBuffer[];
   /** Storage of the attention/MLP matrices (layer 0's q). */
   format: WeightFormat;
 }
@@ -311,6 +315,8 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       qBias: optional(`${p}.qBias`, vector),
       kBias: optional(`${p}.kBias`, vector),
       vBias: optional(`${p}.vBias`, vector),
+      qNorm: optional(`${p}.qNorm`, vector),
+      kNorm: optional(`${p}.kNorm`, vector),
       mlp: optional(`${p}.mlp.gate`, () => expertMlp(`${p}.mlp`)),
       moe: optional(`${p}.moe.router`, () => ({
         router: matrix(`${p}.moe.router`),
@@ -321,24 +327,12 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       })),
     };
   });
-  let bytes = 0;
-  for (const s of slots.values()) bytes += s.data.size + (s.scales?.size ?? 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : matrix('lmHead'), bytes, format: layers[0].q.format };
+  const buffers = [...slots.values()].flatMap((s) => (s.scales ? [s.data, s.scales] : [s.data]));
+  const bytes = buffers.reduce((n, b) => n + b.size, 0);
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : matrix('lmHead'), bytes, buffers, format: layers[0].q.format };
 }
 
-/** Frees every GPU buffer of loaded weights (the tied embedding once). */
+/** Frees every GPU buffer of loaded weights. */
 export function destroyWeights(w: ModelWeights): void {
-  const buffers = new Set<GPUBuffer>([w.norm]);
-  const add = (m?: WeightMatrix) => {
-    if (!m) return;
-    buffers.add(m.data);
-    if (m.scales) buffers.add(m.scales);
-  };
-  [w.embed, w.lmHead].forEach(add);
-  for (const l of w.layers) {
-    for (const b of [l.inputNorm, l.postAttnNorm, l.qBias, l.kBias, l.vBias]) if (b) buffers.add(b);
-    [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down].forEach(add);
-    [l.moe?.router, l.moe?.gate, l.moe?.up, l.moe?.down, l.moe?.shared?.gate, l.moe?.shared?.up, l.moe?.shared?.down, l.moe?.sharedGate].forEach(add);
-  }
-  for (const b of buffers) b.destroy();
+  for (const b of w.buffers) b.destroy();
 }

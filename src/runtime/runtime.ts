@@ -6,7 +6,7 @@ import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateReq
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
-import { parameterCount } from '../model/params';
+import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
@@ -116,7 +116,7 @@ export class Runtime {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
     }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
-    model.kv.length = 0;
+    model.kv.clear();
     return out;
   }
 
@@ -185,7 +185,7 @@ export class Runtime {
   /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
   private async prefill(ids: number[]): Promise<void> {
     await this.forwardChunks(ids);
-    this.model.kv.length = ids.length;
+    this.model.kv.extend(ids.length);
   }
 
   /**
@@ -199,7 +199,7 @@ export class Runtime {
     collect?: (start: number, reads: ArrayBuffer[]) => void,
   ): Promise<void> {
     const { model } = this;
-    model.kv.length = 0;
+    model.kv.clear();
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
     for (let start = 0; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);

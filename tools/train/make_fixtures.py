@@ -55,6 +55,18 @@ MODELS = {
                           mlp_only_layers=[1], intermediate_size=128, moe_intermediate_size=48,
                           shared_expert_intermediate_size=80, rope_theta=1000000.0, use_sliding_window=False,
                           sliding_window=None, router_aux_loss_coef=0.001),
+    # Qwen3-0.6B's structure at small width: explicit head_dim (2x hidden/heads), GQA 2, q/k norms, tied
+    "qwen3-qknorm": base("Qwen3ForCausalLM", "qwen3", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=32, rope_theta=1000000.0,
+                         rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False,
+                         use_sliding_window=False, sliding_window=None, max_window_layers=2),
+    # Qwen3-MoE (30B-A3B structure, experts cut down): GQA 8, q/k norms, norm_topk_prob, no shared expert
+    "qwen3moe-rand": base("Qwen3MoeForCausalLM", "qwen3_moe", "float16", vocab_size=256, num_attention_heads=8,
+                          num_key_value_heads=1, head_dim=16, num_experts=8, num_experts_per_tok=4,
+                          norm_topk_prob=True, moe_intermediate_size=16, intermediate_size=64,
+                          decoder_sparse_step=1, mlp_only_layers=[], rope_theta=1000000.0, rms_norm_eps=1e-6,
+                          tie_word_embeddings=True, attention_bias=False, use_sliding_window=False,
+                          sliding_window=None, router_aux_loss_coef=0.001),
 }
 
 
@@ -143,7 +155,7 @@ def make(name, cfg, seed):
         model = build_model(cfg).eval()
         randomize(model, cfg, gen)
         round_to(model, DTYPES[cfg["torch_dtype"]])
-        prompts = {n: torch.randint(2, VOCAB, (n,), generator=gen) for n in (1, 7, 45)}
+        prompts = {n: torch.randint(2, cfg["vocab_size"], (n,), generator=gen) for n in (1, 7, 45)}
         with torch.no_grad():
             logits = {n: model(p[None])["logits"][0] for n, p in prompts.items()}
             greedy = model.greedy(prompts[7].tolist(), 32, use_cache=False)

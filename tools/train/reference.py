@@ -1,7 +1,8 @@
 """Reference PyTorch implementation of the decoder-only LMs that webgpu-infer runs.
 
 Semantics follow the Hugging Face `transformers` implementations (LlamaForCausalLM,
-Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM) without depending on that library.
+Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM)
+without depending on that library.
 Parameter names are the HF tensor names, so `model.state_dict()` can be written straight to a
 `model.safetensors` and read back.
 
@@ -9,12 +10,15 @@ Parameter names are the HF tensor names, so `model.state_dict()` can be written 
   * RoPE: rotate-half convention, inv_freq = theta^(-2i/head_dim), cos/sin = cat(freqs, freqs).
   * Attention: GQA/MQA (num_key_value_heads), explicit head_dim, causal mask, softmax in float32.
     Llama: `attention_bias` adds bias to q/k/v/o. Qwen2/Qwen2-MoE: bias on q/k/v only.
+    Qwen3/Qwen3-MoE: `attention_bias` (default off) on q/k/v/o; q_norm / k_norm: RMSNorm over head_dim
+    of every head of q_proj(x) and k_proj(x) (view [B, S, heads, head_dim]), before RoPE.
   * MLP: SwiGLU down(silu(gate(x)) * up(x)).
   * Mixtral MoE (`block_sparse_moe`): router `gate`, softmax over experts (float32), top-k,
     renormalise over the selected k, experts w2(silu(w1 x) * w3 x).
   * Qwen2-MoE (`mlp`): router `gate`, softmax, top-k, renormalise only if `norm_topk_prob`,
     plus `shared_expert` (SwiGLU, shared_expert_intermediate_size) scaled by
-    sigmoid(`shared_expert_gate`(x)). Sparse layers: layer_idx not in mlp_only_layers and
+    sigmoid(`shared_expert_gate`(x)). Qwen3-MoE: the same routing and layer rule, no shared expert.
+    Sparse layers: layer_idx not in mlp_only_layers and
     (layer_idx + 1) % decoder_sparse_step == 0; other layers use a dense SwiGLU `mlp` with
     `intermediate_size`. Experts use `moe_intermediate_size`.
   * Early exit: hidden state h_l = residual stream after l layers (l = 1..L); early-exit logits
@@ -150,7 +154,7 @@ def _linear(x, layer):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg, qkv_bias, o_bias):
+    def __init__(self, cfg, qkv_bias, o_bias, qk_norm=False):
         super().__init__()
         h = cfg["hidden_size"]
         self.nh = cfg["num_attention_heads"]
@@ -161,12 +165,19 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.v_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.o_proj = nn.Linear(self.nh * self.hd, h, bias=o_bias)
+        if qk_norm:
+            self.q_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6))
+            self.k_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6))
+        self.qk_norm = qk_norm
 
     def forward(self, x, cos, sin, past=None):
         """x [B,S,H]; past: (k, v) each [B, nkv, P, hd] (keys already rotated). Returns out, (k, v)."""
         B, S, _ = x.shape
-        q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd).transpose(1, 2)
-        k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
+        q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd)
+        k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = _linear(x, self.v_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -266,8 +277,10 @@ class Qwen2MoeSparseMoe(nn.Module):
         self.norm_topk = bool(cfg.get("norm_topk_prob", False))
         self.gate = nn.Linear(h, cfg["num_experts"], bias=False)
         self.experts = nn.ModuleList([MLP(h, cfg["moe_intermediate_size"]) for _ in range(cfg["num_experts"])])
-        self.shared_expert = MLP(h, cfg["shared_expert_intermediate_size"])
-        self.shared_expert_gate = nn.Linear(h, 1, bias=False)
+        self.shared = cfg["model_type"] == "qwen2_moe"
+        if self.shared:
+            self.shared_expert = MLP(h, cfg["shared_expert_intermediate_size"])
+            self.shared_expert_gate = nn.Linear(h, 1, bias=False)
         self.dense = False
         self.last_router_probs = None
 
@@ -277,7 +290,8 @@ class Qwen2MoeSparseMoe(nn.Module):
         w, idx, probs = _route(_linear(xf, self.gate), self.k, self.norm_topk)
         self.last_router_probs, self.last_router_idx = probs, idx
         out = _moe_combine(xf, self.experts, w, idx, self.dense)
-        out = out + torch.sigmoid(_linear(xf, self.shared_expert_gate)) * self.shared_expert(xf)
+        if self.shared:
+            out = out + torch.sigmoid(_linear(xf, self.shared_expert_gate)) * self.shared_expert(xf)
         return out.view(B, S, H)
 
 
@@ -293,6 +307,9 @@ class DecoderLayer(nn.Module):
             self.self_attn = Attention(cfg, True, False)
         elif arch == "mixtral":
             self.self_attn = Attention(cfg, False, False)
+        elif arch in ("qwen3", "qwen3_moe"):
+            ab = bool(cfg.get("attention_bias", False))
+            self.self_attn = Attention(cfg, ab, ab, qk_norm=True)
         else:
             raise ValueError(f"unknown model_type {arch}")
         self.input_layernorm = RMSNorm(h, eps)
@@ -301,7 +318,7 @@ class DecoderLayer(nn.Module):
         if arch == "mixtral":
             self.block_sparse_moe = MixtralSparseMoe(cfg)
             self.ffn_name = "block_sparse_moe"
-        elif arch == "qwen2_moe":
+        elif arch in ("qwen2_moe", "qwen3_moe"):
             sparse = (layer_idx not in cfg.get("mlp_only_layers", [])) and cfg.get("num_experts", 0) > 0 \
                 and (layer_idx + 1) % cfg.get("decoder_sparse_step", 1) == 0
             self.mlp = Qwen2MoeSparseMoe(cfg) if sparse else MLP(h, cfg["intermediate_size"])

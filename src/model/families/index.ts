@@ -1,0 +1,36 @@
+import type { ConfigFields } from '../config_fields';
+import type { ModelConfig } from '../config';
+import type { Family } from '../family';
+import { llama } from './llama';
+import { mixtral } from './mixtral';
+import { qwen2 } from './qwen2';
+import { qwen2Moe } from './qwen2_moe';
+import { qwen3, qwen3Moe } from './qwen3';
+
+/** Every family the runtime implements. Adding one: a file here, its entry below, its fixture and tests. */
+export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwen3, qwen3Moe];
+
+/** What each refused architecture needs that the runtime lacks (UnsupportedModelError names it). */
+const MISSING: Record<string, string> = {
+  OlmoeForCausalLM: 'q_norm/k_norm over the whole projection (not per head) and OLMoE routing',
+  Gemma2ForCausalLM: 'attention and final-logit soft-capping, sliding-window attention, (1 + w) RMSNorm, sandwich norms and GeGLU',
+  Gemma3ForCausalLM: 'sliding-window attention with a local RoPE base, (1 + w) RMSNorm, sandwich norms, GeGLU and query_pre_attn_scalar',
+  Phi3ForCausalLM: 'fused qkv_proj and gate_up_proj, longrope scaling and partial rotary embeddings',
+  SmolLM3ForCausalLM: 'NoPE layers (attention without rotary embedding on some layers)',
+};
+
+/** The family of an HF class name, or an UnsupportedModelError naming what is missing. */
+export function familyFor(f: ConfigFields, hfArchitecture: string): Family {
+  const family = FAMILIES.find((x) => x.classes.includes(hfArchitecture));
+  if (family) return family;
+  const supported = FAMILIES.flatMap((x) => x.classes).join(', ');
+  const missing = MISSING[hfArchitecture];
+  throw f.unsupported('architectures', missing
+    ? `${hfArchitecture} needs ${missing}, which this runtime does not implement (supported: ${supported})`
+    : `architecture ${hfArchitecture} is not supported (supported: ${supported})`);
+}
+
+/** The family a parsed config came from. */
+export function familyOf(config: ModelConfig): Family {
+  return FAMILIES.find((x) => x.id === config.architecture)!;
+}
