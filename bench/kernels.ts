@@ -7,7 +7,7 @@
 import type { Gpu } from '../src/gpu/device';
 import { ParamArena, Step } from '../src/gpu/step';
 import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
-import { kernel } from '../src/kernels/kernel';
+import { kernel } from '../src/gpu/kernel';
 import { grid1d } from '../src/kernels/grid';
 import { GEMV_MAX_ROWS, gemvShape, linear, type GemvShape } from '../src/kernels/linear';
 import type { WeightFormat, WeightMatrix } from '../src/kernels/tensor';

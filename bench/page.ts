@@ -4,7 +4,7 @@
  * scripts/bench.mjs drives this page in Chromium and records them.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { createEngine, type Engine, type GenerateRequest, type GenerateResult } from '../src/api/index';
+import { createEngine, type Engine, type GenerateRequest, type GenerateResult } from '../src/browser/index';
 import { ortGreedy, type OrtModelShape } from './ort_runner';
 
 const MODEL = '/models/tiny-dense/';

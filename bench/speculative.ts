@@ -12,7 +12,7 @@ import type { Gpu } from '../src/gpu/device';
 import { ParamArena, Step } from '../src/gpu/step';
 import { argmax } from '../src/kernels/sampling';
 import type { Runtime } from '../src/runtime/runtime';
-import type { Strategy } from '../src/api/types';
+import type { Strategy } from '../src/contract/types';
 import { median, runTinyDenseBench } from './tiny_dense';
 
 export interface FixedRun {

@@ -1,4 +1,5 @@
 /** Turns the runtime's typed errors into messages a visitor can act on, shown in the page banner. */
+import { AbortError, DeviceLostError, ModelFormatError, ResourceLimitError, UnsupportedModelError, WebGPUUnavailableError } from '../src/browser/index';
 import { byId, fill, h } from './dom';
 
 export type Problem = 'webgpu' | 'device-lost' | 'aborted' | 'model' | 'error';
@@ -8,23 +9,17 @@ export interface Explained {
   message: string;
 }
 
-/** Typed errors keep their class name across the worker boundary, so the name identifies them. */
+/** Typed errors keep their class across the worker boundary (also in a minified build), so instanceof identifies them. */
 export function explain(e: unknown): Explained {
   const error = e instanceof Error ? e : new Error(String(e));
-  switch (error.name) {
-    case 'WebGPUUnavailableError':
-      return { problem: 'webgpu', message: `WebGPU is not available: ${error.message}` };
-    case 'DeviceLostError':
-      return { problem: 'device-lost', message: `The GPU device was lost (${error.message}). Reload the model to continue.` };
-    case 'AbortError':
-      return { problem: 'aborted', message: 'Cancelled.' };
-    case 'ModelFormatError':
-    case 'UnsupportedModelError':
-    case 'ResourceLimitError':
-      return { problem: 'model', message: `This model cannot be loaded here: ${error.message}` };
-    default:
-      return { problem: 'error', message: error.message || error.name };
+  if (error instanceof WebGPUUnavailableError) return { problem: 'webgpu', message: `WebGPU is not available: ${error.message}` };
+  if (error instanceof DeviceLostError) return { problem: 'device-lost', message: `The GPU device was lost (${error.message}). Reload the model to continue.` };
+  // the platform's own aborts are DOMExceptions named AbortError
+  if (error instanceof AbortError || error.name === 'AbortError') return { problem: 'aborted', message: 'Cancelled.' };
+  if (error instanceof ModelFormatError || error instanceof UnsupportedModelError || error instanceof ResourceLimitError) {
+    return { problem: 'model', message: `This model cannot be loaded here: ${error.message}` };
   }
+  return { problem: 'error', message: error.message || error.name };
 }
 
 /** Why the page cannot use WebGPU at all, or undefined when `navigator.gpu` is present. */

@@ -2,7 +2,7 @@
  * The demo's one engine: loading (with progress), running requests, and telling the views what happened.
  * Views never hold an Engine of their own, so reloading after a device loss updates every view at once.
  */
-import { createEngine, type Engine, type EngineInfo, type GenerateEvent, type GenerateRequest, type GenerateResult, type LoadProgress } from '../src/api/index';
+import { createEngine, type Engine, type EngineInfo, type GenerateEvent, type GenerateRequest, type GenerateResult, type LoadProgress } from '../src/browser/index';
 
 export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files: File[] };
 

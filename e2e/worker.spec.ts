@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import type * as Api from '../src/api/index';
-import type * as ModelCache from '../src/api/cache';
-import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/api/types';
+import type * as Api from '../src/browser/index';
+import type * as ModelCache from '../src/browser/cache';
+import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/contract/types';
 
 /** What e2e/harness/worker.ts puts on window. */
 type Harness = Window & {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError, UnsupportedModelError } from '../src/gpu/errors';
+import { ModelFormatError, UnsupportedModelError } from '../src/contract/errors';
 import { isMoeLayer, loadConfig, parseConfig } from '../src/model/config';
 import { memorySource } from '../src/model/source';
 

@@ -4,14 +4,14 @@
  * a Comlink MessageChannel, the same wire the browser Worker uses.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { comlinkTransport } from '../src/api/comlink';
-import { ClientEngine, localTransport, type Transport } from '../src/api/engine';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
-import type { LoadRequest } from '../src/api/wire';
+import { comlinkTransport } from '../src/browser/comlink';
+import { ClientEngine, localTransport, type Transport } from '../src/client/engine';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/contract/types';
+import type { LoadRequest } from '../src/contract/wire';
 import type { Gpu } from '../src/gpu/device';
-import { AbortError, ContextLengthError, DeviceLostError, InvalidRequestError, ModelFormatError } from '../src/gpu/errors';
-import { exposeHost } from '../src/worker/expose';
-import { RuntimeHost, type HostEnvironment, type RuntimeLike } from '../src/worker/host';
+import { AbortError, ContextLengthError, DeviceLostError, InvalidRequestError, ModelFormatError } from '../src/contract/errors';
+import { exposeHost } from '../src/browser/expose';
+import { RuntimeHost, type HostEnvironment, type RuntimeLike } from '../src/runtime/host';
 
 const INFO: EngineInfo = {
   architecture: 'Double', layers: 2, hidden: 8, heads: 2, kvHeads: 1, headDim: 4, vocab: 50, contextLength: 64,

@@ -6,15 +6,15 @@ import { mkdtemp, writeFile, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientEngine, localTransport } from '../src/api/engine';
-import type { ChatCompletionChunk, Engine, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/api/types';
+import { ClientEngine, localTransport } from '../src/client/engine';
+import type { ChatCompletionChunk, Engine, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../src/contract/types';
 import { requestGpu } from '../src/gpu/device';
-import { AbortError, ContextLengthError, DeviceLostError, InferError, InvalidRequestError, ModelFormatError, ResourceLimitError } from '../src/gpu/errors';
+import { AbortError, ContextLengthError, DeviceLostError, InferError, InvalidRequestError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { createEngine } from '../src/node/index';
 import { nodeGpu } from '../src/node/gpu';
 import { directorySource } from '../src/node/source';
-import { RuntimeHost } from '../src/worker/host';
-import { loadRuntime } from '../src/worker/load';
+import { RuntimeHost } from '../src/runtime/host';
+import { loadRuntime } from '../src/runtime/load';
 
 const MODEL = 'public/models/tiny-dense';
 

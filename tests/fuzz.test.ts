@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError, UnsupportedModelError } from '../src/gpu/errors';
+import { ModelFormatError, UnsupportedModelError } from '../src/contract/errors';
 import { ByteReader } from '../src/model/byte_reader';
 import { parseConfig } from '../src/model/config';
 import { readHeader } from '../src/model/safetensors';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/device';
-import { AbortError, ModelFormatError, ResourceLimitError } from '../src/gpu/errors';
+import { AbortError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { readBuffer } from '../src/gpu/buffers';
 import { bf16ToF32, dequantize, f16BitsToF32, f32ToF16Bits, quantizeQ8 } from '../src/kernels/quantize';
 import type { WeightMatrix } from '../src/kernels/tensor';
@@ -10,7 +10,7 @@ import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
 import { directorySource } from '../src/node/source';
-import { estimateMemory } from '../src/worker/load';
+import { estimateMemory } from '../src/runtime/load';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';

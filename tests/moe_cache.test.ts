@@ -3,13 +3,13 @@ import { loadRuntime } from './helpers/runtime';
 import { testGpu } from './helpers/gpu';
 import { fixtureModels, FIXTURE_MODELS, isMoe, readFixture } from './helpers/fixtures';
 import type { Runtime, RuntimeOptions } from '../src/runtime/runtime';
-import type { EngineOptions, GenerateResult } from '../src/api/types';
+import type { EngineOptions, GenerateResult } from '../src/contract/types';
 import { readFileSync } from 'node:fs';
-import { InvalidRequestError, ResourceLimitError } from '../src/gpu/errors';
+import { InvalidRequestError, ResourceLimitError } from '../src/contract/errors';
 import { parseConfig } from '../src/model/config';
 import { createEngine } from '../src/node/index';
 import { directorySource } from '../src/node/source';
-import { estimateMemory, loadRuntime as loadWorkerRuntime } from '../src/worker/load';
+import { estimateMemory, loadRuntime as loadWorkerRuntime } from '../src/runtime/load';
 
 /** An expert memory budget changes where expert weights live, never what is computed: outputs are bitwise equal. */
 const models = fixtureModels(isMoe).map((m) => `${FIXTURE_MODELS}/${m}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError } from '../src/gpu/errors';
+import { ModelFormatError } from '../src/contract/errors';
 import { ByteReader } from '../src/model/byte_reader';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { MAX_HEADER_BYTES, parseShardIndex, readHeader } from '../src/model/safetensors';

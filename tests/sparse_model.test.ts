@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRuntime } from './helpers/runtime';
 import { readFixture } from './helpers/fixtures';
 import { SparseMlp } from '../src/model/sparsity';
-import { UnsupportedModelError } from '../src/gpu/errors';
+import { UnsupportedModelError } from '../src/contract/errors';
 
 /** Activation sparsity (CATS) on the dense MLPs of a whole model. */
 const fixture = readFixture('tests/fixtures/models/llama-gqa3/fixture.safetensors');

@@ -10,7 +10,7 @@ import { acceptSampled } from '../src/kernels/verify';
 import { ParamArena, Step } from '../src/gpu/step';
 import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
 import { Rng } from '../src/decode/rng';
-import type { GenerateEvent, GenerateResult, RoundInfo, Strategy } from '../src/api/types';
+import type { GenerateEvent, GenerateResult, RoundInfo, Strategy } from '../src/contract/types';
 
 async function load(dir: string): Promise<Runtime> {
   return Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256 });

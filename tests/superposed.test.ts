@@ -6,8 +6,8 @@ import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
 import { loadNgramTable, NgramTable } from '../src/model/ngram';
 import type { ModelSource } from '../src/model/source';
-import { ModelFormatError } from '../src/gpu/errors';
-import type { DraftView, GenerateEvent, Strategy } from '../src/api/types';
+import { ModelFormatError } from '../src/contract/errors';
+import type { DraftView, GenerateEvent, Strategy } from '../src/contract/types';
 
 const TINY_DENSE = 'public/models/tiny-dense';
 const NGRAMS = 'public/models/ngrams-bpe2048.bin';

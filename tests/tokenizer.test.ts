@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError, ModelFormatError } from '../src/gpu/errors';
+import { InvalidRequestError, ModelFormatError } from '../src/contract/errors';
 import { FALLBACK_CHAT_TEMPLATE, renderChat } from '../src/model/chat_template';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { parseConfig } from '../src/model/config';

@@ -3,7 +3,7 @@
  * (Tab inserts the selected one, arrows choose). Its cost is measured against a plain greedy run of the
  * same length, which is what each of k separate runs would cost.
  */
-import type { DraftView, GenerateResult } from '../../src/api/index';
+import type { DraftView, GenerateResult } from '../../src/browser/index';
 import { field, fill, h } from '../dom';
 import { explain, showBanner } from '../errors';
 import { ms } from '../format';

@@ -1,5 +1,5 @@
 /** Generate view: prompt, strategy and settings, streamed output, abort, and a side-by-side run against greedy. */
-import type { DraftView, GenerateRequest, GenerateResult, Strategy } from '../../src/api/index';
+import type { DraftView, GenerateRequest, GenerateResult, Strategy } from '../../src/browser/index';
 import { field, fill, h } from '../dom';
 import { explain, showBanner } from '../errors';
 import { count, rate, tokensPerSecond } from '../format';

@@ -1,5 +1,5 @@
 /** Model picker (shipped models, a Hugging Face folder URL, or local files), load progress, and GPU details. */
-import type { EngineInfo, LoadProgress } from '../../src/api/index';
+import type { EngineInfo, LoadProgress } from '../../src/browser/index';
 import { field, fill, h } from '../dom';
 import { explain, showBanner } from '../errors';
 import { bytes, bytesPerSecond, count } from '../format';

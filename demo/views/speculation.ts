@@ -1,5 +1,5 @@
 /** Live view of self-speculative rounds: chosen exit layer and draft length per round, acceptance per exit layer. */
-import type { GenerateStats, RoundInfo } from '../../src/api/index';
+import type { GenerateStats, RoundInfo } from '../../src/browser/index';
 import { BarChart, colors, RoundsChart } from '../charts';
 import { h } from '../dom';
 import { percent } from '../format';

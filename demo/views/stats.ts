@@ -1,5 +1,5 @@
 /** Stats panel: the last run's prefill/decode rates and passes, a run history, and per-kernel GPU time. */
-import type { GenerateStats } from '../../src/api/index';
+import type { GenerateStats } from '../../src/browser/index';
 import { BarChart, colors } from '../charts';
 import { fill, h } from '../dom';
 import { bytes, count, ms, percent, rate, tokensPerSecond } from '../format';

@@ -1,5 +1,5 @@
 /** The strategy picker and its settings, turned into the API's `Strategy` value. */
-import type { Strategy } from '../../src/api/index';
+import type { Strategy } from '../../src/browser/index';
 import { field, fill, h } from '../dom';
 
 type StrategyKind = Strategy['kind'];

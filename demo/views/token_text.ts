@@ -3,7 +3,7 @@
  * tokens; where an event mixes origins (accepted drafts, then the verifier's correction or bonus token),
  * the split point comes from detokenizing the prefix, so the visible text is always exactly the stream.
  */
-import type { GenerateEvent, TokenOrigin } from '../../src/api/index';
+import type { GenerateEvent, TokenOrigin } from '../../src/browser/index';
 import { h } from '../dom';
 
 type TokensEvent = Extract<GenerateEvent, { type: 'tokens' }>;

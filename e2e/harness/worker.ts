@@ -2,8 +2,8 @@
  * Puts the public browser API on window for e2e/worker.spec.ts, plus a main-thread probe: the longest
  * long task (PerformanceObserver 'longtask') and the longest gap between animation frames.
  */
-import * as api from '../../src/api/index';
-import * as modelCache from '../../src/api/cache';
+import * as api from '../../src/browser/index';
+import * as modelCache from '../../src/browser/cache';
 
 interface Probe {
   stop(): { longestTaskMs: number; longestFrameGapMs: number; frames: number };

@@ -1,4 +1,4 @@
-import type { Strategy } from '../api/types';
+import type { Strategy } from '../contract/types';
 import type { DecodeStrategy } from './strategy';
 import { Autoregressive } from './autoregressive';
 import { SelfSpeculative } from './self_speculative';

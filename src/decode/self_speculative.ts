@@ -9,7 +9,7 @@ import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { GEMV_MAX_ROWS } from '../kernels/linear';
 import type { Transformer } from '../model/forward';
-import type { TokenOrigin } from '../api/types';
+import type { TokenOrigin } from '../contract/types';
 
 export interface SelfSpeculativeOptions {
   /** layers that draft (1..layers), or 'auto' (DEL) */

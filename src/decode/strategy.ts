@@ -1,8 +1,7 @@
 import type { Gpu } from '../gpu/device';
-import { ParamArena, Step } from '../gpu/step';
-import type { Profiler } from '../gpu/profile';
+import type { Step } from '../gpu/step';
 import type { Transformer } from '../model/forward';
-import type { GenerateStats, RoundInfo, TokenOrigin, DraftView } from '../api/types';
+import type { GenerateStats, RoundInfo, TokenOrigin, DraftView } from '../contract/types';
 import type { NgramTable } from '../model/ngram';
 
 /** What a decoding strategy needs: the model, a way to record GPU steps, and the output sink. */
@@ -29,8 +28,4 @@ export interface DecodeContext {
 export interface DecodeStrategy {
   /** Prefill is done by the runtime; the KV cache holds the prompt minus its last token. */
   run(ctx: DecodeContext): Promise<void>;
-}
-
-export function stepFactory(gpu: Gpu, arena: ParamArena, profiler?: Profiler): () => Step {
-  return () => new Step(gpu, arena, profiler);
 }

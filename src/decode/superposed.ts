@@ -2,7 +2,7 @@ import type { DecodeContext, DecodeStrategy } from './strategy';
 import { storageBuffer } from '../gpu/buffers';
 import { superposeEmbed, topN, TOP_N_MAX } from '../kernels/superpose';
 import type { NgramTable } from '../model/ngram';
-import type { DraftView } from '../api/types';
+import type { DraftView } from '../contract/types';
 import type { Step } from '../gpu/step';
 
 export interface SuperposedOptions {

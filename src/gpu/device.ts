@@ -1,4 +1,4 @@
-import { DeviceLostError, WebGPUUnavailableError } from './errors';
+import { DeviceLostError, WebGPUUnavailableError } from '../contract/errors';
 
 /** What the runtime knows about the adapter it runs on. */
 export interface AdapterSummary {

@@ -1,5 +1,5 @@
 import type { Gpu } from './device';
-import { Kernel, PARAM_SLOT_BYTES } from '../kernels/kernel';
+import { Kernel, PARAM_SLOT_BYTES } from './kernel';
 import { Profiler } from './profile';
 
 export type Grid = [number, number?, number?];
@@ -106,4 +106,9 @@ export class Step {
     this.pass?.end();
     this.pass = null;
   }
+}
+
+/** Fresh steps sharing one parameter arena (and profiler, when timing). */
+export function stepFactory(gpu: Gpu, arena: ParamArena, profiler?: Profiler): () => Step {
+  return () => new Step(gpu, arena, profiler);
 }

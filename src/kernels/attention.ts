@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 import { invFreqBuffer, type RopeScaling } from './rope';
 
 const KV_WRITE_WG = 64;

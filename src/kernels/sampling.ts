@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 
 /** Threads per row of the whole-vocabulary row reductions on GPUs. */
 export const ROW_WIDTH_GPU = 256;

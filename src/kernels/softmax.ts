@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { rowReduceWidth } from './norm';
 

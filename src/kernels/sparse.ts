@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { uploadBuffer } from '../gpu/buffers';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { gemvShape, type GemvShape } from './linear';
 import type { WeightFormat, WeightMatrix } from './tensor';

@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
-import { kernel } from './kernel';
+import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
 
 /** Workgroup width of per-row reductions: narrow on CPU adapters, where wide barriers are slow. */

@@ -1,5 +1,5 @@
 import { Template } from '@huggingface/jinja';
-import { InvalidRequestError, ModelFormatError } from '../gpu/errors';
+import { InvalidRequestError, ModelFormatError } from '../contract/errors';
 import type { Tokenizer } from './tokenizer';
 
 export interface ChatMessage {

@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 import { ByteReader } from './byte_reader';
 import { parseShardIndex, readHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
 import type { ModelSource } from './source';

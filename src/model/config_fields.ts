@@ -1,4 +1,4 @@
-import { ModelFormatError, UnsupportedModelError } from '../gpu/errors';
+import { ModelFormatError, UnsupportedModelError } from '../contract/errors';
 import type { RopeScaling } from '../kernels/rope';
 import type { ModelConfig } from './config';
 

@@ -1,8 +1,8 @@
 import type { Gpu } from '../gpu/device';
 import { Step, type Grid, type ParamArena } from '../gpu/step';
-import type { Kernel } from '../kernels/kernel';
+import type { Kernel } from '../gpu/kernel';
 import { readU32, storageBuffer } from '../gpu/buffers';
-import { InvalidRequestError } from '../gpu/errors';
+import { InvalidRequestError } from '../contract/errors';
 import { NO_SLOT, type ExpertSet } from '../kernels/moe';
 import type { ModelConfig } from './config';
 import type { ModelWeights, OffloadedExperts } from './weights';

@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -7,11 +7,10 @@ import { isMoeLayer, type ModelConfig, type MoeConfig } from './config';
 import type { ModelWeights } from './weights';
 import { denseMlp, type MlpBlock, type Transformer } from './forward';
 import { BarrierStep, ExpertCache } from './expert_cache';
-import { ParamArena } from '../gpu/step';
+import { ParamArena, stepFactory } from '../gpu/step';
 import { SparseMlp } from './sparsity';
 import type { Profiler } from '../gpu/profile';
-import { stepFactory } from '../decode/strategy';
-import type { GenerateStats } from '../api/types';
+import type { GenerateStats } from '../contract/types';
 
 /** GPU scratch of the MoE block for passes of up to `rows` tokens, allocated once. */
 class MoeScratch {

@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 import type { ModelSource } from './source';
 
 /** One order of the table: n-grams (prefix of n−1 tokens, next token) with their counts. */

@@ -1,4 +1,4 @@
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 import type { ByteReader } from './byte_reader';
 import { isObject, parseJson } from './json';
 

@@ -1,4 +1,4 @@
-import { AbortError, ModelFormatError } from '../gpu/errors';
+import { AbortError, ModelFormatError } from '../contract/errors';
 
 /** One file of a model folder: its size, and its bytes as a stream of chunks (never the whole file at once). */
 export interface BinaryFile {

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { UnsupportedModelError } from '../gpu/errors';
+import { UnsupportedModelError } from '../contract/errors';
 import type { Step } from '../gpu/step';
 import { readBuffer, readF32, readU32, storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { linear } from '../kernels/linear';

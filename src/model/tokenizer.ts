@@ -1,5 +1,5 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { ModelFormatError } from '../gpu/errors';
+import { ModelFormatError } from '../contract/errors';
 import { isObject, parseJsonObject } from './json';
 import type { ModelSource } from './source';
 

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../gpu/errors';
+import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
 import type { WeightFormat, WeightMatrix } from '../kernels/tensor';

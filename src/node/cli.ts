@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createEngine } from './index';
-import type { GenerateResult, LoadProgress, Strategy } from '../api/types';
-import { InferError } from '../gpu/errors';
+import type { GenerateResult, LoadProgress, Strategy } from '../contract/types';
+import { InferError } from '../contract/errors';
 
 const USAGE = `usage: webgpu-infer generate --model DIR --prompt TEXT [options]
 

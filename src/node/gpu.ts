@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { requestGpu, type Gpu, type LimitsRequest } from '../gpu/device';
-import { WebGPUUnavailableError } from '../gpu/errors';
+import { WebGPUUnavailableError } from '../contract/errors';
 
 /** Debian's Chromium ships SwiftShader, a CPU Vulkan driver: the fallback when no GPU driver exists. */
 const SWIFTSHADER_ICD = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];

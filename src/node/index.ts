@@ -1,15 +1,15 @@
 /** `webgpu-infer/node`: the same Engine in-process, on WebGPU from the `webgpu` package (Dawn). */
 import { totalmem } from 'node:os';
-import { ClientEngine, localTransport } from '../api/engine';
-import type { Engine, EngineOptions } from '../api/types';
-import { InvalidRequestError } from '../gpu/errors';
-import { RuntimeHost } from '../worker/host';
-import { loadRuntime } from '../worker/load';
+import { ClientEngine, localTransport } from '../client/engine';
+import type { Engine, EngineOptions } from '../contract/types';
+import { InvalidRequestError } from '../contract/errors';
+import { RuntimeHost } from '../runtime/host';
+import { loadRuntime } from '../runtime/load';
 import { nodeGpu } from './gpu';
 import { directorySource } from './source';
 
-export type * from '../api/types';
-export * from '../gpu/errors';
+export type * from '../contract/types';
+export * from '../contract/errors';
 
 /** Loads the Hugging Face model folder at `options.model` (a directory path). */
 export async function createEngine(options: EngineOptions): Promise<Engine> {

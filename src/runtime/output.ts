@@ -1,4 +1,4 @@
-import type { GenerateEvent, GenerateResult, GenerateStats, RoundInfo, TokenOrigin } from '../api/types';
+import type { GenerateEvent, GenerateResult, GenerateStats, RoundInfo, TokenOrigin } from '../contract/types';
 
 /**
  * Collects generated tokens, turns them into text deltas (holding back incomplete UTF-8 sequences),

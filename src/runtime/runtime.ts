@@ -1,8 +1,8 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../gpu/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../api/types';
+import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../contract/errors';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
@@ -16,7 +16,7 @@ import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { OutputCollector } from './output';
-import { validatePrompt, validateRequest, validateTokenIds } from '../api/validate';
+import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
 /** The engine options a Runtime acts on (documented on EngineOptions). */
 export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'sparsity' | 'ngrams' | 'profile'>;

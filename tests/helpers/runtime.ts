@@ -1,7 +1,7 @@
 import { testGpu } from './gpu';
 import { directorySource } from '../../src/node/source';
 import { Runtime, type RuntimeOptions } from '../../src/runtime/runtime';
-import type { GenerateResult } from '../../src/api/types';
+import type { GenerateResult } from '../../src/contract/types';
 
 /** A Runtime on the test GPU for a model folder, with a small context (tests never need more). */
 export async function loadRuntime(dir: string, options: RuntimeOptions = {}): Promise<Runtime> {

@@ -1,27 +1,34 @@
 /** `webgpu-infer` in the browser: createEngine() runs the model in a module Worker (or in-thread with worker: false). */
-import { RuntimeHost } from '../worker/host';
-import { InferError } from '../gpu/errors';
+import { RuntimeHost } from '../runtime/host';
+import { InferError } from '../contract/errors';
 import { comlinkTransport } from './comlink';
-import { ClientEngine, localTransport, type Transport } from './engine';
-import type { Engine, EngineOptions } from './types';
+import { ClientEngine, localTransport, type Transport } from '../client/engine';
+import type { Engine, EngineOptions } from '../contract/types';
 
-export type * from './types';
-export * from '../gpu/errors';
+export type * from '../contract/types';
+export * from '../contract/errors';
 export { listCachedModels, deleteCachedModel, MODEL_CACHE, type CachedModel } from './cache';
 
 function workerTransport(): Transport {
-  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'webgpu-infer' });
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'webgpu-infer' });
   const failure = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new InferError(`the engine's Worker failed: ${e.message || 'it could not be started'}`, { file: e.filename, line: e.lineno })));
   });
   return comlinkTransport(worker, () => worker.terminate(), failure);
 }
 
+/** A relative model URL is the page's, not the worker script's (which lives wherever the app's bundler put it). */
+function pageRelative(options: EngineOptions): EngineOptions {
+  if (typeof options?.model !== 'string' || options.model === '') return options; // validated by ClientEngine.open
+  return { ...options, model: new URL(options.model, globalThis.document?.baseURI ?? location.href).href };
+}
+
 /** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  options = pageRelative(options);
   // the in-thread engine loads the runtime code only when asked for, keeping it out of the page's bundle otherwise
   const transport = options?.worker === false // options are validated by ClientEngine.open
-    ? localTransport(new RuntimeHost((await import('../worker/browser')).browserEnvironment))
+    ? localTransport(new RuntimeHost((await import('./environment')).browserEnvironment))
     : workerTransport();
   return ClientEngine.open(transport, options);
 }

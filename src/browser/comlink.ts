@@ -1,7 +1,7 @@
 /** A Transport to a RuntimeHost exposed with Comlink on the other end of a Worker or MessagePort. */
 import * as Comlink from 'comlink';
-import type { HostApi, Transport } from './engine';
-import { installErrorTransfer } from './wire';
+import type { HostApi, Transport } from '../client/engine';
+import { installErrorTransfer } from '../contract/wire';
 
 /**
  * `failure` rejects when the other side dies (a Worker that fails to start or throws outside a call):

@@ -1,5 +1,5 @@
-import type { Gpu } from '../gpu/device';
-import { shaderSource } from '../gpu/wgsl';
+import type { Gpu } from './device';
+import { shaderSource } from './wgsl';
 
 /** How a storage binding is used by the shader: `read` = read-only storage, `rw` = read-write storage. */
 export type Access = 'read' | 'rw';

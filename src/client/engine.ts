@@ -2,13 +2,13 @@
  * The one Engine implementation. It talks to a RuntimeHost through a Transport: Comlink to a Worker in
  * the browser, or a direct reference in-thread and in Node. Requests are checked here before they cross.
  */
-import type { RuntimeHost } from '../worker/host';
-import { AbortError, InferError, InvalidRequestError } from '../gpu/errors';
+import type { RuntimeHost } from '../runtime/host';
+import { AbortError, InferError, InvalidRequestError } from '../contract/errors';
 import { chatCompletions } from './chat';
 import { PortStream } from './stream';
-import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from './validate';
-import type { ChatMessage, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from './types';
-import type { LoadRequest, WireRequest } from './wire';
+import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
+import type { ChatMessage, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
+import type { LoadRequest, WireRequest } from '../contract/wire';
 
 /** The host's methods as a client calls them (all asynchronous, so a Comlink remote fits too). */
 export type HostApi = Pick<RuntimeHost,

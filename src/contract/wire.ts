@@ -1,9 +1,11 @@
 /** What crosses a thread boundary: typed errors as plain data, and the stream port's messages. */
 import * as Comlink from 'comlink';
-import { errorClasses, InferError, type ErrorName } from '../gpu/errors';
+import { errorClassOf, InferError } from './errors';
 import type { EngineOptions, GenerateEvent, GenerateRequest } from './types';
 
 export interface WireError {
+  /** the library's error class (InferError.code); absent for other errors */
+  code?: string;
   name: string;
   message: string;
   details: Record<string, unknown>;
@@ -25,13 +27,13 @@ export interface ClientMessage {
 
 export function toWireError(e: unknown): WireError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e), details: {} };
-  const details = e instanceof InferError ? cloneable(e.details) : {};
-  return { name: e.name, message: e.message, details, stack: e.stack };
+  if (!(e instanceof InferError)) return { name: e.name, message: e.message, details: {}, stack: e.stack };
+  return { code: e.code, name: e.name, message: e.message, details: cloneable(e.details), stack: e.stack };
 }
 
-/** Rebuilds the same class for the library's errors (and DOMException-style AbortErrors); a plain Error otherwise. */
+/** Rebuilds the same class for the library's errors (found by code, never by name); a plain Error otherwise. */
 export function fromWireError(w: WireError): Error {
-  const ErrorClass = errorClasses[w.name as ErrorName];
+  const ErrorClass = errorClassOf(w.code);
   const error = ErrorClass ? new ErrorClass(w.message, w.details) : Object.assign(new Error(w.message), { name: w.name });
   if (w.stack) error.stack = w.stack;
   return error;

@@ -1,5 +1,5 @@
 /** Coalesces a request's events so a stream costs one message per ~16 ms, never one per token. */
-import type { GenerateEvent } from '../api/types';
+import type { GenerateEvent } from '../contract/types';
 
 type TokensEvent = Extract<GenerateEvent, { type: 'tokens' }>;
 

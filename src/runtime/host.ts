@@ -3,10 +3,10 @@
  * streams over MessagePorts, aborts between steps and device-loss handling. DOM-free and thread-agnostic:
  * the Worker exposes it through Comlink; in-thread and Node engines call it directly.
  */
-import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../api/types';
-import { toWireError, type ClientMessage, type HostMessage, type LoadRequest, type WireRequest } from '../api/wire';
+import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../contract/types';
+import { toWireError, type ClientMessage, type HostMessage, type LoadRequest, type WireRequest } from '../contract/wire';
 import type { Gpu } from '../gpu/device';
-import { AbortError, DeviceLostError, InferError, InvalidRequestError } from '../gpu/errors';
+import { AbortError, DeviceLostError, InferError, InvalidRequestError } from '../contract/errors';
 import { EventBatcher } from './batcher';
 
 /** The Runtime surface the host drives (src/runtime/runtime.ts implements it). */

@@ -1,5 +1,5 @@
 /** Request checks run before a request reaches the GPU; each failure names the field at fault. */
-import { ContextLengthError, InvalidRequestError } from '../gpu/errors';
+import { ContextLengthError, InvalidRequestError } from './errors';
 import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest, Strategy } from './types';
 
 type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers'>;

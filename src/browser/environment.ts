@@ -1,9 +1,9 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, modelFetch } from '../api/cache';
+import { downloadWeights, modelFetch } from './cache';
 import { requestGpu } from '../gpu/device';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
-import type { HostEnvironment } from './host';
-import { loadRuntime } from './load';
+import type { HostEnvironment } from '../runtime/host';
+import { loadRuntime } from '../runtime/load';
 
 /** navigator.deviceMemory (GiB, Chromium) bounds what a model may take; absent elsewhere. */
 function deviceMemoryBytes(): number | undefined {

@@ -1,14 +1,14 @@
 /** Loading a Runtime from engine options, with a memory estimate checked before any weight is read. */
-import type { LoadProgress } from '../api/types';
-import type { LoadRequest } from '../api/wire';
+import type { LoadProgress } from '../contract/types';
+import type { LoadRequest } from '../contract/wire';
 import type { Gpu } from '../gpu/device';
-import { ResourceLimitError } from '../gpu/errors';
+import { ResourceLimitError } from '../contract/errors';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { residentExperts } from '../model/expert_cache';
 import { kvCacheBytes } from '../model/kv_cache';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
-import { contextTokens, Runtime, type RuntimeOptions } from '../runtime/runtime';
+import { contextTokens, Runtime, type RuntimeOptions } from './runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
   const { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile } = request;

@@ -3,8 +3,8 @@
  * optional SHA-256 checks, parallel download of the weight files with byte progress, and the
  * public list/delete functions for cached models.
  */
-import { AbortError, ModelFormatError } from '../gpu/errors';
-import type { LoadProgress } from './types';
+import { AbortError, ModelFormatError } from '../contract/errors';
+import type { LoadProgress } from '../contract/types';
 
 export const MODEL_CACHE = 'webgpu-infer-models';
 const SHARD_INDEX = 'model.safetensors.index.json';

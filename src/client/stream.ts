@@ -1,6 +1,6 @@
 /** The client end of a request's MessagePort, read as an async sequence of events. */
-import { fromWireError, type ClientMessage, type HostMessage } from './wire';
-import type { GenerateEvent } from './types';
+import { fromWireError, type ClientMessage, type HostMessage } from '../contract/wire';
+import type { GenerateEvent } from '../contract/types';
 
 export class PortStream {
   private buffered: GenerateEvent[] = [];

@@ -1,10 +1,10 @@
 /** `engine.chat.completions.create`: the OpenAI chat shape on top of the chat template and generate(). */
-import { InferError } from '../gpu/errors';
-import { validateChatRequest } from './validate';
+import { InferError } from '../contract/errors';
+import { validateChatRequest } from '../contract/validate';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, Engine, EngineInfo, GenerateEvent,
   GenerateRequest, GenerateResult, Strategy,
-} from './types';
+} from '../contract/types';
 
 export interface ChatBackend {
   readonly model: string;

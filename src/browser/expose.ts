@@ -1,7 +1,7 @@
 /** Serves a RuntimeHost over Comlink; logits buffers move to the client instead of being copied. */
 import * as Comlink from 'comlink';
-import { installErrorTransfer } from '../api/wire';
-import type { RuntimeHost } from './host';
+import { installErrorTransfer } from '../contract/wire';
+import type { RuntimeHost } from '../runtime/host';
 
 export function exposeHost(host: RuntimeHost, endpoint: Comlink.Endpoint): void {
   installErrorTransfer();
