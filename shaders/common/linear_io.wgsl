@@ -1,6 +1,7 @@
 // The bindings every linear kernel shares (src/kernels/linear.ts binds them in this order) and its output rule.
 // Each kernel declares binding 1 (x) and binding 2 (w) itself, typed for the loads it makes.
 #include "common/silu.wgsl"
+#include "common/gelu.wgsl"
 
 struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -9,12 +10,19 @@ struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bia
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
 @group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
 
-// y[m, n] = x[m]·W[n] (+ bias[n]), gated: silu(gate[m, n]) · (...), accumulate: y[m, n] + (...).
+override ACT: u32 = 0u; // the gated activation: 0 silu (SwiGLU), 1 gelu_pytorch_tanh (GeGLU)
+
+fn gated(g: f32, u: f32) -> f32 {
+  if (ACT == 1u) { return gelu_tanh(g) * u; }
+  return silu_gated(g, u);
+}
+
+// y[m, n] = x[m]·W[n] (+ bias[n]), gated: act(gate[m, n]) · (...), accumulate: y[m, n] + (...).
 fn store_output(m: u32, n: u32, dot: f32) {
   var v = dot;
   if (params.has_bias != 0u) { v += bias[n]; }
   let i = params.y_offset + m * params.n + n;
-  if (params.gated != 0u) { v = silu_gated(gate[i], v); }
+  if (params.gated != 0u) { v = gated(gate[i], v); }
   if (params.accumulate != 0u) { v += y[i]; }
   y[i] = v;
 }

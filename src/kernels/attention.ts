@@ -83,27 +83,40 @@ export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
   return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
 }
 
-/** The caches hold valid keys and values at positions 0..startPos+tokens-1. */
+/** The caches hold valid keys and values at the positions the rows see (0..startPos+tokens-1 without a window). */
 export interface AttentionArgs extends AttentionBlock {
   q: GPUBuffer;       // [tokens, heads, headDim], already rotated
   out: GPUBuffer;     // [tokens, heads, headDim]
-  /** default 1/sqrt(headDim) */
+  /** scores are q·k · scale; default 1/sqrt(headDim) (Gemma: query_pre_attn_scalar ** -0.5) */
   scale?: number;
+  /** scores soft-capped to tanh(s / softcap) · softcap before the softmax (Gemma 2's attn_logit_softcapping); 0 or absent = none */
+  softcap?: number;
+  /** sliding window: a row at position p sees keys max(0, p - window + 1)..p; 0 or absent = every earlier key */
+  window?: number;
   /** overrides the adapter's split-K kernel (tests run both on one adapter) */
   splitK?: SplitKKernel;
 }
 
 /**
- * Causal attention at an offset: query t (position startPos + t) attends keys 0..startPos + t; head h reads
- * kv head floor(h / (heads / kvHeads)). Up to SPLIT_K_MAX_TOKENS rows use split-K, whose per-row result is
- * bitwise independent of the row count (verify passes rely on it); longer inputs use the flash kernel.
+ * Causal attention at an offset: query t (position startPos + t) attends keys windowStart(startPos + t)..startPos + t
+ * (0.. without a window); head h reads kv head floor(h / (heads / kvHeads)). Keys before a row's window are
+ * never read, and split-K tiles wholly before the block's first window are never dispatched. Up to
+ * SPLIT_K_MAX_TOKENS rows use split-K, whose per-row result is bitwise independent of the row count (verify
+ * passes rely on it); longer inputs use the flash kernel.
  */
 export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (a.heads % a.kvHeads !== 0) throw new Error(`attention: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  if (a.window !== undefined && !(Number.isInteger(a.window) && a.window >= 0)) throw new Error(`attention: window must be a non-negative integer, got ${a.window}`);
+  if (a.softcap !== undefined && !(a.softcap >= 0)) throw new Error(`attention: softcap must be >= 0, got ${a.softcap}`);
   if (a.headDim % 4 !== 0) throw new Error(`attention: headDim ${a.headDim} is not a multiple of 4`);
   if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
   if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
   else flash(gpu, step, a);
+}
+
+/** The first key a row at `pos` sees (common/attention_window.wgsl). */
+export function windowStart(pos: number, window = 0): number {
+  return window > 0 ? Math.max(0, pos + 1 - window) : 0;
 }
 
 interface Scratch { partO: GPUBuffer; partML: GPUBuffer; floats: number; parts: number }
@@ -121,39 +134,47 @@ function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
   return s;
 }
 
+/** The score overrides every attention kernel takes: SCALE and SOFTCAP. */
+function scoreOverrides(a: AttentionArgs): { SCALE: number; SOFTCAP: number } {
+  return { SCALE: a.scale ?? 1 / Math.sqrt(a.headDim), SOFTCAP: a.softcap ?? 0 };
+}
+
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
-  const SCALE = a.scale ?? 1 / Math.sqrt(a.headDim);
+  const score = scoreOverrides(a);
   const variant = a.splitK ?? splitKKernel(gpu, a.headDim);
   if (variant === 'serial' && a.headDim > REGISTER_HEAD_DIM) throw new Error(`attention: the serial split-K kernel holds heads up to ${REGISTER_HEAD_DIM}, got ${a.headDim}`);
   const TILE = SPLIT_K_TILE[variant];
-  const tiles = Math.ceil((a.startPos + a.tokens) / TILE);
+  const window = a.window ?? 0;
+  // tiles from the one holding the first row's first key to the one holding the last row's own key
+  const firstTile = Math.floor(windowStart(a.startPos, window) / TILE);
+  const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
-  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles };
+  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles, window, firstTile };
   const buffers = [a.q, a.kCache, a.vCache, partO, partML];
   if (variant === 'serial') {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial_serial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32' },
-      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, SCALE },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
+      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
+      overrides: { TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
   const reduce = kernel(gpu, {
     shader: 'attention/decode_reduce',
     buffers: { partO: 'read', partML: 'read', out: 'rw' },
-    params: { startPos: 'u32', heads: 'u32', tiles: 'u32' },
+    params: { startPos: 'u32', heads: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
     overrides: { TILE, HEAD_DIM: a.headDim },
   });
-  step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles }, [a.heads, a.tokens]);
+  step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles, window, firstTile }, [a.heads, a.tokens]);
 }
 
 /** Query rows per flash workgroup (one invocation per row; the kernel uses no workgroup memory). */
@@ -163,8 +184,9 @@ function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
     shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
+    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32' },
+    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, ...scoreOverrides(a) },
   });
-  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq }, [Math.ceil(a.tokens / FLASH_WG), a.heads]);
+  const params = { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window: a.window ?? 0 };
+  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], params, [Math.ceil(a.tokens / FLASH_WG), a.heads]);
 }

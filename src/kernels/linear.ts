@@ -7,6 +7,10 @@ import type { WeightFormat, WeightMatrix } from './tensor';
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
+/** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
+export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
+const ACT_ID: Record<GatedActivation, number> = { silu: 0, gelu_pytorch_tanh: 1 };
+
 /** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
 export const GEMV_MAX_ROWS = 16;
 /** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv*.wgsl). */
@@ -54,8 +58,10 @@ export interface LinearArgs {
   bias?: GPUBuffer;
   /** y += x·Wᵀ (+ bias) instead of y = x·Wᵀ (+ bias) */
   accumulate?: boolean;
-  /** [rows, w.rows] f32, indexed like y: y = silu(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
+  /** [rows, w.rows] f32, indexed like y: y = act(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
   gate?: GPUBuffer;
+  /** act of a gated projection; default silu */
+  activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
   xOffset?: number;
   yOffset?: number;
@@ -78,7 +84,7 @@ export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: num
 }
 
 /**
- * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = silu(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
+ * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = act(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
  * adapter's gemv shape (tests cover every shape on one adapter).
@@ -95,18 +101,19 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
   const format = FORMAT_ID[w.format];
+  const ACT = ACT_ID[a.activation ?? 'silu'];
   if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb } })
-      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb } });
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb, ACT } })
+      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT } });
     const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY, ACT } });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }

@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/device';
 import type { WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { linear, linearKernel, type GemvShape } from '../../src/kernels/linear';
+import { linear, linearKernel, type GatedActivation, type GemvShape } from '../../src/kernels/linear';
 import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
 import { runStep } from '../helpers/step';
 
@@ -83,19 +83,25 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
   };
 }
 
-/** y = silu(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in; gates up to ±30 cover silu's saturated tails. */
-function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+/** The gated activations in f64: silu, and gelu_pytorch_tanh as transformers writes it. */
+const ACTIVATIONS: Record<GatedActivation, (g: number) => number> = {
+  silu: (g) => g / (1 + Math.exp(-g)),
+  gelu_pytorch_tanh: (g) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3))),
+};
+
+/** y = act(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in; gates up to ±30 cover the saturated tails. */
+function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false, activation: GatedActivation = 'silu'): KernelCase {
   const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
   return {
-    name: `${path} ${format} gated by silu rows=${rows} out=${out} in=${cols}`,
+    name: `${path} ${format} gated by ${activation} rows=${rows} out=${out} in=${cols}`,
     browser,
     async run(gpu) {
       const { w, values } = randomWeight(gpu, format, out, cols, 17);
       const xv = randomFloats(rows * cols, 18), gv = randomFloats(rows * out, 19, 30);
       const x = uploadBuffer(gpu, 'x', xv), gate = uploadBuffer(gpu, 'gate', gv);
       const y = storageBuffer(gpu, 'y', 4 * rows * out);
-      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate }, shape[1]));
-      const expected = linearReference(xv, values, rows, out, cols).map((v, i) => (gv[i] / (1 + Math.exp(-gv[i]))) * v);
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate, activation }, shape[1]));
+      const expected = linearReference(xv, values, rows, out, cols).map((v, i) => ACTIVATIONS[activation](gv[i]) * v);
       return { actual: await readF32(gpu, y, rows * out), expected, tolerance: 1e-5 };
     },
   };
@@ -146,4 +152,6 @@ export const linearCases: KernelCase[] = [
     ...SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, shape === SHAPES[0] && rows === 7))),
     ...SHAPES.flatMap((shape) => [2, 5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0] && rows !== 2))),
   ]),
+  ...(['f32', 'f16'] as const).flatMap((format) =>
+    SHAPES.flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, format === 'f16' && shape === SHAPES[0] && rows === 7, 'gelu_pytorch_tanh')))),
 ];
