@@ -13,8 +13,6 @@ export class Activations {
   readonly k: GPUBuffer;        // [rows, kvHeads, headDim]
   readonly v: GPUBuffer;        // [rows, kvHeads, headDim]
   readonly attn: GPUBuffer;     // [rows, heads, headDim]    attention output before o_proj
-  readonly qNormed?: GPUBuffer; // [rows, heads, headDim]    q_norm(q), when some layer normalises queries and keys per head
-  readonly kNormed?: GPUBuffer; // [rows, kvHeads, headDim]  k_norm(k)
   readonly gate: GPUBuffer;     // [rows, mlpWidth]
   readonly act: GPUBuffer;      // [rows, mlpWidth]          silu(gate) * up(h)
   readonly logits: GPUBuffer;   // [rows, vocab]
@@ -33,10 +31,6 @@ export class Activations {
     this.k = f32('k', rows * kvWidth);
     this.v = f32('v', rows * kvWidth);
     this.attn = f32('attn', rows * qWidth);
-    if (config.recipe.some((r) => r.attention.qkNorm)) {
-      this.qNormed = f32('qNormed', rows * qWidth);
-      this.kNormed = f32('kNormed', rows * kvWidth);
-    }
     this.gate = f32('gate', rows * mlpWidth);
     this.act = f32('act', rows * mlpWidth);
     this.logits = f32('logits', rows * config.vocab);

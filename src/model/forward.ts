@@ -5,7 +5,7 @@ import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
 import { linear } from '../kernels/linear';
-import { rmsNorm } from '../kernels/norm';
+import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { embed } from '../kernels/embed';
 
@@ -66,21 +66,14 @@ export class Transformer {
     linear(gpu, step, { x: h, w: w.q, y: act.q, rows: count, bias: w.qBias });
     linear(gpu, step, { x: h, w: w.k, y: act.k, rows: count, bias: w.kBias });
     linear(gpu, step, { x: h, w: w.v, y: act.v, rows: count, bias: w.vBias });
-    const { q, k } = c.recipe[l].attention.qkNorm ? this.qkNorm(step, w, count) : act;
+    if (c.recipe[l].attention.qkNorm) {
+      headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps });
+    }
     const cache = { kCache: this.kv.keys[l], vCache: this.kv.values[l], kvHeads: c.kvHeads, headDim: c.headDim, maxSeq: this.kv.maxSeq };
     const rotation = { theta: c.ropeTheta, scaling: c.ropeScaling };
-    ropeKvWrite(gpu, step, { q, k, v: act.v, tokens: count, startPos, heads: c.heads, ...rotation, ...cache });
-    attention(gpu, step, { q, out: act.attn, tokens: count, startPos, heads: c.heads, ...cache });
+    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, ...rotation, ...cache });
+    attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: act.x, rows: count, accumulate: true });
-  }
-
-  /** q_norm(q), k_norm(k): RMSNorm of every head's headDim values ([tokens * heads, headDim] rows). */
-  private qkNorm(step: Step, w: LayerWeights, count: number): { q: GPUBuffer; k: GPUBuffer } {
-    const { gpu, act, config: c } = this;
-    const q = act.qNormed!, k = act.kNormed!;
-    rmsNorm(gpu, step, { x: act.q, weight: w.qNorm!, y: q, rows: count * c.heads, dim: c.headDim, eps: c.rmsEps });
-    rmsNorm(gpu, step, { x: act.k, weight: w.kNorm!, y: k, rows: count * c.kvHeads, dim: c.headDim, eps: c.rmsEps });
-    return { q, k };
   }
 
   private checkRows(count: number): void {
