@@ -14,6 +14,8 @@ import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
 import { compactLive, liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
+import type { CommonHyperParameters } from '../src/model/config_fields';
+import { llamaLayer } from '../src/model/family';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
 import { Transformer, denseMlp, type MlpBlock } from '../src/model/forward';
@@ -50,9 +52,9 @@ function config(moe: boolean): ModelConfig {
   return {
     hfArchitecture: moe ? 'MixtralForCausalLM' : 'LlamaForCausalLM', architecture: moe ? 'mixtral' : 'llama',
     hidden, intermediate: moe ? intermediate : k * intermediate, layers, heads, kvHeads, headDim: hidden / heads, vocab,
-    maxPositions: 4096, ropeTheta: 10000, rmsEps: 1e-5, tieEmbeddings: true, eosTokenIds: [],
+    maxPositions: 4096, rmsEps: 1e-5, normOffset: 0, embedScale: 1, logitSoftcap: 0, tieEmbeddings: true, eosTokenIds: [],
     moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, routerScore: 'softmax' } : undefined,
-    recipe: Array.from({ length: layers }, () => ({ attention: { bias: false, qkNorm: false }, mlp: moe ? 'moe' : 'dense' })),
+    recipe: Array.from({ length: layers }, () => llamaLayer({ headDim: hidden / heads } as CommonHyperParameters, { theta: 10000 }, moe ? 'moe' : 'dense')),
   };
 }
 
@@ -78,7 +80,7 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number, resident?: n
   const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
   const layers = Array.from({ length: c.layers }, (_, l): LayerWeights => {
     const m = (rows: number, cols: number, name: string) => f16Matrix(gpu, rows, cols, `layers.${l}.${name}`);
-    const attention = { inputNorm: ones(), postAttnNorm: ones(), q: m(q, c.hidden, 'q'), k: m(kv, c.hidden, 'k'), v: m(kv, c.hidden, 'v'), o: m(c.hidden, q, 'o') };
+    const attention = { inputNorm: ones(), mlpNorm: ones(), q: m(q, c.hidden, 'q'), k: m(kv, c.hidden, 'k'), v: m(kv, c.hidden, 'v'), o: m(c.hidden, q, 'o') };
     if (!c.moe) return { ...attention, mlp: { gate: m(c.intermediate, c.hidden, 'gate'), up: m(c.intermediate, c.hidden, 'up'), down: m(c.hidden, c.intermediate, 'down') } };
     const { experts: E, expertIntermediate: I } = c.moe;
     const router = m(E, c.hidden, 'router');

@@ -29,8 +29,8 @@ describe('parseConfig', () => {
     expect(parseConfig(fixture('llama-headdim')).headDim).toBe(48);
     expect(parseConfig(fixture('llama-tied')).tieEmbeddings).toBe(true);
     const qwen2 = parseConfig(fixture('qwen2-bias'));
-    expect(qwen2).toMatchObject({ architecture: 'qwen2', ropeTheta: 1e6, rmsEps: 1e-6 });
-    expect(qwen2.recipe.map((r) => r.attention)).toEqual([{ bias: true, qkNorm: false }, { bias: true, qkNorm: false }]);
+    expect(qwen2).toMatchObject({ architecture: 'qwen2', rmsEps: 1e-6 });
+    expect(qwen2.recipe.map((r) => r.attention)).toEqual([0, 1].map(() => ({ bias: true, qkNorm: false, rope: { theta: 1e6 }, window: 0, scale: 0.25, softcap: 0 })));
   });
 
   it('reads Mixtral and Qwen2-MoE routing', () => {
@@ -56,9 +56,9 @@ describe('parseConfig', () => {
   it('reads rope scaling and eos lists', () => {
     const base = fixture('llama-gqa3');
     const c = parseConfig({ ...base, eos_token_id: [1, 2], rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
-    expect(c.ropeScaling).toEqual({ type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+    expect(c.recipe[0].attention.rope!.scaling).toEqual({ type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
     expect(c.eosTokenIds).toEqual([1, 2]);
-    expect(parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({ type: 'linear', factor: 2 });
+    expect(parseConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }).recipe[1].attention.rope).toEqual({ theta: 10000, scaling: { type: 'linear', factor: 2 } });
     expectError({ ...base, rope_scaling: { type: 'yarn', factor: 2 } }, UnsupportedModelError, 'rope_scaling');
     expectError({ ...base, rope_scaling: { type: 'linear' } }, ModelFormatError, 'factor');
   });
@@ -97,7 +97,9 @@ describe('parseConfig', () => {
     expectError({ ...base, num_key_value_heads: 4 }, UnsupportedModelError, 'num_key_value_heads');
     expectError({ ...base, hidden_act: 'gelu' }, UnsupportedModelError, 'hidden_act');
     expectError({ ...base, attention_bias: true }, UnsupportedModelError, 'attention_bias');
-    expectError({ ...base, architectures: ['MistralForCausalLM'], sliding_window: 128 }, UnsupportedModelError, 'sliding_window');
+    expectError({ ...base, sliding_window: 128 }, UnsupportedModelError, 'sliding_window');
+    expect(parseConfig({ ...base, architectures: ['MistralForCausalLM'], sliding_window: 128 }).recipe.map((r) => r.attention.window)).toEqual([128, 128]);
+    expect(parseConfig({ ...base, architectures: ['MistralForCausalLM'], sliding_window: null }).recipe[0].attention.window).toBe(0);
     expect(parseConfig({ ...fixture('qwen2-bias'), use_sliding_window: false, sliding_window: 128 }).architecture).toBe('qwen2');
   });
 });

@@ -51,7 +51,7 @@ function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, expert
   if (!tied) out.push([w.lmHead, ['lm_head.weight']]);
   w.layers.forEach((l, i) => {
     const p = hf(i);
-    out.push([l.inputNorm, [`${p}.input_layernorm.weight`]], [l.postAttnNorm, [`${p}.post_attention_layernorm.weight`]]);
+    out.push([l.inputNorm, [`${p}.input_layernorm.weight`]], [l.mlpNorm, [`${p}.post_attention_layernorm.weight`]]);
     for (const n of ['q', 'k', 'v', 'o'] as const) out.push([l[n], [`${p}.self_attn.${n}_proj.weight`]]);
     for (const n of ['q', 'k', 'v'] as const) if (l[`${n}Bias`]) out.push([l[`${n}Bias`]!, [`${p}.self_attn.${n}_proj.bias`]]);
     for (const n of ['q', 'k'] as const) if (l[`${n}Norm`]) out.push([l[`${n}Norm`]!, [`${p}.self_attn.${n}_norm.weight`]]);

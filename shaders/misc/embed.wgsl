@@ -1,4 +1,5 @@
-// Token embedding lookup: out[t, c] = table[ids[idsOffset + t], c], dequantised to f32.
+// Token embedding lookup: out[t, c] = table[ids[idsOffset + t], c] · SCALE, dequantised to f32 (SCALE: Gemma's
+// sqrt(hidden); 1 elsewhere, which leaves the bits unchanged).
 // FORMAT selects the table storage (see src/kernels/tensor.ts): 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks.
 struct Params { idsOffset: u32, count: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -9,6 +10,7 @@ struct Params { idsOffset: u32, count: u32, cols: u32 }
 
 override WG: u32 = 64;
 override FORMAT: u32 = 0;
+override SCALE: f32 = 1.0;
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
@@ -29,5 +31,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   let t = gid.y;
   if (c >= params.cols || t >= params.count) { return; }
-  out[t * params.cols + c] = element(ids[params.idsOffset + t], c);
+  out[t * params.cols + c] = element(ids[params.idsOffset + t], c) * SCALE;
 }

@@ -92,7 +92,7 @@ export class Superposed implements DecodeStrategy {
     // steps (written before its submit), unless the number of alive drafts changed.
     const record = (count: number, position: number): Recorded => {
       const step = ctx.newStep();
-      superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x });
+      superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x, scale: model.config.embedScale });
       model.layers(step, 1, position);
       model.head(step, 1);
       topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });

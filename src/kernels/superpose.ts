@@ -12,14 +12,14 @@ export const TOP_N_MAX = 16;
 export const TOP_N_MAX_WIDTH = 64;
 
 /** out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. */
-export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix; out: GPUBuffer }): void {
+export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix; out: GPUBuffer; scale?: number }): void {
   const { table } = a;
   if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
   const k = kernel(gpu, {
     shader: 'decode/superpose_embed',
     buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
     params: { count: 'u32', cols: 'u32' },
-    overrides: { WG, FORMAT: FORMAT_CODE[table.format] },
+    overrides: { WG, FORMAT: FORMAT_CODE[table.format], SCALE: a.scale ?? 1 },
   });
   // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
   step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], { count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG)]);

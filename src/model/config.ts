@@ -1,3 +1,4 @@
+import type { GatedActivation } from '../kernels/linear';
 import type { RopeScaling } from '../kernels/rope';
 import { ConfigFields } from './config_fields';
 import { familyFor } from './families';
@@ -5,7 +6,7 @@ import { parseJson } from './json';
 import type { ModelSource } from './source';
 
 /** Family ids (src/model/families/): the compute recipe a Hugging Face class maps to. */
-export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe' | 'qwen3' | 'qwen3_moe';
+export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe' | 'qwen3' | 'qwen3_moe' | 'smollm3' | 'gemma2' | 'gemma3';
 
 export type { RopeScaling } from '../kernels/rope';
 
@@ -21,22 +22,40 @@ export interface MoeConfig {
   routerScore: 'softmax';
 }
 
+/** A rotary embedding: inv_freq from `theta` and the scaling rule. */
+export interface Rotation {
+  theta: number;
+  scaling?: RopeScaling;
+}
+
 /** The attention sub-block of a layer. */
 export interface AttentionRecipe {
   /** q/k/v projections carry biases (o_proj does not). */
   bias: boolean;
   /** Per-head RMSNorm of queries and keys (q_norm, k_norm over head_dim) before RoPE. */
   qkNorm: boolean;
+  /** The layer's rotary embedding; null for a NoPE layer (keys and queries unrotated). */
+  rope: Rotation | null;
+  /** Sliding window: a query sees its own and the `window - 1` previous keys; 0 = every earlier key. */
+  window: number;
+  /** Scores are q·k · scale (1/sqrt(head_dim), or Gemma's query_pre_attn_scalar^-0.5). */
+  scale: number;
+  /** Scores soft-capped to tanh(s / softcap) · softcap; 0 = none. */
+  softcap: number;
 }
 
 /**
- * What one decoder layer computes, in order:
- *   x += o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
- *   x += mlp(norm(x))      (dense SwiGLU, or the routed experts)
+ * What one decoder layer computes, in order ('pre' norms; 'sandwich' also norms each sub-block's output,
+ * Gemma's post_attention_layernorm and post_feedforward_layernorm):
+ *   x += [norm](o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x)))))
+ *   x += [norm](mlp(norm(x)))      (dense gated MLP, or the routed experts)
  */
 export interface LayerRecipe {
+  norms: 'pre' | 'sandwich';
   attention: AttentionRecipe;
   mlp: 'dense' | 'moe';
+  /** Activation of the gated MLP: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
+  activation: GatedActivation;
 }
 
 export interface ModelConfig {
@@ -52,9 +71,13 @@ export interface ModelConfig {
   headDim: number;
   vocab: number;
   maxPositions: number;
-  ropeTheta: number;
-  ropeScaling?: RopeScaling;
   rmsEps: number;
+  /** RMSNorm weights apply as (normOffset + w): 1 for Gemma's x̂·(1 + w), else 0. */
+  normOffset: number;
+  /** The embedding rows are multiplied by this (Gemma: sqrt(hidden)); 1 elsewhere. */
+  embedScale: number;
+  /** Final logits soft-capped to tanh(l / cap) · cap; 0 = none. */
+  logitSoftcap: number;
   tieEmbeddings: boolean;
   bosTokenId?: number;
   eosTokenIds: number[];

@@ -1,6 +1,6 @@
 import { ModelFormatError, UnsupportedModelError } from '../contract/errors';
 import type { RopeScaling } from '../kernels/rope';
-import type { ModelConfig } from './config';
+import type { ModelConfig, Rotation } from './config';
 
 /** Typed access to the fields of a config.json, with errors naming file and field. */
 export class ConfigFields {
@@ -85,6 +85,11 @@ export class ConfigFields {
     }
   }
 
+  /** The rotary embedding: rope_theta (default `theta`) and rope_scaling. */
+  rotation(theta: number): Rotation {
+    return { theta: this.positive('rope_theta', theta), scaling: this.ropeScaling() };
+  }
+
   ropeScaling(): RopeScaling | undefined {
     const v = this.optional('rope_scaling');
     if (v === null) return undefined;
@@ -108,12 +113,11 @@ export class ConfigFields {
 
 /** Defaults a family applies when config.json omits a field (the transformers config class defaults). */
 export interface ConfigDefaults {
-  ropeTheta: number;
   maxPositions: number;
   rmsEps: number;
 }
 
-/** The hyper-parameters every decoder family shares; the family adds its `recipe` and `moe`. */
+/** The hyper-parameters every decoder family shares (Llama's norm, embedding and head); the family adds its `recipe` and `moe`. */
 export type CommonHyperParameters = Omit<ModelConfig, 'architecture' | 'recipe' | 'moe'>;
 
 export function commonHyperParameters(f: ConfigFields, hfArchitecture: string, defaults: ConfigDefaults): CommonHyperParameters {
@@ -135,9 +139,10 @@ export function commonHyperParameters(f: ConfigFields, hfArchitecture: string, d
     headDim,
     vocab: f.int('vocab_size'),
     maxPositions: f.int('max_position_embeddings', defaults.maxPositions),
-    ropeTheta: f.positive('rope_theta', defaults.ropeTheta),
-    ropeScaling: f.ropeScaling(),
     rmsEps: f.positive('rms_norm_eps', defaults.rmsEps),
+    normOffset: 0,
+    embedScale: 1,
+    logitSoftcap: 0,
     tieEmbeddings: f.bool('tie_word_embeddings', false),
     bosTokenId: f.tokenIds('bos_token_id')[0],
     eosTokenIds: f.tokenIds('eos_token_id'),

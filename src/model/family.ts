@@ -1,5 +1,5 @@
-import type { ConfigFields } from './config_fields';
-import type { Architecture, ModelConfig } from './config';
+import type { CommonHyperParameters, ConfigFields } from './config_fields';
+import type { Architecture, AttentionRecipe, LayerRecipe, ModelConfig, Rotation } from './config';
 import { QUANT_BLOCK } from '../kernels/tensor';
 
 /**
@@ -39,7 +39,15 @@ export interface Family {
   tensors(c: ModelConfig): TensorSpec[];
 }
 
-// ---- schema pieces the families share ----
+// ---- recipe and schema pieces the families share ----
+
+/** A Llama layer: pre-norms, SwiGLU, causal GQA attention with 1/sqrt(head_dim) scores; `attention` overrides. */
+export function llamaLayer(c: CommonHyperParameters, rope: Rotation | null, mlp: LayerRecipe['mlp'] = 'dense', attention: Partial<AttentionRecipe> = {}): LayerRecipe {
+  return { norms: 'pre', activation: 'silu', mlp, attention: { bias: false, qkNorm: false, rope, window: 0, scale: 1 / Math.sqrt(c.headDim), softcap: 0, ...attention } };
+}
+
+/** The same layer `layers` times. */
+export const everyLayer = (c: CommonHyperParameters, layer: LayerRecipe): LayerRecipe[] => Array.from({ length: c.layers }, () => layer);
 
 export const matrix = (key: string, name: string, rows: number, cols: number, quantizable = true): TensorSpec =>
   ({ key, kind: 'matrix', parts: [name], partRows: rows, cols, quantizable });
@@ -64,7 +72,15 @@ export function perLayer(c: ModelConfig, layer: (l: number, p: string, key: stri
 /** input_layernorm before attention, post_attention_layernorm before the MLP. */
 export const preNorms = (c: ModelConfig, p: string, key: string): TensorSpec[] => [
   vector(`${key}.inputNorm`, `${p}.input_layernorm.weight`, c.hidden),
-  vector(`${key}.postAttnNorm`, `${p}.post_attention_layernorm.weight`, c.hidden),
+  vector(`${key}.mlpNorm`, `${p}.post_attention_layernorm.weight`, c.hidden),
+];
+
+/** Gemma's four: input_layernorm, post_attention_layernorm (on the attention output), pre_ and post_feedforward_layernorm. */
+export const sandwichNorms = (c: ModelConfig, p: string, key: string): TensorSpec[] => [
+  vector(`${key}.inputNorm`, `${p}.input_layernorm.weight`, c.hidden),
+  vector(`${key}.attnOutNorm`, `${p}.post_attention_layernorm.weight`, c.hidden),
+  vector(`${key}.mlpNorm`, `${p}.pre_feedforward_layernorm.weight`, c.hidden),
+  vector(`${key}.mlpOutNorm`, `${p}.post_feedforward_layernorm.weight`, c.hidden),
 ];
 
 /** q/k/v/o projections of `self_attn`, with the extras layer l's attention recipe asks for. */

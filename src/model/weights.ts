@@ -12,8 +12,10 @@ import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type
 export { estimateWeightBytes, type Quantize } from './weight_plan';
 
 export interface LayerWeights {
-  inputNorm: GPUBuffer; // [hidden] f32
-  postAttnNorm: GPUBuffer; // [hidden] f32
+  inputNorm: GPUBuffer; // [hidden] f32, before attention
+  mlpNorm: GPUBuffer; // [hidden] f32, before the MLP
+  attnOutNorm?: GPUBuffer; // [hidden] f32, on the attention output ('sandwich' norms)
+  mlpOutNorm?: GPUBuffer; // [hidden] f32, on the MLP output ('sandwich' norms)
   q: WeightMatrix; // [heads*headDim, hidden]
   k: WeightMatrix; // [kvHeads*headDim, hidden]
   v: WeightMatrix; // [kvHeads*headDim, hidden]
@@ -307,7 +309,9 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
     const expertMlp = (k: string) => ({ gate: matrix(`${k}.gate`), up: matrix(`${k}.up`), down: matrix(`${k}.down`) });
     return {
       inputNorm: vector(`${p}.inputNorm`),
-      postAttnNorm: vector(`${p}.postAttnNorm`),
+      mlpNorm: vector(`${p}.mlpNorm`),
+      attnOutNorm: optional(`${p}.attnOutNorm`, vector),
+      mlpOutNorm: optional(`${p}.mlpOutNorm`, vector),
       q: matrix(`${p}.q`),
       k: matrix(`${p}.k`),
       v: matrix(`${p}.v`),

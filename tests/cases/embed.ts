@@ -12,11 +12,12 @@ function encodeTable(format: WeightFormat, w: Float32Array, rows: number, cols: 
   return format === 'q8' ? quantizeQ8(w, rows, cols) : quantizeQ4(w, rows, cols);
 }
 
-const shapes: [WeightFormat, number, number][] = [['f32', 50, 96], ['f16', 50, 96], ['f16', 7, 2], ['q8', 40, 64], ['q4', 40, 160]];
+/** [format, vocab, hidden, scale] (scale: Gemma's sqrt(hidden) embedding multiplier) */
+const shapes: [WeightFormat, number, number, number][] = [['f32', 50, 96, 1], ['f16', 50, 96, 1], ['f16', 7, 2, 1], ['q8', 40, 64, 1], ['q4', 40, 160, 1], ['f16', 50, 96, Math.fround(Math.sqrt(96))]];
 
-export const embedCases: KernelCase[] = shapes.map(([format, vocab, hidden]) => ({
-  name: `embed ${format} vocab=${vocab} hidden=${hidden}`,
-  browser: format === 'f16' && hidden === 96,
+export const embedCases: KernelCase[] = shapes.map(([format, vocab, hidden, scale]) => ({
+  name: `embed ${format} vocab=${vocab} hidden=${hidden}${scale === 1 ? '' : ` scale=${scale}`}`,
+  browser: format === 'f16' && hidden === 96 && scale === 1,
   async run(gpu) {
     const w = randomFloats(vocab * hidden, vocab + hidden, 2);
     const { data, scales } = encodeTable(format, w, vocab, hidden);
@@ -31,9 +32,10 @@ export const embedCases: KernelCase[] = shapes.map(([format, vocab, hidden]) => 
       count,
       table: { format, rows: vocab, cols: hidden, data: uploadBuffer(gpu, 'table', data), scales: scales && uploadBuffer(gpu, 'scales', scales), label: 'table' },
       out,
+      scale,
     }));
     const expected = new Float32Array(count * hidden);
-    for (let t = 0; t < count; t++) expected.set(table.subarray(ids[idsOffset + t] * hidden, (ids[idsOffset + t] + 1) * hidden), t * hidden);
+    for (let t = 0; t < count; t++) expected.set(table.subarray(ids[idsOffset + t] * hidden, (ids[idsOffset + t] + 1) * hidden).map((v) => Math.fround(v * scale)), t * hidden);
     return { actual: await readF32(gpu, out, count * hidden), expected, tolerance: 0 };
   },
 }));

@@ -1,8 +1,9 @@
 """Reference PyTorch implementation of the decoder-only LMs that webgpu-infer runs.
 
 Semantics follow the Hugging Face `transformers` implementations (LlamaForCausalLM,
-Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM)
-without depending on that library.
+MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM,
+Qwen3MoeForCausalLM, SmolLM3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM) without depending on
+that library.
 Parameter names are the HF tensor names, so `model.state_dict()` can be written straight to a
 `model.safetensors` and read back.
 
@@ -21,6 +22,17 @@ Parameter names are the HF tensor names, so `model.state_dict()` can be written 
     Sparse layers: layer_idx not in mlp_only_layers and
     (layer_idx + 1) % decoder_sparse_step == 0; other layers use a dense SwiGLU `mlp` with
     `intermediate_size`. Experts use `moe_intermediate_size`.
+  * Sliding windows (Mistral `sliding_window`, Gemma `layer_types`): query i sees keys j with
+    i - window < j <= i.
+  * SmolLM3: layer i has no rotary embedding (NoPE) when no_rope_layers[i] == 0 (default: every
+    no_rope_layer_interval-th layer, 4).
+  * Gemma 2 / Gemma 3: embeddings times sqrt(hidden) (float32); RMSNorm x̂ · (1 + w); four norms per
+    layer (input, post_attention on the attention output, pre_ and post_feedforward around the MLP);
+    GeGLU down(gelu_tanh(gate x) * up x); scores times query_pre_attn_scalar^-0.5. Gemma 2: scores
+    soft-capped tanh(s / c) · c (attn_logit_softcapping), logits soft-capped likewise
+    (final_logit_softcapping), even layers sliding by default. Gemma 3: q_norm / k_norm, sliding
+    layers per `layer_types` (default every layer but each 6th) rotate with rope_local_base_freq,
+    full layers with rope_theta (and rope_scaling).
   * Early exit: hidden state h_l = residual stream after l layers (l = 1..L); early-exit logits
     at layer l = lm_head(norm(h_l)); l = L gives the model's logits.
 
@@ -121,16 +133,20 @@ def load_model_dir(path):
 # model
 # ----------------------------------------------------------------------------------------------
 class RMSNorm(nn.Module):
-    def __init__(self, dim, eps):
+    """offset 1: Gemma's x̂ · (1 + w), computed in float32."""
+
+    def __init__(self, dim, eps, offset=0.0):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
+        self.weight = nn.Parameter(torch.ones(dim) if offset == 0 else torch.zeros(dim))
         self.eps = eps
+        self.offset = offset
 
     def forward(self, x):
         dtype = x.dtype
         h = x.float()
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
-        return self.weight.float() * h.to(dtype) if dtype != torch.float32 else self.weight.float() * h
+        w = self.weight.float() + self.offset if self.offset else self.weight.float()
+        return w * h.to(dtype) if dtype != torch.float32 else w * h
 
 
 def rotate_half(x):
@@ -154,7 +170,7 @@ def _linear(x, layer):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg, qkv_bias, o_bias, qk_norm=False):
+    def __init__(self, cfg, qkv_bias, o_bias, qk_norm=False, norm_offset=0.0, scaling=None, softcap=None, window=None):
         super().__init__()
         h = cfg["hidden_size"]
         self.nh = cfg["num_attention_heads"]
@@ -166,12 +182,15 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.o_proj = nn.Linear(self.nh * self.hd, h, bias=o_bias)
         if qk_norm:
-            self.q_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6))
-            self.k_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6))
+            self.q_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
+            self.k_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
         self.qk_norm = qk_norm
+        self.scaling = scaling if scaling is not None else self.hd ** -0.5
+        self.softcap, self.window = softcap, window
 
     def forward(self, x, cos, sin, past=None):
-        """x [B,S,H]; past: (k, v) each [B, nkv, P, hd] (keys already rotated). Returns out, (k, v)."""
+        """x [B,S,H]; cos/sin None for a NoPE layer; past: (k, v) each [B, nkv, P, hd] (keys already
+        rotated). Returns out, (k, v)."""
         B, S, _ = x.shape
         q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd)
         k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd)
@@ -179,8 +198,9 @@ class Attention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = _linear(x, self.v_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if cos is not None:
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
@@ -190,25 +210,29 @@ class Attention(nn.Module):
         kk = k[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else k
         vv = v[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else v
         T = kk.shape[2]
-        scores = torch.matmul(q, kk.transpose(2, 3)) / math.sqrt(self.hd)
-        # query i (absolute position T - S + i) sees keys j <= T - S + i
+        scores = torch.matmul(q, kk.transpose(2, 3)) * self.scaling
+        if self.softcap:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        # query i (absolute position T - S + i) sees keys j <= T - S + i (and j > T - S + i - window)
         qi = torch.arange(S, device=x.device)[:, None] + (T - S)
         kj = torch.arange(T, device=x.device)[None, :]
-        scores = scores.masked_fill(kj > qi, float("-inf"))
+        hidden = (kj > qi) | (kj <= qi - self.window) if self.window else kj > qi
+        scores = scores.masked_fill(hidden, float("-inf"))
         p = torch.softmax(scores.float(), dim=-1)
         o = torch.matmul(p, vv).transpose(1, 2).reshape(B, S, self.nh * self.hd)
         return _linear(o, self.o_proj), present
 
 
 class MLP(nn.Module):
-    def __init__(self, h, inter, bias=False):
+    def __init__(self, h, inter, bias=False, act="silu"):
         super().__init__()
         self.gate_proj = nn.Linear(h, inter, bias=bias)
         self.up_proj = nn.Linear(h, inter, bias=bias)
         self.down_proj = nn.Linear(inter, h, bias=bias)
+        self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda t: F.gelu(t, approximate="tanh")}[act]
 
     def forward(self, x):
-        return _linear(F.silu(_linear(x, self.gate_proj)) * _linear(x, self.up_proj), self.down_proj)
+        return _linear(self.act(_linear(x, self.gate_proj)) * _linear(x, self.up_proj), self.down_proj)
 
 
 class MixtralExpert(nn.Module):
@@ -295,14 +319,53 @@ class Qwen2MoeSparseMoe(nn.Module):
         return out.view(B, S, H)
 
 
+GEMMA = ("gemma2", "gemma3_text")
+DEFAULT_THETA = {"smollm3": 2000000.0}
+
+
+def no_rope_layers(cfg):
+    """SmolLM3: 1 where layer i rotates, 0 for a NoPE layer."""
+    L = cfg["num_hidden_layers"]
+    return cfg.get("no_rope_layers") or [int((i + 1) % cfg.get("no_rope_layer_interval", 4) != 0) for i in range(L)]
+
+
+def layer_types(cfg):
+    """'sliding_attention' or 'full_attention' per layer, defaulted as the transformers config classes do."""
+    L, t = cfg["num_hidden_layers"], cfg["model_type"]
+    if cfg.get("layer_types"):
+        return cfg["layer_types"]
+    if t == "gemma2":
+        return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(L)]
+    if t == "gemma3_text":
+        return ["sliding_attention" if (i + 1) % cfg.get("sliding_window_pattern", 6) else "full_attention" for i in range(L)]
+    if t == "mistral" and cfg.get("sliding_window"):
+        return ["sliding_attention"] * L
+    if t == "smollm3" and cfg.get("use_sliding_window") and cfg.get("sliding_window"):
+        return ["full_attention" if r else "sliding_attention" for r in no_rope_layers(cfg)]
+    return ["full_attention"] * L
+
+
+def layer_theta(cfg, i):
+    """RoPE base of layer i; None for a NoPE layer."""
+    t = cfg["model_type"]
+    if t == "smollm3" and not no_rope_layers(cfg)[i]:
+        return None
+    if t == "gemma3_text" and layer_types(cfg)[i] == "sliding_attention":
+        return float(cfg.get("rope_local_base_freq", 10000.0))
+    return float(cfg.get("rope_theta", DEFAULT_THETA.get(t, 10000.0)))
+
+
 class DecoderLayer(nn.Module):
     def __init__(self, cfg, layer_idx):
         super().__init__()
         arch = cfg["model_type"]
         h, eps = cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6)
-        if arch == "llama":
+        window = cfg["sliding_window"] if layer_types(cfg)[layer_idx] == "sliding_attention" else None
+        self.theta = layer_theta(cfg, layer_idx)
+        self.sandwich = arch in GEMMA
+        if arch in ("llama", "mistral", "smollm3"):
             ab = bool(cfg.get("attention_bias", False))
-            self.self_attn = Attention(cfg, ab, ab)
+            self.self_attn = Attention(cfg, ab, ab, window=window)
         elif arch in ("qwen2", "qwen2_moe"):
             self.self_attn = Attention(cfg, True, False)
         elif arch == "mixtral":
@@ -310,10 +373,19 @@ class DecoderLayer(nn.Module):
         elif arch in ("qwen3", "qwen3_moe"):
             ab = bool(cfg.get("attention_bias", False))
             self.self_attn = Attention(cfg, ab, ab, qk_norm=True)
+        elif arch in GEMMA:
+            ab = bool(cfg.get("attention_bias", False))
+            self.self_attn = Attention(cfg, ab, ab, qk_norm=arch == "gemma3_text", norm_offset=1.0,
+                                       scaling=cfg["query_pre_attn_scalar"] ** -0.5,
+                                       softcap=cfg.get("attn_logit_softcapping"), window=window)
         else:
             raise ValueError(f"unknown model_type {arch}")
-        self.input_layernorm = RMSNorm(h, eps)
-        self.post_attention_layernorm = RMSNorm(h, eps)
+        offset = 1.0 if self.sandwich else 0.0
+        self.input_layernorm = RMSNorm(h, eps, offset)
+        self.post_attention_layernorm = RMSNorm(h, eps, offset)
+        if self.sandwich:
+            self.pre_feedforward_layernorm = RMSNorm(h, eps, offset)
+            self.post_feedforward_layernorm = RMSNorm(h, eps, offset)
         self.ffn_name = "mlp"
         if arch == "mixtral":
             self.block_sparse_moe = MixtralSparseMoe(cfg)
@@ -322,11 +394,16 @@ class DecoderLayer(nn.Module):
             sparse = (layer_idx not in cfg.get("mlp_only_layers", [])) and cfg.get("num_experts", 0) > 0 \
                 and (layer_idx + 1) % cfg.get("decoder_sparse_step", 1) == 0
             self.mlp = Qwen2MoeSparseMoe(cfg) if sparse else MLP(h, cfg["intermediate_size"])
+        elif arch in GEMMA:
+            self.mlp = MLP(h, cfg["intermediate_size"], act=cfg.get("hidden_activation", "gelu_pytorch_tanh"))
         else:
             self.mlp = MLP(h, cfg["intermediate_size"], bias=bool(cfg.get("mlp_bias", False)))
 
     def forward(self, x, cos, sin, past=None):
         a, present = self.self_attn(self.input_layernorm(x), cos, sin, past)
+        if self.sandwich:
+            x = x + self.post_attention_layernorm(a)
+            return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x))), present
         x = x + a
         x = x + getattr(self, self.ffn_name)(self.post_attention_layernorm(x))
         return x, present
@@ -337,7 +414,7 @@ class Inner(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
         self.layers = nn.ModuleList([DecoderLayer(cfg, i) for i in range(cfg["num_hidden_layers"])])
-        self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6))
+        self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6), 1.0 if cfg["model_type"] in GEMMA else 0.0)
 
 
 class CausalLM(nn.Module):
@@ -353,11 +430,17 @@ class CausalLM(nn.Module):
         L = cfg["num_hidden_layers"]
         a = self.model.layers[0].self_attn
         self.head_dim, self.n_kv, self.theta = a.hd, a.nkv, a.theta
+        gemma = cfg["model_type"] in GEMMA
+        self.embed_scale = torch.tensor(cfg["hidden_size"] ** 0.5, dtype=torch.float32) if gemma else None
+        self.logit_softcap = cfg.get("final_logit_softcapping") if gemma else None
 
     # --- helpers -------------------------------------------------------------------------------
     def head(self, h):
         w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
-        return F.linear(h, w.float())
+        logits = F.linear(h, w.float())
+        if self.logit_softcap:
+            logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
+        return logits
 
     def exit_logits(self, h):
         """early-exit logits from a residual-stream state: lm_head(norm(h))."""
@@ -399,12 +482,15 @@ class CausalLM(nn.Module):
         P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
         if position_ids is None:
             position_ids = (torch.arange(S, device=input_ids.device) + P)[None].expand(B, S)
-        cos, sin = rope_cos_sin(position_ids, self.head_dim, self.theta)
+        thetas = {layer.theta for layer in self.model.layers} - {None}
+        rope = {th: rope_cos_sin(position_ids, self.head_dim, th) for th in thetas}
         x = F.embedding(input_ids, self.model.embed_tokens.weight).float()
+        if self.embed_scale is not None:
+            x = x * self.embed_scale
         hidden, present = [], []
         for i, layer in enumerate(self.model.layers):
             past = None if past_key_values is None else past_key_values[i]
-            y, pr = layer(x, cos, sin, past)
+            y, pr = layer(x, *rope.get(layer.theta, (None, None)), past)
             if layer_dropout is not None and layer_dropout[i] is not None:
                 y = torch.where(layer_dropout[i][:, None, None], x, y)
             x = y

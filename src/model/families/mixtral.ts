@@ -1,6 +1,6 @@
 import { commonHyperParameters, type ConfigFields } from '../config_fields';
 import type { ModelConfig } from '../config';
-import { attentionTensors, modelTensors, perLayer, preNorms, routedExperts, type Family } from '../family';
+import { attentionTensors, everyLayer, llamaLayer, modelTensors, perLayer, preNorms, routedExperts, type Family } from '../family';
 
 /**
  * Mixtral: Llama attention; every MLP is `block_sparse_moe`: softmax router, top-k renormalised, experts
@@ -12,9 +12,9 @@ export const mixtral: Family = {
   config(f: ConfigFields, hfArchitecture: string): ModelConfig {
     f.requireSilu();
     f.requireFullAttention();
-    const c = commonHyperParameters(f, hfArchitecture, { ropeTheta: 1e6, maxPositions: 4096 * 32, rmsEps: 1e-5 });
+    const c = commonHyperParameters(f, hfArchitecture, { maxPositions: 4096 * 32, rmsEps: 1e-5 });
     const moe = { experts: f.int('num_local_experts'), expertsPerToken: f.int('num_experts_per_tok'), expertIntermediate: c.intermediate, normTopK: true, routerScore: 'softmax' as const };
-    return { ...c, architecture: 'mixtral', moe, recipe: Array.from({ length: c.layers }, () => ({ attention: { bias: false, qkNorm: false }, mlp: 'moe' })) };
+    return { ...c, architecture: 'mixtral', moe, recipe: everyLayer(c, llamaLayer(c, f.rotation(1e6), 'moe')) };
   },
   tensors: (c) => {
     const w = { gate: 'w1', up: 'w3', down: 'w2' } as const;

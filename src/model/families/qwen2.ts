@@ -1,6 +1,6 @@
 import { commonHyperParameters, type ConfigFields } from '../config_fields';
 import type { ModelConfig } from '../config';
-import type { Family } from '../family';
+import { everyLayer, llamaLayer, type Family } from '../family';
 import { llama } from './llama';
 
 /** Qwen2 / Qwen2.5: Llama's layers with biases on the q/k/v projections (not on o_proj). */
@@ -10,8 +10,8 @@ export const qwen2: Family = {
   config(f: ConfigFields, hfArchitecture: string): ModelConfig {
     f.requireSilu();
     f.requireFullAttention();
-    const c = commonHyperParameters(f, hfArchitecture, { ropeTheta: 10000, maxPositions: 32768, rmsEps: 1e-6 });
-    return { ...c, architecture: 'qwen2', recipe: Array.from({ length: c.layers }, () => ({ attention: { bias: true, qkNorm: false }, mlp: 'dense' })) };
+    const c = commonHyperParameters(f, hfArchitecture, { maxPositions: 32768, rmsEps: 1e-6 });
+    return { ...c, architecture: 'qwen2', recipe: everyLayer(c, llamaLayer(c, f.rotation(10000), 'dense', { bias: true })) };
   },
   tensors: llama.tensors,
 };

@@ -1,13 +1,13 @@
 import { commonHyperParameters, type ConfigFields, type CommonHyperParameters } from '../config_fields';
-import type { AttentionRecipe, LayerRecipe, ModelConfig, MoeConfig } from '../config';
-import { attentionTensors, matrix, modelTensors, perLayer, preNorms, routedExperts, swiglu, type Family, type TensorSpec } from '../family';
+import type { LayerRecipe, ModelConfig, MoeConfig } from '../config';
+import { attentionTensors, llamaLayer, matrix, modelTensors, perLayer, preNorms, routedExperts, swiglu, type Family, type TensorSpec } from '../family';
 
 /**
  * The Qwen MoE routing (Qwen2-MoE, Qwen3-MoE): softmax router, top-k renormalised only with `norm_topk_prob`.
  * Layer i is sparse when (i + 1) % decoder_sparse_step == 0 and i is not in mlp_only_layers; other layers
  * run a dense SwiGLU of `intermediate_size`.
  */
-export function qwenMoe(f: ConfigFields, c: CommonHyperParameters, attention: AttentionRecipe, sharedExpert: boolean): { moe: MoeConfig; recipe: LayerRecipe[] } {
+export function qwenMoe(f: ConfigFields, c: CommonHyperParameters, layer: (mlp: LayerRecipe['mlp']) => LayerRecipe, sharedExpert: boolean): { moe: MoeConfig; recipe: LayerRecipe[] } {
   const experts = f.int('num_experts');
   const expertsPerToken = f.int('num_experts_per_tok');
   if (expertsPerToken > experts) throw f.format('num_experts_per_tok', `${expertsPerToken} exceeds num_experts ${experts}`);
@@ -22,7 +22,7 @@ export function qwenMoe(f: ConfigFields, c: CommonHyperParameters, attention: At
     ...(shared > 0 ? { sharedExpertIntermediate: shared } : {}),
     routerScore: 'softmax',
   };
-  const recipe = Array.from({ length: c.layers }, (_, l): LayerRecipe => ({ attention, mlp: (l + 1) % sparseStep === 0 && !mlpOnly.includes(l) ? 'moe' : 'dense' }));
+  const recipe = Array.from({ length: c.layers }, (_, l) => layer((l + 1) % sparseStep === 0 && !mlpOnly.includes(l) ? 'moe' : 'dense'));
   return { moe, recipe };
 }
 
@@ -44,8 +44,9 @@ export const qwen2Moe: Family = {
   config(f: ConfigFields, hfArchitecture: string): ModelConfig {
     f.requireSilu();
     f.requireFullAttention();
-    const c = commonHyperParameters(f, hfArchitecture, { ropeTheta: 10000, maxPositions: 32768, rmsEps: 1e-6 });
-    return { ...c, architecture: 'qwen2_moe', ...qwenMoe(f, c, { bias: true, qkNorm: false }, true) };
+    const c = commonHyperParameters(f, hfArchitecture, { maxPositions: 32768, rmsEps: 1e-6 });
+    const rope = f.rotation(10000);
+    return { ...c, architecture: 'qwen2_moe', ...qwenMoe(f, c, (mlp) => llamaLayer(c, rope, mlp, { bias: true }), true) };
   },
   tensors: (c) => [...modelTensors(c), ...perLayer(c, (l, p, key) => [...preNorms(c, p, key), ...attentionTensors(c, l, p, key), ...qwenMoeMlpTensors(c, l, p, key)])],
 };

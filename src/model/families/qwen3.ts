@@ -1,15 +1,16 @@
 import { commonHyperParameters, type ConfigFields } from '../config_fields';
-import type { AttentionRecipe, ModelConfig } from '../config';
-import { attentionTensors, modelTensors, perLayer, preNorms, swiglu, type Family } from '../family';
+import type { ModelConfig } from '../config';
+import { attentionTensors, everyLayer, llamaLayer, modelTensors, perLayer, preNorms, swiglu, type Family } from '../family';
 import { qwenMoe, qwenMoeMlpTensors } from './qwen2_moe';
 
 /** Qwen3 attention: no biases; q_norm and k_norm (RMSNorm over head_dim, per head) before RoPE. */
-const attention: AttentionRecipe = { bias: false, qkNorm: true };
-
-function qwen3Fields(f: ConfigFields): void {
+function qwen3Config(f: ConfigFields, hfArchitecture: string) {
   f.requireSilu();
   f.require('attention_bias', false, 'attention biases (q/k/v and o_proj)');
   f.requireFullAttention();
+  const c = commonHyperParameters(f, hfArchitecture, { maxPositions: 32768, rmsEps: 1e-6 });
+  const rope = f.rotation(10000);
+  return { c, layer: (mlp: 'dense' | 'moe') => llamaLayer(c, rope, mlp, { qkNorm: true }) };
 }
 
 /** Qwen3: pre-norm layers, GQA with per-head q/k RMSNorm, SwiGLU MLP. */
@@ -17,9 +18,8 @@ export const qwen3: Family = {
   id: 'qwen3',
   classes: ['Qwen3ForCausalLM'],
   config(f: ConfigFields, hfArchitecture: string): ModelConfig {
-    qwen3Fields(f);
-    const c = commonHyperParameters(f, hfArchitecture, { ropeTheta: 10000, maxPositions: 32768, rmsEps: 1e-6 });
-    return { ...c, architecture: 'qwen3', recipe: Array.from({ length: c.layers }, () => ({ attention, mlp: 'dense' })) };
+    const { c, layer } = qwen3Config(f, hfArchitecture);
+    return { ...c, architecture: 'qwen3', recipe: everyLayer(c, layer('dense')) };
   },
   tensors: (c) => [...modelTensors(c), ...perLayer(c, (l, p, key) => [...preNorms(c, p, key), ...attentionTensors(c, l, p, key), ...swiglu(c, `${p}.mlp`, `${key}.mlp`, c.intermediate)])],
 };
@@ -29,9 +29,8 @@ export const qwen3Moe: Family = {
   id: 'qwen3_moe',
   classes: ['Qwen3MoeForCausalLM'],
   config(f: ConfigFields, hfArchitecture: string): ModelConfig {
-    qwen3Fields(f);
-    const c = commonHyperParameters(f, hfArchitecture, { ropeTheta: 10000, maxPositions: 32768, rmsEps: 1e-6 });
-    return { ...c, architecture: 'qwen3_moe', ...qwenMoe(f, c, attention, false) };
+    const { c, layer } = qwen3Config(f, hfArchitecture);
+    return { ...c, architecture: 'qwen3_moe', ...qwenMoe(f, c, layer, false) };
   },
   tensors: (c) => [...modelTensors(c), ...perLayer(c, (l, p, key) => [...preNorms(c, p, key), ...attentionTensors(c, l, p, key), ...qwenMoeMlpTensors(c, l, p, key)])],
 };
