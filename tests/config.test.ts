@@ -53,6 +53,35 @@ describe('parseConfig', () => {
     expectError({ ...fixture('qwen3-qknorm'), attention_bias: true }, UnsupportedModelError, 'attention_bias');
   });
 
+  it('reads Gemma 2 and Gemma 3: sandwich norms, (1 + w) weights, embedding scale, soft-caps, windows per layer type, local RoPE base', () => {
+    const g2 = parseConfig(fixture('gemma2-softcap'));
+    expect(g2).toMatchObject({ architecture: 'gemma2', normOffset: 1, embedScale: 8, logitSoftcap: 8, tieEmbeddings: true });
+    expect(g2.recipe.map((r) => [r.norms, r.activation, r.attention.window, r.attention.softcap, r.attention.scale])).toEqual([0, 16].map((_, l) => ['sandwich', 'gelu_pytorch_tanh', l === 0 ? 16 : 0, 5, 24 ** -0.5]));
+    const { final_logit_softcapping: _, ...noCap } = fixture('gemma2-softcap') as Record<string, unknown>;
+    expect(parseConfig(noCap).logitSoftcap).toBe(30); // the Gemma2Config default applies only when the field is absent
+    expect(parseConfig({ ...noCap, final_logit_softcapping: null }).logitSoftcap).toBe(0);
+    const g3 = parseConfig(fixture('gemma3-local'));
+    expect(g3).toMatchObject({ architecture: 'gemma3', logitSoftcap: 0 });
+    expect(g3.recipe.map((r) => [r.attention.qkNorm, r.attention.window, r.attention.rope, r.attention.softcap])).toEqual([[true, 16, { theta: 1e4 }, 0], [true, 0, { theta: 1e6 }, 0]]);
+    const { layer_types: __, ...patterned } = { ...fixture('gemma3-local'), num_hidden_layers: 7 } as Record<string, unknown>;
+    expect(parseConfig(patterned).recipe.map((r) => r.attention.window)).toEqual([16, 16, 16, 16, 16, 0, 16]);
+    expectError({ ...fixture('gemma3-local'), layer_types: ['full_attention'] }, ModelFormatError, 'layer_types');
+    expectError({ ...fixture('gemma3-local'), hidden_activation: 'gelu' }, UnsupportedModelError, 'hidden_activation');
+  });
+
+  it('reads SmolLM3 NoPE layers and Mistral windows', () => {
+    expect(parseConfig(fixture('smollm3-nope')).recipe.map((r) => r.attention.rope)).toEqual([{ theta: 5e6 }, null]);
+    expect(parseConfig({ ...fixture('smollm3-nope'), no_rope_layers: [0, 1] }).recipe.map((r) => r.attention.rope)).toEqual([null, { theta: 5e6 }]);
+    expectError({ ...fixture('smollm3-nope'), no_rope_layers: [1] }, ModelFormatError, 'no_rope_layers');
+    expect(parseConfig(fixture('mistral-window')).recipe.map((r) => r.attention.window)).toEqual([16, 16]);
+  });
+
+  it('reads rope_parameters (the newer form of rope_theta and rope_scaling)', () => {
+    const { rope_theta: _, ...base } = fixture('llama-gqa3') as Record<string, unknown>;
+    expect(parseConfig({ ...base, rope_parameters: { rope_type: 'linear', rope_theta: 5e5, factor: 4 } }).recipe[0].attention.rope).toEqual({ theta: 5e5, scaling: { type: 'linear', factor: 4 } });
+    expect(parseConfig({ ...base, rope_parameters: { rope_theta: 5e5 } }).recipe[0].attention.rope).toEqual({ theta: 5e5 });
+  });
+
   it('reads rope scaling and eos lists', () => {
     const base = fixture('llama-gqa3');
     const c = parseConfig({ ...base, eos_token_id: [1, 2], rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });

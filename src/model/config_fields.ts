@@ -19,6 +19,11 @@ export class ConfigFields {
     return new UnsupportedModelError(`${this.file}: field "${field}": ${message}`, { file: this.file, field });
   }
 
+  /** The field is in the file (possibly null). */
+  present(field: string): boolean {
+    return Object.hasOwn(this.json, field);
+  }
+
   optional(field: string): unknown {
     return Object.hasOwn(this.json, field) ? this.json[field] ?? null : null;
   }
@@ -85,36 +90,52 @@ export class ConfigFields {
     }
   }
 
-  /** The rotary embedding: rope_theta (default `theta`) and rope_scaling. */
-  rotation(theta: number): Rotation {
-    return { theta: this.positive('rope_theta', theta), scaling: this.ropeScaling() };
+  /** A nested object field, read with the same checks. */
+  object(field: string): ConfigFields | undefined {
+    const v = this.optional(field);
+    if (v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw this.format(field, 'not an object');
+    return new ConfigFields(v, `${this.file} ${field}`);
   }
 
-  ropeScaling(): RopeScaling | undefined {
-    const v = this.optional('rope_scaling');
-    if (v === null) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) throw this.format('rope_scaling', 'not an object');
-    const scaling = new ConfigFields(v, `${this.file} rope_scaling`);
-    const type = scaling.optional('rope_type') ?? scaling.optional('type');
-    if (type === 'default') return undefined;
-    if (type === 'linear') return { type, factor: scaling.positive('factor', NaN) };
-    if (type === 'llama3') {
-      return {
-        type,
-        factor: scaling.positive('factor', NaN),
-        lowFreqFactor: scaling.positive('low_freq_factor', NaN),
-        highFreqFactor: scaling.positive('high_freq_factor', NaN),
-        originalMaxPositions: scaling.int('original_max_position_embeddings'),
-      };
+  /**
+   * The rotary embedding: rope_theta (default `theta`) and rope_scaling, or the newer `rope_parameters` object
+   * holding both (per layer type, e.g. "sliding_attention", where the model has several).
+   */
+  rotation(theta: number, layerType?: string): Rotation {
+    const params = this.object('rope_parameters');
+    if (params) {
+      const own = (layerType && params.object(layerType)) || params;
+      return { theta: own.positive('rope_theta', theta), scaling: ropeScaling(own, true) };
     }
-    throw this.unsupported('rope_scaling', `rope scaling type ${JSON.stringify(type)} is not supported (linear, llama3)`);
+    const scaling = this.object('rope_scaling');
+    return { theta: this.positive('rope_theta', theta), scaling: scaling && ropeScaling(scaling) };
   }
+}
+
+/** linear / llama3 rope scaling from a rope_scaling object, or from rope_parameters (`typeOptional`: no type = none). */
+function ropeScaling(scaling: ConfigFields, typeOptional = false): RopeScaling | undefined {
+  const type = scaling.optional('rope_type') ?? scaling.optional('type');
+  if (type === 'default' || (type === null && typeOptional)) return undefined;
+  if (type === 'linear') return { type, factor: scaling.positive('factor', NaN) };
+  if (type === 'llama3') {
+    return {
+      type,
+      factor: scaling.positive('factor', NaN),
+      lowFreqFactor: scaling.positive('low_freq_factor', NaN),
+      highFreqFactor: scaling.positive('high_freq_factor', NaN),
+      originalMaxPositions: scaling.int('original_max_position_embeddings'),
+    };
+  }
+  throw scaling.unsupported('rope_type', `rope scaling type ${JSON.stringify(type)} is not supported (linear, llama3)`);
 }
 
 /** Defaults a family applies when config.json omits a field (the transformers config class defaults). */
 export interface ConfigDefaults {
   maxPositions: number;
   rmsEps: number;
+  /** default of tie_word_embeddings (false unless the config class says otherwise) */
+  tieEmbeddings?: boolean;
 }
 
 /** The hyper-parameters every decoder family shares (Llama's norm, embedding and head); the family adds its `recipe` and `moe`. */
@@ -143,7 +164,7 @@ export function commonHyperParameters(f: ConfigFields, hfArchitecture: string, d
     normOffset: 0,
     embedScale: 1,
     logitSoftcap: 0,
-    tieEmbeddings: f.bool('tie_word_embeddings', false),
+    tieEmbeddings: f.bool('tie_word_embeddings', defaults.tieEmbeddings ?? false),
     bosTokenId: f.tokenIds('bos_token_id')[0],
     eosTokenIds: f.tokenIds('eos_token_id'),
   };

@@ -14,7 +14,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference import build_model, count_params, load_model_dir, save_safetensors  # noqa: E402
+from reference import GEMMA, build_model, count_params, load_model_dir, save_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = os.path.join(ROOT, "tests", "fixtures", "models")
@@ -67,21 +67,44 @@ MODELS = {
                           decoder_sparse_step=1, mlp_only_layers=[], rope_theta=1000000.0, rms_norm_eps=1e-6,
                           tie_word_embeddings=True, attention_bias=False, use_sliding_window=False,
                           sliding_window=None, router_aux_loss_coef=0.001),
+    # Mistral-7B's GQA 4 with a sliding window shrunk to 16, so the 45-token prompt crosses it
+    "mistral-window": base("MistralForCausalLM", "mistral", "float16", vocab_size=256, num_attention_heads=8,
+                           num_key_value_heads=2, head_dim=8, sliding_window=16),
+    # SmolLM3: every no_rope_layer_interval-th layer has no rotary embedding (interval 2 here: layer 1 is NoPE)
+    "smollm3-nope": base("SmolLM3ForCausalLM", "smollm3", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=1, no_rope_layer_interval=2,
+                         rope_theta=5000000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False,
+                         mlp_bias=False, use_sliding_window=False, sliding_window=None),
+    # Gemma 2: sandwich norms, (1 + w) RMSNorm, GeGLU, sqrt(hidden) embedding scale, query_pre_attn_scalar != head_dim,
+    # soft-caps low enough to bend these scores and logits, layer 0 sliding (window 16), layer 1 full
+    "gemma2-softcap": base("Gemma2ForCausalLM", "gemma2", "bfloat16", vocab_size=256, intermediate_size=64,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=32, query_pre_attn_scalar=24,
+                           attn_logit_softcapping=5.0, final_logit_softcapping=8.0, sliding_window=16,
+                           hidden_activation="gelu_pytorch_tanh", hidden_act="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                           tie_word_embeddings=True, attention_bias=False, pad_token_id=0),
+    # gemma-3-270m's structure: MQA (4 / 1), head_dim 2x hidden/heads, q/k norms, sliding layer with its own RoPE base
+    "gemma3-local": base("Gemma3ForCausalLM", "gemma3_text", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=1, head_dim=32, query_pre_attn_scalar=24,
+                         sliding_window=16, layer_types=["sliding_attention", "full_attention"],
+                         rope_theta=1000000.0, rope_local_base_freq=10000.0, attn_logit_softcapping=None,
+                         final_logit_softcapping=None, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                         tie_word_embeddings=True, attention_bias=False, rope_scaling=None),
 }
 
 
 def randomize(model, cfg, gen):
     """Random weights scaled so activations stay O(1) and logits have a spread of a few units."""
     H = cfg["hidden_size"]
+    offset = 1.0 if cfg["model_type"] in GEMMA else 0.0  # Gemma stores w of x̂ · (1 + w)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name == "model.norm.weight" and cfg.get("tie_word_embeddings"):
                 # random signs decorrelate lm_head(norm(h)) from the current token's own embedding,
                 # otherwise a random tied model just repeats its input token
                 sign = torch.randint(0, 2, p.shape, generator=gen).float() * 2 - 1
-                p.copy_(sign * (1.0 + 0.1 * torch.randn(p.shape, generator=gen)))
+                p.copy_(sign * (1.0 + 0.1 * torch.randn(p.shape, generator=gen)) - offset)
             elif name.endswith("norm.weight") or "layernorm" in name:
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen) - offset)
             elif name == "model.embed_tokens.weight":
                 std = 2.5 / H ** 0.5 if cfg.get("tie_word_embeddings") else 1.0
                 p.copy_(std * torch.randn(p.shape, generator=gen))

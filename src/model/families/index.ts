@@ -1,22 +1,21 @@
 import type { ConfigFields } from '../config_fields';
 import type { ModelConfig } from '../config';
 import type { Family } from '../family';
+import { gemma2, gemma3 } from './gemma';
 import { llama } from './llama';
 import { mixtral } from './mixtral';
 import { qwen2 } from './qwen2';
 import { qwen2Moe } from './qwen2_moe';
 import { qwen3, qwen3Moe } from './qwen3';
+import { smollm3 } from './smollm3';
 
 /** Every family the runtime implements. Adding one: a file here, its entry below, its fixture and tests. */
-export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwen3, qwen3Moe];
+export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwen3, qwen3Moe, smollm3, gemma2, gemma3];
 
 /** What each refused architecture needs that the runtime lacks (UnsupportedModelError names it). */
 const MISSING: Record<string, string> = {
   OlmoeForCausalLM: 'q_norm/k_norm over the whole projection (not per head) and OLMoE routing',
-  Gemma2ForCausalLM: 'attention and final-logit soft-capping, sliding-window attention, (1 + w) RMSNorm, sandwich norms and GeGLU',
-  Gemma3ForCausalLM: 'sliding-window attention with a local RoPE base, (1 + w) RMSNorm, sandwich norms, GeGLU and query_pre_attn_scalar',
   Phi3ForCausalLM: 'fused qkv_proj and gate_up_proj, longrope scaling and partial rotary embeddings',
-  SmolLM3ForCausalLM: 'NoPE layers (attention without rotary embedding on some layers)',
 };
 
 /** The family of an HF class name, or an UnsupportedModelError naming what is missing. */
