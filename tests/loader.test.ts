@@ -9,6 +9,7 @@ import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
+import { planWeights } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { estimateMemory } from '../src/runtime/load';
 import { testGpu } from './helpers/gpu';
@@ -45,27 +46,13 @@ const concat = (parts: Float32Array[]) => {
   return out;
 };
 
-/** [GPU weight, the file tensors stacked into it] for every weight of a loaded model. */
-function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, experts: number, mixtral: boolean): [WeightMatrix | GPUBuffer, string[]][] {
-  const out: [WeightMatrix | GPUBuffer, string[]][] = [[w.embed, ['model.embed_tokens.weight']], [w.norm, ['model.norm.weight']]];
-  if (!tied) out.push([w.lmHead, ['lm_head.weight']]);
-  w.layers.forEach((l, i) => {
-    const p = hf(i);
-    out.push([l.inputNorm, [`${p}.input_layernorm.weight`]], [l.mlpNorm, [`${p}.post_attention_layernorm.weight`]]);
-    for (const n of ['q', 'k', 'v', 'o'] as const) out.push([l[n], [`${p}.self_attn.${n}_proj.weight`]]);
-    for (const n of ['q', 'k', 'v'] as const) if (l[`${n}Bias`]) out.push([l[`${n}Bias`]!, [`${p}.self_attn.${n}_proj.bias`]]);
-    for (const n of ['q', 'k'] as const) if (l[`${n}Norm`]) out.push([l[`${n}Norm`]!, [`${p}.self_attn.${n}_norm.weight`]]);
-    if (l.mlp) for (const n of ['gate', 'up', 'down'] as const) out.push([l.mlp[n], [`${p}.mlp.${n}_proj.weight`]]);
-    if (!l.moe) return;
-    const ids = Array.from({ length: experts }, (_, e) => e);
-    const x = mixtral ? `${p}.block_sparse_moe` : `${p}.mlp`;
-    out.push([l.moe.router, [`${x}.gate.weight`]]);
-    const names = mixtral ? { gate: 'w1', up: 'w3', down: 'w2' } : { gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
-    for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe[n], ids.map((e) => `${x}.experts.${e}.${names[n]}.weight`)]);
-    if (l.moe.shared) for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe.shared[n], [`${x}.shared_expert.${n}_proj.weight`]]);
-    if (l.moe.sharedGate) out.push([l.moe.sharedGate, [`${x}.shared_expert_gate.weight`]]);
-  });
-  return out;
+/** The loaded weight a plan key names ('embed', 'layers.3.q', 'layers.3.moe.shared.gate', ...): ModelWeights mirrors the keys. */
+function weightAt(w: ModelWeights, key: string): WeightMatrix | GPUBuffer {
+  const [head, ...rest] = key.split('.');
+  let at: unknown = head === 'layers' ? w.layers[Number(rest.shift())] : (w as unknown as Record<string, unknown>)[head];
+  for (const k of rest) at = (at as Record<string, unknown>)[k];
+  if (!at) throw new Error(`no loaded weight at ${key}`);
+  return at as WeightMatrix | GPUBuffer;
 }
 
 describe('loadWeights', () => {
@@ -93,8 +80,11 @@ describe('loadWeights', () => {
       const q0 = expected.get('model.layers.0.self_attn.q_proj.weight')!;
       const q0InF16 = f16BitsToF32(f32ToF16Bits(q0)).every((v, i) => v === q0[i]);
       expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: q0InF16 ? 'f16' : 'f32' }[dtype]);
-      const all = pairs(weights, config.tieEmbeddings, (i) => `model.layers.${i}`, config.moe?.experts ?? 0, config.architecture === 'mixtral');
-      for (const [gpuWeight, names] of all) {
+      const plan = planWeights(config);
+      // the family's schema reads every tensor of the checkpoint, and each lands where its key says
+      expect(new Set(plan.destinations.flatMap((d) => d.parts))).toEqual(new Set(expected.keys()));
+      for (const { key, parts: names } of plan.destinations) {
+        const gpuWeight = weightAt(weights, key);
         const want = concat(names.map((n) => expected.get(n)!));
         const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
         expect(got, names[0]).toEqual(want);
