@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
-import { invFreqBuffer, type RopeScaling } from './rope';
+import { ropeTableBuffer, rotationTable, type Rotation } from './rope';
 
 const KV_WRITE_WG = 64;
 /** Dimension pairs per ropeKvWrite workgroup (a 64-dim head has 32). */
@@ -37,29 +37,32 @@ interface AttentionBlock {
   maxSeq: number;
 }
 
-export interface RopeKvWriteArgs extends AttentionBlock {
+export interface RopeKvWriteArgs extends AttentionBlock, Omit<Rotation, 'table'> {
   q: GPUBuffer;       // [tokens, heads, headDim], rotated in place
   k: GPUBuffer;       // [tokens, kvHeads, headDim], read (the cache receives the rotated keys)
   v: GPUBuffer;       // [tokens, kvHeads, headDim]
-  theta: number;
-  scaling?: RopeScaling;
+  /** the rotation (ropeTable: scaling types, partial rotary, attention factor); null for a NoPE layer (SmolLM3) */
+  table?: Rotation['table'] | null;
 }
 
 /**
  * rope(q) in place, and the cache append of rope(k) and v at positions startPos..: one dispatch instead of
- * rope, rope and kvWrite, with the same bits.
+ * rope, rope and kvWrite, with the same bits. A NoPE layer (table null) appends k and v as they are.
  */
 export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
   const { tokens, startPos, heads, kvHeads, headDim, maxSeq } = a;
   if (headDim % 2 !== 0) throw new Error(`ropeKvWrite: headDim ${headDim} is odd`);
   if (startPos + tokens > maxSeq) throw new Error(`ropeKvWrite: positions ${startPos}..${startPos + tokens - 1} exceed maxSeq ${maxSeq}`);
+  if (a.table === null) return kvWrite(gpu, step, a);
+  const table = rotationTable(headDim, { theta: a.theta, scaling: a.scaling, table: a.table });
+  if (table.rotaryDim > headDim) throw new Error(`ropeKvWrite: rotaryDim ${table.rotaryDim} exceeds headDim ${headDim}`);
   const k = kernel(gpu, {
     shader: 'attention/rope_kv_write',
     buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
     params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
-    overrides: { WG: ROPE_WG, HEAD_DIM: headDim },
+    overrides: { WG: ROPE_WG, HEAD_DIM: headDim, ROT_HALF: table.rotaryDim / 2, ATTN_FACTOR: table.attentionFactor },
   });
-  const buffers = [invFreqBuffer(gpu, headDim, a.theta, a.scaling), a.q, a.k, a.v, a.kCache, a.vCache];
+  const buffers = [ropeTableBuffer(gpu, table), a.q, a.k, a.v, a.kCache, a.vCache];
   step.dispatch(k, buffers, { tokens, heads, kvHeads, startPos, maxSeq }, [Math.ceil(headDim / 2 / ROPE_WG), tokens]);
 }
 

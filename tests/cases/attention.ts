@@ -3,7 +3,9 @@ import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import type { Gpu } from '../../src/gpu/device';
 import { attention, kvWrite, ropeKvWrite, SPLIT_K_MAX_TOKENS, windowStart, type SplitKKernel } from '../../src/kernels/attention';
-import { rope } from '../../src/kernels/rope';
+import { rope, type RopeTable } from '../../src/kernels/rope';
+import { ropeTable } from '../../src/kernels/rope_table';
+import { longRope } from './rope';
 import { runStep } from '../helpers/step';
 
 const kvWriteCase: KernelCase = {
@@ -29,24 +31,31 @@ const kvWriteCase: KernelCase = {
   },
 };
 
-/** The fused rope + cache append gives the bits of rope(q), rope(k) and kvWrite, up to the cache's last slot. */
-function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHeads: number, headDim: number, maxSeq: number, browser = false): KernelCase {
+/**
+ * The fused rope + cache append gives the bits of rope(q), rope(k) and kvWrite, up to the cache's last slot, for
+ * full and partial rotary tables (with LongRoPE's attention factor); a NoPE layer (table null) appends k and v
+ * as they are and leaves q alone.
+ */
+function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHeads: number, headDim: number, maxSeq: number, table?: RopeTable | null, browser = false): KernelCase {
+  const label = table === null ? ' NoPE' : table ? ` rotary=${table.rotaryDim} attention factor=${table.attentionFactor.toFixed(3)}` : '';
   return {
-    name: `ropeKvWrite tokens=${tokens} at startPos=${startPos} heads=${heads}/${kvHeads} headDim=${headDim} maxSeq=${maxSeq} == rope + rope + kvWrite (bitwise)`,
+    name: `ropeKvWrite tokens=${tokens} at startPos=${startPos} heads=${heads}/${kvHeads} headDim=${headDim} maxSeq=${maxSeq}${label} == rope + rope + kvWrite (bitwise)`,
     browser,
     async run(gpu) {
       const cacheSize = kvHeads * maxSeq * headDim;
       const q = randomFloats(tokens * heads * headDim, 5), k = randomFloats(tokens * kvHeads * headDim, 6), v = randomFloats(tokens * kvHeads * headDim, 7);
       const kInit = randomFloats(cacheSize, 8), vInit = randomFloats(cacheSize, 9);
-      const rotation = { theta: 500000, scaling: { type: 'llama3' as const, factor: 8 } };
+      const rotation = table === undefined ? { theta: 500000, scaling: { type: 'llama3' as const, factor: 8 } } : { table };
       const fused = { q: uploadBuffer(gpu, 'q', q), kCache: uploadBuffer(gpu, 'kc', kInit), vCache: uploadBuffer(gpu, 'vc', vInit) };
       const apart = { q: uploadBuffer(gpu, 'q2', q), k: uploadBuffer(gpu, 'k2', k), kCache: uploadBuffer(gpu, 'kc2', kInit), vCache: uploadBuffer(gpu, 'vc2', vInit) };
       const vBuffer = uploadBuffer(gpu, 'v', v);
       await runStep(gpu, (step) => {
         ropeKvWrite(gpu, step, { ...fused, k: uploadBuffer(gpu, 'k', k), v: vBuffer, tokens, startPos, heads, kvHeads, headDim, maxSeq, ...rotation });
-        const ropeArgs = { tokens, headDim, startPos, ...rotation };
-        rope(gpu, step, { x: apart.q, heads, ...ropeArgs });
-        rope(gpu, step, { x: apart.k, heads: kvHeads, ...ropeArgs });
+        if (table !== null) {
+          const ropeArgs = { tokens, headDim, startPos, theta: rotation.theta, scaling: rotation.scaling, table: rotation.table ?? undefined };
+          rope(gpu, step, { x: apart.q, heads, ...ropeArgs });
+          rope(gpu, step, { x: apart.k, heads: kvHeads, ...ropeArgs });
+        }
         kvWrite(gpu, step, { k: apart.k, v: vBuffer, kCache: apart.kCache, vCache: apart.vCache, tokens, startPos, kvHeads, headDim, maxSeq });
       });
       const read = async (b: { q: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer }) =>
@@ -191,6 +200,10 @@ const verifyCases: KernelCase[] = withSplitKKernels(verifyShapes).map((s) => ({
   },
 }));
 
-const ropeKvWriteCases = [ropeKvWriteCase(1, 0, 4, 2, 64, 1, true), ropeKvWriteCase(7, 3000, 6, 2, 48, 3007), ropeKvWriteCase(3, 5, 3, 3, 6, 9)];
+const ropeKvWriteCases = [
+  ropeKvWriteCase(1, 0, 4, 2, 64, 1, undefined, true), ropeKvWriteCase(7, 3000, 6, 2, 48, 3007), ropeKvWriteCase(3, 5, 3, 3, 6, 9),
+  ropeKvWriteCase(5, 4094, 3, 1, 128, 4100, longRope(128, 96, 4099), true), ropeKvWriteCase(2, 7, 2, 2, 64, 12, ropeTable({ theta: 1e4, headDim: 64, rotaryDim: 16 })),
+  ropeKvWriteCase(3, 5, 4, 2, 32, 9, null),
+];
 
 export const attentionCases: KernelCase[] = [kvWriteCase, ...ropeKvWriteCases, ...referenceCases, ...verifyCases];
