@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, UnsupportedModelError } from '../src/contract/errors';
 import { isMoeLayer, loadConfig, parseConfig } from '../src/model/config';
+import { planWeights } from '../src/model/weight_plan';
 import { memorySource } from '../src/model/source';
 
 const fixture = (dir: string) => JSON.parse(readFileSync(`tests/fixtures/models/${dir}/config.json`, 'utf8'));
@@ -76,6 +77,18 @@ describe('parseConfig', () => {
     expect(parseConfig(fixture('mistral-window')).recipe.map((r) => r.attention.window)).toEqual([16, 16]);
   });
 
+  it('reads Phi-3: fused projections split by rows, partial rotary, LongRoPE', () => {
+    const c = parseConfig(fixture('phi3-longrope'));
+    expect(c.recipe[0].attention.rope).toEqual({
+      theta: 10000, rotaryDim: 12,
+      scaling: { type: 'longrope', shortFactor: [1, 1.1, 1.25, 1.5, 2, 3], longFactor: [1, 1.5, 2.5, 4, 6, 9], maxPositions: 128, originalMaxPositions: 40 },
+    });
+    const qkv = planWeights(c).byTensor.get('model.layers.0.self_attn.qkv_proj.weight')!;
+    expect(qkv.map(({ destination: d }) => [d.key, d.rowsOf!.start, d.partRows, d.rowsOf!.total])).toEqual([['layers.0.q', 0, 64, 128], ['layers.0.k', 64, 32, 128], ['layers.0.v', 96, 32, 128]]);
+    expectError({ ...fixture('phi3-longrope'), partial_rotary_factor: 0.7 }, UnsupportedModelError, 'partial_rotary_factor');
+    expectError({ ...fixture('phi3-longrope'), rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, ModelFormatError, 'short_factor');
+  });
+
   it('reads rope_parameters (the newer form of rope_theta and rope_scaling)', () => {
     const { rope_theta: _, ...base } = fixture('llama-gqa3') as Record<string, unknown>;
     expect(parseConfig({ ...base, rope_parameters: { rope_type: 'linear', rope_theta: 5e5, factor: 4 } }).recipe[0].attention.rope).toEqual({ theta: 5e5, scaling: { type: 'linear', factor: 4 } });
@@ -122,7 +135,6 @@ describe('parseConfig', () => {
     const base = fixture('llama-gqa3');
     expectError({ ...base, architectures: ['GPT2LMHeadModel'] }, UnsupportedModelError, 'architectures');
     expectError({ ...base, architectures: ['OlmoeForCausalLM'] }, UnsupportedModelError, 'q_norm');
-    expectError({ ...base, architectures: ['Phi3ForCausalLM'] }, UnsupportedModelError, 'longrope');
     expectError({ ...base, num_key_value_heads: 4 }, UnsupportedModelError, 'num_key_value_heads');
     expectError({ ...base, hidden_act: 'gelu' }, UnsupportedModelError, 'hidden_act');
     expectError({ ...base, attention_bias: true }, UnsupportedModelError, 'attention_bias');

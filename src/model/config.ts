@@ -1,12 +1,12 @@
 import type { GatedActivation } from '../kernels/linear';
-import type { RopeScaling } from '../kernels/rope';
+import type { RopeSpec } from '../kernels/rope_table';
 import { ConfigFields } from './config_fields';
 import { familyFor } from './families';
 import { parseJson } from './json';
 import type { ModelSource } from './source';
 
 /** Family ids (src/model/families/): the compute recipe a Hugging Face class maps to. */
-export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe' | 'qwen3' | 'qwen3_moe' | 'smollm3' | 'gemma2' | 'gemma3';
+export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe' | 'qwen3' | 'qwen3_moe' | 'smollm3' | 'gemma2' | 'gemma3' | 'phi3';
 
 export type { RopeScaling } from '../kernels/rope';
 
@@ -22,11 +22,8 @@ export interface MoeConfig {
   routerScore: 'softmax';
 }
 
-/** A rotary embedding: inv_freq from `theta` and the scaling rule. */
-export interface Rotation {
-  theta: number;
-  scaling?: RopeScaling;
-}
+/** A layer's rotary embedding: rope_theta, the scaling rule, and rotaryDim for partial rotary (kernels/rope_table.ts). */
+export type Rotation = Omit<RopeSpec, 'headDim'>;
 
 /** The attention sub-block of a layer. */
 export interface AttentionRecipe {

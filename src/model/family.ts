@@ -17,6 +17,8 @@ export interface TensorSpec {
   cols: number;
   /** Eligible for q8/q4 (big matrices; not the embedding or routers). */
   quantizable: boolean;
+  /** The part is rows start..start+partRows of an HF tensor of `total` rows (Phi-3's fused qkv_proj and gate_up_proj). */
+  rowsOf?: { start: number; total: number };
   /** Routed experts: an expert budget keeps only some parts on the GPU. */
   experts?: boolean;
   /**

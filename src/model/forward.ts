@@ -6,7 +6,9 @@ import { Activations } from './activations';
 import { KvCache } from './kv_cache';
 import { linear } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
-import { attention, kvWrite, ropeKvWrite } from '../kernels/attention';
+import { attention, ropeKvWrite } from '../kernels/attention';
+import { ropeTable, type RopeTable } from '../kernels/rope_table';
+import type { Rotation } from './config';
 import { softcapInPlace } from '../kernels/elementwise';
 import { embed } from '../kernels/embed';
 
@@ -24,6 +26,8 @@ import { embed } from '../kernels/embed';
  */
 export class Transformer {
   readonly act: Activations;
+  /** Per layer: its RoPE tables for short and long sequences (they differ for LongRoPE only), null for NoPE. */
+  private readonly rope: (RopeTables | null)[];
 
   constructor(
     readonly gpu: Gpu,
@@ -34,6 +38,13 @@ export class Transformer {
     readonly mlpBlock: MlpBlock = denseMlp,
   ) {
     this.act = new Activations(gpu, config, rows);
+    const built = new Map<Rotation, RopeTables>();
+    this.rope = config.recipe.map(({ attention: { rope } }) => {
+      if (!rope) return null;
+      let tables = built.get(rope);
+      if (!tables) built.set(rope, (tables = ropeTables(rope, config.headDim)));
+      return tables;
+    });
   }
 
   /** x[0..count) = embedding of ids[idsOffset..idsOffset+count) · embedScale */
@@ -42,8 +53,12 @@ export class Transformer {
     embed(this.gpu, step, { ids, idsOffset, count, table: this.weights.embed, out: this.act.x, scale: this.config.embedScale });
   }
 
-  /** Run layers [from, to) over x[0..count) at positions startPos.., writing their KV. */
-  layers(step: Step, count: number, startPos: number, from = 0, to = this.config.layers): void {
+  /**
+   * Run layers [from, to) over x[0..count) at positions startPos.., writing their KV. `seqLen` is the length of the
+   * sequence being processed (LongRoPE rotates with its long factors past the original context, as transformers
+   * does for max(position_ids) + 1; a prompt processed in chunks passes its whole length).
+   */
+  layers(step: Step, count: number, startPos: number, from = 0, to = this.config.layers, seqLen = startPos + count): void {
     this.checkRows(count);
     if (startPos + count > this.kv.maxSeq) throw new RangeError(`positions ${startPos}..${startPos + count} exceed the KV cache (${this.kv.maxSeq})`);
     const { act } = this;
@@ -52,7 +67,7 @@ export class Transformer {
       const w = this.weights.layers[l];
       const sandwich = this.config.recipe[l].norms === 'sandwich';
       this.norm(step, act.x, w.inputNorm, act.h, count);
-      this.attentionBlock(step, l, w, count, startPos, sandwich ? { y: act.h, accumulate: false } : residual);
+      this.attentionBlock(step, l, w, count, startPos, seqLen, sandwich ? { y: act.h, accumulate: false } : residual);
       if (sandwich) this.norm(step, act.h, w.attnOutNorm!, act.x, count, true);
       this.norm(step, act.x, w.mlpNorm, act.h, count);
       this.mlpBlock(this, step, l, count, sandwich ? { y: act.h, accumulate: false } : residual);
@@ -76,7 +91,7 @@ export class Transformer {
   }
 
   /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says; h holds the normed input. */
-  private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, out: BlockOutput): void {
+  private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, seqLen: number, out: BlockOutput): void {
     const { gpu, act, config: c } = this;
     const r = c.recipe[l].attention;
     const h = act.h;
@@ -87,8 +102,9 @@ export class Transformer {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
     const cache = { kCache: this.kv.keys[l], vCache: this.kv.values[l], kvHeads: c.kvHeads, headDim: c.headDim, maxSeq: this.kv.maxSeq };
-    if (r.rope) ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, theta: r.rope.theta, scaling: r.rope.scaling, ...cache });
-    else kvWrite(gpu, step, { k: act.k, v: act.v, tokens: count, startPos, ...cache }); // NoPE layer
+    const rope = this.rope[l];
+    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
+    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
     attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, scale: r.scale, softcap: r.softcap, window: r.window, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: out.y, rows: count, accumulate: out.accumulate });
   }
@@ -100,6 +116,20 @@ export class Transformer {
   destroy(): void {
     this.act.destroy();
   }
+}
+
+interface RopeTables {
+  short: RopeTable;
+  long: RopeTable;
+  /** sequences longer than this use `long` */
+  longAfter: number;
+}
+
+function ropeTables(rope: Rotation, headDim: number): RopeTables {
+  const spec = { ...rope, headDim };
+  const s = rope.scaling;
+  const longAfter = s?.type === 'longrope' ? s.originalMaxPositions ?? s.maxPositions : Infinity;
+  return { short: ropeTable(spec), long: ropeTable(spec, longAfter + 1), longAfter };
 }
 
 /** Where a sub-block writes: added into the residual stream, or into a buffer for a post-norm. */

@@ -18,8 +18,8 @@ export interface Destination extends TensorSpec {
 
 export interface WeightPlan {
   destinations: Destination[];
-  /** HF tensor name -> its destination and part index. */
-  byTensor: Map<string, { destination: Destination; part: number }>;
+  /** HF tensor name -> its destinations and part index (several when a fused tensor is split by rows). */
+  byTensor: Map<string, { destination: Destination; part: number }[]>;
 }
 
 /** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
@@ -33,8 +33,8 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
   const destinations = familyOf(config).tensors(config).map((t): Destination => ({
     ...t, gpuParts: t.experts ? Math.min(residentExperts ?? t.parts.length, t.parts.length) : t.parts.length,
   }));
-  const byTensor = new Map<string, { destination: Destination; part: number }>();
-  for (const destination of destinations) destination.parts.forEach((name, part) => byTensor.set(name, { destination, part }));
+  const byTensor = new Map<string, { destination: Destination; part: number }[]>();
+  for (const destination of destinations) destination.parts.forEach((name, part) => byTensor.set(name, [...(byTensor.get(name) ?? []), { destination, part }]));
   return { destinations, byTensor };
 }
 

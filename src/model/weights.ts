@@ -124,7 +124,7 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
 export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
   const where = checkpoint.shards.map((s) => s.header.file).join(', ');
   for (const d of plan.destinations) {
-    const expected = d.kind === 'vector' ? [d.cols] : [d.partRows, d.cols];
+    const expected = d.kind === 'vector' ? [d.cols] : [d.rowsOf?.total ?? d.partRows, d.cols];
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
@@ -165,9 +165,10 @@ class Uploader {
   async run(): Promise<void> {
     for (const { header, reader, size } of this.checkpoint.shards) {
       for (const t of header.tensors) {
-        const target = this.plan.byTensor.get(t.name);
-        if (target) await this.upload(t, target.destination, target.part);
-        else await reader.skip(t.end - t.start); // not needed by this architecture
+        const targets = this.plan.byTensor.get(t.name);
+        if (!targets) await reader.skip(t.end - t.start); // not needed by this architecture
+        else if (targets.length === 1 && !targets[0].destination.rowsOf) await this.upload(t, targets[0].destination, targets[0].part);
+        else await this.uploadRowSlices(t, reader, targets);
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
@@ -176,15 +177,28 @@ class Uploader {
     await this.flush();
   }
 
-  private async upload(t: TensorInfo, d: Destination, part: number): Promise<void> {
+  /** A fused tensor read once and split by rows: each destination receives its rows as if they were a tensor. */
+  private async uploadRowSlices(t: TensorInfo, reader: OpenCheckpoint['shards'][number]['reader'], targets: { destination: Destination; part: number }[]): Promise<void> {
+    const bytes = await reader.read(t.end - t.start);
+    const rowBytes = bytes.byteLength / t.shape[0];
+    for (const { destination: d, part } of targets) {
+      const start = d.rowsOf?.start ?? 0;
+      const slice = bytes.subarray(start * rowBytes, (start + d.partRows) * rowBytes);
+      await this.upload({ ...t, shape: [d.partRows, d.cols], start: 0, end: slice.byteLength }, d, part, slice);
+    }
+  }
+
+  /** Uploads tensor t (its bytes read from the checkpoint, or `bytes` when already in memory) as part `part` of d. */
+  private async upload(t: TensorInfo, d: Destination, part: number, bytes?: Uint8Array): Promise<void> {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
     const planned = this.planned.get(d.key)!;
     if ((planned === 'f32' && t.dtype === 'F32') || (planned === 'f16' && t.dtype === 'F16')) {
       // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves)
-      await this.streamRaw(reader, t, this.slot(d, planned), part);
+      if (bytes) this.put(this.slot(d, planned), part, 'data', part * bytes.byteLength, bytes);
+      else await this.streamRaw(reader, t, this.slot(d, planned), part);
       return;
     }
-    const values = toF32(await reader.read(t.end - t.start), t);
+    const values = toF32(bytes ?? await reader.read(t.end - t.start), t);
     const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
     const slot = this.slot(d, format);
     const n = elementCount(t.shape);

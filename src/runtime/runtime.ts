@@ -206,7 +206,7 @@ export class Runtime {
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start);
+      model.layers(step, count, start, 0, model.config.layers, ids.length);
       extend?.(step, count);
       last = step.submit();
       if (collect) collect(start, await last);

@@ -89,6 +89,14 @@ MODELS = {
                          rope_theta=1000000.0, rope_local_base_freq=10000.0, attn_logit_softcapping=None,
                          final_logit_softcapping=None, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
                          tie_word_embeddings=True, attention_bias=False, rope_scaling=None),
+    # Phi-4-mini's structure: fused qkv_proj / gate_up_proj, partial rotary 0.75, LongRoPE with the original context
+    # shrunk to 40 (the 45-token prompt takes the long factors, 1/7-token prompts and the greedy run the short ones)
+    "phi3-longrope": base("Phi3ForCausalLM", "phi3", "bfloat16", vocab_size=256, intermediate_size=64,
+                          num_attention_heads=4, num_key_value_heads=2, partial_rotary_factor=0.75,
+                          max_position_embeddings=128, original_max_position_embeddings=40,
+                          rope_scaling={"type": "longrope", "short_factor": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0],
+                                        "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]},
+                          sliding_window=None, tie_word_embeddings=True, pad_token_id=0),
 }
 
 

@@ -33,12 +33,18 @@ Parameter names are the HF tensor names, so `model.state_dict()` can be written 
     (final_logit_softcapping), even layers sliding by default. Gemma 3: q_norm / k_norm, sliding
     layers per `layer_types` (default every layer but each 6th) rotate with rope_local_base_freq,
     full layers with rope_theta (and rope_scaling).
+  * Phi-3: fused qkv_proj (rows q, k, v) and gate_up_proj (rows gate, up); partial rotary (the first
+    head_dim · partial_rotary_factor dims of each head rotate); LongRoPE (`rope_scaling` longrope/su):
+    inv_freq = 1 / (ext · theta^(2i/d)) with ext the long factors once max(position_ids) + 1 exceeds
+    original_max_position_embeddings, else the short ones, cos/sin times the attention factor
+    (default sqrt(1 + ln(max/original) / ln(original))).
   * Early exit: hidden state h_l = residual stream after l layers (l = 1..L); early-exit logits
     at layer l = lm_head(norm(h_l)); l = L gives the model's logits.
 
 Safetensors files are read and written by safetensors_io.py (re-exported here).
 """
 import json
+import math
 import os
 
 import torch
@@ -90,12 +96,32 @@ def rotate_half(x):
     return torch.cat((-x[..., d:], x[..., :d]), dim=-1)
 
 
-def rope_cos_sin(position_ids, head_dim, theta):
-    """position_ids [B, S] int64 -> cos, sin [B, 1, S, head_dim] float32."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+def rope_cos_sin(position_ids, head_dim, theta, longrope=None):
+    """position_ids [B, S] int64 -> cos, sin [B, 1, S, head_dim] float32. `head_dim` is the rotated width
+    (rotary dims of a partial rotary). longrope: (short_factor, long_factor, original_max, attention_factor);
+    the long factors apply when max(position_ids) + 1 exceeds original_max."""
+    shape = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+    if longrope is None:
+        inv_freq, scale = 1.0 / (theta ** shape), 1.0
+    else:
+        short, long, original, scale = longrope
+        ext = torch.tensor(long if int(position_ids.max()) + 1 > original else short, dtype=torch.float32)
+        inv_freq = 1.0 / (ext * theta ** shape)
     freqs = position_ids[..., None].float() * inv_freq
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos()[:, None], emb.sin()[:, None]
+    return (emb.cos() * scale)[:, None], (emb.sin() * scale)[:, None]
+
+
+def phi3_longrope(cfg):
+    """Phi-3 `longrope` (alias `su`) scaling as transformers' _compute_longrope_parameters reads it, or None."""
+    rs = cfg.get("rope_scaling") or {}
+    if rs.get("rope_type", rs.get("type")) not in ("longrope", "su"):
+        return None
+    original = cfg.get("original_max_position_embeddings")
+    factor = cfg["max_position_embeddings"] / original if original else rs.get("factor", 1.0)
+    original = original or cfg["max_position_embeddings"]
+    attn = rs.get("attention_factor") or (1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original)))
+    return rs["short_factor"], rs["long_factor"], original, attn
 
 
 def _linear(x, layer):
@@ -117,6 +143,11 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.v_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.o_proj = nn.Linear(self.nh * self.hd, h, bias=o_bias)
+        self.fused = cfg["model_type"] == "phi3"  # one qkv_proj, rows [q; k; v]
+        if self.fused:
+            del self.q_proj, self.k_proj, self.v_proj
+            self.qkv_proj = nn.Linear(h, (self.nh + 2 * self.nkv) * self.hd, bias=False)
+        self.rotary = int(self.hd * cfg.get("partial_rotary_factor", 1.0))  # dims rotated at the start of each head
         if qk_norm:
             self.q_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
             self.k_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
@@ -128,15 +159,19 @@ class Attention(nn.Module):
         """x [B,S,H]; cos/sin None for a NoPE layer; past: (k, v) each [B, nkv, P, hd] (keys already
         rotated). Returns out, (k, v)."""
         B, S, _ = x.shape
-        q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd)
-        k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd)
+        if self.fused:
+            q, k, v = _linear(x, self.qkv_proj).split([self.nh * self.hd, self.nkv * self.hd, self.nkv * self.hd], dim=-1)
+        else:
+            q, k, v = _linear(x, self.q_proj), _linear(x, self.k_proj), _linear(x, self.v_proj)
+        q, k = q.view(B, S, self.nh, self.hd), k.view(B, S, self.nkv, self.hd)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
-        v = _linear(x, self.v_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
+        v = v.view(B, S, self.nkv, self.hd).transpose(1, 2)
         if cos is not None:
-            q = q * cos + rotate_half(q) * sin
-            k = k * cos + rotate_half(k) * sin
+            r = self.rotary
+            q = torch.cat((q[..., :r] * cos + rotate_half(q[..., :r]) * sin, q[..., r:]), dim=-1)
+            k = torch.cat((k[..., :r] * cos + rotate_half(k[..., :r]) * sin, k[..., r:]), dim=-1)
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
@@ -169,6 +204,19 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return _linear(self.act(_linear(x, self.gate_proj)) * _linear(x, self.up_proj), self.down_proj)
+
+
+class Phi3MLP(nn.Module):
+    """down(silu(gate) * up) with gate and up the two halves of one gate_up_proj [2 * inter, h]."""
+
+    def __init__(self, h, inter):
+        super().__init__()
+        self.gate_up_proj = nn.Linear(h, 2 * inter, bias=False)
+        self.down_proj = nn.Linear(inter, h, bias=False)
+
+    def forward(self, x):
+        gate, up = _linear(x, self.gate_up_proj).chunk(2, dim=-1)
+        return _linear(up * F.silu(gate), self.down_proj)
 
 
 class MixtralExpert(nn.Module):
@@ -274,7 +322,7 @@ def layer_types(cfg):
         return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(L)]
     if t == "gemma3_text":
         return ["sliding_attention" if (i + 1) % cfg.get("sliding_window_pattern", 6) else "full_attention" for i in range(L)]
-    if t == "mistral" and cfg.get("sliding_window"):
+    if t in ("mistral", "phi3") and cfg.get("sliding_window"):
         return ["sliding_attention"] * L
     if t == "smollm3" and cfg.get("use_sliding_window") and cfg.get("sliding_window"):
         return ["full_attention" if r else "sliding_attention" for r in no_rope_layers(cfg)]
@@ -299,7 +347,7 @@ class DecoderLayer(nn.Module):
         window = cfg["sliding_window"] if layer_types(cfg)[layer_idx] == "sliding_attention" else None
         self.theta = layer_theta(cfg, layer_idx)
         self.sandwich = arch in GEMMA
-        if arch in ("llama", "mistral", "smollm3"):
+        if arch in ("llama", "mistral", "smollm3", "phi3"):
             ab = bool(cfg.get("attention_bias", False))
             self.self_attn = Attention(cfg, ab, ab, window=window)
         elif arch in ("qwen2", "qwen2_moe"):
@@ -332,6 +380,8 @@ class DecoderLayer(nn.Module):
             self.mlp = Qwen2MoeSparseMoe(cfg) if sparse else MLP(h, cfg["intermediate_size"])
         elif arch in GEMMA:
             self.mlp = MLP(h, cfg["intermediate_size"], act=cfg.get("hidden_activation", "gelu_pytorch_tanh"))
+        elif arch == "phi3":
+            self.mlp = Phi3MLP(h, cfg["intermediate_size"])
         else:
             self.mlp = MLP(h, cfg["intermediate_size"], bias=bool(cfg.get("mlp_bias", False)))
 
@@ -419,7 +469,8 @@ class CausalLM(nn.Module):
         if position_ids is None:
             position_ids = (torch.arange(S, device=input_ids.device) + P)[None].expand(B, S)
         thetas = {layer.theta for layer in self.model.layers} - {None}
-        rope = {th: rope_cos_sin(position_ids, self.head_dim, th) for th in thetas}
+        rotary = self.model.layers[0].self_attn.rotary
+        rope = {th: rope_cos_sin(position_ids, rotary, th, phi3_longrope(self.cfg)) for th in thetas}
         x = F.embedding(input_ids, self.model.embed_tokens.weight).float()
         if self.embed_scale is not None:
             x = x * self.embed_scale

@@ -4,18 +4,18 @@ import type { Family } from '../family';
 import { gemma2, gemma3 } from './gemma';
 import { llama } from './llama';
 import { mixtral } from './mixtral';
+import { phi3 } from './phi3';
 import { qwen2 } from './qwen2';
 import { qwen2Moe } from './qwen2_moe';
 import { qwen3, qwen3Moe } from './qwen3';
 import { smollm3 } from './smollm3';
 
 /** Every family the runtime implements. Adding one: a file here, its entry below, its fixture and tests. */
-export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwen3, qwen3Moe, smollm3, gemma2, gemma3];
+export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwen3, qwen3Moe, smollm3, gemma2, gemma3, phi3];
 
 /** What each refused architecture needs that the runtime lacks (UnsupportedModelError names it). */
 const MISSING: Record<string, string> = {
   OlmoeForCausalLM: 'q_norm/k_norm over the whole projection (not per head) and OLMoE routing',
-  Phi3ForCausalLM: 'fused qkv_proj and gate_up_proj, longrope scaling and partial rotary embeddings',
 };
 
 /** The family of an HF class name, or an UnsupportedModelError naming what is missing. */
