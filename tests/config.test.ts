@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, UnsupportedModelError } from '../src/contract/errors';
 import { isMoeLayer, loadConfig, parseConfig } from '../src/model/config';
-import { planWeights } from '../src/model/weight_plan';
+import { parameterCount, planWeights } from '../src/model/weight_plan';
+import { parseHeaderJson, parseHeaderLength } from '../src/model/safetensors';
+import { FIXTURE_MODELS, fixtureModels } from './helpers/fixtures';
 import { memorySource } from '../src/model/source';
 
 const fixture = (dir: string) => JSON.parse(readFileSync(`tests/fixtures/models/${dir}/config.json`, 'utf8'));
@@ -87,6 +89,14 @@ describe('parseConfig', () => {
     expect(qkv.map(({ destination: d }) => [d.key, d.rowsOf!.start, d.partRows, d.rowsOf!.total])).toEqual([['layers.0.q', 0, 64, 128], ['layers.0.k', 64, 32, 128], ['layers.0.v', 96, 32, 128]]);
     expectError({ ...fixture('phi3-longrope'), partial_rotary_factor: 0.7 }, UnsupportedModelError, 'partial_rotary_factor');
     expectError({ ...fixture('phi3-longrope'), rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, ModelFormatError, 'short_factor');
+  });
+
+  it('counts every fixture\'s parameters from its family schema as the reference does', () => {
+    for (const m of fixtureModels()) {
+      const bytes = new Uint8Array(readFileSync(`${FIXTURE_MODELS}/${m}/fixture.safetensors`));
+      const header = parseHeaderJson(bytes.subarray(8, 8 + parseHeaderLength(bytes.subarray(0, 8), bytes.length, m)), bytes.length, m);
+      expect(parameterCount(parseConfig(fixture(m))), m).toBe(Number(header.metadata.params));
+    }
   });
 
   it('reads rope_parameters (the newer form of rope_theta and rope_scaling)', () => {
