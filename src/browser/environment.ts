@@ -1,5 +1,5 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, modelFetch } from './cache';
+import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import type { HostEnvironment } from '../runtime/host';
@@ -17,7 +17,14 @@ export const browserEnvironment: HostEnvironment = {
     let source: ModelSource;
     if (typeof request.model === 'string') {
       const base = new URL(request.model.endsWith('/') ? request.model : `${request.model}/`, location.href).href;
-      const fetchOptions = { cache: request.cache ?? true, expectedSha256: request.expectedSha256 };
+      const fetchOptions: ModelFetchOptions = {
+        cache: request.cache ?? true,
+        expectedSha256: request.expectedSha256,
+        onCacheRefused: (file, e) => onProgress({
+          phase: 'download', loadedBytes: 0, totalBytes: 0, file,
+          warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
+        }),
+      };
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
       source = urlSource(base, { fetch: modelFetch(fetchOptions), signal });
     } else {

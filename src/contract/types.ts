@@ -92,12 +92,15 @@ export interface LoadProgress {
   /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
+  /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
   totalBytes: number;
   file?: string;
+  /** something the user should know that does not stop loading, e.g. the Cache API refused to store a file */
+  warning?: string;
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser), a directory path (Node), or dropped files */
+  /** URL of a Hugging Face model folder (browser and Node), a directory path (Node), or dropped files (browser) */
   model: string | File[];
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;

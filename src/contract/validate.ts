@@ -4,6 +4,9 @@ import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest,
 
 type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers'>;
 
+/** Superposed drafts and candidates per draft: the top-n kernel keeps at most this many (shaders/decode/top_n.wgsl MAX_N). */
+export const MAX_SUPERPOSED_CANDIDATES = 16;
+
 function fail(field: string, message: string, value?: unknown): never {
   throw new InvalidRequestError(`${field}: ${message}`, { field, value: describe(value) });
 }
@@ -35,11 +38,13 @@ function checkBoolean(field: string, v: unknown): void {
 /** Token ids must be integers inside the vocabulary. */
 export function validateTokenIds(field: string, ids: unknown, limits: Pick<Limits, 'vocab'>): void {
   if (!Array.isArray(ids)) fail(field, 'must be an array of token ids', ids);
-  ids.forEach((id, i) => {
+  // an index loop, not forEach: a hole ([1, , 3]) must be refused, not skipped
+  for (let i = 0; i < ids.length; i++) {
+    const id: unknown = ids[i];
     if (!isInteger(id) || id < 0 || id >= limits.vocab) {
       throw new InvalidRequestError(`${field}[${i}]: token id ${String(id)} is outside the vocabulary [0, ${limits.vocab})`, { field, index: i, value: describe(id) });
     }
-  });
+  }
 }
 
 /** A prompt is non-empty text, or non-empty in-vocabulary token ids that leave room in the context. */
@@ -80,10 +85,10 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
       if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
       return;
     case 'superposed':
-      checkRange('strategy.drafts', strategy.drafts, 1, 16, true);
+      checkRange('strategy.drafts', strategy.drafts, 1, MAX_SUPERPOSED_CANDIDATES, true);
       checkRange('strategy.ngramWeight', strategy.ngramWeight, 0, 1, false);
       checkRange('strategy.temperature', strategy.temperature, Number.MIN_VALUE, 100, false);
-      checkRange('strategy.tokensPerDraft', strategy.tokensPerDraft, 1, 64, true);
+      checkRange('strategy.tokensPerDraft', strategy.tokensPerDraft, 1, Math.min(MAX_SUPERPOSED_CANDIDATES, limits.vocab), true);
       return;
     default:
       fail('strategy.kind', `unknown strategy "${String((strategy as { kind: unknown }).kind)}" (expected greedy, sample, self-speculative or superposed)`, (strategy as { kind: unknown }).kind);

@@ -1,13 +1,14 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
+import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
 import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
 import type { WeightFormat, WeightMatrix } from './tensor';
 
 const WG = 64;
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
-/** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl). */
-export const TOP_N_MAX = 16;
+/** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl); the request validator refuses more. */
+export const TOP_N_MAX = MAX_SUPERPOSED_CANDIDATES;
 /** Widest topN workgroup: its lists take WG × MAX_N × 8 bytes of the 16 KiB of workgroup memory WebGPU guarantees. */
 export const TOP_N_MAX_WIDTH = 64;
 

@@ -97,5 +97,9 @@ export async function loadConfig(source: ModelSource): Promise<ModelConfig> {
 export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   const f = new ConfigFields(json, file);
   const hfArchitecture = f.architecture();
-  return familyFor(f, hfArchitecture).config(f, hfArchitecture);
+  const config = familyFor(f, hfArchitecture).config(f, hfArchitecture);
+  if (config.moe && config.moe.expertsPerToken > config.moe.experts) {
+    throw f.format('num_experts_per_tok', `${config.moe.expertsPerToken} exceeds the ${config.moe.experts} experts per layer`);
+  }
+  return config;
 }

@@ -1,8 +1,12 @@
 import { AbortError, ModelFormatError } from '../contract/errors';
 
-/** One file of a model folder: its size, and its bytes as a stream of chunks (never the whole file at once). */
+/** One file of a model folder: its size if known, and its bytes as a stream of chunks (never the whole file at once). */
 export interface BinaryFile {
-  size: number;
+  /**
+   * Exact byte count where the source knows it (files, directories). URL sources leave it out: a server may send
+   * no Content-Length, or one that counts compressed bytes (gzip, brotli) while fetch hands over decoded ones.
+   */
+  size?: number;
   stream(): AsyncIterable<Uint8Array>;
 }
 
@@ -54,12 +58,8 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
       throwIfAborted(options.signal, `loading ${name}`);
       const response = await doFetch(url(name), { signal: options.signal });
       if (!response.ok || !response.body) throw missingFile(source, name);
-      const size = Number(response.headers.get('content-length'));
-      if (!response.headers.has('content-length') || !Number.isSafeInteger(size)) {
-        throw new ModelFormatError(`${url(name)}: the server sent no Content-Length, so the file cannot be validated while streaming`, { file: name });
-      }
       const body = response.body;
-      return { size, stream: () => readableChunks(body, options.onBytes) };
+      return { stream: () => readableChunks(body, options.onBytes) };
     },
   };
   return source;

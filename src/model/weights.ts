@@ -172,6 +172,7 @@ class Uploader {
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
+      await reader.expectEnd();
       this.done += size;
     }
     await this.flush();

@@ -5,19 +5,22 @@ import type { Engine, EngineOptions } from '../contract/types';
 import { InvalidRequestError } from '../contract/errors';
 import { RuntimeHost } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
+import { urlSource } from '../model/source';
 import { nodeGpu } from './gpu';
 import { directorySource } from './source';
 
 export type * from '../contract/types';
 export * from '../contract/errors';
 
-/** Loads the Hugging Face model folder at `options.model` (a directory path). */
+/** Loads the Hugging Face model folder at `options.model`: a directory path, or an http(s) URL of a folder. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const host = new RuntimeHost({
     gpu: nodeGpu,
     load: (gpu, request, onProgress, signal) => {
-      if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path', { field: 'model' });
-      return loadRuntime(gpu, directorySource(request.model), request, onProgress, signal, totalmem());
+      if (typeof request.model !== 'string') throw new InvalidRequestError('model: in Node, pass a directory path or an http(s) URL', { field: 'model' });
+      // an http(s) URL is fetched like the browser engine does (without its cache); anything else is a directory
+      const source = /^https?:\/\//i.test(request.model) ? urlSource(request.model, { signal }) : directorySource(request.model);
+      return loadRuntime(gpu, source, request, onProgress, signal, totalmem());
     },
   });
   return ClientEngine.open(localTransport(host), options);

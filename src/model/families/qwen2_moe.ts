@@ -10,7 +10,6 @@ import { attentionTensors, llamaLayer, matrix, modelTensors, perLayer, preNorms,
 export function qwenMoe(f: ConfigFields, c: CommonHyperParameters, layer: (mlp: LayerRecipe['mlp']) => LayerRecipe, sharedExpert: boolean): { moe: MoeConfig; recipe: LayerRecipe[] } {
   const experts = f.int('num_experts');
   const expertsPerToken = f.int('num_experts_per_tok');
-  if (expertsPerToken > experts) throw f.format('num_experts_per_tok', `${expertsPerToken} exceeds num_experts ${experts}`);
   const shared = sharedExpert ? f.int('shared_expert_intermediate_size', 0, 0) : 0;
   const sparseStep = f.int('decoder_sparse_step', 1);
   const mlpOnly = f.layerList('mlp_only_layers', c.layers);
