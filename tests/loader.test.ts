@@ -9,7 +9,7 @@ import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
-import { planWeights } from '../src/model/weight_plan';
+import { planWeights, type Destination } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { estimateMemory } from '../src/runtime/load';
 import { testGpu } from './helpers/gpu';
@@ -76,18 +76,23 @@ describe('loadWeights', () => {
       if (config.tieEmbeddings) expect(weights.lmHead).toBe(weights.embed);
       const dtype: string = JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')).torch_dtype;
       const expected = await fileTensors(dir);
+      const plan = planWeights(config);
+      // the values a destination receives: its parts stacked, each the rows rowsOf names of the file tensor (default all)
+      const values = (d: Destination) => concat(d.parts.map((n) => {
+        const start = (d.rowsOf?.start ?? 0) * d.cols;
+        return expected.get(n)!.subarray(start, start + d.partRows * d.cols);
+      }));
       // BF16 becomes f16 only when every value is exact in f16 (random weights may have tiny values that are not)
-      const q0 = expected.get('model.layers.0.self_attn.q_proj.weight')!;
+      const q0 = values(plan.destinations.find((d) => d.key === 'layers.0.q')!);
       const q0InF16 = f16BitsToF32(f32ToF16Bits(q0)).every((v, i) => v === q0[i]);
       expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: q0InF16 ? 'f16' : 'f32' }[dtype]);
-      const plan = planWeights(config);
       // the family's schema reads every tensor of the checkpoint, and each lands where its key says
       expect(new Set(plan.destinations.flatMap((d) => d.parts))).toEqual(new Set(expected.keys()));
-      for (const { key, parts: names } of plan.destinations) {
-        const gpuWeight = weightAt(weights, key);
-        const want = concat(names.map((n) => expected.get(n)!));
+      for (const d of plan.destinations) {
+        const gpuWeight = weightAt(weights, d.key);
+        const want = values(d);
         const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
-        expect(got, names[0]).toEqual(want);
+        expect(got, d.key).toEqual(want);
       }
       expect(weights.bytes).toBeGreaterThanOrEqual(estimateWeightBytes(config, { dtype: dtype === 'float32' ? 'F32' : 'F16' }).gpu);
     });
