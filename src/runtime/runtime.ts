@@ -112,7 +112,7 @@ export class Runtime {
     const { model } = this;
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
-    await this.forwardChunks(ids, (step, count) => {
+    await this.forwardChunks(ids, ids.length, (step, count) => {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
     }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
@@ -138,7 +138,7 @@ export class Runtime {
 
     this.mlp.resetStats();
     const t0 = performance.now();
-    await this.prefill(prompt.slice(0, -1));
+    await this.prefill(prompt.slice(0, -1), prompt.length);
     stats.prefillMs = performance.now() - t0;
     if (prompt.length > 1) stats.forwardPasses += Math.ceil((prompt.length - 1) / model.rows);
 
@@ -182,19 +182,21 @@ export class Runtime {
     destroyWeights(this.weights);
   }
 
-  /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
-  private async prefill(ids: number[]): Promise<void> {
-    await this.forwardChunks(ids);
+  /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk, as part of a `seqLen`-token sequence. */
+  private async prefill(ids: number[], seqLen: number): Promise<void> {
+    await this.forwardChunks(ids, seqLen);
     this.model.kv.extend(ids.length);
   }
 
   /**
-   * Run `ids` through all layers at positions 0.. in chunks of model.rows tokens, one submit each.
+   * Run `ids` through all layers at positions 0.. in chunks of model.rows tokens, one submit each; they belong to a
+   * sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
    */
   private async forwardChunks(
     ids: number[],
+    seqLen: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
   ): Promise<void> {
@@ -206,7 +208,7 @@ export class Runtime {
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start, 0, model.config.layers, ids.length);
+      model.layers(step, count, start, 0, model.config.layers, seqLen);
       extend?.(step, count);
       last = step.submit();
       if (collect) collect(start, await last);
