@@ -14,7 +14,6 @@ import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
 import { compactLive, liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
-import type { CommonHyperParameters } from '../src/model/config_fields';
 import { llamaLayer } from '../src/model/family';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
@@ -54,7 +53,7 @@ function config(moe: boolean): ModelConfig {
     hidden, intermediate: moe ? intermediate : k * intermediate, layers, heads, kvHeads, headDim: hidden / heads, vocab,
     maxPositions: 4096, rmsEps: 1e-5, normOffset: 0, embedScale: 1, logitSoftcap: 0, tieEmbeddings: true, eosTokenIds: [],
     moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, routerScore: 'softmax' } : undefined,
-    recipe: Array.from({ length: layers }, () => llamaLayer({ headDim: hidden / heads } as CommonHyperParameters, { theta: 10000 }, moe ? 'moe' : 'dense')),
+    recipe: Array.from({ length: layers }, () => llamaLayer({ headDim: hidden / heads }, { theta: 10000 }, moe ? 'moe' : 'dense')),
   };
 }
 

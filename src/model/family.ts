@@ -44,12 +44,12 @@ export interface Family {
 // ---- recipe and schema pieces the families share ----
 
 /** A Llama layer: pre-norms, SwiGLU, causal GQA attention with 1/sqrt(head_dim) scores; `attention` overrides. */
-export function llamaLayer(c: CommonHyperParameters, rope: Rotation | null, mlp: LayerRecipe['mlp'] = 'dense', attention: Partial<AttentionRecipe> = {}): LayerRecipe {
+export function llamaLayer(c: Pick<CommonHyperParameters, 'headDim'>, rope: Rotation | null, mlp: LayerRecipe['mlp'] = 'dense', attention: Partial<AttentionRecipe> = {}): LayerRecipe {
   return { norms: 'pre', activation: 'silu', mlp, attention: { bias: false, qkNorm: false, rope, window: 0, scale: 1 / Math.sqrt(c.headDim), softcap: 0, ...attention } };
 }
 
 /** The same layer `layers` times. */
-export const everyLayer = (c: CommonHyperParameters, layer: LayerRecipe): LayerRecipe[] => Array.from({ length: c.layers }, () => layer);
+export const everyLayer = (c: Pick<CommonHyperParameters, 'layers'>, layer: LayerRecipe): LayerRecipe[] => Array.from({ length: c.layers }, () => layer);
 
 export const matrix = (key: string, name: string, rows: number, cols: number, quantizable = true): TensorSpec =>
   ({ key, kind: 'matrix', parts: [name], partRows: rows, cols, quantizable });

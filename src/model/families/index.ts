@@ -16,6 +16,9 @@ export const FAMILIES: readonly Family[] = [llama, qwen2, mixtral, qwen2Moe, qwe
 /** What each refused architecture needs that the runtime lacks (UnsupportedModelError names it). */
 const MISSING: Record<string, string> = {
   OlmoeForCausalLM: 'q_norm/k_norm over the whole projection (not per head) and OLMoE routing',
+  Gemma3ForConditionalGeneration: 'its vision tower and projector (text-only Gemma3ForCausalLM checkpoints load)',
+  GemmaForCausalLM: 'Gemma 1 layers (pre-norms only with (1 + w) weights, GeGLU)',
+  GPT2LMHeadModel: 'learned position embeddings, LayerNorm with biases and a fused c_attn projection',
 };
 
 /** The family of an HF class name, or an UnsupportedModelError naming what is missing. */

@@ -1,6 +1,6 @@
 import { commonHyperParameters, type ConfigFields } from '../config_fields';
 import type { ModelConfig, Rotation } from '../config';
-import { everyLayer, llamaLayer, modelTensors, perLayer, preNorms, type Family, type TensorSpec } from '../family';
+import { everyLayer, llamaLayer, matrix, modelTensors, perLayer, preNorms, type Family, type TensorSpec } from '../family';
 import type { LongRope } from '../../kernels/rope_table';
 
 /**
@@ -26,7 +26,7 @@ export const phi3: Family = {
     const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, I = c.intermediate;
     /** rows start..start+rows of the fused tensor `name` (total rows) as the weight `key` */
     const rowsOf = (key: string, name: string, start: number, rows: number, total: number): TensorSpec =>
-      ({ key, kind: 'matrix', parts: [name], partRows: rows, cols: c.hidden, quantizable: true, rowsOf: { start, total } });
+      ({ ...matrix(key, name, rows, c.hidden), rowsOf: { start, total } });
     return [
       ...modelTensors(c),
       ...perLayer(c, (_, p, key) => {
@@ -36,10 +36,10 @@ export const phi3: Family = {
           rowsOf(`${key}.q`, qkv, 0, q, q + 2 * kv),
           rowsOf(`${key}.k`, qkv, q, kv, q + 2 * kv),
           rowsOf(`${key}.v`, qkv, q + kv, kv, q + 2 * kv),
-          { key: `${key}.o`, kind: 'matrix', parts: [`${p}.self_attn.o_proj.weight`], partRows: c.hidden, cols: q, quantizable: true },
+          matrix(`${key}.o`, `${p}.self_attn.o_proj.weight`, c.hidden, q),
           rowsOf(`${key}.mlp.gate`, gateUp, 0, I, 2 * I),
           rowsOf(`${key}.mlp.up`, gateUp, I, I, 2 * I),
-          { key: `${key}.mlp.down`, kind: 'matrix', parts: [`${p}.mlp.down_proj.weight`], partRows: c.hidden, cols: I, quantizable: true },
+          matrix(`${key}.mlp.down`, `${p}.mlp.down_proj.weight`, c.hidden, I),
         ];
       }),
     ];
