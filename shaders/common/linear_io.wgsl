@@ -3,12 +3,12 @@
 #include "common/silu.wgsl"
 #include "common/gelu.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
+struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, y_stride: u32, has_bias: u32, accumulate: u32, gated: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
 @group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
-@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, y_stride] f32, from y_offset (y_stride >= n: a row piece of a wider y)
+@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, y_stride] f32, from y_offset (gated only)
 
 override ACT: u32 = 0u; // the gated activation: 0 silu (SwiGLU), 1 gelu_pytorch_tanh (GeGLU)
 
@@ -21,7 +21,7 @@ fn gated(g: f32, u: f32) -> f32 {
 fn store_output(m: u32, n: u32, dot: f32) {
   var v = dot;
   if (params.has_bias != 0u) { v += bias[n]; }
-  let i = params.y_offset + m * params.n + n;
+  let i = params.y_offset + m * params.y_stride + n;
   if (params.gated != 0u) { v = gated(gate[i], v); }
   if (params.accumulate != 0u) { v += y[i]; }
   y[i] = v;

@@ -4,7 +4,9 @@
  * public list/delete functions for cached models.
  */
 import { AbortError, ModelFormatError } from '../contract/errors';
+import { policyFetch, type NetworkPolicy } from '../model/network';
 import type { LoadProgress } from '../contract/types';
+
 
 export const MODEL_CACHE = 'webgpu-infer-models';
 const SHARD_INDEX = 'model.safetensors.index.json';
@@ -17,6 +19,8 @@ export interface ModelFetchOptions {
   onCacheRefused?: (file: string, error: unknown) => void;
   /** file name -> lowercase hex SHA-256; a mismatching download is rejected and never cached */
   expectedSha256?: Record<string, string>;
+  /** stall timeout, retries (model/network.ts) for every download */
+  network?: NetworkPolicy;
 }
 
 export interface CachedModel {
@@ -104,20 +108,21 @@ async function store(cache: Cache, url: string, response: Response, options: Mod
 
 /** A fetch for URL model sources: HEAD and GET answered from the cache when possible; downloads verified and stored. */
 export function modelFetch(options: ModelFetchOptions): typeof fetch {
+  const networkFetch = policyFetch((input, init) => fetch(input, init), options.network);
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input), location.href).href;
     const head = init?.method === 'HEAD';
     const cache = await openCache(options, fileName(url));
     const hit = await cache?.match(url);
     if (hit) return head ? new Response(null, { status: 200, headers: hit.headers }) : hit;
-    let response = notFoundIfHtml(await fetch(url, init));
+    let response = notFoundIfHtml(await networkFetch(url, init));
     if (head || !response.ok) return response;
     const expected = options.expectedSha256?.[fileName(url)];
     if (expected) response = await verified(response, url, expected);
     if (!cache) return response;
     // the file is stored completely before the caller reads it, so a later read never downloads it again
     if (await store(cache, url, response, options)) return (await cache.match(url))!;
-    return notFoundIfHtml(await fetch(url, init)); // the refused write used up the body
+    return notFoundIfHtml(await networkFetch(url, init)); // the refused write used up the body
   };
 }
 
@@ -136,6 +141,7 @@ async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSig
  */
 export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal): Promise<void> {
   const doFetch = modelFetch(options);
+  const networkFetch = policyFetch((input, init) => fetch(input, init), options.network);
   const files = await weightFiles(base, doFetch, signal);
   const sizes = new Map<string, number | undefined>();
   const loaded = new Map<string, number>();
@@ -155,7 +161,7 @@ export async function downloadWeights(base: string, options: ModelFetchOptions, 
       loaded.set(file, size ?? 0);
       return report(file);
     }
-    const response = await fetch(base + file, { signal });
+    const response = await networkFetch(base + file, { signal });
     if (!response.ok || !response.body) return; // the loader reports the missing file by name
     sizes.set(file, decodedLength(response.headers));
     loaded.set(file, 0);

@@ -1,7 +1,9 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
+import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
+import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
 
@@ -16,17 +18,21 @@ export const browserEnvironment: HostEnvironment = {
   async load(gpu, request, onProgress, signal) {
     let source: ModelSource;
     if (typeof request.model === 'string') {
-      const base = new URL(request.model.endsWith('/') ? request.model : `${request.model}/`, location.href).href;
+      const { model, revision } = request;
+      const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+      const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
       const fetchOptions: ModelFetchOptions = {
         cache: request.cache ?? true,
         expectedSha256: request.expectedSha256,
+        network: networkPolicy(request.stallTimeoutMs),
         onCacheRefused: (file, e) => onProgress({
           phase: 'download', loadedBytes: 0, totalBytes: 0, file,
           warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
         }),
       };
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
-      source = urlSource(base, { fetch: modelFetch(fetchOptions), signal });
+      const fetch = modelFetch(fetchOptions);
+      source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
     } else {
       source = fileListSource(request.model);
     }

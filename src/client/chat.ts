@@ -16,8 +16,12 @@ export interface ChatBackend {
 type Completions = Engine['chat']['completions'];
 type Usage = ChatCompletion['usage'];
 
-/** OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit). */
-function strategyOf(request: ChatCompletionRequest): Strategy {
+/**
+ * The request's sampling: undefined (the model's generation_config.json defaults) when it sets none of temperature,
+ * top_p, seed; else OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit).
+ */
+function strategyOf(request: ChatCompletionRequest): Strategy | undefined {
+  if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined) return undefined;
   return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: request.seed };
 }
 

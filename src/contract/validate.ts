@@ -115,7 +115,11 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
 function validateModel(model: unknown): void {
   const valid = (typeof model === 'string' && model.length > 0)
     || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
-  if (!valid) fail('model', 'expected a URL or directory path, or a non-empty list of files', model);
+  if (!valid) fail('model', 'expected a hub id, a URL or directory path, or a non-empty list of files', model);
+}
+
+function checkNonEmptyString(field: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) fail(field, 'must be a non-empty string', value);
 }
 
 function validateSparsity(sparsity: unknown): void {
@@ -148,17 +152,21 @@ function validateSha256(expected: unknown): void {
 export function validateEngineOptions(options: EngineOptions): void {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
   validateModel(options.model);
+  checkNonEmptyString('revision', options.revision);
+  checkNonEmptyString('hubBase', options.hubBase);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') fail('onProgress', 'must be a function', options.onProgress);
   validateSignal(options.signal);
   if (options.quantize !== undefined && options.quantize !== 'q8' && options.quantize !== 'q4') fail('quantize', `must be 'q8' or 'q4', got ${describe(options.quantize)}`, options.quantize);
   checkRange('contextLength', options.contextLength, 1, Number.MAX_SAFE_INTEGER, true);
   checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
   checkBoolean('prefetchExperts', options.prefetchExperts);
+  checkBoolean('scanWeights', options.scanWeights);
   validateSparsity(options.sparsity);
-  if (options.ngrams !== undefined && (typeof options.ngrams !== 'string' || options.ngrams.length === 0)) fail('ngrams', 'must be a non-empty file name', options.ngrams);
+  checkNonEmptyString('ngrams', options.ngrams);
   checkBoolean('profile', options.profile);
   checkBoolean('worker', options.worker);
   checkBoolean('cache', options.cache);
+  checkRange('stallTimeoutMs', options.stallTimeoutMs, 1, 2 ** 31 - 1, false);
   validateSha256(options.expectedSha256);
 }
 

@@ -3,9 +3,7 @@ import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import type { WeightFormat, WeightMatrix } from './tensor';
-
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
+import { FORMAT_ID, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
 
 /** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
 export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
@@ -48,8 +46,8 @@ const GEMM_TILE = { TX: 16, TY: 16 };
 export interface LinearArgs {
   /** [rows, w.cols] f32 */
   x: GPUBuffer;
-  /** [out, in] any format */
-  w: WeightMatrix;
+  /** [out, in] any format; a split matrix runs one dispatch per row piece, each writing its columns of y */
+  w: WeightMatrix | SplitMatrix;
   /** [rows, w.rows] f32 */
   y: GPUBuffer;
   /** activation rows (tokens), >= 1 */
@@ -68,8 +66,8 @@ export interface LinearArgs {
 }
 
 /** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
-const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, q8: 32, q4: 32 };
-const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, q8: 32, q4: 32 };
+const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, bf16: 8, q8: 32, q4: 32 };
+const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, bf16: 8, q8: 32, q4: 32 };
 /** Outputs per invocation of the blocked kernel (OUTPUTS in shaders/matmul/gemv_blocked.wgsl). */
 const BLOCKED_OUTPUTS = 4;
 
@@ -90,12 +88,19 @@ export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: num
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
-  const { w, rows } = a;
-  if (rows < 1) throw new Error(`linear ${w.label}: rows must be >= 1, got ${rows}`);
+  if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
+  const pieces = rowPieces(a.w);
+  if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
+  for (const { rowStart, w } of pieces) linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv);
+}
+
+/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide. */
+function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape): void {
+  const { rows } = a;
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
-    x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0,
+    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.w.rows,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
   };
   const unused = unusedBinding(gpu);
@@ -120,5 +125,5 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
 
 const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' } as const;
 const PARAMS = {
-  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
+  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
 } as const;

@@ -1,4 +1,5 @@
 import { AbortError, ModelFormatError } from '../contract/errors';
+import { policyFetch, type NetworkPolicy } from './network';
 
 /** One file of a model folder: its size if known, and its bytes as a stream of chunks (never the whole file at once). */
 export interface BinaryFile {
@@ -21,11 +22,14 @@ export interface ModelSource {
 }
 
 export interface UrlSourceOptions {
-  /** Defaults to globalThis.fetch; the runtime wraps it with the Cache API. */
+  /** Defaults to globalThis.fetch under `network`; the browser passes its cached fetch, under the policy too. */
   fetch?: typeof fetch;
+  network?: NetworkPolicy;
   /** Called with the byte count of every chunk received by binary streams. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** how messages name the source (default the base URL) */
+  describe?: string;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -38,11 +42,11 @@ export function missingFile(source: ModelSource, name: string): ModelFormatError
 
 /** Model files under a URL base (`/models/tiny-dense/` or `https://host/repo/resolve/main/`). */
 export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSource {
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const doFetch = options.fetch ?? policyFetch((input, init) => globalThis.fetch(input, init), options.network);
   const root = base.endsWith('/') ? base : `${base}/`;
   const url = (name: string) => `${root}${name}`;
   const source: ModelSource = {
-    describe: root,
+    describe: options.describe ?? root,
     async exists(name) {
       throwIfAborted(options.signal, `loading ${name}`);
       const response = await doFetch(url(name), { method: 'HEAD', signal: options.signal });

@@ -22,9 +22,6 @@ export interface WeightPlan {
   byTensor: Map<string, { destination: Destination; part: number }[]>;
 }
 
-/** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
-export type PlannedFormat = WeightFormat | 'bf16';
-
 /** Rows of the destination's GPU matrix. */
 export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
 
@@ -43,20 +40,19 @@ export function parameterCount(config: ModelConfig): number {
   return familyOf(config).tensors(config).reduce((n, t) => n + t.parts.length * t.partRows * t.cols, 0);
 }
 
-/** Storage format from the parts' dtypes (all known from the headers before any upload). */
-export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): PlannedFormat {
+/** Storage format from the parts' dtypes (all known from the headers before any upload): 16-bit weights stay 16-bit. */
+export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): WeightFormat {
   if (d.kind === 'vector') return 'f32';
   const cols = d.alignCols ?? d.cols;
   if (quantize && d.quantizable && cols % QUANT_BLOCK === 0) return quantize;
   if (cols % 2 !== 0) return 'f32';
   if (dtypes.every((t) => t === 'F16')) return 'f16';
-  // a stacked BF16 weight cannot wait for all its experts to decide, so it stays exact in f32
-  if (dtypes.length === 1 && dtypes[0] === 'BF16') return 'bf16';
-  return 'f32';
+  if (dtypes.every((t) => t === 'BF16')) return 'bf16';
+  return 'f32'; // F32, or parts of mixed dtypes
 }
 
-/** Bytes of the data buffer and the scales buffer ('bf16' counted as f16, its usual outcome). */
-export function formatBytes(format: PlannedFormat, rows: number, cols: number): { data: number; scales: number } {
+/** Bytes of the data buffer and the scales buffer. */
+export function formatBytes(format: WeightFormat, rows: number, cols: number): { data: number; scales: number } {
   const n = rows * cols;
   const scales = (n / QUANT_BLOCK) * 4;
   switch (format) {

@@ -4,6 +4,10 @@
  *   nolength  no Content-Length (chunked)           gzip, br  Content-Encoding (whole body compressed)
  *   redirect  302 to the same path without it      ranges    Accept-Ranges and 206 answers to Range
  *   extra     16 bytes past the end of .safetensors files (malformed)
+ * Faults, for the network policy's tests:
+ *   statusNNN answer HTTP NNN                        flaky     503 to the first request for each path
+ *   loop      302 to itself for ever                 html      200 text/html (a login page) for every file
+ *   stall     send 64 KiB of the body, then nothing  cut       send half the body, then close the connection
  * Without `ranges` a Range header is ignored (200, whole file), as many servers do. Cross-origin pages may read
  * everything (CORS *, CORP cross-origin) but, as usual, not the Content-Encoding header.
  */
@@ -37,12 +41,17 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
   const requests: ServedRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const match = /^\/~([a-z,]*)(\/.*)$/.exec(url.pathname);
+    const match = /^\/~([a-z0-9,]*)(\/.*)$/.exec(url.pathname);
     const flags = match ? match[1].split(',').filter(Boolean) : [];
     const rest = decodeURIComponent(match ? match[2] : url.pathname);
     requests.push({ method: req.method ?? 'GET', path: rest, flags, range: req.headers.range });
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    const fault = flags.map((f) => /^status(\d{3})$/.exec(f)?.[1]).find(Boolean);
+    const firstTry = !requests.slice(0, -1).some((r) => r.path === rest && r.flags.includes('flaky'));
+    if (fault || (flags.includes('flaky') && firstTry)) return void res.writeHead(Number(fault ?? 503)).end('unavailable');
+    if (flags.includes('loop')) return void res.writeHead(302, { Location: url.pathname }).end();
+    if (flags.includes('html')) return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Please log in</body></html>');
     if (flags.includes('redirect')) {
       const left = flags.filter((f) => f !== 'redirect');
       res.writeHead(302, { Location: `${left.length ? `/~${left.join(',')}` : ''}${rest}${url.search}` }).end();
@@ -73,6 +82,8 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     if (!flags.includes('nolength')) headers['Content-Length'] = String(body.length);
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
+    if (flags.includes('stall')) return void res.write(body.subarray(0, 1 << 16)); // and never end
+    if (flags.includes('cut')) return void res.write(body.subarray(0, body.length >> 1), () => res.destroy());
     // in pieces, so a client without Content-Length really sees a chunked stream
     for (let at = 0; at < body.length; at += 1 << 16) res.write(body.subarray(at, at + (1 << 16)));
     res.end();
