@@ -101,7 +101,7 @@ export class Transformer {
     if (r.qkNorm) {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
-    const cache = { kCache: this.kv.keys[l], vCache: this.kv.values[l], kvHeads: c.kvHeads, headDim: c.headDim, maxSeq: this.kv.maxSeq };
+    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
     const rope = this.rope[l];
     const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
     ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });

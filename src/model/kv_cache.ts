@@ -1,14 +1,25 @@
 import type { Gpu } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
+import { ringSlots } from '../kernels/attention';
+import type { ModelConfig } from './config';
 
-/** Bytes of the f32 keys and values of `layers` layers for `maxSeq` positions. */
-export function kvCacheBytes(layers: number, kvHeads: number, headDim: number, maxSeq: number): number {
-  return 2 * layers * 4 * kvHeads * maxSeq * headDim;
+/**
+ * Cache slots of each layer of `config` for a context of `maxSeq` positions and passes of up to `maxRows` rows:
+ * every position, or for a sliding-window layer a ring of ringSlots(window, maxRows) slots when that is fewer.
+ */
+export function kvSlots(config: ModelConfig, maxSeq: number, maxRows: number): number[] {
+  return config.recipe.map(({ attention: { window } }) => (window > 0 ? Math.min(maxSeq, ringSlots(window, maxRows)) : maxSeq));
+}
+
+/** Bytes of the f32 keys and values of layers with these slot counts. */
+export function kvCacheBytes(kvHeads: number, headDim: number, slots: number[]): number {
+  return slots.reduce((n, s) => n + 2 * 4 * kvHeads * s * headDim, 0);
 }
 
 /**
- * Per-layer key/value cache on the GPU, preallocated to the context length.
- * Layout per layer: [kvHeads, maxSeq, headDim] f32. It owns the number of valid positions: passes write
+ * Per-layer key/value cache on the GPU, preallocated to the context length `maxSeq`.
+ * Layout per layer: [kvHeads, slots[l], headDim] f32: slot p for position p, or for a sliding-window layer with
+ * fewer slots than maxSeq a ring (slot p % slots[l]; the attention kernels keep it). It owns the number of valid positions: passes write
  * positions from `length` on, then `extend` counts them; rollback after rejected drafts `truncate`s:
  * stale slots are masked by the attention bound and overwritten later, so nothing is copied.
  */
@@ -17,14 +28,20 @@ export class KvCache {
   readonly values: GPUBuffer[];
   private valid = 0;
 
-  constructor(gpu: Gpu, readonly layers: number, readonly kvHeads: number, readonly headDim: number, readonly maxSeq: number) {
-    const bytes = 4 * kvHeads * maxSeq * headDim;
-    this.keys = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.keys.${l}`, bytes));
-    this.values = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.values.${l}`, bytes));
+  /** `slots`: per layer (kvSlots); default maxSeq for every layer. */
+  constructor(gpu: Gpu, readonly layers: number, readonly kvHeads: number, readonly headDim: number, readonly maxSeq: number, readonly slots: number[] = Array(layers).fill(maxSeq)) {
+    const bytes = (l: number) => 4 * kvHeads * slots[l] * headDim;
+    this.keys = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.keys.${l}`, bytes(l)));
+    this.values = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.values.${l}`, bytes(l)));
+  }
+
+  /** Layer l's cache as the attention kernels address it. */
+  layer(l: number): { kCache: GPUBuffer; vCache: GPUBuffer; maxSeq: number; ring: boolean } {
+    return { kCache: this.keys[l], vCache: this.values[l], maxSeq: this.slots[l], ring: this.slots[l] < this.maxSeq };
   }
 
   get bytes(): number {
-    return kvCacheBytes(this.layers, this.kvHeads, this.headDim, this.maxSeq);
+    return kvCacheBytes(this.kvHeads, this.headDim, this.slots);
   }
 
   /** Valid positions 0..length-1. */

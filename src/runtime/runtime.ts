@@ -10,7 +10,7 @@ import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
 import { renderChat } from '../model/chat_template';
-import { KvCache } from '../model/kv_cache';
+import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
@@ -74,8 +74,8 @@ export class Runtime {
     });
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
-    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
+    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows));
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
@@ -247,7 +247,7 @@ function defaultStrategy({ sampling }: GenerationConfig): Strategy {
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
-function passRows(vocab: number): number {
+export function passRows(vocab: number): number {
   return Math.max(16, Math.min(64, Math.floor((64 << 20) / (4 * vocab))));
 }
 
