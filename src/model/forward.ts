@@ -38,13 +38,7 @@ export class Transformer {
     readonly mlpBlock: MlpBlock = denseMlp,
   ) {
     this.act = new Activations(gpu, config, rows);
-    const built = new Map<Rotation, RopeTables>();
-    this.rope = config.recipe.map(({ attention: { rope } }) => {
-      if (!rope) return null;
-      let tables = built.get(rope);
-      if (!tables) built.set(rope, (tables = ropeTables(rope, config.headDim)));
-      return tables;
-    });
+    this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
   }
 
   /** x[0..count) = embedding of ids[idsOffset..idsOffset+count) · embedScale */
@@ -125,11 +119,18 @@ interface RopeTables {
   longAfter: number;
 }
 
+/** Tables by rotation, built once per process: their GPU copies are cached by table identity (ropeTableBuffer). */
+const builtTables = new Map<string, RopeTables>();
+
 function ropeTables(rope: Rotation, headDim: number): RopeTables {
+  const key = JSON.stringify([rope, headDim]);
+  let tables = builtTables.get(key);
+  if (tables) return tables;
   const spec = { ...rope, headDim };
   const s = rope.scaling;
   const longAfter = s?.type === 'longrope' ? s.originalMaxPositions ?? s.maxPositions : Infinity;
-  return { short: ropeTable(spec), long: ropeTable(spec, longAfter + 1), longAfter };
+  builtTables.set(key, (tables = { short: ropeTable(spec), long: ropeTable(spec, longAfter + 1), longAfter }));
+  return tables;
 }
 
 /** Where a sub-block writes: added into the residual stream, or into a buffer for a post-norm. */
