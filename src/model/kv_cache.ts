@@ -40,6 +40,11 @@ export class KvCache {
     return { kCache: this.keys[l], vCache: this.values[l], maxSeq: this.slots[l], ring: this.slots[l] < this.maxSeq };
   }
 
+  /** Some layer keeps a ring (only its last slots positions). */
+  get hasRing(): boolean {
+    return this.slots.some((s) => s < this.maxSeq);
+  }
+
   get bytes(): number {
     return kvCacheBytes(this.kvHeads, this.headDim, this.slots);
   }
