@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadRuntime } from './helpers/runtime';
+import { greedyRun, loadRuntime } from './helpers/runtime';
 import { runStep } from './helpers/step';
 import { FIXTURE_MODELS } from './helpers/fixtures';
 import { readF32, uploadBuffer } from '../src/gpu/buffers';
@@ -41,6 +41,30 @@ describe('ring KV caches of sliding-window layers', () => {
     expect(Array.from(await logitsWith(runtime, ring, ids))).toEqual(Array.from(await logitsWith(runtime, full, ids)));
     full.destroy();
     ring.destroy();
+    runtime.dispose();
+  });
+
+  it('let a request reuse a cached prefix only while every ring still holds the keys below it', async () => {
+    const runtime = await loadRuntime(`${FIXTURE_MODELS}/gemma3-local`, { contextLength: 256 });
+    const vocab = runtime.config.vocab;
+    const prompt = Array.from({ length: 20 }, (_, i) => (i * 53 + 7) % vocab);
+    const request = (ids: number[]) => runtime.generate({ prompt: ids, maxTokens: 8, stopAtEos: false }, () => undefined);
+    const fresh = async (ids: number[]) => {
+      runtime.resetCache();
+      return request(ids);
+    };
+    // a follow-up right after a short run: the ring (16 + rows - 1 slots) still holds the last 15 keys below the prefix
+    const first = await greedyRun(runtime, prompt, 10);
+    const followUp = [...prompt, ...first.tokens, 5, 6];
+    const reused = await request(followUp);
+    expect(reused.stats.cachedTokens).toBeGreaterThan(0);
+    expect(reused.tokens).toEqual((await fresh(followUp)).tokens);
+    // after a long run, a request sharing only an early prefix: the ring has overwritten the keys below it
+    await greedyRun(runtime, prompt, 150);
+    const early = [...prompt.slice(0, 10), 7, 8, 9];
+    const recomputed = await request(early);
+    expect(recomputed.stats.cachedTokens).toBe(0);
+    expect(recomputed.tokens).toEqual((await fresh(early)).tokens);
     runtime.dispose();
   });
 });

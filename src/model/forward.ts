@@ -56,6 +56,7 @@ export class Transformer {
     this.checkRows(count);
     if (startPos + count > this.kv.maxSeq) throw new RangeError(`positions ${startPos}..${startPos + count} exceed the KV cache (${this.kv.maxSeq})`);
     const { act } = this;
+    this.kv.wrote(startPos + count);
     const residual = { y: act.x, accumulate: true };
     for (let l = from; l < to; l++) {
       const w = this.weights.layers[l];

@@ -19,17 +19,22 @@ export function kvCacheBytes(kvHeads: number, headDim: number, slots: number[]):
 /**
  * Per-layer key/value cache on the GPU, preallocated to the context length `maxSeq`.
  * Layout per layer: [kvHeads, slots[l], headDim] f32: slot p for position p, or for a sliding-window layer with
- * fewer slots than maxSeq a ring (slot p % slots[l]; the attention kernels keep it). It owns the number of valid positions: passes write
- * positions from `length` on, then `extend` counts them; rollback after rejected drafts `truncate`s:
- * stale slots are masked by the attention bound and overwritten later, so nothing is copied.
+ * fewer slots than maxSeq a ring (slot p % slots[l]; the attention kernels keep it). It owns the number of valid
+ * positions: passes write positions from `length` on, then `extend` counts them; rollback after rejected drafts
+ * `truncate`s: stale slots are masked by the attention bound and overwritten later, so nothing is copied.
  */
 export class KvCache {
   readonly keys: GPUBuffer[];
   readonly values: GPUBuffer[];
   private valid = 0;
+  /** One past the highest position any recorded pass wrote since the last clear (a ring's later writes evict earlier positions). */
+  private writtenEnd = 0;
 
-  /** `slots`: per layer (kvSlots); default maxSeq for every layer. */
-  constructor(gpu: Gpu, readonly layers: number, readonly kvHeads: number, readonly headDim: number, readonly maxSeq: number, readonly slots: number[] = Array(layers).fill(maxSeq)) {
+  /** `slots`: per layer (kvSlots), default maxSeq; `windows`: each layer's sliding window (0: none), which a ring's reads reach back. */
+  constructor(
+    gpu: Gpu, readonly layers: number, readonly kvHeads: number, readonly headDim: number, readonly maxSeq: number,
+    readonly slots: number[] = Array(layers).fill(maxSeq), readonly windows: number[] = Array(layers).fill(0),
+  ) {
     const bytes = (l: number) => 4 * kvHeads * slots[l] * headDim;
     this.keys = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.keys.${l}`, bytes(l)));
     this.values = Array.from({ length: layers }, (_, l) => storageBuffer(gpu, `kv.values.${l}`, bytes(l)));
@@ -40,9 +45,17 @@ export class KvCache {
     return { kCache: this.keys[l], vCache: this.values[l], maxSeq: this.slots[l], ring: this.slots[l] < this.maxSeq };
   }
 
-  /** Some layer keeps a ring (only its last slots positions). */
-  get hasRing(): boolean {
-    return this.slots.some((s) => s < this.maxSeq);
+  /** A pass writes positions up to end - 1. */
+  wrote(end: number): void {
+    this.writtenEnd = Math.max(this.writtenEnd, end);
+  }
+
+  /**
+   * Whether a pass at position `from` finds the keys it reads below `from` (from - window + 1 .. from - 1) in every
+   * ring, i.e. no later position has overwritten them (full caches keep every position).
+   */
+  keeps(from: number): boolean {
+    return this.slots.every((s, l) => s === this.maxSeq || this.writtenEnd <= Math.max(0, from - this.windows[l] + 1) + s);
   }
 
   get bytes(): number {
@@ -57,6 +70,7 @@ export class KvCache {
   /** Forget every position (a new sequence). */
   clear(): void {
     this.valid = 0;
+    this.writtenEnd = 0;
   }
 
   /** Positions length..length+count-1 have been written. */

@@ -82,7 +82,8 @@ export class Runtime {
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const rows = passRows(config.vocab);
-    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows));
+    const windows = config.recipe.map((r) => r.attention.window);
+    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows), windows);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
@@ -158,8 +159,8 @@ export class Runtime {
 
     this.mlp.resetStats();
     const t0 = performance.now();
-    // a ring cache (sliding-window layer) keeps only its last slots, which later passes may have overwritten
-    const cached = model.kv.hasRing ? 0 : sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
     this.kvTokens = [];
     await this.prefill(prompt.slice(0, -1), cached, prompt.length);
     stats.prefillMs = performance.now() - t0;
