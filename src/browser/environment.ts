@@ -19,7 +19,7 @@ export const browserEnvironment: HostEnvironment = {
     let source: ModelSource;
     if (typeof request.model === 'string') {
       const { model, revision } = request;
-      const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+      const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
       const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
       const fetchOptions: ModelFetchOptions = {
         cache: request.cache ?? true,

@@ -186,3 +186,11 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
 }
+
+/**
+ * True for a hub repository id, `owner/name` (letters, digits, '-', '_', '.'; no '..'). Folder paths and URLs are
+ * written otherwise: with a scheme, a leading '/' or './', or a trailing '/'.
+ */
+export function isHubId(model: string): boolean {
+  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(model) && !model.includes('..');
+}

@@ -1,4 +1,5 @@
 import { NetworkError } from '../contract/errors';
+export { isHubId } from '../contract/validate';
 import { policyFetch } from './network';
 import { urlSource, type ModelSource, type UrlSourceOptions } from './source';
 
@@ -11,14 +12,6 @@ export interface HubLocation {
   repo: string;
   revision?: string;
   hubBase?: string;
-}
-
-/**
- * True for a hub repository id, `owner/name` (letters, digits, '-', '_', '.'; no '..'). Folder paths and URLs are
- * written otherwise: with a scheme, a leading '/' or './', or a trailing '/'.
- */
-export function isHubId(model: string): boolean {
-  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(model) && !model.includes('..');
 }
 
 /** The folder URL of a hub revision, ending with '/'. */
