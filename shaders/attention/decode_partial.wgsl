@@ -40,12 +40,13 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
   let start = max(first, window_start(pos, params.window));
   if (first > pos || start >= first + TILE) { return; } // tile in this row's future or before its window (uniform per workgroup)
   let keys = min(first + TILE, pos + 1u) - start;
-  let tileBase = ((h / params.kvGroup) * params.maxSeq + start) * LANES; // key `start` of this head's cache
+  let headBase = (h / params.kvGroup) * params.maxSeq; // slot 0 of this head's cache
+  let startSlot = cache_slot(start, params.maxSeq);     // key `start`; keys < maxSeq, so slot_after wraps at most once
   let qBase = (t * params.heads + h) * LANES;
 
   // lane i scores keys i, i + LANES, ...
   for (var k = lane; k < keys; k += LANES) {
-    let kBase = tileBase + k * LANES;
+    let kBase = (headBase + slot_after(startSlot, k, params.maxSeq)) * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
     scores[k] = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);
@@ -56,10 +57,12 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
   for (var k = 0u; k < keys; k++) { m = max(m, scores[k]); }
   var l = 0.0;
   var o = vec4(0.0);
+  var slot = startSlot;
   for (var k = 0u; k < keys; k++) {
     let p = exp(scores[k] - m);
     l += p;
-    o += p * vCache[tileBase + k * LANES + lane];
+    o += p * vCache[(headBase + slot) * LANES + lane];
+    slot = slot_after(slot, 1u, params.maxSeq);
   }
   let part = (t * params.heads + h) * tiles + wg.x;
   partO[part * LANES + lane] = o;

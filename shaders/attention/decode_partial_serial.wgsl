@@ -36,9 +36,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let start = max(first, window_start(pos, params.window));
   if (first > pos || start >= first + TILE) { return; } // a tile in this row's future or before its window
   let keys = min(first + TILE, pos + 1u) - start;
-  let tileBase = ((h / params.kvGroup) * params.maxSeq + start) * LANES;
+  let headBase = (h / params.kvGroup) * params.maxSeq;
   start_row((t * params.heads + h) * LANES);
-  for (var k = 0u; k < keys; k++) { fold_key(tileBase + k * LANES); }
+  var slot = cache_slot(start, params.maxSeq);
+  for (var k = 0u; k < keys; k++) {
+    fold_key((headBase + slot) * LANES);
+    slot = slot_after(slot, 1u, params.maxSeq);
+  }
   let part = (t * params.heads + h) * params.tiles + j;
   store_o(part * LANES, 1.0);
   partML[2u * part] = m;

@@ -11,6 +11,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (gid.x >= params.tokens) { return; }
   let row = flash_row(gid, nwg.y);
   start_row(row.qBase);
-  for (var key = row.keyStart; key < row.keyEnd; key++) { fold_key(row.kvBase + key * LANES); }
+  var slot = row.slotStart;
+  for (var key = row.keyStart; key < row.keyEnd; key++) {
+    fold_key(row.kvBase + slot * LANES);
+    slot = slot_after(slot, 1u, params.maxSeq);
+  }
   store_o(row.qBase, l);
 }

@@ -19,8 +19,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var c = 0u; c < LANES; c++) { out[qBase + c] = vec4(0.0); }
   var m = LOWEST;
   var l = 0.0;
+  var slot = row.slotStart;
   for (var key = row.keyStart; key < row.keyEnd; key++) {
-    let kBase = row.kvBase + key * LANES;
+    let kBase = row.kvBase + slot * LANES;
+    slot = slot_after(slot, 1u, params.maxSeq);
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
     let s = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);

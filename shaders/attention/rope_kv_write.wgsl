@@ -1,13 +1,14 @@
 // The attention block's RoPE and cache append in one dispatch (decode runs it once per layer):
 //   q[t, h]                    = rope(q[t, h])        in place, h < heads
-//   kCache[h, startPos + t]    = rope(k[t, h])        h < kvHeads
-//   vCache[h, startPos + t]    = v[t, h]
+//   kCache[h, slot]            = rope(k[t, h])        h < kvHeads
+//   vCache[h, slot]            = v[t, h]              slot = startPos + t, mod maxSeq in a ring cache
 // with the rotation of misc/rope.wgsl (same operations, so the same bits as rope then kv_write). A partial rotary
 // (ROT_HALF < HEAD_DIM / 2) rotates pairs (i, i + ROT_HALF) for i < ROT_HALF and copies k's other dims as they are.
 // Grid: x = i < HEAD_DIM / 2, y = tokens; invocation i < ROT_HALF computes its pair's angle once and rotates that
 // pair in every query and key head; each invocation i copies v's dims i and HEAD_DIM / 2 + i and, past ROT_HALF,
 // k's pass-through dims 2i and 2i + 1.
 #include "common/sincos.wgsl"
+#include "common/attention_window.wgsl"
 
 struct Params { tokens: u32, heads: u32, kvHeads: u32, startPos: u32, maxSeq: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -34,6 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   let t = gid.y;
   if (i >= half || t >= params.tokens) { return; }
+  let slot = cache_slot(params.startPos + t, params.maxSeq);
   let rotated = i < ROT_HALF;
   var sc = vec2<f32>(0.0, 1.0);
   if (rotated) {
@@ -47,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (var h = 0u; h < params.kvHeads; h++) {
     let src = (t * params.kvHeads + h) * HEAD_DIM;
-    let dst = (h * params.maxSeq + params.startPos + t) * HEAD_DIM;
+    let dst = (h * params.maxSeq + slot) * HEAD_DIM;
     if (rotated) {
       let r = rotate(k[src + i], k[src + ROT_HALF + i], sc);
       kCache[dst + i] = r.x;

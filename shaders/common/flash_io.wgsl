@@ -17,12 +17,14 @@ override SOFTCAP: f32 = 0.0;     // scores soft-capped at ±SOFTCAP (Gemma 2); 0
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 // What the invocation of query row gid.x and head gid.y reads (vec4 indices): its q and output row, its kv
-// head's cache, and its keys keyStart..keyEnd − 1. The caller returns first when gid.x >= params.tokens.
-struct FlashRow { qBase: u32, kvBase: u32, keyStart: u32, keyEnd: u32 }
+// head's cache (slot 0), and its keys keyStart..keyEnd − 1, the first in cache slot slotStart (the next ones
+// follow, wrapping at maxSeq in a ring cache). The caller returns first when gid.x >= params.tokens.
+struct FlashRow { qBase: u32, kvBase: u32, keyStart: u32, keyEnd: u32, slotStart: u32 }
 
 fn flash_row(gid: vec3<u32>, heads: u32) -> FlashRow {
   let t = gid.x;
   let h = gid.y;
   let pos = params.startPos + t;
-  return FlashRow((t * heads + h) * LANES, (h / params.kvGroup) * params.maxSeq * LANES, window_start(pos, params.window), pos + 1u);
+  let keyStart = window_start(pos, params.window);
+  return FlashRow((t * heads + h) * LANES, (h / params.kvGroup) * params.maxSeq * LANES, keyStart, pos + 1u, cache_slot(keyStart, params.maxSeq));
 }

@@ -8,13 +8,39 @@ const KV_WRITE_WG = 64;
 /** Dimension pairs per ropeKvWrite workgroup (a 64-dim head has 32). */
 const ROPE_WG = 32;
 
+/**
+ * Where a layer's cache [kvHeads, maxSeq, headDim] keeps position p: slot p (a full cache: every position below
+ * maxSeq), or slot p % maxSeq in a ring, the cache of a sliding-window layer, which holds only the last maxSeq
+ * positions (at least ringSlots(window, rows of the largest pass)).
+ */
+interface CacheSlots {
+  maxSeq: number;
+  ring?: boolean;
+}
+
+/**
+ * Slots a ring cache needs for a window when passes hold up to `maxRows` rows: a pass writing positions
+ * s..s+rows-1 then overwrites only positions before s - window + 1, which neither its rows nor any later one
+ * read. So rollback (self-speculative verify) needs nothing more: rejected positions are written again later.
+ */
+export function ringSlots(window: number, maxRows: number): number {
+  return window + maxRows - 1;
+}
+
+/** Throws unless `tokens` positions from startPos fit the cache (a ring takes at most maxSeq per pass). */
+function checkWrite(name: string, a: CacheSlots & { startPos: number; tokens: number }): void {
+  if (a.ring ? a.tokens > a.maxSeq : a.startPos + a.tokens > a.maxSeq) {
+    throw new Error(`${name}: positions ${a.startPos}..${a.startPos + a.tokens - 1} exceed the ${a.ring ? 'ring' : 'cache'} of maxSeq ${a.maxSeq}`);
+  }
+}
+
 /** Write k, v [tokens, kvHeads, headDim] into the caches [kvHeads, maxSeq, headDim] at positions startPos.. */
 export function kvWrite(
   gpu: Gpu,
   step: Step,
-  a: { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number; maxSeq: number },
+  a: CacheSlots & { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number },
 ): void {
-  if (a.startPos + a.tokens > a.maxSeq) throw new Error(`kvWrite: positions ${a.startPos}..${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
+  checkWrite('kvWrite', a);
   const k = kernel(gpu, {
     shader: 'attention/kv_write',
     buffers: { k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
@@ -26,7 +52,7 @@ export function kvWrite(
 }
 
 /** The attention block's geometry: `tokens` query rows at positions startPos.. over one layer's KV cache. */
-interface AttentionBlock {
+interface AttentionBlock extends CacheSlots {
   kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   tokens: number;
@@ -34,7 +60,6 @@ interface AttentionBlock {
   heads: number;
   kvHeads: number;
   headDim: number;
-  maxSeq: number;
 }
 
 export interface RopeKvWriteArgs extends AttentionBlock, Omit<Rotation, 'table'> {
@@ -52,7 +77,7 @@ export interface RopeKvWriteArgs extends AttentionBlock, Omit<Rotation, 'table'>
 export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
   const { tokens, startPos, heads, kvHeads, headDim, maxSeq } = a;
   if (headDim % 2 !== 0) throw new Error(`ropeKvWrite: headDim ${headDim} is odd`);
-  if (startPos + tokens > maxSeq) throw new Error(`ropeKvWrite: positions ${startPos}..${startPos + tokens - 1} exceed maxSeq ${maxSeq}`);
+  checkWrite('ropeKvWrite', a);
   if (a.table === null) return kvWrite(gpu, step, a);
   const table = rotationTable(headDim, { theta: a.theta, scaling: a.scaling, table: a.table });
   if (table.rotaryDim > headDim) throw new Error(`ropeKvWrite: rotaryDim ${table.rotaryDim} exceeds headDim ${headDim}`);
@@ -112,7 +137,10 @@ export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (a.window !== undefined && !(Number.isInteger(a.window) && a.window >= 0)) throw new Error(`attention: window must be a non-negative integer, got ${a.window}`);
   if (a.softcap !== undefined && !(a.softcap >= 0)) throw new Error(`attention: softcap must be >= 0, got ${a.softcap}`);
   if (a.headDim % 4 !== 0) throw new Error(`attention: headDim ${a.headDim} is not a multiple of 4`);
-  if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
+  if (!a.ring) checkWrite('attention', a);
+  else if (!a.window || a.maxSeq < ringSlots(a.window, a.tokens)) {
+    throw new Error(`attention: a ring cache of ${a.maxSeq} slots needs a window and at least ringSlots(window ${a.window ?? 0}, ${a.tokens} rows) slots`);
+  }
   if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
   else flash(gpu, step, a);
 }
