@@ -1,7 +1,7 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
-import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
+import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
@@ -30,7 +30,11 @@ export const browserEnvironment: HostEnvironment = {
           warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
         }),
       };
-      if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
+      if (fetchOptions.cache) {
+        await downloadWeights(base, fetchOptions, onProgress, signal).catch((e: unknown) => {
+          throw hub ? hubError(hub, e) : e;
+        });
+      }
       const fetch = modelFetch(fetchOptions);
       source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
     } else {

@@ -28,6 +28,13 @@ function accessDenied(location: HubLocation, status: number, url: string): Netwo
   );
 }
 
+/** `e`, or for a 401/403 NetworkError (thrown under the network policy) the one that names the repository. */
+export function hubError(location: HubLocation, e: unknown): unknown {
+  if (!(e instanceof NetworkError)) return e;
+  const { status, url } = e.details;
+  return status === 401 || status === 403 ? accessDenied(location, status, String(url)) : e;
+}
+
 /**
  * A fetch for hub files: redirects are followed (the hub sends large files to its storage and renamed repos to
  * their new name), and 401/403 (a gated or private repo, or one that does not exist) become a NetworkError naming
@@ -41,9 +48,7 @@ export function hubFetch(location: HubLocation, doFetch: typeof fetch): typeof f
     try {
       response = await doFetch(input, { ...init, redirect: 'follow' });
     } catch (e) {
-      const status = e instanceof NetworkError ? e.details.status : undefined;
-      if (status === 401 || status === 403) throw accessDenied(location, status, url);
-      throw e;
+      throw hubError(location, e);
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel().catch(() => undefined);
