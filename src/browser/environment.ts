@@ -1,5 +1,5 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
+import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
@@ -16,30 +16,33 @@ function deviceMemoryBytes(): number | undefined {
 export const browserEnvironment: HostEnvironment = {
   gpu: () => requestGpu(navigator.gpu),
   async load(gpu, request, onProgress, signal) {
-    let source: ModelSource;
-    if (typeof request.model === 'string') {
-      const { model, revision } = request;
-      const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
-      const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
-      const fetchOptions: ModelFetchOptions = {
-        cache: request.cache ?? true,
-        expectedSha256: request.expectedSha256,
-        network: networkPolicy(request.stallTimeoutMs),
-        onCacheRefused: (file, e) => onProgress({
-          phase: 'download', loadedBytes: 0, totalBytes: 0, file,
-          warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
-        }),
-      };
+    if (typeof request.model !== 'string') return loadRuntime(gpu, fileListSource(request.model), request, onProgress, signal, deviceMemoryBytes());
+    const { model, revision } = request;
+    const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
+    const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
+    const fetchOptions: ModelFetchOptions = {
+      cache: request.cache ?? true,
+      expectedSha256: request.expectedSha256,
+      network: networkPolicy(request.stallTimeoutMs),
+      stored: [],
+      onCacheRefused: (file, e) => onProgress({
+        phase: 'download', loadedBytes: 0, totalBytes: 0, file,
+        warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
+      }),
+    };
+    try {
       if (fetchOptions.cache) {
         await downloadWeights(base, fetchOptions, onProgress, signal).catch((e: unknown) => {
           throw hub ? hubError(hub, e) : e;
         });
       }
       const fetch = modelFetch(fetchOptions);
-      source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
-    } else {
-      source = fileListSource(request.model);
+      const source: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
+      return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
+    } catch (e) {
+      // only what a load validated stays cached: a failed load leaves no trace
+      await forgetStored(fetchOptions.stored!);
+      throw e;
     }
-    return loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
   },
 };
