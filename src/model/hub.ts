@@ -1,7 +1,8 @@
 import { NetworkError } from '../contract/errors';
-export { isHubId } from '../contract/validate';
 import { policyFetch } from './network';
 import { urlSource, type ModelSource, type UrlSourceOptions } from './source';
+
+export { isHubId } from '../contract/validate';
 
 /** The public Hugging Face hub; `hubBase` overrides it (mirrors, self-hosting). */
 export const DEFAULT_HUB_BASE = 'https://huggingface.co';
