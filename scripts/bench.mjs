@@ -47,6 +47,7 @@ if (process.argv.includes('--summarize')) {
   results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
   results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
   results.node.context = node('bench/context.ts', 'bench/results/context.json');
+  results.node.chat = node('bench/chat.ts', 'bench/results/chat.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -72,6 +73,8 @@ results.ratios = {
   // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
   self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
   ...results.node.moe.ratios,
+  // Node, bench/chat.ts: json_object decode tok/s over unconstrained
+  constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -108,6 +111,12 @@ const md = [
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
   '',
+  ...(results.node.chat ? [
+    `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +
+      `151,936-token masks ${Object.entries(results.node.chat.largeVocabMaskMs).map(([k, v]) => `${k} ${fmt(v)} ms`).join(', ')}; ` +
+      `third-turn prefill ${fmt(results.node.chat.thirdTurnPrefillMs.cold)} ms cold vs ${fmt(results.node.chat.thirdTurnPrefillMs.reused)} ms with ${results.node.chat.thirdTurnPrefillMs.cachedTokens} of ${results.node.chat.thirdTurnPrefillMs.promptTokens} tokens cached.`,
+    '',
+  ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
   '|---|---|',
   ...Object.entries(results.node.moe.tokPerSec).map(([k, v]) => `| ${k} | ${fmt(v)} |`),

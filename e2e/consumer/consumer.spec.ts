@@ -43,7 +43,7 @@ async function checkPage(page: Page, url: string): Promise<void> {
   expect(probe.done!.drafted).toBeGreaterThan(0);
   expect(probe.origins.length).toBeGreaterThan(0);
   expect(probe.chat).toMatchObject({ object: 'chat.completion', finish: expect.stringMatching(/stop|length/) });
-  expect(probe.chat.content.length).toBeGreaterThan(0);
+  expect(probe.chat.content?.length).toBeGreaterThan(0);
   expect(probe.aborted).toBe(true);
   expect(probe.afterAbort).toBe(3);
   expect(probe.typedError).toEqual({ instanceOfModelFormatError: true, instanceOfInferError: true, name: 'ModelFormatError', code: 'MODEL_FORMAT', constructorIsClass: true });

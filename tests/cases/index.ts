@@ -13,6 +13,7 @@ import { verifyCases } from './verify';
 import { superposeCases } from './superpose';
 import { moeCases } from './moe';
 import { sparseCases } from './sparse';
+import { logitControlCases } from './logit_controls';
 
 /** Every kernel case, by suite name. Add new suites here. */
 export const kernelSuites: Record<string, KernelCase[]> = {
@@ -30,4 +31,5 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   superpose: superposeCases,
   moe: moeCases,
   sparse: sparseCases,
+  logitControls: logitControlCases,
 };
