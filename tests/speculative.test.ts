@@ -109,9 +109,8 @@ describe('self-speculative rounds', () => {
     for (const e of plainRounds) expect(e.round.accepted).toBe(0);
     expect(result.stats.drafted).toBe(draftRounds.reduce((a, e) => a + e.round.drafted, 0));
     expect(result.stats.accepted).toBe(draftRounds.reduce((a, e) => a + e.round.accepted, 0));
-    // a round runs one pass per draft plus the verify pass; prefill runs over the prompt part not already cached
-    // (the greedy run just before left the same prompt in the KV cache)
-    const prefillPasses = Math.ceil((prompt.length - 1 - (result.stats.cachedTokens ?? 0)) / runtime.model.rows);
+    // a round runs one pass per draft plus the verify pass; the prefill passes are the same as plain greedy's
+    const prefillPasses = plain.result.stats.forwardPasses - plain.result.tokens.length;
     expect(result.stats.forwardPasses - prefillPasses).toBe(events.reduce((a, e) => a + e.round.drafted + 1, 0));
     expect(Object.values(result.stats.acceptanceByExitLayer!).every((e) => e.drafted > 0)).toBe(true);
     // DEL's reasoning is reported: every token under the verdict of its round, and the last round's decision
