@@ -21,7 +21,7 @@ node -e '
 kit=$(du -sb .device-kit | cut -f1)
 tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
 sparse=$(git ls-files -z scripts/device | xargs -0 du -cb | tail -1 | cut -f1)
-mib() { echo "scale=1; $1 / 1048576" | bc; }
+mib() { printf "%.2f" "$(echo "$1 / 1048576" | bc -l)"; }
 echo "transfer: kit $(mib "$kit") MiB + scripts/device $(mib "$sparse") MiB = $(mib $((kit + sparse))) MiB of 64 (the whole tracked tree would add $(mib "$tree") MiB)"
 [ $((kit + sparse)) -lt $((64 << 20)) ] || { echo "over the 64 MiB transfer limit" >&2; exit 1; }
 echo "dry run passed in $(($(date +%s) - started)) s"
