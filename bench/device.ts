@@ -135,7 +135,7 @@ export async function main(args: string[]): Promise<number> {
     }
   });
   await section('kernels', async () => {
-    r.kernels = await benchKernels(gpu, fast ? { iterations: 5, runs: 1, shapes: [[1024, 1024]], copyBytes: 4 << 20 } : { shapes: GPU_SHAPES, copyBytes: 256 << 20 });
+    r.kernels = await benchKernels(gpu, fast ? { iterations: 5, runs: 1, shapes: [[1024, 1024]], copyBytes: 4 << 20 } : { shapes: GPU_SHAPES, copyBytes: 128 << 20 });
     console.log(formatKernelBench(r.kernels));
     r.ratios.gemv_vs_copy_bandwidth = gemvRatio(r.kernels, 'f16');
     r.ratios.gemv_f32_vs_copy_bandwidth = gemvRatio(r.kernels, 'f32');

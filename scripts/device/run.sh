@@ -15,9 +15,14 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 started=$(date +%s)
 
-xz -dc "$KIT/node.xz" >"$WORK/node" && chmod +x "$WORK/node"
-mkdir -p "$WORK/node_modules" && cp -r "$KIT/webgpu" "$WORK/node_modules/"
-xz -d "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
+# xz, else Python's lzma (a bare image may lack the xz program)
+unxz_to() { # <file.xz> <output>
+  if command -v xz >/dev/null; then xz -dc "$1" >"$2"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
+}
+unxz_to "$KIT/node.xz" "$WORK/node" && chmod +x "$WORK/node"
+mkdir -p "$WORK/node_modules/webgpu/dist/linux-x64" && cp "$KIT"/webgpu/*.js* "$WORK/node_modules/webgpu/"
+unxz_to "$KIT/webgpu/dist/linux-x64/dawn.node.xz" "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node"
 cp "$KIT/device.js" "$WORK/"
 
 # the Vulkan loader: the system's, else the carried one (unpacked here, not over /)
