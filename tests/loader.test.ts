@@ -4,7 +4,7 @@ import type { Gpu } from '../src/gpu/device';
 import { AbortError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { readBuffer } from '../src/gpu/buffers';
 import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/quantize';
-import type { WeightMatrix } from '../src/kernels/tensor';
+import { denseFormat, type WeightMatrix } from '../src/kernels/tensor';
 import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
@@ -32,7 +32,7 @@ async function fileTensors(dir: string): Promise<Map<string, Float32Array>> {
 async function matrixValues(gpu: Gpu, m: WeightMatrix): Promise<Float32Array> {
   const data = new Uint32Array(await readBuffer(gpu, m.data));
   const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales)) : undefined;
-  return dequantize(m.format, data, scales, m.rows, m.cols);
+  return dequantize(denseFormat(m, 'test reader'), data, scales, m.rows, m.cols);
 }
 
 const concat = (parts: Float32Array[]) => {

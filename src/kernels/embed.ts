@@ -1,7 +1,8 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
-import type { WeightFormat, WeightMatrix } from './tensor';
+import { ggmlEmbed } from './ggml';
+import { isGgmlFormat, type WeightFormat, type WeightMatrix } from './tensor';
 
 const WG = 64;
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
@@ -9,6 +10,7 @@ const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3
 /** out[t, :] = table[ids[idsOffset + t], :] for t < count, as f32. */
 export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix; out: GPUBuffer }): void {
   const { table } = a;
+  if (isGgmlFormat(table.format)) return ggmlEmbed(gpu, step, a, table.format);
   if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`embed: ${table.label} is ${table.format} but has no scales`);
   const k = kernel(gpu, {
     shader: 'misc/embed',

@@ -3,7 +3,8 @@ import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import type { WeightFormat, WeightMatrix } from './tensor';
+import { ggmlLinear } from './ggml';
+import { isGgmlFormat, type WeightFormat, type WeightMatrix } from './tensor';
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
@@ -71,7 +72,7 @@ const BLOCKED_OUTPUTS = 4;
  * The kernel linear() runs: gemv up to `shape.maxRows` rows when x and W are 16-byte aligned (gemv reads
  * them as 16-byte vectors, so rows of x and W must start on 16-byte boundaries), else the tiled matmul.
  */
-export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
+export function linearKernel(w: { cols: number; format: WeightFormat }, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
   const multiple = (shape.lanes === 1 ? BLOCKED_K_MULTIPLE : GEMV_K_MULTIPLE)[w.format];
   const aligned = w.cols % multiple === 0 && xOffset % 4 === 0;
   return rows <= shape.maxRows && aligned ? 'gemv' : 'gemm';
@@ -86,6 +87,7 @@ export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: num
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
   const { w, rows } = a;
   if (rows < 1) throw new Error(`linear ${w.label}: rows must be >= 1, got ${rows}`);
+  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, a, w.format);
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
@@ -95,7 +97,7 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = ge
   const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
   const format = FORMAT_ID[w.format];
-  if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
+  if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1

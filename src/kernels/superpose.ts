@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
-import type { WeightFormat, WeightMatrix } from './tensor';
+import { denseFormat, type WeightFormat, type WeightMatrix } from './tensor';
 
 const WG = 64;
 const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
@@ -19,7 +19,7 @@ export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weight
     shader: 'decode/superpose_embed',
     buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
     params: { count: 'u32', cols: 'u32' },
-    overrides: { WG, FORMAT: FORMAT_CODE[table.format] },
+    overrides: { WG, FORMAT: FORMAT_CODE[denseFormat(table, 'superposed-decoding kernels')] },
   });
   // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
   step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], { count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG)]);

@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
-import type { WeightFormat, WeightMatrix } from '../kernels/tensor';
+import type { MatrixFormat, WeightFormat, WeightMatrix } from '../kernels/tensor';
 import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { elementCount, type TensorInfo } from './safetensors';
@@ -63,7 +63,7 @@ export interface ModelWeights {
   /** GPU bytes of all weight buffers. */
   bytes: number;
   /** Storage of the attention/MLP matrices (layer 0's q). */
-  format: WeightFormat;
+  format: MatrixFormat;
 }
 
 export interface LoadWeightsOptions {

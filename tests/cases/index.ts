@@ -12,6 +12,7 @@ import { verifyCases } from './verify';
 import { superposeCases } from './superpose';
 import { moeCases } from './moe';
 import { sparseCases } from './sparse';
+import { ggmlCases } from './ggml';
 
 /** Every kernel case, by suite name. Add new suites here. */
 export const kernelSuites: Record<string, KernelCase[]> = {
@@ -28,4 +29,5 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   superpose: superposeCases,
   moe: moeCases,
   sparse: sparseCases,
+  ggml: ggmlCases,
 };
