@@ -81,12 +81,11 @@ async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSig
 }
 
 /**
- * Downloads every weight file at once (into the cache) so shards arrive in parallel, reporting bytes as
+ * Downloads every weight file (`names`, else those of the folder's checkpoint) at once (into the cache) so shards arrive in parallel, reporting bytes as
  * they arrive. The loader then reads them from the cache at disk speed.
  */
-export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal): Promise<void> {
-  const doFetch = modelFetch(options);
-  const files = await weightFiles(base, doFetch, signal);
+export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal, names?: string[]): Promise<void> {
+  const files = names ?? await weightFiles(base, modelFetch(options), signal);
   const sizes = new Map<string, number>();
   const loaded = new Map<string, number>();
   const report = (file: string) => {

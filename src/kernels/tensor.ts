@@ -24,7 +24,7 @@ export const GGML_BLOCKS: Record<GgmlFormat, { elements: number; bytes: number }
   q6_k: { elements: 256, bytes: 210 },
 };
 
-export const isGgmlFormat = (format: MatrixFormat): format is GgmlFormat => Object.hasOwn(GGML_BLOCKS, format);
+export const isGgmlFormat = (format: string): format is GgmlFormat => Object.hasOwn(GGML_BLOCKS, format);
 
 /** A linear layer's weight in Hugging Face layout: y = x · Wᵀ with W [rows = out, cols = in]. */
 export interface WeightMatrix {

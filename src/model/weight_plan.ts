@@ -1,7 +1,7 @@
-import type { WeightFormat } from '../kernels/tensor';
-import { QUANT_BLOCK } from '../kernels/tensor';
+import type { GgmlFormat, WeightFormat } from '../kernels/tensor';
+import { GGML_BLOCKS, isGgmlFormat, QUANT_BLOCK } from '../kernels/tensor';
 import { isMoeLayer, type ModelConfig } from './config';
-import type { Dtype } from './safetensors';
+import type { Dtype, StoredDtype } from './safetensors';
 
 export type Quantize = 'q8' | 'q4';
 
@@ -38,7 +38,7 @@ export interface WeightPlan {
 }
 
 /** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
-export type PlannedFormat = WeightFormat | 'bf16';
+export type PlannedFormat = WeightFormat | GgmlFormat | 'bf16';
 
 /** Rows of the destination's GPU matrix. */
 export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
@@ -108,8 +108,10 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
 }
 
 /** Storage format from the parts' dtypes (all known from the headers before any upload). */
-export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): PlannedFormat {
+export function plannedFormat(d: Destination, dtypes: StoredDtype[], quantize?: Quantize): PlannedFormat {
   if (d.kind === 'vector') return 'f32';
+  // GGUF blocks are computed as stored (never requantized); checkTensors keeps them to one part
+  if (isGgmlFormat(dtypes[0])) return dtypes[0];
   const cols = d.alignCols ?? d.cols;
   if (quantize && d.quantizable && cols % QUANT_BLOCK === 0) return quantize;
   if (cols % 2 !== 0) return 'f32';
@@ -123,6 +125,7 @@ export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quanti
 export function formatBytes(format: PlannedFormat, rows: number, cols: number): { data: number; scales: number } {
   const n = rows * cols;
   const scales = (n / QUANT_BLOCK) * 4;
+  if (isGgmlFormat(format)) return { data: (n / GGML_BLOCKS[format].elements) * GGML_BLOCKS[format].bytes, scales: 0 };
   switch (format) {
     case 'f32': return { data: 4 * n, scales: 0 };
     case 'f16': case 'bf16': return { data: 2 * n, scales: 0 };
@@ -138,7 +141,7 @@ export interface WeightBytes {
 }
 
 /** Bytes of all weights of a plan, given each tensor's dtype. */
-export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, quantize?: Quantize): WeightBytes {
+export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => StoredDtype, quantize?: Quantize): WeightBytes {
   const total = { gpu: 0, host: 0 };
   for (const d of plan.destinations) {
     const format = plannedFormat(d, d.parts.map(dtypeOf), quantize);

@@ -2,10 +2,11 @@ import type { Gpu } from '../gpu/device';
 import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
-import type { MatrixFormat, WeightFormat, WeightMatrix } from '../kernels/tensor';
+import { isGgmlFormat, type MatrixFormat, type WeightMatrix } from '../kernels/tensor';
 import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
 import type { ModelConfig } from './config';
-import { elementCount, type TensorInfo } from './safetensors';
+import { rotateHalfRows } from './gguf/tensors';
+import { elementCount, type StoredDtype, type TensorInfo } from './safetensors';
 import type { ModelSource } from './source';
 import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type PlannedFormat, type Quantize, type WeightPlan } from './weight_plan';
 
@@ -81,7 +82,7 @@ const FLUSH_BYTES = 64 << 20;
 /** Storage of one destination, created when its first tensor arrives. */
 interface Slot {
   destination: Destination;
-  format: WeightFormat;
+  format: MatrixFormat;
   data: GPUBuffer; // parts 0..gpuParts-1
   scales?: GPUBuffer;
   /** every part's bytes in CPU memory, when some parts have no GPU storage (routed experts under a budget) */
@@ -122,8 +123,8 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !(isGgmlFormat(t.dtype) && d.kind === 'matrix' && d.parts.length === 1)) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16 (GGUF blocks: single matrices)`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });
@@ -159,6 +160,7 @@ class Uploader {
   async run(): Promise<void> {
     for (const { header, reader, size } of this.checkpoint.shards) {
       for (const t of header.tensors) {
+        await reader.skip(t.start - reader.position); // GGUF alignment padding (safetensors tensors tile the file)
         const target = this.plan.byTensor.get(t.name);
         if (target) await this.upload(t, target.destination, target.part);
         else await reader.skip(t.end - t.start); // not needed by this architecture
@@ -173,12 +175,17 @@ class Uploader {
   private async upload(t: TensorInfo, d: Destination, part: number): Promise<void> {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
     const planned = this.planned.get(d.key)!;
-    if ((planned === 'f32' && t.dtype === 'F32') || (planned === 'f16' && t.dtype === 'F16')) {
-      // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves)
-      await this.streamRaw(reader, t, this.slot(d, planned), part);
+    // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
+    const reordered = t.interleavedHeads ? rotateHalfRows(await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads) : undefined;
+    const stored = storedAs(planned, t.dtype);
+    if (stored) {
+      // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
+      if (reordered) this.put(this.slot(d, stored), part, 'data', part * reordered.byteLength, reordered);
+      else await this.streamRaw(reader, t, this.slot(d, stored), part);
       return;
     }
-    const values = toF32(await reader.read(t.end - t.start), t);
+    if (isGgmlFormat(planned)) throw new ModelFormatError(`${t.file}: tensor "${t.name}" is ${t.dtype} but is stacked with ${planned} tensors`, { file: t.file, tensor: t.name });
+    const values = toF32(reordered ?? await reader.read(t.end - t.start), t);
     const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
     const slot = this.slot(d, format);
     const n = elementCount(t.shape);
@@ -217,7 +224,7 @@ class Uploader {
     if (carried > 0) this.put(slot, part, 'data', at, carry.slice(0, carried));
   }
 
-  private slot(d: Destination, format: WeightFormat): Slot {
+  private slot(d: Destination, format: MatrixFormat): Slot {
     const existing = this.slots.get(d.key);
     if (existing) return existing;
     const bytes = formatBytes(format, rowsOf(d), d.cols);
@@ -266,6 +273,13 @@ function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));
   out.set(data);
   return out;
+}
+
+/** The GPU format when the stored bytes are already the planned layout. */
+function storedAs(planned: PlannedFormat, dtype: StoredDtype): MatrixFormat | undefined {
+  if (planned === 'f32' && dtype === 'F32') return 'f32';
+  if (planned === 'f16' && dtype === 'F16') return 'f16';
+  return isGgmlFormat(planned) && planned === dtype ? planned : undefined;
 }
 
 /** Checkpoint bytes (any alignment) -> f32 values, exactly. */
