@@ -4,7 +4,7 @@
  * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back to Q8_0), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits } from '../../src/kernels/quantize';
 import type { GgmlFormat } from '../../src/kernels/tensor';
@@ -94,7 +94,32 @@ function tokenizerMetadata(dir: string): Record<string, GgufEntry> {
   };
 }
 
-/** The GGUF bytes of the HF folder `dir` under `scheme`. Folders without tokenizer.json get `no_vocab`. */
+/** GPT-2's printable stand-ins for the 256 byte values (bytes_to_unicode). */
+function byteChars(): string[] {
+  const printable = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) => String.fromCodePoint(printable(b) ? b : 256 + extra++));
+}
+
+/**
+ * For folders without a tokenizer (llama.cpp cannot run a `no_vocab` file): BOS and EOS control tokens, the 256
+ * byte tokens and numbered fillers up to the vocabulary size, no merges.
+ */
+function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufEntry> {
+  const tokens = ['<|bos|>', '<|eos|>', ...byteChars()];
+  while (tokens.length < vocabSize) tokens.push(`<|extra_${tokens.length}|>`);
+  return {
+    'tokenizer.ggml.model': { type: 'string', value: 'gpt2' },
+    'tokenizer.ggml.pre': { type: 'string', value: pre },
+    'tokenizer.ggml.tokens': { type: 'array', of: 'string', value: tokens.slice(0, vocabSize) },
+    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: tokens.slice(0, vocabSize).map((_, id) => (id < 2 ? 3 : id < 258 ? 1 : 4)) },
+    'tokenizer.ggml.merges': { type: 'array', of: 'string', value: [] },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 0 },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 1 },
+  };
+}
+
+/** The GGUF bytes of the HF folder `dir` under `scheme`. */
 export function hfToGguf(dir: string, scheme: GgufScheme): Uint8Array {
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const arch = ({ LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' } as Record<string, string>)[c.architectures[0]];
@@ -105,12 +130,7 @@ export function hfToGguf(dir: string, scheme: GgufScheme): Uint8Array {
   const tied = c.tie_word_embeddings === true;
   const u32 = (value: number): GgufEntry => ({ type: 'u32', value });
   const f32 = (value: number): GgufEntry => ({ type: 'f32', value });
-  let tokenizer: Record<string, GgufEntry>;
-  try {
-    tokenizer = tokenizerMetadata(dir);
-  } catch {
-    tokenizer = { 'tokenizer.ggml.model': { type: 'string', value: 'no_vocab' } };
-  }
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? tokenizerMetadata(dir) : byteVocabMetadata(c.vocab_size, arch === 'qwen2' ? 'qwen2' : 'gpt-2');
   const metadata: Record<string, GgufEntry> = {
     'general.architecture': { type: 'string', value: arch },
     'general.name': { type: 'string', value: dir.split('/').filter(Boolean).pop()! },

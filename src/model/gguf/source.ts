@@ -94,7 +94,8 @@ export class GgufSource implements ModelSource {
     this.virtual ??= this.parsedHeaders().then((headers) => {
       const meta = new Metadata(headers[0]);
       const files = new Map([['config.json', JSON.stringify(ggufConfigJson(meta, headers))]]);
-      if (meta.has('tokenizer.ggml.model')) {
+      // `no_vocab` files (llama.cpp's name for a model without a vocabulary) take token ids only
+      if (!['no_vocab', 'none', undefined].includes(meta.get('tokenizer.ggml.model') as string | undefined)) {
         const { tokenizerJson, tokenizerConfig } = ggufTokenizer(meta);
         files.set('tokenizer.json', JSON.stringify(tokenizerJson));
         files.set('tokenizer_config.json', JSON.stringify(tokenizerConfig));
