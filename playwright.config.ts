@@ -12,6 +12,7 @@ const PORT = 5174;
 
 export default defineConfig({
   testDir: 'e2e',
+  testIgnore: ['consumer/**'], // npm run test:consumer (e2e/consumer/playwright.config.ts)
   timeout: 180_000,
   expect: { timeout: 60_000 },
   workers: 1,

@@ -41,7 +41,7 @@ export interface KernelBench {
 }
 
 const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
-const BYTES_PER_WEIGHT: Record<WeightFormat, number> = { f32: 4, f16: 2, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32 };
+const BYTES_PER_WEIGHT: Record<WeightFormat, number> = { f32: 4, f16: 2, bf16: 2, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32 };
 const COPY_WG = 64;
 
 /** Median ms per dispatch of `record`, each run recording `iterations` dispatches into one submitted step. */
@@ -61,7 +61,7 @@ async function timeDispatches(gpu: Gpu, arena: ParamArena, iterations: number, r
 
 /** Weight storage of the given format filled with arbitrary bits (bandwidth does not depend on the values). */
 function benchWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number): WeightMatrix {
-  const words = Math.ceil((rows * cols * { f32: 4, f16: 2, q8: 1, q4: 0.5 }[format]) / 4);
+  const words = Math.ceil((rows * cols * { f32: 4, f16: 2, bf16: 2, q8: 1, q4: 0.5 }[format]) / 4);
   const data = new Uint32Array(words).fill(0x3c003c00); // also a finite f32 / f16 pair / q8 / q4 pattern
   const quantized = format === 'q8' || format === 'q4';
   return {

@@ -83,6 +83,51 @@ test.describe('worker engine', () => {
     expect(out.after.text).toBe(out.before.text);
   });
 
+  test('dispose() and reload() during a long generation end it within a second; the engine then answers as before', async ({ page }) => {
+    const run = await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      const probe = { prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false };
+      const long = { prompt: 'The little robot', maxTokens: 1000, stopAtEos: false };
+      /** Starts a long generation and waits for its first tokens; `ends` resolves with its result (wrapped: an async function would adopt it). */
+      const startLong = async (engine: Api.Engine) => {
+        const events = engine.generate(long)[Symbol.asyncIterator]();
+        for (let ev = await events.next(); !ev.done && ev.value.type !== 'tokens'; ev = await events.next());
+        const ends = (async () => {
+          for (let ev = await events.next(); !ev.done; ev = await events.next()) if (ev.value.type === 'done') return ev.value.result;
+          throw new Error('no done event');
+        })();
+        return { ends };
+      };
+      const engine = await w.webgpuInfer.createEngine({ model });
+      const expected = (await engine.complete(probe)).tokens;
+      let { ends } = await startLong(engine);
+      let started = performance.now();
+      const reloaded = engine.reload();
+      const afterReload = await ends;
+      const reloadMs = performance.now() - started;
+      await reloaded;
+      const reloadedTokens = (await engine.complete(probe)).tokens;
+      ({ ends } = await startLong(engine));
+      started = performance.now();
+      await engine.dispose();
+      const disposeMs = performance.now() - started;
+      const afterDispose = await ends;
+      const fresh = await w.webgpuInfer.createEngine({ model });
+      const freshTokens = (await fresh.complete(probe)).tokens;
+      await fresh.dispose();
+      return { expected, reloadMs, disposeMs, afterReload, afterDispose, reloadedTokens, freshTokens };
+    }, MODEL);
+    console.log(`worker: reload() ended the generation in ${run.reloadMs.toFixed(0)} ms after ${run.afterReload.tokens.length} tokens, dispose() resolved in ${run.disposeMs.toFixed(0)} ms after ${run.afterDispose.tokens.length} tokens`);
+    for (const result of [run.afterReload, run.afterDispose]) {
+      expect(result).toMatchObject({ aborted: true, finishReason: 'aborted' });
+      expect(result.tokens.length).toBeLessThan(1000);
+    }
+    expect(run.reloadMs).toBeLessThan(1000);
+    expect(run.disposeMs).toBeLessThan(1000);
+    expect(run.reloadedTokens).toEqual(run.expected);
+    expect(run.freshTokens).toEqual(run.expected);
+  });
+
   test('the in-thread engine answers exactly like the worker engine', async ({ page }) => {
     const out = await page.evaluate(async (model) => {
       const w = window as unknown as Harness;

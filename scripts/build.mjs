@@ -46,11 +46,9 @@ await build({
     emptyOutDir: false,
     target: 'es2022',
     minify,
-    rollupOptions: {
-      input: { index: 'src/browser/index.ts', worker: 'src/browser/worker.ts' },
-      preserveEntrySignatures: 'strict',
-      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
-    },
+    // library mode: no preload helper or polyfill of Vite's own in the output (a consumer's bundler adds its own)
+    lib: { entry: { index: 'src/browser/index.ts', worker: 'src/browser/worker.ts' }, formats: ['es'], fileName: (_, name) => `${name}.js` },
+    rollupOptions: { output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
   },
 });
 await build({
@@ -72,7 +70,7 @@ await build({
   },
 });
 if (!minify) declarations();
-console.log(`built ${path.relative(root, outDir)}/: index.js, worker.js, node/index.js, node/cli.js${minify ? ' (minified)' : ', types/'}`);
+console.error(`built ${path.relative(root, outDir)}/: index.js, worker.js, node/index.js, node/cli.js${minify ? ' (minified)' : ', types/'}`);
 
 /** tsc writes declarations for the whole program; only those the entries reach are kept. */
 function declarations() {

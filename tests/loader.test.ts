@@ -1,16 +1,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/gpu/device';
+import { requestGpu, type Gpu } from '../src/gpu/device';
 import { AbortError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { readBuffer } from '../src/gpu/buffers';
 import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/quantize';
-import { denseFormat, type WeightMatrix } from '../src/kernels/tensor';
+import { denseFormat, rowPieces, type SplitMatrix, type WeightMatrix } from '../src/kernels/tensor';
 import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
 import { directorySource } from '../src/node/source';
 import { estimateMemory } from '../src/runtime/load';
+import { Runtime } from '../src/runtime/runtime';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -29,11 +30,17 @@ async function fileTensors(dir: string): Promise<Map<string, Float32Array>> {
   return out;
 }
 
-async function matrixValues(gpu: Gpu, m: WeightMatrix): Promise<Float32Array> {
-  const data = new Uint32Array(await readBuffer(gpu, m.data));
-  const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales)) : undefined;
-  return dequantize(denseFormat(m, 'test reader'), data, scales, m.rows, m.cols);
+async function matrixValues(gpu: Gpu, matrix: WeightMatrix | SplitMatrix): Promise<Float32Array> {
+  const pieces = await Promise.all(rowPieces(matrix).map(async ({ w: m }) => {
+    const data = new Uint32Array(await readBuffer(gpu, m.data));
+    const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales)) : undefined;
+    return dequantize(denseFormat(m, 'test reader'), data, scales, m.rows, m.cols);
+  }));
+  return concat(pieces);
 }
+
+/** The test GPU as a device whose buffers may hold at most `bytes` (row splitting at small sizes). */
+const withBufferLimit = (gpu: Gpu, bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
 
 const concat = (parts: Float32Array[]) => {
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
@@ -46,8 +53,8 @@ const concat = (parts: Float32Array[]) => {
 };
 
 /** [GPU weight, the file tensors stacked into it] for every weight of a loaded model. */
-function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, experts: number, mixtral: boolean): [WeightMatrix | GPUBuffer, string[]][] {
-  const out: [WeightMatrix | GPUBuffer, string[]][] = [[w.embed, ['model.embed_tokens.weight']], [w.norm, ['model.norm.weight']]];
+function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, experts: number, mixtral: boolean): [WeightMatrix | SplitMatrix | GPUBuffer, string[]][] {
+  const out: [WeightMatrix | SplitMatrix | GPUBuffer, string[]][] = [[w.embed, ['model.embed_tokens.weight']], [w.norm, ['model.norm.weight']]];
   if (!tied) out.push([w.lmHead, ['lm_head.weight']]);
   w.layers.forEach((l, i) => {
     const p = hf(i);
@@ -87,8 +94,8 @@ describe('loadWeights', () => {
       expect(progress.every((p, i) => i === 0 || p >= progress[i - 1])).toBe(true);
       if (config.tieEmbeddings) expect(weights.lmHead).toBe(weights.embed);
       const dtype: string = JSON.parse(readFileSync(`${FIXTURES}/${dir}/config.json`, 'utf8')).torch_dtype;
-      // BF16 becomes f16 only when every value is exact in f16; these random weights have tiny values that are not
-      expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'f32' }[dtype]);
+      // 16-bit weights stay 16-bit (these random BF16 weights hold values that f16 cannot represent)
+      expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'bf16' }[dtype]);
       const expected = await fileTensors(dir);
       const all = pairs(weights, config.tieEmbeddings, (i) => `model.layers.${i}`, config.moe?.experts ?? 0, config.architecture === 'mixtral');
       for (const [gpuWeight, names] of all) {
@@ -96,7 +103,7 @@ describe('loadWeights', () => {
         const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
         expect(got, names[0]).toEqual(want);
       }
-      expect(weights.bytes).toBeGreaterThanOrEqual(estimateWeightBytes(config, { dtype: dtype === 'float32' ? 'F32' : 'F16' }).gpu);
+      expect(weights.bytes).toBe(estimateWeightBytes(config, { dtype: ({ float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const)[dtype as 'float32'] }).gpu);
     });
   }
 
@@ -145,25 +152,39 @@ describe('loadWeights', () => {
     }
   });
 
-  it('converts BF16 to f16 when every value is exact in f16', async () => {
+  it('splits an embedding and LM head over the buffer limit by rows; the split model computes the same bits', async () => {
+    const dir = `${FIXTURES}/llama-headdim`; // BF16, vocab 384 x hidden 128: 96 KiB each; other matrices <= 48 KiB
+    const whole = await Runtime.load(gpu, directorySource(dir), { contextLength: 64 });
+    const split = await Runtime.load(withBufferLimit(gpu, 50_000), directorySource(dir), { contextLength: 64 });
+    const pieces = (m: WeightMatrix | SplitMatrix) => rowPieces(m).map(({ rowStart, w }) => [rowStart, w.rows]);
+    expect(pieces(split.weights.embed)).toEqual([[0, 195], [195, 189]]);
+    expect(pieces(split.weights.lmHead)).toEqual([[0, 195], [195, 189]]);
+    expect(split.weights.embed.format).toBe('bf16');
+    expect(await matrixValues(gpu, split.weights.embed)).toEqual(await matrixValues(gpu, whole.weights.embed));
+    expect(await matrixValues(gpu, split.weights.lmHead)).toEqual(await matrixValues(gpu, whole.weights.lmHead));
+    expect(split.weights.bytes).toBe(whole.weights.bytes);
+    const ids = [0, 5, 194, 195, 196, 383, 17, 250];
+    expect(Array.from(await split.logits(ids))).toEqual(Array.from(await whole.logits(ids)));
+    const greedy = (r: Runtime) => r.generate({ prompt: [3, 194, 195], maxTokens: 6, stopAtEos: false }, () => undefined);
+    expect((await greedy(split)).tokens).toEqual((await greedy(whole)).tokens);
+    whole.dispose();
+    split.dispose();
+  });
+
+  it('asks for the adapter\'s own buffer limits, not WebGPU\'s defaults', async () => {
+    let asked: Record<string, number> | undefined;
+    const limits = { maxStorageBufferBindingSize: 3 * 2 ** 30, maxBufferSize: 4 * 2 ** 30 };
+    const adapter = { features: new Set(), limits, requestDevice: async (d: GPUDeviceDescriptor) => { asked = d.requiredLimits as Record<string, number>; throw new Error('no device'); } };
+    await requestGpu({ requestAdapter: async () => adapter } as unknown as GPU).catch(() => undefined);
+    expect(asked).toMatchObject(limits);
+  });
+
+  it('refuses a weight over the buffer limit that cannot be split, before any upload', async () => {
     const dir = `${FIXTURES}/llama-headdim`;
-    const file = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
-    const dataStart = 8 + Number(new DataView(file.buffer).getBigUint64(0, true));
-    const halves = new Uint16Array(file.buffer.slice(dataStart));
-    // zero the values below f16's normal range (bf16 exponent field < 127 - 14)
-    for (let i = 0; i < halves.length; i++) if (((halves[i] >> 7) & 0xff) < 113) halves[i] = 0;
-    file.set(new Uint8Array(halves.buffer), dataStart);
     const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
-    const weights = await loadWeights(gpu, config, memorySource({ 'model.safetensors': file }));
-    loaded.push(weights);
-    expect(weights.format).toBe('f16');
-    expect(weights.embed.format).toBe('f16');
-    const name = 'model.layers.1.mlp.down_proj.weight';
-    const checkpoint = await openCheckpoint(memorySource({ 'model.safetensors': file }));
-    await checkpoint.close();
-    const t = checkpoint.tensors.get(name)!;
-    const want = bf16ToF32(new Uint16Array(file.buffer.slice(t.start, t.end)));
-    expect(await matrixValues(gpu, weights.layers[1].mlp!.down)).toEqual(want);
+    const error = await loadWeights(withBufferLimit(gpu, 40_000), config, directorySource(dir)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResourceLimitError);
+    expect((error as Error).message).toMatch(/self_attn\.q_proj\.weight.*49152-byte buffer.*40000 bytes/);
   });
 
   it.skipIf(!existsSync('public/models/tiny-dense'))('loads the shipped tiny-dense model from dropped files, plain and q4', async () => {
@@ -244,7 +265,7 @@ describe('loadWeights', () => {
       ['unknown dtype', () => load(withEditedHeader((h) => {
         h['model.norm.weight'].dtype = 'F17';
       })), ModelFormatError, /tensor "model\.norm\.weight": unknown dtype "F17"/],
-      ['buffer over the device limit', () => load(file, { ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: 20000 } } }), ResourceLimitError, /model\.embed_tokens\.weight.*20000/],
+      ['buffer over the device limit', () => load(file, { ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: 4000 } } }), ResourceLimitError, /needs a \d+-byte buffer; this GPU allows 4000 bytes/],
       ['aborted', () => load(file, undefined, AbortSignal.abort()), AbortError, /aborted/],
     ];
     for (const [name, run, cls, message] of cases) {

@@ -1,22 +1,28 @@
 // Split-K attention, pass 1 of 2: one workgroup per (key tile j, head h, query row t), one invocation per
 // 4 output dims. Scores of the tile's keys, the tile max m_j and Σ exp(s − m_j), and the unnormalised
-// partial output Σ exp(s − m_j)·v. Row t sits at absolute position startPos + t and sees keys 0..startPos + t.
-// A row's work depends only on its position, never on how many rows share the dispatch, so a row computed
-// alone and inside a verify block gives the same bits.
+// partial output Σ exp(s − m_j)·v. Row t sits at absolute position startPos + t and sees keys
+// window_start(startPos + t)..startPos + t (common/attention_window.wgsl). Tiles start at absolute multiples of
+// TILE; the grid covers tiles firstTile.. (the block's first row's window), and a tile wholly outside a row's
+// keys returns at once. A row's work depends only on its position, never on how many rows share the dispatch, so
+// a row computed alone and inside a verify block gives the same bits.
 // Every load is a 16-byte vector, and the only barrier is the one after the scores: every invocation
 // reads the tile's scores from workgroup memory in the same order, so m_j and Σexp need no reduction
 // tree (on CPU adapters each load is a gather and each barrier a switch between invocation groups).
-struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32 }
+#include "common/attention_window.wgsl"
+#include "common/softcap.wgsl"
+
+struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, window: u32, firstTile: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
 @group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(4) var<storage, read_write> partO: array<vec4<f32>>;   // [tokens, heads, tiles, HEAD_DIM / 4]
+@group(0) @binding(4) var<storage, read_write> partO: array<vec4<f32>>;   // [tokens, heads, tiles, HEAD_DIM / 4], tile firstTile + j at j
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
 override TILE: u32 = 64; // keys per tile
 override HEAD_DIM: u32;  // a multiple of 4
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0; // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // invocations per workgroup, one per vec4 of the head
 
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
@@ -26,23 +32,24 @@ var<workgroup> scores: array<f32, TILE>;
 @compute @workgroup_size(LANES)
 fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let lane = lidv.x;
-  let j = wg.x;
   let h = wg.y;
   let t = wg.z;
   let tiles = nwg.x;
   let pos = params.startPos + t;
-  let first = j * TILE;
-  if (first > pos) { return; } // tile entirely in this row's future (uniform per workgroup)
-  let keys = min(TILE, pos + 1u - first);
-  let tileBase = ((h / params.kvGroup) * params.maxSeq + first) * LANES; // key `first` of this head's cache
+  let first = (params.firstTile + wg.x) * TILE;
+  let start = max(first, window_start(pos, params.window));
+  if (first > pos || start >= first + TILE) { return; } // tile in this row's future or before its window (uniform per workgroup)
+  let keys = min(first + TILE, pos + 1u) - start;
+  let headBase = (h / params.kvGroup) * params.maxSeq; // slot 0 of this head's cache
+  let startSlot = cache_slot(start, params.maxSeq);     // key `start`; keys < maxSeq, so slot_after wraps at most once
   let qBase = (t * params.heads + h) * LANES;
 
   // lane i scores keys i, i + LANES, ...
   for (var k = lane; k < keys; k += LANES) {
-    let kBase = tileBase + k * LANES;
+    let kBase = (headBase + slot_after(startSlot, k, params.maxSeq)) * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
-    scores[k] = (dot.x + dot.y + dot.z + dot.w) * SCALE;
+    scores[k] = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);
   }
   workgroupBarrier();
 
@@ -50,12 +57,14 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
   for (var k = 0u; k < keys; k++) { m = max(m, scores[k]); }
   var l = 0.0;
   var o = vec4(0.0);
+  var slot = startSlot;
   for (var k = 0u; k < keys; k++) {
     let p = exp(scores[k] - m);
     l += p;
-    o += p * vCache[tileBase + k * LANES + lane];
+    o += p * vCache[(headBase + slot) * LANES + lane];
+    slot = slot_after(slot, 1u, params.maxSeq);
   }
-  let part = (t * params.heads + h) * tiles + j;
+  let part = (t * params.heads + h) * tiles + wg.x;
   partO[part * LANES + lane] = o;
   if (lane == 0u) {
     partML[2u * part] = m;

@@ -3,21 +3,24 @@
 // has a single tile, keeps the row's q and the tile's output accumulator in registers and folds the tile's keys in
 // order (common/head_registers.wgsl): per key one pass over k and one over v, no workgroup memory, no barrier.
 // Writes the same partials as decode_partial.wgsl, which spreads a tile over HEAD_DIM / 4 invocations (GPUs):
-// the tile max m_j, Σ exp(s − m_j) and the unnormalised Σ exp(s − m_j)·v. Row t sits at absolute position
-// startPos + t and sees keys 0..startPos + t; a row's work depends only on its position, never on how many
-// rows share the dispatch, so a row computed alone and inside a verify block gives the same bits.
-struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32 }
+// the tile max m_j, Σ exp(s − m_j) and the unnormalised Σ exp(s − m_j)·v, for the same tiles (firstTile + j) and
+// keys (window_start(startPos + t)..startPos + t for row t). A row's work depends only on its position, never on
+// how many rows share the dispatch, so a row computed alone and inside a verify block gives the same bits.
+#include "common/attention_window.wgsl"
+
+struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32, window: u32, firstTile: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
 @group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs, tile firstTile + j at j
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
 override WG: u32 = 4;                // (head, tile) pairs per workgroup
 override TILE: u32 = 64;             // keys per tile
 override HEAD_DIM: u32;              // a multiple of 4, at most 128
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0;         // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 #include "common/head_registers.wgsl"
@@ -29,12 +32,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x % params.tiles;
   let t = gid.y;
   let pos = params.startPos + t;
-  let first = j * TILE;
-  if (first > pos) { return; } // a tile entirely in this row's future
-  let keys = min(TILE, pos + 1u - first);
-  let tileBase = ((h / params.kvGroup) * params.maxSeq + first) * LANES;
+  let first = (params.firstTile + j) * TILE;
+  let start = max(first, window_start(pos, params.window));
+  if (first > pos || start >= first + TILE) { return; } // a tile in this row's future or before its window
+  let keys = min(first + TILE, pos + 1u) - start;
+  let headBase = (h / params.kvGroup) * params.maxSeq;
   start_row((t * params.heads + h) * LANES);
-  for (var k = 0u; k < keys; k++) { fold_key(tileBase + k * LANES); }
+  var slot = cache_slot(start, params.maxSeq);
+  for (var k = 0u; k < keys; k++) {
+    fold_key((headBase + slot) * LANES);
+    slot = slot_after(slot, 1u, params.maxSeq);
+  }
   let part = (t * params.heads + h) * params.tiles + j;
   store_o(part * LANES, 1.0);
   partML[2u * part] = m;

@@ -1,4 +1,7 @@
-// Append new keys and values to one layer's KV cache: cache[h, startPos + t, d] = src[t, h, d].
+// Append new keys and values to one layer's KV cache: cache[h, slot(startPos + t), d] = src[t, h, d], the slot of
+// a position being the position itself in a full cache and the position mod maxSeq in a ring.
+#include "common/attention_window.wgsl"
+
 struct Params { tokens: u32, startPos: u32, kvHeads: u32, maxSeq: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> k: array<f32>;             // [tokens, kvHeads, headDim]
@@ -16,7 +19,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h = gid.z;
   if (d >= HEAD_DIM || t >= params.tokens || h >= params.kvHeads) { return; }
   let src = (t * params.kvHeads + h) * HEAD_DIM + d;
-  let dst = (h * params.maxSeq + params.startPos + t) * HEAD_DIM + d;
+  let dst = (h * params.maxSeq + cache_slot(params.startPos + t, params.maxSeq)) * HEAD_DIM + d;
   kCache[dst] = k[src];
   vCache[dst] = v[src];
 }

@@ -1,6 +1,9 @@
 // The flash prefill kernels' interface (attention/flash.wgsl, attention/flash_large_head.wgsl): query row t at
-// absolute position startPos + t attends keys 0..startPos + t; head h reads kv head h / kvGroup.
-struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32 }
+// absolute position startPos + t attends keys window_start(startPos + t)..startPos + t (all earlier keys when
+// window is 0); head h reads kv head h / kvGroup.
+#include "common/attention_window.wgsl"
+
+struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32, window: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;           // [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;      // [kvHeads, maxSeq, HEAD_DIM / 4]
@@ -10,14 +13,18 @@ struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32 }
 override WG: u32 = 16;               // query rows per workgroup
 override HEAD_DIM: u32;              // a multiple of 4
 override SCALE: f32;
+override SOFTCAP: f32 = 0.0;     // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 // What the invocation of query row gid.x and head gid.y reads (vec4 indices): its q and output row, its kv
-// head's cache, and the end of its keys. The caller returns first when gid.x >= params.tokens.
-struct FlashRow { qBase: u32, kvBase: u32, keyEnd: u32 }
+// head's cache (slot 0), and its keys keyStart..keyEnd − 1, the first in cache slot slotStart (the next ones
+// follow, wrapping at maxSeq in a ring cache). The caller returns first when gid.x >= params.tokens.
+struct FlashRow { qBase: u32, kvBase: u32, keyStart: u32, keyEnd: u32, slotStart: u32 }
 
 fn flash_row(gid: vec3<u32>, heads: u32) -> FlashRow {
   let t = gid.x;
   let h = gid.y;
-  return FlashRow((t * heads + h) * LANES, (h / params.kvGroup) * params.maxSeq * LANES, params.startPos + t + 1u);
+  let pos = params.startPos + t;
+  let keyStart = window_start(pos, params.window);
+  return FlashRow((t * heads + h) * LANES, (h / params.kvGroup) * params.maxSeq * LANES, keyStart, pos + 1u, cache_slot(keyStart, params.maxSeq));
 }

@@ -1,7 +1,6 @@
 // GGUF block formats decoded in registers (layouts: src/kernels/tensor.ts, ggml-common.h), 8 weights at a time.
 // The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k) and wword(i) -> u32, word i of the weight buffer
 // (rows back to back in ggml's byte layout). Blocks of q8_0 and q6_k may start at any even byte.
-#include "common/quant.wgsl"
 
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 
@@ -23,6 +22,9 @@ fn half_at(o: u32) -> f32 { return unpack2x16float(wword(o >> 2u) >> ((o & 2u) *
 
 fn byte_at(o: u32) -> u32 { return (wword(o >> 2u) >> ((o & 3u) * 8u)) & 0xffu; }
 
+// The four bytes of a word as signed values (each moved to the top, then shifted back with its sign).
+fn int8x4(v: u32) -> vec4<f32> { return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(v) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)); }
+
 // The four bytes of a word as unsigned values.
 fn bytes4(v: u32) -> vec4<f32> { return vec4<f32>((vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)); }
 
@@ -31,7 +33,7 @@ fn q8_0_unit(row: u32, j: u32) -> Weights8 {
   let base = row + 34u * (j >> 2u);
   let at = base + 2u + 8u * (j & 3u);
   let d = half_at(base);
-  return Weights8(d * unpack_q8(word_at(at)), d * unpack_q8(word_at(at + 4u)));
+  return Weights8(d * int8x4(word_at(at)), d * int8x4(word_at(at + 4u)));
 }
 
 // q4_k: 144-byte blocks of 256 (4-byte aligned): f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) for 8 sub-blocks

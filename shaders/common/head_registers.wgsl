@@ -3,7 +3,10 @@
 // override, so a pipeline keeps only its head size's statements), which keeps the arrays out of memory on CPU
 // adapters. On top, one row's online softmax over keys (start_row, then fold_key per key): when a score s exceeds
 // the running max m, the running sum l and o are rescaled by e^(m−s); then p = e^(s−m), l += p, o += p·v.
-// The includer defines LANES (HEAD_DIM / 4, at most 32), SCALE and the vec4 bindings q, kCache, vCache and out.
+// A score is softcap(q·k · SCALE, SOFTCAP) (common/softcap.wgsl; SOFTCAP 0 = none).
+// The includer defines LANES (HEAD_DIM / 4, at most 32), SCALE, SOFTCAP and the vec4 bindings q, kCache, vCache and out.
+#include "common/softcap.wgsl"
+
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
 var<private> qr: array<vec4<f32>, 32>; // the row's q
@@ -21,7 +24,7 @@ fn start_row(qBase: u32) {
 
 // the key and value whose vectors start at kb
 fn fold_key(kb: u32) {
-  let s = score(kb) * SCALE;
+  let s = softcap(score(kb) * SCALE, SOFTCAP);
   if (s > m) {
     let rescale = exp(m - s);
     l *= rescale;

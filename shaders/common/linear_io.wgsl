@@ -1,20 +1,28 @@
 // The bindings every linear kernel shares (src/kernels/linear.ts binds them in this order) and its output rule.
 // Each kernel declares binding 1 (x) and binding 2 (w) itself, typed for the loads it makes.
 #include "common/silu.wgsl"
+#include "common/gelu.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, has_bias: u32, accumulate: u32, gated: u32 }
+struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, y_stride: u32, has_bias: u32, accumulate: u32, gated: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
 @group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, n] f32, from y_offset
-@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, n] f32, from y_offset (gated only)
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;  // [rows, y_stride] f32, from y_offset (y_stride >= n: a row piece of a wider y)
+@group(0) @binding(6) var<storage, read> gate: array<f32>;     // [rows, y_stride] f32, from y_offset (gated only)
 
-// y[m, n] = x[m]·W[n] (+ bias[n]), gated: silu(gate[m, n]) · (...), accumulate: y[m, n] + (...).
+override ACT: u32 = 0u; // the gated activation: 0 silu (SwiGLU), 1 gelu_pytorch_tanh (GeGLU)
+
+fn gated(g: f32, u: f32) -> f32 {
+  if (ACT == 1u) { return gelu_tanh(g) * u; }
+  return silu_gated(g, u);
+}
+
+// y[m, n] = x[m]·W[n] (+ bias[n]), gated: act(gate[m, n]) · (...), accumulate: y[m, n] + (...).
 fn store_output(m: u32, n: u32, dot: f32) {
   var v = dot;
   if (params.has_bias != 0u) { v += bias[n]; }
-  let i = params.y_offset + m * params.n + n;
-  if (params.gated != 0u) { v = silu_gated(gate[i], v); }
+  let i = params.y_offset + m * params.y_stride + n;
+  if (params.gated != 0u) { v = gated(gate[i], v); }
   if (params.accumulate != 0u) { v += y[i]; }
   y[i] = v;
 }

@@ -1,7 +1,18 @@
 // Weight decoding shared by the matmul kernels (formats: src/kernels/tensor.ts).
-// Everything decodes to f32: no shader-f16 needed.
+// Everything decodes to f32: no shader-f16 needed. The including shader defines FORMAT (0 f32, 1 f16, 2 q8, 3 q4, 4 bf16).
 
 const QUANT_BLOCK = 32u;
+
+// FORMAT stores two 16-bit weights per u32 (f16 or bf16), or blocks with scales (q8, q4).
+fn is_16bit() -> bool { return FORMAT == 1u || FORMAT == 4u; }
+fn is_quantized() -> bool { return FORMAT == 2u || FORMAT == 3u; }
+
+// The two 16-bit weights of one u32 (low half first) as f32. A bf16 is the top half of an f32, so moving it there
+// is its exact decode; f16 uses unpack2x16float.
+fn unpack_16(word: u32) -> vec2<f32> {
+  if (FORMAT == 4u) { return bitcast<vec2<f32>>(vec2<u32>(word << 16u, word & 0xffff0000u)); }
+  return unpack2x16float(word);
+}
 
 // Four int8 values of one q8 word (byte i = element i): each byte, offset to unsigned by flipping its sign bit,
 // is masked in place and scaled down exactly, then re-centred (masks and multiplies instead of per-lane shifts,

@@ -28,3 +28,9 @@ fn sinCos(a: f32) -> vec2<f32> {
   if (quadrant == 2u) { return -sc; }
   return vec2<f32>(-sc.y, sc.x);
 }
+
+// (sin, cos) of a RoPE angle, scaled by the includer's ATTN_FACTOR override (LongRoPE's attention factor; 1 = none).
+fn ropeSinCos(angle: f32) -> vec2<f32> {
+  if (ATTN_FACTOR != 1.0) { return sinCos(angle) * ATTN_FACTOR; }
+  return sinCos(angle);
+}

@@ -2,23 +2,25 @@
 // This is the vocab-sized weight vector w (w_v = Σ of the weights of drafts whose last token is v) times the
 // embedding matrix, evaluated over w's nonzeros only: duplicate ids merge by the sum, as a scatter-add would.
 // Weights are summed in draft order from 0.0, so a single draft with weight 1 gives exactly its embedding row.
+// The table may be one row piece of a larger one (rows rowStart .. rowStart + tableRows): drafts outside it are
+// skipped, and pieces after the first add to out (accumulate).
 #include "common/quant.wgsl"
 
-struct Params { count: u32, cols: u32 }
+struct Params { count: u32, cols: u32, rowStart: u32, tableRows: u32, accumulate: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;       // [count] last token id of each draft
 @group(0) @binding(2) var<storage, read> weights: array<f32>;   // [count] draft weights π (sum to 1)
-@group(0) @binding(3) var<storage, read> table: array<u32>;     // [vocab, cols] f32 bits | [vocab, cols/2] f16 pairs | [vocab, cols/4] q8 | [vocab, cols/8] q4
-@group(0) @binding(4) var<storage, read> scales: array<f32>;    // [vocab, cols/32] block scales (q8/q4; unused otherwise)
+@group(0) @binding(3) var<storage, read> table: array<u32>;     // [tableRows, cols] f32 bits | [tableRows, cols/2] f16/bf16 pairs | [tableRows, cols/4] q8 | [tableRows, cols/8] q4
+@group(0) @binding(4) var<storage, read> scales: array<f32>;    // [tableRows, cols/32] block scales (q8/q4; unused otherwise)
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // [cols] the superposed embedding
 
 override WG: u32 = 64;
-override FORMAT: u32 = 0; // 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks
+override FORMAT: u32 = 0; // 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks, 4 bf16 pairs
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
   if (FORMAT == 0u) { return bitcast<f32>(table[row * cols + c]); }
-  if (FORMAT == 1u) { return unpack2x16float(table[row * (cols / 2u) + c / 2u])[c & 1u]; }
+  if (is_16bit()) { return unpack_16(table[row * (cols / 2u) + c / 2u])[c & 1u]; }
   let scale = scales[row * (cols / QUANT_BLOCK) + c / QUANT_BLOCK];
   if (FORMAT == 2u) { return unpack_q8(table[row * (cols / 4u) + c / 4u])[c & 3u] * scale; }
   let word = table[row * (cols / 8u) + c / 8u];
@@ -32,6 +34,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= params.cols) { return; }
   var sum = 0.0;
-  for (var j = 0u; j < params.count; j++) { sum += weights[j] * element(ids[j], c); }
+  if (params.accumulate != 0u) { sum = out[c]; }
+  for (var j = 0u; j < params.count; j++) {
+    let row = ids[j] - params.rowStart; // wraps above tableRows for ids below rowStart
+    if (row < params.tableRows) { sum += weights[j] * element(row, c); }
+  }
   out[c] = sum;
 }

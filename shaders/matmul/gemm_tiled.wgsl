@@ -5,9 +5,9 @@
 #include "common/linear_io.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [rows, k] f32, from x_offset
-@group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, k] in FORMAT: f32 bits | f16 pairs [n, k/2] | q8 [n, k/4] | q4 [n, k/8]
+@group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, k] in FORMAT: f32 bits | f16/bf16 pairs [n, k/2] | q8 [n, k/4] | q4 [n, k/8]
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
+override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
 override TX: u32 = 16u;    // invocations along n
 override TY: u32 = 16u;    // invocations along m
 const R = 4u;              // outputs per invocation along each of m and n
@@ -20,7 +20,7 @@ fn weight(n: u32, k: u32) -> f32 {
   let i = n * params.k + k;
   switch FORMAT {
     case 0u: { return bitcast<f32>(w[i]); }
-    case 1u: { return unpack2x16float(w[i / 2u])[i & 1u]; }
+    case 1u, 4u: { return unpack_16(w[i / 2u])[i & 1u]; }
     case 2u: { return unpack_q8(w[i / 4u])[i & 3u] * scales[i / QUANT_BLOCK]; }
     default: {
       let word = w[i / 8u];

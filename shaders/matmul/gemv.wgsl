@@ -7,14 +7,14 @@
 // (verify) runs rows_<format>, which loads and decodes each weight word once for all MB rows. Both apply the
 // same float operations in the same order to a row.
 // x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
-// 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
+// 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16/bf16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/quant.wgsl"
 #include "common/linear_io.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;  // [rows, k/4] f32, from x_offset/4
-@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16/bf16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4
+override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
 override WG: u32 = 64u;
 override LANES: u32 = 64u; // invocations per output row (> 1); divides WG, power of two
 override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
@@ -28,9 +28,9 @@ fn xv(r: u32, j: u32) -> vec4<f32> {
   return x[x_row0 + r * (params.k / 4u) + j];
 }
 
-// Elements 0..3 and 4..7 of eight f16 values in one 16-byte word.
-fn f16_lo(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)); }
-fn f16_hi(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)); }
+// Elements 0..3 and 4..7 of eight f16 or bf16 values (by FORMAT) in one 16-byte word.
+fn f16_lo(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack_16(q.x), unpack_16(q.y)); }
+fn f16_hi(q: vec4<u32>) -> vec4<f32> { return vec4<f32>(unpack_16(q.z), unpack_16(q.w)); }
 
 // One 16-byte word of decoded weights per lane of the result, against x[row r] from vector j: the unit of work
 // both paths share, so a row's operations are the same in both.
@@ -200,14 +200,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
     if (MB == 1u) {
       switch FORMAT {
         case 0u: { acc[0] = row_f32(n, lane, 0u); }
-        case 1u: { acc[0] = row_f16(n, lane, 0u); }
+        case 1u, 4u: { acc[0] = row_f16(n, lane, 0u); }
         case 2u: { acc[0] = row_q8(n, lane, 0u); }
         default: { acc[0] = row_q4(n, lane, 0u); }
       }
     } else {
       switch FORMAT {
         case 0u: { acc = rows_f32(n, lane); }
-        case 1u: { acc = rows_f16(n, lane); }
+        case 1u, 4u: { acc = rows_f16(n, lane); }
         case 2u: { acc = rows_q8(n, lane); }
         default: { acc = rows_q4(n, lane); }
       }

@@ -63,7 +63,9 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
       // below the top-k cut the mass is all of `kept`, which always reaches the goal
       if (candidate <= cut || massFrom(lid, base, candidate) >= goal) { pCut = candidate; }
     }
-    cut = max(cut, pCut);
+    // the nucleus always keeps the top entry (HF's min_tokens_to_keep = 1): a goal that rounds to 0 in f32
+    // (topP = 1e-45) would otherwise cut everything and leave 0 / 0
+    cut = max(cut, min(pCut, key(m)));
     kept = massFrom(lid, base, cut);
   }
   for (var i = lid; i < vocab; i += WG) {

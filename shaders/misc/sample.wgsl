@@ -2,7 +2,7 @@
 // exceeds uniform · total. The summation order is fixed so a CPU replay gives the same index: thread j sums
 // its contiguous chunk [j·chunk, (j+1)·chunk) in order; chunk sums are prefixed in order; each thread then
 // walks its chunk from its prefix. The lowest crossing at a nonzero entry wins; if rounding leaves no crossing, the last
-// nonzero entry is taken.
+// nonzero entry is taken. Probabilities summing to NaN or infinity give 0xffffffff (no token): non-finite logits.
 struct Params { row: u32, vocab: u32, uniform: f32, outOffset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;     // [rows, vocab], any non-negative scale
@@ -61,6 +61,7 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>) {
   if (lid == 0u) {
     let pick = atomicLoad(&first);
     let fallback = max(atomicLoad(&lastNonzero), 1u) - 1u;
-    out[params.outOffset] = select(pick, fallback, pick == 0xffffffffu);
+    let finite = (bitcast<u32>(total) & 0x7f800000u) != 0x7f800000u;
+    out[params.outOffset] = select(0xffffffffu, select(pick, fallback, pick == 0xffffffffu), finite);
   }
 }

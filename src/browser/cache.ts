@@ -4,17 +4,23 @@
  * public list/delete functions for cached models.
  */
 import { AbortError, ModelFormatError } from '../contract/errors';
+import { policyFetch, type NetworkPolicy } from '../model/network';
 import type { LoadProgress } from '../contract/types';
+
 
 export const MODEL_CACHE = 'webgpu-infer-models';
 const SHARD_INDEX = 'model.safetensors.index.json';
 const SINGLE_FILE = 'model.safetensors';
 
 export interface ModelFetchOptions {
-  /** store downloads in the Cache API and answer from it (default true) */
+  /** store downloads in the Cache API and answer from it (default true); turned off when the Cache API refuses a write */
   cache: boolean;
+  /** told once when the Cache API refuses a write (quota, private mode): loading goes on without caching */
+  onCacheRefused?: (file: string, error: unknown) => void;
   /** file name -> lowercase hex SHA-256; a mismatching download is rejected and never cached */
   expectedSha256?: Record<string, string>;
+  /** stall timeout, retries (model/network.ts) for every download */
+  network?: NetworkPolicy;
 }
 
 export interface CachedModel {
@@ -52,22 +58,71 @@ function notFoundIfHtml(response: Response): Response {
   return new Response(null, { status: 404, statusText: 'Not Found (the server answered with an HTML page)' });
 }
 
+/**
+ * Headers for a stored copy. fetch hands over decoded bytes, so once a server compressed the file (gzip, brotli)
+ * its Content-Encoding and Content-Length describe bytes the copy does not hold.
+ */
+function storedHeaders(headers: Headers): Headers {
+  const out = new Headers(headers);
+  if (isEncoded(headers)) {
+    out.delete('content-encoding');
+    out.delete('content-length');
+  }
+  return out;
+}
+
+const isEncoded = (headers: Headers) => (headers.get('content-encoding') ?? 'identity') !== 'identity';
+
+/** The byte count of the decoded body when the headers give it (no Content-Length, or a compressed one: unknown). */
+function decodedLength(headers: Headers): number | undefined {
+  const length = headers.get('content-length');
+  return length === null || isEncoded(headers) ? undefined : Number(length);
+}
+
+/** The first refusal turns caching off for the rest of the load, and is reported once. */
+function refuse(options: ModelFetchOptions, file: string, error: unknown): undefined {
+  if (options.cache) options.onCacheRefused?.(file, error);
+  options.cache = false;
+  return undefined;
+}
+
+/** The model cache; undefined when caching is off or the browser refuses to open it (some private modes). */
+async function openCache(options: ModelFetchOptions, file: string): Promise<Cache | undefined> {
+  return options.cache ? caches.open(MODEL_CACHE).catch((e: unknown) => refuse(options, file, e)) : undefined;
+}
+
+/**
+ * Stores a response; false when the Cache API refused it (a DOMException such as QuotaExceededError). A body that
+ * failed to arrive (TypeError) or an abort is not a refusal: it is thrown.
+ */
+async function store(cache: Cache, url: string, response: Response, options: ModelFetchOptions): Promise<boolean> {
+  try {
+    await cache.put(url, new Response(response.body, { status: response.status, statusText: response.statusText, headers: storedHeaders(response.headers) }));
+    return true;
+  } catch (e) {
+    if (!(e instanceof DOMException) || e.name === 'AbortError') throw e;
+    refuse(options, fileName(url), e);
+    return false;
+  }
+}
+
 /** A fetch for URL model sources: HEAD and GET answered from the cache when possible; downloads verified and stored. */
 export function modelFetch(options: ModelFetchOptions): typeof fetch {
-  const cache = options.cache ? caches.open(MODEL_CACHE) : undefined;
+  const networkFetch = policyFetch((input, init) => fetch(input, init), options.network);
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input), location.href).href;
     const head = init?.method === 'HEAD';
-    const hit = await (await cache)?.match(url);
+    const cache = await openCache(options, fileName(url));
+    const hit = await cache?.match(url);
     if (hit) return head ? new Response(null, { status: 200, headers: hit.headers }) : hit;
-    let response = notFoundIfHtml(await fetch(url, init));
+    let response = notFoundIfHtml(await networkFetch(url, init));
     if (head || !response.ok) return response;
     const expected = options.expectedSha256?.[fileName(url)];
     if (expected) response = await verified(response, url, expected);
     if (!cache) return response;
     // the file is stored completely before the caller reads it, so a later read never downloads it again
-    await (await cache).put(url, response);
-    return (await (await cache).match(url))!;
+    if (await store(cache, url, response, options)) return (await cache.match(url))!;
+    return notFoundIfHtml(await networkFetch(url, init)); // the refused write used up the body
   };
 }
 
@@ -81,33 +136,39 @@ async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSig
 }
 
 /**
- * Downloads every weight file (`names`, else those of the folder's checkpoint) at once (into the cache) so shards arrive in parallel, reporting bytes as
+ * Downloads every weight file at once (into the cache) so shards arrive in parallel, reporting bytes as
  * they arrive. The loader then reads them from the cache at disk speed.
  */
 export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal, names?: string[]): Promise<void> {
+  const networkFetch = policyFetch((input, init) => fetch(input, init), options.network);
   const files = names ?? await weightFiles(base, modelFetch(options), signal);
-  const sizes = new Map<string, number>();
+  const sizes = new Map<string, number | undefined>();
   const loaded = new Map<string, number>();
   const report = (file: string) => {
-    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    onProgress({ phase: 'download', loadedBytes: sum(loaded), totalBytes: sum(sizes), file });
+    const sum = (values: (number | undefined)[]) => values.reduce<number>((a, b) => a + (b ?? 0), 0);
+    // one file of unknown size makes the total unknown: 0, an indeterminate progress
+    const totalBytes = [...sizes.values()].includes(undefined) ? 0 : sum([...sizes.values()]);
+    onProgress({ phase: 'download', loadedBytes: sum([...loaded.values()]), totalBytes, file });
   };
   await Promise.all(files.map(async (file) => {
-    const cache = await caches.open(MODEL_CACHE);
+    const cache = await openCache(options, file);
+    if (!cache) return; // caching refused: the loader reads the file from the network
     const hit = await cache.match(base + file);
     if (hit) {
-      const size = Number(hit.headers.get('content-length') ?? 0);
+      const size = decodedLength(hit.headers);
       sizes.set(file, size);
-      loaded.set(file, size);
+      loaded.set(file, size ?? 0);
       return report(file);
     }
-    const response = await fetch(base + file, { signal });
+    const response = await networkFetch(base + file, { signal });
     if (!response.ok || !response.body) return; // the loader reports the missing file by name
-    sizes.set(file, Number(response.headers.get('content-length') ?? 0));
+    sizes.set(file, decodedLength(response.headers));
     loaded.set(file, 0);
     const counted = response.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         loaded.set(file, loaded.get(file)! + chunk.byteLength);
+        // a cross-origin server may hide its Content-Encoding: more bytes than announced means the length was not theirs
+        if (loaded.get(file)! > (sizes.get(file) ?? Infinity)) sizes.set(file, undefined);
         report(file);
         controller.enqueue(chunk);
       },
@@ -115,7 +176,7 @@ export async function downloadWeights(base: string, options: ModelFetchOptions, 
     let stored = new Response(counted, { headers: response.headers });
     const expected = options.expectedSha256?.[file];
     if (expected) stored = await verified(stored, base + file, expected);
-    await cache.put(base + file, stored);
+    await store(cache, base + file, stored, options);
   })).catch((e: unknown) => {
     if (signal.aborted) throw new AbortError(`downloading ${base} was aborted`, { model: base });
     throw e;

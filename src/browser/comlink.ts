@@ -20,7 +20,8 @@ export function comlinkTransport(endpoint: Comlink.Endpoint, close: () => void, 
   return {
     host,
     move: (port) => Comlink.transfer(port, [port]),
-    callback: (f) => Comlink.proxy(f),
+    // whatever a caller's callback returns (a DOM node, say) stays here: only the call crosses
+    callback: (f) => Comlink.proxy(((...args) => void f(...args)) as typeof f),
     close: () => {
       remote[Comlink.releaseProxy]();
       close();

@@ -16,11 +16,13 @@ export interface ChatBackend {
 type Completions = Engine['chat']['completions'];
 type Usage = ChatCompletion['usage'];
 
-/** OpenAI semantics: temperature defaults to 1; 0 means greedy (deterministic). */
-function strategyOf(request: ChatCompletionRequest): Strategy {
-  const temperature = request.temperature ?? 1;
-  if (temperature === 0) return { kind: 'greedy' };
-  return { kind: 'sample', temperature, topP: request.top_p, seed: request.seed };
+/**
+ * The request's sampling: undefined (the model's generation_config.json defaults) when it sets none of temperature,
+ * top_p, seed; else OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample strategy takes that limit).
+ */
+function strategyOf(request: ChatCompletionRequest): Strategy | undefined {
+  if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined) return undefined;
+  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: request.seed };
 }
 
 function finishReason(result: GenerateResult): 'stop' | 'length' {

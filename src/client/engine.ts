@@ -61,8 +61,8 @@ export class ClientEngine implements Engine {
       validateEngineOptions(options);
       const { onProgress, signal } = options;
       // only the known fields cross to the host: an unknown extra one must not fail there as an uncloneable value
-      const { model, quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile, cache, expectedSha256 } = options;
-      const request: LoadRequest = { model, quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile, cache, expectedSha256 } satisfies Record<keyof LoadRequest, unknown>;
+      const { model, revision, hubBase, quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile, cache, stallTimeoutMs, expectedSha256 } = options;
+      const request: LoadRequest = { model, revision, hubBase, quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile, cache, stallTimeoutMs, expectedSha256 } satisfies Record<keyof LoadRequest, unknown>;
       if (signal?.aborted) throw new AbortError('loading the model was aborted before it started', { model: modelName(options.model) });
       const engine = new ClientEngine(transport, modelName(options.model));
       const cancel = () => void transport.host.cancelLoad();

@@ -22,6 +22,10 @@ export class ContextLengthError extends InferError {}
 export class InvalidRequestError extends InferError {}
 export class ResourceLimitError extends InferError {}
 export class AbortError extends InferError {}
+/** A model file could not be fetched: access denied, a server error, a stall, a cut-off body or a redirect loop */
+export class NetworkError extends InferError {}
+/** NaN or infinity in the logits while generating (non-finite weights are refused at load as ModelFormatError) */
+export class NonFiniteError extends InferError {}
 
 type ErrorClass = typeof InferError;
 interface Identity {
@@ -40,6 +44,8 @@ const identities = new Map<ErrorClass, Identity>([
   [InvalidRequestError, { name: 'InvalidRequestError', code: 'INVALID_REQUEST' }],
   [ResourceLimitError, { name: 'ResourceLimitError', code: 'RESOURCE_LIMIT' }],
   [AbortError, { name: 'AbortError', code: 'ABORTED' }],
+  [NonFiniteError, { name: 'NonFiniteError', code: 'NON_FINITE' }],
+  [NetworkError, { name: 'NetworkError', code: 'NETWORK' }],
 ]);
 const byCode = new Map([...identities].map(([cls, { code }]) => [code, cls]));
 

@@ -29,6 +29,7 @@ export type Strategy =
 export interface GenerateRequest {
   prompt: string | number[];
   maxTokens?: number;
+  /** default: the model's generation_config.json sampling (do_sample), else greedy */
   strategy?: Strategy;
   /** stop when any of these strings appears in the generated text */
   stop?: string[];
@@ -89,16 +90,30 @@ export interface GenerateResult {
 }
 
 export interface LoadProgress {
-  /** 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them */
+  /**
+   * 'download': weight files arriving over the network (browser, URL models), before 'weights' uploads them;
+   * 'compile': the GPU state besides the weights (KV cache, activations, the MLP variant), after 'weights'
+   */
   phase: 'download' | 'config' | 'tokenizer' | 'weights' | 'compile' | 'ready';
   loadedBytes: number;
+  /** 0 while the total is unknown (a server that sends no Content-Length, or compresses): show indeterminate progress */
   totalBytes: number;
   file?: string;
+  /** something the user should know that does not stop loading, e.g. the Cache API refused to store a file */
+  warning?: string;
 }
 
 export interface EngineOptions {
-  /** URL of a Hugging Face model folder (browser), a directory path (Node), or dropped files */
+  /**
+   * A hub repository id (`owner/name`), the URL of a Hugging Face model folder (browser and Node), a directory path
+   * (Node), or dropped files (browser). In the browser, write a folder URL with a scheme, a leading '/' or './', or
+   * a trailing '/'; in Node an existing directory wins over a hub id.
+   */
   model: string | File[];
+  /** hub ids: the branch, tag or commit to load (default 'main') */
+  revision?: string;
+  /** hub ids: the hub's base URL (default the public Hugging Face hub; mirrors, self-hosting) */
+  hubBase?: string;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** weight storage: keep the checkpoint's precision, or quantize on load */
@@ -115,6 +130,11 @@ export interface EngineOptions {
    * current hidden state (default true). Ignored without maxResidentExperts.
    */
   prefetchExperts?: boolean;
+  /**
+   * scan every weight for NaN and infinity while it streams to the GPU; one gives a ModelFormatError naming the
+   * tensor (default true; false skips the scan, and non-finite logits then end a generation with NonFiniteError)
+   */
+  scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
   /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
@@ -123,6 +143,8 @@ export interface EngineOptions {
   profile?: boolean;
   /** browser only: run in the calling thread instead of a Worker */
   worker?: boolean;
+  /** URL models: a download with no bytes for this long fails with NetworkError (default 30000 ms) */
+  stallTimeoutMs?: number;
   /** browser only: cache downloaded files with the Cache API (default true) */
   cache?: boolean;
   /** browser only: file name -> hex SHA-256; a download that does not match is rejected (ModelFormatError) */
@@ -154,6 +176,7 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
+  /** with none of temperature, top_p, seed: the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;

@@ -4,6 +4,9 @@ import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest,
 
 type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers'>;
 
+/** Superposed drafts and candidates per draft: the top-n kernel keeps at most this many (shaders/decode/top_n.wgsl MAX_N). */
+export const MAX_SUPERPOSED_CANDIDATES = 16;
+
 function fail(field: string, message: string, value?: unknown): never {
   throw new InvalidRequestError(`${field}: ${message}`, { field, value: describe(value) });
 }
@@ -35,11 +38,13 @@ function checkBoolean(field: string, v: unknown): void {
 /** Token ids must be integers inside the vocabulary. */
 export function validateTokenIds(field: string, ids: unknown, limits: Pick<Limits, 'vocab'>): void {
   if (!Array.isArray(ids)) fail(field, 'must be an array of token ids', ids);
-  ids.forEach((id, i) => {
+  // an index loop, not forEach: a hole ([1, , 3]) must be refused, not skipped
+  for (let i = 0; i < ids.length; i++) {
+    const id: unknown = ids[i];
     if (!isInteger(id) || id < 0 || id >= limits.vocab) {
       throw new InvalidRequestError(`${field}[${i}]: token id ${String(id)} is outside the vocabulary [0, ${limits.vocab})`, { field, index: i, value: describe(id) });
     }
-  });
+  }
 }
 
 /** A prompt is non-empty text, or non-empty in-vocabulary token ids that leave room in the context. */
@@ -80,10 +85,10 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
       if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
       return;
     case 'superposed':
-      checkRange('strategy.drafts', strategy.drafts, 1, 16, true);
+      checkRange('strategy.drafts', strategy.drafts, 1, MAX_SUPERPOSED_CANDIDATES, true);
       checkRange('strategy.ngramWeight', strategy.ngramWeight, 0, 1, false);
       checkRange('strategy.temperature', strategy.temperature, Number.MIN_VALUE, 100, false);
-      checkRange('strategy.tokensPerDraft', strategy.tokensPerDraft, 1, 64, true);
+      checkRange('strategy.tokensPerDraft', strategy.tokensPerDraft, 1, Math.min(MAX_SUPERPOSED_CANDIDATES, limits.vocab), true);
       return;
     default:
       fail('strategy.kind', `unknown strategy "${String((strategy as { kind: unknown }).kind)}" (expected greedy, sample, self-speculative or superposed)`, (strategy as { kind: unknown }).kind);
@@ -110,7 +115,11 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
 function validateModel(model: unknown): void {
   const valid = (typeof model === 'string' && model.length > 0)
     || (Array.isArray(model) && model.length > 0 && model.every((f) => typeof f === 'object' && f !== null && 'name' in f));
-  if (!valid) fail('model', 'expected a URL or directory path, or a non-empty list of files', model);
+  if (!valid) fail('model', 'expected a hub id, a URL or directory path, or a non-empty list of files', model);
+}
+
+function checkNonEmptyString(field: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) fail(field, 'must be a non-empty string', value);
 }
 
 function validateSparsity(sparsity: unknown): void {
@@ -143,17 +152,21 @@ function validateSha256(expected: unknown): void {
 export function validateEngineOptions(options: EngineOptions): void {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
   validateModel(options.model);
+  checkNonEmptyString('revision', options.revision);
+  checkNonEmptyString('hubBase', options.hubBase);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') fail('onProgress', 'must be a function', options.onProgress);
   validateSignal(options.signal);
   if (options.quantize !== undefined && options.quantize !== 'q8' && options.quantize !== 'q4') fail('quantize', `must be 'q8' or 'q4', got ${describe(options.quantize)}`, options.quantize);
   checkRange('contextLength', options.contextLength, 1, Number.MAX_SAFE_INTEGER, true);
   checkRange('maxResidentExperts', options.maxResidentExperts, 1, Number.MAX_SAFE_INTEGER, true);
   checkBoolean('prefetchExperts', options.prefetchExperts);
+  checkBoolean('scanWeights', options.scanWeights);
   validateSparsity(options.sparsity);
-  if (options.ngrams !== undefined && (typeof options.ngrams !== 'string' || options.ngrams.length === 0)) fail('ngrams', 'must be a non-empty file name', options.ngrams);
+  checkNonEmptyString('ngrams', options.ngrams);
   checkBoolean('profile', options.profile);
   checkBoolean('worker', options.worker);
   checkBoolean('cache', options.cache);
+  checkRange('stallTimeoutMs', options.stallTimeoutMs, 1, 2 ** 31 - 1, false);
   validateSha256(options.expectedSha256);
 }
 

@@ -1,10 +1,26 @@
 import type { Strategy } from '../contract/types';
 import type { DecodeStrategy } from './strategy';
-import { Autoregressive } from './autoregressive';
+import { Autoregressive, type SamplingParams } from './autoregressive';
 import { SelfSpeculative } from './self_speculative';
 import { Superposed, SUPERPOSED_DEFAULTS } from './superposed';
 
 export const DEFAULT_SEED = 0x5eed;
+
+/**
+ * Temperatures at or below this take the T -> 0 limit, greedy (OpenAI's temperature 0). The sampling kernels
+ * divide logits by T in f32: below it T flushes to zero or logit / T leaves f32's range, where the limit is
+ * argmax anyway (every other token's probability is exp(-gap / T) = 0).
+ */
+export const GREEDY_TEMPERATURE = 1e-20;
+
+type Sampling = { temperature?: number; topK?: number; topP?: number; seed?: number };
+
+/** The sampling parameters with defaults, or undefined for greedy (temperature in the greedy limit). */
+function samplingOf(s: Sampling | undefined): SamplingParams | undefined {
+  const temperature = s?.temperature ?? 1;
+  if (!s || temperature <= GREEDY_TEMPERATURE) return undefined;
+  return { temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, seed: s.seed ?? DEFAULT_SEED };
+}
 
 /** The strategy object for a validated request. */
 export function createStrategy(strategy: Strategy): DecodeStrategy {
@@ -12,21 +28,14 @@ export function createStrategy(strategy: Strategy): DecodeStrategy {
     case 'greedy':
       return new Autoregressive();
     case 'sample':
-      return new Autoregressive({
-        temperature: strategy.temperature ?? 1,
-        topK: strategy.topK ?? 0,
-        topP: strategy.topP ?? 1,
-        seed: strategy.seed ?? DEFAULT_SEED,
-      });
-    case 'self-speculative': {
-      const s = strategy.sampling;
+      return new Autoregressive(samplingOf(strategy));
+    case 'self-speculative':
       return new SelfSpeculative({
         exitLayer: strategy.exitLayer ?? 'auto',
         draftLength: strategy.draftLength ?? 'auto',
         confidenceThreshold: strategy.confidenceThreshold ?? 0,
-        sampling: s && { temperature: s.temperature ?? 1, topK: s.topK ?? 0, topP: s.topP ?? 1, seed: s.seed ?? DEFAULT_SEED },
+        sampling: samplingOf(strategy.sampling),
       });
-    }
     case 'superposed':
       return new Superposed({
         drafts: strategy.drafts ?? SUPERPOSED_DEFAULTS.drafts,

@@ -1,6 +1,6 @@
 import type { DecodeContext, DecodeStrategy } from './strategy';
 import { storageBuffer } from '../gpu/buffers';
-import { superposeEmbed, topN, TOP_N_MAX } from '../kernels/superpose';
+import { superposeEmbed, topN } from '../kernels/superpose';
 import type { NgramTable } from '../model/ngram';
 import type { DraftView } from '../contract/types';
 import type { Step } from '../gpu/step';
@@ -46,12 +46,15 @@ export function ngramProbabilities(table: NgramTable, context: readonly number[]
   return q;
 }
 
-/** log p over the top-n candidates: softmax(logits / T) truncated to them and renormalised. */
+/**
+ * log p over the top-n candidates: softmax(logits / T) truncated to them and renormalised. Scaled as
+ * (logit - max) / T, which is never NaN: at tiny T it takes the greedy limit (log p = 0 for the best, -Infinity for the rest).
+ */
 export function candidateLogProbs(topLogits: ArrayLike<number>, temperature: number): number[] {
-  const scaled = Array.from(topLogits, (l) => l / temperature);
-  const top = Math.max(...scaled);
-  const logSum = Math.log(scaled.reduce((s, x) => s + Math.exp(x - top), 0));
-  return scaled.map((x) => x - top - logSum);
+  const top = Math.max(...Array.from(topLogits));
+  const scaled = Array.from(topLogits, (l) => (l === top ? 0 : (l - top) / temperature));
+  const logSum = Math.log(scaled.reduce((s, x) => s + Math.exp(x), 0));
+  return scaled.map((x) => x - logSum);
 }
 
 /** s = (1 − α)·log p + α·log q; a candidate without n-gram support gets (1 − α)·log p − penalty. */
@@ -74,10 +77,7 @@ export class Superposed implements DecodeStrategy {
 
   async run(ctx: DecodeContext): Promise<void> {
     const { model, gpu } = ctx;
-    const { drafts: k, tokensPerDraft: n, temperature } = this.options;
-    if (!(Number.isInteger(k) && k >= 1 && k <= TOP_N_MAX)) throw new RangeError(`drafts must be 1..${TOP_N_MAX}, got ${k}`);
-    if (!(Number.isInteger(n) && n >= 1 && n <= Math.min(TOP_N_MAX, model.config.vocab))) throw new RangeError(`tokensPerDraft must be 1..${TOP_N_MAX}, got ${n}`);
-    if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+    const { drafts: k, tokensPerDraft: n, temperature } = this.options; // validated (api/validate.ts)
     const alpha = ctx.ngrams ? this.options.ngramWeight : 0;
     const buffer = (label: string, count: number) => storageBuffer(gpu, `superposed.${label}`, 4 * count);
     const ids = buffer('ids', k);           // [k] u32 last token of each draft

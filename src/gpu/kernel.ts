@@ -75,6 +75,11 @@ export class Kernel {
     return group;
   }
 
+  /** Drops the cached bind groups whose key starts with `prefix` (those of one param arena). */
+  forgetBindGroups(prefix: string): void {
+    for (const key of this.bindGroups.keys()) if (key.startsWith(prefix)) this.bindGroups.delete(key);
+  }
+
   /** Encode params into 32-bit words in struct order. */
   encodeParams(values: Record<string, number>, into: DataView, byteOffset: number): void {
     this.paramFields.forEach(([name, type], i) => {
@@ -107,4 +112,10 @@ export function kernel(gpu: Gpu, spec: KernelSpec): Kernel {
   let k = cache.get(key);
   if (!k) cache.set(key, (k = new Kernel(gpu, key, spec)));
   return k;
+}
+
+/** Drops every cached bind group built on `paramArena` (a disposed runtime's): they would keep its buffers alive. */
+export function releaseBindGroups(gpu: Gpu, paramArena: GPUBuffer): void {
+  const prefix = `${bufferId(paramArena)},`;
+  for (const k of caches.get(gpu.device)?.values() ?? []) k.forgetBindGroups(prefix);
 }

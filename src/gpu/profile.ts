@@ -16,6 +16,11 @@ export class Profiler {
     this.resolveBuffer = gpu.device.createBuffer({ size: 16 * capacity, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   }
 
+  destroy(): void {
+    this.querySet.destroy();
+    this.resolveBuffer.destroy();
+  }
+
   next(label: string): GPUComputePassTimestampWrites | undefined {
     if (this.labels.length >= this.capacity) return undefined;
     const i = this.labels.push(label) - 1;

@@ -1,5 +1,5 @@
 import type { Gpu } from './device';
-import { Kernel, PARAM_SLOT_BYTES } from './kernel';
+import { Kernel, PARAM_SLOT_BYTES, releaseBindGroups } from './kernel';
 import { Profiler } from './profile';
 
 export type Grid = [number, number?, number?];
@@ -12,13 +12,19 @@ export type Grid = [number, number?, number?];
 export class ParamArena {
   readonly buffer: GPUBuffer;
   readonly slots: number;
-  constructor(gpu: Gpu, slots = 4096) {
+  constructor(private readonly gpu: Gpu, slots = 4096) {
     this.slots = slots;
     this.buffer = gpu.device.createBuffer({
       label: 'param-arena',
       size: slots * PARAM_SLOT_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
+  }
+
+  /** Releases the arena's buffer and the cached bind groups built on it. */
+  destroy(): void {
+    releaseBindGroups(this.gpu, this.buffer);
+    this.buffer.destroy();
   }
 }
 

@@ -2,19 +2,45 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
-import { invFreqBuffer, type RopeScaling } from './rope';
+import { ropeTableBuffer, rotationTable, type Rotation } from './rope';
 
 const KV_WRITE_WG = 64;
 /** Dimension pairs per ropeKvWrite workgroup (a 64-dim head has 32). */
 const ROPE_WG = 32;
 
+/**
+ * Where a layer's cache [kvHeads, maxSeq, headDim] keeps position p: slot p (a full cache: every position below
+ * maxSeq), or slot p % maxSeq in a ring, the cache of a sliding-window layer, which holds only the last maxSeq
+ * positions (at least ringSlots(window, rows of the largest pass)).
+ */
+interface CacheSlots {
+  maxSeq: number;
+  ring?: boolean;
+}
+
+/**
+ * Slots a ring cache needs for a window when passes hold up to `maxRows` rows: a pass writing positions
+ * s..s+rows-1 then overwrites only positions before s - window + 1, which neither its rows nor any later one
+ * read. So rollback (self-speculative verify) needs nothing more: rejected positions are written again later.
+ */
+export function ringSlots(window: number, maxRows: number): number {
+  return window + maxRows - 1;
+}
+
+/** Throws unless `tokens` positions from startPos fit the cache (a ring takes at most maxSeq per pass). */
+function checkWrite(name: string, a: CacheSlots & { startPos: number; tokens: number }): void {
+  if (a.ring ? a.tokens > a.maxSeq : a.startPos + a.tokens > a.maxSeq) {
+    throw new Error(`${name}: positions ${a.startPos}..${a.startPos + a.tokens - 1} exceed the ${a.ring ? 'ring' : 'cache'} of maxSeq ${a.maxSeq}`);
+  }
+}
+
 /** Write k, v [tokens, kvHeads, headDim] into the caches [kvHeads, maxSeq, headDim] at positions startPos.. */
 export function kvWrite(
   gpu: Gpu,
   step: Step,
-  a: { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number; maxSeq: number },
+  a: CacheSlots & { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number },
 ): void {
-  if (a.startPos + a.tokens > a.maxSeq) throw new Error(`kvWrite: positions ${a.startPos}..${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
+  checkWrite('kvWrite', a);
   const k = kernel(gpu, {
     shader: 'attention/kv_write',
     buffers: { k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
@@ -26,7 +52,7 @@ export function kvWrite(
 }
 
 /** The attention block's geometry: `tokens` query rows at positions startPos.. over one layer's KV cache. */
-interface AttentionBlock {
+interface AttentionBlock extends CacheSlots {
   kCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   vCache: GPUBuffer;  // [kvHeads, maxSeq, headDim]
   tokens: number;
@@ -34,32 +60,34 @@ interface AttentionBlock {
   heads: number;
   kvHeads: number;
   headDim: number;
-  maxSeq: number;
 }
 
-export interface RopeKvWriteArgs extends AttentionBlock {
+export interface RopeKvWriteArgs extends AttentionBlock, Omit<Rotation, 'table'> {
   q: GPUBuffer;       // [tokens, heads, headDim], rotated in place
   k: GPUBuffer;       // [tokens, kvHeads, headDim], read (the cache receives the rotated keys)
   v: GPUBuffer;       // [tokens, kvHeads, headDim]
-  theta: number;
-  scaling?: RopeScaling;
+  /** the rotation (ropeTable: scaling types, partial rotary, attention factor); null for a NoPE layer (SmolLM3) */
+  table?: Rotation['table'] | null;
 }
 
 /**
  * rope(q) in place, and the cache append of rope(k) and v at positions startPos..: one dispatch instead of
- * rope, rope and kvWrite, with the same bits.
+ * rope, rope and kvWrite, with the same bits. A NoPE layer (table null) appends k and v as they are.
  */
 export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
   const { tokens, startPos, heads, kvHeads, headDim, maxSeq } = a;
   if (headDim % 2 !== 0) throw new Error(`ropeKvWrite: headDim ${headDim} is odd`);
-  if (startPos + tokens > maxSeq) throw new Error(`ropeKvWrite: positions ${startPos}..${startPos + tokens - 1} exceed maxSeq ${maxSeq}`);
+  checkWrite('ropeKvWrite', a);
+  if (a.table === null) return kvWrite(gpu, step, a);
+  const table = rotationTable(headDim, { theta: a.theta, scaling: a.scaling, table: a.table });
+  if (table.rotaryDim > headDim) throw new Error(`ropeKvWrite: rotaryDim ${table.rotaryDim} exceeds headDim ${headDim}`);
   const k = kernel(gpu, {
     shader: 'attention/rope_kv_write',
     buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
     params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
-    overrides: { WG: ROPE_WG, HEAD_DIM: headDim },
+    overrides: { WG: ROPE_WG, HEAD_DIM: headDim, ROT_HALF: table.rotaryDim / 2, ATTN_FACTOR: table.attentionFactor },
   });
-  const buffers = [invFreqBuffer(gpu, headDim, a.theta, a.scaling), a.q, a.k, a.v, a.kCache, a.vCache];
+  const buffers = [ropeTableBuffer(gpu, table), a.q, a.k, a.v, a.kCache, a.vCache];
   step.dispatch(k, buffers, { tokens, heads, kvHeads, startPos, maxSeq }, [Math.ceil(headDim / 2 / ROPE_WG), tokens]);
 }
 
@@ -83,27 +111,43 @@ export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
   return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
 }
 
-/** The caches hold valid keys and values at positions 0..startPos+tokens-1. */
+/** The caches hold valid keys and values at the positions the rows see (0..startPos+tokens-1 without a window). */
 export interface AttentionArgs extends AttentionBlock {
   q: GPUBuffer;       // [tokens, heads, headDim], already rotated
   out: GPUBuffer;     // [tokens, heads, headDim]
-  /** default 1/sqrt(headDim) */
+  /** scores are q·k · scale; default 1/sqrt(headDim) (Gemma: query_pre_attn_scalar ** -0.5) */
   scale?: number;
+  /** scores soft-capped to tanh(s / softcap) · softcap before the softmax (Gemma 2's attn_logit_softcapping); 0 or absent = none */
+  softcap?: number;
+  /** sliding window: a row at position p sees keys max(0, p - window + 1)..p; 0 or absent = every earlier key */
+  window?: number;
   /** overrides the adapter's split-K kernel (tests run both on one adapter) */
   splitK?: SplitKKernel;
 }
 
 /**
- * Causal attention at an offset: query t (position startPos + t) attends keys 0..startPos + t; head h reads
- * kv head floor(h / (heads / kvHeads)). Up to SPLIT_K_MAX_TOKENS rows use split-K, whose per-row result is
- * bitwise independent of the row count (verify passes rely on it); longer inputs use the flash kernel.
+ * Causal attention at an offset: query t (position startPos + t) attends keys windowStart(startPos + t)..startPos + t
+ * (0.. without a window); head h reads kv head floor(h / (heads / kvHeads)). Keys before a row's window are
+ * never read, and split-K tiles wholly before the block's first window are never dispatched. Up to
+ * SPLIT_K_MAX_TOKENS rows use split-K, whose per-row result is bitwise independent of the row count (verify
+ * passes rely on it); longer inputs use the flash kernel.
  */
 export function attention(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (a.heads % a.kvHeads !== 0) throw new Error(`attention: heads ${a.heads} is not a multiple of kvHeads ${a.kvHeads}`);
+  if (a.window !== undefined && !(Number.isInteger(a.window) && a.window >= 0)) throw new Error(`attention: window must be a non-negative integer, got ${a.window}`);
+  if (a.softcap !== undefined && !(a.softcap >= 0)) throw new Error(`attention: softcap must be >= 0, got ${a.softcap}`);
   if (a.headDim % 4 !== 0) throw new Error(`attention: headDim ${a.headDim} is not a multiple of 4`);
-  if (a.startPos + a.tokens > a.maxSeq) throw new Error(`attention: positions up to ${a.startPos + a.tokens - 1} exceed maxSeq ${a.maxSeq}`);
+  if (!a.ring) checkWrite('attention', a);
+  else if (!a.window || a.maxSeq < ringSlots(a.window, a.tokens)) {
+    throw new Error(`attention: a ring cache of ${a.maxSeq} slots needs a window and at least ringSlots(window ${a.window ?? 0}, ${a.tokens} rows) slots`);
+  }
   if (a.tokens <= SPLIT_K_MAX_TOKENS) splitK(gpu, step, a);
   else flash(gpu, step, a);
+}
+
+/** The first key a row at `pos` sees (common/attention_window.wgsl). */
+export function windowStart(pos: number, window = 0): number {
+  return window > 0 ? Math.max(0, pos + 1 - window) : 0;
 }
 
 interface Scratch { partO: GPUBuffer; partML: GPUBuffer; floats: number; parts: number }
@@ -121,39 +165,47 @@ function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
   return s;
 }
 
+/** The score overrides every attention kernel takes: SCALE and SOFTCAP. */
+function scoreOverrides(a: AttentionArgs): { SCALE: number; SOFTCAP: number } {
+  return { SCALE: a.scale ?? 1 / Math.sqrt(a.headDim), SOFTCAP: a.softcap ?? 0 };
+}
+
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
-  const SCALE = a.scale ?? 1 / Math.sqrt(a.headDim);
+  const score = scoreOverrides(a);
   const variant = a.splitK ?? splitKKernel(gpu, a.headDim);
   if (variant === 'serial' && a.headDim > REGISTER_HEAD_DIM) throw new Error(`attention: the serial split-K kernel holds heads up to ${REGISTER_HEAD_DIM}, got ${a.headDim}`);
   const TILE = SPLIT_K_TILE[variant];
-  const tiles = Math.ceil((a.startPos + a.tokens) / TILE);
+  const window = a.window ?? 0;
+  // tiles from the one holding the first row's first key to the one holding the last row's own key
+  const firstTile = Math.floor(windowStart(a.startPos, window) / TILE);
+  const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
-  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles };
+  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles, window, firstTile };
   const buffers = [a.q, a.kCache, a.vCache, partO, partML];
   if (variant === 'serial') {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial_serial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32' },
-      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, SCALE },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
+      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, SCALE },
+      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
+      overrides: { TILE, HEAD_DIM: a.headDim, ...score },
     });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
   const reduce = kernel(gpu, {
     shader: 'attention/decode_reduce',
     buffers: { partO: 'read', partML: 'read', out: 'rw' },
-    params: { startPos: 'u32', heads: 'u32', tiles: 'u32' },
+    params: { startPos: 'u32', heads: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
     overrides: { TILE, HEAD_DIM: a.headDim },
   });
-  step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles }, [a.heads, a.tokens]);
+  step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles, window, firstTile }, [a.heads, a.tokens]);
 }
 
 /** Query rows per flash workgroup (one invocation per row; the kernel uses no workgroup memory). */
@@ -163,8 +215,9 @@ function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
     shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
     buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32' },
-    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, SCALE: a.scale ?? 1 / Math.sqrt(a.headDim) },
+    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32' },
+    overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, ...scoreOverrides(a) },
   });
-  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq }, [Math.ceil(a.tokens / FLASH_WG), a.heads]);
+  const params = { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window: a.window ?? 0 };
+  step.dispatch(k, [a.q, a.kCache, a.vCache, a.out], params, [Math.ceil(a.tokens / FLASH_WG), a.heads]);
 }

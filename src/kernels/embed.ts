@@ -2,23 +2,27 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { ggmlEmbed } from './ggml';
-import { isGgmlFormat, type WeightFormat, type WeightMatrix } from './tensor';
+import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
 
 const WG = 64;
-const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
-/** out[t, :] = table[ids[idsOffset + t], :] for t < count, as f32. */
-export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix; out: GPUBuffer }): void {
-  const { table } = a;
-  if (isGgmlFormat(table.format)) return ggmlEmbed(gpu, step, a, table.format);
-  if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`embed: ${table.label} is ${table.format} but has no scales`);
-  const k = kernel(gpu, {
-    shader: 'misc/embed',
-    buffers: { ids: 'read', table: 'read', scales: 'read', out: 'rw' },
-    params: { idsOffset: 'u32', count: 'u32', cols: 'u32' },
-    overrides: { WG, FORMAT: FORMAT_CODE[table.format] },
-  });
-  // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
-  const scales = table.scales ?? table.data;
-  step.dispatch(k, [a.ids, table.data, scales, a.out], { idsOffset: a.idsOffset, count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG), a.count]);
+/** out[t, :] = table[ids[idsOffset + t], :] for t < count, as f32. A split table runs one dispatch per row piece. */
+export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer }): void {
+  for (const { rowStart, w: table } of rowPieces(a.table)) {
+    if (isGgmlFormat(table.format)) {
+      ggmlEmbed(gpu, step, { ...a, table, rowStart }, table.format);
+      continue;
+    }
+    if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`embed: ${table.label} is ${table.format} but has no scales`);
+    const k = kernel(gpu, {
+      shader: 'misc/embed',
+      buffers: { ids: 'read', table: 'read', scales: 'read', out: 'rw' },
+      params: { idsOffset: 'u32', count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32' },
+      overrides: { WG, FORMAT: FORMAT_ID[table.format] },
+    });
+    // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
+    const scales = table.scales ?? table.data;
+    const params = { idsOffset: a.idsOffset, count: a.count, cols: table.cols, rowStart, tableRows: table.rows };
+    step.dispatch(k, [a.ids, table.data, scales, a.out], params, [Math.ceil(table.cols / WG), a.count]);
+  }
 }

@@ -4,9 +4,11 @@ import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
-import { isGgmlFormat, type WeightFormat, type WeightMatrix } from './tensor';
+import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
 
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
+/** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
+export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
+const ACT_ID: Record<GatedActivation, number> = { silu: 0, gelu_pytorch_tanh: 1 };
 
 /** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
 export const GEMV_MAX_ROWS = 16;
@@ -45,8 +47,8 @@ const GEMM_TILE = { TX: 16, TY: 16 };
 export interface LinearArgs {
   /** [rows, w.cols] f32 */
   x: GPUBuffer;
-  /** [out, in] any format */
-  w: WeightMatrix;
+  /** [out, in] any format; a split matrix runs one dispatch per row piece, each writing its columns of y */
+  w: WeightMatrix | SplitMatrix;
   /** [rows, w.rows] f32 */
   y: GPUBuffer;
   /** activation rows (tokens), >= 1 */
@@ -55,16 +57,18 @@ export interface LinearArgs {
   bias?: GPUBuffer;
   /** y += x·Wᵀ (+ bias) instead of y = x·Wᵀ (+ bias) */
   accumulate?: boolean;
-  /** [rows, w.rows] f32, indexed like y: y = silu(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
+  /** [rows, w.rows] f32, indexed like y: y = act(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
   gate?: GPUBuffer;
+  /** act of a gated projection; default silu */
+  activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
   xOffset?: number;
   yOffset?: number;
 }
 
 /** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
-const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, q8: 32, q4: 32 };
-const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, q8: 32, q4: 32 };
+const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, bf16: 8, q8: 32, q4: 32 };
+const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, bf16: 8, q8: 32, q4: 32 };
 /** Outputs per invocation of the blocked kernel (OUTPUTS in shaders/matmul/gemv_blocked.wgsl). */
 const BLOCKED_OUTPUTS = 4;
 
@@ -79,41 +83,49 @@ export function linearKernel(w: { cols: number; format: WeightFormat }, rows: nu
 }
 
 /**
- * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = silu(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
+ * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = act(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
-  const { w, rows } = a;
-  if (rows < 1) throw new Error(`linear ${w.label}: rows must be >= 1, got ${rows}`);
-  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, a, w.format);
+  if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
+  const pieces = rowPieces(a.w);
+  if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
+  for (const { rowStart, w } of pieces) linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv);
+}
+
+/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide. */
+function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape): void {
+  const { rows } = a;
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
-    x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0,
+    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.w.rows,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
   };
   const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
+  const ACT = ACT_ID[a.activation ?? 'silu'];
+  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, ACT });
   const format = FORMAT_ID[w.format];
   if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb } })
-      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb } });
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb, ACT } })
+      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT } });
     const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY, ACT } });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }
 
 const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' } as const;
 const PARAMS = {
-  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
+  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
 } as const;

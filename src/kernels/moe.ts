@@ -4,9 +4,8 @@ import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { gemvShape, GEMV_MAX_ROWS, type GemvShape } from './linear';
-import { denseFormat, type WeightFormat, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 /** `slots` entry of an expert with no weights bound in this round. */
 export const NO_SLOT = 0xffffffff;
 /** Upper bound on experts per layer (one workgroup scans the counts). */

@@ -8,7 +8,7 @@ import { QUANT_BLOCK, type WeightFormat } from './tensor';
  * An all-zero block gets scale 0 (every value decodes to 0).
  */
 
-/** f16 bit patterns -> pairs in u32 (element 2i in the low half). An odd length pads the last high half with 0. */
+/** f16 or bf16 bit patterns -> pairs in u32 (element 2i in the low half). An odd length pads the last high half with 0. */
 export function packF16(bits: Uint16Array): Uint32Array {
   const out = new Uint32Array(Math.ceil(bits.length / 2));
   for (let i = 0; i < out.length; i++) {
@@ -77,10 +77,23 @@ export function f16BitsToF32(bits: Uint16Array): Float32Array {
   return out;
 }
 
+/** bf16 bit patterns -> f32, exactly (a bf16 is the top half of an f32). */
 export function bf16ToF32(bits: Uint16Array): Float32Array {
   const words = new Uint32Array(bits.length);
   for (let i = 0; i < bits.length; i++) words[i] = bits[i] << 16;
   return new Float32Array(words.buffer);
+}
+
+/** f32 -> bf16 bit patterns, round-to-nearest-even; NaN stays NaN. */
+export function f32ToBf16Bits(x: Float32Array): Uint16Array {
+  const words = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const f = words[i];
+    const nan = (f & 0x7fffffff) > 0x7f800000;
+    out[i] = nan ? (f >>> 16) | 0x40 : (f + 0x7fff + ((f >>> 16) & 1)) >>> 16;
+  }
+  return out;
 }
 
 function checkQuantShape(w: Float32Array, rows: number, cols: number): void {
@@ -126,6 +139,17 @@ export function quantizeQ4(w: Float32Array, rows: number, cols: number): { data:
   return { data, scales };
 }
 
+/** [rows, cols] f32 -> storage in `format` (16-bit formats rounded to nearest even; q8/q4 as above). */
+export function encodeWeight(format: WeightFormat, values: Float32Array, rows: number, cols: number): { data: Uint32Array; scales?: Float32Array } {
+  switch (format) {
+    case 'f32': return { data: new Uint32Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) };
+    case 'f16': return { data: packF16(f32ToF16Bits(values)) };
+    case 'bf16': return { data: packF16(f32ToBf16Bits(values)) };
+    case 'q8': return quantizeQ8(values, rows, cols);
+    case 'q4': return quantizeQ4(values, rows, cols);
+  }
+}
+
 /** CPU reference: any stored format -> [rows, cols] f32. */
 export function dequantize(
   format: WeightFormat,
@@ -137,6 +161,7 @@ export function dequantize(
   const n = rows * cols;
   if (format === 'f32') return new Float32Array(data.buffer, data.byteOffset, n).slice();
   if (format === 'f16') return f16BitsToF32(new Uint16Array(data.buffer, data.byteOffset, n));
+  if (format === 'bf16') return bf16ToF32(new Uint16Array(data.buffer, data.byteOffset, n));
   if (!scales) throw new Error(`dequantize: ${format} needs scales`);
   const out = new Float32Array(n);
   if (format === 'q8') {

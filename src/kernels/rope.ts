@@ -2,65 +2,61 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { uploadBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
+import { ropeTable, type RopeScaling, type RopeTable } from './rope_table';
+
+export type { RopeScaling, RopeTable } from './rope_table';
 
 const WG = 64;
 
-/** Hugging Face `rope_scaling` (rope_type 'linear' or 'llama3'). */
-export interface RopeScaling {
-  type: 'linear' | 'llama3';
-  factor: number;
-  lowFreqFactor?: number;
-  highFreqFactor?: number;
-  originalMaxPositions?: number;
-}
-
-/**
- * inv_freq as Hugging Face computes it in float32: 1 / theta^(arange(0, d, 2) / d), then the scaling rule
- * (`_compute_linear_scaling_rope_parameters`, `_compute_llama3_parameters`), rounding every step to f32.
- */
+/** inv_freq for a full-head rotation (ropeTable's invFreq; kept for callers that need only the frequencies). */
 export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScaling): Float32Array {
-  const f = Math.fround;
-  const inv = new Float32Array(headDim / 2);
-  for (let i = 0; i < inv.length; i++) inv[i] = f(1 / f(Math.pow(theta, f(f(2 * i) / headDim))));
-  if (!scaling) return inv;
-  if (scaling.type === 'linear') return inv.map((v) => f(v / scaling.factor));
-  const { factor, lowFreqFactor = 1, highFreqFactor = 4, originalMaxPositions = 8192 } = scaling;
-  const lowFreqWavelen = originalMaxPositions / lowFreqFactor;
-  const highFreqWavelen = originalMaxPositions / highFreqFactor;
-  return inv.map((v) => {
-    const wavelen = f(f(2 * Math.PI) / v);
-    if (wavelen < highFreqWavelen) return v;
-    if (wavelen > lowFreqWavelen) return f(v / factor);
-    const smooth = f(f(f(originalMaxPositions / wavelen) - lowFreqFactor) / (highFreqFactor - lowFreqFactor));
-    return f(f(f(f(1 - smooth) * v) / factor) + f(smooth * v));
-  });
+  return ropeTable({ headDim, theta, scaling }).invFreq;
 }
 
-const invFreqBuffers = new WeakMap<Gpu, Map<string, GPUBuffer>>();
+/** How a RoPE call names its rotation: a table (ropeTable), or rope_theta and scaling for a full-head table. */
+export interface Rotation {
+  theta?: number;
+  scaling?: RopeScaling;
+  /** takes precedence over theta and scaling */
+  table?: RopeTable;
+}
 
-/** The inv_freq table for a rotation, uploaded once per GPU. */
-export function invFreqBuffer(gpu: Gpu, headDim: number, theta: number, scaling?: RopeScaling): GPUBuffer {
-  let cache = invFreqBuffers.get(gpu);
-  if (!cache) invFreqBuffers.set(gpu, (cache = new Map()));
-  const key = JSON.stringify([headDim, theta, scaling ?? null]);
-  let buffer = cache.get(key);
-  if (!buffer) cache.set(key, (buffer = uploadBuffer(gpu, `rope-inv-freq ${key}`, ropeInvFreq(headDim, theta, scaling))));
+const tablesByKey = new Map<string, RopeTable>();
+const tableBuffers = new WeakMap<Gpu, WeakMap<RopeTable, GPUBuffer>>();
+
+/** The table a rotation names; theta/scaling tables are built once per (headDim, theta, scaling). */
+export function rotationTable(headDim: number, r: Rotation): RopeTable {
+  if (r.table) return r.table;
+  if (r.theta === undefined) throw new Error('rope: a rotation needs a table or theta');
+  const key = JSON.stringify([headDim, r.theta, r.scaling ?? null]);
+  let table = tablesByKey.get(key);
+  if (!table) tablesByKey.set(key, (table = ropeTable({ headDim, theta: r.theta, scaling: r.scaling })));
+  return table;
+}
+
+/** The table's invFreq on the GPU, uploaded once per (GPU, table). */
+export function ropeTableBuffer(gpu: Gpu, table: RopeTable): GPUBuffer {
+  let cache = tableBuffers.get(gpu);
+  if (!cache) tableBuffers.set(gpu, (cache = new WeakMap()));
+  let buffer = cache.get(table);
+  if (!buffer) cache.set(table, (buffer = uploadBuffer(gpu, `rope-inv-freq ${table.rotaryDim}`, table.invFreq)));
   return buffer;
 }
 
-/** Rotate x [tokens, heads, headDim] in place; token t sits at position startPos + t. */
-export function rope(
-  gpu: Gpu,
-  step: Step,
-  a: { x: GPUBuffer; tokens: number; heads: number; headDim: number; startPos: number; theta: number; scaling?: RopeScaling },
-): void {
+/**
+ * Rotate x [tokens, heads, headDim] in place; token t sits at position startPos + t. A partial rotary table
+ * rotates the first rotaryDim dims of each head and leaves the rest.
+ */
+export function rope(gpu: Gpu, step: Step, a: Rotation & { x: GPUBuffer; tokens: number; heads: number; headDim: number; startPos: number }): void {
   if (a.headDim % 2 !== 0) throw new Error(`rope: headDim ${a.headDim} is odd`);
+  const table = rotationTable(a.headDim, a);
+  if (table.rotaryDim > a.headDim) throw new Error(`rope: rotaryDim ${table.rotaryDim} exceeds headDim ${a.headDim}`);
   const k = kernel(gpu, {
     shader: 'misc/rope',
     buffers: { invFreq: 'read', x: 'rw' },
-    params: { tokens: 'u32', heads: 'u32', headDim: 'u32', startPos: 'u32' },
-    overrides: { WG },
+    params: { tokens: 'u32', heads: 'u32', headDim: 'u32', startPos: 'u32', rotHalf: 'u32' },
+    overrides: { WG, ATTN_FACTOR: table.attentionFactor },
   });
-  const invFreq = invFreqBuffer(gpu, a.headDim, a.theta, a.scaling);
-  step.dispatch(k, [invFreq, a.x], { tokens: a.tokens, heads: a.heads, headDim: a.headDim, startPos: a.startPos }, [Math.ceil(a.headDim / 2 / WG), a.tokens, a.heads]);
+  const rotHalf = table.rotaryDim / 2;
+  step.dispatch(k, [ropeTableBuffer(gpu, table), a.x], { tokens: a.tokens, heads: a.heads, headDim: a.headDim, startPos: a.startPos, rotHalf }, [Math.ceil(rotHalf / WG), a.tokens, a.heads]);
 }

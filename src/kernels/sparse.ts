@@ -4,10 +4,9 @@ import { uploadBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { gemvShape, type GemvShape } from './linear';
-import { denseFormat, type WeightFormat, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 import { unusedBinding } from '../gpu/buffers';
 
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
 
 export interface SparseUpArgs {
   x: GPUBuffer; // [cols] f32 normed input (one token)

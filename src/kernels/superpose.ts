@@ -1,28 +1,33 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
+import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
 import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
-import { denseFormat, type WeightFormat, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
 
 const WG = 64;
-const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3 };
-/** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl). */
-export const TOP_N_MAX = 16;
+/** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl); the request validator refuses more. */
+export const TOP_N_MAX = MAX_SUPERPOSED_CANDIDATES;
 /** Widest topN workgroup: its lists take WG × MAX_N × 8 bytes of the 16 KiB of workgroup memory WebGPU guarantees. */
 export const TOP_N_MAX_WIDTH = 64;
 
-/** out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. */
-export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix; out: GPUBuffer }): void {
-  const { table } = a;
-  if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
-  const k = kernel(gpu, {
-    shader: 'decode/superpose_embed',
-    buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
-    params: { count: 'u32', cols: 'u32' },
-    overrides: { WG, FORMAT: FORMAT_CODE[denseFormat(table, 'superposed-decoding kernels')] },
+/**
+ * out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. A split table
+ * runs one dispatch per row piece, each adding its drafts (exact when every draft's token is in one piece).
+ */
+export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer }): void {
+  rowPieces(a.table).forEach(({ rowStart, w: table }, i) => {
+    if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
+    const k = kernel(gpu, {
+      shader: 'decode/superpose_embed',
+      buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
+      params: { count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32', accumulate: 'u32' },
+      overrides: { WG, FORMAT: FORMAT_ID[denseFormat(table, 'superposed-decoding kernels')] },
+    });
+    // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
+    const params = { count: a.count, cols: table.cols, rowStart, tableRows: table.rows, accumulate: i > 0 ? 1 : 0 };
+    step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], params, [Math.ceil(table.cols / WG)]);
   });
-  // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
-  step.dispatch(k, [a.ids, a.weights, table.data, table.scales ?? table.data, a.out], { count: a.count, cols: table.cols }, [Math.ceil(table.cols / WG)]);
 }
 
 /**

@@ -4,6 +4,7 @@ import { UnsupportedModelError } from '../contract/errors';
  * Storage formats of a weight matrix on the GPU. Activations are always f32.
  * - f32: [rows, cols] f32, row-major
  * - f16: [rows, cols] as f16 pairs packed in u32 (unpacked with unpack2x16float; no shader-f16 needed); cols even
+ * - bf16: [rows, cols] as bf16 pairs packed in u32, as f16 (a bf16 is an f32's top half: decoding is a shift, exact); cols even
  * - q8:  [rows, cols/32 blocks] of 32 int8 (8 u32 words per block, little-endian bytes) + scales f32 [rows, cols/32]
  * - q4:  [rows, cols/32 blocks] of 32 nibbles (4 u32 per block; word j holds elements 8j..8j+7, low nibble first),
  *        value = (nibble - 8) * scale; scales f32 [rows, cols/32]
@@ -13,7 +14,14 @@ import { UnsupportedModelError } from '../contract/errors';
  * - q4_k: blocks of 256 in 144 bytes (f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales/mins, 128 of nibbles)
  * - q6_k: blocks of 256 in 210 bytes (128 bytes low nibbles, 64 bytes high 2 bits, int8 scales[16], f16 d)
  */
-export type WeightFormat = 'f32' | 'f16' | 'q8' | 'q4';
+export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
+
+/** The FORMAT override of every weight-reading shader (shaders/common/quant.wgsl). */
+export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, q4: 3, bf16: 4 };
+
+/** Formats with two 16-bit values per u32 (same layout, different decode). */
+export const is16Bit = (format: WeightFormat): format is 'f16' | 'bf16' => format === 'f16' || format === 'bf16';
+
 export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k';
 export type MatrixFormat = WeightFormat | GgmlFormat;
 
@@ -35,6 +43,23 @@ export interface WeightMatrix {
   /** q8/q4 only: f32 [rows, cols / 32] */
   scales?: GPUBuffer;
   label: string;
+}
+
+/**
+ * A weight larger than one storage binding (embeddings and LM heads of big vocabularies), split by rows: piece i
+ * holds rows [rowStart, rowStart + w.rows) as a WeightMatrix of its own. linear, embed and superposeEmbed take it.
+ */
+export interface SplitMatrix {
+  format: MatrixFormat;
+  rows: number;
+  cols: number;
+  label: string;
+  pieces: { rowStart: number; w: WeightMatrix }[];
+}
+
+/** A matrix as its row pieces (one piece when it is not split). */
+export function rowPieces(m: WeightMatrix | SplitMatrix): { rowStart: number; w: WeightMatrix }[] {
+  return 'pieces' in m ? m.pieces : [{ rowStart: 0, w: m }];
 }
 
 export const QUANT_BLOCK = 32;

@@ -43,6 +43,17 @@ export class ByteReader {
     for await (const part of this.chunks(n)) void part;
   }
 
+  /** The stream must end here: bytes past what the header describes make the file malformed. */
+  async expectEnd(): Promise<void> {
+    let extra = this.pending.byteLength;
+    while (extra === 0) {
+      const next = await this.iterator.next();
+      if (next.done) return;
+      extra = next.value.byteLength; // empty chunks are allowed
+    }
+    throw new ModelFormatError(`${this.file} holds more bytes than its header describes (it goes on past byte ${this.position})`, { file: this.file });
+  }
+
   async close(): Promise<void> {
     await this.iterator.return?.();
   }

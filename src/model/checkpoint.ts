@@ -40,7 +40,9 @@ export async function openCheckpoint(source: ModelSource, signal?: AbortSignal):
         await reader.close();
         throw e;
       });
-      shards.push({ header, size: binary.size, reader });
+      // without a known size (a URL source), the header says where the file ends and the reader checks it
+      const size = binary.size ?? header.tensors.reduce((end, t) => Math.max(end, t.end), header.dataStart);
+      shards.push({ header, size, reader });
     }
     const tensors = new Map<string, TensorInfo>();
     for (const { header } of shards) {

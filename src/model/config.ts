@@ -111,6 +111,9 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
     eosTokenIds: f.tokenIds('eos_token_id'),
     moe: f.moe(family.architecture, layers),
   };
+  if (config.moe && config.moe.expertsPerToken > config.moe.experts) {
+    throw f.format('num_experts_per_tok', `${config.moe.expertsPerToken} exceeds the ${config.moe.experts} experts per layer`);
+  }
   return config;
 }
 
@@ -218,7 +221,6 @@ class Fields {
     if (architecture !== 'qwen2_moe') return undefined;
     const experts = this.int('num_experts');
     const expertsPerToken = this.int('num_experts_per_tok');
-    if (expertsPerToken > experts) throw this.format('num_experts_per_tok', `${expertsPerToken} exceeds num_experts ${experts}`);
     const shared = this.int('shared_expert_intermediate_size', 0, 0);
     return {
       experts,

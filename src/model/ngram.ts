@@ -138,13 +138,13 @@ export async function loadNgramTable(source: ModelSource, vocab: number, name?: 
 }
 
 async function readTable(source: ModelSource, file: string): Promise<NgramTable> {
-  const binary = await source.binary(file);
-  const bytes = new Uint8Array(binary.size);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of (await source.binary(file)).stream()) chunks.push(chunk);
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
   let at = 0;
-  for await (const chunk of binary.stream()) {
-    if (at + chunk.byteLength > bytes.length) throw new ModelFormatError(`${file}: more bytes than its declared size ${binary.size}`, { file });
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
   }
   return new NgramTable(bytes.buffer, `${source.describe}/${file}`);
 }

@@ -45,18 +45,21 @@ export interface SafetensorsHeader {
 const fail = (file: string, message: string, tensor?: string) =>
   new ModelFormatError(`${file}: ${tensor === undefined ? '' : `tensor "${tensor}": `}${message}`, tensor === undefined ? { file } : { file, tensor });
 
-/** The header length from the first 8 bytes, checked against the file size and MAX_HEADER_BYTES. */
-export function parseHeaderLength(first8: Uint8Array, fileSize: number, file: string): number {
+/** The header length from the first 8 bytes, checked against the file size (when known) and MAX_HEADER_BYTES. */
+export function parseHeaderLength(first8: Uint8Array, fileSize: number | undefined, file: string): number {
   if (first8.byteLength < 8) throw fail(file, `file of ${fileSize} bytes is too short for a safetensors header`);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const length = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
   if (length > MAX_HEADER_BYTES) throw fail(file, `header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file?)`);
-  if (8 + length > fileSize) throw fail(file, `header length ${length} runs past the end of the ${fileSize}-byte file`);
+  if (fileSize !== undefined && 8 + length > fileSize) throw fail(file, `header length ${length} runs past the end of the ${fileSize}-byte file`);
   return length;
 }
 
-/** Validates the header JSON against the file size. */
-export function parseHeaderJson(bytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+/**
+ * Validates the header JSON against the file size. Without a known size the tensors still have to tile the data
+ * section; the file then ends where the last one does, and the reader checks that the stream ends there too.
+ */
+export function parseHeaderJson(bytes: Uint8Array, fileSize: number | undefined, file: string): SafetensorsHeader {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -70,13 +73,13 @@ export function parseHeaderJson(bytes: Uint8Array, fileSize: number, file: strin
     .filter(([name]) => name !== '__metadata__')
     .map(([name, entry]) => parseEntry(name, entry, file, dataStart));
   tensors.sort((a, b) => a.start - b.start || a.end - b.end);
-  checkTiling(tensors, dataStart, fileSize, file);
+  checkTiling(tensors, dataStart, fileSize ?? Math.max(dataStart, ...tensors.map((t) => t.end)), file);
   return { file, dataStart, tensors, metadata };
 }
 
 /** Reads and validates the header from the start of a stream; the reader is left at the first tensor byte. */
-export async function readHeader(reader: ByteReader, fileSize: number): Promise<SafetensorsHeader> {
-  if (fileSize < 8) throw fail(reader.file, `file of ${fileSize} bytes is too short for a safetensors header`);
+export async function readHeader(reader: ByteReader, fileSize: number | undefined): Promise<SafetensorsHeader> {
+  if (fileSize !== undefined && fileSize < 8) throw fail(reader.file, `file of ${fileSize} bytes is too short for a safetensors header`);
   const length = parseHeaderLength(await reader.read(8), fileSize, reader.file);
   return parseHeaderJson(await reader.read(length), fileSize, reader.file);
 }

@@ -1,8 +1,13 @@
 import { AbortError, ModelFormatError } from '../contract/errors';
+import { policyFetch, type NetworkPolicy } from './network';
 
-/** One file of a model folder: its size, and its bytes as a stream of chunks (never the whole file at once). */
+/** One file of a model folder: its size if known, and its bytes as a stream of chunks (never the whole file at once). */
 export interface BinaryFile {
-  size: number;
+  /**
+   * Exact byte count where the source knows it (files, directories). URL sources leave it out: a server may send
+   * no Content-Length, or one that counts compressed bytes (gzip, brotli) while fetch hands over decoded ones.
+   */
+  size?: number;
   stream(): AsyncIterable<Uint8Array>;
 }
 
@@ -17,11 +22,14 @@ export interface ModelSource {
 }
 
 export interface UrlSourceOptions {
-  /** Defaults to globalThis.fetch; the runtime wraps it with the Cache API. */
+  /** Defaults to globalThis.fetch under `network`; the browser passes its cached fetch, under the policy too. */
   fetch?: typeof fetch;
+  network?: NetworkPolicy;
   /** Called with the byte count of every chunk received by binary streams. */
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** how messages name the source (default the base URL) */
+  describe?: string;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -34,11 +42,11 @@ export function missingFile(source: ModelSource, name: string): ModelFormatError
 
 /** Model files under a URL base (`/models/tiny-dense/` or `https://host/repo/resolve/main/`). */
 export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSource {
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const doFetch = options.fetch ?? policyFetch((input, init) => globalThis.fetch(input, init), options.network);
   const root = base.endsWith('/') ? base : `${base}/`;
   const url = (name: string) => `${root}${name}`;
   const source: ModelSource = {
-    describe: root,
+    describe: options.describe ?? root,
     async exists(name) {
       throwIfAborted(options.signal, `loading ${name}`);
       const response = await doFetch(url(name), { method: 'HEAD', signal: options.signal });
@@ -54,12 +62,8 @@ export function urlSource(base: string, options: UrlSourceOptions = {}): ModelSo
       throwIfAborted(options.signal, `loading ${name}`);
       const response = await doFetch(url(name), { signal: options.signal });
       if (!response.ok || !response.body) throw missingFile(source, name);
-      const size = Number(response.headers.get('content-length'));
-      if (!response.headers.has('content-length') || !Number.isSafeInteger(size)) {
-        throw new ModelFormatError(`${url(name)}: the server sent no Content-Length, so the file cannot be validated while streaming`, { file: name });
-      }
       const body = response.body;
-      return { size, stream: () => readableChunks(body, options.onBytes) };
+      return { stream: () => readableChunks(body, options.onBytes) };
     },
   };
   return source;

@@ -4,7 +4,7 @@ import type { Step } from '../gpu/step';
 import { readBuffer, readF32, readU32, storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { linear } from '../kernels/linear';
 import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../kernels/sparse';
-import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
+import { dequantize, encodeWeight } from '../kernels/quantize';
 import { formatBytes } from './weight_plan';
 import { denseFormat, type WeightMatrix } from '../kernels/tensor';
 import type { ModelConfig } from './config';
@@ -127,7 +127,7 @@ function quantile(values: Float32Array, fraction: number): number {
   return fraction === 0 ? -1 : sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
 }
 
-/** W [rows, cols] -> Wᵀ [cols, rows] in the same format (exact for f32/f16; q8/q4 are requantised). */
+/** W [rows, cols] -> Wᵀ [cols, rows] in the same format (exact for f32/f16/bf16; q8/q4 are requantised). */
 export async function transposeWeight(gpu: Gpu, m: WeightMatrix): Promise<WeightMatrix> {
   const format = denseFormat(m, 'activation-sparse kernels');
   const bytes = formatBytes(format, m.rows, m.cols);
@@ -137,9 +137,7 @@ export async function transposeWeight(gpu: Gpu, m: WeightMatrix): Promise<Weight
   const t = new Float32Array(values.length);
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) t[c * m.rows + r] = values[r * m.cols + c];
   const label = `${m.label}.T`;
-  const out = { format: m.format, rows: m.cols, cols: m.rows, label };
-  if (m.format === 'f32') return { ...out, data: uploadBuffer(gpu, label, t) };
-  if (m.format === 'f16') return { ...out, data: uploadBuffer(gpu, label, packF16(f32ToF16Bits(t))) };
-  const q = (m.format === 'q8' ? quantizeQ8 : quantizeQ4)(t, m.cols, m.rows);
-  return { ...out, data: uploadBuffer(gpu, label, q.data), scales: uploadBuffer(gpu, `${label}.scales`, q.scales) };
+  const out = { format, rows: m.cols, cols: m.rows, label };
+  const q = encodeWeight(format, t, m.cols, m.rows);
+  return { ...out, data: uploadBuffer(gpu, label, q.data), scales: q.scales && uploadBuffer(gpu, `${label}.scales`, q.scales) };
 }

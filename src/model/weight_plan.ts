@@ -1,4 +1,4 @@
-import type { GgmlFormat, WeightFormat } from '../kernels/tensor';
+import type { MatrixFormat } from '../kernels/tensor';
 import { GGML_BLOCKS, isGgmlFormat, QUANT_BLOCK } from '../kernels/tensor';
 import { isMoeLayer, type ModelConfig } from './config';
 import type { Dtype, StoredDtype } from './safetensors';
@@ -36,9 +36,6 @@ export interface WeightPlan {
   /** HF tensor name -> its destination and part index. */
   byTensor: Map<string, { destination: Destination; part: number }>;
 }
-
-/** Storage decided from the checkpoint dtypes; 'bf16' is settled per tensor on arrival (f16 when exact, else f32). */
-export type PlannedFormat = WeightFormat | GgmlFormat | 'bf16';
 
 /** Rows of the destination's GPU matrix. */
 export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
@@ -107,22 +104,21 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
   return { destinations, byTensor };
 }
 
-/** Storage format from the parts' dtypes (all known from the headers before any upload). */
-export function plannedFormat(d: Destination, dtypes: StoredDtype[], quantize?: Quantize): PlannedFormat {
+/** Storage format from the parts' dtypes (all known from the headers before any upload): 16-bit weights stay 16-bit. */
+export function plannedFormat(d: Destination, dtypes: StoredDtype[], quantize?: Quantize): MatrixFormat {
   if (d.kind === 'vector') return 'f32';
-  // GGUF blocks are computed as stored (never requantized); checkTensors keeps them to one part
+  // GGUF blocks are computed as stored (never requantized); checkTensors keeps them to single matrices
   if (isGgmlFormat(dtypes[0])) return dtypes[0];
   const cols = d.alignCols ?? d.cols;
   if (quantize && d.quantizable && cols % QUANT_BLOCK === 0) return quantize;
   if (cols % 2 !== 0) return 'f32';
   if (dtypes.every((t) => t === 'F16')) return 'f16';
-  // a stacked BF16 weight cannot wait for all its experts to decide, so it stays exact in f32
-  if (dtypes.length === 1 && dtypes[0] === 'BF16') return 'bf16';
-  return 'f32';
+  if (dtypes.every((t) => t === 'BF16')) return 'bf16';
+  return 'f32'; // F32, or parts of mixed dtypes
 }
 
-/** Bytes of the data buffer and the scales buffer ('bf16' counted as f16, its usual outcome). */
-export function formatBytes(format: PlannedFormat, rows: number, cols: number): { data: number; scales: number } {
+/** Bytes of the data buffer and the scales buffer. */
+export function formatBytes(format: MatrixFormat, rows: number, cols: number): { data: number; scales: number } {
   const n = rows * cols;
   const scales = (n / QUANT_BLOCK) * 4;
   if (isGgmlFormat(format)) return { data: (n / GGML_BLOCKS[format].elements) * GGML_BLOCKS[format].bytes, scales: 0 };

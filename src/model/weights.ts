@@ -1,14 +1,14 @@
 import type { Gpu } from '../gpu/device';
 import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
-import { bf16ToF32, f16BitsToF32, f32ToF16Bits, quantizeQ4, quantizeQ8 } from '../kernels/quantize';
-import { isGgmlFormat, type MatrixFormat, type WeightMatrix } from '../kernels/tensor';
+import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
+import { isGgmlFormat, rowPieces, type MatrixFormat, type SplitMatrix, type WeightMatrix } from '../kernels/tensor';
 import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { rotateHalfRows } from './gguf/tensors';
-import { elementCount, type StoredDtype, type TensorInfo } from './safetensors';
+import type { StoredDtype, TensorInfo } from './safetensors';
 import type { ModelSource } from './source';
-import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type PlannedFormat, type Quantize, type WeightPlan } from './weight_plan';
+import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type Quantize, type WeightPlan } from './weight_plan';
 
 export { estimateWeightBytes, type Quantize } from './weight_plan';
 
@@ -57,10 +57,10 @@ export interface OffloadedExperts {
 }
 
 export interface ModelWeights {
-  embed: WeightMatrix; // [vocab, hidden]
+  embed: WeightMatrix | SplitMatrix; // [vocab, hidden], split by rows when over the device's buffer limit
   layers: LayerWeights[];
   norm: GPUBuffer; // [hidden] f32
-  lmHead: WeightMatrix; // [vocab, hidden]; the same object as embed when tied
+  lmHead: WeightMatrix | SplitMatrix; // [vocab, hidden], split as embed; the same object as embed when tied
   /** GPU bytes of all weight buffers. */
   bytes: number;
   /** Storage of the attention/MLP matrices (layer 0's q). */
@@ -71,6 +71,8 @@ export interface LoadWeightsOptions {
   quantize?: Quantize;
   /** expert budget: routed experts per layer given GPU storage (experts 0..n-1); all are kept in CPU memory */
   residentExperts?: number;
+  /** refuse NaN and infinity in any weight (ModelFormatError naming the tensor) */
+  scanWeights?: boolean;
   /** Checkpoint bytes consumed so far, of all files' total. */
   onProgress?: (loaded: number, total: number) => void;
   signal?: AbortSignal;
@@ -79,12 +81,23 @@ export interface LoadWeightsOptions {
 /** Queue this many written bytes before waiting for the GPU, so staging memory stays bounded. */
 const FLUSH_BYTES = 64 << 20;
 
+/** Destinations that may be split by rows when larger than one storage binding: their consumers (embed, linear, superposeEmbed) take row pieces. */
+const SPLITTABLE = new Set(['embed', 'lmHead']);
+
+/** One buffer (pair) of a destination's GPU storage: rows [rowStart, rowStart + rows) of its matrix. */
+interface Piece {
+  rowStart: number;
+  rows: number;
+  data: GPUBuffer;
+  scales?: GPUBuffer;
+}
+
 /** Storage of one destination, created when its first tensor arrives. */
 interface Slot {
   destination: Destination;
   format: MatrixFormat;
-  data: GPUBuffer; // parts 0..gpuParts-1
-  scales?: GPUBuffer;
+  /** GPU storage of parts 0..gpuParts-1: one piece, or row pieces of a SPLITTABLE matrix over the binding limit */
+  pieces: Piece[];
   /** every part's bytes in CPU memory, when some parts have no GPU storage (routed experts under a budget) */
   host?: { data: Uint8Array<ArrayBuffer>; scales?: Uint8Array<ArrayBuffer> };
 }
@@ -93,6 +106,7 @@ interface Slot {
  * Streams the checkpoint tensors to the GPU in file order. Every header is validated against the
  * config and the device limits before the first upload; at most one tensor is held in memory, besides
  * the CPU copies of routed experts under an expert budget (the non-resident ones never reach the GPU).
+ * Weights stored in the format the GPU keeps (F32, F16, BF16) stream through without a conversion.
  */
 export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSource, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const plan = planWeights(config, opts.residentExperts);
@@ -105,10 +119,7 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
     await new Uploader(gpu, plan, planned, slots, checkpoint, opts).run();
     return assemble(config, slots);
   } catch (e) {
-    for (const slot of slots.values()) {
-      slot.data.destroy();
-      slot.scales?.destroy();
-    }
+    for (const slot of slots.values()) destroyPieces(slot.pieces);
     throw e;
   } finally {
     await checkpoint.close();
@@ -133,13 +144,40 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
   }
 }
 
-/** Throws before any upload when a buffer would exceed the device's buffer limits. */
-function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, PlannedFormat>): void {
-  const limit = Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize);
+/** Bytes one buffer may hold: the device's storage binding and buffer size limits. */
+export function bufferLimit(gpu: Gpu): number {
+  return Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize);
+}
+
+/** Throws before any upload when a buffer that cannot be split would exceed the device's buffer limits. */
+function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, MatrixFormat>): void {
+  const limit = bufferLimit(gpu);
   for (const d of plan.destinations) {
-    const { data } = formatBytes(planned.get(d.key)!, rowsOf(d), d.cols);
-    if (data > limit) {
-      throw new ResourceLimitError(`weight ${d.parts.length > 1 ? `${d.parts[0]} (stacked with ${d.parts.length - 1} more experts)` : `"${d.parts[0]}"`} needs a ${data}-byte buffer; this GPU allows ${limit} bytes per storage buffer`, { tensor: d.parts[0], bytes: data, limit });
+    const format = planned.get(d.key)!;
+    const { data } = formatBytes(format, rowsOf(d), d.cols);
+    if (data <= limit) continue;
+    if (SPLITTABLE.has(d.key) && formatBytes(format, 1, d.cols).data <= limit) continue;
+    throw new ResourceLimitError(`weight ${d.parts.length > 1 ? `${d.parts[0]} (stacked with ${d.parts.length - 1} more experts)` : `"${d.parts[0]}"`} needs a ${data}-byte buffer; this GPU allows ${limit} bytes per storage buffer`, { tensor: d.parts[0], bytes: data, limit });
+  }
+}
+
+/** Rows per piece of a destination's GPU storage: all of them, unless a SPLITTABLE matrix exceeds `limit`. */
+function pieceRows(d: Destination, format: MatrixFormat, limit: number): number {
+  const rows = rowsOf(d);
+  if (!SPLITTABLE.has(d.key) || formatBytes(format, rows, d.cols).data <= limit) return rows;
+  return Math.floor(limit / formatBytes(format, 1, d.cols).data);
+}
+
+/**
+ * Refuses a tensor piece holding NaN or infinity (an all-ones exponent: 0x7f800000 in f32, 0x7c00 in f16, 0x7f80 in bf16). `bytes`
+ * holds whole values (its own buffer, from offset 0); one masked compare per value keeps the scan cheap.
+ */
+function checkFinite(t: TensorInfo, bytes: Uint8Array<ArrayBuffer>, dtype: string): void {
+  if (isGgmlFormat(dtype)) return; // GGUF blocks: their f16 scales lie between quants, not scanned
+  const [words, mask] = dtype === 'F32' ? [new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2), 0x7f800000] : [new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1), dtype === 'BF16' ? 0x7f80 : 0x7c00];
+  for (let i = 0; i < words.length; i++) {
+    if ((words[i] & mask) === mask) {
+      throw new ModelFormatError(`${t.file}: tensor "${t.name}" holds NaN or infinity; pass scanWeights: false to load it anyway`, { file: t.file, tensor: t.name });
     }
   }
 }
@@ -151,7 +189,7 @@ class Uploader {
   constructor(
     private readonly gpu: Gpu,
     private readonly plan: WeightPlan,
-    private readonly planned: Map<string, PlannedFormat>,
+    private readonly planned: Map<string, MatrixFormat>,
     private readonly slots: Map<string, Slot>,
     private readonly checkpoint: OpenCheckpoint,
     private readonly opts: LoadWeightsOptions,
@@ -167,6 +205,8 @@ class Uploader {
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
+      await reader.skip(size - reader.position); // GGUF: tensors this runtime does not use, padding
+      await reader.expectEnd();
       this.done += size;
     }
     await this.flush();
@@ -174,32 +214,34 @@ class Uploader {
 
   private async upload(t: TensorInfo, d: Destination, part: number): Promise<void> {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
-    const planned = this.planned.get(d.key)!;
+    const format = this.planned.get(d.key)!;
+    const slot = this.slot(d, format);
     // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
     const reordered = t.interleavedHeads ? rotateHalfRows(await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads) : undefined;
-    const stored = storedAs(planned, t.dtype);
-    if (stored) {
-      // stored bytes are already the GPU layout (f16 pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
-      if (reordered) this.put(this.slot(d, stored), part, 'data', part * reordered.byteLength, reordered);
-      else await this.streamRaw(reader, t, this.slot(d, stored), part);
+    if (STORED_AS[t.dtype] === format) {
+      // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
+      if (!reordered) await this.streamRaw(reader, t, slot, part);
+      else {
+        if (this.opts.scanWeights) checkFinite(t, reordered, t.dtype);
+        this.put(slot, part, 'data', part * reordered.byteLength, reordered);
+      }
       return;
     }
-    if (isGgmlFormat(planned)) throw new ModelFormatError(`${t.file}: tensor "${t.name}" is ${t.dtype} but is stacked with ${planned} tensors`, { file: t.file, tensor: t.name });
+    if (isGgmlFormat(format)) throw new ModelFormatError(`${t.file}: tensor "${t.name}" is ${t.dtype} but is stacked with ${format} tensors`, { file: t.file, tensor: t.name });
     const values = toF32(reordered ?? await reader.read(t.end - t.start), t);
-    const format = planned === 'bf16' ? (exactInF16(values) ? 'f16' : 'f32') : planned;
-    const slot = this.slot(d, format);
-    const n = elementCount(t.shape);
-    if (format === 'f32') this.put(slot, part, 'data', part * n * 4, values);
-    else if (format === 'f16') this.put(slot, part, 'data', part * n * 2, f32ToF16Bits(values));
-    else {
-      const q = (format === 'q8' ? quantizeQ8 : quantizeQ4)(values, d.partRows, d.cols);
-      this.put(slot, part, 'data', part * q.data.byteLength, q.data);
-      this.put(slot, part, 'scales', part * q.scales.byteLength, q.scales);
-    }
+    if (this.opts.scanWeights) checkFinite(t, new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength), 'F32');
+    const q = encodeWeight(format, values, d.partRows, d.cols);
+    this.put(slot, part, 'data', part * q.data.byteLength, q.data);
+    if (q.scales) this.put(slot, part, 'scales', part * q.scales.byteLength, q.scales);
   }
 
   /** Copies a tensor's bytes chunk by chunk; writes must be 4-byte multiples, so up to 3 bytes carry over. */
   private async streamRaw(reader: OpenCheckpoint['shards'][number]['reader'], t: TensorInfo, slot: Slot, part: number): Promise<void> {
+    // every piece starts at a 4-byte multiple of the tensor, so whole f32 or f16 values: scanned as they pass
+    const put = (offset: number, bytes: Uint8Array<ArrayBuffer>) => {
+      if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
+      this.put(slot, part, 'data', offset, bytes);
+    };
     const carry = new Uint8Array(4);
     let carried = 0;
     let at = part * (t.end - t.start);
@@ -210,38 +252,42 @@ class Uploader {
         carry.set(chunk.subarray(0, from), carried);
         carried += from;
         if (carried < 4) continue;
-        this.put(slot, part, 'data', at, carry.slice());
+        put(at, carry.slice());
         at += 4;
         carried = 0;
       }
       const whole = (chunk.byteLength - from) & ~3;
-      if (whole > 0) this.put(slot, part, 'data', at, chunk.slice(from, from + whole));
+      if (whole > 0) put(at, chunk.slice(from, from + whole));
       at += whole;
       carried = chunk.byteLength - from - whole;
       carry.set(chunk.subarray(from + whole));
       this.progress(reader.position);
     }
-    if (carried > 0) this.put(slot, part, 'data', at, carry.slice(0, carried));
+    if (carried > 0) put(at, carry.slice(0, carried));
   }
 
   private slot(d: Destination, format: MatrixFormat): Slot {
     const existing = this.slots.get(d.key);
     if (existing) return existing;
-    const bytes = formatBytes(format, rowsOf(d), d.cols);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-    const limit = Math.min(this.gpu.adapter.limits.maxStorageBufferBindingSize, this.gpu.adapter.limits.maxBufferSize);
-    if (bytes.data > limit) throw new ResourceLimitError(`tensor "${d.parts[0]}" is not exactly representable in f16 and needs a ${bytes.data}-byte f32 buffer; this GPU allows ${limit}`, { tensor: d.parts[0] });
-    const slot: Slot = {
-      destination: d,
-      format,
-      data: this.gpu.device.createBuffer({ label: d.key, size: align4(Math.max(4, bytes.data)), usage }),
-      scales: bytes.scales ? this.gpu.device.createBuffer({ label: `${d.key}.scales`, size: align4(bytes.scales), usage }) : undefined,
-    };
+    const perPiece = pieceRows(d, format, bufferLimit(this.gpu));
+    const slot: Slot = { destination: d, format, pieces: [] };
+    this.slots.set(d.key, slot); // before creating buffers, so a failure destroys those made
+    for (let rowStart = 0; rowStart < rowsOf(d); rowStart += perPiece) {
+      const rows = Math.min(perPiece, rowsOf(d) - rowStart);
+      const bytes = formatBytes(format, rows, d.cols);
+      const label = perPiece < rowsOf(d) ? `${d.key}[${rowStart}..]` : d.key;
+      slot.pieces.push({
+        rowStart,
+        rows,
+        data: this.gpu.device.createBuffer({ label, size: align4(Math.max(4, bytes.data)), usage }),
+        scales: bytes.scales ? this.gpu.device.createBuffer({ label: `${label}.scales`, size: align4(bytes.scales), usage }) : undefined,
+      });
+    }
     if (d.gpuParts < d.parts.length) {
       const all = formatBytes(format, d.partRows * d.parts.length, d.cols);
       slot.host = { data: new Uint8Array(all.data), scales: all.scales ? new Uint8Array(all.scales) : undefined };
     }
-    this.slots.set(d.key, slot);
     return slot;
   }
 
@@ -250,7 +296,19 @@ class Uploader {
     // every array here owns a plain ArrayBuffer (chunks and conversions are never shared memory)
     const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     slot.host?.[field]!.set(bytes, offset);
-    if (part < slot.destination.gpuParts) this.write(slot[field]!, offset, bytes);
+    if (part >= slot.destination.gpuParts) return;
+    if (slot.pieces.length === 1) {
+      this.write(slot.pieces[0][field]!, offset, bytes);
+      return;
+    }
+    // row pieces: each takes the bytes of its rows (piece boundaries fall on rows, 4-byte aligned)
+    const rowBytes = formatBytes(slot.format, 1, slot.destination.cols)[field];
+    for (const piece of slot.pieces) {
+      const start = piece.rowStart * rowBytes;
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + bytes.byteLength, start + piece.rows * rowBytes);
+      if (from < to) this.write(piece[field]!, from - start, bytes.subarray(from - offset, to - offset));
+    }
   }
 
   private write(buffer: GPUBuffer, offset: number, bytes: Uint8Array<ArrayBuffer>): void {
@@ -269,17 +327,13 @@ class Uploader {
   }
 }
 
+/** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
+const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k' };
+
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));
   out.set(data);
   return out;
-}
-
-/** The GPU format when the stored bytes are already the planned layout. */
-function storedAs(planned: PlannedFormat, dtype: StoredDtype): MatrixFormat | undefined {
-  if (planned === 'f32' && dtype === 'F32') return 'f32';
-  if (planned === 'f16' && dtype === 'F16') return 'f16';
-  return isGgmlFormat(planned) && planned === dtype ? planned : undefined;
 }
 
 /** Checkpoint bytes (any alignment) -> f32 values, exactly. */
@@ -290,19 +344,27 @@ function toF32(bytes: Uint8Array, t: TensorInfo): Float32Array {
   return t.dtype === 'F16' ? f16BitsToF32(halves) : bf16ToF32(halves);
 }
 
-/** True when every value survives f32 -> f16 -> f32 unchanged (bf16's 8 significant bits fit f16's 11 in range). */
-function exactInF16(values: Float32Array): boolean {
-  const back = f16BitsToF32(f32ToF16Bits(values));
-  for (let i = 0; i < values.length; i++) if (back[i] !== values[i] && !(Number.isNaN(back[i]) && Number.isNaN(values[i]))) return false;
-  return true;
+function destroyPieces(pieces: Piece[]): void {
+  for (const p of pieces) {
+    p.data.destroy();
+    p.scales?.destroy();
+  }
 }
 
 function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
   const matrix = (key: string): WeightMatrix => {
     const s = slots.get(key)!;
-    return { format: s.format, rows: rowsOf(s.destination), cols: s.destination.cols, data: s.data, scales: s.scales, label: key };
+    const { data, scales } = s.pieces[0];
+    return { format: s.format, rows: rowsOf(s.destination), cols: s.destination.cols, data, scales, label: key };
   };
-  const vector = (key: string) => slots.get(key)!.data;
+  /** embed and lmHead: one matrix, or its row pieces when it exceeds a storage binding */
+  const splittable = (key: string): WeightMatrix | SplitMatrix => {
+    const s = slots.get(key)!;
+    if (s.pieces.length === 1) return matrix(key);
+    const pieces = s.pieces.map(({ rowStart, rows, data, scales }) => ({ rowStart, w: { format: s.format, rows, cols: s.destination.cols, data, scales, label: `${key}[${rowStart}..]` } }));
+    return { format: s.format, rows: rowsOf(s.destination), cols: s.destination.cols, label: key, pieces };
+  };
+  const vector = (key: string) => slots.get(key)!.pieces[0].data;
   const host = (key: string): HostExperts => {
     const s = slots.get(key)!;
     const perExpert = formatBytes(s.format, s.destination.partRows, s.destination.cols);
@@ -311,7 +373,7 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
   const offloaded = (k: string): OffloadedExperts | undefined => slots.get(`${k}.gate`)!.host
     && { resident: slots.get(`${k}.gate`)!.destination.gpuParts, gate: host(`${k}.gate`), up: host(`${k}.up`), down: host(`${k}.down`) };
   const optional = <T>(key: string, make: (key: string) => T) => (slots.has(key) ? make(key) : undefined);
-  const embed = matrix('embed');
+  const embed = splittable('embed');
   const layers = Array.from({ length: config.layers }, (_, l): LayerWeights => {
     const p = `layers.${l}`;
     const expertMlp = (k: string) => ({ gate: matrix(`${k}.gate`), up: matrix(`${k}.up`), down: matrix(`${k}.down`) });
@@ -336,17 +398,18 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
     };
   });
   let bytes = 0;
-  for (const s of slots.values()) bytes += s.data.size + (s.scales?.size ?? 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : matrix('lmHead'), bytes, format: layers[0].q.format };
+  for (const s of slots.values()) for (const p of s.pieces) bytes += p.data.size + (p.scales?.size ?? 0);
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, format: layers[0].q.format };
 }
 
 /** Frees every GPU buffer of loaded weights (the tied embedding once). */
 export function destroyWeights(w: ModelWeights): void {
   const buffers = new Set<GPUBuffer>([w.norm]);
-  const add = (m?: WeightMatrix) => {
-    if (!m) return;
-    buffers.add(m.data);
-    if (m.scales) buffers.add(m.scales);
+  const add = (m?: WeightMatrix | SplitMatrix) => {
+    for (const { w } of m ? rowPieces(m) : []) {
+      buffers.add(w.data);
+      if (w.scales) buffers.add(w.scales);
+    }
   };
   [w.embed, w.lmHead].forEach(add);
   for (const l of w.layers) {

@@ -3,9 +3,10 @@ import { createEngine } from './index';
 import type { GenerateResult, LoadProgress, Strategy } from '../contract/types';
 import { InferError } from '../contract/errors';
 
-const USAGE = `usage: webgpu-infer generate --model DIR --prompt TEXT [options]
+const USAGE = `usage: webgpu-infer generate --model DIR|URL|OWNER/NAME --prompt TEXT [options]
 
 options:
+  --revision REV --hub-base URL                             hub ids: branch/tag/commit, hub or mirror
   --strategy greedy|sample|self-speculative|superposed   (default greedy)
   --max-tokens N        tokens to generate (default 64)
   --temperature T --top-k K --top-p P --seed S             sampling
@@ -17,26 +18,23 @@ options:
 /** `webgpu-infer generate ...`: stream a generation to stdout. Returns the process exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== 'generate') {
-    console.error(USAGE);
-    return command === '--help' || command === '-h' ? 0 : 2;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
   }
-  const { values: o } = parseArgs({
-    args: rest,
-    options: {
-      model: { type: 'string' }, prompt: { type: 'string' }, strategy: { type: 'string', default: 'greedy' },
-      'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-      'top-p': { type: 'string' }, seed: { type: 'string' }, 'exit-layer': { type: 'string' }, 'draft-length': { type: 'string' },
-      drafts: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
-    },
-  });
-  if (!o.model || o.prompt === undefined) {
-    console.error(USAGE);
-    return 2;
+  if (command !== 'generate') return usageError(command === undefined ? 'no command given' : `unknown command "${command}"`);
+  let o: ReturnType<typeof parseOptions>;
+  try {
+    o = parseOptions(rest);
+  } catch (e) {
+    return usageError((e as Error).message);
   }
+  if (!o.model || o.prompt === undefined) return usageError('--model and --prompt are required');
   try {
     const engine = await createEngine({
       model: o.model,
+      revision: o.revision,
+      hubBase: o['hub-base'],
       quantize: o.quantize as 'q8' | 'q4' | undefined,
       onProgress: o.json ? undefined : progressBar,
     });
@@ -62,6 +60,24 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     console.error(e instanceof InferError ? `${e.name}: ${e.message}` : e);
     return 1;
   }
+}
+
+function parseOptions(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      model: { type: 'string' }, prompt: { type: 'string' }, strategy: { type: 'string', default: 'greedy' },
+      'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
+      'top-p': { type: 'string' }, seed: { type: 'string' }, 'exit-layer': { type: 'string' }, 'draft-length': { type: 'string' },
+      drafts: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
+      revision: { type: 'string' }, 'hub-base': { type: 'string' },
+    },
+  }).values;
+}
+
+function usageError(why: string): number {
+  console.error(`webgpu-infer: ${why}\n\n${USAGE}`);
+  return 2;
 }
 
 function strategyFrom(o: Record<string, string | boolean | undefined>): Strategy {

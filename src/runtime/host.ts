@@ -65,6 +65,8 @@ export class RuntimeHost {
   private loadRequest: LoadRequest | undefined;
   private loading: AbortController | undefined;
   private tail: Promise<unknown> = Promise.resolve();
+  /** bumped by dispose() and reload(): generations started before stop between steps, queued ones never start */
+  private epoch = 0;
 
   constructor(private readonly env: HostEnvironment) {}
 
@@ -96,10 +98,14 @@ export class RuntimeHost {
     this.loading?.abort(new AbortError('loading the model was aborted', { model: describeModel(this.loadRequest) }));
   }
 
-  /** Drops the runtime and loads the same model again on a fresh device: the way back after a DeviceLostError. */
+  /**
+   * Drops the runtime and loads the same model again on a fresh device: the way back after a DeviceLostError.
+   * Generations running or queued end as aborted first.
+   */
   async reload(): Promise<EngineInfo> {
     const request = this.loadRequest;
     if (!request) throw new InvalidRequestError('reload: the engine was never loaded');
+    this.epoch++;
     return this.enqueue(() => {
       this.release();
       return this.load(request);
@@ -108,18 +114,20 @@ export class RuntimeHost {
 
   /** Queues a request; its events, then 'done' (or one error), arrive on `port`. Abort: post {abort: true}. */
   async generate(request: WireRequest, port: MessagePort): Promise<void> {
-    let stop = false;
+    let aborted = false;
     port.onmessage = (m: MessageEvent<ClientMessage>) => {
-      if (m.data?.abort) stop = true;
+      if (m.data?.abort) aborted = true;
     };
+    const epoch = this.epoch;
+    const stop = () => aborted || epoch !== this.epoch;
     const post = (message: HostMessage) => port.postMessage(message);
     const batcher = new EventBatcher((events) => post({ events }));
     this.withRuntime((runtime) => {
-      if (stop) return Promise.resolve(abortedResult());
+      if (stop()) return Promise.resolve(abortedResult());
       const emit = (ev: GenerateEvent) => {
         if (ev.type !== 'done') batcher.push(ev);
       };
-      return runtime.generate(request, emit, () => stop);
+      return runtime.generate(request, emit, stop);
     }).then(
       (result) => batcher.push({ type: 'done', result }),
       (e: unknown) => {
@@ -149,7 +157,9 @@ export class RuntimeHost {
     return this.ready().kernelProfile();
   }
 
+  /** Stops a running generation between steps (it ends as aborted) and releases the model once it has. */
   async dispose(): Promise<void> {
+    this.epoch++;
     await this.cancelLoad();
     await this.enqueue(async () => this.release());
   }

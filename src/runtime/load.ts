@@ -11,8 +11,8 @@ import { estimateWeightBytes } from '../model/weights';
 import { contextTokens, Runtime, type RuntimeOptions } from './runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
-  const { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile } = request;
-  return { quantize, contextLength, maxResidentExperts, prefetchExperts, sparsity, ngrams, profile };
+  const { quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile } = request;
+  return { quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile };
 }
 
 function size(bytes: number): string {

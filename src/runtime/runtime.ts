@@ -1,13 +1,14 @@
 import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
-import { AbortError, ContextLengthError, InferError, ModelFormatError } from '../contract/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress } from '../contract/types';
+import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
+import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
 import { parameterCount } from '../model/params';
 import { Tokenizer } from '../model/tokenizer';
+import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
 import { renderChat } from '../model/chat_template';
 import { KvCache } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
@@ -19,7 +20,7 @@ import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
 /** The engine options a Runtime acts on (documented on EngineOptions). */
-export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'sparsity' | 'ngrams' | 'profile'>;
+export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'prefetchExperts' | 'scanWeights' | 'sparsity' | 'ngrams' | 'profile'>;
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
@@ -36,6 +37,8 @@ export class Runtime {
   private mlp!: MlpBlocks;
   /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
   private ngrams?: NgramTable;
+  /** the checkpoint's generation_config.json: EOS ids, and the sampling of requests without a strategy */
+  private generation: GenerationConfig = EMPTY_GENERATION_CONFIG;
 
   private constructor(
     readonly gpu: Gpu,
@@ -59,14 +62,17 @@ export class Runtime {
     const config = await loadConfig(source);
     checkAbort();
     onProgress?.({ phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, file: 'tokenizer.json' });
-    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source) : null;
+    const generation = await loadGenerationConfig(source);
+    const tokenizer = (await source.exists('tokenizer.json')) ? await Tokenizer.load(source, generation) : null;
     checkAbort();
     const weights = await loadWeights(gpu, config, source, {
       quantize: options.quantize,
+      scanWeights: options.scanWeights ?? true,
       residentExperts: residentExperts(config, options.maxResidentExperts),
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
@@ -79,6 +85,7 @@ export class Runtime {
     const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
     runtime.ngrams = ngrams;
     runtime.mlp = mlp;
+    runtime.generation = generation;
     return runtime;
   }
 
@@ -127,12 +134,12 @@ export class Runtime {
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
-    const strategy = createStrategy(request.strategy ?? { kind: 'greedy' });
+    const strategy = createStrategy(request.strategy ?? defaultStrategy(this.generation));
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
     const stopAtEos = request.stopAtEos ?? true;
     // with stopAtEos false, EOS is an ordinary token for the output and for the strategies (superposed drafts end at EOS)
-    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? this.config.eosTokenIds : []);
+    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? [...this.config.eosTokenIds, ...this.generation.eosIds] : []);
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
     const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stop ?? []);
 
@@ -148,7 +155,13 @@ export class Runtime {
       gpu: this.gpu,
       model,
       prompt,
-      emit: (tokens, origins, round) => output.push(tokens, origins, round),
+      emit: (tokens, origins, round) => {
+        // the pick kernels answer an id past the vocabulary (0xffffffff) for a row of logits holding NaN or infinity
+        if (tokens.some((t) => t >= this.config.vocab)) {
+          throw new NonFiniteError(`the model produced NaN or infinite logits after ${output.tokens.length} generated tokens (non-finite weights or activations)`, { generatedTokens: output.tokens.length });
+        }
+        return output.push(tokens, origins, round);
+      },
       emitDrafts: (drafts) => {
         draftsSeen = drafts;
         emit({ type: 'drafts', drafts });
@@ -180,6 +193,8 @@ export class Runtime {
     this.mlp.destroy();
     this.model.kv.destroy();
     destroyWeights(this.weights);
+    this.arena.destroy();
+    this.profiler?.destroy();
   }
 
   /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
@@ -222,6 +237,11 @@ export class Runtime {
   private checkUsable(): void {
     if (this.disposed) throw new InferError('the runtime has been disposed');
   }
+}
+
+/** A request without a strategy samples as generation_config.json says (do_sample), else decodes greedily. */
+function defaultStrategy({ sampling }: GenerationConfig): Strategy {
+  return sampling ? { kind: 'sample', ...sampling } : { kind: 'greedy' };
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */

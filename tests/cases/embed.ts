@@ -2,24 +2,44 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { embed } from '../../src/kernels/embed';
-import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
+import { dequantize, encodeWeight } from '../../src/kernels/quantize';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { runStep } from '../helpers/step';
+import { splitWeight } from './linear';
 
-function encodeTable(format: WeightFormat, w: Float32Array, rows: number, cols: number): { data: Uint32Array; scales?: Float32Array } {
-  if (format === 'f32') return { data: new Uint32Array(w.buffer.slice(0)) };
-  if (format === 'f16') return { data: packF16(f32ToF16Bits(w)) };
-  return format === 'q8' ? quantizeQ8(w, rows, cols) : quantizeQ4(w, rows, cols);
+const shapes: [WeightFormat, number, number][] = [['f32', 50, 96], ['f16', 50, 96], ['f16', 7, 2], ['bf16', 50, 96], ['bf16', 7, 2], ['bf16', 5, 6], ['q8', 40, 64], ['q4', 40, 160]];
+
+/** Random values; bf16 ones spread over 2^-126..2^126 (far outside f16's range, so a wrong decode shows). */
+function tableValues(format: WeightFormat, n: number, seed: number): Float32Array {
+  const w = randomFloats(n, seed, 2);
+  if (format === 'bf16') for (let i = 0; i < n; i++) w[i] *= 2 ** (((i * 37) % 253) - 126);
+  return w;
 }
 
-const shapes: [WeightFormat, number, number][] = [['f32', 50, 96], ['f16', 50, 96], ['f16', 7, 2], ['q8', 40, 64], ['q4', 40, 160]];
+/** A table split by rows (a big vocabulary's embedding over the buffer limit) gives the unsplit table's rows. */
+const splitCases: KernelCase[] = (['bf16', 'q4'] as WeightFormat[]).map((format): KernelCase => ({
+  name: `embed ${format} table split by rows (0, 7, 30) == unsplit (bitwise)`,
+  async run(gpu) {
+    const vocab = 40, hidden = 64;
+    const values = tableValues(format, vocab * hidden, 9);
+    const { data, scales } = encodeWeight(format, values, vocab, hidden);
+    const table = { format, rows: vocab, cols: hidden, data: uploadBuffer(gpu, 'table', data), scales: scales && uploadBuffer(gpu, 'scales', scales), label: 'table' };
+    const split = splitWeight(gpu, format, dequantize(format, data, scales, vocab, hidden), vocab, hidden, [0, 7, 30]);
+    const ids = uploadBuffer(gpu, 'ids', Uint32Array.from([0, 6, 7, 8, 29, 30, 39, 3, 0]));
+    const [whole, pieces] = [storageBuffer(gpu, 'whole', 4 * 9 * hidden), storageBuffer(gpu, 'pieces', 4 * 9 * hidden)];
+    await runStep(gpu, (step) => {
+      embed(gpu, step, { ids, idsOffset: 0, count: 9, table, out: whole });
+      embed(gpu, step, { ids, idsOffset: 0, count: 9, table: split, out: pieces });
+    });
+    return { actual: await readF32(gpu, pieces, 9 * hidden), expected: await readF32(gpu, whole, 9 * hidden), tolerance: 0 };
+  },
+}));
 
-export const embedCases: KernelCase[] = shapes.map(([format, vocab, hidden]) => ({
+export const embedCases: KernelCase[] = [...splitCases, ...shapes.map(([format, vocab, hidden]): KernelCase => ({
   name: `embed ${format} vocab=${vocab} hidden=${hidden}`,
   browser: format === 'f16' && hidden === 96,
   async run(gpu) {
-    const w = randomFloats(vocab * hidden, vocab + hidden, 2);
-    const { data, scales } = encodeTable(format, w, vocab, hidden);
+    const { data, scales } = encodeWeight(format, tableValues(format, vocab * hidden, vocab + hidden), vocab, hidden);
     const table = dequantize(format, data, scales, vocab, hidden);
     const idsOffset = 2;
     const ids = Uint32Array.from([0, 0, 3, vocab - 1, 0, 5 % vocab, vocab - 1]);
@@ -36,4 +56,4 @@ export const embedCases: KernelCase[] = shapes.map(([format, vocab, hidden]) => 
     for (let t = 0; t < count; t++) expected.set(table.subarray(ids[idsOffset + t] * hidden, (ids[idsOffset + t] + 1) * hidden), t * hidden);
     return { actual: await readF32(gpu, out, count * hidden), expected, tolerance: 0 };
   },
-}));
+}))];

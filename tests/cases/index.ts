@@ -1,6 +1,7 @@
 import type { KernelCase } from './types';
 import { elementwiseCases } from './elementwise';
 import { attentionCases } from './attention';
+import { attentionRingCases } from './attention_ring';
 import { embedCases } from './embed';
 import { ropeCases } from './rope';
 import { samplingCases } from './sampling';
@@ -18,6 +19,7 @@ import { ggmlCases } from './ggml';
 export const kernelSuites: Record<string, KernelCase[]> = {
   elementwise: elementwiseCases,
   attention: attentionCases,
+  'attention ring cache': attentionRingCases,
   embed: embedCases,
   rope: ropeCases,
   sampling: samplingCases,

@@ -1,20 +1,15 @@
 import type { KernelCase } from './types';
 import type { Gpu } from '../../src/gpu/device';
-import type { WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
+import type { SplitMatrix, WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { linear, linearKernel, type GemvShape } from '../../src/kernels/linear';
-import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
+import { linear, linearKernel, type GatedActivation, type GemvShape } from '../../src/kernels/linear';
+import { dequantize, encodeWeight } from '../../src/kernels/quantize';
 import { runStep } from '../helpers/step';
 
 /** A random [rows, cols] weight in `format` on the GPU, and its exact f32 values (the CPU reference's weights). */
 export function randomWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
-  const f = randomFloats(rows * cols, seed);
-  let data: Uint32Array;
-  let scales: Float32Array | undefined;
-  if (format === 'f32') data = new Uint32Array(f.buffer);
-  else if (format === 'f16') data = packF16(f32ToF16Bits(f));
-  else ({ data, scales } = (format === 'q8' ? quantizeQ8 : quantizeQ4)(f, rows, cols));
+  const { data, scales } = encodeWeight(format, randomFloats(rows * cols, seed), rows, cols);
   const w: WeightMatrix = {
     format, rows, cols, label: `w-${format}`,
     data: uploadBuffer(gpu, `w-${format}`, data),
@@ -83,20 +78,59 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
   };
 }
 
-/** y = silu(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in; gates up to ±30 cover silu's saturated tails. */
-function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
+/** The gated activations in f64: silu, and gelu_pytorch_tanh as transformers writes it. */
+const ACTIVATIONS: Record<GatedActivation, (g: number) => number> = {
+  silu: (g) => g / (1 + Math.exp(-g)),
+  gelu_pytorch_tanh: (g) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3))),
+};
+
+/** y = act(gate) ⊙ (x · Wᵀ): the up projection with the gated MLP's activation fused in; gates up to ±30 cover the saturated tails. */
+function gatedCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false, activation: GatedActivation = 'silu'): KernelCase {
   const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
   return {
-    name: `${path} ${format} gated by silu rows=${rows} out=${out} in=${cols}`,
+    name: `${path} ${format} gated by ${activation} rows=${rows} out=${out} in=${cols}`,
     browser,
     async run(gpu) {
       const { w, values } = randomWeight(gpu, format, out, cols, 17);
       const xv = randomFloats(rows * cols, 18), gv = randomFloats(rows * out, 19, 30);
       const x = uploadBuffer(gpu, 'x', xv), gate = uploadBuffer(gpu, 'gate', gv);
       const y = storageBuffer(gpu, 'y', 4 * rows * out);
-      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate }, shape[1]));
-      const expected = linearReference(xv, values, rows, out, cols).map((v, i) => (gv[i] / (1 + Math.exp(-gv[i]))) * v);
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y, rows, gate, activation }, shape[1]));
+      const expected = linearReference(xv, values, rows, out, cols).map((v, i) => ACTIVATIONS[activation](gv[i]) * v);
       return { actual: await readF32(gpu, y, rows * out), expected, tolerance: 1e-5 };
+    },
+  };
+}
+
+/** `w`'s values [rows, cols] as a matrix split by rows at `starts` (each piece its own buffers, as the loader splits). */
+export function splitWeight(gpu: Gpu, format: WeightFormat, values: Float32Array, rows: number, cols: number, starts: number[]): SplitMatrix {
+  const pieces = starts.map((rowStart, i) => {
+    const end = starts[i + 1] ?? rows;
+    const { data, scales } = encodeWeight(format, values.slice(rowStart * cols, end * cols), end - rowStart, cols);
+    const label = `w-${format}[${rowStart}..]`;
+    return { rowStart, w: { format, rows: end - rowStart, cols, label, data: uploadBuffer(gpu, label, data), scales: scales && uploadBuffer(gpu, 'scales', scales) } };
+  });
+  return { format, rows, cols, label: `w-${format}-split`, pieces };
+}
+
+/** A weight split by rows (a big vocabulary's LM head over the buffer limit) gives the unsplit weight's bits. */
+function splitCase(format: WeightFormat, rows: number, shape: [string, GemvShape], browser = false): KernelCase {
+  const out = 45, cols = 64;
+  const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';
+  return {
+    name: `${path} ${format} weight split by rows (0, 16, 44) == unsplit (bitwise) rows=${rows}`,
+    browser,
+    async run(gpu) {
+      const { w, values } = randomWeight(gpu, format, out, cols, 23);
+      const split = splitWeight(gpu, format, values, out, cols, [0, 16, 44]);
+      const x = uploadBuffer(gpu, 'x', randomFloats(rows * cols, 24));
+      const whole = storageBuffer(gpu, 'y-whole', 4 * rows * out);
+      const pieces = storageBuffer(gpu, 'y-split', 4 * rows * out);
+      await runStep(gpu, (step) => {
+        linear(gpu, step, { x, w, y: whole, rows }, shape[1]);
+        linear(gpu, step, { x, w: split, y: pieces, rows }, shape[1]);
+      });
+      return { actual: await readF32(gpu, pieces, rows * out), expected: await readF32(gpu, whole, rows * out), tolerance: 0 };
     },
   };
 }
@@ -127,6 +161,7 @@ function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], r
 const SIZES: Record<WeightFormat, [number, number][]> = {
   f32: [[1, 1], [7, 7], [33, 33], [5, 36], [257, 1000], [1000, 257]],
   f16: [[1, 2], [7, 34], [33, 66], [1000, 258]],
+  bf16: [[1, 2], [7, 34], [33, 66], [3, 10], [1000, 258]],
   q8: [[1, 32], [7, 64], [33, 96], [1000, 256]],
   q4: [[1, 32], [7, 64], [33, 96], [1000, 256]],
 };
@@ -146,4 +181,7 @@ export const linearCases: KernelCase[] = [
     ...SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, shape === SHAPES[0] && rows === 7))),
     ...SHAPES.flatMap((shape) => [2, 5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0] && rows !== 2))),
   ]),
+  ...(['bf16', 'f16', 'q8'] as WeightFormat[]).flatMap((format) => SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => splitCase(format, rows, shape, format === 'bf16' && rows === 7 && shape === SHAPES[0])))),
+  ...(['f32', 'f16'] as const).flatMap((format) =>
+    SHAPES.flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, format === 'f16' && shape === SHAPES[0] && rows === 7, 'gelu_pytorch_tanh')))),
 ];

@@ -151,6 +151,6 @@ export const moeCases: KernelCase[] = [
   routerCase(3, 64, 8, false),
   ...TOKENS.flatMap((tokens) => ROUTINGS.map((kind) => sortCase(tokens, kind))),
   ...TOKENS.flatMap((tokens) => ROUTINGS.map((kind) => groupedCase('f32', tokens, kind, tokens === 64 && kind === 'skewed'))),
-  ...(['f16', 'q8', 'q4'] as WeightFormat[]).flatMap((format) => [3, 129].map((tokens) => groupedCase(format, tokens, 'skewed'))),
+  ...(['f16', 'bf16', 'q8', 'q4'] as WeightFormat[]).flatMap((format) => [3, 129].map((tokens) => groupedCase(format, tokens, 'skewed'))),
   ...(['f32', 'q4'] as WeightFormat[]).flatMap((format) => [{ wg: 256, lanes: 64, maxRows: 16 }, { wg: 64, lanes: 16, maxRows: 16 }].map((shape) => groupedCase(format, 3, 'random', false, shape))),
 ];

@@ -38,6 +38,21 @@ const argmaxCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => argmaxShapes.map
   },
 })));
 
+const NO_TOKEN = 0xffffffff;
+
+const nonFiniteCases: KernelCase[] = ROW_WIDTHS.map((width) => ({
+  name: `argmax gives no token (0xffffffff) for a row with NaN or +infinity; -infinity is an ordinary logit, width=${width}`,
+  async run(gpu) {
+    const vocab = 100;
+    const rows = [[37, NaN], [5, Infinity], [0, -Infinity]] as const;
+    const logits = randomFloats(rows.length * vocab, 3, 1);
+    rows.forEach(([at, value], r) => (logits[r * vocab + at] = value));
+    const out = storageBuffer(gpu, 'out', 4 * rows.length);
+    await runStep(gpu, (step) => argmax(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows: rows.length, vocab, out, outOffset: 0 }, width));
+    return { actual: await readU32(gpu, out, rows.length), expected: [NO_TOKEN, NO_TOKEN, argmaxReference(logits, 2, vocab)], tolerance: 0 };
+  },
+}));
+
 /** Hugging Face's warpers, literally: temperature, top-k (keep scores >= k-th), top-p (sorted cumsum), softmax. */
 function distributionReference(logits: Float32Array, vocab: number, temperature: number, topK: number, topP: number): Float64Array {
   const z = Array.from(logits, (x) => Math.fround(x / temperature));
@@ -66,6 +81,8 @@ function distributionReference(logits: Float32Array, vocab: number, temperature:
 const distributionSettings: [number, number, number, number][] = [
   // vocab, temperature, topK, topP
   [1000, 1, 0, 1], [1000, 0.7, 40, 1], [1000, 1.3, 0, 0.9], [32000, 0.8, 50, 0.95], [32000, 1, 0, 0.5], [500, 1, 1, 1], [7, 2, 3, 0.8],
+  // a nucleus goal that rounds to 0 in f32 still keeps the top entry
+  [1000, 1, 0, 1e-45], [1000, 0.5, 10, Number.MIN_VALUE],
 ];
 
 const distributionCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => distributionSettings.map(([vocab, temperature, topK, topP]) => ({
@@ -157,4 +174,4 @@ const histogramCase: KernelCase = {
   },
 };
 
-export const samplingCases: KernelCase[] = [...argmaxCases, ...distributionCases, ...topKTiesCases, ...sampleCases, histogramCase];
+export const samplingCases: KernelCase[] = [...argmaxCases, ...nonFiniteCases, ...distributionCases, ...topKTiesCases, ...sampleCases, histogramCase];

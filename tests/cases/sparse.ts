@@ -79,7 +79,7 @@ function bsrCase(rows: number, out: number, cols: number, block: number, density
   };
 }
 
-const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
+const FORMATS: WeightFormat[] = ['f32', 'f16', 'bf16', 'q8', 'q4'];
 
 export const sparseCases: KernelCase[] = [
   ...FORMATS.map((f) => thresholdZeroCase(f, f === 'f16')),

@@ -3,15 +3,10 @@ import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { superposeEmbed, topN, TOP_N_MAX_WIDTH } from '../../src/kernels/superpose';
 import { ROW_WIDTH_CPU } from '../../src/kernels/sampling';
-import { dequantize, f32ToF16Bits, packF16, quantizeQ4, quantizeQ8 } from '../../src/kernels/quantize';
+import { dequantize, encodeWeight } from '../../src/kernels/quantize';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { runStep } from '../helpers/step';
-
-function encodeTable(format: WeightFormat, w: Float32Array, rows: number, cols: number): { data: Uint32Array; scales?: Float32Array } {
-  if (format === 'f32') return { data: new Uint32Array(w.buffer.slice(0)) };
-  if (format === 'f16') return { data: packF16(f32ToF16Bits(w)) };
-  return format === 'q8' ? quantizeQ8(w, rows, cols) : quantizeQ4(w, rows, cols);
-}
+import { splitWeight } from './linear';
 
 /** [ids, weights]: 3 drafts, two of which end in the same token (their weights merge). */
 const superpositions: [number[], number[]][] = [
@@ -19,21 +14,26 @@ const superpositions: [number[], number[]][] = [
   [[7], [1]],
 ];
 
-const embedShapes: [WeightFormat, number, number][] = [['f32', 50, 96], ['f16', 50, 96], ['q8', 40, 64], ['q4', 40, 160]];
+/** [format, vocab, hidden, row starts of a table split by rows (over the buffer limit)] */
+const embedShapes: [WeightFormat, number, number, number[]?][] = [
+  ['f32', 50, 96], ['f16', 50, 96], ['bf16', 50, 96], ['bf16', 10, 6], ['q8', 40, 64], ['q4', 40, 160], ['bf16', 50, 96, [0, 5, 8]], ['q8', 40, 64, [0, 20]],
+];
 
-const embedCases: KernelCase[] = embedShapes.flatMap(([format, vocab, hidden]) => superpositions.map(([ids, weights]) => ({
-  name: `superposeEmbed ${format} vocab=${vocab} hidden=${hidden} drafts=${ids.length}`,
+const embedCases: KernelCase[] = embedShapes.flatMap(([format, vocab, hidden, starts]) => superpositions.map(([ids, weights]): KernelCase => ({
+  name: `superposeEmbed ${format} vocab=${vocab} hidden=${hidden} drafts=${ids.length}${starts ? ` split at ${starts.join(', ')}` : ''}`,
   browser: format === 'f16' && ids.length === 3,
   async run(gpu) {
     const w = randomFloats(vocab * hidden, 3 * vocab + hidden, 2);
-    const { data, scales } = encodeTable(format, w, vocab, hidden);
+    const { data, scales } = encodeWeight(format, w, vocab, hidden);
     const table = dequantize(format, data, scales, vocab, hidden);
     const out = storageBuffer(gpu, 'out', 4 * hidden);
     await runStep(gpu, (step) => superposeEmbed(gpu, step, {
       ids: uploadBuffer(gpu, 'ids', Uint32Array.from(ids)),
       weights: uploadBuffer(gpu, 'weights', Float32Array.from(weights)),
       count: ids.length,
-      table: { format, rows: vocab, cols: hidden, data: uploadBuffer(gpu, 'table', data), scales: scales && uploadBuffer(gpu, 'scales', scales), label: 'table' },
+      table: starts
+        ? splitWeight(gpu, format, table, vocab, hidden, starts)
+        : { format, rows: vocab, cols: hidden, data: uploadBuffer(gpu, 'table', data), scales: scales && uploadBuffer(gpu, 'scales', scales), label: 'table' },
       out,
     }));
     // CPU Σ_v w_v E[v]: the vocab-sized weight vector (scatter-add over drafts) times the table

@@ -1,6 +1,6 @@
 /**
  * GGUF files (version 3) from metadata and tensors, written from the GGUF spec: header, metadata, tensor infos,
- * padding to the alignment (32), tensor data each aligned. Tensor shapes are given as GGUF's ne (row length first).
+ * padding to the alignment (32), tensor data each padded to it. Tensor shapes are given as GGUF's ne (row length first).
  */
 import { GGML_TYPES } from '../../src/model/gguf/types';
 
@@ -96,10 +96,10 @@ export function ggufBytes(metadata: Record<string, GgufEntry>, tensors: GgufTens
     offset = align(offset + t.data.byteLength);
   }
   out.push(new Uint8Array(align(out.length) - out.length));
+  // every tensor padded to the alignment, the last too (as llama.cpp's writers do)
   tensors.forEach((t, i) => {
     out.push(t.data);
-    const end = offsets[i] + t.data.byteLength;
-    if (i + 1 < tensors.length) out.push(new Uint8Array(offsets[i + 1] - end));
+    out.push(new Uint8Array(align(offsets[i] + t.data.byteLength) - offsets[i] - t.data.byteLength));
   });
   return out.concat();
 }

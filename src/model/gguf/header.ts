@@ -35,6 +35,8 @@ export interface GgufHeader {
   tensors: GgufTensorInfo[];
   /** where the tensor data starts (aligned) */
   dataStart: number;
+  /** the file's size: as the source reports it, else where the last tensor's padding ends (llama.cpp pads every tensor) */
+  fileSize: number;
 }
 
 const MAGIC = 0x46554747; // "GGUF" little-endian
@@ -109,11 +111,11 @@ const SCALARS: Record<number, { bytes: number; get: (v: DataView, at?: number) =
   12: { bytes: 8, get: (v, at = 0) => v.getFloat64(at, true) },
 };
 
-/** Reads and validates the header; the reader is left at the first tensor byte. */
-export async function readGgufHeader(reader: ByteReader, fileSize: number): Promise<GgufHeader> {
+/** Reads and validates the header; the reader is left at the first tensor byte. `size`: the file's, when the source knows it. */
+export async function readGgufHeader(reader: ByteReader, size?: number): Promise<GgufHeader> {
   const file = reader.file;
   const r = new HeaderReader(reader);
-  if (fileSize < 24) throw fail(file, `file of ${fileSize} bytes is too short for a GGUF header`);
+  if (size !== undefined && size < 24) throw fail(file, `file of ${size} bytes is too short for a GGUF header`);
   if ((await r.u32()) !== MAGIC) throw fail(file, 'does not start with "GGUF" (not a GGUF file)');
   const version = await r.u32();
   if (version !== 2 && version !== 3) throw fail(file, `GGUF version ${version} is not supported (2, 3)`);
@@ -146,8 +148,9 @@ export async function readGgufHeader(reader: ByteReader, fileSize: number): Prom
     return { name, dims, type, start: dataStart + offset, end: dataStart + offset + bytes };
   });
   tensors.sort((a, b) => a.start - b.start);
+  const fileSize = size ?? Math.ceil(Math.max(dataStart, ...tensors.map((t) => t.end)) / alignment) * alignment;
   checkLayout(tensors, fileSize, file);
-  return { file, version, metadata, tensors, dataStart };
+  return { file, version, metadata, tensors, dataStart, fileSize };
 }
 
 /** Bytes of a tensor: rows of ne[0] elements in blocks of the type's block size. */

@@ -66,7 +66,7 @@ export class GgufSource implements ModelSource {
       for (const header of headers) {
         const binary = await this.files.binary(header.file);
         const reader = new ByteReader(binary.stream(), header.file, this.signal);
-        shards.push({ header: checkpointHeader(header, interleavedQk), size: binary.size, reader });
+        shards.push({ header: checkpointHeader(header, interleavedQk), size: header.fileSize, reader });
         await reader.skip(header.dataStart);
       }
       const tensors = new Map(shards.flatMap((s) => s.header.tensors.map((t) => [t.name, t] as const)));

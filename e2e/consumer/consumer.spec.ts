@@ -1,0 +1,121 @@
+/**
+ * The package as a user gets it: the packed tarball installed into a fresh app (prepare.ts) whose code is the
+ * README's Install blocks. Type-checked, run in Node and from the CLI, and driven in Chromium in the Vite dev
+ * server, in the minified production build on a plain static server, and as plain modules in a static folder.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { startStaticServer } from '../../tests/helpers/static_server';
+import type { ConsumerState } from './prepare';
+
+const state = (): ConsumerState => JSON.parse(readFileSync(process.env.CONSUMER_STATE!, 'utf8')) as ConsumerState;
+const node = (args: string[], cwd: string) => spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+const tsc = (project: string) => node([path.join(state().app, 'node_modules/typescript/bin/tsc'), '-p', project], state().app);
+
+type ProbeResult = Awaited<ReturnType<typeof import('./app/src/probe')['run']>>;
+
+/** The README's page shows generated text and a full progress bar; the probe's checks then hold. */
+async function checkPage(page: Page, url: string): Promise<void> {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(url);
+  await expect(page.locator('#out')).toHaveText(/\w{3,}.*\w{3,}/, { timeout: 90_000 });
+  await expect(page.locator('#out')).not.toContainText('Error');
+  const bar = await page.locator('#progress').evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max }));
+  expect(bar.max).toBeGreaterThan(1_000_000);
+  expect(bar.value).toBe(bar.max);
+
+  const probe = await page.evaluate(() => (window as unknown as { consumerProbe(): Promise<ProbeResult> }).consumerProbe());
+  expect(probe.phases).toEqual(expect.arrayContaining(['download', 'weights', 'ready']));
+  expect(probe.partialProgress).toBe(true);
+  expect(probe.tokenEvents).toBeGreaterThan(1);
+  expect(probe.done!.drafted).toBeGreaterThan(0);
+  expect(probe.origins.length).toBeGreaterThan(0);
+  expect(probe.chat).toMatchObject({ object: 'chat.completion', finish: expect.stringMatching(/stop|length/) });
+  expect(probe.chat.content.length).toBeGreaterThan(0);
+  expect(probe.aborted).toBe(true);
+  expect(probe.afterAbort).toBe(3);
+  expect(probe.typedError).toEqual({ instanceOfModelFormatError: true, instanceOfInferError: true, name: 'ModelFormatError', code: 'MODEL_FORMAT', constructorIsClass: true });
+  expect(probe.abortError).toBe(true);
+  expect(pageErrors).toEqual([]);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test.describe('the installed package', () => {
+  test('the tarball holds the library only: dist/, no models, no demo', () => {
+    const { packedFiles, packedBytes, setupMs } = state();
+    console.log(`tarball ${(packedBytes / 1024).toFixed(0)} KiB, ${packedFiles.length} files; setup (pack, install, build) ${(setupMs / 1000).toFixed(1)} s`);
+    expect(packedFiles.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f))).toEqual([]);
+    for (const entry of ['dist/index.js', 'dist/worker.js', 'dist/node/index.js', 'dist/node/cli.js', 'dist/types/browser/index.d.ts', 'dist/types/node/index.d.ts']) {
+      expect(packedFiles).toContain(entry);
+    }
+    expect(packedBytes).toBeLessThan(1024 * 1024);
+  });
+
+  test('the app type-checks against the package; wrong usage does not', () => {
+    const ok = tsc('tsconfig.json');
+    expect(ok.stdout + ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    const wrong = tsc('wrong/tsconfig.json');
+    expect(wrong.status).not.toBe(0);
+    const errors = wrong.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+    expect(errors.map((l) => /usage\.ts\((\d+),/.exec(l)?.[1])).toEqual(['4', '5', '6']);
+  });
+
+  test('Node: the README script, the CLI and its --help', () => {
+    const { app } = state();
+    const script = node(['node.mjs'], app);
+    expect(script.status, script.stderr).toBe(0);
+    expect(script.stdout).toMatch(/\(16 tokens, .+\)/);
+    const cli = node([path.join(app, 'node_modules/.bin/webgpu-infer'), 'generate', '--model', 'public/models/tiny-dense', '--prompt', 'Once upon a time', '--max-tokens', '8'], app);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^Once upon a time\S*\s+\S+/);
+    const help = node([path.join(app, 'node_modules/.bin/webgpu-infer'), 'generate', '--help'], app);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: webgpu-infer generate');
+  });
+
+  test('the minified production build on a plain static server', async ({ page }) => {
+    const server = await startStaticServer(path.join(state().app, 'dist'));
+    try {
+      await checkPage(page, `${server.url}/`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the Vite dev server', async ({ page }) => {
+    const { app } = state();
+    const port = await freePort();
+    const vite = spawn(process.execPath, [path.join(app, 'node_modules/vite/bin/vite.js'), '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, stdio: 'pipe' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        vite.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        vite.on('exit', (code) => reject(new Error(`vite exited with ${code}`)));
+      });
+      await checkPage(page, `http://127.0.0.1:${port}/`);
+    } finally {
+      vite.kill();
+    }
+  });
+
+  test('plain <script type="module"> from a static folder', async ({ page }) => {
+    const server = await startStaticServer(state().site);
+    try {
+      await page.goto(`${server.url}/`);
+      await expect(page.locator('#out')).toHaveText(/\w{3,}.*\w{3,}/, { timeout: 90_000 });
+    } finally {
+      await server.close();
+    }
+  });
+});
