@@ -165,7 +165,10 @@ function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, MatrixForm
 function pieceRows(d: Destination, format: MatrixFormat, limit: number): number {
   const rows = rowsOf(d);
   if (!SPLITTABLE.has(d.key) || formatBytes(format, rows, d.cols).data <= limit) return rows;
-  return Math.floor(limit / formatBytes(format, 1, d.cols).data);
+  const rowBytes = formatBytes(format, 1, d.cols).data;
+  // pieces start on 4-byte boundaries: an even row count when rows are 2 mod 4 bytes (GGUF q8_0, q6_k)
+  const step = rowBytes % 4 === 0 ? 1 : rowBytes % 2 === 0 ? 2 : 4;
+  return Math.floor(limit / rowBytes / step) * step;
 }
 
 /**

@@ -119,8 +119,8 @@ function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufE
   };
 }
 
-/** The GGUF bytes of the HF folder `dir` under `scheme`. */
-export function hfToGguf(dir: string, scheme: GgufScheme): Uint8Array {
+/** The GGUF metadata and tensors of the HF folder `dir` under `scheme`. */
+export function hfToGguf(dir: string, scheme: GgufScheme): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const arch = ({ LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' } as Record<string, string>)[c.architectures[0]];
   if (!arch) throw new Error(`${dir}: ${c.architectures[0]} has no GGUF mapping here`);
@@ -162,13 +162,34 @@ export function hfToGguf(dir: string, scheme: GgufScheme): Uint8Array {
     const type = matrixType(scheme, name, cols, tied);
     tensors.push({ name, type, dims: [cols, rows], data: encode(type, values, rows, cols) });
   }
-  return ggufBytes(metadata, tensors);
+  return { metadata, tensors };
 }
+
+const fileStem = (dir: string, scheme: GgufScheme) => `${dir.split('/').filter(Boolean).pop()}-${scheme}`;
 
 /** Writes (once per process) and returns the path of `dir` as GGUF under `scheme` in GGUF_DIR. */
 export function ggufFile(dir: string, scheme: GgufScheme): string {
   mkdirSync(GGUF_DIR, { recursive: true });
-  const path = join(GGUF_DIR, `${dir.split('/').filter(Boolean).pop()}-${scheme}.gguf`);
-  writeFileSync(path, hfToGguf(dir, scheme));
+  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}.gguf`);
+  const { metadata, tensors } = hfToGguf(dir, scheme);
+  writeFileSync(path, ggufBytes(metadata, tensors));
   return path;
+}
+
+/**
+ * `dir` as a split model of `count` files (`name-0000i-of-0000N.gguf`, as llama.cpp's gguf-split writes them: the
+ * metadata in the first, `split.*` keys in each, the tensors dealt out in order). Returns the first file's path.
+ */
+export function ggufSplitFiles(dir: string, scheme: GgufScheme, count: number): string {
+  mkdirSync(GGUF_DIR, { recursive: true });
+  const { metadata, tensors } = hfToGguf(dir, scheme);
+  const per = Math.ceil(tensors.length / count);
+  const name = (i: number) => join(GGUF_DIR, `${fileStem(dir, scheme)}-${String(i + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`);
+  for (let i = 0; i < count; i++) {
+    const split: Record<string, GgufEntry> = {
+      'split.no': { type: 'u32', value: i }, 'split.count': { type: 'u32', value: count }, 'split.tensors.count': { type: 'i32', value: tensors.length },
+    };
+    writeFileSync(name(i), ggufBytes(i === 0 ? { ...metadata, ...split } : split, tensors.slice(i * per, (i + 1) * per)));
+  }
+  return name(0);
 }
