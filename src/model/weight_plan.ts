@@ -152,8 +152,8 @@ export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => StoredD
 
 export interface EstimateOptions {
   quantize?: Quantize;
-  /** checkpoint storage (default 16-bit) */
-  dtype?: Dtype;
+  /** checkpoint storage (default 16-bit), or each tensor's when known (GGUF headers) */
+  dtype?: Dtype | ((tensor: string) => StoredDtype);
   /** expert budget as the loader applies it (routed experts per layer given GPU storage; undefined = all) */
   residentExperts?: number;
   /** the activation-sparse MLP is on: it keeps a transposed copy of every dense W_down, in the same format */
@@ -163,10 +163,11 @@ export interface EstimateOptions {
 /** Memory the weights of `config` take once loaded. */
 export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F16', residentExperts, sparseMlp = false }: EstimateOptions = {}): WeightBytes {
   const plan = planWeights(config, residentExperts);
-  const bytes = planBytes(plan, () => dtype, quantize);
+  const dtypeOf = typeof dtype === 'function' ? dtype : () => dtype;
+  const bytes = planBytes(plan, dtypeOf, quantize);
   if (sparseMlp) {
     const downs = { ...plan, destinations: plan.destinations.filter((d) => d.key.endsWith('.mlp.down')) };
-    bytes.gpu += planBytes(downs, () => dtype, quantize).gpu;
+    bytes.gpu += planBytes(downs, dtypeOf, quantize).gpu;
   }
   return bytes;
 }

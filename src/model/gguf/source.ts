@@ -2,6 +2,7 @@ import { ModelFormatError } from '../../contract/errors';
 import { ByteReader } from '../byte_reader';
 import type { OpenCheckpoint, OpenShard } from '../checkpoint';
 import { parseConfig } from '../config';
+import type { StoredDtype } from '../safetensors';
 import { missingFile, type ModelSource } from '../source';
 import { ggufArchitecture, ggufConfigJson, Metadata } from './config';
 import { readGgufHeader, type GgufHeader } from './header';
@@ -75,6 +76,12 @@ export class GgufSource implements ModelSource {
       await close();
       throw e;
     }
+  }
+
+  /** Each tensor's storage, by Hugging Face name (for the memory estimate before loading). */
+  async tensorDtypes(): Promise<Map<string, StoredDtype>> {
+    const headers = await this.parsedHeaders();
+    return new Map(headers.flatMap((h) => checkpointHeader(h).tensors.map((t) => [t.name, t.dtype] as const)));
   }
 
   private parsedHeaders(): Promise<GgufHeader[]> {
