@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { createEngine } from '../src/node/index';
 import type { Engine } from '../src/contract/types';
-import { ggufFile, type GgufScheme } from './helpers/gguf_convert';
+import { GGUF_DIR, ggufFile, hfToGguf, type GgufScheme } from './helpers/gguf_convert';
+import { ggufBytes, type GgufEntry } from './helpers/gguf_writer';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GgufSource } from '../src/model/gguf/source';
+import { directorySource } from '../src/node/source';
+import { Tokenizer } from '../src/model/tokenizer';
 
 const TINY_DENSE = 'public/models/tiny-dense';
 /** a qwen2 fixture (q/k/v biases) without a tokenizer: its file gets a byte vocabulary, prompts are token ids */
@@ -108,4 +114,52 @@ describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement)
     const ids = await engine.tokenize(TOKENIZE[4]);
     expect(await engine.detokenize(ids)).toBe(model.detokenize(ids.slice(1) as Token[]));
   });
+});
+
+/**
+ * A SentencePiece (`llama`) vocabulary: <unk>, <s>, </s>, the 256 byte pieces, single letters and '▁', and pieces
+ * of a few words with deterministic pseudo-random scores, so merges compete. Vocabulary only (no weights).
+ */
+function spmVocabulary(): Record<string, GgufEntry> {
+  const tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
+  const types = [2, 3, 3, ...tokens.slice(3).map(() => 6)];
+  const scores = tokens.map(() => 0);
+  const pieces = new Set(['▁', ...'abcdefghijklmnopqrstuvwxyz.,']);
+  for (const word of ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'hello', 'world', 'tokenizer', 'there']) {
+    const w = `▁${word}`;
+    for (let i = 0; i < w.length; i++) for (let j = i + 2; j <= w.length; j++) pieces.add(w.slice(i, j));
+  }
+  let seed = 7;
+  for (const piece of pieces) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    tokens.push(piece);
+    types.push(1);
+    scores.push(-(piece.length === 1 ? 100 : (seed % 1000) / 10));
+  }
+  return {
+    'tokenizer.ggml.model': { type: 'string', value: 'llama' },
+    'tokenizer.ggml.tokens': { type: 'array', of: 'string', value: tokens },
+    'tokenizer.ggml.scores': { type: 'array', of: 'f32', value: scores },
+    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: types },
+    'tokenizer.ggml.unknown_token_id': { type: 'u32', value: 0 },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 1 },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 2 },
+    'tokenizer.ggml.add_bos_token': { type: 'bool', value: true },
+  };
+}
+
+it('a SentencePiece vocabulary from GGUF metadata tokenizes as llama.cpp does (score-ranked merges, byte fallback)', async () => {
+  const { metadata } = hfToGguf(TINY_DENSE, 'F32');
+  const kept = Object.fromEntries(Object.entries(metadata).filter(([k]) => !k.startsWith('tokenizer.')));
+  const path = join(GGUF_DIR, 'spm-vocab.gguf');
+  const vocab = spmVocabulary();
+  writeFileSync(path, ggufBytes({ ...kept, ...vocab, 'llama.vocab_size': { type: 'u32', value: (vocab['tokenizer.ggml.tokens'].value as string[]).length } }, []));
+  const source = new GgufSource(directorySource(GGUF_DIR), ['spm-vocab.gguf']);
+  const ours = Tokenizer.fromJson(JSON.parse(await source.text('tokenizer.json')), JSON.parse(await source.text('tokenizer_config.json')));
+  const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+  for (const text of ['the quick brown fox', 'hello world', 'there the tokenizer', ' jumps  over the lazy dog.', 'Zebra 東京 ü!', 'thethethe, quickfox']) {
+    expect(ours.encode(text), JSON.stringify(text)).toEqual([1, ...model.tokenize(text)]);
+    expect(ours.decode(ours.encode(text))).toBe(model.detokenize(model.tokenize(text)));
+  }
+  await model.dispose();
 });
