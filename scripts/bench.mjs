@@ -47,6 +47,7 @@ if (process.argv.includes('--summarize')) {
   results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
   results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
   results.node.context = node('bench/context.ts', 'bench/results/context.json');
+  results.node.gguf = node('bench/gguf.ts', 'bench/results/gguf.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -72,6 +73,9 @@ results.ratios = {
   // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
   self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
   ...results.node.moe.ratios,
+  // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
+  decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
+  prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -107,6 +111,10 @@ const md = [
   `| prompt tokens (Node, bench/context.ts, greedy) | prefill tok/s | decode tok/s (${results.node.context.decodeTokens} tokens after the prompt) |`,
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
+  '',
+  `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
+  '|---|---|---|---|',
+  ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
   '',
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
   '|---|---|',
