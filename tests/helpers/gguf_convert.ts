@@ -72,22 +72,28 @@ function encode(type: string, values: Float32Array, rows: number, cols: number):
   return quantizeGgml(type.toLowerCase() as GgmlFormat, values, rows, cols);
 }
 
-function tokenizerMetadata(dir: string): Record<string, GgufEntry> {
+/**
+ * A byte-level BPE tokenizer folder (tokenizer.json, tokenizer_config.json) as `gpt2` metadata with pre-tokenizer `pre`:
+ * added tokens are control (special) or user-defined tokens.
+ */
+export function tokenizerMetadata(dir: string, pre = 'gpt-2'): Record<string, GgufEntry> {
   const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
   const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
-  const vocab = json.model.vocab as Record<string, number>;
   const tokens: string[] = [];
-  for (const [t, id] of Object.entries(vocab)) tokens[id] = t;
-  const special = new Set((json.added_tokens as { id: number; special: boolean }[]).filter((t) => t.special).map((t) => t.id));
+  const types: number[] = [];
+  for (const [t, id] of Object.entries(json.model.vocab as Record<string, number>)) [tokens[id], types[id]] = [t, 1];
+  for (const t of json.added_tokens as { id: number; content: string; special: boolean }[]) [tokens[t.id], types[t.id]] = [t.content, t.special ? 3 : 4];
+  const id = (token: unknown) => tokens.indexOf(typeof token === 'string' ? token : (token as { content?: string } | null)?.content ?? '');
   const merges = (json.model.merges as (string | string[])[]).map((m) => (Array.isArray(m) ? m.join(' ') : m));
+  const optionalId = (key: string, token: unknown): Record<string, GgufEntry> => (id(token) >= 0 ? { [key]: { type: 'u32', value: id(token) } } : {});
   return {
     'tokenizer.ggml.model': { type: 'string', value: 'gpt2' },
-    'tokenizer.ggml.pre': { type: 'string', value: 'gpt-2' },
+    'tokenizer.ggml.pre': { type: 'string', value: pre },
     'tokenizer.ggml.tokens': { type: 'array', of: 'string', value: tokens },
-    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: tokens.map((_, id) => (special.has(id) ? 3 : 1)) },
+    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: types },
     'tokenizer.ggml.merges': { type: 'array', of: 'string', value: merges },
-    'tokenizer.ggml.bos_token_id': { type: 'u32', value: vocab[config.bos_token] },
-    'tokenizer.ggml.eos_token_id': { type: 'u32', value: vocab[config.eos_token] },
+    ...optionalId('tokenizer.ggml.bos_token_id', config.bos_token),
+    ...optionalId('tokenizer.ggml.eos_token_id', config.eos_token),
     'tokenizer.ggml.add_bos_token': { type: 'bool', value: config.add_bos_token === true },
     'tokenizer.ggml.add_eos_token': { type: 'bool', value: false },
     ...(config.chat_template ? { 'tokenizer.chat_template': { type: 'string', value: config.chat_template } } : {}),
