@@ -1,5 +1,5 @@
 /** Turns the runtime's typed errors into messages a visitor can act on, shown in the page banner. */
-import { AbortError, DeviceLostError, ModelFormatError, ResourceLimitError, UnsupportedModelError, WebGPUUnavailableError } from '../src/browser/index';
+import { AbortError, DeviceLostError, ModelFormatError, NetworkError, ResourceLimitError, UnsupportedModelError, WebGPUUnavailableError } from '../src/browser/index';
 import { byId, fill, h } from './dom';
 
 export type Problem = 'webgpu' | 'device-lost' | 'aborted' | 'model' | 'error';
@@ -16,6 +16,7 @@ export function explain(e: unknown): Explained {
   if (error instanceof DeviceLostError) return { problem: 'device-lost', message: `The GPU device was lost (${error.message}). Reload the model to continue.` };
   // the platform's own aborts are DOMExceptions named AbortError
   if (error instanceof AbortError || error.name === 'AbortError') return { problem: 'aborted', message: 'Cancelled.' };
+  if (error instanceof NetworkError) return { problem: 'model', message: `The model files could not be downloaded: ${error.message}` };
   if (error instanceof ModelFormatError || error instanceof UnsupportedModelError || error instanceof ResourceLimitError) {
     return { problem: 'model', message: `This model cannot be loaded here: ${error.message}` };
   }
@@ -50,6 +51,7 @@ export function showBanner(problem: Problem, message: string, action?: BannerAct
   banner.hidden = false;
 }
 
-function hideBanner(): void {
+/** A later success makes an earlier error's banner stale. */
+export function hideBanner(): void {
   byId('banner').hidden = true;
 }

@@ -1,6 +1,6 @@
 /** Demo entry: wires the session to the views, the tabs and the page banner, then loads the default model. */
 import { byId } from './dom';
-import { explain, showBanner, webgpuMissingReason } from './errors';
+import { explain, hideBanner, showBanner, webgpuMissingReason } from './errors';
 import { Session } from './session';
 import { DraftsView } from './views/drafts';
 import { GenerateView } from './views/generate';
@@ -23,6 +23,7 @@ function showTab(name: string): void {
 }
 for (const tab of document.querySelectorAll<HTMLButtonElement>('[role=tab]')) tab.addEventListener('click', () => showTab(tab.dataset.view!));
 
+session.onRun(() => hideBanner());
 session.onError((e) => {
   const { problem, message } = explain(e);
   if (problem === 'device-lost') showBanner(problem, message, { label: 'Reload the model', run: () => void model.reload() });

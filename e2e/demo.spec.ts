@@ -84,6 +84,9 @@ test('self-speculative text is identical to greedy, with acceptance charts', asy
   expect(Number(await page.getByTestId('acceptance-chart').getAttribute('data-points'))).toBeGreaterThan(0);
   expect(Number(await page.getByTestId('rounds-chart').getAttribute('data-points'))).toBeGreaterThan(0);
   await expect(page.locator('[data-testid=main-output-text] [data-origin=corrected], [data-testid=main-output-text] [data-origin=bonus]').first()).toBeVisible();
+  // DEL says why it drafted or not, and the legend says what each colour means
+  await expect(page.getByTestId('del-reasoning')).toContainText(/DEL: \d+ tokens from drafting rounds, \d+ from plain steps\. Last decision: .* tokens per layer/);
+  await expect(page.getByTestId('token-legend')).toContainText('bonus token');
   const shot = await snapshot(testInfo, 'generate-self-speculative');
   await page.getByTestId('generate-view').screenshot({ path: testInfo.outputPath('readme.png') });
   expect(statSync(testInfo.outputPath('readme.png')).size).toBeLessThan(300_000);
@@ -173,6 +176,25 @@ test('loads the shipped MoE model with 4 of 8 experts per layer on the GPU and g
   await page.getByTestId('tab-stats').click();
   await expect(page.getByTestId('stats-last')).toContainText(/expert cache.*hits.*misses.*prefetched/);
   await page.getByTestId('tab-generate').click();
+  // greedy side by side with greedy compares nothing
+  await page.getByTestId('strategy').selectOption('greedy');
+  await expect(page.getByTestId('compare')).toBeDisabled();
+});
+
+test('a budget does not carry over to the next model; a cancelled load leaves no stale model', async () => {
+  await page.getByTestId('model-select').selectOption('tiny-dense');
+  await expect(page.getByTestId('model-experts')).toHaveValue('');
+  await page.getByTestId('model-load').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'loading');
+  await page.getByTestId('model-cancel').click();
+  await expect(page.getByTestId('model-panel')).toHaveAttribute('data-state', 'cancelled');
+  await expect(page.getByTestId('load-status')).toHaveText('Loading cancelled.');
+  await expect(page.getByTestId('model-info')).toBeEmpty();
+  await expect(page.getByTestId('gen-status')).toHaveText('Load a model to start.');
+  await expect(page.getByTestId('banner')).toBeHidden();
+  await page.getByTestId('model-load').click();
+  await modelReady();
+  await expect(page.getByTestId('model-facts')).toContainText('LlamaForCausalLM');
 });
 
 test('fits a phone-sized screen', async ({}, testInfo) => {

@@ -128,6 +128,79 @@ test.describe('worker engine', () => {
     expect(run.freshTokens).toEqual(run.expected);
   });
 
+  test('a load that fails validation leaves nothing in the cache: the fixed server then loads', async ({ page }) => {
+    // a folder whose config.json is once answered with broken JSON (a glitching server), every other file as is
+    let poisoned = true;
+    await page.route('**/poisoned/tiny-dense/**', async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop()!;
+      if (file === 'config.json' && poisoned) {
+        poisoned = false;
+        return route.fulfill({ status: 200, contentType: 'application/json', body: '{"architectures": ["LlamaForCaus' });
+      }
+      return route.fulfill({ response: await route.fetch({ url: new URL(`/models/tiny-dense/${file}`, route.request().url()).href }) });
+    });
+    const run = await page.evaluate(async () => {
+      const w = window as unknown as Harness;
+      const model = '/poisoned/tiny-dense/';
+      await w.webgpuInfer.deleteCachedModel(model);
+      const first = await w.webgpuInfer.createEngine({ model }).then(() => 'loaded', (e: Error) => e.name);
+      const cachedAfterFailure = (await w.webgpuInfer.listCachedModels()).find((m) => m.url.endsWith(model))?.files ?? [];
+      const engine = await w.webgpuInfer.createEngine({ model });
+      const tokens = (await engine.complete({ prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false })).tokens;
+      await engine.dispose();
+      const cachedAfterSuccess = (await w.webgpuInfer.listCachedModels()).find((m) => m.url.endsWith(model))?.files ?? [];
+      await w.webgpuInfer.deleteCachedModel(model);
+      const reference = await w.webgpuInfer.createEngine({ model: '/models/tiny-dense/', cache: false });
+      const expected = (await reference.complete({ prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false })).tokens;
+      await reference.dispose();
+      return { first, cachedAfterFailure, cachedAfterSuccess, tokens, expected };
+    });
+    expect(run.first).toBe('ModelFormatError');
+    expect(run.cachedAfterFailure).toEqual([]);
+    expect(run.cachedAfterSuccess).toContain('config.json');
+    expect(run.tokens).toEqual(run.expected);
+  });
+
+  test('network faults cross the worker as NetworkError naming the URL; a 503 that clears is retried', async ({ page }) => {
+    const answers: Record<string, number[]> = { denied: [403], broken: [500, 500, 500], flaky: [503] };
+    const seen: Record<string, number> = {};
+    await page.route('**/faulty/*/tiny-dense/**', async (route) => {
+      const url = new URL(route.request().url());
+      const [, , fault] = url.pathname.split('/');
+      const file = url.pathname.split('/').pop()!;
+      const key = `${fault}/${file}/${route.request().method()}`;
+      const status = answers[fault]?.[(seen[key] = (seen[key] ?? -1) + 1)];
+      if (status) return route.fulfill({ status, body: 'no' });
+      return route.fulfill({ response: await route.fetch({ url: new URL(`/models/tiny-dense/${file}`, url).href }) });
+    });
+    const run = await page.evaluate(async () => {
+      const w = window as unknown as Harness;
+      const outcome = async (fault: string) => {
+        const model = `/faulty/${fault}/tiny-dense/`;
+        await w.webgpuInfer.deleteCachedModel(model);
+        try {
+          const engine = await w.webgpuInfer.createEngine({ model });
+          const tokens = (await engine.complete({ prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false })).tokens;
+          await engine.dispose();
+          return { tokens };
+        } catch (e) {
+          const error = e as InstanceType<typeof w.webgpuInfer.NetworkError>;
+          return { name: error.name, isNetworkError: e instanceof w.webgpuInfer.NetworkError, message: error.message, url: error.details?.url };
+        } finally {
+          await w.webgpuInfer.deleteCachedModel(model);
+        }
+      };
+      return { denied: await outcome('denied'), broken: await outcome('broken'), flaky: await outcome('flaky') };
+    });
+    for (const [fault, status] of [['denied', 'access denied \\(HTTP 403\\)'], ['broken', 'server error \\(HTTP 500\\)']]) {
+      const result = run[fault as 'denied' | 'broken'];
+      expect(result, fault).toMatchObject({ name: 'NetworkError', isNetworkError: true });
+      expect(result.message).toMatch(new RegExp(status));
+      expect(result.url).toMatch(new RegExp(`/faulty/${fault}/tiny-dense/`));
+    }
+    expect(run.flaky.tokens).toHaveLength(8);
+  });
+
   test('the in-thread engine answers exactly like the worker engine', async ({ page }) => {
     const out = await page.evaluate(async (model) => {
       const w = window as unknown as Harness;

@@ -48,6 +48,7 @@ if (process.argv.includes('--summarize')) {
   results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
   results.node.context = node('bench/context.ts', 'bench/results/context.json');
   results.node.gguf = node('bench/gguf.ts', 'bench/results/gguf.json');
+  results.node.chat = node('bench/chat.ts', 'bench/results/chat.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -76,6 +77,8 @@ results.ratios = {
   // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
   decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
   prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
+  // Node, bench/chat.ts: json_object decode tok/s over unconstrained
+  constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -116,6 +119,12 @@ const md = [
   '|---|---|---|---|',
   ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
   '',
+  ...(results.node.chat ? [
+    `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +
+      `151,936-token masks ${Object.entries(results.node.chat.largeVocabMaskMs).map(([k, v]) => `${k} ${fmt(v)} ms`).join(', ')}; ` +
+      `third-turn prefill ${fmt(results.node.chat.thirdTurnPrefillMs.cold)} ms cold vs ${fmt(results.node.chat.thirdTurnPrefillMs.reused)} ms with ${results.node.chat.thirdTurnPrefillMs.cachedTokens} of ${results.node.chat.thirdTurnPrefillMs.promptTokens} tokens cached.`,
+    '',
+  ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
   '|---|---|',
   ...Object.entries(results.node.moe.tokPerSec).map(([k, v]) => `| ${k} | ${fmt(v)} |`),

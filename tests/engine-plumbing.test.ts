@@ -25,6 +25,7 @@ class DoubleRuntime implements RuntimeLike {
   readonly info = INFO;
   disposed = false;
   constructor(private readonly stepMs: number) {}
+  resetCache(): void {}
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean): Promise<GenerateResult> {
     const prompt = typeof request.prompt === 'string' ? this.tokenize(request.prompt) : request.prompt;
     if (prompt.length > 40) throw new ContextLengthError('prompt too long', { promptTokens: prompt.length });

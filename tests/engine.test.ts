@@ -121,7 +121,11 @@ describe('Node engine on tiny-dense', () => {
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(whole.choices[0].message.content);
     const last = chunks[chunks.length - 1];
     expect(last.choices[0].finish_reason).toBe(whole.choices[0].finish_reason);
-    expect(last.usage).toEqual(whole.usage);
+    // the same prompt again: its KV cache is reused up to the token that starts decoding
+    const { prompt_tokens_details: details, ...counts } = last.usage!;
+    const { prompt_tokens_details: _, ...wholeCounts } = whole.usage;
+    expect(counts).toEqual(wholeCounts);
+    expect(details.cached_tokens).toBe(whole.usage.prompt_tokens - 1);
     await expect(engine.chat.completions.create({ messages: [] })).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(engine.chat.completions.create({ messages, top_p: 2 })).rejects.toBeInstanceOf(InvalidRequestError);
   });

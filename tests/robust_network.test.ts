@@ -63,6 +63,15 @@ describe('network faults', () => {
     expect(server.requests.slice(before).filter((r) => r.path === '/tiny-dense/config.json').length).toBeGreaterThanOrEqual(2);
   });
 
+  it.each(['cutonce', 'cutonce,ranges'])('a body cut off once (%s) resumes and loads the same tokens', async (flags) => {
+    const before = server.requests.length;
+    expect((await loadWith(flags)).outcome).toEqual(expected);
+    // tokenizer.json is read once, whole (the weights' header may be read first on its own)
+    const reads = server.requests.slice(before).filter((r) => r.path === '/tiny-dense/tokenizer.json' && r.method === 'GET');
+    // with Range the second request asks for the rest only; without it the whole file comes again and the start is skipped
+    expect(reads.map((r) => r.range !== undefined)).toEqual(flags.includes('ranges') ? [false, true] : [false, false]);
+  });
+
   it('an HTML page where JSON belongs is a ModelFormatError, not a crash', async () => {
     const { outcome } = await loadWith('html');
     expect(outcome).toBeInstanceOf(ModelFormatError);

@@ -54,10 +54,11 @@ describe('non-finite weights', () => {
     large.dispose();
   });
 
-  it('load with scanWeights: false, and generation then ends with NonFiniteError (greedy, sampled); the engine stays usable', async () => {
+  it('load with scanWeights: false, and generation then ends with NonFiniteError in every strategy; the engine stays usable', async () => {
     const runtime = await load(poisoned(F16_MODEL, TENSOR, 1000, NAN), { scanWeights: false });
     try {
-      for (const strategy of [{ kind: 'greedy' }, { kind: 'sample', temperature: 0.8, seed: 1 }, { kind: 'self-speculative', exitLayer: 1, draftLength: 2 }] as Strategy[]) {
+      for (const strategy of [{ kind: 'greedy' }, { kind: 'sample', temperature: 0.8, seed: 1 }, { kind: 'self-speculative', exitLayer: 1, draftLength: 2 },
+        { kind: 'self-speculative', exitLayer: 1, draftLength: 2, sampling: { temperature: 0.7 } }, { kind: 'superposed', drafts: 2 }] as Strategy[]) {
         await expect(generate(runtime, strategy), strategy.kind).rejects.toBeInstanceOf(NonFiniteError);
       }
       await expect(generate(runtime), 'again').rejects.toBeInstanceOf(NonFiniteError);

@@ -14,7 +14,7 @@ import type { Tokenizer } from '../src/model/tokenizer';
 import { createEngine } from '../src/node/index';
 
 const MODEL = 'public/models/tiny-dense';
-const tokenizerWith = (chatTemplate: string) => ({ chatTemplate, bosToken: '<s>', eosToken: '</s>' }) as unknown as Tokenizer;
+const tokenizerWith = (text: string) => ({ chatTemplate: { text, file: 'tokenizer_config.json' }, bosToken: '<s>', eosToken: '</s>' }) as unknown as Tokenizer;
 const turns = (n: number): ChatMessage[] => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }) as const);
 
 const HOSTILE: Record<string, string> = {

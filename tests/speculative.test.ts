@@ -112,6 +112,14 @@ describe('self-speculative rounds', () => {
     const prefillPasses = plain.result.stats.forwardPasses - plain.result.tokens.length;
     expect(result.stats.forwardPasses - prefillPasses).toBe(events.reduce((a, e) => a + e.round.drafted + 1, 0));
     expect(Object.values(result.stats.acceptanceByExitLayer!).every((e) => e.drafted > 0)).toBe(true);
+    // DEL's reasoning is reported: every token under the verdict of its round, and the last round's decision
+    const byOrigin = (plainOnly: boolean) => events.filter((e) => (e.round.drafted === 0) === plainOnly).reduce((a, e) => a + e.origins.length, 0);
+    expect(result.stats.tokensByVerdict).toEqual({ draft: byOrigin(false), plain: byOrigin(true) });
+    const decision = result.stats.delDecision!;
+    expect(decision.acceptance).toHaveLength(runtime.config.layers + 1);
+    expect(decision.rowCost).toBeGreaterThanOrEqual(0);
+    expect(decision.rowCost).toBeLessThanOrEqual(1);
+    expect(decision.bestDraft.draftLength).toBeGreaterThan(0);
     runtime.dispose();
   });
 
@@ -354,6 +362,14 @@ describe('DEL exit policy', () => {
     expect(good.choose(undefined, undefined, 1).draftLength).toBeGreaterThan(0);
     // the draft length pinned: never plain
     expect(poor.choose(undefined, 3).draftLength).toBe(3);
+    // the reasons: the best drafting round gains nothing over a plain step for the poor drafts, much for the good
+    const why = poor.explain();
+    expect(why.bestDraft.gain).toBeLessThan(1);
+    expect(why.draftingCannotWin).toBe(true);
+    expect(why.acceptance.slice(1, 8).map((a) => +a.toFixed(2))).toEqual([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7]);
+    const { exitLayer, draftLength } = good.choose(undefined, undefined, 1);
+    expect(good.explain()).toMatchObject({ bestDraft: { exitLayer, draftLength }, rowCost: 0, draftingCannotWin: false });
+    expect(good.explain().bestDraft.gain).toBeGreaterThan(1.5);
   });
 
   it('tracks acceptance with decayed counts and honours pinned coordinates', () => {

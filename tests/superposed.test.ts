@@ -37,6 +37,31 @@ describe('superposed decoding', () => {
     runtime.dispose();
   });
 
+  it('looks for an n-gram table only when first asked, and says whether one scored the drafts', async () => {
+    const asked: string[] = [];
+    /** the shipped folder, recording which files are asked for; `hide` makes the n-gram tables absent */
+    const recorded = (hide: boolean): ModelSource => {
+      const dir = directorySource(TINY_DENSE);
+      const isTable = (name: string) => name.includes('ngrams');
+      return {
+        ...dir,
+        exists: async (name) => (asked.push(name), !(hide && isTable(name)) && dir.exists(name)),
+        binary: (name) => (asked.push(name), dir.binary(name)),
+      };
+    };
+    const runtime = await Runtime.load(await testGpu(), recorded(false), { contextLength: 256 });
+    await runtime.generate({ prompt, maxTokens: 4 }, () => undefined);
+    expect(asked.filter((f) => f.includes('ngrams')), 'no probe at load or for greedy').toEqual([]);
+    const strategy = { kind: 'superposed', drafts: 2 } as const;
+    expect((await superposed(runtime, prompt, 4, strategy)).result.stats.ngrams).toBe('used');
+    expect(asked.filter((f) => f.includes('ngrams')).length).toBeGreaterThan(0);
+    expect((await superposed(runtime, prompt, 4, { ...strategy, ngramWeight: 0 })).result.stats.ngrams).toBe('off');
+    runtime.dispose();
+    const without = await Runtime.load(await testGpu(), recorded(true), { contextLength: 256 });
+    expect((await superposed(without, prompt, 4, strategy)).result.stats.ngrams).toBe('missing');
+    without.dispose();
+  });
+
   it('keeps 3 distinct drafts with exactly one forward pass per step', async () => {
     const runtime = await load();
     const steps = 12;

@@ -81,6 +81,8 @@ export class GenerateView {
       if (info) {
         this.strategy.setLayers(info.layers);
         this.status.textContent = 'Ready.';
+      } else {
+        this.status.textContent = 'Load a model to start.';
       }
     });
     this.onStrategy();
@@ -92,7 +94,7 @@ export class GenerateView {
     const controller = new AbortController();
     this.setRunning(controller);
     const strategy = this.strategy.value();
-    const withGreedy = this.compare.checked;
+    const withGreedy = this.compare.checked && !this.compare.disabled;
     this.main.reset(strategy.kind);
     this.greedy.reset('greedy');
     this.greedy.element.hidden = !withGreedy;
@@ -176,5 +178,7 @@ export class GenerateView {
 
   private onStrategy(): void {
     this.root.dataset.strategy = this.strategy.kind.value;
+    // greedy side by side with greedy compares nothing
+    this.compare.disabled = this.strategy.kind.value === 'greedy';
   }
 }

@@ -1,7 +1,7 @@
 /** Model picker (shipped models, a Hugging Face folder URL, or local files), load progress, and GPU details. */
 import type { EngineInfo, LoadProgress } from '../../src/browser/index';
 import { field, fill, h } from '../dom';
-import { explain, showBanner } from '../errors';
+import { explain, hideBanner, showBanner } from '../errors';
 import { bytes, bytesPerSecond, count } from '../format';
 import type { ModelSource, Session } from '../session';
 
@@ -75,7 +75,10 @@ export class ModelView {
       h('div', { class: 'progress-row' }, this.progress, this.status),
       this.details,
     );
-    this.select.addEventListener('change', () => this.showSourceInputs());
+    this.select.addEventListener('change', () => {
+      this.experts.value = ''; // a budget chosen for one model must not carry over to the next (a dense one refuses it)
+      this.showSourceInputs();
+    });
     this.picker.addEventListener('change', () => this.pickFiles([...(this.picker.files ?? [])]));
     this.drop.addEventListener('dragover', (e) => {
       e.preventDefault();
@@ -136,9 +139,12 @@ export class ModelView {
       this.status.textContent = `Ready: ${info.architecture}, ${count(info.params)} parameters, loaded in ${(elapsed / 1000).toFixed(2)} s (${bytes(total)} at ${bytesPerSecond(total, elapsed)}).`;
       this.root.dataset.state = 'ready';
       this.showInfo(info);
+      hideBanner();
     } catch (e) {
       const { problem, message } = explain(e);
-      this.root.dataset.state = 'error';
+      // the previous model was unloaded before this one started: its details no longer apply
+      fill(this.details);
+      this.root.dataset.state = problem === 'aborted' ? 'cancelled' : 'error';
       this.progress.value = 0;
       this.status.textContent = problem === 'aborted' ? 'Loading cancelled.' : `Loading failed. ${message}`;
       if (problem !== 'aborted') showBanner(problem, message);

@@ -20,9 +20,12 @@ type ProbeResult = Awaited<ReturnType<typeof import('./app/src/probe')['run']>>;
 /** The README's page shows generated text and a full progress bar; the probe's checks then hold. */
 async function checkPage(page: Page, url: string): Promise<void> {
   const pageErrors: string[] = [];
+  const failed: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('response', (r) => r.status() >= 400 && !r.url().includes('no-such-model') && failed.push(`${r.status()} ${r.url()}`));
   await page.goto(url);
   await expect(page.locator('#out')).toHaveText(/\w{3,}.*\w{3,}/, { timeout: 90_000 });
+  expect(failed, 'no request of a normal load fails (no 404 probes in the console)').toEqual([]);
   await expect(page.locator('#out')).not.toContainText('Error');
   const bar = await page.locator('#progress').evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max }));
   expect(bar.max).toBeGreaterThan(1_000_000);
@@ -35,7 +38,7 @@ async function checkPage(page: Page, url: string): Promise<void> {
   expect(probe.done!.drafted).toBeGreaterThan(0);
   expect(probe.origins.length).toBeGreaterThan(0);
   expect(probe.chat).toMatchObject({ object: 'chat.completion', finish: expect.stringMatching(/stop|length/) });
-  expect(probe.chat.content.length).toBeGreaterThan(0);
+  expect(probe.chat.content?.length).toBeGreaterThan(0);
   expect(probe.aborted).toBe(true);
   expect(probe.afterAbort).toBe(3);
   expect(probe.typedError).toEqual({ instanceOfModelFormatError: true, instanceOfInferError: true, name: 'ModelFormatError', code: 'MODEL_FORMAT', constructorIsClass: true });

@@ -85,6 +85,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       cumulative += m;
     }
   }
+  // target probabilities summing to NaN or infinity (non-finite logits) draw no token: 0xffffffff, reported by the runtime
+  var pTotal = 0.0;
+  for (var j = 0u; j < WG; j++) { pTotal += targetSum[j]; }
+  let finite = (bitcast<u32>(pTotal) & 0x7f800000u) != 0x7f800000u;
   out[params.outOffset] = n;
-  out[params.outOffset + 1u + n] = drawn;
+  out[params.outOffset + 1u + n] = select(0xffffffffu, drawn, finite);
 }

@@ -21,6 +21,8 @@ export interface ModelFetchOptions {
   expectedSha256?: Record<string, string>;
   /** stall timeout, retries (model/network.ts) for every download */
   network?: NetworkPolicy;
+  /** the URLs this load stored: if the load fails they are deleted (forgetStored), so the cache keeps validated files only */
+  stored?: string[];
 }
 
 export interface CachedModel {
@@ -98,6 +100,7 @@ async function openCache(options: ModelFetchOptions, file: string): Promise<Cach
 async function store(cache: Cache, url: string, response: Response, options: ModelFetchOptions): Promise<boolean> {
   try {
     await cache.put(url, new Response(response.body, { status: response.status, statusText: response.statusText, headers: storedHeaders(response.headers) }));
+    options.stored?.push(url);
     return true;
   } catch (e) {
     if (!(e instanceof DOMException) || e.name === 'AbortError') throw e;
@@ -128,6 +131,8 @@ export function modelFetch(options: ModelFetchOptions): typeof fetch {
 
 /** The weight files of a model folder: the shards named by the index, or the single checkpoint. */
 async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSignal): Promise<string[]> {
+  // the single file first, as the loader does (no 404 for an index most small models lack)
+  if ((await doFetch(base + SINGLE_FILE, { method: 'HEAD', signal })).ok) return [SINGLE_FILE];
   const index = await doFetch(base + SHARD_INDEX, { signal });
   if (!index.ok) return [SINGLE_FILE];
   const parsed = (await index.json().catch(() => undefined)) as { weight_map?: Record<string, string> } | undefined;
@@ -181,6 +186,13 @@ export async function downloadWeights(base: string, options: ModelFetchOptions, 
     if (signal.aborted) throw new AbortError(`downloading ${base} was aborted`, { model: base });
     throw e;
   });
+}
+
+/** Deletes what a failed load stored: a file the loader refused (an error page, a cut-off copy) must not be served again. */
+export async function forgetStored(urls: string[]): Promise<void> {
+  if (urls.length === 0) return;
+  const cache = await caches.open(MODEL_CACHE).catch(() => undefined);
+  await Promise.all(urls.map((url) => cache?.delete(url).catch(() => false)));
 }
 
 /** Model folders with files in the cache, with their total size. */

@@ -1,5 +1,5 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, modelFetch, type ModelFetchOptions } from './cache';
+import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
@@ -17,32 +17,38 @@ function deviceMemoryBytes(): number | undefined {
 export const browserEnvironment: HostEnvironment = {
   gpu: () => requestGpu(navigator.gpu),
   async load(gpu, request, onProgress, signal) {
-    let source: ModelSource;
-    // a .gguf model: the file's name (the first split's, for split files); the folder it is in serves its files
-    let gguf: string | undefined;
-    if (typeof request.model === 'string') {
-      const { model, revision } = request;
-      const ggufUrl = isGgufName(model) ? new URL(model, location.href) : undefined;
-      if (ggufUrl) gguf = decodeURIComponent(ggufUrl.pathname.split('/').pop()!);
-      const hub = !ggufUrl && isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
-      const base = hub ? hubFolderUrl(hub) : ggufUrl ? new URL('./', ggufUrl).href : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
-      const fetchOptions: ModelFetchOptions = {
-        cache: request.cache ?? true,
-        expectedSha256: request.expectedSha256,
-        network: networkPolicy(request.stallTimeoutMs),
-        onCacheRefused: (file, e) => onProgress({
-          phase: 'download', loadedBytes: 0, totalBytes: 0, file,
-          warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
-        }),
-      };
+    if (typeof request.model !== 'string') {
+      // dropped files: a .gguf among them (the first split's name, for split files) is the model
+      const gguf = request.model.map((f) => f.name).filter(isGgufName).sort()[0];
+      const files = fileListSource(request.model);
+      return loadRuntime(gpu, gguf ? new GgufSource(files, ggufFileNames(gguf), signal) : files, request, onProgress, signal, deviceMemoryBytes());
+    }
+    const { model, revision } = request;
+    // a .gguf URL: the folder it is in serves the file (and its splits)
+    const ggufUrl = isGgufName(model) ? new URL(model, location.href) : undefined;
+    const gguf = ggufUrl && decodeURIComponent(ggufUrl.pathname.split('/').pop()!);
+    const hub = !ggufUrl && isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+    const base = hub ? hubFolderUrl(hub) : ggufUrl ? new URL('./', ggufUrl).href : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
+    const fetchOptions: ModelFetchOptions = {
+      cache: request.cache ?? true,
+      expectedSha256: request.expectedSha256,
+      network: networkPolicy(request.stallTimeoutMs),
+      stored: [],
+      onCacheRefused: (file, e) => onProgress({
+        phase: 'download', loadedBytes: 0, totalBytes: 0, file,
+        warning: `the browser refused to cache ${file} (${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}); loading goes on without caching`,
+      }),
+    };
+    try {
       if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal, gguf ? ggufFileNames(gguf) : undefined);
       const fetch = modelFetch(fetchOptions);
-      source = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
-    } else {
-      gguf = request.model.map((f) => f.name).filter(isGgufName).sort()[0];
-      source = fileListSource(request.model);
+      const folder: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
+      const source = gguf ? new GgufSource(folder, ggufFileNames(gguf), signal) : folder;
+      return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
+    } catch (e) {
+      // only what a load validated stays cached: a failed load leaves no trace
+      await forgetStored(fetchOptions.stored!);
+      throw e;
     }
-    if (gguf) source = new GgufSource(source, ggufFileNames(gguf), signal);
-    return loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
   },
 };

@@ -7,12 +7,12 @@ import { AbortError, InferError, InvalidRequestError } from '../contract/errors'
 import { chatCompletions } from './chat';
 import { PortStream } from './stream';
 import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
-import type { ChatMessage, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
+import type { ChatMessage, ChatTool, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
 import type { LoadRequest, WireRequest } from '../contract/wire';
 
 /** The host's methods as a client calls them (all asynchronous, so a Comlink remote fits too). */
 export type HostApi = Pick<RuntimeHost,
-  'load' | 'cancelLoad' | 'reload' | 'generate' | 'logits' | 'tokenize' | 'detokenize' | 'applyChatTemplate' | 'kernelProfile' | 'dispose'>;
+  'load' | 'cancelLoad' | 'reload' | 'generate' | 'logits' | 'tokenize' | 'detokenize' | 'applyChatTemplate' | 'kernelProfile' | 'resetCache' | 'dispose'>;
 
 export interface Transport {
   host: HostApi;
@@ -36,7 +36,8 @@ function modelName(model: EngineOptions['model']): string {
 
 /** Only the fields the host reads cross the boundary (a caller's extra properties may not be cloneable). */
 function wireRequest(r: GenerateRequest): WireRequest {
-  return { prompt: r.prompt, maxTokens: r.maxTokens, strategy: r.strategy, stop: r.stop, stopAtEos: r.stopAtEos };
+  const { prompt, maxTokens, strategy, stop, stopAtEos, frequencyPenalty, presencePenalty, repetitionPenalty, logitBias, logprobs, topLogprobs, responseFormat } = r;
+  return { prompt, maxTokens, strategy, stop, stopAtEos, frequencyPenalty, presencePenalty, repetitionPenalty, logitBias, logprobs, topLogprobs, responseFormat } satisfies Record<keyof WireRequest, unknown>;
 }
 
 export class ClientEngine implements Engine {
@@ -49,7 +50,8 @@ export class ClientEngine implements Engine {
       completions: chatCompletions({
         model,
         info: () => this.info,
-        applyChatTemplate: (messages: ChatMessage[]) => this.host().applyChatTemplate(messages),
+        applyChatTemplate: (messages: ChatMessage[], tools?: ChatTool[]) => this.host().applyChatTemplate(messages, tools),
+        detokenize: (ids: number[]) => this.host().detokenize(ids),
         generate: (request: GenerateRequest) => this.generate(request),
       }),
     };
@@ -106,6 +108,10 @@ export class ClientEngine implements Engine {
 
   async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
     return this.host().kernelProfile();
+  }
+
+  async resetCache(): Promise<void> {
+    await this.host().resetCache();
   }
 
   async reload(): Promise<void> {

@@ -36,6 +36,46 @@ export interface GenerateRequest {
   /** stop at the model's EOS tokens (default true) */
   stopAtEos?: boolean;
   signal?: AbortSignal;
+  /**
+   * Sampling controls, applied on the GPU to the logits before greedy or sampled choice (greedy and sample
+   * strategies). OpenAI semantics: a token's logit loses frequencyPenalty × (times it was generated), and
+   * presencePenalty once it was generated at all (-2..2; the prompt does not count).
+   */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /**
+   * Hugging Face / llama.cpp repetition penalty over the prompt and the output (every earlier token, no window):
+   * a seen token's logit is divided by it when positive, multiplied when negative. 1 = off; > 1 discourages.
+   */
+  repetitionPenalty?: number;
+  /** token id -> bias added to its logit (-100..100; -100 in effect bans, 100 forces) */
+  logitBias?: Record<number, number>;
+  /**
+   * Report each generated token's log-probability, and the `topLogprobs` (0..20) most likely alternatives:
+   * log-softmax of the logits after penalties, bias and constraints, at temperature 1.
+   */
+  logprobs?: boolean;
+  topLogprobs?: number;
+  /** constrain the output to JSON (any object) or to a JSON schema (see ResponseFormat) */
+  responseFormat?: ResponseFormat;
+}
+
+/**
+ * Constrained output, OpenAI's `response_format`. 'json_schema' takes the structured-outputs subset of JSON
+ * Schema: type object (properties, required, additionalProperties false), array (items, minItems, maxItems),
+ * string (enum, minLength, maxLength), number, integer, boolean, null, enum, const, anyOf, type lists.
+ * Output JSON is compact (no whitespace between tokens of the syntax).
+ */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+
+/** A generated token's log-probability and its most likely alternatives (ids). */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: { token: number; logprob: number }[];
 }
 
 export interface DraftView {
@@ -48,7 +88,7 @@ export interface DraftView {
 export type TokenOrigin = 'plain' | 'accepted' | 'corrected' | 'bonus';
 
 export type GenerateEvent =
-  | { type: 'tokens'; tokens: number[]; text: string; origins?: TokenOrigin[]; round?: RoundInfo }
+  | { type: 'tokens'; tokens: number[]; text: string; origins?: TokenOrigin[]; round?: RoundInfo; logprobs?: TokenLogprob[] }
   | { type: 'drafts'; drafts: DraftView[] }
   | { type: 'done'; result: GenerateResult };
 
@@ -59,8 +99,31 @@ export interface RoundInfo {
   accepted: number;
 }
 
+/** DEL's decision for one self-speculative round with 'auto' settings (the cost model of decode/exit_policy.ts). */
+export interface DelDecision {
+  /** what the round does: draft (then verify), or decode one plain step */
+  verdict: 'draft' | 'plain';
+  /** the round runs the alternative to DEL's choice, as every 16th does, to keep both timings current */
+  probe: boolean;
+  exitLayer: number;
+  draftLength: number;
+  /** estimated acceptance rate of drafts from each exit layer (index = layer; 0 unused) */
+  acceptance: number[];
+  /** ρ, the cost of each verified row beyond the first as a fraction of a one-row pass: near 0 on GPUs, near 1 on CPU adapters */
+  rowCost: number;
+  /** the best drafting round and its expected tokens per layer over plain decoding's (above 1: drafting pays) */
+  bestDraft: { exitLayer: number; draftLength: number; gain: number };
+  /** drafting could not beat plain decoding on this adapter even if every draft were accepted */
+  draftingCannotWin: boolean;
+}
+
 export interface GenerateStats {
   prefillTokens: number;
+  /** constrained decoding: masks computed on the CPU (one per token) and their total CPU time, overlapped with the GPU's forward passes */
+  constraintMasks?: number;
+  constraintMaskMs?: number;
+  /** prompt tokens whose KV cache was kept from the previous request (prefix reuse): not prefilled again */
+  cachedTokens?: number;
   prefillMs: number;
   decodeTokens: number;
   decodeMs: number;
@@ -70,6 +133,15 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
+  delDecision?: DelDecision;
+  tokensByVerdict?: { draft: number; plain: number };
+  /**
+   * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
+   * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
+   * then scores them), 'off' with ngramWeight 0
+   */
+  ngrams?: 'used' | 'missing' | 'off';
   /** MoE with maxResidentExperts: experts found on the GPU, uploaded on demand, and uploaded ahead of need */
   expertCacheHits?: number;
   expertCacheMisses?: number;
@@ -84,6 +156,8 @@ export interface GenerateResult {
   text: string;
   tokens: number[];
   drafts?: DraftView[];
+  /** with request.logprobs: one entry per token of `tokens` */
+  logprobs?: TokenLogprob[];
   finishReason: 'length' | 'eos' | 'stop' | 'aborted';
   aborted: boolean;
   stats: GenerateStats;
@@ -137,7 +211,11 @@ export interface EngineOptions {
   scanWeights?: boolean;
   /** activation sparsity: fraction of MLP neurons skipped */
   sparsity?: { mlp: number };
-  /** n-gram table for superposed decoding (default: `ngrams.bin` in the model folder when present) */
+  /**
+   * n-gram table for superposed decoding, a file name relative to the model folder, checked while loading. Without
+   * it, `ngrams.bin` in the folder or `../ngrams-bpe<vocab>.bin` beside it is looked for when superposed decoding
+   * first runs; `stats.ngrams` says whether one was used.
+   */
   ngrams?: string;
   /** collect per-kernel GPU time with timestamp queries */
   profile?: boolean;
@@ -168,29 +246,94 @@ export interface EngineInfo {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  /** null (or absent) only for an assistant message that holds tool_calls */
+  content?: string | null;
+  /** assistant: the calls it made (rendered back through the chat template) */
+  tool_calls?: ChatToolCall[];
+  /** tool: the call this result answers */
+  tool_call_id?: string;
 }
+
+/** A function the model may call: OpenAI's tool shape (parameters: a JSON Schema of the structured-outputs subset). */
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  /** arguments: JSON text */
+  function: { name: string; arguments: string };
+}
+
+/** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
+export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
   stream?: boolean;
   max_tokens?: number;
-  /** with none of temperature, top_p, seed: the model's generation_config.json sampling, else greedy */
+  /** OpenAI's newer name for max_tokens */
+  max_completion_tokens?: number;
+  /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
   seed?: number;
   stop?: string | string[];
+  /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
+  n?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
+  repetition_penalty?: number;
+  /** token id (as a string key, as in JSON) -> bias */
+  logit_bias?: Record<string, number>;
+  logprobs?: boolean;
+  top_logprobs?: number;
+  response_format?: ResponseFormat;
+  /** rendered through the model's chat template (its `tools` variable); calls in the output come back as tool_calls */
+  tools?: ChatTool[];
+  tool_choice?: ChatToolChoice;
   signal?: AbortSignal;
 }
+
+export interface ChatLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+/** OpenAI's choice.logprobs: one entry per generated token. */
+export interface ChatChoiceLogprobs {
+  content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** cached_tokens: prompt tokens whose KV cache was reused from the previous request */
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: { index: 0; message: { role: 'assistant'; content: string }; finish_reason: 'stop' | 'length' }[];
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  choices: { index: number; message: ChatAssistantMessage; finish_reason: ChatFinishReason; logprobs: ChatChoiceLogprobs | null }[];
+  usage: ChatUsage;
+}
+
+/** content null when the reply is tool calls only */
+export interface ChatAssistantMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: ChatToolCall[];
 }
 
 export interface ChatCompletionChunk {
@@ -198,8 +341,8 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: 'stop' | 'length' | null }[];
-  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  usage?: ChatUsage;
 }
 
 export interface Engine {
@@ -218,6 +361,11 @@ export interface Engine {
       create(request: ChatCompletionRequest & { stream?: false }): Promise<ChatCompletion>;
     };
   };
+  /**
+   * Forget the KV cache kept from earlier requests. Each request reuses the cache of the previous one for their
+   * shared token prefix (a chat's earlier turns), with identical outputs; this gives the next request a cold start.
+   */
+  resetCache(): Promise<void>;
   /** loads the same model again on a fresh GPU device: the way back after a DeviceLostError */
   reload(): Promise<void>;
   dispose(): Promise<void>;

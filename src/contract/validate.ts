@@ -102,6 +102,49 @@ function validateStop(stop: unknown): void {
   }
 }
 
+/** Most alternatives per position that logprobs report (OpenAI's top_logprobs limit; MAX_TOP_LOGPROBS in the kernel). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** Token id -> bias: ids in the vocabulary, biases in OpenAI's [-100, 100]. */
+function validateLogitBias(field: string, bias: unknown, limits: Limits): void {
+  if (bias === undefined) return;
+  if (typeof bias !== 'object' || bias === null || Array.isArray(bias)) fail(field, 'must map token ids to biases', bias);
+  for (const [id, b] of Object.entries(bias)) {
+    if (!/^(0|[1-9][0-9]*)$/.test(id) || Number(id) >= limits.vocab) fail(`${field}.${id}`, `is not a token id in the vocabulary [0, ${limits.vocab})`, id);
+    checkRange(`${field}.${id}`, b, -100, 100, false);
+  }
+}
+
+function validateResponseFormat(field: string, format: unknown): void {
+  if (format === undefined) return;
+  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | null;
+  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' }", format);
+  if (f.type === 'text' || f.type === 'json_object') return;
+  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object' or 'json_schema'", f.type);
+  if (typeof f.json_schema !== 'object' || f.json_schema === null) fail(`${field}.json_schema`, 'must be an object { name, schema }', f.json_schema);
+  if (typeof f.json_schema.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(f.json_schema.name)) fail(`${field}.json_schema.name`, 'must be 1-64 letters, digits, _ or -', f.json_schema.name);
+  const schema = f.json_schema.schema;
+  if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) fail(`${field}.json_schema.schema`, 'must be a JSON Schema object', schema);
+}
+
+/** The options that the logit controls and constraints serve: greedy and sample strategies only. */
+const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs', 'responseFormat'] as const;
+
+function validateControls(request: GenerateRequest, limits: Limits): void {
+  checkRange('frequencyPenalty', request.frequencyPenalty, -2, 2, false);
+  checkRange('presencePenalty', request.presencePenalty, -2, 2, false);
+  checkRange('repetitionPenalty', request.repetitionPenalty, Number.MIN_VALUE, 100, false);
+  validateLogitBias('logitBias', request.logitBias, limits);
+  checkBoolean('logprobs', request.logprobs);
+  checkRange('topLogprobs', request.topLogprobs, 0, MAX_TOP_LOGPROBS, true);
+  if (request.topLogprobs !== undefined && request.logprobs !== true) fail('topLogprobs', 'needs logprobs: true', request.topLogprobs);
+  validateResponseFormat('responseFormat', request.responseFormat);
+  const kind = request.strategy?.kind ?? 'greedy';
+  if (kind === 'greedy' || kind === 'sample') return;
+  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined && !(f === 'responseFormat' && request.responseFormat?.type === 'text'));
+  if (used) fail(used, `is supported with the greedy and sample strategies, not ${kind}`, kind);
+}
+
 /** Throws InvalidRequestError / ContextLengthError for a request the engine must refuse. */
 export function validateRequest(request: GenerateRequest, limits: Limits): void {
   if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
@@ -110,6 +153,7 @@ export function validateRequest(request: GenerateRequest, limits: Limits): void 
   validateStrategy(request.strategy, limits);
   validateStop(request.stop);
   checkBoolean('stopAtEos', request.stopAtEos);
+  validateControls(request, limits);
 }
 
 function validateModel(model: unknown): void {
@@ -170,19 +214,76 @@ export function validateEngineOptions(options: EngineOptions): void {
   validateSha256(options.expectedSha256);
 }
 
-const ROLES = new Set(['system', 'user', 'assistant']);
+const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function validateMessage(m: unknown, i: number): void {
+  const msg = m as { role?: unknown; content?: unknown; tool_calls?: unknown; tool_call_id?: unknown } | null;
+  if (typeof msg !== 'object' || msg === null || !ROLES.has(msg.role as string)) fail(`messages[${i}].role`, 'must be system, user, assistant or tool', msg?.role);
+  const calls = msg.tool_calls;
+  if (calls !== undefined) {
+    if (msg.role !== 'assistant') fail(`messages[${i}].tool_calls`, 'belong to assistant messages', calls);
+    if (!Array.isArray(calls) || calls.some((c) => typeof c?.function?.name !== 'string')) fail(`messages[${i}].tool_calls`, 'must be an array of { id, type, function: { name, arguments } }', calls);
+  }
+  const contentOptional = msg.role === 'assistant' && calls !== undefined;
+  if (typeof msg.content !== 'string' && !(contentOptional && (msg.content === null || msg.content === undefined))) fail(`messages[${i}].content`, 'must be a string', msg.content);
+  if (msg.role === 'tool' && typeof msg.tool_call_id !== 'string') fail(`messages[${i}].tool_call_id`, 'must name the call this tool result answers', msg.tool_call_id);
+}
+
+/** tools: OpenAI function tools with distinct names; tool_choice names one of them (the schema is checked when it compiles). */
+function validateTools(request: ChatCompletionRequest): void {
+  const { tools, tool_choice: choice } = request;
+  if (tools !== undefined) {
+    if (!Array.isArray(tools) || tools.length === 0) fail('tools', 'must be a non-empty array', tools);
+    const names = new Set<string>();
+    tools.forEach((t, i) => {
+      if (t?.type !== 'function' || typeof t.function !== 'object' || t.function === null) fail(`tools[${i}]`, "must be { type: 'function', function: { name, parameters } }", t);
+      if (typeof t.function.name !== 'string' || !FUNCTION_NAME.test(t.function.name) || names.has(t.function.name)) fail(`tools[${i}].function.name`, 'must be a distinct name of 1-64 letters, digits, _ or -', t.function.name);
+      names.add(t.function.name);
+      const p = t.function.parameters;
+      if (p !== undefined && (typeof p !== 'object' || p === null || Array.isArray(p))) fail(`tools[${i}].function.parameters`, 'must be a JSON Schema object', p);
+    });
+  }
+  if (choice === undefined) return;
+  if (tools === undefined) fail('tool_choice', 'needs tools', choice);
+  if (typeof choice === 'object' && choice !== null) {
+    if (choice.type !== 'function' || !tools.some((t) => t.function.name === choice.function?.name)) fail('tool_choice.function.name', 'must name one of the tools', choice.function?.name);
+  } else if (choice !== 'none' && choice !== 'auto' && choice !== 'required') fail('tool_choice', "must be 'none', 'auto', 'required' or { type: 'function', function: { name } }", choice);
+  if ((choice === 'required' || typeof choice === 'object') && request.response_format !== undefined && request.response_format.type !== 'text') {
+    fail('response_format', 'cannot be combined with a tool_choice that forces a call (the call is the format)', request.response_format.type);
+  }
+}
 
 /** Checks an OpenAI-shaped chat request's fields (snake_case names as the caller wrote them). */
 export function validateChatRequest(request: ChatCompletionRequest, limits: Limits): void {
   if (typeof request !== 'object' || request === null) fail('request', 'must be an object', request);
   if (!Array.isArray(request.messages) || request.messages.length === 0) fail('messages', 'must be a non-empty array', request.messages);
-  request.messages.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null || !ROLES.has(m.role)) fail(`messages[${i}].role`, 'must be system, user or assistant', m?.role);
-    if (typeof m.content !== 'string') fail(`messages[${i}].content`, 'must be a string', m.content);
-  });
+  request.messages.forEach(validateMessage);
+  validateTools(request);
   checkRange('max_tokens', request.max_tokens, 1, limits.contextLength, true);
   checkRange('temperature', request.temperature, 0, 2, false);
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
+  checkRange('max_completion_tokens', request.max_completion_tokens, 1, limits.contextLength, true);
+  checkRange('n', request.n, 1, MAX_CHOICES, true);
+  checkRange('frequency_penalty', request.frequency_penalty, -2, 2, false);
+  checkRange('presence_penalty', request.presence_penalty, -2, 2, false);
+  checkRange('repetition_penalty', request.repetition_penalty, Number.MIN_VALUE, 100, false);
+  validateLogitBias('logit_bias', request.logit_bias, limits);
+  checkBoolean('logprobs', request.logprobs);
+  checkRange('top_logprobs', request.top_logprobs, 0, MAX_TOP_LOGPROBS, true);
+  if (request.top_logprobs !== undefined && request.logprobs !== true) fail('top_logprobs', 'needs logprobs: true', request.top_logprobs);
+  validateResponseFormat('response_format', request.response_format);
+  const unknown = Object.keys(request).find((k) => !CHAT_FIELDS.has(k));
+  if (unknown !== undefined) fail(unknown, 'is not supported', (request as unknown as Record<string, unknown>)[unknown]);
 }
+
+/** Most choices one chat request may ask for (they are generated one after another). */
+export const MAX_CHOICES = 16;
+
+/** The chat request fields the engine acts on; any other is refused by name, never ignored. `model` names the loaded model. */
+const CHAT_FIELDS: ReadonlySet<string> = new Set([
+  'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
+  'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'signal',
+] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);

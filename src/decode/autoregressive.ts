@@ -14,6 +14,10 @@ export interface SamplingParams {
  * Plain decoding, one token per forward pass. The chosen token never leaves the GPU before the next
  * pass embeds it: step i+1 is submitted before step i's 4-byte readback is awaited, so the CPU round
  * trip overlaps GPU work (at most one wasted pass after EOS, whose KV is rolled back).
+ *
+ * With a constraint, each pass is two submits: the forward pass (which needs only the token already on the GPU),
+ * then the choice, submitted once the previous token is back and the constraint's mask for this position is
+ * computed: the mask is computed on the CPU while the GPU runs the forward pass.
  */
 export class Autoregressive implements DecodeStrategy {
   constructor(private readonly sampling?: SamplingParams) {}
@@ -26,31 +30,48 @@ export class Autoregressive implements DecodeStrategy {
     gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array([ctx.prompt[ctx.prompt.length - 1]]));
 
     const start = kv.length;
-    const record = (i: number): Promise<ArrayBuffer[]> => {
-      const step = ctx.newStep();
-      const pos = start + i;
+    const forward = (step: Step, i: number): void => {
       model.embed(step, model.act.tokens, i % capacity, 1);
-      model.layers(step, 1, pos);
+      model.layers(step, 1, start + i);
       model.head(step, 1);
-      this.choose(ctx, step, (i + 1) % capacity, rng);
-      step.read(model.act.tokens, 4 * ((i + 1) % capacity), 4);
+    };
+    const choose = (step: Step, i: number): Promise<ArrayBuffer[]> => {
+      const index = (i + 1) % capacity;
+      ctx.controls?.beforeChoice(step, model.act.logits);
+      this.choose(ctx, step, index, rng);
+      step.read(model.act.tokens, 4 * index, 4);
+      ctx.controls?.afterChoice(step, model.act.logits, model.act.tokens, index);
       return step.submit();
     };
+    const { constraint } = ctx;
+    // without a constraint, one submit per pass; with one, the forward submit and a choice deferred until the mask
+    const record = (i: number): { forwardDone: Promise<unknown>; choice: () => Promise<ArrayBuffer[]> } => {
+      const step = ctx.newStep();
+      forward(step, i);
+      if (!constraint) {
+        const choice = choose(step, i);
+        return { forwardDone: choice, choice: () => choice };
+      }
+      const forwardDone = step.submit();
+      return { forwardDone, choice: () => { ctx.controls?.setMask(constraint.mask()); return choose(ctx.newStep(), i); } };
+    };
 
-    let inFlight = record(0);
+    let inFlight = record(0).choice();
     for (let i = 0; ; i++) {
       const canContinue = () => !ctx.shouldStop() && ctx.remaining() > 1 && start + i + 2 <= kv.maxSeq;
       const next = canContinue() ? record(i + 1) : null;
-      next?.catch(() => undefined); // a failure (device lost) surfaces through inFlight first
-      const [bytes] = await inFlight;
+      next?.forwardDone.catch(() => undefined); // a failure (device lost) surfaces through inFlight first
+      const [bytes, logprobBytes] = await inFlight;
       ctx.stats.forwardPasses++;
       kv.length = start + i + 1;
       const token = new Uint32Array(bytes)[0];
-      if (!ctx.emit([token]) || !next) {
-        if (next) await next; // let the speculative pass finish; its KV slot is beyond kv.length
+      const logprob = ctx.controls?.logprob(token, logprobBytes);
+      constraint?.advance(token);
+      if (!ctx.emit([token], undefined, undefined, logprob ? [logprob] : undefined) || !next) {
+        if (next) await next.forwardDone; // let the speculative pass finish; its KV slot is beyond kv.length
         return;
       }
-      inFlight = next;
+      inFlight = next.choice();
     }
   }
 

@@ -1,3 +1,5 @@
+import type { DelDecision } from '../contract/types';
+
 /**
  * DEL's dynamic choice of exit layer and draft length. Per-layer acceptance rates α_ℓ are tracked from
  * shadow tokens (the token layer ℓ would have drafted at each verified position) with exponentially
@@ -55,8 +57,24 @@ export class ExitPolicy {
     return exits.some((exitLayer) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, exitLayer, d, this.layers, this.headCost, this.rowCost) > plain));
   }
 
+  /** Why `choose` decides as it does: the rates and ρ it used, and the best drafting round against a plain step. */
+  explain(fixedExit?: number, fixedDraft?: number): Pick<DelDecision, 'acceptance' | 'rowCost' | 'bestDraft' | 'draftingCannotWin'> {
+    const { exitLayer, draftLength, tpl } = this.search(fixedExit, fixedDraft, 1);
+    return {
+      acceptance: this.matches.map((m, layer) => (layer === 0 ? 0 : m / this.trials[layer])),
+      rowCost: this.rowCost,
+      bestDraft: { exitLayer, draftLength, gain: tpl * (this.layers + this.headCost) },
+      draftingCannotWin: !this.draftingCanWin(fixedExit),
+    };
+  }
+
   /** The best (exitLayer, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
   choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): { exitLayer: number; draftLength: number } {
+    const { exitLayer, draftLength } = this.search(fixedExit, fixedDraft, minDraft);
+    return { exitLayer, draftLength };
+  }
+
+  private search(fixedExit: number | undefined, fixedDraft: number | undefined, minDraft: number): { exitLayer: number; draftLength: number; tpl: number } {
     const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
     const lengths = fixedDraft ? [fixedDraft] : range(minDraft, this.maxDraft);
     let best = { exitLayer: exits[0], draftLength: lengths[0], tpl: -1 };
@@ -66,7 +84,7 @@ export class ExitPolicy {
         if (tpl > best.tpl) best = { exitLayer, draftLength, tpl };
       }
     }
-    return { exitLayer: best.exitLayer, draftLength: best.draftLength };
+    return best;
   }
 }
 

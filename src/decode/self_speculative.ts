@@ -134,6 +134,7 @@ export class SelfSpeculative implements DecodeStrategy {
     stats.drafted ??= 0;
     stats.accepted ??= 0;
     stats.acceptanceByExitLayer ??= {};
+    const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0 }) : undefined;
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
     let plainRounds = 0;
@@ -146,6 +147,7 @@ export class SelfSpeculative implements DecodeStrategy {
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
+        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, exitLayer: choice.exitLayer, draftLength: choice.draftLength, ...policy.explain(fixedExit, fixedDraft) };
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
         // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
@@ -157,6 +159,7 @@ export class SelfSpeculative implements DecodeStrategy {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
           calibration?.record(0, performance.now() - began, burst.tokens, probe);
+          if (verdicts) verdicts.plain += burst.tokens;
           if (burst.stopped || burst.tokens === 0) return;
           pending = burst.last;
           continue;
@@ -168,6 +171,7 @@ export class SelfSpeculative implements DecodeStrategy {
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
+        if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
         if (drafted > 0) {
           const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
           perLayer.drafted += drafted;

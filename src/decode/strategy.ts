@@ -1,7 +1,8 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import type { Transformer } from '../model/forward';
-import type { GenerateStats, RoundInfo, TokenOrigin, DraftView } from '../contract/types';
+import type { GenerateStats, RoundInfo, TokenOrigin, DraftView, TokenLogprob } from '../contract/types';
+import type { LogitControls } from './controls';
 import type { NgramTable } from '../model/ngram';
 
 /** What a decoding strategy needs: the model, a way to record GPU steps, and the output sink. */
@@ -10,7 +11,7 @@ export interface DecodeContext {
   model: Transformer;
   prompt: number[];
   /** accept generated tokens; returns false once generation must end (EOS, stop string, max tokens) */
-  emit(tokens: number[], origins?: TokenOrigin[], round?: RoundInfo): boolean;
+  emit(tokens: number[], origins?: TokenOrigin[], round?: RoundInfo, logprobs?: TokenLogprob[]): boolean;
   emitDrafts(drafts: DraftView[]): void;
   /** true once the caller aborted: stop between steps */
   shouldStop(): boolean;
@@ -23,6 +24,18 @@ export interface DecodeContext {
   detokenize(ids: number[]): string;
   /** n-gram table for superposed decoding, when one was loaded */
   ngrams?: NgramTable;
+  /** the request's penalties, bias, logprobs and mask on the GPU (greedy and sample strategies) */
+  controls?: LogitControls;
+  /** the request's output constraint (greedy and sample strategies): the mask of each position, advanced per token */
+  constraint?: TokenConstraint;
+}
+
+/** Allowed tokens position by position (constrained decoding). */
+export interface TokenConstraint {
+  /** the next position's allowed tokens: bit t % 32 of word t / 32 */
+  mask(): Uint32Array<ArrayBuffer>;
+  /** the token chosen at the current position */
+  advance(token: number): void;
 }
 
 export interface DecodeStrategy {

@@ -1,3 +1,4 @@
+import { NonFiniteError } from '../contract/errors';
 import type { DecodeContext, DecodeStrategy } from './strategy';
 import { storageBuffer } from '../gpu/buffers';
 import { superposeEmbed, topN } from '../kernels/superpose';
@@ -79,6 +80,7 @@ export class Superposed implements DecodeStrategy {
     const { model, gpu } = ctx;
     const { drafts: k, tokensPerDraft: n, temperature } = this.options; // validated (api/validate.ts)
     const alpha = ctx.ngrams ? this.options.ngramWeight : 0;
+    ctx.stats.ngrams = this.options.ngramWeight === 0 ? 'off' : ctx.ngrams ? 'used' : 'missing';
     const buffer = (label: string, count: number) => storageBuffer(gpu, `superposed.${label}`, 4 * count);
     const ids = buffer('ids', k);           // [k] u32 last token of each draft
     const weights = buffer('weights', k);   // [k] f32 π
@@ -115,7 +117,11 @@ export class Superposed implements DecodeStrategy {
         model.kv.length++;
         ctx.stats.forwardPasses++;
         const candidates = Array.from(new Uint32Array(topBytes, 0, n));
-        const logP = candidateLogProbs(new Float32Array(topBytes, 4 * n, n), temperature);
+        const topLogits = new Float32Array(topBytes, 4 * n, n);
+        if (topLogits.some((l) => Number.isNaN(l) || l === Infinity)) {
+          throw new NonFiniteError(`the model produced NaN or infinite logits after ${t} superposed steps (non-finite weights or activations)`, { step: t });
+        }
+        const logP = candidateLogProbs(topLogits, temperature);
         ({ alive, finished } = this.extend(ctx, alive, finished, candidates, logP, alpha));
         ctx.emitDrafts(ranked(alive, finished, k).map((d) => view(ctx, d)));
         if (finished.length && (!alive.length || finished[0].score >= alive[0].score)) break; // scores only fall

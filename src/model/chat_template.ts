@@ -2,9 +2,12 @@ import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { InvalidRequestError, ModelFormatError } from '../contract/errors';
 import type { Tokenizer } from './tokenizer';
 
+/** A message as chat templates read it (OpenAI's fields: tool_calls on assistant turns, tool_call_id on tool results). */
 export interface ChatMessage {
   role: string;
-  content: string;
+  content?: string | null;
+  tool_calls?: unknown[];
+  tool_call_id?: string;
 }
 
 /** For models without a chat template (small base models): "role: content" lines, then "assistant:". */
@@ -83,7 +86,7 @@ function strftime(date: Date, format: string): string {
  * `chat_template`), or FALLBACK_CHAT_TEMPLATE. Templates write bos_token themselves; Tokenizer.encode does not add a second.
  * Rendering runs under a time budget: a template that exceeds it is a ModelFormatError, and the engine stays usable.
  */
-export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], options: { addGenerationPrompt?: boolean; tools?: unknown[] } = {}): string {
   const { text, file } = tokenizer.chatTemplate ?? { text: FALLBACK_CHAT_TEMPLATE, file: 'the fallback template' };
   let template: Template;
   try {
@@ -98,6 +101,8 @@ export function renderChat(tokenizer: Tokenizer, messages: ChatMessage[], option
       add_generation_prompt: options.addGenerationPrompt ?? true,
       bos_token: tokenizer.bosToken ?? '',
       eos_token: tokenizer.eosToken ?? '',
+      // templates test `if tools`: absent unless given
+      ...(options.tools ? { tools: options.tools } : {}),
     });
     return interpreter.run(template.parsed).value as string;
   } catch (e) {

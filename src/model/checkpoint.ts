@@ -26,7 +26,9 @@ export interface OpenCheckpoint {
 /** Opens `model.safetensors`, or every shard named by `model.safetensors.index.json` (or a GGUF model's files), and reads their headers. */
 export async function openCheckpoint(source: ModelSource, signal?: AbortSignal): Promise<OpenCheckpoint> {
   if (isGgufSource(source)) return source.checkpoint();
-  const index = (await source.exists(SHARD_INDEX)) ? parseShardIndex(await source.text(SHARD_INDEX)) : undefined;
+  // the single file first: most small models have one, and a probe for an index they lack is a 404 in the console
+  const sharded = !(await source.exists(SINGLE_FILE)) && (await source.exists(SHARD_INDEX));
+  const index = sharded ? parseShardIndex(await source.text(SHARD_INDEX)) : undefined;
   const files = index ? [...new Set(index.values())].sort() : [SINGLE_FILE];
   const shards: OpenShard[] = [];
   const close = async () => {

@@ -1,14 +1,15 @@
 /**
  * The network policy for model files, one place for the browser and Node: status codes reported as they are,
- * retries with backoff for 5xx answers and failed connections, a stall timeout on the answer and on every body
- * read, and a typed NetworkError naming the URL. 404/410 pass through: the caller names the missing file.
+ * retries with backoff for 5xx answers, failed connections and bodies that stall or are cut off (resumed with
+ * Range where the server offers it), a stall timeout on the answer and on every body read, and a typed
+ * NetworkError naming the URL. 404/410 pass through: the caller names the missing file.
  */
 import { NetworkError } from '../contract/errors';
 
 export interface NetworkPolicy {
   /** no answer, or no body bytes, for this long fails the request (ms) */
   stallTimeoutMs: number;
-  /** extra tries for an answer 5xx or a failed connection (a redirect loop fails at once) */
+  /** extra tries for an answer 5xx, a failed connection, and for each body a stall or a cut (a redirect loop fails at once) */
   retries: number;
   /** first retry's delay; each next one doubles it (ms) */
   retryDelayMs: number;
@@ -40,64 +41,106 @@ function reason(e: unknown): string {
   return cause instanceof Error ? cause.message : e instanceof Error ? e.message : String(e);
 }
 
-/** A fetch under the policy: its answers are ok, 404/410, or a thrown NetworkError; their bodies are stall-guarded. */
+/**
+ * A fetch under the policy: its answers are ok, 404/410, or a thrown NetworkError. An ok body is guarded: a stall or
+ * a cut-off connection resumes (with Range where the server offers it, else by skipping what already arrived) up
+ * to `retries` times, then fails as NetworkError.
+ */
 export function policyFetch(doFetch: typeof fetch, policy: NetworkPolicy = DEFAULT_NETWORK_POLICY): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const callerSignal = init?.signal ?? undefined;
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt >= policy.retries;
-      const stalled = new AbortController();
-      const timer = setTimeout(() => stalled.abort(), policy.stallTimeoutMs);
-      const signal = callerSignal ? AbortSignal.any([callerSignal, stalled.signal]) : stalled.signal;
-      let response: Response;
-      try {
-        response = await doFetch(input, { ...init, signal });
-      } catch (e) {
-        if (callerSignal?.aborted) throw e; // the caller's abort is reported by the caller
-        const why = stalled.signal.aborted ? `no answer for ${policy.stallTimeoutMs / 1000} s` : reason(e);
-        if (last || /redirect/i.test(why)) throw new NetworkError(`${url}: could not be fetched (${why})`, { url, reason: why });
-        await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
-        continue;
-      } finally {
-        clearTimeout(timer);
-      }
-      if (response.ok || response.status === 404 || response.status === 410) return guarded(response, url, policy, callerSignal);
-      if (response.status < 500 || last) {
-        await response.body?.cancel().catch(() => undefined);
-        throw statusError(url, response.status);
-      }
-      await response.body?.cancel().catch(() => undefined);
-      await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
-    }
+    const response = await answer(doFetch, input, init, url, policy);
+    if (!response.ok || !response.body) return response;
+    // Range counts stored bytes: only where they are the bytes fetch hands over (no Content-Encoding)
+    const ranged = response.headers.get('accept-ranges') === 'bytes' && !response.headers.has('content-encoding');
+    const reopen = async (from: number): Promise<Opened> => {
+      const headers = new Headers(init?.headers);
+      if (ranged) headers.set('range', `bytes=${from}-`);
+      const again = await answer(doFetch, input, { ...init, headers }, url, policy);
+      const resumed = again.status === 206 && again.headers.get('content-range')?.startsWith(`bytes ${from}-`);
+      if (!again.body || (again.status !== 200 && !resumed)) throw new NetworkError(`${url}: the download could not be resumed (HTTP ${again.status})`, { url, status: again.status });
+      return { reader: again.body.getReader(), skip: resumed ? 0 : from };
+    };
+    return guarded(response, url, policy, callerSignal, reopen);
   };
 }
 
-/** The same answer with a body whose reads fail as NetworkError on a stall or a cut-off connection. */
-function guarded(response: Response, url: string, policy: NetworkPolicy, callerSignal?: AbortSignal): Response {
-  if (!response.body) return response;
-  const reader = response.body.getReader();
+/** The answer to one request: retried with backoff on 5xx and failed connections; 401/403/other errors thrown. */
+async function answer(doFetch: typeof fetch, input: RequestInfo | URL, init: RequestInit | undefined, url: string, policy: NetworkPolicy): Promise<Response> {
+  const callerSignal = init?.signal ?? undefined;
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= policy.retries;
+    const stalled = new AbortController();
+    const timer = setTimeout(() => stalled.abort(), policy.stallTimeoutMs);
+    const signal = callerSignal ? AbortSignal.any([callerSignal, stalled.signal]) : stalled.signal;
+    let response: Response;
+    try {
+      response = await doFetch(input, { ...init, signal });
+    } catch (e) {
+      if (callerSignal?.aborted) throw e; // the caller's abort is reported by the caller
+      const why = stalled.signal.aborted ? `no answer for ${policy.stallTimeoutMs / 1000} s` : reason(e);
+      if (last || /redirect/i.test(why)) throw new NetworkError(`${url}: could not be fetched (${why})`, { url, reason: why });
+      await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
+      continue;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.ok || response.status === 404 || response.status === 410) return response;
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status < 500 || last) throw statusError(url, response.status);
+    await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
+  }
+}
+
+/** A body reader, and how many of its first bytes already arrived before (a restart without Range). */
+interface Opened {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  skip: number;
+}
+
+/** The same answer with a body whose reads resume after a stall or a cut, and fail as NetworkError when they cannot. */
+function guarded(response: Response, url: string, policy: NetworkPolicy, callerSignal: AbortSignal | undefined, reopen: (from: number) => Promise<Opened>): Response {
+  let opened: Opened = { reader: response.body!.getReader(), skip: 0 };
   let received = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  let resumes = 0;
+  /** The next bytes past `received`, or undefined at the end; throws on a stall or a cut. */
+  const next = async (): Promise<Uint8Array | undefined> => {
+    for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stall = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new NetworkError(`${url}: the download stalled (no data for ${policy.stallTimeoutMs / 1000} s after ${received} bytes)`, { url, reason: 'stalled', receivedBytes: received })), policy.stallTimeoutMs);
       });
       try {
-        const { done, value } = await Promise.race([reader.read(), stall]);
-        if (done) return controller.close();
-        received += value.byteLength;
-        controller.enqueue(value);
-      } catch (e) {
-        void reader.cancel().catch(() => undefined);
-        if (e instanceof NetworkError || callerSignal?.aborted) throw e;
-        throw new NetworkError(`${url}: the connection was cut off after ${received} bytes (${reason(e)})`, { url, reason: 'cut off', receivedBytes: received });
+        const { done, value } = await Promise.race([opened.reader.read(), stall]);
+        if (done) return undefined;
+        const dropped = Math.min(opened.skip, value.byteLength);
+        opened.skip -= dropped;
+        if (dropped < value.byteLength) return value.subarray(dropped);
       } finally {
         clearTimeout(timer);
       }
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        try {
+          const chunk = await next();
+          if (!chunk) return controller.close();
+          received += chunk.byteLength;
+          return controller.enqueue(chunk);
+        } catch (e) {
+          void opened.reader.cancel().catch(() => undefined);
+          if (callerSignal?.aborted) throw e;
+          const failure = e instanceof NetworkError ? e : new NetworkError(`${url}: the connection was cut off after ${received} bytes (${reason(e)})`, { url, reason: 'cut off', receivedBytes: received });
+          if (resumes >= policy.retries) throw failure;
+          await sleep(policy.retryDelayMs * 2 ** resumes++, callerSignal);
+          opened = await reopen(received);
+        }
+      }
     },
-    cancel: (why) => reader.cancel(why),
+    cancel: (why) => opened.reader.cancel(why),
   });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -11,7 +11,8 @@ options:
   --max-tokens N        tokens to generate (default 64)
   --temperature T --top-k K --top-p P --seed S             sampling
   --exit-layer N|auto --draft-length N|auto                 self-speculative
-  --drafts K                                                superposed
+  --drafts K --ngrams FILE                                  superposed (FILE: an n-gram table in the model folder;
+                                                            default ngrams.bin there, or ../ngrams-bpe<vocab>.bin)
   --quantize q8|q4      quantize weights on load
   --json                print one JSON result instead of streaming text`;
 
@@ -36,6 +37,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       revision: o.revision,
       hubBase: o['hub-base'],
       quantize: o.quantize as 'q8' | 'q4' | undefined,
+      ngrams: o.ngrams,
       onProgress: o.json ? undefined : progressBar,
     });
     const request = { prompt: o.prompt, maxTokens: Number(o['max-tokens']), strategy: strategyFrom(o) };
@@ -50,7 +52,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         else if (ev.type === 'done') result = ev.result;
       }
       const s = result!.stats;
-      process.stderr.write(`\n\n[${engine.info.adapter.description}] prefill ${s.prefillTokens} tok in ${s.prefillMs.toFixed(0)} ms, ` +
+      const { adapter } = engine.info;
+      const where = adapter.isSoftware ? `${adapter.description}: a CPU adapter, no GPU was found` : adapter.description;
+      if (s.ngrams === 'missing') process.stderr.write('\n\n(no n-gram table was found: the drafts were scored by the model alone; see --help)');
+      process.stderr.write(`\n\n[${where}] prefill ${s.prefillTokens} tok in ${s.prefillMs.toFixed(0)} ms, ` +
         `decode ${s.decodeTokens} tok at ${(s.decodeTokens / (s.decodeMs / 1000)).toFixed(1)} tok/s, ${s.forwardPasses} forward passes` +
         (s.drafted ? `, accepted ${s.accepted}/${s.drafted} drafts` : '') + '\n');
     }
@@ -69,7 +74,7 @@ function parseOptions(args: string[]) {
       model: { type: 'string' }, prompt: { type: 'string' }, strategy: { type: 'string', default: 'greedy' },
       'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
       'top-p': { type: 'string' }, seed: { type: 'string' }, 'exit-layer': { type: 'string' }, 'draft-length': { type: 'string' },
-      drafts: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
+      drafts: { type: 'string' }, ngrams: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
       revision: { type: 'string' }, 'hub-base': { type: 'string' },
     },
   }).values;

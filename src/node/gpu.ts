@@ -1,4 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requestGpu, type Gpu, type LimitsRequest } from '../gpu/device';
 import { WebGPUUnavailableError } from '../contract/errors';
 
@@ -36,8 +38,9 @@ async function acquire(limits: LimitsRequest): Promise<Gpu> {
     throw new WebGPUUnavailableError(`the "webgpu" package (Dawn for Node) could not be loaded: ${e}`);
   });
   Object.assign(globalThis, webgpu.globals);
+  quietVulkan();
   const forceSoftware = process.env.WEBGPU_INFER_ADAPTER === 'swiftshader';
-  if (!forceSoftware && !process.env.VK_ICD_FILENAMES && hasVulkanDriver()) {
+  if (!forceSoftware && !process.env.VK_ICD_FILENAMES && hasVulkanDriver() && hasGpuDevice()) {
     const gpu = keep(webgpu.create([]));
     const adapter = await gpu.requestAdapter();
     if (adapter && !/swiftshader|llvmpipe/i.test(`${adapter.info.description} ${adapter.info.device}`)) return requestGpu(gpu, 'high-performance', limits);
@@ -53,6 +56,23 @@ async function acquire(limits: LimitsRequest): Promise<Gpu> {
 /** Any installed Vulkan driver manifest (a hardware GPU's, usually); without one only SwiftShader can work. */
 function hasVulkanDriver(): boolean {
   return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'].some((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.json')));
+}
+
+/**
+ * A GPU shows up as a device node (/dev/dri/renderD*, /dev/nvidia*). Without one, probing the installed Vulkan
+ * drivers finds nothing and fills the terminal with the loader's and Dawn's complaints: go to SwiftShader directly.
+ */
+function hasGpuDevice(): boolean {
+  const nodes = (dir: string, prefix: string) => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(prefix));
+  return nodes('/dev/dri', 'renderD') || nodes('/dev', 'nvidia');
+}
+
+/** Vulkan's window-system code complains without an XDG_RUNTIME_DIR (containers, CI, ssh): give it a private one. */
+function quietVulkan(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = join(tmpdir(), `webgpu-infer-runtime-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
 }
 
 function keep(gpu: GPU): GPU {

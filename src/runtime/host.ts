@@ -3,7 +3,7 @@
  * streams over MessagePorts, aborts between steps and device-loss handling. DOM-free and thread-agnostic:
  * the Worker exposes it through Comlink; in-thread and Node engines call it directly.
  */
-import type { ChatMessage, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../contract/types';
+import type { ChatMessage, ChatTool, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../contract/types';
 import { toWireError, type ClientMessage, type HostMessage, type LoadRequest, type WireRequest } from '../contract/wire';
 import type { Gpu } from '../gpu/device';
 import { AbortError, DeviceLostError, InferError, InvalidRequestError } from '../contract/errors';
@@ -16,8 +16,9 @@ export interface RuntimeLike {
   logits(ids: number[]): Promise<Float32Array>;
   tokenize(text: string): number[];
   detokenize(ids: number[]): string;
-  applyChatTemplate(messages: ChatMessage[]): string;
+  applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): string;
   kernelProfile(): { kernel: string; ms: number; count: number }[];
+  resetCache(): void;
   dispose(): void;
 }
 
@@ -149,12 +150,17 @@ export class RuntimeHost {
     return this.ready().detokenize(ids);
   }
 
-  async applyChatTemplate(messages: ChatMessage[]): Promise<string> {
-    return this.ready().applyChatTemplate(messages);
+  async applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): Promise<string> {
+    return this.ready().applyChatTemplate(messages, tools);
   }
 
   async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
     return this.ready().kernelProfile();
+  }
+
+  /** Queued behind running requests: the next request prefills its whole prompt. */
+  async resetCache(): Promise<void> {
+    await this.withRuntime(async (runtime) => runtime.resetCache());
   }
 
   /** Stops a running generation between steps (it ends as aborted) and releases the model once it has. */

@@ -1,4 +1,4 @@
-import type { GenerateEvent, GenerateResult, GenerateStats, RoundInfo, TokenOrigin } from '../contract/types';
+import type { GenerateEvent, GenerateResult, GenerateStats, RoundInfo, TokenLogprob, TokenOrigin } from '../contract/types';
 
 /**
  * Collects generated tokens, turns them into text deltas (holding back incomplete UTF-8 sequences),
@@ -6,6 +6,8 @@ import type { GenerateEvent, GenerateResult, GenerateStats, RoundInfo, TokenOrig
  */
 export class OutputCollector {
   readonly tokens: number[] = [];
+  /** one per token of `tokens` when the strategy reports logprobs */
+  private readonly logprobs: TokenLogprob[] = [];
   private text = '';
   private emittedChars = 0;
   finishReason: GenerateResult['finishReason'] = 'length';
@@ -29,7 +31,7 @@ export class OutputCollector {
   }
 
   /** Append tokens; returns false once generation must end. */
-  push(tokens: number[], origins?: TokenOrigin[], round?: RoundInfo): boolean {
+  push(tokens: number[], origins?: TokenOrigin[], round?: RoundInfo, logprobs?: TokenLogprob[]): boolean {
     if (this.done) return false;
     const accepted: number[] = [];
     for (const t of tokens) {
@@ -37,6 +39,7 @@ export class OutputCollector {
         this.finish('eos');
         break;
       }
+      if (logprobs) this.logprobs.push(logprobs[accepted.length]);
       accepted.push(t);
       this.tokens.push(t);
       if (this.tokens.length >= this.maxTokens) {
@@ -54,7 +57,7 @@ export class OutputCollector {
     const delta = this.text.slice(this.emittedChars, Math.max(this.emittedChars, safeEnd));
     this.emittedChars = Math.max(this.emittedChars, safeEnd);
     if (accepted.length > 0 || delta) {
-      this.emitEvent({ type: 'tokens', tokens: accepted, text: delta, ...(origins ? { origins: origins.slice(0, accepted.length) } : {}), ...(round ? { round } : {}) });
+      this.emitEvent({ type: 'tokens', tokens: accepted, text: delta, ...(origins ? { origins: origins.slice(0, accepted.length) } : {}), ...(round ? { round } : {}), ...(logprobs ? { logprobs: logprobs.slice(0, accepted.length) } : {}) });
     }
     return !this.done;
   }
@@ -64,7 +67,8 @@ export class OutputCollector {
   }
 
   result(stats: GenerateStats, extra: Partial<GenerateResult> = {}): GenerateResult {
-    return { text: this.text, tokens: [...this.tokens], finishReason: this.finishReason, aborted: this.finishReason === 'aborted', stats, ...extra };
+    const logprobs = this.logprobs.length > 0 ? { logprobs: [...this.logprobs] } : {};
+    return { text: this.text, tokens: [...this.tokens], finishReason: this.finishReason, aborted: this.finishReason === 'aborted', stats, ...logprobs, ...extra };
   }
 
   private finish(reason: GenerateResult['finishReason']): void {

@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
-import type { ChatMessage, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
+import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
@@ -16,6 +16,9 @@ import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
+import { Autoregressive } from '../decode/autoregressive';
+import { controlOptions, LogitControls } from '../decode/controls';
+import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -35,8 +38,12 @@ export class Runtime {
   private disposed = false;
   /** the MLP variant (dense, MoE, expert budget, activation sparsity): its steps and stats */
   private mlp!: MlpBlocks;
-  /** n-gram table for superposed decoding (RuntimeOptions.ngrams, else found next to the model) */
-  private ngrams?: NgramTable;
+  /** n-gram table for superposed decoding: RuntimeOptions.ngrams, else looked for next to the model when first asked */
+  private ngrams: () => Promise<NgramTable | undefined> = async () => undefined;
+  /** the tokens whose keys and values the KV cache holds at positions 0..: a new request reuses its shared prefix */
+  private kvTokens: number[] = [];
+  /** the vocabulary as a trie of token texts for constrained decoding, built on first use */
+  private trie?: TokenTrie;
   /** the checkpoint's generation_config.json: EOS ids, and the sampling of requests without a strategy */
   private generation: GenerationConfig = EMPTY_GENERATION_CONFIG;
 
@@ -80,10 +87,12 @@ export class Runtime {
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength);
-    const ngrams = await loadNgramTable(source, config.vocab, options.ngrams);
+    // a named table is checked with the model; the default places are probed only once superposed decoding asks
+    const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
+    let found: Promise<NgramTable | undefined> | undefined;
     onProgress?.({ phase: 'ready', loadedBytes: weights.bytes, totalBytes: weights.bytes });
     const runtime = new Runtime(gpu, config, weights, tokenizer, model, info, options);
-    runtime.ngrams = ngrams;
+    runtime.ngrams = named ? async () => named : () => (found ??= loadNgramTable(source, config.vocab).catch(() => undefined));
     runtime.mlp = mlp;
     runtime.generation = generation;
     return runtime;
@@ -102,8 +111,8 @@ export class Runtime {
     return this.tokenizer.decode(ids);
   }
 
-  applyChatTemplate(messages: ChatMessage[]): string {
-    return renderChat(this.tokenizer, messages, { addGenerationPrompt: true });
+  applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): string {
+    return renderChat(this.tokenizer, messages, { addGenerationPrompt: true, tools });
   }
 
   kernelProfile(): { kernel: string; ms: number; count: number }[] {
@@ -119,7 +128,8 @@ export class Runtime {
     const { model } = this;
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
-    await this.forwardChunks(ids, (step, count) => {
+    this.kvTokens = [];
+    await this.forwardChunks(ids, 0, (step, count) => {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
     }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
@@ -131,23 +141,32 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
+    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
     const strategy = createStrategy(request.strategy ?? defaultStrategy(this.generation));
+    const ngrams = request.strategy?.kind === 'superposed' ? await this.ngrams() : undefined;
     const maxTokens = Math.min(request.maxTokens ?? DEFAULT_MAX_TOKENS, model.kv.maxSeq - prompt.length);
     const stats: GenerateStats = { prefillTokens: prompt.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, forwardPasses: 0 };
     const stopAtEos = request.stopAtEos ?? true;
     // with stopAtEos false, EOS is an ordinary token for the output and for the strategies (superposed drafts end at EOS)
-    const eosIds = new Set(stopAtEos ? this.maybeTokenizer?.eosIds ?? [...this.config.eosTokenIds, ...this.generation.eosIds] : []);
+    const modelEos = this.maybeTokenizer?.eosIds ?? [...this.config.eosTokenIds, ...this.generation.eosIds];
+    const eosIds = new Set(stopAtEos ? modelEos : []);
     const decode = this.maybeTokenizer ? (ids: number[]) => this.tokenizer.decode(ids) : () => '';
     const output = new OutputCollector(decode, emit, maxTokens, eosIds, request.stop ?? []);
 
     this.mlp.resetStats();
     const t0 = performance.now();
-    await this.prefill(prompt.slice(0, -1));
+    const cached = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    this.kvTokens = [];
+    await this.prefill(prompt.slice(0, -1), cached);
     stats.prefillMs = performance.now() - t0;
-    if (prompt.length > 1) stats.forwardPasses += Math.ceil((prompt.length - 1) / model.rows);
+    stats.cachedTokens = cached;
+    if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
+    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
+    const options = controlOptions(request, constraint !== undefined);
+    const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
     const t1 = performance.now();
     let draftsSeen: GenerateResult['drafts'];
@@ -155,12 +174,12 @@ export class Runtime {
       gpu: this.gpu,
       model,
       prompt,
-      emit: (tokens, origins, round) => {
+      emit: (tokens, origins, round, logprobs) => {
         // the pick kernels answer an id past the vocabulary (0xffffffff) for a row of logits holding NaN or infinity
         if (tokens.some((t) => t >= this.config.vocab)) {
           throw new NonFiniteError(`the model produced NaN or infinite logits after ${output.tokens.length} generated tokens (non-finite weights or activations)`, { generatedTokens: output.tokens.length });
         }
-        return output.push(tokens, origins, round);
+        return output.push(tokens, origins, round, logprobs);
       },
       emitDrafts: (drafts) => {
         draftsSeen = drafts;
@@ -175,8 +194,13 @@ export class Runtime {
       newStep: this.mlp.stepFactory(this.gpu, this.arena, this.profiler),
       eosIds,
       detokenize: decode,
-      ngrams: this.ngrams,
-    });
+      ngrams,
+      controls,
+      constraint,
+    }).finally(() => controls?.destroy());
+    if (constraint) Object.assign(stats, { constraintMasks: constraint.masks, constraintMaskMs: constraint.maskMs });
+    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's
+    this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
     Object.assign(stats, await this.mlp.stats());
@@ -197,26 +221,38 @@ export class Runtime {
     this.profiler?.destroy();
   }
 
-  /** Write the KV cache for `ids` at positions 0.. in chunks, one submit per chunk. */
-  private async prefill(ids: number[]): Promise<void> {
-    await this.forwardChunks(ids);
+  private tokenTrie(): TokenTrie {
+    const tokenizer = this.tokenizer;
+    this.trie ??= new TokenTrie(Array.from({ length: this.config.vocab }, (_, id) => (id < tokenizer.vocabSize ? tokenizer.decode([id]) : '')));
+    return this.trie;
+  }
+
+  /** Forget the KV cache of earlier requests: the next request prefills its whole prompt. */
+  resetCache(): void {
+    this.kvTokens = [];
+  }
+
+  /** Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are kept). */
+  private async prefill(ids: number[], from: number): Promise<void> {
+    await this.forwardChunks(ids, from);
     this.model.kv.length = ids.length;
   }
 
   /**
-   * Run `ids` through all layers at positions 0.. in chunks of model.rows tokens, one submit each.
+   * Run `ids[from..]` through all layers at positions from.. in chunks of model.rows tokens, one submit each.
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
    */
   private async forwardChunks(
     ids: number[],
+    from: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
   ): Promise<void> {
     const { model } = this;
-    model.kv.length = 0;
+    model.kv.length = from;
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
-    for (let start = 0; start < ids.length; start += model.rows) {
+    for (let start = from; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
@@ -237,6 +273,13 @@ export class Runtime {
   private checkUsable(): void {
     if (this.disposed) throw new InferError('the runtime has been disposed');
   }
+}
+
+/** Length of the common prefix of `a` and `b`, at most `limit`. */
+function sharedPrefix(a: readonly number[], b: readonly number[], limit: number): number {
+  let n = 0;
+  while (n < limit && n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /** A request without a strategy samples as generation_config.json says (do_sample), else decodes greedily. */

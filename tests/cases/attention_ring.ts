@@ -9,11 +9,11 @@ import { runStep } from '../helpers/step';
  * the bits of a full cache: a 20-row flash prefill, a 6-row verify block rolled back to 2 accepted rows and
  * re-verified over the rejected positions, single-row decode steps, and a 17-row pass across the wrap.
  */
-function ringCase(headDim: number, splitK: SplitKKernel, browser = false): KernelCase {
+function ringCase(headDim: number, splitK: SplitKKernel, rotation: { theta: number } | { table: null }, browser = false): KernelCase {
   const window = 8, maxRows = 20, heads = 4, kvHeads = 2, fullSeq = 90;
   const passes: [number, number][] = [[0, 20], [20, 6], [22, 5], ...Array.from({ length: 35 }, (_, i): [number, number] => [27 + i, 1]), [62, 17], [79, 3]];
   return {
-    name: `attention ring cache == full cache (bitwise) window=${window} slots=${ringSlots(window, maxRows)} headDim=${headDim} split-K ${splitK}, with rollback`,
+    name: `attention ring cache == full cache (bitwise) window=${window} slots=${ringSlots(window, maxRows)} headDim=${headDim} split-K ${splitK}${'table' in rotation ? ' NoPE' : ''}, with rollback`,
     browser,
     async run(gpu) {
       const slots = ringSlots(window, maxRows);
@@ -29,7 +29,7 @@ function ringCase(headDim: number, splitK: SplitKKernel, browser = false): Kerne
           layouts.forEach((layout, c) => {
             const block = { tokens, startPos, heads, kvHeads, headDim, ...layout };
             const qBuffer = uploadBuffer(gpu, 'q', q), out = storageBuffer(gpu, 'out', 4 * q.length);
-            ropeKvWrite(gpu, step, { q: qBuffer, ...kv, theta: 1e4, ...block });
+            ropeKvWrite(gpu, step, { q: qBuffer, ...kv, ...rotation, ...block });
             attention(gpu, step, { q: qBuffer, out, window, splitK: tokens <= SPLIT_K_MAX_TOKENS ? splitK : undefined, ...block });
             outs[c].push(out);
           });
@@ -41,4 +41,5 @@ function ringCase(headDim: number, splitK: SplitKKernel, browser = false): Kerne
   };
 }
 
-export const attentionRingCases: KernelCase[] = [ringCase(32, 'serial', true), ringCase(32, 'lanes'), ringCase(160, 'lanes')];
+// NoPE appends through kvWrite, the others through the fused RoPE + append
+export const attentionRingCases: KernelCase[] = [ringCase(32, 'serial', { theta: 1e4 }, true), ringCase(32, 'lanes', { table: null }), ringCase(160, 'lanes', { theta: 1e4 })];

@@ -14,6 +14,7 @@ import { superposeCases } from './superpose';
 import { moeCases } from './moe';
 import { sparseCases } from './sparse';
 import { ggmlCases } from './ggml';
+import { logitControlCases } from './logit_controls';
 
 /** Every kernel case, by suite name. Add new suites here. */
 export const kernelSuites: Record<string, KernelCase[]> = {
@@ -32,4 +33,5 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   moe: moeCases,
   sparse: sparseCases,
   ggml: ggmlCases,
+  logitControls: logitControlCases,
 };

@@ -182,6 +182,8 @@ export const linearCases: KernelCase[] = [
     ...SHAPES.flatMap((shape) => [2, 5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0] && rows !== 2))),
   ]),
   ...(['bf16', 'f16', 'q8'] as WeightFormat[]).flatMap((format) => SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => splitCase(format, rows, shape, format === 'bf16' && rows === 7 && shape === SHAPES[0])))),
-  ...(['f32', 'f16'] as const).flatMap((format) =>
-    SHAPES.flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, format === 'f16' && shape === SHAPES[0] && rows === 7, 'gelu_pytorch_tanh')))),
+  // GeGLU: the epilogue is shared by every kernel and format, so each kernel (blocked and lane gemv, matmul) once
+  ...SHAPES.map((shape) => gatedCase('f32', 1, 33, 64, shape, false, 'gelu_pytorch_tanh')),
+  ...SHAPES.slice(0, 2).map((shape) => gatedCase('f32', 40, 33, 64, shape, false, 'gelu_pytorch_tanh')),
+  gatedCase('f16', 7, 33, 64, SHAPES[0], true, 'gelu_pytorch_tanh'),
 ];

@@ -8,6 +8,7 @@
  *   statusNNN answer HTTP NNN                        flaky     503 to the first request for each path
  *   loop      302 to itself for ever                 html      200 text/html (a login page) for every file
  *   stall     send 64 KiB of the body, then nothing  cut       send half the body, then close the connection
+ *   cutonce   cut, for the first request of each path and method only
  * Without `ranges` a Range header is ignored (200, whole file), as many servers do. Cross-origin pages may read
  * everything (CORS *, CORP cross-origin) but, as usual, not the Content-Encoding header.
  */
@@ -48,7 +49,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     const fault = flags.map((f) => /^status(\d{3})$/.exec(f)?.[1]).find(Boolean);
-    const firstTry = !requests.slice(0, -1).some((r) => r.path === rest && r.flags.includes('flaky'));
+    const firstTry = !requests.slice(0, -1).some((r) => r.path === rest && r.method === req.method && r.flags.join() === flags.join());
     if (fault || (flags.includes('flaky') && firstTry)) return void res.writeHead(Number(fault ?? 503)).end('unavailable');
     if (flags.includes('loop')) return void res.writeHead(302, { Location: url.pathname }).end();
     if (flags.includes('html')) return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Please log in</body></html>');
@@ -83,7 +84,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
     if (flags.includes('stall')) return void res.write(body.subarray(0, 1 << 16)); // and never end
-    if (flags.includes('cut')) return void res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+    if (flags.includes('cut') || (flags.includes('cutonce') && firstTry)) return void res.write(body.subarray(0, body.length >> 1), () => res.destroy());
     // in pieces, so a client without Content-Length really sees a chunked stream
     for (let at = 0; at < body.length; at += 1 << 16) res.write(body.subarray(at, at + (1 << 16)));
     res.end();
