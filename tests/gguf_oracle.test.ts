@@ -31,11 +31,13 @@ const BOUNDS: Record<GgufScheme, { probability: number; agreement: number }> = {
   F32: { probability: 3e-5, agreement: 1 },
   F16: { probability: 2e-3, agreement: 1 },
   Q8_0: { probability: 3e-2, agreement: 0.98 },
+  Q4_0: { probability: 3e-2, agreement: 0.98 },
+  Q5_0: { probability: 3e-2, agreement: 0.98 },
   Q4_K_M: { probability: 3e-2, agreement: 0.98 },
 };
 /** Random weights give near-uniform distributions, so more near-ties: a lower top-1 floor for the qwen2 fixture's Q8_0. */
 const CASES: [string, GgufScheme, number][] = [
-  ...(['F32', 'F16', 'Q8_0', 'Q4_K_M'] as const).map((s): [string, GgufScheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
+  ...(['F32', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K_M'] as const).map((s): [string, GgufScheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
   [QWEN2, 'F32', 1], [QWEN2, 'Q8_0', 0.9],
 ];
 const TOKENIZE = ['The quick brown fox', '  leading spaces and trailing  ', 'Numbers 12345 and 3.14159!', "It's a dog's life -- isn't it?", 'naïve café, 東京, 🙂', 'line one\nline two\n\n\ttabbed', ''];

@@ -1,11 +1,11 @@
 // GGUF block formats decoded in registers (layouts: src/kernels/tensor.ts, ggml-common.h), 8 weights at a time.
-// The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k) and wword(i) -> u32, word i of the weight buffer
-// (rows back to back in ggml's byte layout). Blocks of q8_0 and q6_k may start at any even byte.
+// The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k, 3 q4_0, 4 q5_0) and wword(i) -> u32, word i of the weight buffer
+// (rows back to back in ggml's byte layout). Blocks other than q4_k's may start at any even byte.
 
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 
-const GGML_BLOCK_WEIGHTS = array<u32, 3>(32u, 256u, 256u);
-const GGML_BLOCK_BYTES = array<u32, 3>(34u, 144u, 210u);
+const GGML_BLOCK_WEIGHTS = array<u32, 5>(32u, 256u, 256u, 32u, 32u);
+const GGML_BLOCK_BYTES = array<u32, 5>(34u, 144u, 210u, 18u, 22u);
 
 // Bytes per row of `cols` weights.
 fn ggml_row_bytes(cols: u32) -> u32 { return cols / GGML_BLOCK_WEIGHTS[GGML] * GGML_BLOCK_BYTES[GGML]; }
@@ -89,11 +89,42 @@ fn q6_k_unit(row: u32, j: u32) -> Weights8 {
   return Weights8(scale * (bytes4(lo0 | hi0) - vec4<f32>(32.0)), scale * (bytes4(lo1 | hi1) - vec4<f32>(32.0)));
 }
 
+// The nibbles of 8 weights at byte `at`: low nibbles (weights 0..15 of a q4_0/q5_0 block) or high (16..31).
+fn nibbles8(at: u32, high: bool) -> array<vec4<f32>, 2> {
+  let shift = select(0u, 4u, high);
+  return array<vec4<f32>, 2>(bytes4((word_at(at) >> shift) & 0x0f0f0f0fu), bytes4((word_at(at + 4u) >> shift) & 0x0f0f0f0fu));
+}
+
+// q4_0: 18-byte blocks of 32, f16 d then qs[16]: weight i < 16 is the low nibble of qs[i], weight 16 + i its high
+// nibble; weight = d * (q - 8).
+fn q4_0_unit(row: u32, j: u32) -> Weights8 {
+  let base = row + 18u * (j >> 2u);
+  let p = j & 3u;
+  let d = half_at(base);
+  let q = nibbles8(base + 2u + 8u * (p & 1u), p >= 2u);
+  return Weights8(d * (q[0] - vec4<f32>(8.0)), d * (q[1] - vec4<f32>(8.0)));
+}
+
+// q5_0: 22-byte blocks of 32, f16 d, u32 qh (bit i: weight i's fifth bit), qs[16] as in q4_0; weight = d * (q - 16).
+fn q5_0_unit(row: u32, j: u32) -> Weights8 {
+  let base = row + 22u * (j >> 2u);
+  let p = j & 3u;
+  let d = half_at(base);
+  let h = word_at(base + 2u) >> (8u * p);
+  let q = nibbles8(base + 6u + 8u * (p & 1u), p >= 2u);
+  let b = vec4<u32>(0u, 1u, 2u, 3u);
+  let lo = q[0] + 16.0 * vec4<f32>((vec4<u32>(h) >> b) & vec4<u32>(1u));
+  let hi = q[1] + 16.0 * vec4<f32>((vec4<u32>(h >> 4u) >> b) & vec4<u32>(1u));
+  return Weights8(d * (lo - vec4<f32>(16.0)), d * (hi - vec4<f32>(16.0)));
+}
+
 // Weights 8j..8j+7 of the row starting at byte `row`.
 fn ggml_unit(row: u32, j: u32) -> Weights8 {
   switch GGML {
     case 0u: { return q8_0_unit(row, j); }
     case 1u: { return q4_k_unit(row, j); }
-    default: { return q6_k_unit(row, j); }
+    case 2u: { return q6_k_unit(row, j); }
+    case 3u: { return q4_0_unit(row, j); }
+    default: { return q5_0_unit(row, j); }
   }
 }

@@ -7,7 +7,7 @@ import { gemvRowsPerInvocation } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
 /** GGML override of the shaders, by format. */
-const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2 };
+const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2, q4_0: 3, q5_0: 4 };
 const WG = 64;
 
 function checkBlocks(w: WeightMatrix, format: GgmlFormat, what: string): void {

@@ -13,6 +13,7 @@ import { UnsupportedModelError } from '../contract/errors';
  * - q8_0: blocks of 32 weights in 34 bytes (f16 d, int8 q[32]); rows may start at 2-byte offsets
  * - q4_k: blocks of 256 in 144 bytes (f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales/mins, 128 of nibbles)
  * - q6_k: blocks of 256 in 210 bytes (128 bytes low nibbles, 64 bytes high 2 bits, int8 scales[16], f16 d)
+ * - q4_0: blocks of 32 in 18 bytes (f16 d, 16 bytes of nibbles); q5_0: 22 bytes (f16 d, u32 of fifth bits, 16 of nibbles)
  */
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
 
@@ -22,7 +23,7 @@ export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, 
 /** Formats with two 16-bit values per u32 (same layout, different decode). */
 export const is16Bit = (format: WeightFormat): format is 'f16' | 'bf16' => format === 'f16' || format === 'bf16';
 
-export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k';
+export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k' | 'q4_0' | 'q5_0';
 export type MatrixFormat = WeightFormat | GgmlFormat;
 
 /** Weights per block and bytes per block of the GGUF block formats. */
@@ -30,6 +31,8 @@ export const GGML_BLOCKS: Record<GgmlFormat, { elements: number; bytes: number }
   q8_0: { elements: 32, bytes: 34 },
   q4_k: { elements: 256, bytes: 144 },
   q6_k: { elements: 256, bytes: 210 },
+  q4_0: { elements: 32, bytes: 18 },
+  q5_0: { elements: 32, bytes: 22 },
 };
 
 export const isGgmlFormat = (format: string): format is GgmlFormat => Object.hasOwn(GGML_BLOCKS, format);

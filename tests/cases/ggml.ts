@@ -24,6 +24,7 @@ const SHAPES: [GgmlFormat, number, number, number][] = [
   ['q8_0', 1, 37, 96], ['q8_0', 3, 70, 32], ['q8_0', 13, 5, 160],
   ['q4_k', 1, 37, 256], ['q4_k', 9, 66, 512],
   ['q6_k', 1, 37, 768], ['q6_k', 5, 19, 256],
+  ['q4_0', 1, 37, 96], ['q4_0', 9, 20, 64], ['q5_0', 1, 37, 96], ['q5_0', 7, 11, 160],
 ];
 
 const linearCases: KernelCase[] = SHAPES.map(([format, rows, out, cols]) => ({
@@ -39,7 +40,7 @@ const linearCases: KernelCase[] = SHAPES.map(([format, rows, out, cols]) => ({
 }));
 
 /** y[yOffset..] = silu(gate) ⊙ (x[xOffset..] · Wᵀ + bias) + y, the rest of y untouched. */
-const fusedCases: KernelCase[] = (['q8_0', 'q4_k', 'q6_k'] as const).map((format) => ({
+const fusedCases: KernelCase[] = (['q8_0', 'q4_k', 'q6_k', 'q4_0', 'q5_0'] as const).map((format) => ({
   name: `gemv ${format} accumulate+bias+gate+offsets rows=6`,
   async run(gpu) {
     const rows = 6, out = 9, cols = GGML_BLOCKS[format].elements * 2;
@@ -61,7 +62,7 @@ const fusedCases: KernelCase[] = (['q8_0', 'q4_k', 'q6_k'] as const).map((format
   },
 }));
 
-const embedCases: KernelCase[] = ([['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 7, 512]] as const).map(([format, vocab, hidden]) => ({
+const embedCases: KernelCase[] = ([['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 7, 512], ['q4_0', 5, 96], ['q5_0', 6, 32]] as const).map(([format, vocab, hidden]) => ({
   name: `embed ${format} vocab=${vocab} hidden=${hidden}`,
   async run(gpu) {
     const { w: table, values } = ggmlWeight(gpu, format, vocab, hidden, vocab);
@@ -76,8 +77,8 @@ const embedCases: KernelCase[] = ([['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 
   },
 }));
 
-/** A q4_k/q6_k/q8_0 round trip: the quantizer's error stays within each format's step (catches layout slips). */
-const roundTripCases: KernelCase[] = ([['q8_0', 0.01], ['q4_k', 0.12], ['q6_k', 0.03]] as const).map(([format, bound]) => ({
+/** A round trip per format: the quantizer's error stays within each format's step (catches layout slips). */
+const roundTripCases: KernelCase[] = ([['q8_0', 0.01], ['q4_k', 0.12], ['q6_k', 0.03], ['q4_0', 0.13], ['q5_0', 0.065]] as const).map(([format, bound]) => ({
   name: `quantize ${format} round trip within ${bound}`,
   async run() {
     const values = randomFloats(4 * 512, 9);

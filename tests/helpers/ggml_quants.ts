@@ -20,7 +20,7 @@ export function quantizeGgml(format: GgmlFormat, w: Float32Array, rows: number, 
   if (cols % elements !== 0) throw new Error(`${format}: ${cols} columns are not whole blocks of ${elements}`);
   const blocks = (rows * cols) / elements;
   const out = new Uint8Array(blocks * bytes);
-  const block = { q8_0: blockQ8_0, q4_k: blockQ4_K, q6_k: blockQ6_K }[format];
+  const block = { q8_0: blockQ8_0, q4_k: blockQ4_K, q6_k: blockQ6_K, q4_0: blockQ4_0, q5_0: blockQ5_0 }[format];
   for (let b = 0; b < blocks; b++) block(w.subarray(b * elements, (b + 1) * elements), new DataView(out.buffer, b * bytes, bytes));
   return out;
 }
@@ -29,7 +29,7 @@ export function quantizeGgml(format: GgmlFormat, w: Float32Array, rows: number, 
 export function dequantizeGgml(format: GgmlFormat, data: Uint8Array, count: number): Float32Array {
   const { elements, bytes } = GGML_BLOCKS[format];
   const out = new Float32Array(count);
-  const block = { q8_0: dequantQ8_0, q4_k: dequantQ4_K, q6_k: dequantQ6_K }[format];
+  const block = { q8_0: dequantQ8_0, q4_k: dequantQ4_K, q6_k: dequantQ6_K, q4_0: dequantQ4_0, q5_0: dequantQ5_0 }[format];
   for (let b = 0; b < count / elements; b++) block(new DataView(data.buffer, data.byteOffset + b * bytes, bytes), out.subarray(b * elements, (b + 1) * elements));
   return out;
 }
@@ -46,6 +46,48 @@ function blockQ8_0(x: Float32Array, v: DataView): void {
 function dequantQ8_0(v: DataView, y: Float32Array): void {
   const d = fromF16(v.getUint16(0, true));
   for (let i = 0; i < 32; i++) y[i] = d * v.getInt8(2 + i);
+}
+
+/** The value of largest magnitude, with its sign. */
+const signedMax = (x: Float32Array) => x.reduce((m, v) => (Math.abs(v) > Math.abs(m) ? v : m), 0);
+
+// Q4_0: d = max / -8 (the signed value of largest magnitude maps to level 0), q = min(15, trunc(x / d + 8.5)); weight
+// i < 16 in the low nibble of byte i, 16 + i in its high nibble.
+function blockQ4_0(x: Float32Array, v: DataView): void {
+  const d = signedMax(x) / -8;
+  const id = d ? 1 / d : 0;
+  v.setUint16(0, f16(d), true);
+  const q = (t: number) => Math.min(15, Math.trunc(Math.fround(t * id) + 8.5));
+  for (let i = 0; i < 16; i++) v.setUint8(2 + i, q(x[i]) | (q(x[16 + i]) << 4));
+}
+
+function dequantQ4_0(v: DataView, y: Float32Array): void {
+  const d = fromF16(v.getUint16(0, true));
+  for (let i = 0; i < 16; i++) {
+    y[i] = d * ((v.getUint8(2 + i) & 0xf) - 8);
+    y[16 + i] = d * ((v.getUint8(2 + i) >> 4) - 8);
+  }
+}
+
+// Q5_0: d = max / -16, q = min(31, trunc(x / d + 16.5)): low 4 bits as in Q4_0, fifth bit of weight i in bit i of qh.
+function blockQ5_0(x: Float32Array, v: DataView): void {
+  const d = signedMax(x) / -16;
+  const id = d ? 1 / d : 0;
+  v.setUint16(0, f16(d), true);
+  const q = Array.from(x, (t) => Math.min(31, Math.trunc(Math.fround(t * id) + 16.5)));
+  let qh = 0;
+  q.forEach((level, i) => (qh |= ((level >> 4) & 1) << i));
+  v.setUint32(2, qh >>> 0, true);
+  for (let i = 0; i < 16; i++) v.setUint8(6 + i, (q[i] & 0xf) | ((q[16 + i] & 0xf) << 4));
+}
+
+function dequantQ5_0(v: DataView, y: Float32Array): void {
+  const d = fromF16(v.getUint16(0, true));
+  const qh = v.getUint32(2, true);
+  for (let i = 0; i < 32; i++) {
+    const nibble = i < 16 ? v.getUint8(6 + i) & 0xf : v.getUint8(6 + i - 16) >> 4;
+    y[i] = d * ((nibble | (((qh >>> i) & 1) << 4)) - 16);
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import type { GgmlFormat } from '../../src/kernels/tensor';
 import { quantizeGgml } from './ggml_quants';
 import { ggufBytes, type GgufEntry, type GgufTensor } from './gguf_writer';
 
-export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_K_M';
+export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q5_0' | 'Q4_K_M';
 export const GGUF_DIR = '.cache/gguf';
 
 interface HfTensor { shape: number[]; values: Float32Array }
@@ -60,7 +60,7 @@ function interleaveRows(values: Float32Array, rows: number, cols: number, heads:
 /** The ggml type of a matrix under a scheme (Q4_K_M: Q6_K for the output/tied embedding, v and down, Q4_K elsewhere). */
 function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
   if (scheme === 'F32' || scheme === 'F16') return scheme;
-  if (scheme === 'Q8_0') return cols % 32 === 0 ? 'Q8_0' : 'F16';
+  if (scheme === 'Q8_0' || scheme === 'Q4_0' || scheme === 'Q5_0') return cols % 32 === 0 ? scheme : 'F16';
   if (cols % 256 !== 0) return cols % 32 === 0 ? 'Q8_0' : 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
   return six ? 'Q6_K' : 'Q4_K';

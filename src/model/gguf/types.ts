@@ -18,6 +18,10 @@ export const GGML_TYPES: readonly GgmlType[] = [
   { id: 0, name: 'F32', blockElements: 1, blockBytes: 4, stored: 'F32' },
   { id: 1, name: 'F16', blockElements: 1, blockBytes: 2, stored: 'F16' },
   { id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, stored: 'BF16' },
+  // f16 d, u8 qs[16] (nibbles: weights i and 16 + i)
+  { id: 2, name: 'Q4_0', blockElements: 32, blockBytes: 18, stored: 'q4_0' },
+  // f16 d, u32 qh (fifth bits), u8 qs[16]
+  { id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, stored: 'q5_0' },
   // f16 d, int8 qs[32]
   { id: 8, name: 'Q8_0', blockElements: 32, blockBytes: 34, stored: 'q8_0' },
   // f16 d, f16 dmin, u8 scales[12] (6-bit scales and mins of 8 sub-blocks of 32), u8 qs[128] (nibbles)
