@@ -1,7 +1,7 @@
 /**
  * Hugging Face folders (single model.safetensors; llama and qwen2) to GGUF files as llama.cpp's converter and
  * quantizer lay them out: llama.cpp tensor names, llama q/k rows in interleaved-RoPE order, norms and biases F32,
- * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back to Q8_0), the
+ * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back to Q8_0/Q5_0), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,12 +57,15 @@ function interleaveRows(values: Float32Array, rows: number, cols: number, heads:
   return out;
 }
 
-/** The ggml type of a matrix under a scheme (Q4_K_M: Q6_K for the output/tied embedding, v and down, Q4_K elsewhere). */
+/**
+ * The ggml type of a matrix under a scheme (Q4_K_M: Q6_K for the output/tied embedding, v and down, Q4_K elsewhere;
+ * rows that are not whole 256-blocks fall back as llama.cpp's quantizer does, Q6_K to Q8_0 and Q4_K to Q5_0).
+ */
 function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
   if (scheme === 'F32' || scheme === 'F16') return scheme;
   if (scheme === 'Q8_0' || scheme === 'Q4_0' || scheme === 'Q5_0') return cols % 32 === 0 ? scheme : 'F16';
-  if (cols % 256 !== 0) return cols % 32 === 0 ? 'Q8_0' : 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
+  if (cols % 256 !== 0) return cols % 32 !== 0 ? 'F16' : six ? 'Q8_0' : 'Q5_0';
   return six ? 'Q6_K' : 'Q4_K';
 }
 
