@@ -95,6 +95,7 @@ describe('self-speculative rounds', () => {
   it('runs plain rounds (no drafts) under DEL with automatic draft length, and probes drafting', async () => {
     const runtime = await load(TINY_DENSE);
     const plain = await generate(runtime, prompt, 40, { kind: 'greedy' });
+    runtime.resetCache(); // a cold prefill, as plain's: the pass count below compares the two
     const events: { origins: string[]; round: RoundInfo }[] = [];
     const result = await runtime.generate({ prompt, maxTokens: 40, stopAtEos: false, strategy: { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' } }, (ev) => {
       if (ev.type === 'tokens' && ev.round) events.push({ origins: ev.origins!, round: ev.round });

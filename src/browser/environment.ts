@@ -1,7 +1,7 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
-import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
+import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import { GgufSource, ggufFileNames, isGgufName } from '../model/gguf/source';
 import { networkPolicy } from '../model/network';
@@ -27,7 +27,7 @@ export const browserEnvironment: HostEnvironment = {
     // a .gguf URL: the folder it is in serves the file (and its splits)
     const ggufUrl = isGgufName(model) ? new URL(model, location.href) : undefined;
     const gguf = ggufUrl && decodeURIComponent(ggufUrl.pathname.split('/').pop()!);
-    const hub = !ggufUrl && isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+    const hub = !ggufUrl && isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
     const base = hub ? hubFolderUrl(hub) : ggufUrl ? new URL('./', ggufUrl).href : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
     const fetchOptions: ModelFetchOptions = {
       cache: request.cache ?? true,
@@ -40,7 +40,11 @@ export const browserEnvironment: HostEnvironment = {
       }),
     };
     try {
-      if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal, gguf ? ggufFileNames(gguf) : undefined);
+      if (fetchOptions.cache) {
+        await downloadWeights(base, fetchOptions, onProgress, signal, gguf ? ggufFileNames(gguf) : undefined).catch((e: unknown) => {
+          throw hub ? hubError(hub, e) : e;
+        });
+      }
       const fetch = modelFetch(fetchOptions);
       const folder: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
       const source = gguf ? new GgufSource(folder, ggufFileNames(gguf), signal) : folder;
