@@ -5,12 +5,12 @@ import type { Gpu } from '../gpu/device';
 import { ResourceLimitError } from '../contract/errors';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { residentExperts } from '../model/expert_cache';
-import { kvCacheBytes } from '../model/kv_cache';
+import { kvCacheBytes, kvSlots } from '../model/kv_cache';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
 import type { EstimateOptions } from '../model/weight_plan';
 import { isGgufSource } from '../model/gguf/source';
-import { contextTokens, Runtime, type RuntimeOptions } from './runtime';
+import { contextTokens, passRows, Runtime, type RuntimeOptions } from './runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
   const { quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile } = request;
@@ -46,7 +46,7 @@ export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, '
     dtype,
     quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts), sparseMlp: request.sparsity !== undefined,
   });
-  const kvCache = kvCacheBytes(config.layers, config.kvHeads, config.headDim, context);
+  const kvCache = kvCacheBytes(config.kvHeads, config.headDim, kvSlots(config, context, passRows(config.vocab)));
   return { context, gpuWeights: weights.gpu, hostExperts: weights.host, kvCache, total: weights.gpu + weights.host + kvCache };
 }
 
