@@ -387,8 +387,8 @@ export interface StepShape {
   dispatches: number;
   /** steps of this shape that were submitted */
   steps: number;
-  /** per kernel: dispatches in one step, and how they split into the model's layers */
-  kernels: { kernel: string; perStep: number; perLayer: number; outsideLayers: number }[];
+  /** per kernel: dispatches in one step, how they split into the model's layers, and their mean GPU milliseconds per step */
+  kernels: { kernel: string; perStep: number; perLayer: number; outsideLayers: number; gpuMs: number | null }[];
   /** dispatches per layer: the kernels' perLayer summed */
   perLayer: number;
   /** dispatches outside the layers (embedding, head, token choice): the kernels' outsideLayers summed */

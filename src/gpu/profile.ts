@@ -107,11 +107,12 @@ function stepShapes(records: StepRecord[], layers: number): StepShape[] {
     groups.set(key, g);
   }
   const shapes = [...groups.values()].map(({ counts, members }) => {
+    const timed = members.filter((m) => m.gpuNs);
     const kernels = [...counts].map(([kernel, perStep]) => {
       const perLayer = Math.floor(perStep / layers);
-      return { kernel, perStep, perLayer, outsideLayers: perStep - perLayer * layers };
+      const ns = timed.reduce((s, m) => s + m.kernels.reduce((t, k, i) => t + (k === kernel ? m.gpuNs![i] ?? 0 : 0), 0), 0);
+      return { kernel, perStep, perLayer, outsideLayers: perStep - perLayer * layers, gpuMs: timed.length ? ns / timed.length / 1e6 : null };
     });
-    const timed = members.filter((m) => m.gpuNs);
     return {
       dispatches: members[0].kernels.length,
       steps: members.length,

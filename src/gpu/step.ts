@@ -55,12 +55,14 @@ export class Step {
     const t0 = this.profiler ? performance.now() : 0;
     const slot = this.used++;
     k.encodeParams(params, this.view, slot * PARAM_SLOT_BYTES);
-    const pass = this.profiler ? this.profiledPass(k.key) : this.sharedPass();
+    // with timestamp queries each dispatch gets a pass of its own, to be timed alone
+    const timed = this.profiler?.timestamps ?? false;
+    const pass = timed ? this.profiledPass(k.key) : this.sharedPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, k.bindGroup(this.arena.buffer, buffers), [slot * PARAM_SLOT_BYTES]);
     pass.dispatchWorkgroups(x, y, z);
+    if (timed) this.endPass();
     if (this.profiler) {
-      this.endPass();
       this.kernels.push(k.key);
       this.encodeMs += performance.now() - t0;
     }
