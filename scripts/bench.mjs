@@ -121,8 +121,9 @@ const md = [
     '',
   ] : []),
   ...(results.node.dispatch ? [
-    `Decode step (Node, bench/dispatch.ts): ${results.node.dispatch.decodeStep.dispatches} dispatches (${results.node.dispatch.decodeStep.perLayer} per layer x ${results.node.dispatch.layers} + ${results.node.dispatch.decodeStep.outsideLayers}); ` +
-      `encode+submit ${fmt(results.node.dispatch.decodeStep.encodeMs)} ms of a ${fmt(results.node.dispatch.stepMs)} ms step.`,
+    `| greedy decode step (Node, bench/dispatch.ts), prompt tokens | dispatches | per layer | encode+submit ms | step ms |`,
+    '|---|---|---|---|---|',
+    ...results.node.dispatch.points.map((p) => `| ${p.promptTokens} | ${p.decodeStep.dispatches} | ${p.decodeStep.perLayer} | ${fmt(p.decodeStep.encodeMs)} | ${fmt(p.stepMs)} |`),
     '',
   ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',
