@@ -14,6 +14,7 @@ import type { WeightMatrix } from '../src/kernels/tensor';
 import { linear } from '../src/kernels/linear';
 import { compactLive, liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../src/kernels/sparse';
 import type { ModelConfig } from '../src/model/config';
+import { llamaLayer } from '../src/model/family';
 import type { HostExperts, LayerWeights, ModelWeights } from '../src/model/weights';
 import { KvCache } from '../src/model/kv_cache';
 import { Transformer, denseMlp, type MlpBlock } from '../src/model/forward';
@@ -50,8 +51,9 @@ function config(moe: boolean): ModelConfig {
   return {
     hfArchitecture: moe ? 'MixtralForCausalLM' : 'LlamaForCausalLM', architecture: moe ? 'mixtral' : 'llama',
     hidden, intermediate: moe ? intermediate : k * intermediate, layers, heads, kvHeads, headDim: hidden / heads, vocab,
-    maxPositions: 4096, ropeTheta: 10000, rmsEps: 1e-5, tieEmbeddings: true, attentionBias: false, eosTokenIds: [],
-    moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, sparseStep: 1, mlpOnlyLayers: [], routerScore: 'softmax' } : undefined,
+    maxPositions: 4096, rmsEps: 1e-5, normOffset: 0, embedScale: 1, logitSoftcap: 0, tieEmbeddings: true, eosTokenIds: [],
+    moe: moe ? { experts, expertsPerToken: k, expertIntermediate: intermediate, normTopK: true, routerScore: 'softmax' } : undefined,
+    recipe: Array.from({ length: layers }, () => llamaLayer({ headDim: hidden / heads }, { theta: 10000 }, moe ? 'moe' : 'dense')),
   };
 }
 
@@ -77,7 +79,7 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number, resident?: n
   const q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
   const layers = Array.from({ length: c.layers }, (_, l): LayerWeights => {
     const m = (rows: number, cols: number, name: string) => f16Matrix(gpu, rows, cols, `layers.${l}.${name}`);
-    const attention = { inputNorm: ones(), postAttnNorm: ones(), q: m(q, c.hidden, 'q'), k: m(kv, c.hidden, 'k'), v: m(kv, c.hidden, 'v'), o: m(c.hidden, q, 'o') };
+    const attention = { inputNorm: ones(), mlpNorm: ones(), q: m(q, c.hidden, 'q'), k: m(kv, c.hidden, 'k'), v: m(kv, c.hidden, 'v'), o: m(c.hidden, q, 'o') };
     if (!c.moe) return { ...attention, mlp: { gate: m(c.intermediate, c.hidden, 'gate'), up: m(c.intermediate, c.hidden, 'up'), down: m(c.hidden, c.intermediate, 'down') } };
     const { experts: E, expertIntermediate: I } = c.moe;
     const router = m(E, c.hidden, 'router');
@@ -88,7 +90,7 @@ function randomWeights(gpu: Gpu, c: ModelConfig, firstSeed: number, resident?: n
     return { ...attention, moe: { router, gate: gate.matrix, up: up.matrix, down: down.matrix, offloaded } };
   });
   const embed = f16Matrix(gpu, c.vocab, c.hidden, 'embed');
-  return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, format: 'f16' };
+  return { embed, layers, norm: ones(), lmHead: embed, bytes: 0, buffers: [], format: 'f16' };
 }
 
 /** One decode pass at a position: embed, layers, head, one submitted step. */

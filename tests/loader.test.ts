@@ -9,6 +9,7 @@ import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
 import { destroyWeights, estimateWeightBytes, loadWeights, type ModelWeights } from '../src/model/weights';
+import { planWeights, type Destination } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { estimateMemory } from '../src/runtime/load';
 import { Runtime } from '../src/runtime/runtime';
@@ -52,26 +53,13 @@ const concat = (parts: Float32Array[]) => {
   return out;
 };
 
-/** [GPU weight, the file tensors stacked into it] for every weight of a loaded model. */
-function pairs(w: ModelWeights, tied: boolean, hf: (i: number) => string, experts: number, mixtral: boolean): [WeightMatrix | SplitMatrix | GPUBuffer, string[]][] {
-  const out: [WeightMatrix | SplitMatrix | GPUBuffer, string[]][] = [[w.embed, ['model.embed_tokens.weight']], [w.norm, ['model.norm.weight']]];
-  if (!tied) out.push([w.lmHead, ['lm_head.weight']]);
-  w.layers.forEach((l, i) => {
-    const p = hf(i);
-    out.push([l.inputNorm, [`${p}.input_layernorm.weight`]], [l.postAttnNorm, [`${p}.post_attention_layernorm.weight`]]);
-    for (const n of ['q', 'k', 'v', 'o'] as const) out.push([l[n], [`${p}.self_attn.${n}_proj.weight`]]);
-    for (const n of ['q', 'k', 'v'] as const) if (l[`${n}Bias`]) out.push([l[`${n}Bias`]!, [`${p}.self_attn.${n}_proj.bias`]]);
-    if (l.mlp) for (const n of ['gate', 'up', 'down'] as const) out.push([l.mlp[n], [`${p}.mlp.${n}_proj.weight`]]);
-    if (!l.moe) return;
-    const ids = Array.from({ length: experts }, (_, e) => e);
-    const x = mixtral ? `${p}.block_sparse_moe` : `${p}.mlp`;
-    out.push([l.moe.router, [`${x}.gate.weight`]]);
-    const names = mixtral ? { gate: 'w1', up: 'w3', down: 'w2' } : { gate: 'gate_proj', up: 'up_proj', down: 'down_proj' };
-    for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe[n], ids.map((e) => `${x}.experts.${e}.${names[n]}.weight`)]);
-    if (l.moe.shared) for (const n of ['gate', 'up', 'down'] as const) out.push([l.moe.shared[n], [`${x}.shared_expert.${n}_proj.weight`]]);
-    if (l.moe.sharedGate) out.push([l.moe.sharedGate, [`${x}.shared_expert_gate.weight`]]);
-  });
-  return out;
+/** The loaded weight a plan key names ('embed', 'layers.3.q', 'layers.3.moe.shared.gate', ...): ModelWeights mirrors the keys. */
+function weightAt(w: ModelWeights, key: string): WeightMatrix | SplitMatrix | GPUBuffer {
+  const [head, ...rest] = key.split('.');
+  let at: unknown = head === 'layers' ? w.layers[Number(rest.shift())] : (w as unknown as Record<string, unknown>)[head];
+  for (const k of rest) at = (at as Record<string, unknown>)[k];
+  if (!at) throw new Error(`no loaded weight at ${key}`);
+  return at as WeightMatrix | SplitMatrix | GPUBuffer;
 }
 
 describe('loadWeights', () => {
@@ -97,11 +85,19 @@ describe('loadWeights', () => {
       // 16-bit weights stay 16-bit (these random BF16 weights hold values that f16 cannot represent)
       expect(weights.format).toBe({ float32: 'f32', float16: 'f16', bfloat16: 'bf16' }[dtype]);
       const expected = await fileTensors(dir);
-      const all = pairs(weights, config.tieEmbeddings, (i) => `model.layers.${i}`, config.moe?.experts ?? 0, config.architecture === 'mixtral');
-      for (const [gpuWeight, names] of all) {
-        const want = concat(names.map((n) => expected.get(n)!));
+      const plan = planWeights(config);
+      // the values a destination receives: its parts stacked, each the rows rowsOf names of the file tensor (default all)
+      const values = (d: Destination) => concat(d.parts.map((n) => {
+        const start = (d.rowsOf?.start ?? 0) * d.cols;
+        return expected.get(n)!.subarray(start, start + d.partRows * d.cols);
+      }));
+      // the family's schema reads every tensor of the checkpoint, and each lands where its key says
+      expect(new Set(plan.destinations.flatMap((d) => d.parts))).toEqual(new Set(expected.keys()));
+      for (const d of plan.destinations) {
+        const gpuWeight = weightAt(weights, d.key);
+        const want = values(d);
         const got = 'format' in gpuWeight ? await matrixValues(gpu, gpuWeight) : new Float32Array(await readBuffer(gpu, gpuWeight, want.length * 4));
-        expect(got, names[0]).toEqual(want);
+        expect(got, d.key).toEqual(want);
       }
       expect(weights.bytes).toBe(estimateWeightBytes(config, { dtype: ({ float32: 'F32', float16: 'F16', bfloat16: 'BF16' } as const)[dtype as 'float32'] }).gpu);
     });

@@ -15,11 +15,13 @@ import { estimateMemory, loadRuntime as loadWorkerRuntime } from '../src/runtime
 const models = fixtureModels(isMoe).map((m) => `${FIXTURE_MODELS}/${m}`);
 /** Consecutive MoE layers (so the next layer's experts can be prefetched), and every expert matrix quantizable (I % 32 == 0). */
 const MIXTRAL = `${FIXTURE_MODELS}/mixtral-rand`;
-const BUDGETS: RuntimeOptions[] = [
-  { maxResidentExperts: 2, prefetchExperts: false },
-  { maxResidentExperts: 2, prefetchExperts: true },
-  { maxResidentExperts: 3, prefetchExperts: true },
+/** Budgets for a model routing to k experts per token: the smallest possible, with and without prefetch, and one more. */
+const budgets = (k: number): RuntimeOptions[] => [
+  { maxResidentExperts: k, prefetchExperts: false },
+  { maxResidentExperts: k, prefetchExperts: true },
+  { maxResidentExperts: k + 1, prefetchExperts: true },
 ];
+const expertsPerToken = (dir: string): number => JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')).num_experts_per_tok;
 
 describe.each(models)('%s with an expert budget', (dir) => {
   const fixture = readFixture(`${dir}/fixture.safetensors`);
@@ -32,7 +34,7 @@ describe.each(models)('%s with an expert budget', (dir) => {
     const greedyPrompt = Array.from(fixture.greedy_prompt);
     const expected = (await full.generate({ prompt: greedyPrompt, maxTokens: 16, stopAtEos: false }, () => undefined)).tokens;
     full.dispose();
-    for (const budget of BUDGETS) {
+    for (const budget of budgets(expertsPerToken(dir))) {
       const runtime = await loadRuntime(dir, budget);
       for (const [i, p] of prompts.entries()) expect(Array.from(await runtime.logits(p)), `${JSON.stringify(budget)} prompt ${p.length}`).toEqual(expectedLogits[i]);
       const result = await runtime.generate({ prompt: greedyPrompt, maxTokens: 16, stopAtEos: false }, () => undefined);
@@ -53,14 +55,15 @@ it('q8 experts under a budget: data and scales of the resident experts only, and
   await expectResidentAllocations(MIXTRAL, { quantize: 'q8' }, Array.from(readFixture(`${MIXTRAL}/fixture.safetensors`).prompt_len7));
 });
 
-/** Loads `dir` with and without a budget of 2 experts: expert GPU bytes created during load scale by 2/E, logits stay equal. */
+/** Loads `dir` with and without a budget of k (experts per token): expert GPU bytes created during load scale by k/E, logits stay equal. */
 async function expectResidentAllocations(dir: string, options: RuntimeOptions, prompt: number[]): Promise<void> {
+  const k = expertsPerToken(dir);
   const full = await expertAllocations(() => loadRuntime(dir, options));
-  const budgeted = await expertAllocations(() => loadRuntime(dir, { ...options, maxResidentExperts: 2 }));
+  const budgeted = await expertAllocations(() => loadRuntime(dir, { ...options, maxResidentExperts: k }));
   const experts = full.runtime.config.moe!.experts;
-  console.log(`${dir} ${JSON.stringify(options)}: expert GPU bytes created at load ${full.bytes} (${experts} experts), ${budgeted.bytes} (2 resident)`);
+  console.log(`${dir} ${JSON.stringify(options)}: expert GPU bytes created at load ${full.bytes} (${experts} experts), ${budgeted.bytes} (${k} resident)`);
   expect(full.bytes).toBeGreaterThan(0);
-  expect(budgeted.bytes).toBe((full.bytes * 2) / experts);
+  expect(budgeted.bytes).toBe((full.bytes * k) / experts);
   expect(full.runtime.weights.bytes - budgeted.runtime.weights.bytes).toBe(full.bytes - budgeted.bytes);
   expect(Array.from(await budgeted.runtime.logits(prompt))).toEqual(Array.from(await full.runtime.logits(prompt)));
   full.runtime.dispose();

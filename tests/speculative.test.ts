@@ -75,8 +75,9 @@ describe('self-speculative greedy is lossless', () => {
     runtime.dispose();
   });
 
-  for (const model of ['mixtral-rand', 'qwen2moe-rand']) {
-    it(`on the MoE ${model}`, async () => {
+  // MoE routing; then sliding windows (crossed after 16 positions), soft-caps, NoPE, q/k norms and LongRoPE through drafts, verify and rollback
+  for (const model of ['mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand', 'mistral-window', 'gemma2-softcap', 'gemma3-local', 'smollm3-nope', 'qwen3-qknorm', 'phi3-longrope']) {
+    it(`on ${model}`, async () => {
       const fx = readFixture(`${FIXTURE_MODELS}/${model}/fixture.safetensors`);
       const runtime = await load(`${FIXTURE_MODELS}/${model}`);
       const expected = Array.from(fx.greedy_tokens);

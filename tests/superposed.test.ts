@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { testGpu } from './helpers/gpu';
-import { readFixture } from './helpers/fixtures';
+import { FIXTURE_MODELS, readFixture } from './helpers/fixtures';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
 import { loadNgramTable, NgramTable } from '../src/model/ngram';
@@ -33,6 +33,16 @@ describe('superposed decoding', () => {
     const runtime = await load();
     const golden = Array.from(fixture.greedy_tokens).slice(0, 32);
     const { result } = await superposed(runtime, prompt, golden.length, { kind: 'superposed', drafts: 1, ngramWeight: 0 });
+    expect(result.tokens).toEqual(golden);
+    runtime.dispose();
+  });
+
+  it('equals greedy decoding with one draft on Gemma 2 (scaled embedding, soft-capped logits, sliding window)', async () => {
+    const dir = `${FIXTURE_MODELS}/gemma2-softcap`;
+    const gemma = readFixture(`${dir}/fixture.safetensors`);
+    const runtime = await Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256 });
+    const golden = Array.from(gemma.greedy_tokens);
+    const { result } = await superposed(runtime, Array.from(gemma.greedy_prompt), golden.length, { kind: 'superposed', drafts: 1, ngramWeight: 0 });
     expect(result.tokens).toEqual(golden);
     runtime.dispose();
   });

@@ -22,15 +22,20 @@ async function checkPage(page: Page, url: string): Promise<void> {
   const pageErrors: string[] = [];
   const failed: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('response', (r) => r.status() >= 400 && !r.url().includes('no-such-model') && failed.push(`${r.status()} ${r.url()}`));
+  // chat_template.jinja is the one optional file still probed (it wins over tokenizer_config.json's template, as in
+  // transformers, so only a listing could avoid asking); the probe's own bad model is expected to fail
+  const expected = (url: string) => url.includes('no-such-model') || url.endsWith('/chat_template.jinja');
+  page.on('response', (r) => r.status() >= 400 && !expected(r.url()) && failed.push(`${r.status()} ${r.url()}`));
   await page.goto(url);
   await expect(page.locator('#out')).toHaveText(/\w{3,}.*\w{3,}/, { timeout: 90_000 });
-  expect(failed, 'no request of a normal load fails (no 404 probes in the console)').toEqual([]);
+  expect(failed, 'no other request of a normal load fails (no 404 probes in the console)').toEqual([]);
   await expect(page.locator('#out')).not.toContainText('Error');
   const bar = await page.locator('#progress').evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max }));
   expect(bar.max).toBeGreaterThan(1_000_000);
   expect(bar.value).toBe(bar.max);
 
+  // a bundler may put the probe's script after the README's, whose top-level await ends with its generation
+  await page.waitForFunction(() => 'consumerProbe' in window, undefined, { timeout: 90_000 });
   const probe = await page.evaluate(() => (window as unknown as { consumerProbe(): Promise<ProbeResult> }).consumerProbe());
   expect(probe.phases).toEqual(expect.arrayContaining(['download', 'weights', 'ready']));
   expect(probe.partialProgress).toBe(true);

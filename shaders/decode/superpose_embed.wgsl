@@ -1,4 +1,4 @@
-// Superposed input embedding: out[c] = Σ_j weights[j] · table[ids[j], c].
+// Superposed input embedding: out[c] = (Σ_j weights[j] · table[ids[j], c]) · SCALE (the model's embedding scale).
 // This is the vocab-sized weight vector w (w_v = Σ of the weights of drafts whose last token is v) times the
 // embedding matrix, evaluated over w's nonzeros only: duplicate ids merge by the sum, as a scatter-add would.
 // Weights are summed in draft order from 0.0, so a single draft with weight 1 gives exactly its embedding row.
@@ -16,6 +16,7 @@ struct Params { count: u32, cols: u32, rowStart: u32, tableRows: u32, accumulate
 
 override WG: u32 = 64;
 override FORMAT: u32 = 0; // 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks, 4 bf16 pairs
+override SCALE: f32 = 1.0; // the model's embedding scale (Gemma: sqrt(hidden))
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
@@ -34,10 +35,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.x;
   if (c >= params.cols) { return; }
   var sum = 0.0;
-  if (params.accumulate != 0u) { sum = out[c]; }
   for (var j = 0u; j < params.count; j++) {
     let row = ids[j] - params.rowStart; // wraps above tableRows for ids below rowStart
     if (row < params.tableRows) { sum += weights[j] * element(row, c); }
   }
-  out[c] = sum;
+  // a later row piece adds its drafts to the earlier pieces' sum
+  out[c] = select(0.0, out[c], params.accumulate != 0u) + sum * SCALE;
 }

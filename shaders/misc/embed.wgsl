@@ -1,4 +1,5 @@
-// Token embedding lookup: out[t, c] = table[ids[idsOffset + t], c], dequantised to f32. The table may be one row
+// Token embedding lookup: out[t, c] = table[ids[idsOffset + t], c] · SCALE, dequantised to f32 (SCALE: Gemma's
+// sqrt(hidden); 1 elsewhere, which leaves the bits unchanged). The table may be one row
 // piece of a larger one (rows rowStart .. rowStart + tableRows): tokens outside it are left to the other pieces.
 // FORMAT selects the table storage (see src/kernels/tensor.ts): 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks, 4 bf16 pairs.
 #include "common/quant.wgsl"
@@ -12,6 +13,7 @@ struct Params { idsOffset: u32, count: u32, cols: u32, rowStart: u32, tableRows:
 
 override WG: u32 = 64;
 override FORMAT: u32 = 0;
+override SCALE: f32 = 1.0;
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
@@ -34,5 +36,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (c >= params.cols || t >= params.count) { return; }
   let row = ids[params.idsOffset + t] - params.rowStart; // wraps above tableRows for ids below rowStart
   if (row >= params.tableRows) { return; }
-  out[t * params.cols + c] = element(row, c);
+  out[t * params.cols + c] = element(row, c) * SCALE;
 }

@@ -1,7 +1,7 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
 import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
-import { hubFolderUrl, hubSource, isHubId } from '../model/hub';
+import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
 import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
@@ -18,7 +18,7 @@ export const browserEnvironment: HostEnvironment = {
   async load(gpu, request, onProgress, signal) {
     if (typeof request.model !== 'string') return loadRuntime(gpu, fileListSource(request.model), request, onProgress, signal, deviceMemoryBytes());
     const { model, revision } = request;
-    const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase && new URL(request.hubBase, location.href).href } : undefined;
+    const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
     const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
     const fetchOptions: ModelFetchOptions = {
       cache: request.cache ?? true,
@@ -31,7 +31,11 @@ export const browserEnvironment: HostEnvironment = {
       }),
     };
     try {
-      if (fetchOptions.cache) await downloadWeights(base, fetchOptions, onProgress, signal);
+      if (fetchOptions.cache) {
+        await downloadWeights(base, fetchOptions, onProgress, signal).catch((e: unknown) => {
+          throw hub ? hubError(hub, e) : e;
+        });
+      }
       const fetch = modelFetch(fetchOptions);
       const source: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
       return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());

@@ -4,6 +4,7 @@ import { InferError } from '../contract/errors';
 import { comlinkTransport } from './comlink';
 import { ClientEngine, localTransport, type Transport } from '../client/engine';
 import type { Engine, EngineOptions } from '../contract/types';
+import { isHubId } from '../contract/validate';
 
 export type * from '../contract/types';
 export * from '../contract/errors';
@@ -17,10 +18,15 @@ function workerTransport(): Transport {
   return comlinkTransport(worker, () => worker.terminate(), failure);
 }
 
-/** A relative model URL is the page's, not the worker script's (which lives wherever the app's bundler put it). */
+/**
+ * A relative model URL (or hub base) is the page's, not the worker script's (which lives wherever the app's bundler
+ * put it). A hub id stays as it is.
+ */
 function pageRelative(options: EngineOptions): EngineOptions {
   if (typeof options?.model !== 'string' || options.model === '') return options; // validated by ClientEngine.open
-  return { ...options, model: new URL(options.model, globalThis.document?.baseURI ?? location.href).href };
+  const resolve = (url: string) => new URL(url, globalThis.document?.baseURI ?? location.href).href;
+  if (!isHubId(options.model)) return { ...options, model: resolve(options.model) };
+  return typeof options.hubBase === 'string' && options.hubBase !== '' ? { ...options, hubBase: resolve(options.hubBase) } : options;
 }
 
 /** Loads a model (a URL of a Hugging Face folder, or dropped files) and resolves when it is ready to generate. */

@@ -287,3 +287,11 @@ const CHAT_FIELDS: ReadonlySet<string> = new Set([
   'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
   'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'signal',
 ] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);
+
+/**
+ * True for a hub repository id, `owner/name` (letters, digits, '-', '_', '.'; no '..'). Folder paths and URLs are
+ * written otherwise: with a scheme, a leading '/' or './', or a trailing '/'.
+ */
+export function isHubId(model: string): boolean {
+  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(model) && !model.includes('..');
+}

@@ -63,7 +63,7 @@ export class Autoregressive implements DecodeStrategy {
       next?.forwardDone.catch(() => undefined); // a failure (device lost) surfaces through inFlight first
       const [bytes, logprobBytes] = await inFlight;
       ctx.stats.forwardPasses++;
-      kv.length = start + i + 1;
+      kv.extend(1);
       const token = new Uint32Array(bytes)[0];
       const logprob = ctx.controls?.logprob(token, logprobBytes);
       constraint?.advance(token);

@@ -184,7 +184,8 @@ export class SelfSpeculative implements DecodeStrategy {
           for (let j = 0; j < valid; j++) if (round.shadowTokens[j] === tokens[j]) matches++;
           policy.observe(shadowLayer, matches, valid);
         }
-        model.kv.length = start + accepted + 1;
+        model.kv.extend(drafted + 1); // the verify pass wrote positions start..start + drafted
+        model.kv.truncate(start + accepted + 1);
         pending = tokens[tokens.length - 1];
         const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
         if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, drafted, accepted })) return;

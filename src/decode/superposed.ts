@@ -94,7 +94,7 @@ export class Superposed implements DecodeStrategy {
     // steps (written before its submit), unless the number of alive drafts changed.
     const record = (count: number, position: number): Recorded => {
       const step = ctx.newStep();
-      superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x });
+      superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x, scale: model.config.embedScale });
       model.layers(step, 1, position);
       model.head(step, 1);
       topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });
@@ -114,7 +114,7 @@ export class Superposed implements DecodeStrategy {
         const pass = next.step.submit();
         next = t + 1 < budget ? record(alive.length, model.kv.length + 1) : null;
         const [topBytes] = await pass;
-        model.kv.length++;
+        model.kv.extend(1);
         ctx.stats.forwardPasses++;
         const candidates = Array.from(new Uint32Array(topBytes, 0, n));
         const topLogits = new Float32Array(topBytes, 4 * n, n);

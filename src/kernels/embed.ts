@@ -5,15 +5,15 @@ import { FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './ten
 
 const WG = 64;
 
-/** out[t, :] = table[ids[idsOffset + t], :] for t < count, as f32. A split table runs one dispatch per row piece. */
-export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer }): void {
+/** out[t, :] = table[ids[idsOffset + t], :] · scale for t < count, as f32 (scale default 1). A split table runs one dispatch per row piece. */
+export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer; scale?: number }): void {
   for (const { rowStart, w: table } of rowPieces(a.table)) {
     if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`embed: ${table.label} is ${table.format} but has no scales`);
     const k = kernel(gpu, {
       shader: 'misc/embed',
       buffers: { ids: 'read', table: 'read', scales: 'read', out: 'rw' },
       params: { idsOffset: 'u32', count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32' },
-      overrides: { WG, FORMAT: FORMAT_ID[table.format] },
+      overrides: { WG, FORMAT: FORMAT_ID[table.format], SCALE: a.scale ?? 1 },
     });
     // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
     const scales = table.scales ?? table.data;

@@ -12,17 +12,17 @@ export const TOP_N_MAX = MAX_SUPERPOSED_CANDIDATES;
 export const TOP_N_MAX_WIDTH = 64;
 
 /**
- * out[0..cols) = Σ_j weights[j] · table[ids[j], :] for j < count: the superposed input embedding. A split table
+ * out[0..cols) = (Σ_j weights[j] · table[ids[j], :]) · scale for j < count: the superposed input embedding. A split table
  * runs one dispatch per row piece, each adding its drafts (exact when every draft's token is in one piece).
  */
-export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer }): void {
+export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weights: GPUBuffer; count: number; table: WeightMatrix | SplitMatrix; out: GPUBuffer; scale?: number }): void {
   rowPieces(a.table).forEach(({ rowStart, w: table }, i) => {
     if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
     const k = kernel(gpu, {
       shader: 'decode/superpose_embed',
       buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
       params: { count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32', accumulate: 'u32' },
-      overrides: { WG, FORMAT: FORMAT_ID[table.format] },
+      overrides: { WG, FORMAT: FORMAT_ID[table.format], SCALE: a.scale ?? 1 },
     });
     // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
     const params = { count: a.count, cols: table.cols, rowStart, tableRows: table.rows, accumulate: i > 0 ? 1 : 0 };

@@ -5,22 +5,29 @@ import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
 import { linear } from '../kernels/linear';
-import { rmsNorm } from '../kernels/norm';
+import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
+import { ropeTable, type RopeTable } from '../kernels/rope_table';
+import type { Rotation } from './config';
+import { softcapInPlace } from '../kernels/elementwise';
 import { embed } from '../kernels/embed';
 
 /**
- * The transformer forward pass, recorded into a Step. Reads like the math:
- *   x = embed(ids)
- *   for each layer:  x += o(attn(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
- *                    x += mlp(norm(x))          (dense SwiGLU, or the MoE block)
- *   logits = lm_head(norm(x))
- * Works on rows 0..count of the activation buffers at absolute positions startPos..startPos+count.
- * The layer range and the rows given to the head are parameters so speculative strategies can
- * draft with the first layers and verify with the rest.
+ * The transformer forward pass, recorded into a Step, following each layer's recipe (config.recipe, from the
+ * model's family). Reads like the math:
+ *   x = embed(ids) · embedScale
+ *   for each layer:  a = o(attn(rope(q(n)), rope(k(n)), v(n)))  with n = norm(x); q, k per-head normed when asked
+ *                    x += a                  ('pre' norms)   or  x += norm(a)          ('sandwich', Gemma)
+ *                    x += mlp(norm(x))       ('pre')         or  x += norm(mlp(norm(x))) ('sandwich')
+ *   logits = softcap(lm_head(norm(x)))
+ * RMSNorm weights apply as (normOffset + w). Works on rows 0..count of the activation buffers at absolute
+ * positions startPos..startPos+count. The layer range and the rows given to the head are parameters so
+ * speculative strategies can draft with the first layers and verify with the rest.
  */
 export class Transformer {
   readonly act: Activations;
+  /** Per layer: its RoPE tables for short and long sequences (they differ for LongRoPE only), null for NoPE. */
+  private readonly rope: (RopeTables | null)[];
 
   constructor(
     readonly gpu: Gpu,
@@ -31,45 +38,70 @@ export class Transformer {
     readonly mlpBlock: MlpBlock = denseMlp,
   ) {
     this.act = new Activations(gpu, config, rows);
+    this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
   }
 
-  /** x[0..count) = embedding of ids[idsOffset..idsOffset+count) */
+  /** x[0..count) = embedding of ids[idsOffset..idsOffset+count) · embedScale */
   embed(step: Step, ids: GPUBuffer, idsOffset: number, count: number): void {
     this.checkRows(count);
-    embed(this.gpu, step, { ids, idsOffset, count, table: this.weights.embed, out: this.act.x });
+    embed(this.gpu, step, { ids, idsOffset, count, table: this.weights.embed, out: this.act.x, scale: this.config.embedScale });
   }
 
-  /** Run layers [from, to) over x[0..count) at positions startPos.., writing their KV. */
-  layers(step: Step, count: number, startPos: number, from = 0, to = this.config.layers): void {
+  /**
+   * Run layers [from, to) over x[0..count) at positions startPos.., writing their KV. `seqLen` is the length of the
+   * sequence being processed (LongRoPE rotates with its long factors past the original context, as transformers
+   * does for max(position_ids) + 1; a prompt processed in chunks passes its whole length).
+   */
+  layers(step: Step, count: number, startPos: number, from = 0, to = this.config.layers, seqLen = startPos + count): void {
     this.checkRows(count);
     if (startPos + count > this.kv.maxSeq) throw new RangeError(`positions ${startPos}..${startPos + count} exceed the KV cache (${this.kv.maxSeq})`);
+    const { act } = this;
+    this.kv.wrote(startPos + count);
+    const residual = { y: act.x, accumulate: true };
     for (let l = from; l < to; l++) {
-      this.attentionBlock(step, l, this.weights.layers[l], count, startPos);
-      rmsNorm(this.gpu, step, { x: this.act.x, weight: this.weights.layers[l].postAttnNorm, y: this.act.h, rows: count, dim: this.config.hidden, eps: this.config.rmsEps });
-      this.mlpBlock(this, step, l, count);
+      const w = this.weights.layers[l];
+      const sandwich = this.config.recipe[l].norms === 'sandwich';
+      this.norm(step, act.x, w.inputNorm, act.h, count);
+      this.attentionBlock(step, l, w, count, startPos, seqLen, sandwich ? { y: act.h, accumulate: false } : residual);
+      if (sandwich) this.norm(step, act.h, w.attnOutNorm!, act.x, count, true);
+      this.norm(step, act.x, w.mlpNorm, act.h, count);
+      this.mlpBlock(this, step, l, count, sandwich ? { y: act.h, accumulate: false } : residual);
+      if (sandwich) this.norm(step, act.h, w.mlpOutNorm!, act.x, count, true);
     }
   }
 
-  /** logits[0..rows) = lm_head(norm(x[firstRow..firstRow+rows))) */
+  /** logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))) */
   head(step: Step, rows: number, firstRow = 0): void {
     this.checkRows(firstRow + rows);
-    const { hidden, rmsEps } = this.config;
-    rmsNorm(this.gpu, step, { x: this.act.x, weight: this.weights.norm, y: this.act.h, rows, dim: hidden, eps: rmsEps, xOffset: firstRow * hidden });
+    const { hidden, vocab, logitSoftcap } = this.config;
+    this.norm(step, this.act.x, this.weights.norm, this.act.h, rows, false, firstRow * hidden);
     linear(this.gpu, step, { x: this.act.h, w: this.weights.lmHead, y: this.act.logits, rows });
+    if (logitSoftcap > 0) softcapInPlace(this.gpu, step, { x: this.act.logits, n: rows * vocab, cap: logitSoftcap });
   }
 
-  private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number): void {
+  /** y (+)= norm(x) over `count` rows of hidden, from row offset xOffset of x. */
+  private norm(step: Step, x: GPUBuffer, weight: GPUBuffer, y: GPUBuffer, count: number, accumulate = false, xOffset = 0): void {
+    const { hidden, rmsEps, normOffset } = this.config;
+    rmsNorm(this.gpu, step, { x, weight, y, rows: count, dim: hidden, eps: rmsEps, weightOffset: normOffset, accumulate, xOffset });
+  }
+
+  /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says; h holds the normed input. */
+  private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, seqLen: number, out: BlockOutput): void {
     const { gpu, act, config: c } = this;
+    const r = c.recipe[l].attention;
     const h = act.h;
-    rmsNorm(gpu, step, { x: act.x, weight: w.inputNorm, y: h, rows: count, dim: c.hidden, eps: c.rmsEps });
     linear(gpu, step, { x: h, w: w.q, y: act.q, rows: count, bias: w.qBias });
     linear(gpu, step, { x: h, w: w.k, y: act.k, rows: count, bias: w.kBias });
     linear(gpu, step, { x: h, w: w.v, y: act.v, rows: count, bias: w.vBias });
-    const cache = { kCache: this.kv.keys[l], vCache: this.kv.values[l], kvHeads: c.kvHeads, headDim: c.headDim, maxSeq: this.kv.maxSeq };
-    const rotation = { theta: c.ropeTheta, scaling: c.ropeScaling };
-    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, ...rotation, ...cache });
-    attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, ...cache });
-    linear(gpu, step, { x: act.attn, w: w.o, y: act.x, rows: count, accumulate: true });
+    if (r.qkNorm) {
+      headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
+    }
+    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
+    const rope = this.rope[l];
+    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
+    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
+    attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, scale: r.scale, softcap: r.softcap, window: r.window, ...cache });
+    linear(gpu, step, { x: act.attn, w: w.o, y: out.y, rows: count, accumulate: out.accumulate });
   }
 
   private checkRows(count: number): void {
@@ -81,17 +113,44 @@ export class Transformer {
   }
 }
 
-/** The MLP sub-block of layer l: reads act.h (normed), adds its output into act.x. */
-export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number) => void;
+interface RopeTables {
+  short: RopeTable;
+  long: RopeTable;
+  /** sequences longer than this use `long` */
+  longAfter: number;
+}
 
-/** x += down(silu(gate(h)) * up(h)); the activation is fused into the up projection. */
-export function denseMlp(t: Transformer, step: Step, layer: number, count: number): void {
+/** Tables by rotation, built once per process: their GPU copies are cached by table identity (ropeTableBuffer). */
+const builtTables = new Map<string, RopeTables>();
+
+function ropeTables(rope: Rotation, headDim: number): RopeTables {
+  const key = JSON.stringify([rope, headDim]);
+  let tables = builtTables.get(key);
+  if (tables) return tables;
+  const spec = { ...rope, headDim };
+  const s = rope.scaling;
+  const longAfter = s?.type === 'longrope' ? s.originalMaxPositions ?? s.maxPositions : Infinity;
+  builtTables.set(key, (tables = { short: ropeTable(spec), long: ropeTable(spec, longAfter + 1), longAfter }));
+  return tables;
+}
+
+/** Where a sub-block writes: added into the residual stream, or into a buffer for a post-norm. */
+export interface BlockOutput {
+  y: GPUBuffer;
+  accumulate: boolean;
+}
+
+/** The MLP sub-block of layer l: reads act.h (normed), writes or adds its output into out.y. */
+export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number, out: BlockOutput) => void;
+
+/** out (+)= down(act(gate(h)) * up(h)); the activation (SiLU or GELU-tanh, per the recipe) is fused into the up projection. */
+export function denseMlp(t: Transformer, step: Step, layer: number, count: number, out: BlockOutput): void {
   const mlp = t.weights.layers[layer].mlp;
   if (!mlp) throw new Error(`layer ${layer} has no dense MLP weights`);
   const { gpu, act } = t;
   linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: count });
-  linear(gpu, step, { x: act.h, w: mlp.up, y: act.act, rows: count, gate: act.gate });
-  linear(gpu, step, { x: act.act, w: mlp.down, y: act.x, rows: count, accumulate: true });
+  linear(gpu, step, { x: act.h, w: mlp.up, y: act.act, rows: count, gate: act.gate, activation: t.config.recipe[layer].activation });
+  linear(gpu, step, { x: act.act, w: mlp.down, y: out.y, rows: count, accumulate: out.accumulate });
 }
 
 export { KvCache };

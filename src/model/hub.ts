@@ -2,6 +2,8 @@ import { NetworkError } from '../contract/errors';
 import { policyFetch } from './network';
 import { urlSource, type ModelSource, type UrlSourceOptions } from './source';
 
+export { isHubId } from '../contract/validate';
+
 /** The public Hugging Face hub; `hubBase` overrides it (mirrors, self-hosting). */
 export const DEFAULT_HUB_BASE = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
@@ -11,14 +13,6 @@ export interface HubLocation {
   repo: string;
   revision?: string;
   hubBase?: string;
-}
-
-/**
- * True for a hub repository id, `owner/name` (letters, digits, '-', '_', '.'; no '..'). Folder paths and URLs are
- * written otherwise: with a scheme, a leading '/' or './', or a trailing '/'.
- */
-export function isHubId(model: string): boolean {
-  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(model) && !model.includes('..');
 }
 
 /** The folder URL of a hub revision, ending with '/'. */
@@ -35,6 +29,13 @@ function accessDenied(location: HubLocation, status: number, url: string): Netwo
   );
 }
 
+/** `e`, or for a 401/403 NetworkError (thrown under the network policy) the one that names the repository. */
+export function hubError(location: HubLocation, e: unknown): unknown {
+  if (!(e instanceof NetworkError)) return e;
+  const { status, url } = e.details;
+  return status === 401 || status === 403 ? accessDenied(location, status, String(url)) : e;
+}
+
 /**
  * A fetch for hub files: redirects are followed (the hub sends large files to its storage and renamed repos to
  * their new name), and 401/403 (a gated or private repo, or one that does not exist) become a NetworkError naming
@@ -48,9 +49,7 @@ export function hubFetch(location: HubLocation, doFetch: typeof fetch): typeof f
     try {
       response = await doFetch(input, { ...init, redirect: 'follow' });
     } catch (e) {
-      const status = e instanceof NetworkError ? e.details.status : undefined;
-      if (status === 401 || status === 403) throw accessDenied(location, status, url);
-      throw e;
+      throw hubError(location, e);
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel().catch(() => undefined);

@@ -5,7 +5,7 @@ import { linear } from '../kernels/linear';
 import { expertMlp, moeCombine, planLayout, routerTopK, sortPairs, usesSortedOrder, type ExpertSet, type PlanLayout } from '../kernels/moe';
 import { isMoeLayer, type ModelConfig, type MoeConfig } from './config';
 import type { ModelWeights } from './weights';
-import { denseMlp, type MlpBlock, type Transformer } from './forward';
+import { denseMlp, type BlockOutput, type MlpBlock, type Transformer } from './forward';
 import { BarrierStep, ExpertCache } from './expert_cache';
 import { ParamArena, stepFactory } from '../gpu/step';
 import { SparseMlp } from './sparsity';
@@ -83,11 +83,12 @@ export class MoeMlp {
     this.sets = weights.layers.map((w) => w.moe && {
       gate: w.moe.gate, up: w.moe.up, down: w.moe.down, slots: identity, intermediate: moe.expertIntermediate, hidden: config.hidden,
     });
-    this.block = (t, step, layer, count) => this.record(t, step, layer, count);
+    this.block = (t, step, layer, count, out) => this.record(t, step, layer, count, out);
   }
 
-  private record(t: Transformer, step: Step, l: number, count: number): void {
-    if (!isMoeLayer(this.config, l)) return (this.opts.dense ?? denseMlp)(t, step, l, count);
+  private record(t: Transformer, step: Step, l: number, count: number, out: BlockOutput): void {
+    if (!isMoeLayer(this.config, l)) return (this.opts.dense ?? denseMlp)(t, step, l, count, out);
+    if (out.y !== t.act.x || !out.accumulate) throw new Error(`layer ${l}: the MoE block adds into the residual stream only (no post-MLP norm)`);
     const { gpu, config, scratch: s } = this;
     const moe = config.moe!;
     const w = this.weights.layers[l].moe!;

@@ -9,7 +9,7 @@ import { formatBytes } from './weight_plan';
 import type { WeightMatrix } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import type { ModelWeights } from './weights';
-import { denseMlp, type MlpBlock, type Transformer } from './forward';
+import { denseMlp, type BlockOutput, type MlpBlock, type Transformer } from './forward';
 
 /** Generic English text whose activations set the thresholds when the model has a tokenizer. */
 const CALIBRATION_TEXT =
@@ -39,12 +39,14 @@ export class SparseMlp {
     const widest = Math.max(0, ...layers.map((l) => l?.downT.rows ?? 0));
     this.live = storageBuffer(gpu, 'sparsity.live', liveListBytes(widest));
     this.partial = storageBuffer(gpu, 'sparsity.partial', 4 * sparseChunks(widest) * weights.embed.cols);
-    this.block = (t, step, layer, count) => this.record(t, step, layer, count);
+    this.block = (t, step, layer, count, out) => this.record(t, step, layer, count, out);
   }
 
   /** Transposes every dense layer's W_down (q8/q4 are requantised with groups along the hidden dim). */
   static async create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, target: number): Promise<SparseMlp> {
     if (!(target >= 0 && target < 1)) throw new RangeError(`sparsity.mlp must be in [0, 1), got ${target}`);
+    const gelu = config.recipe.find((r) => r.activation !== 'silu');
+    if (gelu) throw new UnsupportedModelError(`sparsity: the sparse MLP kernels implement SwiGLU; ${config.hfArchitecture} uses ${gelu.activation}`, { activation: gelu.activation });
     if (config.hidden % 32 !== 0) throw new UnsupportedModelError(`sparsity: the sparse MLP kernels need a hidden size that is a multiple of 32, got ${config.hidden}`, { hidden: config.hidden });
     const layers: (SparseLayer | undefined)[] = [];
     for (let l = 0; l < config.layers; l++) {
@@ -74,7 +76,7 @@ export class SparseMlp {
     } finally {
       this.calibration.forEach((b) => b.destroy());
       this.calibration = undefined;
-      model.kv.length = 0;
+      model.kv.clear();
     }
   }
 
@@ -83,10 +85,10 @@ export class SparseMlp {
     return encode ? encode(CALIBRATION_TEXT) : Array.from({ length: 48 }, (_, i) => (i * 7919 + 13) % vocab);
   }
 
-  private record(t: Transformer, step: Step, l: number, count: number): void {
+  private record(t: Transformer, step: Step, l: number, count: number, out: BlockOutput): void {
     const layer = this.layers[l];
     if (!layer || count > 1 || this.calibration) {
-      denseMlp(t, step, l, count);
+      denseMlp(t, step, l, count, out);
       if (layer && this.calibration) step.copy(t.act.gate, 0, this.calibration[l], 0, 4 * count * layer.downT.rows);
       return;
     }
@@ -95,7 +97,7 @@ export class SparseMlp {
     const { act } = t;
     linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
     sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, live: this.live, threshold: layer.threshold });
-    spmvActive(gpu, step, { live: this.live, partial: this.partial, downT: layer.downT, y: act.x, accumulate: true });
+    spmvActive(gpu, step, { live: this.live, partial: this.partial, downT: layer.downT, y: out.y, accumulate: out.accumulate });
     this.neuronsSeen += layer.downT.rows;
   }
 

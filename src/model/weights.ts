@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
-import { rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from '../kernels/tensor';
+import { type SplitMatrix, type WeightFormat, type WeightMatrix } from '../kernels/tensor';
 import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import type { Dtype, TensorInfo } from './safetensors';
@@ -12,8 +12,10 @@ import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type
 export { estimateWeightBytes, type Quantize } from './weight_plan';
 
 export interface LayerWeights {
-  inputNorm: GPUBuffer; // [hidden] f32
-  postAttnNorm: GPUBuffer; // [hidden] f32
+  inputNorm: GPUBuffer; // [hidden] f32, before attention
+  mlpNorm: GPUBuffer; // [hidden] f32, before the MLP
+  attnOutNorm?: GPUBuffer; // [hidden] f32, on the attention output ('sandwich' norms)
+  mlpOutNorm?: GPUBuffer; // [hidden] f32, on the MLP output ('sandwich' norms)
   q: WeightMatrix; // [heads*headDim, hidden]
   k: WeightMatrix; // [kvHeads*headDim, hidden]
   v: WeightMatrix; // [kvHeads*headDim, hidden]
@@ -21,6 +23,8 @@ export interface LayerWeights {
   qBias?: GPUBuffer; // [heads*headDim] f32
   kBias?: GPUBuffer; // [kvHeads*headDim] f32
   vBias?: GPUBuffer; // [kvHeads*headDim] f32
+  qNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of queries
+  kNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of keys
   /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
   mlp?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
   /**
@@ -62,6 +66,8 @@ export interface ModelWeights {
   lmHead: WeightMatrix | SplitMatrix; // [vocab, hidden], split as embed; the same object as embed when tied
   /** GPU bytes of all weight buffers. */
   bytes: number;
+  /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
+  buffers: GPUBuffer[];
   /** Storage of the attention/MLP matrices (layer 0's q). */
   format: WeightFormat;
 }
@@ -129,7 +135,7 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
 export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
   const where = checkpoint.shards.map((s) => s.header.file).join(', ');
   for (const d of plan.destinations) {
-    const expected = d.kind === 'vector' ? [d.cols] : [d.partRows, d.cols];
+    const expected = d.kind === 'vector' ? [d.cols] : [d.rowsOf?.total ?? d.partRows, d.cols];
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
@@ -196,9 +202,10 @@ class Uploader {
   async run(): Promise<void> {
     for (const { header, reader, size } of this.checkpoint.shards) {
       for (const t of header.tensors) {
-        const target = this.plan.byTensor.get(t.name);
-        if (target) await this.upload(t, target.destination, target.part);
-        else await reader.skip(t.end - t.start); // not needed by this architecture
+        const targets = this.plan.byTensor.get(t.name);
+        if (!targets) await reader.skip(t.end - t.start); // not needed by this architecture
+        else if (targets.length === 1 && !targets[0].destination.rowsOf) await this.upload(t, targets[0].destination, targets[0].part);
+        else await this.uploadRowSlices(t, reader, targets);
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
@@ -208,16 +215,30 @@ class Uploader {
     await this.flush();
   }
 
-  private async upload(t: TensorInfo, d: Destination, part: number): Promise<void> {
+  /** A fused tensor read once and split by rows: each destination receives its rows as if they were a tensor. */
+  private async uploadRowSlices(t: TensorInfo, reader: OpenCheckpoint['shards'][number]['reader'], targets: { destination: Destination; part: number }[]): Promise<void> {
+    const bytes = await reader.read(t.end - t.start);
+    const rowBytes = bytes.byteLength / t.shape[0];
+    for (const { destination: d, part } of targets) {
+      const start = d.rowsOf?.start ?? 0;
+      const slice = bytes.slice(start * rowBytes, (start + d.partRows) * rowBytes);
+      await this.upload({ ...t, shape: [d.partRows, d.cols], start: 0, end: slice.byteLength }, d, part, slice);
+    }
+  }
+
+  /** Uploads tensor t (its bytes read from the checkpoint, or `bytes` when already in memory) as part `part` of d. */
+  private async upload(t: TensorInfo, d: Destination, part: number, bytes?: Uint8Array<ArrayBuffer>): Promise<void> {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
     const format = this.planned.get(d.key)!;
     const slot = this.slot(d, format);
     if (STORED_AS[t.dtype] === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves)
-      await this.streamRaw(reader, t, slot, part);
+      if (!bytes) return this.streamRaw(reader, t, slot, part);
+      if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
+      this.put(slot, part, 'data', part * bytes.byteLength, bytes);
       return;
     }
-    const values = toF32(await reader.read(t.end - t.start), t);
+    const values = toF32(bytes ?? await reader.read(t.end - t.start), t);
     if (this.opts.scanWeights) checkFinite(t, new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength), 'F32');
     const q = encodeWeight(format, values, d.partRows, d.cols);
     this.put(slot, part, 'data', part * q.data.byteLength, q.data);
@@ -368,7 +389,9 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
     const expertMlp = (k: string) => ({ gate: matrix(`${k}.gate`), up: matrix(`${k}.up`), down: matrix(`${k}.down`) });
     return {
       inputNorm: vector(`${p}.inputNorm`),
-      postAttnNorm: vector(`${p}.postAttnNorm`),
+      mlpNorm: vector(`${p}.mlpNorm`),
+      attnOutNorm: optional(`${p}.attnOutNorm`, vector),
+      mlpOutNorm: optional(`${p}.mlpOutNorm`, vector),
       q: matrix(`${p}.q`),
       k: matrix(`${p}.k`),
       v: matrix(`${p}.v`),
@@ -376,6 +399,8 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       qBias: optional(`${p}.qBias`, vector),
       kBias: optional(`${p}.kBias`, vector),
       vBias: optional(`${p}.vBias`, vector),
+      qNorm: optional(`${p}.qNorm`, vector),
+      kNorm: optional(`${p}.kNorm`, vector),
       mlp: optional(`${p}.mlp.gate`, () => expertMlp(`${p}.mlp`)),
       moe: optional(`${p}.moe.router`, () => ({
         router: matrix(`${p}.moe.router`),
@@ -386,25 +411,12 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       })),
     };
   });
-  let bytes = 0;
-  for (const s of slots.values()) for (const p of s.pieces) bytes += p.data.size + (p.scales?.size ?? 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, format: layers[0].q.format };
+  const buffers = [...slots.values()].flatMap((s) => s.pieces.flatMap((p) => (p.scales ? [p.data, p.scales] : [p.data])));
+  const bytes = buffers.reduce((n, b) => n + b.size, 0);
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, buffers, format: layers[0].q.format };
 }
 
-/** Frees every GPU buffer of loaded weights (the tied embedding once). */
+/** Frees every GPU buffer of loaded weights. */
 export function destroyWeights(w: ModelWeights): void {
-  const buffers = new Set<GPUBuffer>([w.norm]);
-  const add = (m?: WeightMatrix | SplitMatrix) => {
-    for (const { w } of m ? rowPieces(m) : []) {
-      buffers.add(w.data);
-      if (w.scales) buffers.add(w.scales);
-    }
-  };
-  [w.embed, w.lmHead].forEach(add);
-  for (const l of w.layers) {
-    for (const b of [l.inputNorm, l.postAttnNorm, l.qBias, l.kBias, l.vBias]) if (b) buffers.add(b);
-    [l.q, l.k, l.v, l.o, l.mlp?.gate, l.mlp?.up, l.mlp?.down].forEach(add);
-    [l.moe?.router, l.moe?.gate, l.moe?.up, l.moe?.down, l.moe?.shared?.gate, l.moe?.shared?.up, l.moe?.shared?.down, l.moe?.sharedGate].forEach(add);
-  }
-  for (const b of buffers) b.destroy();
+  for (const b of w.buffers) b.destroy();
 }

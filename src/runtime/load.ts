@@ -5,10 +5,10 @@ import type { Gpu } from '../gpu/device';
 import { ResourceLimitError } from '../contract/errors';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { residentExperts } from '../model/expert_cache';
-import { kvCacheBytes } from '../model/kv_cache';
+import { kvCacheBytes, kvSlots } from '../model/kv_cache';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
-import { contextTokens, Runtime, type RuntimeOptions } from './runtime';
+import { contextTokens, passRows, Runtime, type RuntimeOptions } from './runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
   const { quantize, contextLength, maxResidentExperts, prefetchExperts, scanWeights, sparsity, ngrams, profile } = request;
@@ -43,7 +43,7 @@ export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, '
   const weights = estimateWeightBytes(config, {
     quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts), sparseMlp: request.sparsity !== undefined,
   });
-  const kvCache = kvCacheBytes(config.layers, config.kvHeads, config.headDim, context);
+  const kvCache = kvCacheBytes(config.kvHeads, config.headDim, kvSlots(config, context, passRows(config.vocab)));
   return { context, gpuWeights: weights.gpu, hostExperts: weights.host, kvCache, total: weights.gpu + weights.host + kvCache };
 }
 

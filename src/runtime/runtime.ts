@@ -6,11 +6,11 @@ import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, G
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
-import { parameterCount } from '../model/params';
+import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
 import { renderChat } from '../model/chat_template';
-import { KvCache } from '../model/kv_cache';
+import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
 import { MlpBlocks } from '../model/moe';
@@ -81,8 +81,9 @@ export class Runtime {
     });
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
-    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength);
     const rows = passRows(config.vocab);
+    const windows = config.recipe.map((r) => r.attention.window);
+    const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows), windows);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
@@ -130,11 +131,11 @@ export class Runtime {
     const vocab = this.config.vocab;
     const out = new Float32Array(ids.length * vocab);
     this.kvTokens = [];
-    await this.forwardChunks(ids, 0, (step, count) => {
+    await this.forwardChunks(ids, 0, ids.length, (step, count) => {
       model.head(step, count);
       step.read(model.act.logits, 0, 4 * count * vocab);
     }, (start, [bytes]) => out.set(new Float32Array(bytes), start * vocab));
-    model.kv.length = 0;
+    model.kv.clear();
     return out;
   }
 
@@ -159,9 +160,10 @@ export class Runtime {
 
     this.mlp.resetStats();
     const t0 = performance.now();
-    const cached = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
+    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
     this.kvTokens = [];
-    await this.prefill(prompt.slice(0, -1), cached);
+    await this.prefill(prompt.slice(0, -1), cached, prompt.length);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
@@ -233,32 +235,37 @@ export class Runtime {
     this.kvTokens = [];
   }
 
-  /** Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are kept). */
-  private async prefill(ids: number[], from: number): Promise<void> {
-    await this.forwardChunks(ids, from);
-    this.model.kv.length = ids.length;
+  /**
+   * Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are
+   * kept), as part of a `seqLen`-token sequence.
+   */
+  private async prefill(ids: number[], from: number, seqLen: number): Promise<void> {
+    await this.forwardChunks(ids, from, seqLen);
+    this.model.kv.extend(ids.length - from);
   }
 
   /**
-   * Run `ids[from..]` through all layers at positions from.. in chunks of model.rows tokens, one submit each.
+   * Run `ids[from..]` through all layers at positions from.. in chunks of model.rows tokens, one submit each; they
+   * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
    */
   private async forwardChunks(
     ids: number[],
     from: number,
+    seqLen: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
   ): Promise<void> {
     const { model } = this;
-    model.kv.length = from;
+    model.kv.truncate(from);
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
     for (let start = from; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start);
+      model.layers(step, count, start, 0, model.config.layers, seqLen);
       extend?.(step, count);
       last = step.submit();
       if (collect) collect(start, await last);
@@ -289,7 +296,7 @@ function defaultStrategy({ sampling }: GenerationConfig): Strategy {
 }
 
 /** Rows per pass: prefill chunks of up to 64 tokens, fewer for huge vocabularies (the logits buffer is [rows, vocab]). */
-function passRows(vocab: number): number {
+export function passRows(vocab: number): number {
   return Math.max(16, Math.min(64, Math.floor((64 << 20) / (4 * vocab))));
 }
 

@@ -35,9 +35,12 @@ const splitCases: KernelCase[] = (['bf16', 'q4'] as WeightFormat[]).map((format)
   },
 }));
 
-export const embedCases: KernelCase[] = [...splitCases, ...shapes.map(([format, vocab, hidden]): KernelCase => ({
-  name: `embed ${format} vocab=${vocab} hidden=${hidden}`,
-  browser: format === 'f16' && hidden === 96,
+/** [format, vocab, hidden, scale] (scale: Gemma's sqrt(hidden) embedding multiplier) */
+const scaled: [WeightFormat, number, number, number][] = [...shapes.map(([f, v, h]): [WeightFormat, number, number, number] => [f, v, h, 1]), ['f16', 50, 96, Math.fround(Math.sqrt(96))]];
+
+export const embedCases: KernelCase[] = [...splitCases, ...scaled.map(([format, vocab, hidden, scale]): KernelCase => ({
+  name: `embed ${format} vocab=${vocab} hidden=${hidden}${scale === 1 ? '' : ` scale=${scale}`}`,
+  browser: format === 'f16' && hidden === 96 && scale === 1,
   async run(gpu) {
     const { data, scales } = encodeWeight(format, tableValues(format, vocab * hidden, vocab + hidden), vocab, hidden);
     const table = dequantize(format, data, scales, vocab, hidden);
@@ -51,9 +54,10 @@ export const embedCases: KernelCase[] = [...splitCases, ...shapes.map(([format, 
       count,
       table: { format, rows: vocab, cols: hidden, data: uploadBuffer(gpu, 'table', data), scales: scales && uploadBuffer(gpu, 'scales', scales), label: 'table' },
       out,
+      scale,
     }));
     const expected = new Float32Array(count * hidden);
-    for (let t = 0; t < count; t++) expected.set(table.subarray(ids[idsOffset + t] * hidden, (ids[idsOffset + t] + 1) * hidden), t * hidden);
+    for (let t = 0; t < count; t++) expected.set(table.subarray(ids[idsOffset + t] * hidden, (ids[idsOffset + t] + 1) * hidden).map((v) => Math.fround(v * scale)), t * hidden);
     return { actual: await readF32(gpu, out, count * hidden), expected, tolerance: 0 };
   },
 }))];

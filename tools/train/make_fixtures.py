@@ -14,7 +14,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference import build_model, count_params, load_model_dir, save_safetensors  # noqa: E402
+from reference import GEMMA, build_model, count_params, load_model_dir, save_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = os.path.join(ROOT, "tests", "fixtures", "models")
@@ -55,21 +55,64 @@ MODELS = {
                           mlp_only_layers=[1], intermediate_size=128, moe_intermediate_size=48,
                           shared_expert_intermediate_size=80, rope_theta=1000000.0, use_sliding_window=False,
                           sliding_window=None, router_aux_loss_coef=0.001),
+    # Qwen3-0.6B's structure at small width: explicit head_dim (2x hidden/heads), GQA 2, q/k norms, tied
+    "qwen3-qknorm": base("Qwen3ForCausalLM", "qwen3", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=32, rope_theta=1000000.0,
+                         rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False,
+                         use_sliding_window=False, sliding_window=None, max_window_layers=2),
+    # Qwen3-MoE (30B-A3B structure, experts cut down): GQA 8, q/k norms, norm_topk_prob, no shared expert
+    "qwen3moe-rand": base("Qwen3MoeForCausalLM", "qwen3_moe", "float16", vocab_size=256, num_attention_heads=8,
+                          num_key_value_heads=1, head_dim=16, num_experts=8, num_experts_per_tok=4,
+                          norm_topk_prob=True, moe_intermediate_size=16, intermediate_size=64,
+                          decoder_sparse_step=1, mlp_only_layers=[], rope_theta=1000000.0, rms_norm_eps=1e-6,
+                          tie_word_embeddings=True, attention_bias=False, use_sliding_window=False,
+                          sliding_window=None, router_aux_loss_coef=0.001),
+    # Mistral-7B's GQA 4 with a sliding window shrunk to 16, so the 45-token prompt crosses it
+    "mistral-window": base("MistralForCausalLM", "mistral", "float16", vocab_size=256, num_attention_heads=8,
+                           num_key_value_heads=2, head_dim=8, sliding_window=16),
+    # SmolLM3: every no_rope_layer_interval-th layer has no rotary embedding (interval 2 here: layer 1 is NoPE)
+    "smollm3-nope": base("SmolLM3ForCausalLM", "smollm3", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=1, no_rope_layer_interval=2,
+                         rope_theta=5000000.0, rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False,
+                         mlp_bias=False, use_sliding_window=False, sliding_window=None),
+    # Gemma 2: sandwich norms, (1 + w) RMSNorm, GeGLU, sqrt(hidden) embedding scale, query_pre_attn_scalar != head_dim,
+    # soft-caps low enough to bend these scores and logits, layer 0 sliding (window 16), layer 1 full
+    "gemma2-softcap": base("Gemma2ForCausalLM", "gemma2", "bfloat16", vocab_size=256, intermediate_size=64,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=32, query_pre_attn_scalar=24,
+                           attn_logit_softcapping=5.0, final_logit_softcapping=8.0, sliding_window=16,
+                           hidden_activation="gelu_pytorch_tanh", hidden_act="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                           tie_word_embeddings=True, attention_bias=False, pad_token_id=0),
+    # gemma-3-270m's structure: MQA (4 / 1), head_dim 2x hidden/heads, q/k norms, sliding layer with its own RoPE base
+    "gemma3-local": base("Gemma3ForCausalLM", "gemma3_text", "bfloat16", vocab_size=256, intermediate_size=64,
+                         num_attention_heads=4, num_key_value_heads=1, head_dim=32, query_pre_attn_scalar=24,
+                         sliding_window=16, layer_types=["sliding_attention", "full_attention"],
+                         rope_theta=1000000.0, rope_local_base_freq=10000.0, attn_logit_softcapping=None,
+                         final_logit_softcapping=None, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                         tie_word_embeddings=True, attention_bias=False, rope_scaling=None),
+    # Phi-4-mini's structure: fused qkv_proj / gate_up_proj, partial rotary 0.75, LongRoPE with the original context
+    # shrunk to 40 (the 45-token prompt takes the long factors, 1/7-token prompts and the greedy run the short ones)
+    "phi3-longrope": base("Phi3ForCausalLM", "phi3", "bfloat16", vocab_size=256, intermediate_size=64,
+                          num_attention_heads=4, num_key_value_heads=2, partial_rotary_factor=0.75,
+                          max_position_embeddings=128, original_max_position_embeddings=40,
+                          rope_scaling={"type": "longrope", "short_factor": [1.0, 1.1, 1.25, 1.5, 2.0, 3.0],
+                                        "long_factor": [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]},
+                          sliding_window=None, tie_word_embeddings=True, pad_token_id=0),
 }
 
 
 def randomize(model, cfg, gen):
     """Random weights scaled so activations stay O(1) and logits have a spread of a few units."""
     H = cfg["hidden_size"]
+    offset = 1.0 if cfg["model_type"] in GEMMA else 0.0  # Gemma stores w of x̂ · (1 + w)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name == "model.norm.weight" and cfg.get("tie_word_embeddings"):
                 # random signs decorrelate lm_head(norm(h)) from the current token's own embedding,
                 # otherwise a random tied model just repeats its input token
                 sign = torch.randint(0, 2, p.shape, generator=gen).float() * 2 - 1
-                p.copy_(sign * (1.0 + 0.1 * torch.randn(p.shape, generator=gen)))
+                p.copy_(sign * (1.0 + 0.1 * torch.randn(p.shape, generator=gen)) - offset)
             elif name.endswith("norm.weight") or "layernorm" in name:
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen) - offset)
             elif name == "model.embed_tokens.weight":
                 std = 2.5 / H ** 0.5 if cfg.get("tie_word_embeddings") else 1.0
                 p.copy_(std * torch.randn(p.shape, generator=gen))
@@ -143,7 +186,7 @@ def make(name, cfg, seed):
         model = build_model(cfg).eval()
         randomize(model, cfg, gen)
         round_to(model, DTYPES[cfg["torch_dtype"]])
-        prompts = {n: torch.randint(2, VOCAB, (n,), generator=gen) for n in (1, 7, 45)}
+        prompts = {n: torch.randint(2, cfg["vocab_size"], (n,), generator=gen) for n in (1, 7, 45)}
         with torch.no_grad():
             logits = {n: model(p[None])["logits"][0] for n, p in prompts.items()}
             greedy = model.greedy(prompts[7].tolist(), 32, use_cache=False)

@@ -1,7 +1,9 @@
 """Reference PyTorch implementation of the decoder-only LMs that webgpu-infer runs.
 
 Semantics follow the Hugging Face `transformers` implementations (LlamaForCausalLM,
-Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM) without depending on that library.
+MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM,
+Qwen3MoeForCausalLM, SmolLM3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM) without depending on
+that library.
 Parameter names are the HF tensor names, so `model.state_dict()` can be written straight to a
 `model.safetensors` and read back.
 
@@ -9,91 +11,49 @@ Parameter names are the HF tensor names, so `model.state_dict()` can be written 
   * RoPE: rotate-half convention, inv_freq = theta^(-2i/head_dim), cos/sin = cat(freqs, freqs).
   * Attention: GQA/MQA (num_key_value_heads), explicit head_dim, causal mask, softmax in float32.
     Llama: `attention_bias` adds bias to q/k/v/o. Qwen2/Qwen2-MoE: bias on q/k/v only.
+    Qwen3/Qwen3-MoE: `attention_bias` (default off) on q/k/v/o; q_norm / k_norm: RMSNorm over head_dim
+    of every head of q_proj(x) and k_proj(x) (view [B, S, heads, head_dim]), before RoPE.
   * MLP: SwiGLU down(silu(gate(x)) * up(x)).
   * Mixtral MoE (`block_sparse_moe`): router `gate`, softmax over experts (float32), top-k,
     renormalise over the selected k, experts w2(silu(w1 x) * w3 x).
   * Qwen2-MoE (`mlp`): router `gate`, softmax, top-k, renormalise only if `norm_topk_prob`,
     plus `shared_expert` (SwiGLU, shared_expert_intermediate_size) scaled by
-    sigmoid(`shared_expert_gate`(x)). Sparse layers: layer_idx not in mlp_only_layers and
+    sigmoid(`shared_expert_gate`(x)). Qwen3-MoE: the same routing and layer rule, no shared expert.
+    Sparse layers: layer_idx not in mlp_only_layers and
     (layer_idx + 1) % decoder_sparse_step == 0; other layers use a dense SwiGLU `mlp` with
     `intermediate_size`. Experts use `moe_intermediate_size`.
+  * Sliding windows (Mistral `sliding_window`, Gemma `layer_types`): query i sees keys j with
+    i - window < j <= i.
+  * SmolLM3: layer i has no rotary embedding (NoPE) when no_rope_layers[i] == 0 (default: every
+    no_rope_layer_interval-th layer, 4).
+  * Gemma 2 / Gemma 3: embeddings times sqrt(hidden) (float32); RMSNorm x̂ · (1 + w); four norms per
+    layer (input, post_attention on the attention output, pre_ and post_feedforward around the MLP);
+    GeGLU down(gelu_tanh(gate x) * up x); scores times query_pre_attn_scalar^-0.5. Gemma 2: scores
+    soft-capped tanh(s / c) · c (attn_logit_softcapping), logits soft-capped likewise
+    (final_logit_softcapping), even layers sliding by default. Gemma 3: q_norm / k_norm, sliding
+    layers per `layer_types` (default every layer but each 6th) rotate with rope_local_base_freq,
+    full layers with rope_theta (and rope_scaling).
+  * Phi-3: fused qkv_proj (rows q, k, v) and gate_up_proj (rows gate, up); partial rotary (the first
+    head_dim · partial_rotary_factor dims of each head rotate); LongRoPE (`rope_scaling` longrope/su):
+    inv_freq = 1 / (ext · theta^(2i/d)) with ext the long factors once max(position_ids) + 1 exceeds
+    original_max_position_embeddings, else the short ones, cos/sin times the attention factor
+    (default sqrt(1 + ln(max/original) / ln(original))).
   * Early exit: hidden state h_l = residual stream after l layers (l = 1..L); early-exit logits
     at layer l = lm_head(norm(h_l)); l = L gives the model's logits.
 
-Also: a dependency-free safetensors reader/writer (F32/F16/BF16/I32/I64, `__metadata__`).
+Feed-forward blocks live in reference_ffn.py; safetensors files are read and written by safetensors_io.py
+(re-exported here).
 """
 import json
 import math
 import os
-import struct
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# ----------------------------------------------------------------------------------------------
-# safetensors
-# ----------------------------------------------------------------------------------------------
-_DT = {
-    "F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
-    "I32": (torch.int32, 4), "I64": (torch.int64, 8),
-}
-_DT_INV = {v[0]: k for k, v in _DT.items()}
-
-
-def _tensor_bytes(t):
-    t = t.detach().contiguous().cpu()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().astype("<i2").tobytes()
-    return t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-
-
-def save_safetensors(tensors, path, metadata=None):
-    """tensors: dict name -> torch.Tensor (dtype among F32/F16/BF16/I32/I64). Keys are written sorted."""
-    header = {}
-    blobs = []
-    off = 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        if t.dtype not in _DT_INV:
-            raise ValueError(f"unsupported dtype {t.dtype} for {name}")
-        b = _tensor_bytes(t)
-        header[name] = {"dtype": _DT_INV[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hb += b" " * ((8 - len(hb) % 8) % 8)  # keep tensor data 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hb)))
-        f.write(hb)
-        for b in blobs:
-            f.write(b)
-
-
-def load_safetensors(path, with_metadata=False):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        dt, _ = _DT[info["dtype"]]
-        s, e = info["data_offsets"]
-        raw = data[base + s:base + e]
-        if dt == torch.bfloat16:
-            arr = np.frombuffer(raw, dtype="<i2").copy()
-            t = torch.from_numpy(arr).view(torch.bfloat16)
-        else:
-            npdt = {torch.float32: "<f4", torch.float16: "<f2", torch.int32: "<i4", torch.int64: "<i8"}[dt]
-            t = torch.from_numpy(np.frombuffer(raw, dtype=npdt).copy())
-        out[name] = t.reshape(info["shape"])
-    return (out, meta) if with_metadata else out
-
+from reference_ffn import MLP, MixtralSparseMoe, Phi3MLP, Qwen2MoeSparseMoe, _linear
+from safetensors_io import load_safetensors, save_safetensors  # noqa: F401 (re-exported)
 
 def load_model_dir(path):
     """Load config.json + model.safetensors (or sharded model.safetensors.index.json) from a directory."""
@@ -117,16 +77,20 @@ def load_model_dir(path):
 # model
 # ----------------------------------------------------------------------------------------------
 class RMSNorm(nn.Module):
-    def __init__(self, dim, eps):
+    """offset 1: Gemma's x̂ · (1 + w), computed in float32."""
+
+    def __init__(self, dim, eps, offset=0.0):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
+        self.weight = nn.Parameter(torch.ones(dim) if offset == 0 else torch.zeros(dim))
         self.eps = eps
+        self.offset = offset
 
     def forward(self, x):
         dtype = x.dtype
         h = x.float()
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
-        return self.weight.float() * h.to(dtype) if dtype != torch.float32 else self.weight.float() * h
+        w = self.weight.float() + self.offset if self.offset else self.weight.float()
+        return w * h.to(dtype) if dtype != torch.float32 else w * h
 
 
 def rotate_half(x):
@@ -134,23 +98,36 @@ def rotate_half(x):
     return torch.cat((-x[..., d:], x[..., :d]), dim=-1)
 
 
-def rope_cos_sin(position_ids, head_dim, theta):
-    """position_ids [B, S] int64 -> cos, sin [B, 1, S, head_dim] float32."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+def rope_cos_sin(position_ids, head_dim, theta, longrope=None):
+    """position_ids [B, S] int64 -> cos, sin [B, 1, S, head_dim] float32. `head_dim` is the rotated width
+    (rotary dims of a partial rotary). longrope: (short_factor, long_factor, original_max, attention_factor);
+    the long factors apply when max(position_ids) + 1 exceeds original_max."""
+    shape = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+    if longrope is None:
+        inv_freq, scale = 1.0 / (theta ** shape), 1.0
+    else:
+        short, long, original, scale = longrope
+        ext = torch.tensor(long if int(position_ids.max()) + 1 > original else short, dtype=torch.float32)
+        inv_freq = 1.0 / (ext * theta ** shape)
     freqs = position_ids[..., None].float() * inv_freq
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos()[:, None], emb.sin()[:, None]
+    return (emb.cos() * scale)[:, None], (emb.sin() * scale)[:, None]
 
 
-def _linear(x, layer):
-    # weights may be stored in 16 bits (ONNX export keeps F16 initialisers); compute in float32.
-    w = layer.weight.float()
-    b = layer.bias.float() if layer.bias is not None else None
-    return F.linear(x, w, b)
+def phi3_longrope(cfg):
+    """Phi-3 `longrope` (alias `su`) scaling as transformers' _compute_longrope_parameters reads it, or None."""
+    rs = cfg.get("rope_scaling") or {}
+    if rs.get("rope_type", rs.get("type")) not in ("longrope", "su"):
+        return None
+    original = cfg.get("original_max_position_embeddings")
+    factor = cfg["max_position_embeddings"] / original if original else rs.get("factor", 1.0)
+    original = original or cfg["max_position_embeddings"]
+    attn = rs.get("attention_factor") or (1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original)))
+    return rs["short_factor"], rs["long_factor"], original, attn
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg, qkv_bias, o_bias):
+    def __init__(self, cfg, qkv_bias, o_bias, qk_norm=False, norm_offset=0.0, scaling=None, softcap=None, window=None):
         super().__init__()
         h = cfg["hidden_size"]
         self.nh = cfg["num_attention_heads"]
@@ -161,15 +138,35 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.v_proj = nn.Linear(h, self.nkv * self.hd, bias=qkv_bias)
         self.o_proj = nn.Linear(self.nh * self.hd, h, bias=o_bias)
+        self.fused = cfg["model_type"] == "phi3"  # one qkv_proj, rows [q; k; v]
+        if self.fused:
+            del self.q_proj, self.k_proj, self.v_proj
+            self.qkv_proj = nn.Linear(h, (self.nh + 2 * self.nkv) * self.hd, bias=False)
+        self.rotary = int(self.hd * cfg.get("partial_rotary_factor", 1.0))  # dims rotated at the start of each head
+        if qk_norm:
+            self.q_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
+            self.k_norm = RMSNorm(self.hd, cfg.get("rms_norm_eps", 1e-6), norm_offset)
+        self.qk_norm = qk_norm
+        self.scaling = scaling if scaling is not None else self.hd ** -0.5
+        self.softcap, self.window = softcap, window
 
     def forward(self, x, cos, sin, past=None):
-        """x [B,S,H]; past: (k, v) each [B, nkv, P, hd] (keys already rotated). Returns out, (k, v)."""
+        """x [B,S,H]; cos/sin None for a NoPE layer; past: (k, v) each [B, nkv, P, hd] (keys already
+        rotated). Returns out, (k, v)."""
         B, S, _ = x.shape
-        q = _linear(x, self.q_proj).view(B, S, self.nh, self.hd).transpose(1, 2)
-        k = _linear(x, self.k_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
-        v = _linear(x, self.v_proj).view(B, S, self.nkv, self.hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if self.fused:
+            q, k, v = _linear(x, self.qkv_proj).split([self.nh * self.hd, self.nkv * self.hd, self.nkv * self.hd], dim=-1)
+        else:
+            q, k, v = _linear(x, self.q_proj), _linear(x, self.k_proj), _linear(x, self.v_proj)
+        q, k = q.view(B, S, self.nh, self.hd), k.view(B, S, self.nkv, self.hd)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        v = v.view(B, S, self.nkv, self.hd).transpose(1, 2)
+        if cos is not None:
+            r = self.rotary
+            q = torch.cat((q[..., :r] * cos + rotate_half(q[..., :r]) * sin, q[..., r:]), dim=-1)
+            k = torch.cat((k[..., :r] * cos + rotate_half(k[..., :r]) * sin, k[..., r:]), dim=-1)
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
@@ -179,106 +176,53 @@ class Attention(nn.Module):
         kk = k[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else k
         vv = v[:, :, None].expand(-1, -1, rep, -1, -1).reshape(B, self.nh, -1, self.hd) if rep > 1 else v
         T = kk.shape[2]
-        scores = torch.matmul(q, kk.transpose(2, 3)) / math.sqrt(self.hd)
-        # query i (absolute position T - S + i) sees keys j <= T - S + i
+        scores = torch.matmul(q, kk.transpose(2, 3)) * self.scaling
+        if self.softcap:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        # query i (absolute position T - S + i) sees keys j <= T - S + i (and j > T - S + i - window)
         qi = torch.arange(S, device=x.device)[:, None] + (T - S)
         kj = torch.arange(T, device=x.device)[None, :]
-        scores = scores.masked_fill(kj > qi, float("-inf"))
+        hidden = (kj > qi) | (kj <= qi - self.window) if self.window else kj > qi
+        scores = scores.masked_fill(hidden, float("-inf"))
         p = torch.softmax(scores.float(), dim=-1)
         o = torch.matmul(p, vv).transpose(1, 2).reshape(B, S, self.nh * self.hd)
         return _linear(o, self.o_proj), present
 
 
-class MLP(nn.Module):
-    def __init__(self, h, inter, bias=False):
-        super().__init__()
-        self.gate_proj = nn.Linear(h, inter, bias=bias)
-        self.up_proj = nn.Linear(h, inter, bias=bias)
-        self.down_proj = nn.Linear(inter, h, bias=bias)
-
-    def forward(self, x):
-        return _linear(F.silu(_linear(x, self.gate_proj)) * _linear(x, self.up_proj), self.down_proj)
+GEMMA = ("gemma2", "gemma3_text")
+DEFAULT_THETA = {"smollm3": 2000000.0}
 
 
-class MixtralExpert(nn.Module):
-    def __init__(self, h, inter):
-        super().__init__()
-        self.w1 = nn.Linear(h, inter, bias=False)
-        self.w2 = nn.Linear(inter, h, bias=False)
-        self.w3 = nn.Linear(h, inter, bias=False)
-
-    def forward(self, x):
-        return _linear(F.silu(_linear(x, self.w1)) * _linear(x, self.w3), self.w2)
+def no_rope_layers(cfg):
+    """SmolLM3: 1 where layer i rotates, 0 for a NoPE layer."""
+    L = cfg["num_hidden_layers"]
+    return cfg.get("no_rope_layers") or [int((i + 1) % cfg.get("no_rope_layer_interval", 4) != 0) for i in range(L)]
 
 
-def _route(router_logits, k, renorm):
-    """softmax over experts in float32, top-k, optional renormalisation. Returns (weights [N,k], idx [N,k], probs [N,E])."""
-    probs = torch.softmax(router_logits.float(), dim=-1)
-    w, idx = torch.topk(probs, k, dim=-1)
-    if renorm:
-        w = w / w.sum(dim=-1, keepdim=True)
-    return w, idx, probs
+def layer_types(cfg):
+    """'sliding_attention' or 'full_attention' per layer, defaulted as the transformers config classes do."""
+    L, t = cfg["num_hidden_layers"], cfg["model_type"]
+    if cfg.get("layer_types"):
+        return cfg["layer_types"]
+    if t == "gemma2":
+        return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(L)]
+    if t == "gemma3_text":
+        return ["sliding_attention" if (i + 1) % cfg.get("sliding_window_pattern", 6) else "full_attention" for i in range(L)]
+    if t in ("mistral", "phi3") and cfg.get("sliding_window"):
+        return ["sliding_attention"] * L
+    if t == "smollm3" and cfg.get("use_sliding_window") and cfg.get("sliding_window"):
+        return ["full_attention" if r else "sliding_attention" for r in no_rope_layers(cfg)]
+    return ["full_attention"] * L
 
 
-def _moe_combine(x, experts, w, idx, dense):
-    """x [N,H]. dense=True computes every expert for every token (export-friendly, same maths)."""
-    E = len(experts)
-    if dense:
-        # combine matrix [N, E]: weight of expert e for token n (0 when not selected)
-        comb = torch.zeros(x.shape[0], E, dtype=w.dtype, device=x.device).scatter(1, idx, w)  # top-k ids are distinct
-        out = torch.zeros_like(x)
-        for e, ex in enumerate(experts):
-            out = out + comb[:, e:e + 1] * ex(x)
-        return out
-    out = torch.zeros_like(x)
-    for e, ex in enumerate(experts):
-        tok, slot = torch.nonzero(idx == e, as_tuple=True)
-        if tok.numel() == 0:
-            continue
-        y = ex(x[tok]) * w[tok, slot, None]
-        out.index_add_(0, tok, y)
-    return out
-
-
-class MixtralSparseMoe(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        h = cfg["hidden_size"]
-        self.k = cfg["num_experts_per_tok"]
-        self.gate = nn.Linear(h, cfg["num_local_experts"], bias=False)
-        self.experts = nn.ModuleList([MixtralExpert(h, cfg["intermediate_size"]) for _ in range(cfg["num_local_experts"])])
-        self.dense = False
-        self.last_router_probs = None
-
-    def forward(self, x):
-        B, S, H = x.shape
-        xf = x.reshape(-1, H)
-        w, idx, probs = _route(_linear(xf, self.gate), self.k, True)
-        self.last_router_probs, self.last_router_idx = probs, idx
-        return _moe_combine(xf, self.experts, w, idx, self.dense).view(B, S, H)
-
-
-class Qwen2MoeSparseMoe(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        h = cfg["hidden_size"]
-        self.k = cfg["num_experts_per_tok"]
-        self.norm_topk = bool(cfg.get("norm_topk_prob", False))
-        self.gate = nn.Linear(h, cfg["num_experts"], bias=False)
-        self.experts = nn.ModuleList([MLP(h, cfg["moe_intermediate_size"]) for _ in range(cfg["num_experts"])])
-        self.shared_expert = MLP(h, cfg["shared_expert_intermediate_size"])
-        self.shared_expert_gate = nn.Linear(h, 1, bias=False)
-        self.dense = False
-        self.last_router_probs = None
-
-    def forward(self, x):
-        B, S, H = x.shape
-        xf = x.reshape(-1, H)
-        w, idx, probs = _route(_linear(xf, self.gate), self.k, self.norm_topk)
-        self.last_router_probs, self.last_router_idx = probs, idx
-        out = _moe_combine(xf, self.experts, w, idx, self.dense)
-        out = out + torch.sigmoid(_linear(xf, self.shared_expert_gate)) * self.shared_expert(xf)
-        return out.view(B, S, H)
+def layer_theta(cfg, i):
+    """RoPE base of layer i; None for a NoPE layer."""
+    t = cfg["model_type"]
+    if t == "smollm3" and not no_rope_layers(cfg)[i]:
+        return None
+    if t == "gemma3_text" and layer_types(cfg)[i] == "sliding_attention":
+        return float(cfg.get("rope_local_base_freq", 10000.0))
+    return float(cfg.get("rope_theta", DEFAULT_THETA.get(t, 10000.0)))
 
 
 class DecoderLayer(nn.Module):
@@ -286,30 +230,52 @@ class DecoderLayer(nn.Module):
         super().__init__()
         arch = cfg["model_type"]
         h, eps = cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6)
-        if arch == "llama":
+        window = cfg["sliding_window"] if layer_types(cfg)[layer_idx] == "sliding_attention" else None
+        self.theta = layer_theta(cfg, layer_idx)
+        self.sandwich = arch in GEMMA
+        if arch in ("llama", "mistral", "smollm3", "phi3"):
             ab = bool(cfg.get("attention_bias", False))
-            self.self_attn = Attention(cfg, ab, ab)
+            self.self_attn = Attention(cfg, ab, ab, window=window)
         elif arch in ("qwen2", "qwen2_moe"):
             self.self_attn = Attention(cfg, True, False)
         elif arch == "mixtral":
             self.self_attn = Attention(cfg, False, False)
+        elif arch in ("qwen3", "qwen3_moe"):
+            ab = bool(cfg.get("attention_bias", False))
+            self.self_attn = Attention(cfg, ab, ab, qk_norm=True)
+        elif arch in GEMMA:
+            ab = bool(cfg.get("attention_bias", False))
+            self.self_attn = Attention(cfg, ab, ab, qk_norm=arch == "gemma3_text", norm_offset=1.0,
+                                       scaling=cfg["query_pre_attn_scalar"] ** -0.5,
+                                       softcap=cfg.get("attn_logit_softcapping"), window=window)
         else:
             raise ValueError(f"unknown model_type {arch}")
-        self.input_layernorm = RMSNorm(h, eps)
-        self.post_attention_layernorm = RMSNorm(h, eps)
+        offset = 1.0 if self.sandwich else 0.0
+        self.input_layernorm = RMSNorm(h, eps, offset)
+        self.post_attention_layernorm = RMSNorm(h, eps, offset)
+        if self.sandwich:
+            self.pre_feedforward_layernorm = RMSNorm(h, eps, offset)
+            self.post_feedforward_layernorm = RMSNorm(h, eps, offset)
         self.ffn_name = "mlp"
         if arch == "mixtral":
             self.block_sparse_moe = MixtralSparseMoe(cfg)
             self.ffn_name = "block_sparse_moe"
-        elif arch == "qwen2_moe":
+        elif arch in ("qwen2_moe", "qwen3_moe"):
             sparse = (layer_idx not in cfg.get("mlp_only_layers", [])) and cfg.get("num_experts", 0) > 0 \
                 and (layer_idx + 1) % cfg.get("decoder_sparse_step", 1) == 0
             self.mlp = Qwen2MoeSparseMoe(cfg) if sparse else MLP(h, cfg["intermediate_size"])
+        elif arch in GEMMA:
+            self.mlp = MLP(h, cfg["intermediate_size"], act=cfg.get("hidden_activation", "gelu_pytorch_tanh"))
+        elif arch == "phi3":
+            self.mlp = Phi3MLP(h, cfg["intermediate_size"])
         else:
             self.mlp = MLP(h, cfg["intermediate_size"], bias=bool(cfg.get("mlp_bias", False)))
 
     def forward(self, x, cos, sin, past=None):
         a, present = self.self_attn(self.input_layernorm(x), cos, sin, past)
+        if self.sandwich:
+            x = x + self.post_attention_layernorm(a)
+            return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x))), present
         x = x + a
         x = x + getattr(self, self.ffn_name)(self.post_attention_layernorm(x))
         return x, present
@@ -320,7 +286,7 @@ class Inner(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg["vocab_size"], cfg["hidden_size"])
         self.layers = nn.ModuleList([DecoderLayer(cfg, i) for i in range(cfg["num_hidden_layers"])])
-        self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6))
+        self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6), 1.0 if cfg["model_type"] in GEMMA else 0.0)
 
 
 class CausalLM(nn.Module):
@@ -336,11 +302,17 @@ class CausalLM(nn.Module):
         L = cfg["num_hidden_layers"]
         a = self.model.layers[0].self_attn
         self.head_dim, self.n_kv, self.theta = a.hd, a.nkv, a.theta
+        gemma = cfg["model_type"] in GEMMA
+        self.embed_scale = torch.tensor(cfg["hidden_size"] ** 0.5, dtype=torch.float32) if gemma else None
+        self.logit_softcap = cfg.get("final_logit_softcapping") if gemma else None
 
     # --- helpers -------------------------------------------------------------------------------
     def head(self, h):
         w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
-        return F.linear(h, w.float())
+        logits = F.linear(h, w.float())
+        if self.logit_softcap:
+            logits = torch.tanh(logits / self.logit_softcap) * self.logit_softcap
+        return logits
 
     def exit_logits(self, h):
         """early-exit logits from a residual-stream state: lm_head(norm(h))."""
@@ -382,12 +354,16 @@ class CausalLM(nn.Module):
         P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
         if position_ids is None:
             position_ids = (torch.arange(S, device=input_ids.device) + P)[None].expand(B, S)
-        cos, sin = rope_cos_sin(position_ids, self.head_dim, self.theta)
+        thetas = {layer.theta for layer in self.model.layers} - {None}
+        rotary = self.model.layers[0].self_attn.rotary
+        rope = {th: rope_cos_sin(position_ids, rotary, th, phi3_longrope(self.cfg)) for th in thetas}
         x = F.embedding(input_ids, self.model.embed_tokens.weight).float()
+        if self.embed_scale is not None:
+            x = x * self.embed_scale
         hidden, present = [], []
         for i, layer in enumerate(self.model.layers):
             past = None if past_key_values is None else past_key_values[i]
-            y, pr = layer(x, cos, sin, past)
+            y, pr = layer(x, *rope.get(layer.theta, (None, None)), past)
             if layer_dropout is not None and layer_dropout[i] is not None:
                 y = torch.where(layer_dropout[i][:, None, None], x, y)
             x = y
