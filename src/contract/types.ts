@@ -401,7 +401,7 @@ export interface StepShape {
   gpuMs: number | null;
 }
 
-/** What `engine.kernelProfile()` answers: per kernel over the run, and per step shape. */
+/** What `engine.kernelProfile()` answers: per kernel and per step shape, over the most recent few thousand steps. */
 export interface KernelProfile {
   /** whether the adapter offers timestamp queries (GPU times are null without) */
   timestamps: boolean;

@@ -1,6 +1,9 @@
 import type { KernelProfile, KernelTime, StepShape } from '../contract/types';
 import type { Gpu } from './device';
 
+/** Steps a profile covers: the most recent ones. */
+const RECORDED_STEPS = 4096;
+
 /** One submitted step as the Step saw it. */
 export interface StepRecord {
   /** kernel key of each dispatch, in order */
@@ -69,11 +72,14 @@ export class Profiler {
     return ns;
   }
 
+  /** Keeps the last RECORDED_STEPS steps (a long session's profile stays bounded). */
   record(step: StepRecord): void {
     this.records.push(step);
+    if (this.records.length > 2 * RECORDED_STEPS) this.records = this.records.slice(-RECORDED_STEPS);
   }
 
   report(): KernelProfile {
+    if (this.records.length > RECORDED_STEPS) this.records = this.records.slice(-RECORDED_STEPS);
     return { timestamps: this.timestamps, layers: this.layers, kernels: kernelTimes(this.records), steps: stepShapes(this.records, this.layers) };
   }
 }
