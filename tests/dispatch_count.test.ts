@@ -9,7 +9,7 @@ import { SPLIT_K_TILE, splitKKernel } from '../src/kernels/attention';
  * Dispatches per step on tiny-dense, counted by `kernelProfile()`. The expected numbers are the forward pass as
  * recorded today; a fusion changes them here, on purpose.
  *   per layer: 2 RMSNorms, q, k, v, RoPE + KV append, split-K attention, o (+x), gate, up (·SiLU), down (+x)
- *   attention: partials and a reduce; one pass (no reduce) where the serial kernel holds the context in one tile
+ *   attention: partials and a reduce; one pass (no reduce) where every row's context fits one tile
  *   outside:   embedding, final RMSNorm, LM head, and the token choice (argmax; or distribution + sample)
  */
 const PER_LAYER = 12;
@@ -23,10 +23,10 @@ async function profiled(): Promise<Runtime> {
 const kernelsMatching = (shape: StepShape, re: RegExp) => shape.kernels.filter((k) => re.test(k.kernel)).reduce((s, k) => s + k.perStep, 0);
 
 describe('kernelProfile: dispatches per decode step', () => {
-  it('greedy decode on tiny-dense at a short context: 12 per layer + 4 (11 with one-pass attention), with CPU encode and readback-wait times', async () => {
+  it('greedy decode on tiny-dense at a short context: 11 per layer (one-pass attention) + 4, with CPU encode and readback-wait times', async () => {
     const runtime = await profiled();
     const layers = runtime.config.layers;
-    const perLayer = splitKKernel(runtime.gpu, runtime.config.headDim) === 'serial' ? PER_LAYER - 1 : PER_LAYER;
+    const perLayer = PER_LAYER - 1; // the context fits one attention tile: one pass
     // a one-token prompt has no prefill: every step is a decode step
     await runtime.generate({ prompt: [5], maxTokens: 6, stopAtEos: false, strategy: { kind: 'greedy' } }, () => undefined);
     const profile = runtime.kernelProfile();
