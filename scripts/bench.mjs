@@ -47,6 +47,7 @@ if (process.argv.includes('--summarize')) {
   results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
   results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
   results.node.context = node('bench/context.ts', 'bench/results/context.json');
+  results.node.gguf = node('bench/gguf.ts', 'bench/results/gguf.json');
   results.node.chat = node('bench/chat.ts', 'bench/results/chat.json');
   results.node.dispatch = node('bench/dispatch.ts', 'bench/results/dispatch.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
@@ -74,6 +75,9 @@ results.ratios = {
   // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
   self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
   ...results.node.moe.ratios,
+  // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
+  decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
+  prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
   // Node, bench/chat.ts: json_object decode tok/s over unconstrained
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
   // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
@@ -113,6 +117,10 @@ const md = [
   `| prompt tokens (Node, bench/context.ts, greedy) | prefill tok/s | decode tok/s (${results.node.context.decodeTokens} tokens after the prompt) |`,
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
+  '',
+  `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
+  '|---|---|---|---|',
+  ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
   '',
   ...(results.node.chat ? [
     `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +

@@ -4,7 +4,7 @@ import { requestGpu, type Gpu } from '../src/gpu/device';
 import { AbortError, ModelFormatError, ResourceLimitError } from '../src/contract/errors';
 import { readBuffer } from '../src/gpu/buffers';
 import { bf16ToF32, dequantize, f16BitsToF32, quantizeQ8 } from '../src/kernels/quantize';
-import { rowPieces, type SplitMatrix, type WeightMatrix } from '../src/kernels/tensor';
+import { denseFormat, rowPieces, type SplitMatrix, type WeightMatrix } from '../src/kernels/tensor';
 import { parseConfig } from '../src/model/config';
 import { openCheckpoint } from '../src/model/checkpoint';
 import { fileListSource, memorySource, urlSource, type ModelSource } from '../src/model/source';
@@ -35,7 +35,7 @@ async function matrixValues(gpu: Gpu, matrix: WeightMatrix | SplitMatrix): Promi
   const pieces = await Promise.all(rowPieces(matrix).map(async ({ w: m }) => {
     const data = new Uint32Array(await readBuffer(gpu, m.data));
     const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales)) : undefined;
-    return dequantize(m.format, data, scales, m.rows, m.cols);
+    return dequantize(denseFormat(m, 'test reader'), data, scales, m.rows, m.cols);
   }));
   return concat(pieces);
 }

@@ -144,10 +144,9 @@ async function weightFiles(base: string, doFetch: typeof fetch, signal: AbortSig
  * Downloads every weight file at once (into the cache) so shards arrive in parallel, reporting bytes as
  * they arrive. The loader then reads them from the cache at disk speed.
  */
-export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal): Promise<void> {
-  const doFetch = modelFetch(options);
+export async function downloadWeights(base: string, options: ModelFetchOptions, onProgress: (p: LoadProgress) => void, signal: AbortSignal, names?: string[]): Promise<void> {
   const networkFetch = policyFetch((input, init) => fetch(input, init), options.network);
-  const files = await weightFiles(base, doFetch, signal);
+  const files = names ?? await weightFiles(base, modelFetch(options), signal);
   const sizes = new Map<string, number | undefined>();
   const loaded = new Map<string, number>();
   const report = (file: string) => {

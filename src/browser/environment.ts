@@ -3,6 +3,7 @@ import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } fro
 import { requestGpu } from '../gpu/device';
 import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
+import { GgufSource, ggufFileNames, isGgufName } from '../model/gguf/source';
 import { networkPolicy } from '../model/network';
 import type { HostEnvironment } from '../runtime/host';
 import { loadRuntime } from '../runtime/load';
@@ -16,10 +17,18 @@ function deviceMemoryBytes(): number | undefined {
 export const browserEnvironment: HostEnvironment = {
   gpu: () => requestGpu(navigator.gpu),
   async load(gpu, request, onProgress, signal) {
-    if (typeof request.model !== 'string') return loadRuntime(gpu, fileListSource(request.model), request, onProgress, signal, deviceMemoryBytes());
+    if (typeof request.model !== 'string') {
+      // dropped files: a .gguf among them (the first split's name, for split files) is the model
+      const gguf = request.model.map((f) => f.name).filter(isGgufName).sort()[0];
+      const files = fileListSource(request.model);
+      return loadRuntime(gpu, gguf ? new GgufSource(files, ggufFileNames(gguf), signal) : files, request, onProgress, signal, deviceMemoryBytes());
+    }
     const { model, revision } = request;
-    const hub = isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
-    const base = hub ? hubFolderUrl(hub) : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
+    // a .gguf URL: the folder it is in serves the file (and its splits)
+    const ggufUrl = isGgufName(model) ? new URL(model, location.href) : undefined;
+    const gguf = ggufUrl && decodeURIComponent(ggufUrl.pathname.split('/').pop()!);
+    const hub = !ggufUrl && isHubId(model) ? { repo: model, revision, hubBase: request.hubBase } : undefined;
+    const base = hub ? hubFolderUrl(hub) : ggufUrl ? new URL('./', ggufUrl).href : new URL(model.endsWith('/') ? model : `${model}/`, location.href).href;
     const fetchOptions: ModelFetchOptions = {
       cache: request.cache ?? true,
       expectedSha256: request.expectedSha256,
@@ -32,12 +41,13 @@ export const browserEnvironment: HostEnvironment = {
     };
     try {
       if (fetchOptions.cache) {
-        await downloadWeights(base, fetchOptions, onProgress, signal).catch((e: unknown) => {
+        await downloadWeights(base, fetchOptions, onProgress, signal, gguf ? ggufFileNames(gguf) : undefined).catch((e: unknown) => {
           throw hub ? hubError(hub, e) : e;
         });
       }
       const fetch = modelFetch(fetchOptions);
-      const source: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
+      const folder: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
+      const source = gguf ? new GgufSource(folder, ggufFileNames(gguf), signal) : folder;
       return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
     } catch (e) {
       // only what a load validated stays cached: a failed load leaves no trace

@@ -3,7 +3,8 @@ import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { FORMAT_ID, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
+import { ggmlLinear } from './ggml';
+import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
 
 /** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
 export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
@@ -75,7 +76,7 @@ const BLOCKED_OUTPUTS = 4;
  * The kernel linear() runs: gemv up to `shape.maxRows` rows when x and W are 16-byte aligned (gemv reads
  * them as 16-byte vectors, so rows of x and W must start on 16-byte boundaries), else the tiled matmul.
  */
-export function linearKernel(w: Pick<WeightMatrix, 'cols' | 'format'>, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
+export function linearKernel(w: { cols: number; format: WeightFormat }, rows: number, xOffset: number, shape: GemvShape): 'gemv' | 'gemm' {
   const multiple = (shape.lanes === 1 ? BLOCKED_K_MULTIPLE : GEMV_K_MULTIPLE)[w.format];
   const aligned = w.cols % multiple === 0 && xOffset % 4 === 0;
   return rows <= shape.maxRows && aligned ? 'gemv' : 'gemm';
@@ -105,9 +106,10 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   };
   const unused = unusedBinding(gpu);
   const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
-  const format = FORMAT_ID[w.format];
   const ACT = ACT_ID[a.activation ?? 'silu'];
-  if (linearKernel(w, rows, params.x_offset, gemv) === 'gemv') {
+  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, ACT });
+  const format = FORMAT_ID[w.format];
+  if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1

@@ -4,7 +4,7 @@ import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { gemvShape, GEMV_MAX_ROWS, type GemvShape } from './linear';
-import { FORMAT_ID, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 
 /** `slots` entry of an expert with no weights bound in this round. */
 export const NO_SLOT = 0xffffffff;
@@ -159,7 +159,7 @@ function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; 
     shader: 'moe/expert_gemv',
     buffers: { x: 'read', ids: 'read', slots: 'read', wa: 'read', sa: 'read', wb: 'read', sb: 'read', out: 'rw' },
     params: { pairs: 'u32', n: 'u32', cols: 'u32', x_group: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[a.wa.format], MODE: a.mode, WG: wg, LANES: lanes },
+    overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, WG: wg, LANES: lanes },
   });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / EXPERT_GEMV_OUTPUTS / (wg / lanes)));
   step.dispatch(k, [a.x, a.ids, a.slots, ...weightBuffers(gpu, a), a.out], { pairs: a.pairs, n: a.n, cols: a.cols, x_group: a.xGroup }, [gx, gy, a.pairs]);
@@ -171,7 +171,7 @@ function expertGemm(gpu: Gpu, step: Step, a: ProjectionArgs & { plan: GPUBuffer;
     shader: 'moe/expert_gemm',
     buffers: { x: 'read', plan: 'read', slots: 'read', wa: 'read', sa: 'read', wb: 'read', sb: 'read', out: 'rw' },
     params: { n: 'u32', cols: 'u32', k: 'u32', gather_x: 'u32', tiles_at: 'u32', sorted_at: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[a.wa.format], MODE: a.mode, TX, TY },
+    overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, TX, TY },
   });
   const params = { n: a.n, cols: a.cols, k: a.k, gather_x: a.gatherX ? 1 : 0, tiles_at: a.layout.tilesAt, sorted_at: a.layout.sortedAt };
   step.dispatch(k, [a.x, a.plan, a.slots, ...weightBuffers(gpu, a), a.out], params, [Math.ceil(a.n / (4 * TX)), a.layout.maxTiles]);

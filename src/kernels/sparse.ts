@@ -4,7 +4,7 @@ import { uploadBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { gemvShape, type GemvShape } from './linear';
-import { FORMAT_ID, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 import { unusedBinding } from '../gpu/buffers';
 
 
@@ -46,7 +46,7 @@ export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvSh
     shader: 'matmul/sparse_up_act',
     buffers: { x: 'read', live: 'rw', w: 'read', scales: 'read' },
     params: { cols: 'u32', x_offset: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[up.format], WG: wg, LANES: lanes },
+    overrides: { FORMAT: FORMAT_ID[denseFormat(up, 'activation-sparse kernels')], WG: wg, LANES: lanes },
   });
   const buffers = [a.x, a.live, up.data, up.scales ?? unusedBinding(gpu)];
   step.dispatch(k, buffers, { cols: up.cols, x_offset: a.xOffset ?? 0 }, grid1d(gpu, Math.ceil(up.rows / UP_ROWS / (wg / lanes))));
@@ -93,7 +93,7 @@ export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, chunk = spmv
     shader: 'matmul/spmv_active',
     buffers: { live: 'read', w: 'read', scales: 'read', partial: 'rw' },
     params: { neurons: 'u32', n: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[downT.format], WG, CHUNK: chunk },
+    overrides: { FORMAT: FORMAT_ID[denseFormat(downT, 'activation-sparse kernels')], WG, CHUNK: chunk },
   });
   const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
   step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), Math.ceil(neurons / chunk)]);

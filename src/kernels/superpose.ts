@@ -3,7 +3,7 @@ import type { Step } from '../gpu/step';
 import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
 import { kernel } from '../gpu/kernel';
 import { rowWidth } from './sampling';
-import { FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
 
 const WG = 64;
 /** Largest n topN supports (MAX_N in shaders/decode/top_n.wgsl); the request validator refuses more. */
@@ -22,7 +22,7 @@ export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weight
       shader: 'decode/superpose_embed',
       buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
       params: { count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32', accumulate: 'u32' },
-      overrides: { WG, FORMAT: FORMAT_ID[table.format], SCALE: a.scale ?? 1 },
+      overrides: { WG, FORMAT: FORMAT_ID[denseFormat(table, 'superposed-decoding kernels')], SCALE: a.scale ?? 1 },
     });
     // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
     const params = { count: a.count, cols: table.cols, rowStart, tableRows: table.rows, accumulate: i > 0 ? 1 : 0 };

@@ -1,5 +1,6 @@
 import { ModelFormatError } from '../contract/errors';
 import { ByteReader } from './byte_reader';
+import { isGgufSource } from './gguf/source';
 import { parseShardIndex, readHeader, type SafetensorsHeader, type TensorInfo } from './safetensors';
 import type { ModelSource } from './source';
 
@@ -22,8 +23,9 @@ export interface OpenCheckpoint {
   close(): Promise<void>;
 }
 
-/** Opens `model.safetensors`, or every shard named by `model.safetensors.index.json`, and reads their headers. */
+/** Opens `model.safetensors`, or every shard named by `model.safetensors.index.json` (or a GGUF model's files), and reads their headers. */
 export async function openCheckpoint(source: ModelSource, signal?: AbortSignal): Promise<OpenCheckpoint> {
+  if (isGgufSource(source)) return source.checkpoint();
   // the single file first: most small models have one, and a probe for an index they lack is a 404 in the console
   const sharded = !(await source.exists(SINGLE_FILE)) && (await source.exists(SHARD_INDEX));
   const index = sharded ? parseShardIndex(await source.text(SHARD_INDEX)) : undefined;

@@ -1,4 +1,5 @@
 import { ModelFormatError } from '../contract/errors';
+import type { GgmlFormat } from '../kernels/tensor';
 import type { ByteReader } from './byte_reader';
 import { isObject, parseJson } from './json';
 
@@ -17,14 +18,19 @@ export type Dtype = keyof typeof DTYPE_BYTES;
 /** Headers above this are rejected before reading them (real checkpoints stay far below). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+/** How a checkpoint tensor is stored: a safetensors dtype, or a GGUF block format (GGUF files only). */
+export type StoredDtype = Dtype | GgmlFormat;
+
 export interface TensorInfo {
   name: string;
   file: string;
-  dtype: Dtype;
+  dtype: StoredDtype;
   shape: number[];
   /** Byte range in the file (absolute: header included). */
   start: number;
   end: number;
+  /** GGUF llama q/k: rows stored in interleaved-RoPE order for this many heads; the loader restores rotate-half order. */
+  interleavedHeads?: number;
 }
 
 export interface SafetensorsHeader {

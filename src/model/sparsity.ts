@@ -6,7 +6,7 @@ import { linear } from '../kernels/linear';
 import { liveListBytes, sparseChunks, sparseUpAct, spmvActive } from '../kernels/sparse';
 import { dequantize, encodeWeight } from '../kernels/quantize';
 import { formatBytes } from './weight_plan';
-import type { WeightMatrix } from '../kernels/tensor';
+import { denseFormat, type WeightMatrix } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import type { ModelWeights } from './weights';
 import { denseMlp, type BlockOutput, type MlpBlock, type Transformer } from './forward';
@@ -131,14 +131,15 @@ function quantile(values: Float32Array, fraction: number): number {
 
 /** W [rows, cols] -> Wᵀ [cols, rows] in the same format (exact for f32/f16/bf16; q8/q4 are requantised). */
 export async function transposeWeight(gpu: Gpu, m: WeightMatrix): Promise<WeightMatrix> {
-  const bytes = formatBytes(m.format, m.rows, m.cols);
+  const format = denseFormat(m, 'activation-sparse kernels');
+  const bytes = formatBytes(format, m.rows, m.cols);
   const data = new Uint32Array(await readBuffer(gpu, m.data, bytes.data));
   const scales = m.scales ? new Float32Array(await readBuffer(gpu, m.scales, bytes.scales)) : undefined;
-  const values = dequantize(m.format, data, scales, m.rows, m.cols);
+  const values = dequantize(format, data, scales, m.rows, m.cols);
   const t = new Float32Array(values.length);
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) t[c * m.rows + r] = values[r * m.cols + c];
   const label = `${m.label}.T`;
-  const out = { format: m.format, rows: m.cols, cols: m.rows, label };
-  const q = encodeWeight(m.format, t, m.cols, m.rows);
+  const out = { format, rows: m.cols, cols: m.rows, label };
+  const q = encodeWeight(format, t, m.cols, m.rows);
   return { ...out, data: uploadBuffer(gpu, label, q.data), scales: q.scales && uploadBuffer(gpu, `${label}.scales`, q.scales) };
 }

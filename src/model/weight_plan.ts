@@ -1,9 +1,9 @@
-import type { WeightFormat } from '../kernels/tensor';
-import { QUANT_BLOCK } from '../kernels/tensor';
+import type { MatrixFormat } from '../kernels/tensor';
+import { GGML_BLOCKS, isGgmlFormat, QUANT_BLOCK } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import { familyOf } from './families';
 import type { TensorSpec } from './family';
-import type { Dtype } from './safetensors';
+import type { Dtype, StoredDtype } from './safetensors';
 
 export type Quantize = 'q8' | 'q4';
 
@@ -41,8 +41,10 @@ export function parameterCount(config: ModelConfig): number {
 }
 
 /** Storage format from the parts' dtypes (all known from the headers before any upload): 16-bit weights stay 16-bit. */
-export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quantize): WeightFormat {
+export function plannedFormat(d: Destination, dtypes: StoredDtype[], quantize?: Quantize): MatrixFormat {
   if (d.kind === 'vector') return 'f32';
+  // GGUF blocks are computed as stored (never requantized); checkTensors keeps them to single matrices
+  if (isGgmlFormat(dtypes[0])) return dtypes[0];
   const cols = d.alignCols ?? d.cols;
   if (quantize && d.quantizable && cols % QUANT_BLOCK === 0) return quantize;
   if (cols % 2 !== 0) return 'f32';
@@ -52,9 +54,10 @@ export function plannedFormat(d: Destination, dtypes: Dtype[], quantize?: Quanti
 }
 
 /** Bytes of the data buffer and the scales buffer. */
-export function formatBytes(format: WeightFormat, rows: number, cols: number): { data: number; scales: number } {
+export function formatBytes(format: MatrixFormat, rows: number, cols: number): { data: number; scales: number } {
   const n = rows * cols;
   const scales = (n / QUANT_BLOCK) * 4;
+  if (isGgmlFormat(format)) return { data: (n / GGML_BLOCKS[format].elements) * GGML_BLOCKS[format].bytes, scales: 0 };
   switch (format) {
     case 'f32': return { data: 4 * n, scales: 0 };
     case 'f16': case 'bf16': return { data: 2 * n, scales: 0 };
@@ -70,7 +73,7 @@ export interface WeightBytes {
 }
 
 /** Bytes of all weights of a plan, given each tensor's dtype. */
-export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, quantize?: Quantize): WeightBytes {
+export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => StoredDtype, quantize?: Quantize): WeightBytes {
   const total = { gpu: 0, host: 0 };
   for (const d of plan.destinations) {
     const format = plannedFormat(d, d.parts.map(dtypeOf), quantize);
@@ -85,8 +88,8 @@ export function planBytes(plan: WeightPlan, dtypeOf: (tensor: string) => Dtype, 
 
 export interface EstimateOptions {
   quantize?: Quantize;
-  /** checkpoint storage (default 16-bit) */
-  dtype?: Dtype;
+  /** checkpoint storage (default 16-bit), or each tensor's when known (GGUF headers) */
+  dtype?: Dtype | ((tensor: string) => StoredDtype);
   /** expert budget as the loader applies it (routed experts per layer given GPU storage; undefined = all) */
   residentExperts?: number;
   /** the activation-sparse MLP is on: it keeps a transposed copy of every dense W_down, in the same format */
@@ -96,10 +99,11 @@ export interface EstimateOptions {
 /** Memory the weights of `config` take once loaded. */
 export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F16', residentExperts, sparseMlp = false }: EstimateOptions = {}): WeightBytes {
   const plan = planWeights(config, residentExperts);
-  const bytes = planBytes(plan, () => dtype, quantize);
+  const dtypeOf = typeof dtype === 'function' ? dtype : () => dtype;
+  const bytes = planBytes(plan, dtypeOf, quantize);
   if (sparseMlp) {
     const downs = { ...plan, destinations: plan.destinations.filter((d) => d.key.endsWith('.mlp.down')) };
-    bytes.gpu += planBytes(downs, () => dtype, quantize).gpu;
+    bytes.gpu += planBytes(downs, dtypeOf, quantize).gpu;
   }
   return bytes;
 }

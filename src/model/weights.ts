@@ -2,10 +2,11 @@ import type { Gpu } from '../gpu/device';
 import { ModelFormatError, ResourceLimitError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
-import { type SplitMatrix, type WeightFormat, type WeightMatrix } from '../kernels/tensor';
+import { isGgmlFormat, type MatrixFormat, type SplitMatrix, type WeightMatrix } from '../kernels/tensor';
 import { openCheckpoint, type OpenCheckpoint } from './checkpoint';
 import type { ModelConfig } from './config';
-import type { Dtype, TensorInfo } from './safetensors';
+import { rotateHalfRows } from './gguf/tensors';
+import type { StoredDtype, TensorInfo } from './safetensors';
 import type { ModelSource } from './source';
 import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type Quantize, type WeightPlan } from './weight_plan';
 
@@ -69,7 +70,7 @@ export interface ModelWeights {
   /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
   buffers: GPUBuffer[];
   /** Storage of the attention/MLP matrices (layer 0's q). */
-  format: WeightFormat;
+  format: MatrixFormat;
 }
 
 export interface LoadWeightsOptions {
@@ -100,7 +101,7 @@ interface Piece {
 /** Storage of one destination, created when its first tensor arrives. */
 interface Slot {
   destination: Destination;
-  format: WeightFormat;
+  format: MatrixFormat;
   /** GPU storage of parts 0..gpuParts-1: one piece, or row pieces of a SPLITTABLE matrix over the binding limit */
   pieces: Piece[];
   /** every part's bytes in CPU memory, when some parts have no GPU storage (routed experts under a budget) */
@@ -139,8 +140,8 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !(isGgmlFormat(t.dtype) && d.kind === 'matrix' && d.parts.length === 1)) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16 (GGUF blocks: single matrices)`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });
@@ -155,7 +156,7 @@ export function bufferLimit(gpu: Gpu): number {
 }
 
 /** Throws before any upload when a buffer that cannot be split would exceed the device's buffer limits. */
-function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, WeightFormat>): void {
+function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, MatrixFormat>): void {
   const limit = bufferLimit(gpu);
   for (const d of plan.destinations) {
     const format = planned.get(d.key)!;
@@ -167,10 +168,13 @@ function checkLimits(gpu: Gpu, plan: WeightPlan, planned: Map<string, WeightForm
 }
 
 /** Rows per piece of a destination's GPU storage: all of them, unless a SPLITTABLE matrix exceeds `limit`. */
-function pieceRows(d: Destination, format: WeightFormat, limit: number): number {
+function pieceRows(d: Destination, format: MatrixFormat, limit: number): number {
   const rows = rowsOf(d);
   if (!SPLITTABLE.has(d.key) || formatBytes(format, rows, d.cols).data <= limit) return rows;
-  return Math.floor(limit / formatBytes(format, 1, d.cols).data);
+  const rowBytes = formatBytes(format, 1, d.cols).data;
+  // pieces start on 4-byte boundaries: an even row count when rows are 2 mod 4 bytes (GGUF q8_0, q6_k)
+  const step = rowBytes % 4 === 0 ? 1 : rowBytes % 2 === 0 ? 2 : 4;
+  return Math.floor(limit / rowBytes / step) * step;
 }
 
 /**
@@ -178,6 +182,7 @@ function pieceRows(d: Destination, format: WeightFormat, limit: number): number 
  * holds whole values (its own buffer, from offset 0); one masked compare per value keeps the scan cheap.
  */
 function checkFinite(t: TensorInfo, bytes: Uint8Array<ArrayBuffer>, dtype: string): void {
+  if (isGgmlFormat(dtype)) return; // GGUF blocks: their f16 scales lie between quants, not scanned
   const [words, mask] = dtype === 'F32' ? [new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2), 0x7f800000] : [new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1), dtype === 'BF16' ? 0x7f80 : 0x7c00];
   for (let i = 0; i < words.length; i++) {
     if ((words[i] & mask) === mask) {
@@ -193,7 +198,7 @@ class Uploader {
   constructor(
     private readonly gpu: Gpu,
     private readonly plan: WeightPlan,
-    private readonly planned: Map<string, WeightFormat>,
+    private readonly planned: Map<string, MatrixFormat>,
     private readonly slots: Map<string, Slot>,
     private readonly checkpoint: OpenCheckpoint,
     private readonly opts: LoadWeightsOptions,
@@ -202,6 +207,7 @@ class Uploader {
   async run(): Promise<void> {
     for (const { header, reader, size } of this.checkpoint.shards) {
       for (const t of header.tensors) {
+        await reader.skip(t.start - reader.position); // GGUF alignment padding (safetensors tensors tile the file)
         const targets = this.plan.byTensor.get(t.name);
         if (!targets) await reader.skip(t.end - t.start); // not needed by this architecture
         else if (targets.length === 1 && !targets[0].destination.rowsOf) await this.upload(t, targets[0].destination, targets[0].part);
@@ -209,6 +215,7 @@ class Uploader {
         this.progress(reader.position);
         if (this.unflushed > FLUSH_BYTES) await this.flush();
       }
+      await reader.skip(size - reader.position); // GGUF: tensors this runtime does not use, padding
       await reader.expectEnd();
       this.done += size;
     }
@@ -231,13 +238,16 @@ class Uploader {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
     const format = this.planned.get(d.key)!;
     const slot = this.slot(d, format);
+    // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
+    if (t.interleavedHeads) bytes = rotateHalfRows(bytes ?? await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads);
     if (STORED_AS[t.dtype] === format) {
-      // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves)
+      // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
       if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
       this.put(slot, part, 'data', part * bytes.byteLength, bytes);
       return;
     }
+    if (isGgmlFormat(format)) throw new ModelFormatError(`${t.file}: tensor "${t.name}" is ${t.dtype} but is stacked with ${format} tensors`, { file: t.file, tensor: t.name });
     const values = toF32(bytes ?? await reader.read(t.end - t.start), t);
     if (this.opts.scanWeights) checkFinite(t, new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength), 'F32');
     const q = encodeWeight(format, values, d.partRows, d.cols);
@@ -276,7 +286,7 @@ class Uploader {
     if (carried > 0) put(at, carry.slice(0, carried));
   }
 
-  private slot(d: Destination, format: WeightFormat): Slot {
+  private slot(d: Destination, format: MatrixFormat): Slot {
     const existing = this.slots.get(d.key);
     if (existing) return existing;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -337,8 +347,8 @@ class Uploader {
   }
 }
 
-/** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion). */
-const STORED_AS: Partial<Record<Dtype, WeightFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+/** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
+const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0' };
 
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));

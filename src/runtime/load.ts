@@ -8,6 +8,8 @@ import { residentExperts } from '../model/expert_cache';
 import { kvCacheBytes, kvSlots } from '../model/kv_cache';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
+import type { EstimateOptions } from '../model/weight_plan';
+import { isGgufSource } from '../model/gguf/source';
 import { contextTokens, passRows, Runtime, type RuntimeOptions } from './runtime';
 
 function runtimeOptions(request: LoadRequest): RuntimeOptions {
@@ -38,9 +40,10 @@ export interface MemoryEstimate {
  * WebGPU reports no adapter memory size, and on unified-memory devices the GPU buffers come out of that memory
  * too, so a budget moves no bytes off the machine; it adds the resident slots to the full CPU copy.
  */
-export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'sparsity'>): MemoryEstimate {
+export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, 'quantize' | 'contextLength' | 'maxResidentExperts' | 'sparsity'>, dtype?: EstimateOptions['dtype']): MemoryEstimate {
   const context = contextTokens(config, request.contextLength);
   const weights = estimateWeightBytes(config, {
+    dtype,
     quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts), sparseMlp: request.sparsity !== undefined,
   });
   const kvCache = kvCacheBytes(config.kvHeads, config.headDim, kvSlots(config, context, passRows(config.vocab)));
@@ -50,7 +53,9 @@ export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, '
 /** `memoryBytes` is what the platform says the machine has (undefined: no check). */
 async function checkMemory(source: ModelSource, request: LoadRequest, memoryBytes: number | undefined): Promise<void> {
   if (memoryBytes === undefined) return;
-  const estimate = estimateMemory(await loadConfig(source), request);
+  // a GGUF header gives every tensor's storage; a folder's weights are estimated at 16 bits
+  const dtype = isGgufSource(source) ? await source.tensorDtypes() : undefined;
+  const estimate = estimateMemory(await loadConfig(source), request, dtype && ((name) => dtype.get(name) ?? 'F16'));
   if (estimate.total > memoryBytes) {
     const copies = estimate.hostExperts > 0 ? `, ${size(estimate.hostExperts)} of expert copies in CPU memory` : '';
     throw new ResourceLimitError(

@@ -13,6 +13,7 @@ import { verifyCases } from './verify';
 import { superposeCases } from './superpose';
 import { moeCases } from './moe';
 import { sparseCases } from './sparse';
+import { ggmlCases } from './ggml';
 import { logitControlCases } from './logit_controls';
 
 /** Every kernel case, by suite name. Add new suites here. */
@@ -31,5 +32,6 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   superpose: superposeCases,
   moe: moeCases,
   sparse: sparseCases,
+  ggml: ggmlCases,
   logitControls: logitControlCases,
 };

