@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel, MoE, self-speculative, context-length and dispatch benchmarks in Node (Dawn), then the browser
+// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF and dispatch benchmarks in Node (Dawn), then the browser
 // page bench/index.html in Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes
 // bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
