@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel, MoE, self-speculative and context-length benchmarks in Node (Dawn), then the browser
+// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF and dispatch benchmarks in Node (Dawn), then the browser
 // page bench/index.html in Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes
 // bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
@@ -49,6 +49,7 @@ if (process.argv.includes('--summarize')) {
   results.node.context = node('bench/context.ts', 'bench/results/context.json');
   results.node.gguf = node('bench/gguf.ts', 'bench/results/gguf.json');
   results.node.chat = node('bench/chat.ts', 'bench/results/chat.json');
+  results.node.dispatch = node('bench/dispatch.ts', 'bench/results/dispatch.json');
   console.log('bench: browser page (ours vs onnxruntime-web)');
   results.browser = await runBrowserBench();
   if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
@@ -79,6 +80,8 @@ results.ratios = {
   prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
   // Node, bench/chat.ts: json_object decode tok/s over unconstrained
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
+  // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
+  ...results.node.dispatch?.ratios,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -123,6 +126,12 @@ const md = [
     `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +
       `151,936-token masks ${Object.entries(results.node.chat.largeVocabMaskMs).map(([k, v]) => `${k} ${fmt(v)} ms`).join(', ')}; ` +
       `third-turn prefill ${fmt(results.node.chat.thirdTurnPrefillMs.cold)} ms cold vs ${fmt(results.node.chat.thirdTurnPrefillMs.reused)} ms with ${results.node.chat.thirdTurnPrefillMs.cachedTokens} of ${results.node.chat.thirdTurnPrefillMs.promptTokens} tokens cached.`,
+    '',
+  ] : []),
+  ...(results.node.dispatch ? [
+    `| greedy decode step (Node, bench/dispatch.ts), prompt tokens | dispatches | per layer | encode+submit ms | step ms |`,
+    '|---|---|---|---|---|',
+    ...results.node.dispatch.points.map((p) => `| ${p.promptTokens} | ${p.decodeStep.dispatches} | ${p.decodeStep.perLayer} | ${fmt(p.decodeStep.encodeMs)} | ${fmt(p.stepMs)} |`),
     '',
   ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',

@@ -62,7 +62,7 @@ class DoubleRuntime implements RuntimeLike {
     return messages.map((m) => `${m.role}:${m.content}`).join('|');
   }
   kernelProfile() {
-    return [];
+    return { timestamps: false, layers: 0, kernels: [], steps: [] };
   }
   dispose() {
     this.disposed = true;

@@ -1,5 +1,5 @@
 /** Stats panel: the last run's prefill/decode rates and passes, a run history, and per-kernel GPU time. */
-import type { GenerateStats } from '../../src/browser/index';
+import type { GenerateStats, KernelProfile } from '../../src/browser/index';
 import { BarChart, colors } from '../charts';
 import { fill, h } from '../dom';
 import { bytes, count, ms, percent, rate, tokensPerSecond } from '../format';
@@ -31,14 +31,15 @@ function expertFacts(s: GenerateStats): [string, string][] {
 }
 
 type KernelTime = { kernel: string; ms: number; count: number };
+const NO_PROFILE: KernelProfile = { timestamps: false, layers: 0, kernels: [], steps: [] };
 
 /** Pipelines of one shader with different override constants (`matmul/gemv{FORMAT=…}`) count as one kernel. */
-function byShader(profile: KernelTime[]): KernelTime[] {
+function byShader(profile: KernelProfile['kernels']): KernelTime[] {
   const merged = new Map<string, KernelTime>();
   for (const { kernel, ms, count } of profile) {
     const name = kernel.replace(/\{.*\}$/, '');
     const entry = merged.get(name) ?? { kernel: name, ms: 0, count: 0 };
-    entry.ms += ms;
+    entry.ms += ms ?? 0;
     entry.count += count;
     merged.set(name, entry);
   }
@@ -92,13 +93,16 @@ export class StatsView {
   async refreshKernels(): Promise<void> {
     const engine = this.session.engine;
     if (!engine || !this.session.profiling) return;
-    const profile = byShader(await engine.kernelProfile().catch(() => []));
+    const report = await engine.kernelProfile().catch(() => NO_PROFILE);
+    const profile = byShader(report.kernels);
     const top = profile.sort((a, b) => b.ms - a.ms).slice(0, KERNELS_SHOWN);
     this.kernels.set(top.map((k) => k.kernel), top.map((k) => k.ms));
     const total = profile.reduce((sum, k) => sum + k.ms, 0);
     const dispatches = profile.reduce((sum, k) => sum + k.count, 0);
-    this.kernelNote.textContent = profile.length
+    const step = report.steps[0];
+    const shape = step ? ` The most frequent step: ${step.dispatches} dispatches (${step.perLayer} per layer + ${step.outsideLayers}).` : '';
+    this.kernelNote.textContent = (report.timestamps
       ? `${ms(total)} of GPU time over ${count(dispatches)} dispatches of ${profile.length} kernels since the model loaded (timestamp queries).`
-      : 'No kernel timings: this adapter lacks the timestamp-query feature.';
+      : 'No kernel timings: this adapter lacks the timestamp-query feature.') + shape;
   }
 }

@@ -8,6 +8,8 @@
 // Every load is a 16-byte vector, and the only barrier is the one after the scores: every invocation
 // reads the tile's scores from workgroup memory in the same order, so m_j and Σexp need no reduction
 // tree (on CPU adapters each load is a gather and each barrier a switch between invocation groups).
+// DIRECT: every row has a single tile (a context of at most TILE keys), so the kernel writes the row's output
+// o / l itself, the bits decode_reduce.wgsl gives a single-tile row, and no second pass runs.
 #include "common/attention_window.wgsl"
 #include "common/softcap.wgsl"
 
@@ -16,7 +18,7 @@ struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, window: u3
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
 @group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(4) var<storage, read_write> partO: array<vec4<f32>>;   // [tokens, heads, tiles, HEAD_DIM / 4], tile firstTile + j at j
+@group(0) @binding(4) var<storage, read_write> partO: array<vec4<f32>>;   // [tokens, heads, tiles, HEAD_DIM / 4], tile firstTile + j at j; DIRECT: the output [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
 override TILE: u32 = 64; // keys per tile
@@ -24,6 +26,7 @@ override HEAD_DIM: u32;  // a multiple of 4
 override SCALE: f32;
 override SOFTCAP: f32 = 0.0; // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // invocations per workgroup, one per vec4 of the head
+override DIRECT: bool = false;       // one tile per row (tiles = 1): write the normalised output, no partials
 
 const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
@@ -65,6 +68,10 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
     slot = slot_after(slot, 1u, params.maxSeq);
   }
   let part = (t * params.heads + h) * tiles + wg.x;
+  if (DIRECT) {
+    partO[part * LANES + lane] = o / l;
+    return;
+  }
   partO[part * LANES + lane] = o;
   if (lane == 0u) {
     partML[2u * part] = m;

@@ -6,6 +6,8 @@
 // the tile max m_j, Σ exp(s − m_j) and the unnormalised Σ exp(s − m_j)·v, for the same tiles (firstTile + j) and
 // keys (window_start(startPos + t)..startPos + t for row t). A row's work depends only on its position, never on
 // how many rows share the dispatch, so a row computed alone and inside a verify block gives the same bits.
+// DIRECT: every row has a single tile (a context of at most TILE keys), so the kernel writes the row's output
+// o / l itself, the bits decode_reduce.wgsl gives a single-tile row, and no second pass runs.
 #include "common/attention_window.wgsl"
 
 struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32, window: u32, firstTile: u32 }
@@ -13,7 +15,7 @@ struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
 @group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs, tile firstTile + j at j
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs, tile firstTile + j at j; DIRECT: [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
 override WG: u32 = 4;                // (head, tile) pairs per workgroup
@@ -22,6 +24,7 @@ override HEAD_DIM: u32;              // a multiple of 4, at most 128
 override SCALE: f32;
 override SOFTCAP: f32 = 0.0;         // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
+override DIRECT: bool = false;       // one tile per row (tiles = 1): write the normalised output, no partials
 
 #include "common/head_registers.wgsl"
 
@@ -44,6 +47,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     slot = slot_after(slot, 1u, params.maxSeq);
   }
   let part = (t * params.heads + h) * params.tiles + j;
+  if (DIRECT) {
+    store_o(part * LANES, l);
+    return;
+  }
   store_o(part * LANES, 1.0);
   partML[2u * part] = m;
   partML[2u * part + 1u] = l;

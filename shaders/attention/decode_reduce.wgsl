@@ -23,6 +23,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   let rowFirst = window_start(pos, params.window) / TILE - params.firstTile;
   let rowEnd = pos / TILE + 1u - params.firstTile;
   let base = row * params.tiles;
+  if (rowEnd - rowFirst == 1u) { // one tile: o / l, the bits of the partial kernels' DIRECT pass
+    out[row * LANES + lane] = partO[(base + rowFirst) * LANES + lane] / partML[2u * (base + rowFirst) + 1u];
+    return;
+  }
   var mMax = partML[2u * (base + rowFirst)];
   for (var j = rowFirst + 1u; j < rowEnd; j++) { mMax = max(mMax, partML[2u * (base + j)]); }
   var denom = 0.0;

@@ -7,7 +7,7 @@ import { AbortError, InferError, InvalidRequestError } from '../contract/errors'
 import { chatCompletions } from './chat';
 import { PortStream } from './stream';
 import { validateEngineOptions, validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
-import type { ChatMessage, ChatTool, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult } from '../contract/types';
+import type { ChatMessage, ChatTool, Engine, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, KernelProfile } from '../contract/types';
 import type { LoadRequest, WireRequest } from '../contract/wire';
 
 /** The host's methods as a client calls them (all asynchronous, so a Comlink remote fits too). */
@@ -106,7 +106,7 @@ export class ClientEngine implements Engine {
     return this.host().detokenize(ids);
   }
 
-  async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
+  async kernelProfile(): Promise<KernelProfile> {
     return this.host().kernelProfile();
   }
 

@@ -353,8 +353,8 @@ export interface Engine {
   logits(ids: number[]): Promise<Float32Array>;
   tokenize(text: string): Promise<number[]>;
   detokenize(ids: number[]): Promise<string>;
-  /** per-kernel GPU time (requires `profile: true`) */
-  kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]>;
+  /** dispatches per step, layer and kernel, with GPU, encode and readback-wait time (requires `profile: true`) */
+  kernelProfile(): Promise<KernelProfile>;
   chat: {
     completions: {
       create(request: ChatCompletionRequest & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
@@ -369,4 +369,46 @@ export interface Engine {
   /** loads the same model again on a fresh GPU device: the way back after a DeviceLostError */
   reload(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** GPU time of one kernel over a profiled run: `ms` is null where the adapter offers no timestamp queries. */
+export interface KernelTime {
+  kernel: string;
+  ms: number | null;
+  count: number;
+}
+
+/**
+ * The steps of one shape (the same kernels, the same number of times each) over a profiled run. A greedy decode
+ * step is one shape; prefill chunks, verify passes and sampling steps are others.
+ */
+export interface StepShape {
+  /** dispatches in one step of this shape */
+  dispatches: number;
+  /** steps of this shape that were submitted */
+  steps: number;
+  /** per kernel: dispatches in one step, how they split into the model's layers, and their mean GPU milliseconds per step */
+  kernels: { kernel: string; perStep: number; perLayer: number; outsideLayers: number; gpuMs: number | null }[];
+  /** dispatches per layer: the kernels' perLayer summed */
+  perLayer: number;
+  /** dispatches outside the layers (embedding, head, token choice): the kernels' outsideLayers summed */
+  outsideLayers: number;
+  /** median CPU milliseconds to record the step's dispatches, finish its encoder and submit it */
+  encodeMs: number;
+  /** median milliseconds from submit until the step's readbacks are mapped (GPU work plus the round trip) */
+  readbackWaitMs: number;
+  /** median GPU milliseconds of the step's passes; null without timestamp queries */
+  gpuMs: number | null;
+}
+
+/** What `engine.kernelProfile()` answers: per kernel and per step shape, over the most recent few thousand steps. */
+export interface KernelProfile {
+  /** whether the adapter offers timestamp queries (GPU times are null without) */
+  timestamps: boolean;
+  /** the model's layer count, which the per-layer figures divide by */
+  layers: number;
+  /** largest GPU time first (by count without timestamps) */
+  kernels: KernelTime[];
+  /** most frequent shape first */
+  steps: StepShape[];
 }

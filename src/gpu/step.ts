@@ -35,6 +35,9 @@ export class Step {
   private readonly view: DataView;
   private used = 0;
   private readbacks: { src: GPUBuffer; offset: number; size: number; dst: GPUBuffer }[] = [];
+  /** while profiling: the kernel key of each dispatch, and the CPU milliseconds spent recording them */
+  private readonly kernels: string[] = [];
+  private encodeMs = 0;
 
   constructor(readonly gpu: Gpu, readonly arena: ParamArena, readonly profiler?: Profiler) {
     this.encoder = gpu.device.createCommandEncoder({ label: 'step' });
@@ -49,13 +52,20 @@ export class Step {
     const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension ?? 65535;
     if (x > max || y > max || z > max) throw new Error(`${k.key}: grid ${grid} exceeds ${max} workgroups per dimension`);
     if (this.used >= this.arena.slots) throw new Error(`step exceeds ${this.arena.slots} dispatches; split it`);
+    const t0 = this.profiler ? performance.now() : 0;
     const slot = this.used++;
     k.encodeParams(params, this.view, slot * PARAM_SLOT_BYTES);
-    const pass = this.profiler ? this.profiledPass(k.key) : this.sharedPass();
+    // with timestamp queries each dispatch gets a pass of its own, to be timed alone
+    const timed = this.profiler?.timestamps ?? false;
+    const pass = timed ? this.profiledPass(k.key) : this.sharedPass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, k.bindGroup(this.arena.buffer, buffers), [slot * PARAM_SLOT_BYTES]);
     pass.dispatchWorkgroups(x, y, z);
-    if (this.profiler) this.endPass();
+    if (timed) this.endPass();
+    if (this.profiler) {
+      this.kernels.push(k.key);
+      this.encodeMs += performance.now() - t0;
+    }
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
@@ -73,17 +83,23 @@ export class Step {
 
   /** Submit everything recorded; resolves with the scheduled reads once the GPU is done. */
   async submit(): Promise<ArrayBuffer[]> {
+    const t0 = performance.now();
     this.endPass();
-    this.profiler?.resolve(this.encoder);
+    const times = this.profiler?.resolve(this.encoder);
     if (this.used > 0) this.gpu.device.queue.writeBuffer(this.arena.buffer, 0, this.words, 0, this.used * PARAM_SLOT_BYTES);
     this.gpu.device.queue.submit([this.encoder.finish()]);
+    const t1 = performance.now();
     const out = await Promise.all(this.readbacks.map(async ({ dst }) => {
       await dst.mapAsync(GPUMapMode.READ);
       const bytes = dst.getMappedRange().slice(0);
       dst.destroy();
       return bytes;
     }));
-    if (this.profiler) await this.profiler.collect();
+    if (this.profiler) {
+      const readbackWaitMs = performance.now() - t1;
+      const gpuNs = times && (await this.profiler.collect(times));
+      this.profiler.record({ kernels: this.kernels, encodeMs: this.encodeMs + t1 - t0, readbackWaitMs, gpuNs });
+    }
     return out;
   }
 
@@ -104,7 +120,7 @@ export class Step {
 
   private profiledPass(label: string): GPUComputePassEncoder {
     this.endPass();
-    this.pass = this.encoder.beginComputePass({ label, timestampWrites: this.profiler!.next(label) });
+    this.pass = this.encoder.beginComputePass({ label, timestampWrites: this.profiler!.next() });
     return this.pass;
   }
 

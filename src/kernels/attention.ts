@@ -102,7 +102,7 @@ const REGISTER_HEAD_DIM = 128;
  * 1.4-2.2x faster there). Keys per tile are fixed per kernel, because a row's bits depend on where its tiles start.
  */
 export type SplitKKernel = 'lanes' | 'serial';
-const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
+export const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
 /** (head, tile) pairs per workgroup of the serial kernel: one SIMD group of SwiftShader. */
 const SERIAL_WG = 4;
 
@@ -181,13 +181,15 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
   const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles, window, firstTile };
-  const buffers = [a.q, a.kCache, a.vCache, partO, partML];
+  // every row in one tile (a short context): the partial pass writes the output, and no reduce runs
+  const direct = tiles === 1;
+  const buffers = [a.q, a.kCache, a.vCache, direct ? a.out : partO, partML];
   if (variant === 'serial') {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial_serial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
       params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, ...score },
+      overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
     });
     step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
@@ -195,10 +197,11 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
       shader: 'attention/decode_partial',
       buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
       params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, ...score },
+      overrides: { TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
     });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
+  if (direct) return;
   const reduce = kernel(gpu, {
     shader: 'attention/decode_reduce',
     buffers: { partO: 'read', partML: 'read', out: 'rw' },

@@ -3,7 +3,7 @@
  * streams over MessagePorts, aborts between steps and device-loss handling. DOM-free and thread-agnostic:
  * the Worker exposes it through Comlink; in-thread and Node engines call it directly.
  */
-import type { ChatMessage, ChatTool, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, LoadProgress } from '../contract/types';
+import type { ChatMessage, ChatTool, EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, KernelProfile, LoadProgress } from '../contract/types';
 import { toWireError, type ClientMessage, type HostMessage, type LoadRequest, type WireRequest } from '../contract/wire';
 import type { Gpu } from '../gpu/device';
 import { AbortError, DeviceLostError, InferError, InvalidRequestError } from '../contract/errors';
@@ -17,7 +17,7 @@ export interface RuntimeLike {
   tokenize(text: string): number[];
   detokenize(ids: number[]): string;
   applyChatTemplate(messages: ChatMessage[], tools?: ChatTool[]): string;
-  kernelProfile(): { kernel: string; ms: number; count: number }[];
+  kernelProfile(): KernelProfile;
   resetCache(): void;
   dispose(): void;
 }
@@ -154,7 +154,7 @@ export class RuntimeHost {
     return this.ready().applyChatTemplate(messages, tools);
   }
 
-  async kernelProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
+  async kernelProfile(): Promise<KernelProfile> {
     return this.ready().kernelProfile();
   }
 

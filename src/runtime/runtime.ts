@@ -2,7 +2,7 @@ import type { Gpu } from '../gpu/device';
 import { ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
-import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, LoadProgress, Strategy } from '../contract/types';
+import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, KernelProfile, LoadProgress, Strategy } from '../contract/types';
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
@@ -58,7 +58,7 @@ export class Runtime {
     options: RuntimeOptions,
   ) {
     this.arena = new ParamArena(gpu);
-    if (options.profile && gpu.hasTimestamps) this.profiler = new Profiler(gpu);
+    if (options.profile) this.profiler = new Profiler(gpu, config.layers);
   }
 
   static async load(gpu: Gpu, source: ModelSource, options: RuntimeOptions = {}, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<Runtime> {
@@ -116,8 +116,9 @@ export class Runtime {
     return renderChat(this.tokenizer, messages, { addGenerationPrompt: true, tools });
   }
 
-  kernelProfile(): { kernel: string; ms: number; count: number }[] {
-    return this.profiler?.report() ?? [];
+  /** Dispatches, CPU and GPU time per kernel and per step shape since load (empty without `profile: true`). */
+  kernelProfile(): KernelProfile {
+    return this.profiler?.report() ?? { timestamps: false, layers: this.config.layers, kernels: [], steps: [] };
   }
 
   /** Full-model logits at every position of `ids`: Float32Array [ids.length * vocab]. */

@@ -181,6 +181,9 @@ const verifyShapes: AttnShape[] = [
   // rows whose windows start in different tiles of both kernels (61..76 crosses 64)
   { tokens: SPLIT_K_MAX_TOKENS, startPos: 120, heads: 6, kvHeads: 2, headDim: 48, maxSeq: 136, window: 60, browser: true },
   { tokens: 5, startPos: 61, heads: 4, kvHeads: 1, headDim: 64, maxSeq: 70, window: 7, scale: 0.3, softcap: 0.5 },
+  // a block in the first serial tile (one pass, no reduce), and one across it whose first rows are reduced from a single tile
+  { tokens: 6, startPos: 3, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 48 },
+  { tokens: 8, startPos: 28, heads: 4, kvHeads: 2, headDim: 64, maxSeq: 48 },
 ];
 
 const verifyCases: KernelCase[] = withSplitKKernels(verifyShapes).map((s) => ({

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { testGpu } from './helpers/gpu';
+import { directorySource } from '../src/node/source';
+import { Runtime } from '../src/runtime/runtime';
+import type { StepShape } from '../src/contract/types';
+import { SPLIT_K_TILE, splitKKernel } from '../src/kernels/attention';
+
+/**
+ * Dispatches per step on tiny-dense, counted by `kernelProfile()`. The expected numbers are the forward pass as
+ * recorded today; a fusion changes them here, on purpose.
+ *   per layer: 2 RMSNorms, q, k, v, RoPE + KV append, split-K attention, o (+x), gate, up (·SiLU), down (+x)
+ *   attention: partials and a reduce; one pass (no reduce) where every row's context fits one tile
+ *   outside:   embedding, final RMSNorm, LM head, and the token choice (argmax; or distribution + sample)
+ */
+const PER_LAYER = 12;
+const OUTSIDE_GREEDY = 4;
+const OUTSIDE_SAMPLED = 5;
+
+async function profiled(): Promise<Runtime> {
+  return Runtime.load(await testGpu(), directorySource('public/models/tiny-dense'), { contextLength: 64, profile: true });
+}
+
+const kernelsMatching = (shape: StepShape, re: RegExp) => shape.kernels.filter((k) => re.test(k.kernel)).reduce((s, k) => s + k.perStep, 0);
+
+describe('kernelProfile: dispatches per decode step', () => {
+  it('greedy decode on tiny-dense at a short context: 11 per layer (one-pass attention) + 4, with CPU encode and readback-wait times', async () => {
+    const runtime = await profiled();
+    const layers = runtime.config.layers;
+    const perLayer = PER_LAYER - 1; // the context fits one attention tile: one pass
+    // a one-token prompt has no prefill: every step is a decode step
+    await runtime.generate({ prompt: [5], maxTokens: 6, stopAtEos: false, strategy: { kind: 'greedy' } }, () => undefined);
+    const profile = runtime.kernelProfile();
+    expect(profile.layers).toBe(layers);
+    expect(profile.steps).toHaveLength(1);
+    const [decode] = profile.steps;
+    expect(decode.steps).toBe(6);
+    expect(decode.dispatches).toBe(perLayer * layers + OUTSIDE_GREEDY);
+    expect(decode.perLayer).toBe(perLayer);
+    expect(decode.outsideLayers).toBe(OUTSIDE_GREEDY);
+    expect(kernelsMatching(decode, /norm/i)).toBe(2 * layers + 1);
+    expect(kernelsMatching(decode, /argmax/i)).toBe(1);
+    expect(decode.encodeMs).toBeGreaterThan(0);
+    expect(decode.readbackWaitMs).toBeGreaterThanOrEqual(0);
+    if (profile.timestamps) {
+      expect(decode.gpuMs).toBeGreaterThan(0);
+      // one shape: its kernels' mean GPU time per step is the run's per-kernel total over the steps
+      const perStep = decode.kernels.reduce((s, k) => s + k.gpuMs!, 0);
+      const total = profile.kernels.reduce((s, k) => s + k.ms!, 0);
+      expect(perStep).toBeCloseTo(total / decode.steps, 6);
+    } else expect(decode.gpuMs).toBeNull();
+    // the per-kernel view counts the same dispatches
+    expect(profile.kernels.reduce((s, k) => s + k.count, 0)).toBe(6 * decode.dispatches);
+    runtime.dispose();
+  });
+
+  it('sampled decode past the first attention tile: 12 per layer + 5 (distribution, then the draw)', async () => {
+    const runtime = await profiled();
+    const layers = runtime.config.layers;
+    const prompt = Array.from({ length: SPLIT_K_TILE[splitKKernel(runtime.gpu, runtime.config.headDim)] + 8 }, (_, i) => 3 + i);
+    await runtime.generate({ prompt, maxTokens: 3, stopAtEos: false, strategy: { kind: 'sample', temperature: 0.8, seed: 1 } }, () => undefined);
+    const decode = runtime.kernelProfile().steps.find((s) => s.steps === 3)!;
+    expect(decode.dispatches).toBe(PER_LAYER * layers + OUTSIDE_SAMPLED);
+    expect(decode.perLayer).toBe(PER_LAYER);
+    runtime.dispose();
+  });
+});
