@@ -130,15 +130,33 @@ function validateResponseFormat(field: string, format: unknown): void {
 /** The options that the logit controls and constraints serve: greedy and sample strategies only. */
 const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs', 'responseFormat'] as const;
 
+/** The names of the sampling controls in one API: generate()'s camelCase or OpenAI's snake_case. */
+interface ControlNames { frequency: string; presence: string; repetition: string; bias: string; logprobs: string; topLogprobs: string; format: string }
+
+const GENERATE_CONTROLS: ControlNames = {
+  frequency: 'frequencyPenalty', presence: 'presencePenalty', repetition: 'repetitionPenalty', bias: 'logitBias',
+  logprobs: 'logprobs', topLogprobs: 'topLogprobs', format: 'responseFormat',
+};
+const CHAT_CONTROLS: ControlNames = {
+  frequency: 'frequency_penalty', presence: 'presence_penalty', repetition: 'repetition_penalty', bias: 'logit_bias',
+  logprobs: 'logprobs', topLogprobs: 'top_logprobs', format: 'response_format',
+};
+
+/** One set of limits for the sampling controls, whichever API names them. */
+function checkControlValues(request: object, n: ControlNames, limits: Limits): void {
+  const v = request as Record<string, unknown>;
+  checkRange(n.frequency, v[n.frequency], -2, 2, false);
+  checkRange(n.presence, v[n.presence], -2, 2, false);
+  checkRange(n.repetition, v[n.repetition], Number.MIN_VALUE, 100, false);
+  validateLogitBias(n.bias, v[n.bias], limits);
+  checkBoolean(n.logprobs, v[n.logprobs]);
+  checkRange(n.topLogprobs, v[n.topLogprobs], 0, MAX_TOP_LOGPROBS, true);
+  if (v[n.topLogprobs] !== undefined && v[n.logprobs] !== true) fail(n.topLogprobs, 'needs logprobs: true', v[n.topLogprobs]);
+  validateResponseFormat(n.format, v[n.format]);
+}
+
 function validateControls(request: GenerateRequest, limits: Limits): void {
-  checkRange('frequencyPenalty', request.frequencyPenalty, -2, 2, false);
-  checkRange('presencePenalty', request.presencePenalty, -2, 2, false);
-  checkRange('repetitionPenalty', request.repetitionPenalty, Number.MIN_VALUE, 100, false);
-  validateLogitBias('logitBias', request.logitBias, limits);
-  checkBoolean('logprobs', request.logprobs);
-  checkRange('topLogprobs', request.topLogprobs, 0, MAX_TOP_LOGPROBS, true);
-  if (request.topLogprobs !== undefined && request.logprobs !== true) fail('topLogprobs', 'needs logprobs: true', request.topLogprobs);
-  validateResponseFormat('responseFormat', request.responseFormat);
+  checkControlValues(request, GENERATE_CONTROLS, limits);
   const kind = request.strategy?.kind ?? 'greedy';
   if (kind === 'greedy' || kind === 'sample') return;
   const used = CONTROL_FIELDS.find((f) => request[f] !== undefined && !(f === 'responseFormat' && request.responseFormat?.type === 'text'));
@@ -267,14 +285,7 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
   checkRange('max_completion_tokens', request.max_completion_tokens, 1, limits.contextLength, true);
   checkRange('n', request.n, 1, MAX_CHOICES, true);
-  checkRange('frequency_penalty', request.frequency_penalty, -2, 2, false);
-  checkRange('presence_penalty', request.presence_penalty, -2, 2, false);
-  checkRange('repetition_penalty', request.repetition_penalty, Number.MIN_VALUE, 100, false);
-  validateLogitBias('logit_bias', request.logit_bias, limits);
-  checkBoolean('logprobs', request.logprobs);
-  checkRange('top_logprobs', request.top_logprobs, 0, MAX_TOP_LOGPROBS, true);
-  if (request.top_logprobs !== undefined && request.logprobs !== true) fail('top_logprobs', 'needs logprobs: true', request.top_logprobs);
-  validateResponseFormat('response_format', request.response_format);
+  checkControlValues(request, CHAT_CONTROLS, limits);
   const unknown = Object.keys(request).find((k) => !CHAT_FIELDS.has(k));
   if (unknown !== undefined) fail(unknown, 'is not supported', (request as unknown as Record<string, unknown>)[unknown]);
 }
