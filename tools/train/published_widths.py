@@ -39,7 +39,7 @@ def fmix32(x):
 
 
 def weight_kind(name, gemma):
-    """(centre, scale, bits) of a tensor's uniform values; mirrored in tests/helpers/seeded_weights.ts."""
+    """(centre, scale, bits) of a tensor's uniform values (the fixture metadata carries them to the test)."""
     if name.endswith("norm.weight"):
         return (0.0, 0.125, 4) if gemma else (1.0, 0.125, 4)
     if "embed_tokens" in name:  # Gemma scales embeddings by sqrt(hidden): smaller, so the layers are not drowned out
