@@ -10,7 +10,7 @@ import { writeSeededModel } from './helpers/seeded_weights';
  */
 const LOGIT_TOLERANCE = 2e-3;
 const FIXTURES = 'tests/fixtures/published';
-const families = ['qwen3-0.6b-2l', 'gemma3-270m-2l', 'phi3.5-mini-2l', 'gemma2-2b-2l'];
+const families = ['qwen3-0.6b-2l', 'gemma3-270m-2l', 'phi3.5-mini-2l', 'gemma2-2b-2l', 'qwen3-30b-a3b-2l'];
 
 describe.each(families)('%s', (family) => {
   it('matches the reference at every position and continues greedily like it', async () => {
