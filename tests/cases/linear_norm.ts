@@ -70,6 +70,34 @@ function bitwiseCase(format: WeightFormat, rows: number, [label, shape, wg]: (ty
   };
 }
 
+/**
+ * q, k and v from one stacked matrix: columns [0, a) into y, [a, a + b) into y2, the rest into y3, each part
+ * row-major on its own, with the bias of the stacked rows; through the norm prologue on gemv, plain on the matmul
+ * (more rows than a GPU's gemv takes).
+ */
+function splitCase(format: WeightFormat, rows: number, [label, shape, wg]: (typeof SHAPES)[number], browser = false): KernelCase {
+  const a = 24, b = 8, c = 8, cols = 64, out = a + b + c;
+  const norm = rows <= shape.maxRows;
+  return {
+    name: `${norm ? `gemv-${label} RMSNorm prologue,` : 'gemm'} ${format} split outputs ${a}/${b}/${c} + bias rows=${rows}`,
+    browser,
+    async run(gpu) {
+      const { w, values } = randomWeight(gpu, format, out, cols, 31);
+      const xv = rowsOfX(rows, cols, 0), nv = randomFloats(cols, 32), bv = randomFloats(out, 33);
+      const x = uploadBuffer(gpu, 'x', xv), bias = uploadBuffer(gpu, 'bias', bv);
+      const parts = [a, b, c].map((width, i) => storageBuffer(gpu, `part${i}`, 4 * rows * width));
+      const split = { widths: [a, b] as [number, number], y2: parts[1], y3: parts[2] };
+      const normArg = norm ? { norm: { weight: uploadBuffer(gpu, 'norm', nv), eps: EPS, weightOffset: 0, wg } } : {};
+      await runStep(gpu, (step) => linear(gpu, step, { x, w, y: parts[0], rows, bias, split, ...normArg }, shape));
+      const input = norm ? rmsNormReference(xv, nv, rows, cols, EPS) : xv;
+      const whole = linearReference(input, values, rows, out, cols, bv);
+      const expected = [[0, a], [a, b], [a + b, c]].flatMap(([from, width]) => Array.from({ length: rows * width }, (_, i) => whole[Math.floor(i / width) * out + from + (i % width)]));
+      const actual = (await Promise.all(parts.map((p, i) => readF32(gpu, p, rows * [a, b, c][i])))).flatMap((p) => [...p]);
+      return { actual, expected, tolerance: 2e-5 };
+    },
+  };
+}
+
 const SIZES: Record<WeightFormat, [number, number][]> = {
   f32: [[33, 40], [5, 264]],
   f16: [[37, 264]],
@@ -85,4 +113,5 @@ export const linearNormCases: KernelCase[] = [
       [1, 5].map((rows) => normCase(format, rows, out, cols, shape, i === 0 && rows === 5 ? 1 : 0, i === 0 && s === 0 && rows === 5))))),
   ...(['f32', 'f16', 'q8'] as WeightFormat[]).flatMap((format) => SHAPES.filter((_, s) => s === 0 || format !== 'q8').flatMap((shape, s) =>
     [1, 13].map((rows) => bitwiseCase(format, rows, shape, format === 'f16' ? 1 : 0, s === 0 && rows === 13)))),
+  ...(['f32', 'f16', 'q4'] as WeightFormat[]).flatMap((format) => SHAPES.slice(0, 2).flatMap((shape, s) => [1, 6, 40].map((rows) => splitCase(format, rows, shape, s === 0 && rows === 6)))),
 ];
