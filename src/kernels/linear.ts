@@ -30,6 +30,13 @@ export interface GemvShape {
   wg: number;
   lanes: number;
   maxRows: number;
+  /**
+   * Weights (rows x cols) up to which a gemv takes an RMSNorm prologue (default: any). Reading the norm weight
+   * next to x costs a third more loads in the blocked kernel, which on CPU adapters outweighs the norm's
+   * dispatch beyond ~2^19 weights (bench: 512x256 fused about equal, 4864x896 1.1-1.5x slower); GPUs read both
+   * from cache.
+   */
+  normMaxWeights?: number;
 }
 
 /**
@@ -39,7 +46,7 @@ export interface GemvShape {
  * and reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
  */
 export function gemvShape(gpu: Gpu): GemvShape {
-  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
+  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity, normMaxWeights: 2 ** 19 } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
 }
 
 /** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
@@ -104,10 +111,15 @@ export function linearKernel(w: { cols: number; format: WeightFormat }, rows: nu
 
 /**
  * Whether linear() can take `norm` for this weight and batch: the gemv kernels read x through the norm; the
- * matmul and the GGUF kernels do not (the caller normalises x first, with rmsNorm).
+ * matmul and the GGUF kernels do not (the caller normalises x first, with rmsNorm). normPays says whether it should.
  */
 export function normFusable(w: WeightMatrix | SplitMatrix, rows: number, xOffset: number, shape: GemvShape): boolean {
   return !isGgmlFormat(w.format) && linearKernel({ cols: w.cols, format: w.format as WeightFormat }, rows, xOffset, shape) === 'gemv';
+}
+
+/** Whether normedLinears should fold the norm into this weight's gemv: it can, and the adapter's shape says it pays. */
+export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: number, shape: GemvShape): boolean {
+  return normFusable(w, rows, xOffset, shape) && w.rows * w.cols <= (shape.normMaxWeights ?? Infinity);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { gemvShape, linear, normFusable, type LinearArgs } from '../kernels/linear';
+import { gemvShape, linear, normPays, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -78,12 +78,12 @@ export class Transformer {
 
   /**
    * Each projection of norm(x[xOffset..]) over `count` rows: the RMSNorm runs in every gemv's prologue where each
-   * projection's kernel can take it (bitwise what the standalone norm writes), else once into act.h.
+   * projection's kernel can take it and it pays (normPays; bitwise what the standalone norm writes), else once into act.h.
    */
   normedLinears(step: Step, normWeight: GPUBuffer, count: number, projections: Projection[], xOffset = 0): void {
     const { gpu, act, config: c } = this;
     const shape = gemvShape(gpu);
-    if (projections.every((p) => normFusable(p.w, count, xOffset, shape))) {
+    if (projections.every((p) => normPays(p.w, count, xOffset, shape))) {
       const norm = { weight: normWeight, eps: c.rmsEps, weightOffset: c.normOffset };
       for (const p of projections) linear(gpu, step, { ...p, x: act.x, xOffset, rows: count, norm }, shape);
       return;
