@@ -44,9 +44,10 @@ export function archMetadata(c: HfConfig, options: ArchOptions = {}): Record<str
     const every = arch === 'gemma2' ? 2 : 6;
     const layers = c.num_hidden_layers as number;
     const types: string[] = c.layer_types ?? Array.from({ length: layers }, (_, i) => ((i + 1) % every ? 'sliding_attention' : 'full_attention'));
-    if (types.some((t, i) => (t === 'sliding_attention') !== (i % every < every - 1))) {
-      out[k('attention.sliding_window_pattern')] = { type: 'array', of: 'bool', value: types.map((t) => t === 'sliding_attention') };
-    }
+    // the layer pattern where it is not the architecture's: a period n (layer i slides unless i % n == n - 1), else one flag per layer
+    const periodic = (n: number) => types.every((t, i) => (t === 'sliding_attention') === (i % n < n - 1));
+    const period = Array.from({ length: layers }, (_, i) => i + 2).find(periodic);
+    if (!periodic(every)) out[k('attention.sliding_window_pattern')] = period ? u32(period) : { type: 'array', of: 'bool', value: types.map((t) => t === 'sliding_attention') };
     const scalar = c.query_pre_attn_scalar ?? 256;
     if (!options.llamaCppScale && scalar !== headDim) out[k('attention.scale')] = f32(scalar ** -0.5);
     for (const cap of ['attn_logit_softcapping', 'final_logit_softcapping']) if (c[cap]) out[k(cap)] = f32(c[cap]);
