@@ -240,6 +240,11 @@ class Uploader {
     const slot = this.slot(d, format);
     // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
     if (t.interleavedHeads) bytes = rotateHalfRows(bytes ?? await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads);
+    // GGUF Gemma norms arrive as 1 + w: shifted back to w (exact for weights in [-0.5, 1]) and kept as f32
+    if (t.addend) {
+      const values = toF32(bytes ?? await reader.read(t.end - t.start), t).map((v) => v + t.addend!);
+      [bytes, t] = [new Uint8Array(values.buffer), { ...t, dtype: 'F32', end: t.start + values.byteLength }];
+    }
     if (STORED_AS[t.dtype] === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
