@@ -353,7 +353,7 @@ class Uploader {
 }
 
 /** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
-const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0' };
+const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0', q4_1: 'q4_1', q5_1: 'q5_1', q5_k: 'q5_k', q2_k: 'q2_k', q3_k: 'q3_k', iq4_nl: 'iq4_nl' };
 
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));
