@@ -69,7 +69,11 @@ export interface GenerateRequest {
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } }
+  /** extension: a GBNF grammar as llama.cpp writes it (its `root` rule; subset in src/decode/constraints/gbnf.ts) */
+  | { type: 'grammar'; grammar: string }
+  /** extension: a regular expression the whole output matches (syntax in src/decode/constraints/regex.ts) */
+  | { type: 'regex'; regex: string };
 
 /** A generated token's log-probability and its most likely alternatives (ids). */
 export interface TokenLogprob {

@@ -115,12 +115,20 @@ function validateLogitBias(field: string, bias: unknown, limits: Limits): void {
   }
 }
 
+/** Longest grammar or regex source a request may send. */
+export const MAX_GRAMMAR_CHARS = 100_000;
+
 function validateResponseFormat(field: string, format: unknown): void {
   if (format === undefined) return;
-  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | null;
-  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' }", format);
+  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown }; grammar?: unknown; regex?: unknown } | null;
+  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' | 'grammar' | 'regex' }", format);
   if (f.type === 'text' || f.type === 'json_object') return;
-  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object' or 'json_schema'", f.type);
+  if (f.type === 'grammar' || f.type === 'regex') {
+    const text = f[f.type];
+    if (typeof text !== 'string' || text.length === 0 || text.length > MAX_GRAMMAR_CHARS) fail(`${field}.${f.type}`, `must be a non-empty string of at most ${MAX_GRAMMAR_CHARS} characters`, text);
+    return;
+  }
+  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object', 'json_schema', 'grammar' or 'regex'", f.type);
   if (typeof f.json_schema !== 'object' || f.json_schema === null) fail(`${field}.json_schema`, 'must be an object { name, schema }', f.json_schema);
   if (typeof f.json_schema.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(f.json_schema.name)) fail(`${field}.json_schema.name`, 'must be 1-64 letters, digits, _ or -', f.json_schema.name);
   const schema = f.json_schema.schema;
