@@ -135,8 +135,8 @@ function validateResponseFormat(field: string, format: unknown): void {
   if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) fail(`${field}.json_schema.schema`, 'must be a JSON Schema object', schema);
 }
 
-/** The options that the logit controls and constraints serve: greedy and sample strategies only. */
-const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs', 'responseFormat'] as const;
+/** The options that the logit controls serve: greedy and sample strategies only (responseFormat composes with every strategy). */
+const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs'] as const;
 
 /** The names of the sampling controls in one API: generate()'s camelCase or OpenAI's snake_case. */
 interface ControlNames { frequency: string; presence: string; repetition: string; bias: string; logprobs: string; topLogprobs: string; format: string }
@@ -167,7 +167,7 @@ function validateControls(request: GenerateRequest, limits: Limits): void {
   checkControlValues(request, GENERATE_CONTROLS, limits);
   const kind = request.strategy?.kind ?? 'greedy';
   if (kind === 'greedy' || kind === 'sample') return;
-  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined && !(f === 'responseFormat' && request.responseFormat?.type === 'text'));
+  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined);
   if (used) fail(used, `is supported with the greedy and sample strategies, not ${kind}`, kind);
 }
 
