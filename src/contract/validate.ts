@@ -63,10 +63,11 @@ export function validatePrompt(field: string, prompt: unknown, limits: Pick<Limi
   }
 }
 
-function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; seed?: unknown }, limits: Limits): void {
+function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; minP?: unknown; seed?: unknown }, limits: Limits): void {
   checkRange(`${prefix}.temperature`, s.temperature, 0, 100, false);
   checkRange(`${prefix}.topK`, s.topK, 0, limits.vocab, true);
   checkRange(`${prefix}.topP`, s.topP, Number.MIN_VALUE, 1, false);
+  checkRange(`${prefix}.minP`, s.minP, 0, 1, false);
   checkRange(`${prefix}.seed`, s.seed, 0, Number.MAX_SAFE_INTEGER, true);
 }
 
@@ -289,11 +290,17 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
   checkRange('max_tokens', request.max_tokens, 1, limits.contextLength, true);
   checkRange('temperature', request.temperature, 0, 2, false);
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
+  checkRange('min_p', request.min_p, 0, 1, false);
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
   checkRange('max_completion_tokens', request.max_completion_tokens, 1, limits.contextLength, true);
   checkRange('n', request.n, 1, MAX_CHOICES, true);
   checkControlValues(request, CHAT_CONTROLS, limits);
+  if (request.strategy !== undefined) {
+    validateStrategy(request.strategy, limits);
+    const clash = (['temperature', 'top_p', 'min_p', 'seed'] as const).find((k) => request[k] !== undefined);
+    if (clash) fail(clash, 'cannot be combined with strategy (set the sampling inside the strategy)', request[clash]);
+  }
   const unknown = Object.keys(request).find((k) => !CHAT_FIELDS.has(k));
   if (unknown !== undefined) fail(unknown, 'is not supported', (request as unknown as Record<string, unknown>)[unknown]);
 }
@@ -305,6 +312,7 @@ export const MAX_CHOICES = 16;
 const CHAT_FIELDS: ReadonlySet<string> = new Set([
   'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
   'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'signal',
+  'min_p', 'strategy',
 ] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);
 
 /**

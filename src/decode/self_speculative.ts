@@ -295,8 +295,7 @@ export class SelfSpeculative implements DecodeStrategy {
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
     const sampling = this.options.sampling;
     if (sampling && rng) {
-      const { temperature, topK, topP } = sampling;
-      distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, temperature, topK, topP });
+      distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, ...sampling });
       step.copy(act.probs, 0, b.draftProbs, 4 * i * vocab, 4 * vocab);
       sampleFromProbs(gpu, step, { probs: act.probs, row: 0, vocab, uniform: rng.next(), out: b.tokens, outOffset: i + 1 });
     } else {
@@ -324,8 +323,7 @@ export class SelfSpeculative implements DecodeStrategy {
     model.head(step, rows);
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows, vocab, masks: b.masks, firstMask: 0 });
     if (sampled) {
-      const { temperature, topK, topP } = this.options.sampling!;
-      distribution(gpu, step, { logits: act.logits, rows, vocab, probs: act.probs, temperature, topK, topP });
+      distribution(gpu, step, { logits: act.logits, rows, vocab, probs: act.probs, ...this.options.sampling! });
       acceptSampled(gpu, step, {
         p: act.probs, q: b.draftProbs, tokens: b.tokens, draftsOffset: 1, drafts: k, vocab,
         uniforms: b.uniforms, uniformsOffset: 0, out: b.result, outOffset: 0,
