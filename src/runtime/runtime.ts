@@ -18,7 +18,7 @@ import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
 import { controlOptions, LogitControls } from '../decode/controls';
-import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
+import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -143,7 +143,7 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
-    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
+    const format = compileFormat(request.responseFormat); // a format outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
@@ -167,7 +167,7 @@ export class Runtime {
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
+    const constraint = format && startConstraint(this.tokenTrie(), format, modelEos);
     const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
