@@ -6,6 +6,7 @@ import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, G
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
+import { fuseAttentionInputs } from '../model/fused_weights';
 import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
@@ -18,7 +19,7 @@ import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
 import { controlOptions, LogitControls } from '../decode/controls';
-import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
+import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -79,6 +80,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    fuseAttentionInputs(gpu, weights);
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const rows = passRows(config.vocab);
@@ -143,7 +145,7 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
-    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
+    const format = compileFormat(request.responseFormat); // a format outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
@@ -167,7 +169,7 @@ export class Runtime {
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
+    const constraint = format && startConstraint(this.tokenTrie(), format, modelEos);
     const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
