@@ -28,6 +28,8 @@ export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
+/** A stoppable prefill keeps about this much GPU work queued: how long a stop may wait for the GPU. */
+const QUEUED_GPU_MS = 100;
 
 /**
  * The in-process runtime: one loaded model on one GPU device, serving one request at a time.
@@ -254,9 +256,10 @@ export class Runtime {
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
-   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, one on the
-   * GPU behind the one recorded, and the pass stops between layers, even mid-chunk: false when it stopped. One chunk
-   * of a long prompt takes seconds on a software adapter, one layer a fraction of that.
+   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, with
+   * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
+   * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
+   * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
    */
   private async forwardChunks(
     ids: number[],
@@ -269,14 +272,23 @@ export class Runtime {
     const { model, gpu } = this;
     const { layers } = model.config;
     const perSubmit = shouldStop ? 1 : layers;
-    let behind: Promise<unknown> = Promise.resolve();
-    /** Submits `step` and waits for the submit before it; true when the pass stops (then nothing is left on the GPU). */
+    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
+    const queued: Promise<unknown>[] = [];
+    let perSubmitMs = Infinity;
+    let lastDone = performance.now();
+    /**
+     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
+     * true when the pass stops (then nothing is left on the GPU).
+     */
     const submitAndStop = async (step: Step) => {
-      const previous = behind;
-      behind = step.submit().then(() => gpu.device.queue.onSubmittedWorkDone());
-      await previous;
+      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
+      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
+        await queued.shift();
+        perSubmitMs = performance.now() - lastDone;
+        lastDone = performance.now();
+      }
       if (!shouldStop!()) return false;
-      await behind;
+      await Promise.all(queued);
       return true;
     };
     model.kv.truncate(from);
@@ -301,7 +313,7 @@ export class Runtime {
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await Promise.all([last, behind]);
+    await Promise.all([last, ...queued]);
     await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
     return true;
   }
