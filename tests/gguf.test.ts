@@ -125,6 +125,10 @@ describe('GGUF files', () => {
     await expect(open(bytes.subarray(0, 4000))).rejects.toBeInstanceOf(ModelFormatError);
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
+    // quantized routed experts: the expert kernels do not read GGUF blocks
+    const moe = await load(gguf(ggufFile(`${FIXTURES}/qwen3moe-rand`, 'Q8_0'))).catch((e: unknown) => e);
+    expect(moe).toBeInstanceOf(UnsupportedModelError);
+    expect(String(moe)).toMatch(/experts\.0\.gate_proj\.weight" is stored as q8_0 blocks.*routed experts/);
     const source = new GgufSource(memorySource({ 'm.gguf': bytes.subarray(0, bytes.byteLength - 100) }), ['m.gguf']);
     const truncated = await load(source).catch((e: unknown) => e);
     expect(truncated).toBeInstanceOf(ModelFormatError);
