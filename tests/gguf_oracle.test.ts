@@ -1,9 +1,11 @@
 /**
  * GGUF files of tiny-dense, written at test time, run by us and by llama.cpp (node-llama-cpp on the CPU, f32 KV
  * cache) from the same bytes. F32 and F16 files: greedy continuations equal token for token, next-token
- * probabilities close. Q8_0 and Q4_K_M: llama.cpp quantizes the activations to 8 bits for its quantized dot
- * products (we keep them f32), so near-ties may go the other way; these compare top-1 agreement under teacher
- * forcing on llama.cpp's greedy sequence instead, and the probabilities within a wider bound.
+ * probabilities close. Quantized files (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, Q4_K_M): llama.cpp
+ * quantizes the activations to 8 bits for its quantized dot products (Q8_0 blocks for Q8_0/Q4_0/Q5_0/IQ4_NL weights,
+ * Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants; we keep them f32), so near-ties may go the other way; these compare
+ * top-1 agreement under teacher forcing on llama.cpp's greedy sequence instead, and the probabilities within a wider
+ * bound. Each file is loaded once by each side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
@@ -42,10 +44,16 @@ const BOUNDS: Record<GgufScheme, { probability: number; agreement: number }> = {
   Q4_0: { probability: 3e-2, agreement: 0.98 },
   Q5_0: { probability: 3e-2, agreement: 0.98 },
   Q4_K_M: { probability: 3e-2, agreement: 0.98 },
+  Q4_1: { probability: 3e-2, agreement: 0.98 },
+  Q5_1: { probability: 3e-2, agreement: 0.98 },
+  IQ4_NL: { probability: 3e-2, agreement: 0.98 },
+  Q5_K: { probability: 3e-2, agreement: 0.98 },
+  Q3_K: { probability: 3e-2, agreement: 0.98 },
+  Q2_K: { probability: 3e-2, agreement: 0.98 },
 };
 /** Random weights give near-uniform distributions, so more near-ties: a lower top-1 floor for the qwen2 fixture's Q8_0. */
 const CASES: [string, GgufScheme, number][] = [
-  ...(['F32', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K_M'] as const).map((s): [string, GgufScheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
+  ...(['F32', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K_M', 'Q4_1', 'Q5_1', 'IQ4_NL', 'Q5_K', 'Q3_K', 'Q2_K'] as const).map((s): [string, GgufScheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
   [QWEN2, 'F32', 1], [QWEN2, 'Q8_0', 0.9],
   ...ARCHITECTURES.flatMap((name) => (['F32', 'F16'] as const).map((s): [string, GgufScheme, number] => [`${FIXTURES}/${name}`, s, 1])),
 ];

@@ -1,7 +1,7 @@
 /**
  * Hugging Face folders (single model.safetensors; the architectures of gguf_archs.ts) to GGUF files as llama.cpp's converter and
  * quantizer lay them out: llama.cpp tensor names, llama q/k rows in interleaved-RoPE order, norms and biases F32,
- * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back to Q8_0/Q5_0), the
+ * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back as llama.cpp's do), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { quantizeGgml } from './ggml_quants';
 import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, storesOnePlusW, type ArchOptions } from './gguf_archs';
 import { ggufBytes, type GgufEntry, type GgufTensor } from './gguf_writer';
 
-export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q5_0' | 'Q4_K_M';
+export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'IQ4_NL' | 'Q2_K' | 'Q3_K' | 'Q5_K' | 'Q4_K_M';
 export const GGUF_DIR = '.cache/gguf';
 
 interface HfTensor { shape: number[]; values: Float32Array }
@@ -45,15 +45,22 @@ function interleaveRows(values: Float32Array, rows: number, cols: number, heads:
 }
 
 /**
- * The ggml type of a matrix under a scheme (Q4_K_M: Q6_K for the output/tied embedding, v and down, Q4_K elsewhere;
- * rows that are not whole 256-blocks fall back as llama.cpp's quantizer does, Q6_K to Q8_0 and Q4_K to Q5_0).
+ * Where a K-quant does not fit (rows that are not whole 256-blocks), llama.cpp's quantizer falls back to a type of
+ * 32-blocks: these.
+ */
+const K_FALLBACK: Record<string, string> = { Q2_K: 'IQ4_NL', Q3_K: 'IQ4_NL', Q4_K: 'Q5_0', Q5_K: 'Q5_1', Q6_K: 'Q8_0' };
+
+/**
+ * The ggml type of a matrix under a scheme: Q4_K_M puts Q6_K on the output/tied embedding, v and down, Q4_K elsewhere;
+ * the other schemes are one type for every matrix (as llama.cpp's quantizer with --pure). K-quant matrices whose rows
+ * are not whole 256-blocks fall back as llama.cpp's quantizer does (K_FALLBACK); rows that are not whole 32-blocks stay F16.
  */
 function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
   if (scheme === 'F32' || scheme === 'F16') return scheme;
-  if (scheme === 'Q8_0' || scheme === 'Q4_0' || scheme === 'Q5_0') return cols % 32 === 0 ? scheme : 'F16';
+  if (cols % 32 !== 0) return 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
-  if (cols % 256 !== 0) return cols % 32 !== 0 ? 'F16' : six ? 'Q8_0' : 'Q5_0';
-  return six ? 'Q6_K' : 'Q4_K';
+  const type = scheme === 'Q4_K_M' ? (six ? 'Q6_K' : 'Q4_K') : scheme;
+  return cols % 256 !== 0 && K_FALLBACK[type] ? K_FALLBACK[type] : type;
 }
 
 function encode(type: string, values: Float32Array, rows: number, cols: number): Uint8Array {

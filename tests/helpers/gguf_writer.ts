@@ -11,7 +11,7 @@ export type GgufEntry =
 
 export interface GgufTensor {
   name: string;
-  /** ggml type name: F32, F16, Q8_0, Q4_K, Q6_K */
+  /** ggml type name (src/model/gguf/types.ts): F32, F16, Q8_0, Q4_K, ... */
   type: string;
   /** ne: row length first */
   dims: number[];
