@@ -3,7 +3,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { gemvRowsPerInvocation } from './linear';
+import { gemvRowsPerInvocation, LINEAR_BUFFERS } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
 /** GGML override of the shaders, by format. */
@@ -22,22 +22,22 @@ export interface GgmlLinearArgs {
   w: WeightMatrix;
   format: GgmlFormat;
   params: { rows: number; n: number; k: number; x_offset: number; y_offset: number; y_stride: number; has_bias: number; accumulate: number; gated: number };
-  /** x, w, scales (unused), bias, y, gate */
+  /** LINEAR_BUFFERS: x, w, scales (unused), bias, y, gate, normWeight (unused), y3 */
   buffers: GPUBuffer[];
-  /** the gated activation's ACT override */
-  ACT: number;
+  /** the gated activation's ACT and the split outputs' overrides */
+  overrides: Record<string, number>;
 }
 
 /** linear() for a GGUF block-format W: 4 outputs per invocation, up to 8 activation rows each, any number of rows. */
-export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, ACT }: GgmlLinearArgs): void {
+export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, overrides }: GgmlLinearArgs): void {
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
   const k = kernel(gpu, {
     shader: 'matmul/gemv_gguf',
-    buffers: { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' },
+    buffers: LINEAR_BUFFERS,
     params: { rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32' },
-    overrides: { GGML: GGML_ID[format], WG, MB: mb, ACT },
+    overrides: { GGML: GGML_ID[format], WG, MB: mb, ...overrides },
   });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / OUTPUTS / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);

@@ -7,7 +7,7 @@ import { GGML_TYPES } from '../../src/model/gguf/types';
 /** A metadata value with its GGUF type: scalars, strings and arrays of either. */
 export type GgufEntry =
   | { type: 'u32' | 'i32' | 'f32' | 'bool' | 'string'; value: number | boolean | string }
-  | { type: 'array'; of: 'i32' | 'f32' | 'string'; value: (number | string)[] };
+  | { type: 'array'; of: 'i32' | 'f32' | 'bool' | 'string'; value: (number | string | boolean)[] };
 
 export interface GgufTensor {
   name: string;
