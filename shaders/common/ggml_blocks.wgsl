@@ -73,10 +73,10 @@ fn bits8(p: vec2<u32>, bit: u32, lift: f32) -> Weights8 {
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bits 2r, 2r+1 of each of 8 bytes.
-fn crumbs8(p: vec2<u32>, r: u32) -> Weights8 {
+// Bits 2r, 2r+1 of each of 8 bytes, times 2^lift.
+fn crumbs8(p: vec2<u32>, r: u32, lift: f32) -> Weights8 {
   let mask = 0x03030303u << (2u * r);
-  let scale = inv_pow2(2u * r);
+  let scale = lift * inv_pow2(2u * r);
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
@@ -156,13 +156,9 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
       let k = (at + 16u + 8u * (u & 3u)) >> 2u;
       return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u), bits8(vec2<u32>(wword(k), wword(k + 1u)), j, 16.0));
     }
-    case 2u: { // q6_k: half h of 128 weights: quarter r takes the low (r < 2) or high nibbles of ql[64h + 32 (r & 1) + l] and bits 2r of qh[32h + l]
-      let half = u >> 4u;
+    case 2u: { // q6_k
       let r = (u >> 2u) & 3u;
-      let l0 = 8u * (u & 3u);
-      let low = nibbles8(pair_at(at + 64u * half + 32u * (r & 1u) + l0), r >= 2u);
-      let high = crumbs8(pair_at(at + 128u + 32u * half + l0), r);
-      return Weights8(low.lo + 16.0 * high.lo, low.hi + 16.0 * high.hi);
+      return q6_k_quarter(pair_at(at + 64u * (u >> 4u) + 32u * (r & 1u) + 8u * (u & 3u)), pair_at(at + 128u + 32u * (u >> 4u) + 8u * (u & 3u)), r);
     }
     case 3u: { return nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u); } // q4_0: weights i and 16 + i in byte i
     case 4u: { return add8(nibbles8(pair_at(at + 6u + 8u * (u & 1u)), u >= 2u), fifth8(h.s.x >> (8u * u))); } // q5_0
@@ -176,10 +172,10 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
     }
     case 8u: { // q2_k: byte 32h + l of qs holds weights 128h + 32r + l in bits 2r
       let i = (at + 16u + 32u * (u >> 4u) + 8u * (u & 3u)) >> 2u;
-      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u);
+      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u, 1.0);
     }
     case 9u: { // q3_k: low 2 bits as q2_k (qs after hmask[32]), third bit: bit s of hmask[l] for weight 32s + l
-      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u);
+      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u, 1.0);
       return add8(low, bits8(pair_at(at + 8u * (u & 3u)), u >> 2u, 4.0));
     }
     default: { // iq4_nl: q4_0's nibbles index the non-linear levels
@@ -187,6 +183,20 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
       return Weights8(iq4_nl_levels(n.lo), iq4_nl_levels(n.hi));
     }
   }
+}
+
+// q6_k: each half h of 128 weights takes ql[64h..64h+63] and qh[32h..32h+31]; its quarter r (weights 32r + l) the low
+// (r < 2) or high nibbles of ql[64h + 32 (r & 1) + l] and bits 2r of qh[32h + l]. Levels of quarter r from the 8 ql
+// bytes of its unit (ql) and the 8 qh bytes (qh).
+fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(nibbles8(ql, r >= 2u), crumbs8(qh, r, 16.0)); }
+
+// The four q6_k units 16 half + 4r + l0 / 8 (r = 0..3) of the block at `at`, which share their ql and qh bytes: three
+// 8-byte loads for 32 weights.
+fn q6_k_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
+  let qa = pair_at(at + 64u * half + l0);
+  let qb = pair_at(at + 64u * half + 32u + l0);
+  let qh = pair_at(at + 128u + 32u * half + l0);
+  return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
 }
 
 // a * (q + b) + c for the 8 levels of a unit.
