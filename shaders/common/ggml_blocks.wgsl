@@ -190,13 +190,31 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
 // bytes of its unit (ql) and the 8 qh bytes (qh).
 fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(nibbles8(ql, r >= 2u), crumbs8(qh, r, 16.0)); }
 
-// The four q6_k units 16 half + 4r + l0 / 8 (r = 0..3) of the block at `at`, which share their ql and qh bytes: three
-// 8-byte loads for 32 weights.
-fn q6_k_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
-  let qa = pair_at(at + 64u * half + l0);
-  let qb = pair_at(at + 64u * half + 32u + l0);
-  let qh = pair_at(at + 128u + 32u * half + l0);
-  return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
+// K-quants whose 256 weights are two halves of four quarters of 32 (q6_k, q2_k, q3_k): the units 16 half + 4r + l0 / 8
+// (r = 0..3) of the block at `at` read the same bytes, so the four are decoded from one load of each.
+fn ggml_has_quarters() -> bool { return GGML == 2u || GGML == 8u || GGML == 9u; }
+
+fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
+  switch GGML {
+    case 2u: {
+      let qa = pair_at(at + 64u * half + l0);
+      let qb = pair_at(at + 64u * half + 32u + l0);
+      let qh = pair_at(at + 128u + 32u * half + l0);
+      return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
+    }
+    case 8u: { // q2_k: bits 2r of the qs bytes
+      let i = (at + 16u + 32u * half + l0) >> 2u;
+      let q = vec2<u32>(wword(i), wword(i + 1u));
+      return array<Weights8, 4>(crumbs8(q, 0u, 1.0), crumbs8(q, 1u, 1.0), crumbs8(q, 2u, 1.0), crumbs8(q, 3u, 1.0));
+    }
+    default: { // q3_k: bits 2r of the qs bytes, bit 4 half + r of the hmask bytes
+      let q = pair_at(at + 32u + 32u * half + l0);
+      let m = pair_at(at + l0);
+      let b = 4u * half;
+      return array<Weights8, 4>(add8(crumbs8(q, 0u, 1.0), bits8(m, b, 4.0)), add8(crumbs8(q, 1u, 1.0), bits8(m, b + 1u, 4.0)),
+        add8(crumbs8(q, 2u, 1.0), bits8(m, b + 2u, 4.0)), add8(crumbs8(q, 3u, 1.0), bits8(m, b + 3u, 4.0)));
+    }
+  }
 }
 
 // a * (q + b) + c for the 8 levels of a unit.
