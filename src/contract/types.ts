@@ -275,29 +275,30 @@ export interface ChatToolCall {
 /** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/** OpenAI's chat request; a field set to null is absent (as OpenAI reads it). */
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
-  stream?: boolean;
-  max_tokens?: number;
+  stream?: boolean | null;
+  max_tokens?: number | null;
   /** OpenAI's newer name for max_tokens */
-  max_completion_tokens?: number;
+  max_completion_tokens?: number | null;
   /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
-  temperature?: number;
-  top_p?: number;
+  temperature?: number | null;
+  top_p?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): keep tokens of at least min_p times the top probability */
   min_p?: number;
-  seed?: number;
-  stop?: string | string[];
+  seed?: number | null;
+  stop?: string | string[] | null;
   /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
-  n?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
+  n?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
   repetition_penalty?: number;
   /** token id (as a string key, as in JSON) -> bias */
-  logit_bias?: Record<string, number>;
-  logprobs?: boolean;
-  top_logprobs?: number;
+  logit_bias?: Record<string, number> | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
   response_format?: ResponseFormat;
   /**
    * extension: the decoding strategy of every choice (self-speculative, superposed, ...), instead of temperature,
@@ -319,6 +320,8 @@ export interface ChatLogprob {
 /** OpenAI's choice.logprobs: one entry per generated token. */
 export interface ChatChoiceLogprobs {
   content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+  /** no refusals are generated */
+  refusal: null;
 }
 
 export interface ChatUsage {
@@ -344,6 +347,8 @@ export interface ChatCompletion {
 export interface ChatAssistantMessage {
   role: 'assistant';
   content: string | null;
+  /** no refusals are generated */
+  refusal: null;
   tool_calls?: ChatToolCall[];
 }
 
