@@ -2,6 +2,7 @@
 import { InferError } from '../contract/errors';
 import { validateChatRequest } from '../contract/validate';
 import { forcedCallFormat, offeredTools, parseToolCalls } from './tool_calls';
+import { ToolCallStream, type StreamDelta } from './tool_call_stream';
 import type {
   ChatAssistantMessage, ChatChoiceLogprobs, ChatTool, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatFinishReason, ChatMessage, ChatUsage, Engine,
   EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, Strategy, TokenLogprob,
@@ -90,7 +91,9 @@ async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<Genera
 
 /**
  * Choices one after another: each choice's chunks carry its index; the last choice's final chunk carries the usage of all.
- * With tools offered, a choice's text is held back until it ends: it then arrives as tool_calls, or as content.
+ * With tools offered, text streams as content until a tool call begins; calls then stream as tool_calls deltas
+ * (tool_call_stream.ts), and a choice that called tools ends with finish_reason 'tool_calls'. Logprobs ride on the
+ * content deltas (the tokens of held-back text join the next content delta).
  */
 async function* chunks(backend: ChatBackend, request: Request, prompt: string, head: Head, tools: ChatTool[] | undefined): AsyncGenerator<ChatCompletionChunk> {
   const chunk = (index: number, delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatFinishReason | null, logprobs?: ChatChoiceLogprobs | null): ChatCompletionChunk => ({
@@ -100,14 +103,25 @@ async function* chunks(backend: ChatBackend, request: Request, prompt: string, h
   const n = request.n ?? 1;
   for (let index = 0; index < n; index++) {
     yield chunk(index, { role: 'assistant', content: '' }, null);
+    const calls = tools && new ToolCallStream(tools);
+    let pending: TokenLogprob[] = [];
+    const deltas = async function* (parts: StreamDelta[]) {
+      for (const delta of parts) {
+        const withLogprobs = 'content' in delta && request.logprobs;
+        yield chunk(index, delta, null, withLogprobs ? await chatLogprobs(backend, pending) : undefined);
+        if (withLogprobs) pending = [];
+      }
+    };
     for await (const ev of backend.generate(generateRequest(request, prompt, index))) {
-      if (ev.type === 'tokens' && ev.text && !tools) yield chunk(index, { content: ev.text }, null, request.logprobs ? await chatLogprobs(backend, ev.logprobs) : undefined);
+      if (ev.type === 'tokens') {
+        pending.push(...(ev.logprobs ?? []));
+        if (ev.text) yield* deltas(calls ? calls.push(ev.text) : [{ content: ev.text }]);
+      }
       if (ev.type === 'done') {
         results.push(ev.result);
-        const message = tools && assistantMessage(ev.result.text, tools);
-        if (message?.tool_calls) yield chunk(index, { tool_calls: message.tool_calls.map((call, i) => ({ index: i, ...call })) }, null);
-        else if (message && ev.result.text) yield chunk(index, { content: ev.result.text }, null, request.logprobs ? await chatLogprobs(backend, ev.result.logprobs) : undefined);
-        const last = chunk(index, {}, finishReason(ev.result, message));
+        const end = calls?.finish();
+        if (end) yield* deltas(end.deltas);
+        const last = chunk(index, {}, end?.called ? 'tool_calls' : finishReason(ev.result));
         yield index === n - 1 ? { ...last, usage: usageOf(results) } : last;
       }
     }

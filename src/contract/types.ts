@@ -272,6 +272,14 @@ export interface ChatToolCall {
   function: { name: string; arguments: string };
 }
 
+/** A streamed piece of tool call `index`: the first carries id, type and name; the next ones more of the arguments' text. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
 /** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
@@ -357,7 +365,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: ChatToolCallDelta[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
   usage?: ChatUsage;
 }
 
