@@ -27,7 +27,7 @@ export const acceptsSdkRequest = (r: SdkRequest): Omit<ChatCompletionRequest, 'm
 export const completionIsSdk = (c: ChatCompletion): SdkCompletion => c;
 export const chunkIsSdk = (c: ChatCompletionChunk): SdkChunk => c;
 
-const limits = { vocab: 100, contextLength: 64, layers: 2 };
+const limits = { vocab: 100, contextLength: 64, layers: 2, maxDraftLength: 15 };
 const base: ChatCompletionRequest = { messages: [{ role: 'user', content: 'hi' }] };
 
 describe('OpenAI SDK fields we do not support', () => {

@@ -246,6 +246,8 @@ export interface EngineInfo {
   expertsPerToken?: number;
   params: number;
   dtype: string;
+  /** longest self-speculative draftLength this engine verifies (its verify rows stay bitwise equal to single rows) */
+  maxDraftLength: number;
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
 }
 
