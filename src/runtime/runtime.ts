@@ -18,6 +18,7 @@ import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
+import { maxDraftLength } from '../decode/self_speculative';
 import { controlOptions, LogitControls } from '../decode/controls';
 import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
@@ -91,7 +92,7 @@ export class Runtime {
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
-    const info = engineInfo(gpu, config, weights, contextLength);
+    const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
     const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
     let found: Promise<NgramTable | undefined> | undefined;
@@ -349,7 +350,7 @@ export function contextTokens(config: ModelConfig, requested?: number): number {
   return Math.min(requested ?? DEFAULT_CONTEXT, config.maxPositions);
 }
 
-function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
+function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number, rows: number): EngineInfo {
   return {
     architecture: c.hfArchitecture,
     layers: c.layers,
@@ -362,6 +363,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
     params: parameterCount(c),
     dtype: w.format,
+    maxDraftLength: maxDraftLength(rows),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }
