@@ -2,7 +2,7 @@
 
 export type Strategy =
   | { kind: 'greedy' }
-  | { kind: 'sample'; temperature?: number; topK?: number; topP?: number; seed?: number }
+  | { kind: 'sample'; temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number }
   | {
       kind: 'self-speculative';
       /** layers used to draft (1..layers), or 'auto' = DEL-style choice from tracked acceptance */
@@ -12,7 +12,7 @@ export type Strategy =
       /** Kangaroo's second exit: stop drafting when the draft's top-1 probability < this (0 = never) */
       confidenceThreshold?: number;
       /** sampling parameters; absent = greedy */
-      sampling?: { temperature?: number; topK?: number; topP?: number; seed?: number };
+      sampling?: { temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number };
     }
   | {
       kind: 'superposed';
@@ -69,7 +69,11 @@ export interface GenerateRequest {
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } }
+  /** extension: a GBNF grammar as llama.cpp writes it (its `root` rule; subset in src/decode/constraints/gbnf.ts) */
+  | { type: 'grammar'; grammar: string }
+  /** extension: a regular expression the whole output matches (syntax in src/decode/constraints/regex.ts) */
+  | { type: 'regex'; regex: string };
 
 /** A generated token's log-probability and its most likely alternatives (ids). */
 export interface TokenLogprob {
@@ -242,6 +246,8 @@ export interface EngineInfo {
   expertsPerToken?: number;
   params: number;
   dtype: string;
+  /** longest self-speculative draftLength this engine verifies (its verify rows stay bitwise equal to single rows) */
+  maxDraftLength: number;
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
 }
 
@@ -268,31 +274,47 @@ export interface ChatToolCall {
   function: { name: string; arguments: string };
 }
 
+/** A streamed piece of tool call `index`: the first carries id, type and name; the next ones more of the arguments' text. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
 /** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/** OpenAI's chat request; a field set to null is absent (as OpenAI reads it). */
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
-  stream?: boolean;
-  max_tokens?: number;
+  stream?: boolean | null;
+  max_tokens?: number | null;
   /** OpenAI's newer name for max_tokens */
-  max_completion_tokens?: number;
+  max_completion_tokens?: number | null;
   /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
-  temperature?: number;
-  top_p?: number;
-  seed?: number;
-  stop?: string | string[];
+  temperature?: number | null;
+  top_p?: number | null;
+  /** extension (as in vLLM and llama.cpp's servers): keep tokens of at least min_p times the top probability */
+  min_p?: number;
+  seed?: number | null;
+  stop?: string | string[] | null;
   /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
-  n?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
+  n?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
   repetition_penalty?: number;
   /** token id (as a string key, as in JSON) -> bias */
-  logit_bias?: Record<string, number>;
-  logprobs?: boolean;
-  top_logprobs?: number;
+  logit_bias?: Record<string, number> | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
   response_format?: ResponseFormat;
+  /**
+   * extension: the decoding strategy of every choice (self-speculative, superposed, ...), instead of temperature,
+   * top_p, min_p and seed; a sampling strategy's seed is offset by the choice index
+   */
+  strategy?: Strategy;
   /** rendered through the model's chat template (its `tools` variable); calls in the output come back as tool_calls */
   tools?: ChatTool[];
   tool_choice?: ChatToolChoice;
@@ -308,6 +330,8 @@ export interface ChatLogprob {
 /** OpenAI's choice.logprobs: one entry per generated token. */
 export interface ChatChoiceLogprobs {
   content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+  /** no refusals are generated */
+  refusal: null;
 }
 
 export interface ChatUsage {
@@ -333,6 +357,8 @@ export interface ChatCompletion {
 export interface ChatAssistantMessage {
   role: 'assistant';
   content: string | null;
+  /** no refusals are generated */
+  refusal: null;
   tool_calls?: ChatToolCall[];
 }
 
@@ -341,7 +367,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: ChatToolCallDelta[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
   usage?: ChatUsage;
 }
 

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../contract/errors';
+import { ModelFormatError, ResourceLimitError, UnsupportedModelError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
 import { isGgmlFormat, type MatrixFormat, type SplitMatrix, type WeightMatrix } from '../kernels/tensor';
@@ -143,8 +143,12 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !(isGgmlFormat(t.dtype) && d.kind === 'matrix' && d.parts.length === 1)) {
-        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16 (GGUF blocks: single matrices)`, { file: t.file, tensor: name });
+      // GGUF blocks are read by the single-matrix kernels; the expert kernels read F32/F16/BF16 and our own q8/q4
+      if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && d.parts.length === 1)) {
+        throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in single matrices only, not in ${d.experts ? 'routed experts' : 'vectors'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
+      }
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });
@@ -243,6 +247,11 @@ class Uploader {
     const slot = this.slot(d, format);
     // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
     if (t.interleavedHeads) bytes = rotateHalfRows(bytes ?? await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads);
+    // GGUF Gemma norms arrive as 1 + w: shifted back to w (exact for weights in [-0.5, 1]) and kept as f32
+    if (t.addend) {
+      const values = toF32(bytes ?? await reader.read(t.end - t.start), t).map((v) => v + t.addend!);
+      [bytes, t] = [new Uint8Array(values.buffer), { ...t, dtype: 'F32', end: t.start + values.byteLength }];
+    }
     if (STORED_AS[t.dtype] === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
@@ -351,7 +360,7 @@ class Uploader {
 }
 
 /** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
-const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0' };
+const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0', q4_1: 'q4_1', q5_1: 'q5_1', q5_k: 'q5_k', q2_k: 'q2_k', q3_k: 'q3_k', iq4_nl: 'iq4_nl' };
 
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));

@@ -18,8 +18,9 @@ import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
+import { maxDraftLength } from '../decode/self_speculative';
 import { controlOptions, LogitControls } from '../decode/controls';
-import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
+import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -28,6 +29,8 @@ export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
+/** A stoppable prefill keeps about this much GPU work queued: how long a stop may wait for the GPU. */
+const QUEUED_GPU_MS = 100;
 
 /**
  * The in-process runtime: one loaded model on one GPU device, serving one request at a time.
@@ -89,7 +92,7 @@ export class Runtime {
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
-    const info = engineInfo(gpu, config, weights, contextLength);
+    const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
     const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
     let found: Promise<NgramTable | undefined> | undefined;
@@ -145,7 +148,7 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
-    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
+    const format = compileFormat(request.responseFormat); // a format outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
@@ -165,17 +168,18 @@ export class Runtime {
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
     const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
     this.kvTokens = [];
-    await this.prefill(prompt.slice(0, -1), cached, prompt.length);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
+    const constraint = format && startConstraint(this.tokenTrie(), format, modelEos);
     const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
     const t1 = performance.now();
     let draftsSeen: GenerateResult['drafts'];
-    await strategy.run({
+    if (!prefilled) output.abort();
+    else await strategy.run({
       gpu: this.gpu,
       model,
       prompt,
@@ -204,8 +208,9 @@ export class Runtime {
       constraint,
     }).finally(() => controls?.destroy());
     if (constraint) Object.assign(stats, { constraintMasks: constraint.masks, constraintMaskMs: constraint.maskMs });
-    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's
-    this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
+    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's;
+    // a stopped prefill may have overwritten ring slots below its start: nothing is kept
+    if (prefilled) this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
     Object.assign(stats, await this.mlp.stats());
@@ -238,12 +243,13 @@ export class Runtime {
   }
 
   /**
-   * Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are
-   * kept), as part of a `seqLen`-token sequence.
+   * Write the KV cache for `ids` at positions `from`.. in chunks (positions below `from` are kept), as part of a
+   * `seqLen`-token sequence; false when `shouldStop` ended it between two layers (the cache then holds only `from`).
    */
-  private async prefill(ids: number[], from: number, seqLen: number): Promise<void> {
-    await this.forwardChunks(ids, from, seqLen);
+  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean): Promise<boolean> {
+    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop))) return false;
     this.model.kv.extend(ids.length - from);
+    return true;
   }
 
   /**
@@ -251,6 +257,10 @@ export class Runtime {
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
+   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, with
+   * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
+   * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
+   * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
    */
   private async forwardChunks(
     ids: number[],
@@ -258,22 +268,55 @@ export class Runtime {
     seqLen: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
-  ): Promise<void> {
-    const { model } = this;
+    shouldStop?: () => boolean,
+  ): Promise<boolean> {
+    const { model, gpu } = this;
+    const { layers } = model.config;
+    const perSubmit = shouldStop ? 1 : layers;
+    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
+    const queued: Promise<unknown>[] = [];
+    let perSubmitMs = Infinity;
+    let lastDone = performance.now();
+    /**
+     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
+     * true when the pass stops (then nothing is left on the GPU).
+     */
+    const submitAndStop = async (step: Step) => {
+      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
+      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
+        await queued.shift();
+        perSubmitMs = performance.now() - lastDone;
+        lastDone = performance.now();
+      }
+      if (!shouldStop!()) return false;
+      await Promise.all(queued);
+      return true;
+    };
     model.kv.truncate(from);
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
     for (let start = from; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
-      this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
-      const step = this.newStep();
+      gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
+      let step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start, 0, model.config.layers, seqLen);
+      for (let layer = 0; layer < layers; layer += perSubmit) {
+        if (layer > 0) {
+          if (await submitAndStop(step)) return false;
+          step = this.newStep();
+        }
+        model.layers(step, count, start, layer, Math.min(layer + perSubmit, layers), seqLen);
+      }
       extend?.(step, count);
+      if (shouldStop) {
+        if (await submitAndStop(step)) return false;
+        continue;
+      }
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await last;
-    await this.gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
+    await Promise.all([last, ...queued]);
+    await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
+    return true;
   }
 
   private newStep() {
@@ -307,7 +350,7 @@ export function contextTokens(config: ModelConfig, requested?: number): number {
   return Math.min(requested ?? DEFAULT_CONTEXT, config.maxPositions);
 }
 
-function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
+function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number, rows: number): EngineInfo {
   return {
     architecture: c.hfArchitecture,
     layers: c.layers,
@@ -320,6 +363,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
     params: parameterCount(c),
     dtype: w.format,
+    maxDraftLength: maxDraftLength(rows),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }
