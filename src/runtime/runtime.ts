@@ -13,6 +13,7 @@ import { renderChat } from '../model/chat_template';
 import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
+import { layersFeedingAdapters } from '../model/adapter_forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
@@ -161,9 +162,11 @@ export class Runtime {
     this.mlp.resetStats();
     const t0 = performance.now();
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
-    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
+    // a ring cache may have lost the keys just below the prefix; Kangaroo adapters need their own keys of the prefix
+    const feedAdapters = request.strategy?.kind === 'self-speculative';
+    const cached = Math.min(model.kv.keeps(shared) ? shared : 0, ...(feedAdapters ? model.adapters.map((a) => a.kv.length) : []));
     this.kvTokens = [];
-    await this.prefill(prompt.slice(0, -1), cached, prompt.length);
+    await this.prefill(prompt.slice(0, -1), cached, prompt.length, feedAdapters);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
@@ -237,10 +240,10 @@ export class Runtime {
 
   /**
    * Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are
-   * kept), as part of a `seqLen`-token sequence.
+   * kept), as part of a `seqLen`-token sequence; `feedAdapters`: the Kangaroo adapters' caches too.
    */
-  private async prefill(ids: number[], from: number, seqLen: number): Promise<void> {
-    await this.forwardChunks(ids, from, seqLen);
+  private async prefill(ids: number[], from: number, seqLen: number, feedAdapters: boolean): Promise<void> {
+    await this.forwardChunks(ids, from, seqLen, undefined, undefined, feedAdapters);
     this.model.kv.extend(ids.length - from);
   }
 
@@ -248,7 +251,7 @@ export class Runtime {
    * Run `ids[from..]` through all layers at positions from.. in chunks of model.rows tokens, one submit each; they
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
-   * Without reads, chunks are submitted back to back and only the last is awaited.
+   * Without reads, chunks are submitted back to back and only the last is awaited. `feedAdapters`: layersFeedingAdapters.
    */
   private async forwardChunks(
     ids: number[],
@@ -256,6 +259,7 @@ export class Runtime {
     seqLen: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
+    feedAdapters = false,
   ): Promise<void> {
     const { model } = this;
     model.kv.truncate(from);
@@ -265,7 +269,8 @@ export class Runtime {
       this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
       const step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start, 0, model.config.layers, seqLen);
+      if (feedAdapters) layersFeedingAdapters(model, step, count, start, seqLen);
+      else model.layers(step, count, start, 0, model.config.layers, seqLen);
       extend?.(step, count);
       last = step.submit();
       if (collect) collect(start, await last);
