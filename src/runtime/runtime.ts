@@ -323,6 +323,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
     params: parameterCount(c),
     dtype: w.format,
+    ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }
