@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { testGpu } from './helpers/gpu';
 import { FIXTURE_MODELS, readFixture, argmaxRows } from './helpers/fixtures';
 import { relativeError } from './helpers/reference';
-import { modelWithAdapter, randomAdapterTensors, type AdapterSpec } from './helpers/adapter_models';
+import { modelWithAdapter, randomAdapterTensors, storedTensor, type AdapterSpec } from './helpers/adapter_models';
 import { safetensorsBytes } from './helpers/safetensors_writer';
 import { directorySource } from '../src/node/source';
 import { memorySource } from '../src/model/source';
@@ -26,6 +26,20 @@ const SPEC: AdapterSpec = { exit_layer: 1, num_attention_heads: 2, num_key_value
 function fixtureModel(): string {
   const adapter = readFileSync(`${ADAPTER_FIXTURE}/adapter.safetensors`);
   return modelWithAdapter(TIED, 'llama-tied-fixture', [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
+}
+
+const TINY_DENSE = 'public/models/tiny-dense';
+
+/**
+ * tiny-dense with its trained adapter once one ships, else with random adapters at exits 2 and 6 whose drafts stay
+ * close to the plain exits' (a small o_proj, the model's final norm), so that rounds often accept every draft.
+ */
+function tinyDenseWithAdapter(): { dir: string; exits: number[] } {
+  const shipped = JSON.parse(readFileSync(`${TINY_DENSE}/config.json`, 'utf8')).self_speculative;
+  if (shipped) return { dir: TINY_DENSE, exits: shipped.adapters.map((a: AdapterSpec) => a.exit_layer) };
+  const specs = [2, 6].map((exit_layer): AdapterSpec => ({ exit_layer, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64 }));
+  const finalNorm = storedTensor(`${TINY_DENSE}/model.safetensors`, 'model.norm.weight');
+  return { dir: modelWithAdapter(TINY_DENSE, 'tiny-dense-random', specs, randomAdapterTensors(256, specs, 11, { oScale: 2e-3, finalNorm })), exits: [2, 6] };
 }
 
 async function generate(runtime: Runtime, prompt: number[], maxTokens: number, strategy: Strategy): Promise<{ result: GenerateResult; rounds: RoundInfo[] }> {
@@ -118,6 +132,93 @@ describe('Kangaroo adapter drafts', () => {
       expect(argmaxRows(logits, vocab)).toEqual(argmaxRows(fx.draft_logits, vocab));
     }
     arena.destroy();
+    runtime.dispose();
+  });
+});
+
+describe('self-speculative decoding with a Kangaroo adapter is lossless', () => {
+  const tied = readFixture(`${TIED}/fixture.safetensors`);
+  const prompt = Array.from(tied.greedy_prompt);
+  const golden = Array.from(tied.greedy_tokens);
+
+  it('on llama-tied with a random adapter: greedy equals plain greedy with the adapter pinned, DEL choosing, and plain exits pinned', async () => {
+    const runtime = await Runtime.load(await testGpu(), directorySource(fixtureModel()), { contextLength: 128 });
+    const plain = await generate(runtime, prompt, golden.length, { kind: 'greedy' });
+    expect(plain.result.tokens).toEqual(golden);
+    const settings: [Strategy, 'adapter' | 'exit' | 'either'][] = [
+      [{ kind: 'self-speculative', exitLayer: 1, draftLength: 3 }, 'adapter'], // a pinned exit with an adapter drafts with it
+      [{ kind: 'self-speculative', exitLayer: 1, draftLength: 4, draftSource: 'adapter', confidenceThreshold: 0.3 }, 'adapter'],
+      [{ kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto', draftSource: 'adapter' }, 'adapter'],
+      [{ kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' }, 'either'],
+      [{ kind: 'self-speculative', exitLayer: 1, draftLength: 3, draftSource: 'exit' }, 'exit'],
+    ];
+    for (const [strategy, source] of settings) {
+      const { result, rounds } = await generate(runtime, prompt, golden.length, strategy);
+      const s = result.stats;
+      expect(result.tokens, JSON.stringify(strategy)).toEqual(golden);
+      const drafting = rounds.filter((r) => r.drafted > 0);
+      expect(drafting.length, JSON.stringify(strategy)).toBeGreaterThan(0);
+      const byAdapter = s.acceptanceByAdapter?.[1]?.drafted ?? 0;
+      if (source === 'adapter') expect(drafting.every((r) => r.adapter)).toBe(true);
+      if (source === 'exit') expect(drafting.some((r) => r.adapter)).toBe(false);
+      expect(byAdapter).toBe(drafting.filter((r) => r.adapter).reduce((a, r) => a + r.drafted, 0));
+      expect(byAdapter + Object.values(s.acceptanceByExitLayer!).reduce((a, e) => a + e.drafted, 0)).toBe(s.drafted);
+      if (source === 'either') {
+        expect(s.delDecision!.adapterAcceptance![1]).toBeGreaterThan(0);
+        expect(s.tokensByVerdict!.adapter).toBe(rounds.filter((r) => r.adapter).reduce((a, r) => a + r.accepted + 1, 0));
+      }
+      // the adapter's cache never holds positions the model's does not
+      expect(runtime.model.adapter(1)!.kv.length).toBeLessThanOrEqual(runtime.model.kv.length);
+    }
+    runtime.dispose();
+  });
+
+  it('on tiny-dense with an adapter: greedy equals the reference greedy tokens, pinned and under DEL', async () => {
+    const fx = readFixture('tests/fixtures/tiny-dense.safetensors');
+    const expected = Array.from(fx.greedy_tokens).slice(0, 40);
+    const { dir, exits } = tinyDenseWithAdapter();
+    const runtime = await Runtime.load(await testGpu(), directorySource(dir), { contextLength: 256 });
+    for (const strategy of [{ kind: 'self-speculative', exitLayer: exits[exits.length - 1], draftLength: 3 }, { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' }] as Strategy[]) {
+      const { result, rounds } = await generate(runtime, Array.from(fx.greedy_prompt), expected.length, strategy);
+      expect(result.tokens, JSON.stringify(strategy)).toEqual(expected);
+      if (strategy.kind === 'self-speculative' && strategy.exitLayer !== 'auto') expect(rounds.some((r) => r.adapter)).toBe(true);
+    }
+    runtime.dispose();
+  });
+
+  it("leaves the adapter's KV cache equal to a fresh prefill's of the accepted tokens (rounds accepting every draft included)", async () => {
+    const gpu = await testGpu();
+    const { dir, exits } = tinyDenseWithAdapter();
+    const runtime = await Runtime.load(gpu, directorySource(dir), { contextLength: 128 });
+    const adapter = runtime.model.adapter(exits[exits.length - 1])!;
+    const { kvHeads, headDim } = adapter.shape;
+    const start = [0, 1268, 340, 1331, 260, 580, 46];
+    const strategy: Strategy = { kind: 'self-speculative', exitLayer: adapter.exitLayer, draftLength: 2 };
+    const { result, rounds } = await generate(runtime, start, 24, strategy);
+    // after a round accepting every draft the adapter lacks the last draft's position, fed from the exit states next round
+    expect(rounds.some((r) => r.adapter && r.accepted === r.drafted)).toBe(true);
+    const positions = adapter.kv.length;
+    expect(positions).toBeGreaterThan(start.length + 10);
+    /** keys and values of positions 0..positions-1, per kv head */
+    const cache = async () => {
+      const out: Float32Array[] = [];
+      for (const b of [adapter.kv.keys[0], adapter.kv.values[0]]) {
+        const all = new Float32Array(await readBuffer(gpu, b));
+        for (let h = 0; h < kvHeads; h++) out.push(all.slice(h * adapter.kv.maxSeq * headDim, (h * adapter.kv.maxSeq + positions) * headDim));
+      }
+      return out;
+    };
+    const speculated = await cache();
+    runtime.resetCache();
+    await generate(runtime, [...start, ...result.tokens], 1, strategy);
+    const prefilled = await cache();
+    speculated.forEach((c, i) => expect(relativeError(c, prefilled[i])).toBeLessThan(1e-5));
+    runtime.dispose();
+  });
+
+  it('refuses draftSource adapter for a model or exit layer without one', async () => {
+    const runtime = await Runtime.load(await testGpu(), directorySource(TIED), { contextLength: 64 });
+    await expect(generate(runtime, prompt, 4, { kind: 'self-speculative', draftSource: 'adapter' })).rejects.toBeInstanceOf(InvalidRequestError);
     runtime.dispose();
   });
 });

@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { f32ToF16Bits } from '../../src/kernels/quantize';
+import { parseHeaderJson, parseHeaderLength } from '../../src/model/safetensors';
 import { randomFloats } from './reference';
 import { safetensorsBytes, type TensorSpec } from './safetensors_writer';
 
@@ -18,12 +19,13 @@ const f16 = (values: Float32Array, shape: number[]): TensorSpec => {
 
 /**
  * F16 adapter tensors with random weights (the adapter format's names): norms near 1, projections of scale
- * `scale`; o_proj's scale sets how far the adapter moves the exit state.
+ * `scale`. `oScale` sets how far the adapter moves the exit state, and `finalNorm` (the model's norm) makes a
+ * draft with a small `oScale` close to the plain exit's.
  */
-export function randomAdapterTensors(hidden: number, specs: AdapterSpec[], seed: number, scale = 0.05): Record<string, TensorSpec> {
+export function randomAdapterTensors(hidden: number, specs: AdapterSpec[], seed: number, { scale = 0.05, oScale = scale, finalNorm }: { scale?: number; oScale?: number; finalNorm?: TensorSpec } = {}): Record<string, TensorSpec> {
   const tensors: Record<string, TensorSpec> = {};
   let s = seed;
-  const matrix = (rows: number, cols: number) => f16(randomFloats(rows * cols, s++, scale), [rows, cols]);
+  const matrix = (rows: number, cols: number, k = scale) => f16(randomFloats(rows * cols, s++, k), [rows, cols]);
   const norm = () => f16(randomFloats(hidden, s++, 0.1).map((x) => 1 + x), [hidden]);
   for (const a of specs) {
     const p = `kangaroo.${a.exit_layer}`;
@@ -32,10 +34,18 @@ export function randomAdapterTensors(hidden: number, specs: AdapterSpec[], seed:
     tensors[`${p}.self_attn.q_proj.weight`] = matrix(q, hidden);
     tensors[`${p}.self_attn.k_proj.weight`] = matrix(kv, hidden);
     tensors[`${p}.self_attn.v_proj.weight`] = matrix(kv, hidden);
-    tensors[`${p}.self_attn.o_proj.weight`] = matrix(hidden, q);
-    tensors[`${p}.norm.weight`] = norm();
+    tensors[`${p}.self_attn.o_proj.weight`] = matrix(hidden, q, oScale);
+    tensors[`${p}.norm.weight`] = finalNorm ?? norm();
   }
   return tensors;
+}
+
+/** One tensor of a safetensors file as stored (dtype, shape, bytes). */
+export function storedTensor(path: string, name: string): TensorSpec {
+  const bytes = new Uint8Array(readFileSync(path));
+  const n = parseHeaderLength(bytes.subarray(0, 8), bytes.length, path);
+  const t = parseHeaderJson(bytes.subarray(8, 8 + n), bytes.length, path).tensors.find((x) => x.name === name)!;
+  return { dtype: t.dtype, shape: t.shape, data: bytes.slice(t.start, t.end) };
 }
 
 /**
