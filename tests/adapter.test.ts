@@ -216,6 +216,32 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
     runtime.dispose();
   });
 
+  // one long sampled generation: each emitted token's rank under the full model's distribution at its position
+  // (from one logits pass over the whole sequence) must follow those distributions
+  it('keeps the target distribution when sampling with adapter drafts (chi-square over rank buckets)', async () => {
+    const runtime = await Runtime.load(await testGpu(), directorySource(fixtureModel()), { contextLength: 256 });
+    const vocab = runtime.config.vocab;
+    const { result } = await generate(runtime, prompt, 120, { kind: 'self-speculative', exitLayer: 1, draftLength: 2, draftSource: 'adapter', sampling: { temperature: 1, seed: 5 } });
+    const { drafted, accepted } = result.stats.acceptanceByAdapter![1];
+    expect(accepted / drafted).toBeLessThan(0.9); // the residual distribution does part of the work
+    const sequence = [...prompt, ...result.tokens];
+    const logits = await runtime.logits(sequence.slice(0, -1));
+    const buckets = 5; // ranks 0, 1, 2, 3 and the rest
+    const observed = new Array(buckets).fill(0), expected = new Array(buckets).fill(0);
+    for (let t = prompt.length - 1; t < sequence.length - 1; t++) {
+      const row = logits.subarray(t * vocab, (t + 1) * vocab);
+      const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]);
+      const weights = order.map((v) => Math.exp(row[v] - row[order[0]]));
+      const total = weights.reduce((a, b) => a + b, 0);
+      weights.forEach((w, rank) => (expected[Math.min(rank, buckets - 1)] += w / total));
+      observed[Math.min(order.indexOf(sequence[t + 1]), buckets - 1)]++;
+    }
+    expect(Math.min(...expected)).toBeGreaterThan(5);
+    const chiSquare = observed.reduce((sum, o, b) => sum + (o - expected[b]) ** 2 / expected[b], 0);
+    expect(chiSquare).toBeLessThan(18.47); // 99.9% quantile, 4 degrees of freedom
+    runtime.dispose();
+  });
+
   it('refuses draftSource adapter for a model or exit layer without one', async () => {
     const runtime = await Runtime.load(await testGpu(), directorySource(TIED), { contextLength: 64 });
     await expect(generate(runtime, prompt, 4, { kind: 'self-speculative', draftSource: 'adapter' })).rejects.toBeInstanceOf(InvalidRequestError);
