@@ -84,18 +84,19 @@ export class AdapterBlock {
 }
 
 /**
- * All layers over x[0..count) at positions startPos.. (Transformer.layers), pausing after each adapter's exit layer
- * to feed the adapter a copy of the rows' exit states, where the adapter's cache reaches startPos (a prefill).
+ * Layers [from, to) over x[0..count) at positions startPos.. (Transformer.layers), pausing after each adapter's exit
+ * layer in the range to feed the adapter a copy of the rows' exit states, where the adapter's cache reaches startPos
+ * (a prefill).
  */
-export function layersFeedingAdapters(model: Transformer, step: Step, count: number, startPos: number, seqLen: number): void {
-  let from = 0;
+export function layersFeedingAdapters(model: Transformer, step: Step, count: number, startPos: number, seqLen: number, from = 0, to = model.config.layers): void {
+  let done = from;
   for (const a of [...model.adapters].sort((x, y) => x.exitLayer - y.exitLayer)) {
-    if (a.kv.length !== startPos) continue;
-    model.layers(step, count, startPos, from, a.exitLayer, seqLen);
+    if (a.exitLayer <= from || a.exitLayer > to || a.kv.length !== startPos) continue;
+    model.layers(step, count, startPos, done, a.exitLayer, seqLen);
     step.copy(model.act.x, 0, a.x, 0, 4 * count * model.config.hidden);
     a.record(step, a.x, count, startPos, seqLen);
     a.kv.extend(count);
-    from = a.exitLayer;
+    done = a.exitLayer;
   }
-  model.layers(step, count, startPos, from, model.config.layers, seqLen);
+  model.layers(step, count, startPos, done, to, seqLen);
 }
