@@ -15,6 +15,7 @@ import { readBuffer } from '../src/gpu/buffers';
 import { ParamArena, Step } from '../src/gpu/step';
 import { ModelFormatError, InvalidRequestError } from '../src/contract/errors';
 import type { GenerateResult, RoundInfo, Strategy } from '../src/contract/types';
+import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
 
 const LOGIT_TOLERANCE = 2e-3;
 const TIED = `${FIXTURE_MODELS}/llama-tied`;
@@ -100,6 +101,42 @@ describe('Kangaroo adapter checkpoints', () => {
     expect(runtime.info.draftAdapters).toEqual([1]);
     expect(runtime.model.adapters).toHaveLength(1);
     runtime.dispose();
+  });
+});
+
+describe('DEL with Kangaroo adapters', () => {
+  it('weighs each adapter as a draft source with its own acceptance and cost (brute-force TPL argmax)', () => {
+    const layers = 8, maxDraft = 6, headCost = 1;
+    const adapters = [{ exitLayer: 2, cost: 0.3 }, { exitLayer: 4, cost: 0.3 }];
+    const plainRates = [0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9];
+    const chosen = new Set<boolean>();
+    for (const [rate2, rate4] of [[0.5, 0.5], [0.85, 0.6], [0.6, 0.92], [0.99, 0.99]]) {
+      for (const rowCost of [0, 0.5]) {
+        const policy = new ExitPolicy(layers, maxDraft, 0, { rate: 0, trials: 0 }, headCost, rowCost, { plain: true, adapters });
+        plainRates.forEach((a, i) => policy.observe(i + 1, a * 1000, 1000));
+        policy.observe(2, rate2 * 1000, 1000, true);
+        policy.observe(4, rate4 * 1000, 1000, true);
+        let best = { tpl: -1, exitLayer: 0, draftLength: 0, adapter: false };
+        const sources = [...plainRates.map((alpha, i) => ({ exitLayer: i + 1, alpha, extra: 0, adapter: false })), { exitLayer: 2, alpha: rate2, extra: 0.3, adapter: true }, { exitLayer: 4, alpha: rate4, extra: 0.3, adapter: true }];
+        for (const { exitLayer, alpha, extra, adapter } of sources) {
+          for (let d = 0; d <= maxDraft; d++) {
+            const tpl = tokensPerLayer(alpha, exitLayer, d, layers, headCost, rowCost, extra);
+            if (tpl > best.tpl + 1e-12) best = { tpl, exitLayer, draftLength: d, adapter };
+          }
+        }
+        const choice = policy.choose();
+        expect({ ...choice, adapter: choice.adapter ?? false }, JSON.stringify({ rate2, rate4, rowCost })).toEqual({ exitLayer: best.exitLayer, draftLength: best.draftLength, adapter: best.adapter });
+        expect(policy.explain().adapterAcceptance).toEqual({ 2: rate2, 4: rate4 });
+        chosen.add(best.adapter);
+      }
+    }
+    expect(chosen, 'the grid has adapter and plain-exit optima').toEqual(new Set([true, false]));
+    // an adapter draft costs its layers, the adapter and the head
+    expect(tokensPerLayer(1, 2, 1, 8, 1, 0, 0.3)).toBeCloseTo(2 / (2 + 0.3 + 1 + 2 + 6 + 1), 12);
+    // pinned to adapters: only adapter sources, at the pinned exit when one is
+    const adaptersOnly = new ExitPolicy(layers, maxDraft, 0.9, undefined, headCost, 0, { plain: false, adapters });
+    expect(adaptersOnly.candidates()).toEqual([{ exitLayer: 2, adapter: true }, { exitLayer: 4, adapter: true }]);
+    expect(adaptersOnly.choose(4, 3)).toEqual({ exitLayer: 4, draftLength: 3, adapter: true });
   });
 });
 
@@ -242,9 +279,14 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
     runtime.dispose();
   });
 
-  it('refuses draftSource adapter for a model or exit layer without one', async () => {
-    const runtime = await Runtime.load(await testGpu(), directorySource(TIED), { contextLength: 64 });
-    await expect(generate(runtime, prompt, 4, { kind: 'self-speculative', draftSource: 'adapter' })).rejects.toBeInstanceOf(InvalidRequestError);
+  it('refuses draftSource adapter for a model or exit layer without one, and unknown draft sources', async () => {
+    const plainModel = await Runtime.load(await testGpu(), directorySource(TIED), { contextLength: 64 });
+    await expect(generate(plainModel, prompt, 4, { kind: 'self-speculative', draftSource: 'adapter' })).rejects.toMatchObject({ details: { field: 'strategy.draftSource' } });
+    plainModel.dispose();
+    const runtime = await Runtime.load(await testGpu(), directorySource(fixtureModel()), { contextLength: 64 });
+    await expect(generate(runtime, prompt, 4, { kind: 'self-speculative', exitLayer: 2, draftSource: 'adapter' })).rejects.toMatchObject({ details: { field: 'strategy.exitLayer' } });
+    await expect(generate(runtime, prompt, 4, { kind: 'self-speculative', draftSource: 'medusa' as 'exit' })).rejects.toBeInstanceOf(InvalidRequestError);
+    expect((await generate(runtime, prompt, 4, { kind: 'greedy' })).result.tokens).toEqual(golden.slice(0, 4)); // still usable
     runtime.dispose();
   });
 });
