@@ -29,19 +29,20 @@ function fixtureModel(): string {
   return modelWithAdapter(TIED, 'llama-tied-fixture', [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
 }
 
-const TINY_DENSE = 'public/models/tiny-dense';
-
 /**
- * tiny-dense with its trained adapter once one ships, else with random adapters at exits 2 and 6 whose drafts stay
+ * A shipped model with its trained adapters once they ship, else with random adapters at `exits` whose drafts stay
  * close to the plain exits' (a small o_proj, the model's final norm), so that rounds often accept every draft.
  */
-function tinyDenseWithAdapter(): { dir: string; exits: number[] } {
-  const shipped = JSON.parse(readFileSync(`${TINY_DENSE}/config.json`, 'utf8')).self_speculative;
-  if (shipped) return { dir: TINY_DENSE, exits: shipped.adapters.map((a: AdapterSpec) => a.exit_layer) };
-  const specs = [2, 6].map((exit_layer): AdapterSpec => ({ exit_layer, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64 }));
-  const finalNorm = storedTensor(`${TINY_DENSE}/model.safetensors`, 'model.norm.weight');
-  return { dir: modelWithAdapter(TINY_DENSE, 'tiny-dense-random', specs, randomAdapterTensors(256, specs, 11, { oScale: 2e-3, finalNorm })), exits: [2, 6] };
+function shippedWithAdapter(name: 'tiny-dense' | 'tiny-moe', exits: number[]): { dir: string; exits: number[] } {
+  const folder = `public/models/${name}`;
+  const config = JSON.parse(readFileSync(`${folder}/config.json`, 'utf8'));
+  if (config.self_speculative) return { dir: folder, exits: config.self_speculative.adapters.map((a: AdapterSpec) => a.exit_layer) };
+  const shape = { num_attention_heads: config.num_attention_heads, num_key_value_heads: config.num_key_value_heads, head_dim: config.head_dim };
+  const specs = exits.map((exit_layer): AdapterSpec => ({ exit_layer, ...shape }));
+  const finalNorm = storedTensor(`${folder}/model.safetensors`, 'model.norm.weight');
+  return { dir: modelWithAdapter(folder, `${name}-random`, specs, randomAdapterTensors(config.hidden_size, specs, 11, { oScale: 2e-3, finalNorm })), exits };
 }
+const tinyDenseWithAdapter = () => shippedWithAdapter('tiny-dense', [2, 6]);
 
 async function generate(runtime: Runtime, prompt: number[], maxTokens: number, strategy: Strategy): Promise<{ result: GenerateResult; rounds: RoundInfo[] }> {
   const rounds: RoundInfo[] = [];
@@ -220,6 +221,17 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
       expect(result.tokens, JSON.stringify(strategy)).toEqual(expected);
       if (strategy.kind === 'self-speculative' && strategy.exitLayer !== 'auto') expect(rounds.some((r) => r.adapter)).toBe(true);
     }
+    runtime.dispose();
+  });
+
+  it('on tiny-moe with an adapter: greedy equals the reference greedy tokens', async () => {
+    const fx = readFixture('tests/fixtures/tiny-moe.safetensors');
+    const expected = Array.from(fx.greedy_tokens).slice(0, 24);
+    const { dir, exits } = shippedWithAdapter('tiny-moe', [2]);
+    const runtime = await Runtime.load(await testGpu(), directorySource(dir), { contextLength: 128 });
+    const { result, rounds } = await generate(runtime, Array.from(fx.greedy_prompt), expected.length, { kind: 'self-speculative', exitLayer: exits[0], draftLength: 3, draftSource: 'adapter' });
+    expect(result.tokens).toEqual(expected);
+    expect(rounds.some((r) => r.adapter)).toBe(true);
     runtime.dispose();
   });
 
