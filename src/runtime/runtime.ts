@@ -14,6 +14,7 @@ import { renderChat } from '../model/chat_template';
 import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
+import { layersFeedingAdapters } from '../model/adapter_forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
@@ -166,9 +167,11 @@ export class Runtime {
     this.mlp.resetStats();
     const t0 = performance.now();
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
-    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
+    // a ring cache may have lost the keys just below the prefix; Kangaroo adapters need their own keys of the prefix
+    const feedAdapters = request.strategy?.kind === 'self-speculative';
+    const cached = Math.min(model.kv.keeps(shared) ? shared : 0, ...(feedAdapters ? model.adapters.map((a) => a.kv.length) : []));
     this.kvTokens = [];
-    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop, feedAdapters);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
@@ -245,9 +248,13 @@ export class Runtime {
   /**
    * Write the KV cache for `ids` at positions `from`.. in chunks (positions below `from` are kept), as part of a
    * `seqLen`-token sequence; false when `shouldStop` ended it between two layers (the cache then holds only `from`).
+   * `feedAdapters`: the Kangaroo adapters' caches too.
    */
-  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean): Promise<boolean> {
-    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop))) return false;
+  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean, feedAdapters: boolean): Promise<boolean> {
+    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop, feedAdapters))) {
+      this.model.kv.truncate(from); // the adapters' caches may count positions of the stopped pass
+      return false;
+    }
     this.model.kv.extend(ids.length - from);
     return true;
   }
@@ -261,6 +268,7 @@ export class Runtime {
    * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
    * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
    * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
+   * `feedAdapters`: layersFeedingAdapters.
    */
   private async forwardChunks(
     ids: number[],
@@ -269,6 +277,7 @@ export class Runtime {
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
     shouldStop?: () => boolean,
+    feedAdapters = false,
   ): Promise<boolean> {
     const { model, gpu } = this;
     const { layers } = model.config;
@@ -304,7 +313,9 @@ export class Runtime {
           if (await submitAndStop(step)) return false;
           step = this.newStep();
         }
-        model.layers(step, count, start, layer, Math.min(layer + perSubmit, layers), seqLen);
+        const to = Math.min(layer + perSubmit, layers);
+        if (feedAdapters) layersFeedingAdapters(model, step, count, start, seqLen, layer, to);
+        else model.layers(step, count, start, layer, to, seqLen);
       }
       extend?.(step, count);
       if (shouldStop) {
@@ -364,6 +375,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     params: parameterCount(c),
     dtype: w.format,
     maxDraftLength: maxDraftLength(rows),
+    ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }
