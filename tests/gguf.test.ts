@@ -148,6 +148,7 @@ describe('GGUF files', () => {
     await expect(open(bytes.subarray(0, 4000))).rejects.toBeInstanceOf(ModelFormatError);
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
+    await expect(open(gemma)).rejects.toThrow(/GGUF architecture "gemma" is not supported \(llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma2, gemma3, phi3\)/);
     // quantized routed experts: the expert kernels do not read GGUF blocks
     const moe = await load(gguf(ggufFile(`${FIXTURES}/qwen3moe-rand`, 'Q8_0'))).catch((e: unknown) => e);
     expect(moe).toBeInstanceOf(UnsupportedModelError);
