@@ -27,10 +27,9 @@ const PROMPT = '"Ah," said the old man. "Whatever you do,';
 const ID_PROMPT = [5, 17, 200, 42, 99, 7];
 /**
  * One random fixture per GGUF architecture llama.cpp runs (Gemma files leave the score scale to llama.cpp's rule).
- * Not here: phi3 (llama.cpp 3.21.1 fails on any vocabulary of a phi3 file with "_Map_base::at") and qwen2moe
- * (llama.cpp needs a router in every layer; the fixture has a dense layer): both have PyTorch parity only.
+ * Not here: qwen2moe (llama.cpp needs a router in every layer; the fixture has a dense layer): PyTorch parity only.
  */
-const ARCHITECTURES = ['qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'mixtral-rand', 'qwen3moe-rand'];
+const ARCHITECTURES = ['qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen3moe-rand'];
 /** Gemma: llama.cpp's CPU GELU reads a table at the f16-rounded input, so its probabilities move by up to ~2e-4 */
 const GELU_TABLE_PROBABILITY = 5e-4;
 const TOKENS = 48;
@@ -86,7 +85,7 @@ describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement)
   let model: LlamaModel;
   let context: LlamaContext;
   beforeAll(async () => {
-    const path = ggufFile(dir, scheme, { llamaCppScale: true });
+    const path = ggufFile(dir, scheme, { forLlamaCpp: true });
     engine = await createEngine({ model: path, contextLength: 256 });
     model = await llama.loadModel({ modelPath: path });
     // one thread: llama.cpp's workers spin while waiting, which starves a busy 2-core machine
