@@ -3,9 +3,10 @@
 // 9 q3_k, 10 iq4_nl) and wword(i) -> u32, word i of the weight buffer (rows back to back in ggml's byte layout).
 // Blocks start at even bytes; those of q4_1, q5_1 and the 144/176/84-byte K-quants at multiples of 4.
 // A block is read in three steps so that nothing is loaded twice: its head (block scales, packed sub-block scales or
-// fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group
-// (ggml_scale), and per unit its levels q (ggml_levels); weight = a * (q + b) + c, exact as ggml's dequantization
-// (a is a product of at most 19 bits, q + b a small integer). Bytes are unpacked with masks and exact power-of-two
+// fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group (ggml_scale), and
+// the levels q of the units, in sets that read the same bytes where the layout has them (ggml_shared) or one by one
+// (ggml_levels); weight = a * (q + b) + c, exact as ggml's dequantization (a is a product of at most 19 bits, q + b a
+// small integer). Bytes are unpacked with masks and exact power-of-two
 // multiplies rather than vector shifts, which CPU adapters run lane by lane.
 
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
@@ -66,14 +67,14 @@ fn nibbles8(p: vec2<u32>, high: bool) -> Weights8 {
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bit `bit` of each of 8 bytes, times 2^lift.
+// Bit `bit` of each of 8 bytes, times lift.
 fn bits8(p: vec2<u32>, bit: u32, lift: f32) -> Weights8 {
   let mask = 0x01010101u << bit;
   let scale = lift * inv_pow2(bit);
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bits 2r, 2r+1 of each of 8 bytes, times 2^lift.
+// Bits 2r, 2r+1 of each of 8 bytes, times lift.
 fn crumbs8(p: vec2<u32>, r: u32, lift: f32) -> Weights8 {
   let mask = 0x03030303u << (2u * r);
   let scale = lift * inv_pow2(2u * r);
@@ -138,8 +139,10 @@ fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
   }
 }
 
-// The levels q of unit u (weights 8u..8u+7) of the block at byte `at`.
+// The levels q of unit u (weights 8u..8u+7) of the block at byte `at`, for one-off reads (the gemv reads shared sets).
 fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
+  if (ggml_share() == 4u) { return ggml_quarters(at, u >> 4u, 8u * (u & 3u))[(u >> 2u) & 3u]; }
+  if (ggml_share() == 2u) { return ggml_shared(h, at, u & 1u)[u >> 1u]; }
   switch GGML {
     case 0u: { // q8_0: int8 q[32] after d
       let p = pair_at(at + 2u + 8u * u) ^ vec2<u32>(0x80808080u); // byte b -> b + 128
@@ -150,37 +153,11 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
       let i = (at + 16u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
       return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u);
     }
-    case 7u: { // q5_k: nibbles as q4_k after qh[32]; bit j of qh[l] is sub-block j's fifth bit of its weight l
+    default: { // q5_k: nibbles as q4_k after qh[32]; bit j of qh[l] is sub-block j's fifth bit of its weight l
       let j = u >> 2u;
       let i = (at + 48u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
       let k = (at + 16u + 8u * (u & 3u)) >> 2u;
       return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u), bits8(vec2<u32>(wword(k), wword(k + 1u)), j, 16.0));
-    }
-    case 2u: { // q6_k
-      let r = (u >> 2u) & 3u;
-      return q6_k_quarter(pair_at(at + 64u * (u >> 4u) + 32u * (r & 1u) + 8u * (u & 3u)), pair_at(at + 128u + 32u * (u >> 4u) + 8u * (u & 3u)), r);
-    }
-    case 3u: { return nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u); } // q4_0: weights i and 16 + i in byte i
-    case 4u: { return add8(nibbles8(pair_at(at + 6u + 8u * (u & 1u)), u >= 2u), fifth8(h.s.x >> (8u * u))); } // q5_0
-    case 5u: { // q4_1
-      let i = (at >> 2u) + 1u + 2u * (u & 1u);
-      return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u);
-    }
-    case 6u: { // q5_1
-      let i = (at >> 2u) + 2u + 2u * (u & 1u);
-      return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u), fifth8(h.s.x >> (8u * u)));
-    }
-    case 8u: { // q2_k: byte 32h + l of qs holds weights 128h + 32r + l in bits 2r
-      let i = (at + 16u + 32u * (u >> 4u) + 8u * (u & 3u)) >> 2u;
-      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u, 1.0);
-    }
-    case 9u: { // q3_k: low 2 bits as q2_k (qs after hmask[32]), third bit: bit s of hmask[l] for weight 32s + l
-      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u, 1.0);
-      return add8(low, bits8(pair_at(at + 8u * (u & 3u)), u >> 2u, 4.0));
-    }
-    default: { // iq4_nl: q4_0's nibbles index the non-linear levels
-      let n = nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u);
-      return Weights8(iq4_nl_levels(n.lo), iq4_nl_levels(n.hi));
     }
   }
 }
@@ -190,9 +167,48 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
 // bytes of its unit (ql) and the 8 qh bytes (qh).
 fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(nibbles8(ql, r >= 2u), crumbs8(qh, r, 16.0)); }
 
-// K-quants whose 256 weights are two halves of four quarters of 32 (q6_k, q2_k, q3_k): the units 16 half + 4r + l0 / 8
-// (r = 0..3) of the block at `at` read the same bytes, so the four are decoded from one load of each.
-fn ggml_has_quarters() -> bool { return GGML == 2u || GGML == 8u || GGML == 9u; }
+// Units decoded together because they read the same bytes (the gemv's order): 4 for the K-quants whose 256 weights are
+// two halves of four quarters of 32 (q6_k, q2_k, q3_k: units 16 half + l0 / 8 + 4r, r = 0..3, from one load of each
+// kind of byte), 2 for the blocks of 32 whose byte i holds weights i and 16 + i (units t and t + 2), 1 otherwise.
+fn ggml_share() -> u32 {
+  switch GGML {
+    case 2u, 8u, 9u: { return 4u; }
+    case 3u, 4u, 5u, 6u, 10u: { return 2u; }
+    default: { return 1u; }
+  }
+}
+
+// Unit i of shared set t.
+fn ggml_shared_unit(t: u32, i: u32) -> u32 {
+  if (ggml_share() == 4u) { return 16u * (t >> 2u) + (t & 3u) + 4u * i; }
+  return t + 2u * i;
+}
+
+// The levels of the units of shared set t of the block at `at` (ggml_share() of them).
+fn ggml_shared(h: Head, at: u32, t: u32) -> array<Weights8, 4> {
+  if (ggml_share() == 4u) { return ggml_quarters(at, t >> 2u, 8u * (t & 3u)); }
+  let none = Weights8(vec4<f32>(0.0), vec4<f32>(0.0));
+  switch GGML {
+    case 4u, 6u: { // q5_0, q5_1: the nibbles after qh, fifth bits from the head
+      let p = pair_at(at + select(8u, 6u, GGML == 4u) + 8u * t);
+      return array<Weights8, 4>(add8(nibbles8(p, false), fifth8(h.s.x >> (8u * t))), add8(nibbles8(p, true), fifth8(h.s.x >> (8u * t + 16u))), none, none);
+    }
+    case 5u: { // q4_1
+      let p = pair_at(at + 4u + 8u * t);
+      return array<Weights8, 4>(nibbles8(p, false), nibbles8(p, true), none, none);
+    }
+    case 10u: { // iq4_nl
+      let p = pair_at(at + 2u + 8u * t);
+      let lo = nibbles8(p, false);
+      let hi = nibbles8(p, true);
+      return array<Weights8, 4>(Weights8(iq4_nl_levels(lo.lo), iq4_nl_levels(lo.hi)), Weights8(iq4_nl_levels(hi.lo), iq4_nl_levels(hi.hi)), none, none);
+    }
+    default: { // q4_0
+      let p = pair_at(at + 2u + 8u * t);
+      return array<Weights8, 4>(nibbles8(p, false), nibbles8(p, true), none, none);
+    }
+  }
+}
 
 fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
   switch GGML {
@@ -202,12 +218,12 @@ fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
       let qh = pair_at(at + 128u + 32u * half + l0);
       return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
     }
-    case 8u: { // q2_k: bits 2r of the qs bytes
+    case 8u: { // q2_k: byte 32 half + l of qs (after the 16 scale bytes) holds weights 128 half + 32r + l in bits 2r
       let i = (at + 16u + 32u * half + l0) >> 2u;
       let q = vec2<u32>(wword(i), wword(i + 1u));
       return array<Weights8, 4>(crumbs8(q, 0u, 1.0), crumbs8(q, 1u, 1.0), crumbs8(q, 2u, 1.0), crumbs8(q, 3u, 1.0));
     }
-    default: { // q3_k: bits 2r of the qs bytes, bit 4 half + r of the hmask bytes
+    default: { // q3_k: the low 2 bits as q2_k's (qs after hmask[32]), the third bit of weight 32s + l in bit s of hmask[l]
       let q = pair_at(at + 32u + 32u * half + l0);
       let m = pair_at(at + l0);
       let b = 4u * half;
