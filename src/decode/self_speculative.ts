@@ -308,6 +308,7 @@ export class SelfSpeculative implements DecodeStrategy {
       s.read(b.tokens, 4 * (i + 1), 4);
       if (threshold > 0) s.read(b.confidence, 4 * i, 4);
       const [token, confidence] = (await s.submit()).map((bytes, j) => (j === 0 ? new Uint32Array(bytes)[0] : new Float32Array(bytes)[0]));
+      if (token >= ctx.model.config.vocab) return i + 1; // non-finite logits: the round's emit reports them
       state.advance(token);
       ctx.gpu.device.queue.writeBuffer(b.masks, 4 * (i + 1) * words, state.mask());
       if (i + 1 >= plan.maxDraft || ctx.eosIds.has(token) || (threshold > 0 && confidence < threshold)) return i + 1;
