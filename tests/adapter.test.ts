@@ -6,7 +6,9 @@ import { relativeError } from './helpers/reference';
 import { modelWithAdapter, randomAdapterTensors, storedTensor, type AdapterSpec } from './helpers/adapter_models';
 import { safetensorsBytes } from './helpers/safetensors_writer';
 import { directorySource } from '../src/node/source';
-import { memorySource } from '../src/model/source';
+import { memorySource, urlSource } from '../src/model/source';
+import { startStaticServer } from './helpers/static_server';
+import { rmSync } from 'node:fs';
 import { Runtime } from '../src/runtime/runtime';
 import { estimateMemory } from '../src/runtime/load';
 import { parseConfig } from '../src/model/config';
@@ -24,9 +26,9 @@ const tiedConfig = () => JSON.parse(readFileSync(`${TIED}/config.json`, 'utf8'))
 const SPEC: AdapterSpec = { exit_layer: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32 };
 
 /** llama-tied with the fixture's random adapter (tools/train/make_adapter_fixture.py). */
-function fixtureModel(): string {
+function fixtureModel(name = 'llama-tied-fixture'): string {
   const adapter = readFileSync(`${ADAPTER_FIXTURE}/adapter.safetensors`);
-  return modelWithAdapter(TIED, 'llama-tied-fixture', [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
+  return modelWithAdapter(TIED, name, [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
 }
 
 /**
@@ -102,6 +104,21 @@ describe('Kangaroo adapter checkpoints', () => {
     expect(runtime.info.draftAdapters).toEqual([1]);
     expect(runtime.model.adapters).toHaveLength(1);
     runtime.dispose();
+  });
+
+  it('fetch the adapter file like the other files from a URL, and name it when the server lacks it', async () => {
+    const dir = fixtureModel('llama-tied-url');
+    const server = await startStaticServer('.cache/adapter-models');
+    try {
+      const runtime = await Runtime.load(await testGpu(), urlSource(`${server.url}/llama-tied-url/`), { contextLength: 64 });
+      expect(runtime.info.draftAdapters).toEqual([1]);
+      expect(server.requests.some((r) => r.method === 'GET' && r.path.endsWith('/adapter.safetensors'))).toBe(true);
+      runtime.dispose();
+      rmSync(`${dir}/adapter.safetensors`);
+      await expect(Runtime.load(await testGpu(), urlSource(`${server.url}/llama-tied-url/`))).rejects.toMatchObject({ details: { field: 'self_speculative.adapter_file' } });
+    } finally {
+      await server.close();
+    }
   });
 });
 
