@@ -261,6 +261,8 @@ export interface EngineInfo {
   expertsPerToken?: number;
   params: number;
   dtype: string;
+  /** longest self-speculative draftLength this engine verifies (its verify rows stay bitwise equal to single rows) */
+  maxDraftLength: number;
   /** exit layers with a Kangaroo draft adapter (config.json `self_speculative`); absent without one */
   draftAdapters?: number[];
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
@@ -289,32 +291,41 @@ export interface ChatToolCall {
   function: { name: string; arguments: string };
 }
 
+/** A streamed piece of tool call `index`: the first carries id, type and name; the next ones more of the arguments' text. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
 /** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/** OpenAI's chat request; a field set to null is absent (as OpenAI reads it). */
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
-  stream?: boolean;
-  max_tokens?: number;
+  stream?: boolean | null;
+  max_tokens?: number | null;
   /** OpenAI's newer name for max_tokens */
-  max_completion_tokens?: number;
+  max_completion_tokens?: number | null;
   /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
-  temperature?: number;
-  top_p?: number;
+  temperature?: number | null;
+  top_p?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): keep tokens of at least min_p times the top probability */
   min_p?: number;
-  seed?: number;
-  stop?: string | string[];
+  seed?: number | null;
+  stop?: string | string[] | null;
   /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
-  n?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
+  n?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
   repetition_penalty?: number;
   /** token id (as a string key, as in JSON) -> bias */
-  logit_bias?: Record<string, number>;
-  logprobs?: boolean;
-  top_logprobs?: number;
+  logit_bias?: Record<string, number> | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
   response_format?: ResponseFormat;
   /**
    * extension: the decoding strategy of every choice (self-speculative, superposed, ...), instead of temperature,
@@ -336,6 +347,8 @@ export interface ChatLogprob {
 /** OpenAI's choice.logprobs: one entry per generated token. */
 export interface ChatChoiceLogprobs {
   content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+  /** no refusals are generated */
+  refusal: null;
 }
 
 export interface ChatUsage {
@@ -361,6 +374,8 @@ export interface ChatCompletion {
 export interface ChatAssistantMessage {
   role: 'assistant';
   content: string | null;
+  /** no refusals are generated */
+  refusal: null;
   tool_calls?: ChatToolCall[];
 }
 
@@ -369,7 +384,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: ChatToolCallDelta[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
   usage?: ChatUsage;
 }
 

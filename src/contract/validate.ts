@@ -2,7 +2,8 @@
 import { ContextLengthError, InvalidRequestError } from './errors';
 import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest, Strategy } from './types';
 
-type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers' | 'draftAdapters'>;
+/** What a request is checked against: the loaded model's sizes and what this engine can run on its device. */
+type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers' | 'maxDraftLength' | 'draftAdapters'>;
 
 /** Superposed drafts and candidates per draft: the top-n kernel keeps at most this many (shaders/decode/top_n.wgsl MAX_N). */
 export const MAX_SUPERPOSED_CANDIDATES = 16;
@@ -81,7 +82,7 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
       return validateSampling('strategy', strategy, limits);
     case 'self-speculative':
       if (strategy.exitLayer !== 'auto') checkRange('strategy.exitLayer', strategy.exitLayer, 1, limits.layers, true);
-      if (strategy.draftLength !== 'auto') checkRange('strategy.draftLength', strategy.draftLength, 1, 64, true);
+      if (strategy.draftLength !== 'auto') checkRange('strategy.draftLength', strategy.draftLength, 1, limits.maxDraftLength, true);
       checkRange('strategy.confidenceThreshold', strategy.confidenceThreshold, 0, 1, false);
       if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
       return validateDraftSource(strategy, limits);

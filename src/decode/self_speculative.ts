@@ -28,6 +28,11 @@ export interface SelfSpeculativeOptions {
   draftSource?: DraftSourceOption;
 }
 
+/** Longest draft a model with `rows` rows per pass verifies: verify rows <= GEMV_MAX_ROWS stay bitwise equal to single-token decoding. */
+export function maxDraftLength(rows: number): number {
+  return Math.min(GEMV_MAX_ROWS, rows) - 1;
+}
+
 /** Longest draft DEL may choose. */
 const AUTO_MAX_DRAFT = 8;
 /** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer (it costs an extra LM head), and none while drafting cannot win under the cost model. */
@@ -128,9 +133,9 @@ export class SelfSpeculative implements DecodeStrategy {
     if (exitLayer !== 'auto' && !(Number.isInteger(exitLayer) && exitLayer >= 1 && exitLayer <= layers)) {
       throw new RangeError(`exitLayer must be 1..${layers} or 'auto', got ${exitLayer}`);
     }
-    const rowLimit = Math.min(GEMV_MAX_ROWS, model.rows) - 1; // verify rows <= 16: bitwise equal to single-token decoding
-    const maxDraft = Math.min(rowLimit, draftLength === 'auto' ? AUTO_MAX_DRAFT : draftLength);
-    if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
+    const rowLimit = maxDraftLength(model.rows); // the validator refuses longer drafts (EngineInfo.maxDraftLength)
+    const maxDraft = draftLength === 'auto' ? Math.min(rowLimit, AUTO_MAX_DRAFT) : draftLength;
+    if (!(maxDraft >= 1 && maxDraft <= rowLimit)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../contract/errors';
+import { ModelFormatError, ResourceLimitError, UnsupportedModelError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
 import { isGgmlFormat, type MatrixFormat, type SplitMatrix, type WeightMatrix } from '../kernels/tensor';
@@ -156,8 +156,12 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !(isGgmlFormat(t.dtype) && d.kind === 'matrix' && d.parts.length === 1)) {
-        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16 (GGUF blocks: single matrices)`, { file: t.file, tensor: name });
+      // GGUF blocks are read by the single-matrix kernels; the expert kernels read F32/F16/BF16 and our own q8/q4
+      if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && d.parts.length === 1)) {
+        throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in single matrices only, not in ${d.experts ? 'routed experts' : 'vectors'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
+      }
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });

@@ -19,6 +19,7 @@ import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
+import { maxDraftLength } from '../decode/self_speculative';
 import { controlOptions, LogitControls } from '../decode/controls';
 import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
@@ -29,6 +30,8 @@ export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
+/** A stoppable prefill keeps about this much GPU work queued: how long a stop may wait for the GPU. */
+const QUEUED_GPU_MS = 100;
 
 /**
  * The in-process runtime: one loaded model on one GPU device, serving one request at a time.
@@ -90,7 +93,7 @@ export class Runtime {
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
-    const info = engineInfo(gpu, config, weights, contextLength);
+    const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
     const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
     let found: Promise<NgramTable | undefined> | undefined;
@@ -261,9 +264,10 @@ export class Runtime {
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
-   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, one on the
-   * GPU behind the one recorded, and the pass stops between layers, even mid-chunk: false when it stopped. One chunk
-   * of a long prompt takes seconds on a software adapter, one layer a fraction of that.
+   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, with
+   * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
+   * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
+   * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
    * `feedAdapters`: layersFeedingAdapters.
    */
   private async forwardChunks(
@@ -278,14 +282,23 @@ export class Runtime {
     const { model, gpu } = this;
     const { layers } = model.config;
     const perSubmit = shouldStop ? 1 : layers;
-    let behind: Promise<unknown> = Promise.resolve();
-    /** Submits `step` and waits for the submit before it; true when the pass stops (then nothing is left on the GPU). */
+    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
+    const queued: Promise<unknown>[] = [];
+    let perSubmitMs = Infinity;
+    let lastDone = performance.now();
+    /**
+     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
+     * true when the pass stops (then nothing is left on the GPU).
+     */
     const submitAndStop = async (step: Step) => {
-      const previous = behind;
-      behind = step.submit().then(() => gpu.device.queue.onSubmittedWorkDone());
-      await previous;
+      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
+      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
+        await queued.shift();
+        perSubmitMs = performance.now() - lastDone;
+        lastDone = performance.now();
+      }
       if (!shouldStop!()) return false;
-      await behind;
+      await Promise.all(queued);
       return true;
     };
     model.kv.truncate(from);
@@ -312,7 +325,7 @@ export class Runtime {
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await Promise.all([last, behind]);
+    await Promise.all([last, ...queued]);
     await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
     return true;
   }
@@ -348,7 +361,7 @@ export function contextTokens(config: ModelConfig, requested?: number): number {
   return Math.min(requested ?? DEFAULT_CONTEXT, config.maxPositions);
 }
 
-function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
+function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number, rows: number): EngineInfo {
   return {
     architecture: c.hfArchitecture,
     layers: c.layers,
@@ -361,6 +374,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
     params: parameterCount(c),
     dtype: w.format,
+    maxDraftLength: maxDraftLength(rows),
     ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
