@@ -28,7 +28,7 @@ export interface AdapterRope {
 export class AdapterBlock {
   readonly exitLayer: number;
   readonly kv: KvCache;       // [1 layer][kvHeads, maxSeq, headDim]
-  /** Exit states of positions the caller feeds out of place (prefill): [rows, hidden] */
+  /** Exit states the caller copies in to feed (AdapterFeeder's cached exit state): [rows, hidden] */
   readonly x: GPUBuffer;
   private readonly n: GPUBuffer;     // [rows, hidden]          norm(h)
   private readonly q: GPUBuffer;     // [rows, heads, headDim]
@@ -60,19 +60,21 @@ export class AdapterBlock {
 
   /**
    * x[0..count) (exit states h at positions startPos..) += o(attention(...)), writing the adapter's keys and values
-   * at those positions. `seqLen` picks LongRoPE's factors as the model's layers do.
+   * at those positions. `seqLen` picks LongRoPE's factors as the model's layers do. `keysOnly`: only the keys and
+   * values (feeding positions whose drafts nobody reads: no query, attention or output; h is left as it is).
    */
-  record(step: Step, h: GPUBuffer, count: number, startPos: number, seqLen = startPos + count): void {
+  record(step: Step, h: GPUBuffer, count: number, startPos: number, seqLen = startPos + count, keysOnly = false): void {
     if (count < 1 || count > this.rows) throw new RangeError(`an adapter pass holds 1..${this.rows} rows, got ${count}`);
     const { gpu, config: c, shape: s, weights: w } = this;
     this.kv.wrote(startPos + count);
     rmsNorm(gpu, step, { x: h, weight: w.inputNorm, y: this.n, rows: count, dim: c.hidden, eps: c.rmsEps, weightOffset: c.normOffset });
-    linear(gpu, step, { x: this.n, w: w.q, y: this.q, rows: count });
+    if (!keysOnly) linear(gpu, step, { x: this.n, w: w.q, y: this.q, rows: count });
     linear(gpu, step, { x: this.n, w: w.k, y: this.k, rows: count });
     linear(gpu, step, { x: this.n, w: w.v, y: this.v, rows: count });
     const cache = { ...this.kv.layer(0), kvHeads: s.kvHeads, headDim: s.headDim };
     const table = this.rope && (seqLen > this.rope.longAfter ? this.rope.long : this.rope.short);
     ropeKvWrite(gpu, step, { q: this.q, k: this.k, v: this.v, tokens: count, startPos, heads: s.heads, table, ...cache });
+    if (keysOnly) return; // the rotation of q above touched a scratch buffer only
     attention(gpu, step, { q: this.q, out: this.attn, tokens: count, startPos, heads: s.heads, scale: 1 / Math.sqrt(s.headDim), ...cache });
     linear(gpu, step, { x: this.attn, w: w.o, y: h, rows: count, accumulate: true });
   }
@@ -85,7 +87,7 @@ export class AdapterBlock {
 
 /**
  * Layers [from, to) over x[0..count) at positions startPos.. (Transformer.layers), pausing after each adapter's exit
- * layer in the range to feed the adapter a copy of the rows' exit states, where the adapter's cache reaches startPos
+ * layer in the range to append the rows' keys and values to the adapter's cache, where that cache reaches startPos
  * (a prefill).
  */
 export function layersFeedingAdapters(model: Transformer, step: Step, count: number, startPos: number, seqLen: number, from = 0, to = model.config.layers): void {
@@ -93,8 +95,7 @@ export function layersFeedingAdapters(model: Transformer, step: Step, count: num
   for (const a of [...model.adapters].sort((x, y) => x.exitLayer - y.exitLayer)) {
     if (a.exitLayer <= from || a.exitLayer > to || a.kv.length !== startPos) continue;
     model.layers(step, count, startPos, done, a.exitLayer, seqLen);
-    step.copy(model.act.x, 0, a.x, 0, 4 * count * model.config.hidden);
-    a.record(step, a.x, count, startPos, seqLen);
+    a.record(step, model.act.x, count, startPos, seqLen, true);
     a.kv.extend(count);
     done = a.exitLayer;
   }
