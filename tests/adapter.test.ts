@@ -228,7 +228,7 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
     runtime.dispose();
   });
 
-  it('on tiny-dense with an adapter: greedy equals the reference greedy tokens, pinned and under DEL', async () => {
+  it('on tiny-dense with an adapter: greedy equals the reference greedy tokens, pinned and under DEL, and constrained greedy', async () => {
     const fx = readFixture('tests/fixtures/tiny-dense.safetensors');
     const expected = Array.from(fx.greedy_tokens).slice(0, 40);
     const { dir, exits } = tinyDenseWithAdapter();
@@ -238,6 +238,11 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
       expect(result.tokens, JSON.stringify(strategy)).toEqual(expected);
       if (strategy.kind === 'self-speculative' && strategy.exitLayer !== 'auto') expect(rounds.some((r) => r.adapter)).toBe(true);
     }
+    // constrained: adapter drafts are masked like plain ones, so the output is constrained greedy's
+    const constrained = (strategy: Strategy) => runtime.generate({ prompt: 'JSON:', maxTokens: 24, strategy, responseFormat: { type: 'json_object' } }, () => undefined);
+    const speculated = await constrained({ kind: 'self-speculative', exitLayer: exits[0], draftLength: 3, draftSource: 'adapter' });
+    expect(speculated.tokens).toEqual((await constrained({ kind: 'greedy' })).tokens);
+    expect(speculated.stats.acceptanceByAdapter![exits[0]].drafted).toBeGreaterThan(0);
     runtime.dispose();
   });
 
