@@ -173,7 +173,7 @@ describe('Kangaroo adapter drafts', () => {
       const step = new Step(gpu, arena);
       model.embed(step, model.act.ids, first, count);
       model.layers(step, count, first, 0, 1);
-      adapter.record(step, model.act.x, count, first);
+      adapter.record(step, model, count, first);
       model.head(step, count, 0, adapter.weights.norm);
       step.read(model.act.logits, 0, 4 * count * vocab);
       return new Float32Array((await step.submit())[0]);
