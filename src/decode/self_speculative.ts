@@ -323,7 +323,7 @@ export class SelfSpeculative implements DecodeStrategy {
     model.embed(step, b.tokens, i, 1);
     this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadow?.exitLayer ?? null, i);
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
-    if (plan.adapter) plan.adapter.record(step, act.x, 1, plan.start + i);
+    plan.adapter?.record(step, model, 1, plan.start + i);
     model.head(step, 1, 0, plan.adapter?.weights.norm);
     const vocab = config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
@@ -372,7 +372,7 @@ export class SelfSpeculative implements DecodeStrategy {
       // the exit layer's states are the exit states; any other layer's were captured on the way
       step.copy(plan.shadow.exitLayer === plan.exitLayer ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
       const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
-      shadowAdapter?.record(step, act.x, rows, plan.start);
+      shadowAdapter?.record(step, model, rows, plan.start);
       model.head(step, rows, 0, shadowAdapter?.weights.norm);
       argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
       step.read(b.shadowTokens, 0, 4 * rows);

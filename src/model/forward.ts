@@ -44,7 +44,7 @@ export class Transformer {
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
     this.adapters = (weights.adapters ?? []).map((w, i) => {
       const shape = config.selfSpeculative!.adapters[i];
-      return new AdapterBlock(gpu, config, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
+      return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
     });
   }
 
