@@ -13,6 +13,8 @@ export type Strategy =
       confidenceThreshold?: number;
       /** sampling parameters; absent = greedy */
       sampling?: { temperature?: number; topK?: number; topP?: number; seed?: number };
+      /** 'exit': early exits draft; 'sparse' (Sirius): the activation-sparse model drafts (needs `sparsity` at load); 'auto' (default): DEL may choose either */
+      draftSource?: 'exit' | 'sparse' | 'auto';
     }
   | {
       kind: 'superposed';
@@ -133,6 +135,8 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** self-speculative: drafted and accepted tokens per draft source ('exit', 'sparse') */
+  acceptanceBySource?: Record<string, { drafted: number; accepted: number }>;
   /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
   delDecision?: DelDecision;
   tokensByVerdict?: { draft: number; plain: number };

@@ -83,6 +83,7 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
       if (strategy.draftLength !== 'auto') checkRange('strategy.draftLength', strategy.draftLength, 1, 64, true);
       checkRange('strategy.confidenceThreshold', strategy.confidenceThreshold, 0, 1, false);
       if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
+      if (strategy.draftSource !== undefined && !['exit', 'sparse', 'auto'].includes(strategy.draftSource)) fail('strategy.draftSource', "must be 'exit', 'sparse' or 'auto'", strategy.draftSource);
       return;
     case 'superposed':
       checkRange('strategy.drafts', strategy.drafts, 1, MAX_SUPERPOSED_CANDIDATES, true);

@@ -1,7 +1,8 @@
 import type { DecodeContext, DecodeStrategy } from './strategy';
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
-import { ExitPolicy } from './exit_policy';
+import { ExitPolicy, tokensPerLayer } from './exit_policy';
+import { exitSource, sparseSource, SourceAcceptance, type DraftSource } from './draft_source';
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
@@ -20,6 +21,8 @@ export interface SelfSpeculativeOptions {
   confidenceThreshold: number;
   /** absent = greedy */
   sampling?: SamplingParams;
+  /** 'exit': early exits; 'sparse' (Sirius): the activation-sparse model drafts; 'auto': DEL may choose either (default) */
+  draftSource?: 'exit' | 'sparse' | 'auto';
 }
 
 /** Longest draft DEL may choose. */
@@ -73,6 +76,7 @@ interface RoundPlan {
   /** absolute position of the pending token */
   start: number;
   exitLayer: number;
+  source: DraftSource;
   maxDraft: number;
   /** capture the states after this many layers for shadow tokens (DEL), or null */
   shadowLayer: number | null;
@@ -94,6 +98,12 @@ interface RoundOutcome {
  * is rolled back by truncation. With confidenceThreshold 0 a whole round is one submit; with a threshold
  * (Kangaroo) each draft's confidence is read back while the next draft already runs. Exit layer and draft
  * length can be chosen per round from shadow-token acceptance rates (DEL).
+ *
+ * On a model loaded with an activation-sparse MLP, a second draft source is Sirius': the sparse model (optionally
+ * cut at an exit layer) drafts and the dense model verifies every row through every layer (draft_source.ts), so the
+ * output stays the dense model's. While the strategy runs, every pass but a sparse draft is dense. DEL chooses the
+ * sparse source over its exit choice when the sparse source's TPL, at its own acceptance (measured by drafting with
+ * it, from a prior of 0.5), is higher.
  *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
@@ -125,6 +135,7 @@ export class SelfSpeculative implements DecodeStrategy {
     if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
     const policy = new ExitPolicy(layers, maxDraft);
+    const sirius = this.siriusSource(model, exitLayer);
     const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
@@ -134,15 +145,20 @@ export class SelfSpeculative implements DecodeStrategy {
     stats.drafted ??= 0;
     stats.accepted ??= 0;
     stats.acceptanceByExitLayer ??= {};
+    stats.acceptanceBySource ??= {};
     const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0 }) : undefined;
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
     let plainRounds = 0;
+    const sparse = model.sparse;
+    const wasDense = sparse?.dense ?? false;
+    if (sparse) sparse.dense = true; // the model that verifies, and plain rounds, stay dense: lossless
     try {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
-        let choice = policy.choose(fixedExit, fixedDraft);
+        let choice: { exitLayer: number; draftLength: number; source?: DraftSource } = policy.choose(fixedExit, fixedDraft);
+        if (sirius && (this.options.draftSource === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedDraft);
         const probe = calibration?.probeDue() ?? false;
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
@@ -153,8 +169,9 @@ export class SelfSpeculative implements DecodeStrategy {
         // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
         const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
-        const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
+        const source = choice.source ?? exitSource(choice.exitLayer);
+        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 && source.kind === 'exit' ? choice.exitLayer : null, shadowTurn++) : null;
+        const plan = { start, exitLayer: choice.exitLayer, source, maxDraft: roomLeft, shadowLayer };
         if (roomLeft === 0 && shadowLayer === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
@@ -173,11 +190,17 @@ export class SelfSpeculative implements DecodeStrategy {
         stats.accepted += accepted;
         if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
         if (drafted > 0) {
+          const perSource = (stats.acceptanceBySource[source.kind] ??= { drafted: 0, accepted: 0 });
+          perSource.drafted += drafted;
+          perSource.accepted += accepted;
+        }
+        if (drafted > 0 && source.kind === 'exit') {
           const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
           perLayer.drafted += drafted;
           perLayer.accepted += accepted;
         }
-        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
+        if (source.kind === 'sparse') sirius!.observe(accepted, Math.min(accepted + 1, drafted));
+        else policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
         if (shadowLayer !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
           let matches = 0;
@@ -192,7 +215,25 @@ export class SelfSpeculative implements DecodeStrategy {
       }
     } finally {
       buffers.destroy();
+      if (sparse) sparse.dense = wasDense;
     }
+  }
+
+  /** The Sirius draft source (the sparse model's first `exitLayer` layers, all by default), when the options and the model allow one. */
+  private siriusSource(model: Transformer, exitLayer: number | 'auto'): SourceAcceptance | null {
+    const { draftSource = 'auto' } = this.options;
+    if (draftSource === 'sparse' && !model.sparse) throw new RangeError("draftSource 'sparse' needs a model loaded with sparsity: { mlp }");
+    if (draftSource === 'exit' || !model.sparse) return null;
+    return new SourceAcceptance(sparseSource(model.config, exitLayer === 'auto' ? model.config.layers : exitLayer, model.sparse.target));
+  }
+
+  /** Sparse drafts instead of DEL's exit choice when pinned, or when their TPL (measured acceptance, cost model) is higher. */
+  private preferSparse(choice: { exitLayer: number; draftLength: number }, sirius: SourceAcceptance, policy: ExitPolicy, fixedDraft?: number) {
+    const { layers, headCost, rowCost } = policy;
+    const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft);
+    const exitTpl = tokensPerLayer(policy.rate(choice.exitLayer), choice.exitLayer, choice.draftLength, layers, headCost, rowCost);
+    const pinned = this.options.draftSource === 'sparse';
+    return pinned || sparse.tpl > exitTpl ? { exitLayer: sirius.source.exitLayer, draftLength: sparse.draftLength, source: sirius.source } : choice;
   }
 
   /**
@@ -258,8 +299,11 @@ export class SelfSpeculative implements DecodeStrategy {
     const { gpu, model } = ctx;
     const { act, config } = model;
     const rowBytes = 4 * config.hidden;
+    const sparse = plan.source.kind === 'sparse' ? model.sparse : undefined;
     model.embed(step, b.tokens, i, 1);
+    if (sparse) sparse.dense = false; // read when the passes are recorded: only this draft's MLPs skip neurons
     this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadowLayer, i);
+    if (sparse) sparse.dense = true;
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
     model.head(step, 1);
     const vocab = config.vocab;
@@ -286,11 +330,16 @@ export class SelfSpeculative implements DecodeStrategy {
     const rowBytes = 4 * config.hidden;
     const rows = k + 1;
     const vocab = config.vocab;
-    model.embed(step, b.tokens, k, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, plan.shadowLayer, k);
-    step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
-    step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
-    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, plan.shadowLayer, 0);
+    const reused = plan.source.reusedLayers;
+    if (reused > 0) {
+      model.embed(step, b.tokens, k, 1);
+      this.layersCapturing(step, model, b, 1, plan.start + k, 0, reused, plan.shadowLayer, k);
+      step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
+      step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
+    } else {
+      model.embed(step, b.tokens, 0, rows); // sparse drafts' states are not the dense model's: every row runs every layer
+    }
+    this.layersCapturing(step, model, b, rows, plan.start, reused, config.layers, plan.shadowLayer, 0);
     model.head(step, rows);
     if (sampled) {
       const { temperature, topK, topP } = this.options.sampling!;
