@@ -38,8 +38,13 @@ async function runBrowserBench() {
 }
 
 if (process.argv.includes('--summarize')) {
-  // recompute ratios and the markdown from the recorded raw results
+  // recompute ratios and the markdown from the recorded raw results; --reload=<name> takes bench/results/<name>.json
+  // (a Node bench run on its own since) in place of the recorded one
   Object.assign(results, JSON.parse(readFileSync('bench/results/latest.json', 'utf8')));
+  for (const arg of process.argv.filter((a) => a.startsWith('--reload='))) {
+    const name = arg.slice('--reload='.length);
+    results.node[name] = JSON.parse(readFileSync(`bench/results/${name}.json`, 'utf8'));
+  }
 } else {
   // --browser-only reuses the last Node results (bench/results/{kernels,moe}.json)
   const node = (entry, output) => (process.argv.includes('--browser-only') ? JSON.parse(readFileSync(output, 'utf8')) : runNodeBench(entry, output));
@@ -74,6 +79,11 @@ results.ratios = {
   superposed_k3_vs_3_passes: b.ours.threeSeparateRunsMs / b.ours.superposedK3Ms,
   // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
   self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
+  // Node, bench/speculative.ts: a PROJECTION under a bandwidth-bound cost model (assumptions in
+  // node.speculative.projection.assumptions and below the table): the best (draft source, exit, drafts) setting's
+  // speedup, and the per-token greedy acceptance of its draft path
+  draft_acceptance_best: results.node.speculative.projection?.best.acceptance,
+  self_speculative_projected_bandwidth_bound: results.node.speculative.projection?.best.speedup,
   ...results.node.moe.ratios,
   // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
   decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
@@ -114,6 +124,18 @@ const md = [
   }),
   `Draft pass / plain step by exit layer: ${results.node.speculative.passCost.draft.map((d) => `${d.exitLayer}: ${fmt(d.vsStep)}`).join(', ')}.`,
   '',
+  ...(results.node.speculative.sparse ? [
+    `Sirius (sparse drafts, ${results.node.speculative.sparse.sparsity * 100}% of MLP neurons skipped, exit layer ${results.node.speculative.sparse.exitLayer}, dense verify; sparse pass / dense step ${fmt(results.node.speculative.sparse.draftVsStep)}): ` +
+      results.node.speculative.sparse.fixed.map((f) => `${f.draftLength} drafts ${fmt(f.speedup)}x greedy, acceptance ${fmt(f.acceptance)}`).join('; ') + '.',
+    '',
+  ] : []),
+  ...(results.node.speculative.projection ? [
+    '| PROJECTION, bandwidth-bound cost model (not measured): draft source, exit layer, drafts | per-token acceptance (from) | draft pass / step (weight bytes) | tokens per round | projected speedup |',
+    '|---|---|---|---|---|',
+    ...results.node.speculative.projection.settings.map((s) => `| ${s.kind}, ${s.exitLayer}, ${s.drafts} | ${fmt(s.acceptance)} (${s.acceptanceFrom}) | ${fmt(s.draftCost)} | ${fmt(s.tokensPerRound)} | ${fmt(s.speedup)} |`),
+    `Assumptions: ${results.node.speculative.projection.assumptions.join('; ')}. 'runtime' acceptance: this benchmark's decoding (per-token rate inferred from accepted/drafted); 'held-out': tools/train on the validation split (PyTorch).`,
+    '',
+  ] : []),
   `| prompt tokens (Node, bench/context.ts, greedy) | prefill tok/s | decode tok/s (${results.node.context.decodeTokens} tokens after the prompt) |`,
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),

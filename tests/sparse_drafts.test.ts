@@ -13,7 +13,7 @@ const expected = Array.from(fixture.greedy_tokens).slice(0, 40);
 describe('sparse (Sirius) drafts', () => {
   it('give the dense model\'s greedy tokens on a random model, pinned or chosen by DEL, with or without an early exit', async () => {
     const runtime = await loadRuntime('tests/fixtures/models/llama-gqa3', { sparsity: { mlp: 0.5 } });
-    const settings: Strategy[] = [
+    const settings: Extract<Strategy, { kind: 'self-speculative' }>[] = [
       { kind: 'self-speculative', draftSource: 'sparse', exitLayer: 2, draftLength: 3 },
       { kind: 'self-speculative', draftSource: 'sparse', exitLayer: 1, draftLength: 2 },
       { kind: 'self-speculative', draftSource: 'sparse', exitLayer: 'auto', draftLength: 'auto' },
