@@ -3,12 +3,14 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { gemvRowsPerInvocation } from './linear';
+import { gemvRowsPerInvocation, LINEAR_BUFFERS } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
 /** GGML override of the shaders, by format. */
-const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2, q4_0: 3, q5_0: 4 };
+const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2, q4_0: 3, q5_0: 4, q4_1: 5, q5_1: 6, q5_k: 7, q2_k: 8, q3_k: 9, iq4_nl: 10 };
 const WG = 64;
+/** Outputs per invocation of the gemv (OUTPUTS in shaders/matmul/gemv_gguf.wgsl). */
+const OUTPUTS = 4;
 
 function checkBlocks(w: WeightMatrix, format: GgmlFormat, what: string): void {
   const { elements } = GGML_BLOCKS[format];
@@ -20,24 +22,24 @@ export interface GgmlLinearArgs {
   w: WeightMatrix;
   format: GgmlFormat;
   params: { rows: number; n: number; k: number; x_offset: number; y_offset: number; y_stride: number; has_bias: number; accumulate: number; gated: number };
-  /** x, w, scales (unused), bias, y, gate */
+  /** LINEAR_BUFFERS: x, w, scales (unused), bias, y, gate, normWeight (unused), y3 */
   buffers: GPUBuffer[];
-  /** the gated activation's ACT override */
-  ACT: number;
+  /** the gated activation's ACT and the split outputs' overrides */
+  overrides: Record<string, number>;
 }
 
-/** linear() for a GGUF block-format W: one invocation per output, up to 8 activation rows each, any number of rows. */
-export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, ACT }: GgmlLinearArgs): void {
+/** linear() for a GGUF block-format W: 4 outputs per invocation, up to 8 activation rows each, any number of rows. */
+export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, overrides }: GgmlLinearArgs): void {
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
   const k = kernel(gpu, {
     shader: 'matmul/gemv_gguf',
-    buffers: { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' },
+    buffers: LINEAR_BUFFERS,
     params: { rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32' },
-    overrides: { GGML: GGML_ID[format], WG, MB: mb, ACT },
+    overrides: { GGML: GGML_ID[format], WG, MB: mb, ...overrides },
   });
-  const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / WG));
+  const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / OUTPUTS / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);
 }
 

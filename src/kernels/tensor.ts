@@ -14,6 +14,11 @@ import { UnsupportedModelError } from '../contract/errors';
  * - q4_k: blocks of 256 in 144 bytes (f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales/mins, 128 of nibbles)
  * - q6_k: blocks of 256 in 210 bytes (128 bytes low nibbles, 64 bytes high 2 bits, int8 scales[16], f16 d)
  * - q4_0: blocks of 32 in 18 bytes (f16 d, 16 bytes of nibbles); q5_0: 22 bytes (f16 d, u32 of fifth bits, 16 of nibbles)
+ * - q4_1: blocks of 32 in 20 bytes (f16 d, f16 m, 16 of nibbles); q5_1: 24 bytes (f16 d, f16 m, u32 of fifth bits, 16 of nibbles)
+ * - iq4_nl: blocks of 32 in 18 bytes as q4_0, the nibbles indexing 16 non-linear levels
+ * - q5_k: blocks of 256 in 176 bytes (q4_k's head, 32 bytes of fifth bits, 128 of nibbles)
+ * - q2_k: blocks of 256 in 84 bytes (16 bytes of 4-bit scales/mins, 64 of 2-bit levels, f16 d, f16 dmin)
+ * - q3_k: blocks of 256 in 110 bytes (32 bytes of third bits, 64 of 2-bit levels, 12 of 6-bit scales, f16 d)
  */
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
 
@@ -23,7 +28,7 @@ export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, f16: 1, q8: 2, 
 /** Formats with two 16-bit values per u32 (same layout, different decode). */
 export const is16Bit = (format: WeightFormat): format is 'f16' | 'bf16' => format === 'f16' || format === 'bf16';
 
-export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k' | 'q4_0' | 'q5_0';
+export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k' | 'q4_0' | 'q5_0' | 'q4_1' | 'q5_1' | 'q5_k' | 'q2_k' | 'q3_k' | 'iq4_nl';
 export type MatrixFormat = WeightFormat | GgmlFormat;
 
 /** Weights per block and bytes per block of the GGUF block formats. */
@@ -33,6 +38,12 @@ export const GGML_BLOCKS: Record<GgmlFormat, { elements: number; bytes: number }
   q6_k: { elements: 256, bytes: 210 },
   q4_0: { elements: 32, bytes: 18 },
   q5_0: { elements: 32, bytes: 22 },
+  q4_1: { elements: 32, bytes: 20 },
+  q5_1: { elements: 32, bytes: 24 },
+  q5_k: { elements: 256, bytes: 176 },
+  q2_k: { elements: 256, bytes: 84 },
+  q3_k: { elements: 256, bytes: 110 },
+  iq4_nl: { elements: 32, bytes: 18 },
 };
 
 export const isGgmlFormat = (format: string): format is GgmlFormat => Object.hasOwn(GGML_BLOCKS, format);
