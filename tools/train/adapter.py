@@ -230,7 +230,7 @@ def export(args):
     state = torch.load(os.path.join(src, "adapters.pt"))
     tensors = {}
     for L in summary["exits"]:
-        ad = KangarooAdapter(cfg, L, **shape)
+        ad = KangarooAdapter(cfg, L, shape["num_attention_heads"], shape["num_key_value_heads"], shape["head_dim"])
         ad.load_state_dict({k[len(f"{L}."):]: v for k, v in state.items() if k.startswith(f"{L}.")})
         tensors.update({k: v.half() for k, v in ad.tensors().items()})
     path = os.path.join(mdir, ADAPTER_FILE)
@@ -244,7 +244,7 @@ def export(args):
     ev = json.load(open(ev_path))
     ev["adapters"] = summary
     with open(ev_path, "w") as f:
-        json.dump(ev, f)
+        json.dump(ev, f, indent=1)
     print("wrote", path, os.path.getsize(path), "bytes")
 
 
