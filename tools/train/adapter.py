@@ -156,8 +156,13 @@ def train(args):
     kv = args.kv_heads or cfg["num_key_value_heads"]
     hd = args.head_dim or cfg["head_dim"]
     adapters = nn.ModuleDict({str(L): KangarooAdapter(cfg, L, heads, kv, hd) for L in exits})
-    for ad in adapters.values():
-        ad.init_from(model)
+    prev = None
+    if args.init_from:  # a warm restart from an earlier run's adapters (same exits and shape)
+        adapters.load_state_dict(torch.load(os.path.join(args.init_from, "adapters.pt")))
+        prev = json.load(open(os.path.join(args.init_from, "summary.json")))["train"]
+    else:
+        for ad in adapters.values():
+            ad.init_from(model)
     decay = [p for n, p in adapters.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in adapters.named_parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
@@ -215,6 +220,11 @@ def train(args):
                                       "step_fraction_adapter": step_fraction(cfg, sd, L, n_ad)} for L in exits},
                "train": {"steps": step, "tokens_seen": seen, "train_seconds": round(seconds, 1),
                          "corpus_train_tokens": len(tr), "history": history, "args": vars(args)}}
+    if prev:  # totals over the stages; each stage's own record in `stages`
+        this = summary["train"]
+        stages = prev.pop("stages", None) or [prev]
+        summary["train"] = {**this, "stages": stages + [dict(this)],
+                            **{k: sum(s[k] for s in stages) + this[k] for k in ("steps", "tokens_seen", "train_seconds")}}
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     say("final " + json.dumps(summary["agreement"]))
@@ -287,6 +297,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--eval-windows", type=int, default=12)
+    ap.add_argument("--init-from", default=None, help="a work dir of an earlier run: continue from its adapters")
     ap.add_argument("--export", action="store_true")
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args()
