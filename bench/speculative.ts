@@ -252,6 +252,10 @@ export function describeSetting(s: ProjectedSetting): string {
   return `${s.kind} draft path, exit layer ${s.exitLayer}, ${s.drafts} drafts: ${s.speedup.toFixed(2)}x at alpha ${s.acceptance.toFixed(2)} (${s.acceptanceFrom}), draft ${s.draftCost.toFixed(2)} of a step`;
 }
 
-export async function main(): Promise<number> {
-  return runTinyDenseBench('speculative', 512, benchSpeculative, formatSpeculativeBench);
+/** `--grid=1,2:2,4` times exit layers 1, 2 with 2 and 4 drafts only (a quicker run); default: the full grid. */
+export async function main(args: string[] = []): Promise<number> {
+  const spec = args.find((a) => a.startsWith('--grid='))?.slice('--grid='.length);
+  const [exits, lengths] = spec ? spec.split(':').map((list) => list.split(',').map(Number)) : [];
+  const grid = spec ? { exitLayers: exits, draftLengths: lengths } : FULL_GRID;
+  return runTinyDenseBench('speculative', 512, (gpu, runtime) => benchSpeculative(gpu, runtime, 48, grid), formatSpeculativeBench);
 }

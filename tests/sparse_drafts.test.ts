@@ -4,6 +4,7 @@ import { readFixture } from './helpers/fixtures';
 import { exitSource, sourceTokensPerLayer, sparseLayerFraction, sparseSource, SourceAcceptance } from '../src/decode/draft_source';
 import { tokensPerLayer } from '../src/decode/exit_policy';
 import type { Strategy } from '../src/contract/types';
+import { alphaFromAcceptance, draftCost, project } from '../bench/projection';
 
 /** Sirius: the activation-sparse model drafts, the dense model verifies. */
 const fixture = readFixture('tests/fixtures/models/llama-gqa3/fixture.safetensors');
@@ -63,6 +64,16 @@ describe('draft sources in the cost model', () => {
     const best = acceptance.best(8, 4, 1, 0);
     expect(best.draftLength).toBe(4);
     expect(best.tpl).toBeCloseTo(5 / (4 * (sparse.passLayers + 1) + 9), 12);
+    // the bandwidth-bound projection: issue 20's example, exit 2 of tiny-dense (0.35 of a step), alpha 0.52, 2 drafts
+    expect(draftCost(config, 'exit', 2)).toBeCloseTo(0.347, 3);
+    const example = project({ kind: 'exit', exitLayer: 2, acceptance: 0.52, acceptanceFrom: 'held-out', draftCost: 0.35 }, 2);
+    expect(example.tokensPerRound).toBeCloseTo((1 - 0.52 ** 3) / (1 - 0.52), 12);
+    expect(example.speedup).toBeCloseTo(example.tokensPerRound / 1.7, 12);
+    // per-token alpha back from a measured accepted/drafted fraction
+    for (const [alpha, d] of [[0.3, 2], [0.7, 6], [0.95, 4]]) {
+      const fraction = (alpha * (1 - alpha ** d)) / (1 - alpha) / d;
+      expect(alphaFromAcceptance(fraction, d)).toBeCloseTo(alpha, 9);
+    }
     runtime.dispose();
   });
 });
