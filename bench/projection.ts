@@ -4,7 +4,7 @@
  * (draft source, exit layer, drafts) settings are worth timing, and whether 2x is reachable with these drafts.
  */
 import type { ModelConfig } from '../src/model/config';
-import { sparseLayerFraction } from '../src/decode/draft_source';
+import { sparseLayerFraction } from '../src/decode/draft_paths';
 
 export const PROJECTION_ASSUMPTIONS = [
   'bandwidth-bound: a pass costs in proportion to the weight bytes it reads (KV cache and activations left out; short contexts)',
@@ -17,7 +17,7 @@ export const PROJECTION_ASSUMPTIONS = [
 export type PathKind = 'exit' | 'adapter' | 'sparse';
 
 /** A draft path with its per-token greedy acceptance and its cost as a fraction of one plain step's weight bytes. */
-export interface DraftPath {
+export interface ProjectedPath {
   kind: PathKind;
   exitLayer: number;
   /** per-token greedy acceptance alpha */
@@ -28,7 +28,7 @@ export interface DraftPath {
   draftCost: number;
 }
 
-export interface ProjectedSetting extends DraftPath {
+export interface ProjectedSetting extends ProjectedPath {
   drafts: number;
   tokensPerRound: number;
   /** tokens per round over the round's cost in steps: d·draftCost + 1 */
@@ -66,7 +66,7 @@ export function alphaFromAcceptance(fraction: number, drafts: number): number {
   return (lo + hi) / 2;
 }
 
-export function project(path: DraftPath, drafts: number): ProjectedSetting {
+export function project(path: ProjectedPath, drafts: number): ProjectedSetting {
   const tokensPerRound = 1 + acceptedPerRound(path.acceptance, drafts);
   return { ...path, drafts, tokensPerRound, speedup: tokensPerRound / (drafts * path.draftCost + 1) };
 }

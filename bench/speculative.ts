@@ -19,7 +19,7 @@ import { argmax } from '../src/kernels/sampling';
 import type { Runtime } from '../src/runtime/runtime';
 import type { Strategy } from '../src/contract/types';
 import { median, runTinyDenseBench } from './tiny_dense';
-import { alphaFromAcceptance, bestProjected, draftCost, project, PROJECTION_ASSUMPTIONS, type DraftPath, type ProjectedSetting } from './projection';
+import { alphaFromAcceptance, bestProjected, draftCost, project, PROJECTION_ASSUMPTIONS, type ProjectedPath, type ProjectedSetting } from './projection';
 
 export interface FixedRun {
   exitLayer: number;
@@ -221,7 +221,7 @@ function projectionSettings(runtime: Runtime, fixed: FixedRun[], sparse: SparseB
     kind, exitLayer: f.exitLayer, acceptance: alphaFromAcceptance(f.acceptance, f.draftLength), acceptanceFrom: 'runtime',
     draftCost: draftCost(config, kind, f.exitLayer, { sparsity: sparse.sparsity }),
   }, f.draftLength);
-  const paths: DraftPath[] = [
+  const paths: ProjectedPath[] = [
     ...grid.exitLayers.map((exitLayer) => ({ kind: 'exit' as const, exitLayer, acceptance: heldOut.plain[exitLayer - 1], acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'exit', exitLayer) })),
     ...heldOut.adapters.map((a) => ({ kind: 'adapter' as const, exitLayer: a.exitLayer, acceptance: a.acceptance, acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'adapter', a.exitLayer, { adapterParams: a.params }) })),
   ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadRuntime } from './helpers/runtime';
 import { readFixture } from './helpers/fixtures';
-import { exitSource, sourceTokensPerLayer, sparseLayerFraction, sparseSource, SourceAcceptance } from '../src/decode/draft_source';
+import { exitPath, pathTokensPerLayer, sparseLayerFraction, sparsePath, PathAcceptance } from '../src/decode/draft_paths';
 import { tokensPerLayer } from '../src/decode/exit_policy';
 import type { Strategy } from '../src/contract/types';
 import { alphaFromAcceptance, draftCost, project } from '../bench/projection';
@@ -50,17 +50,17 @@ describe('sparse (Sirius) drafts', () => {
 describe('draft sources in the cost model', () => {
   it('prices an exit source exactly as DEL does, and a sparse one by the weight bytes its passes read', async () => {
     for (const [alpha, e, d, rho] of [[0.5, 2, 3, 0], [0.8, 1, 6, 0.3], [1, 4, 2, 1]]) {
-      expect(sourceTokensPerLayer(alpha, exitSource(e), d, 8, 1, rho)).toBeCloseTo(tokensPerLayer(alpha, e, d, 8, 1, rho), 12);
+      expect(pathTokensPerLayer(alpha, exitPath(e), d, 8, 1, rho)).toBeCloseTo(tokensPerLayer(alpha, e, d, 8, 1, rho), 12);
     }
     const runtime = await loadRuntime('public/models/tiny-dense');
     const { config } = runtime;
     expect(sparseLayerFraction(config, 0)).toBeCloseTo(1, 12);
     // tiny-dense: attention 196,608 weights per layer, MLP 245,760; at 50% the up and down rows read halve
     expect(sparseLayerFraction(config, 0.5)).toBeCloseTo((196608 + 245760 * (2 / 3)) / (196608 + 245760), 12);
-    const sparse = sparseSource(config, 8, 0.5);
+    const sparse = sparsePath(config, 8, 0.5);
     expect(sparse.reusedLayers).toBe(0);
     // perfect sparse drafts: d + 1 tokens for d sparse passes and one full verify
-    const acceptance = new SourceAcceptance(sparse, 0.9, { rate: 1, trials: 1 });
+    const acceptance = new PathAcceptance(sparse, 0.9, { rate: 1, trials: 1 });
     const best = acceptance.best(8, 4, 1, 0);
     expect(best.draftLength).toBe(4);
     expect(best.tpl).toBeCloseTo(5 / (4 * (sparse.passLayers + 1) + 9), 12);

@@ -2,7 +2,7 @@ import type { DecodeContext, DecodeStrategy, TokenConstraint } from './strategy'
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
 import { ExitPolicy, tokensPerLayer } from './exit_policy';
-import { exitSource, sparseSource, SourceAcceptance, type DraftSource } from './draft_source';
+import { exitPath, sparsePath, PathAcceptance, type DraftPath } from './draft_paths';
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
@@ -79,7 +79,7 @@ interface RoundPlan {
   /** absolute position of the pending token */
   start: number;
   exitLayer: number;
-  source: DraftSource;
+  path: DraftPath;
   maxDraft: number;
   /** capture the states after this many layers for shadow tokens (DEL), or null */
   shadowLayer: number | null;
@@ -103,7 +103,7 @@ interface RoundOutcome {
  * length can be chosen per round from shadow-token acceptance rates (DEL).
  *
  * On a model loaded with an activation-sparse MLP, a second draft source is Sirius': the sparse model (optionally
- * cut at an exit layer) drafts and the dense model verifies every row through every layer (draft_source.ts), so the
+ * cut at an exit layer) drafts and the dense model verifies every row through every layer (draft_paths.ts), so the
  * output stays the dense model's. While the strategy runs, every pass but a sparse draft is dense. DEL chooses the
  * sparse source over its exit choice when the sparse source's TPL, at its own acceptance (measured by drafting with
  * it, from a prior of 0.5), is higher.
@@ -160,7 +160,7 @@ export class SelfSpeculative implements DecodeStrategy {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
-        let choice: { exitLayer: number; draftLength: number; source?: DraftSource } = policy.choose(fixedExit, fixedDraft);
+        let choice: { exitLayer: number; draftLength: number; path?: DraftPath } = policy.choose(fixedExit, fixedDraft);
         if (sirius && (this.options.draftSource === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedDraft);
         const probe = calibration?.probeDue() ?? false;
         if (probe) {
@@ -172,9 +172,9 @@ export class SelfSpeculative implements DecodeStrategy {
         // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
         const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const source = choice.source ?? exitSource(choice.exitLayer);
-        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 && source.kind === 'exit' ? choice.exitLayer : null, shadowTurn++) : null;
-        const plan = { start, exitLayer: choice.exitLayer, source, maxDraft: roomLeft, shadowLayer };
+        const path = choice.path ?? exitPath(choice.exitLayer);
+        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 && path.kind === 'exit' ? choice.exitLayer : null, shadowTurn++) : null;
+        const plan = { start, exitLayer: choice.exitLayer, path, maxDraft: roomLeft, shadowLayer };
         if (roomLeft === 0 && shadowLayer === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
@@ -193,16 +193,16 @@ export class SelfSpeculative implements DecodeStrategy {
         stats.accepted += accepted;
         if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
         if (drafted > 0) {
-          const perSource = (stats.acceptanceBySource[source.kind] ??= { drafted: 0, accepted: 0 });
+          const perSource = (stats.acceptanceBySource[path.kind] ??= { drafted: 0, accepted: 0 });
           perSource.drafted += drafted;
           perSource.accepted += accepted;
         }
-        if (drafted > 0 && source.kind === 'exit') {
+        if (drafted > 0 && path.kind === 'exit') {
           const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
           perLayer.drafted += drafted;
           perLayer.accepted += accepted;
         }
-        if (source.kind === 'sparse') sirius!.observe(accepted, Math.min(accepted + 1, drafted));
+        if (path.kind === 'sparse') sirius!.observe(accepted, Math.min(accepted + 1, drafted));
         else policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
         if (shadowLayer !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
@@ -224,20 +224,20 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 
   /** The Sirius draft source (the sparse model's first `exitLayer` layers, all by default), when the options and the model allow one. */
-  private siriusSource(model: Transformer, exitLayer: number | 'auto'): SourceAcceptance | null {
+  private siriusSource(model: Transformer, exitLayer: number | 'auto'): PathAcceptance | null {
     const { draftSource = 'auto' } = this.options;
     if (draftSource === 'sparse' && !model.sparse) throw new RangeError("draftSource 'sparse' needs a model loaded with sparsity: { mlp }");
     if (draftSource === 'exit' || !model.sparse) return null;
-    return new SourceAcceptance(sparseSource(model.config, exitLayer === 'auto' ? model.config.layers : exitLayer, model.sparse.target));
+    return new PathAcceptance(sparsePath(model.config, exitLayer === 'auto' ? model.config.layers : exitLayer, model.sparse.target));
   }
 
   /** Sparse drafts instead of DEL's exit choice when pinned, or when their TPL (measured acceptance, cost model) is higher. */
-  private preferSparse(choice: { exitLayer: number; draftLength: number }, sirius: SourceAcceptance, policy: ExitPolicy, fixedDraft?: number) {
+  private preferSparse(choice: { exitLayer: number; draftLength: number }, sirius: PathAcceptance, policy: ExitPolicy, fixedDraft?: number) {
     const { layers, headCost, rowCost } = policy;
     const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft);
     const exitTpl = tokensPerLayer(policy.rate(choice.exitLayer), choice.exitLayer, choice.draftLength, layers, headCost, rowCost);
     const pinned = this.options.draftSource === 'sparse';
-    return pinned || sparse.tpl > exitTpl ? { exitLayer: sirius.source.exitLayer, draftLength: sparse.draftLength, source: sirius.source } : choice;
+    return pinned || sparse.tpl > exitTpl ? { exitLayer: sirius.path.exitLayer, draftLength: sparse.draftLength, path: sirius.path } : choice;
   }
 
   /**
@@ -328,7 +328,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const { gpu, model } = ctx;
     const { act, config } = model;
     const rowBytes = 4 * config.hidden;
-    const sparse = plan.source.kind === 'sparse' ? model.sparse : undefined;
+    const sparse = plan.path.kind === 'sparse' ? model.sparse : undefined;
     model.embed(step, b.tokens, i, 1);
     if (sparse) sparse.dense = false; // read when the passes are recorded: only this draft's MLPs skip neurons
     this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadowLayer, i);
@@ -359,7 +359,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const rowBytes = 4 * config.hidden;
     const rows = k + 1;
     const vocab = config.vocab;
-    const reused = plan.source.reusedLayers;
+    const reused = plan.path.reusedLayers;
     if (reused > 0) {
       model.embed(step, b.tokens, k, 1);
       this.layersCapturing(step, model, b, 1, plan.start + k, 0, reused, plan.shadowLayer, k);

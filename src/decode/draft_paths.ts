@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../model/config';
 
 /** Where a self-speculative draft comes from. */
-export type DraftSourceKind = 'exit' | 'sparse';
+export type DraftPathKind = 'exit' | 'sparse';
 
 /**
  * A draft path and its cost in the units of DEL's cost model (dense single-row layers; the head is extra):
@@ -10,8 +10,8 @@ export type DraftSourceKind = 'exit' | 'sparse';
  * - `sparse` (Sirius): layers 1..ℓ with the activation-sparse MLP (ℓ = L: the whole model made sparse). Its states
  *   are not the dense model's, so the verify runs every row through every layer densely: lossless.
  */
-export interface DraftSource {
-  kind: DraftSourceKind;
+export interface DraftPath {
+  kind: DraftPathKind;
   exitLayer: number;
   /** one draft pass before the head, in dense layers */
   passLayers: number;
@@ -19,11 +19,11 @@ export interface DraftSource {
   reusedLayers: number;
 }
 
-export function exitSource(exitLayer: number): DraftSource {
+export function exitPath(exitLayer: number): DraftPath {
   return { kind: 'exit', exitLayer, passLayers: exitLayer, reusedLayers: exitLayer };
 }
 
-export function sparseSource(config: ModelConfig, exitLayer: number, target: number): DraftSource {
+export function sparsePath(config: ModelConfig, exitLayer: number, target: number): DraftPath {
   return { kind: 'sparse', exitLayer, passLayers: exitLayer * sparseLayerFraction(config, target), reusedLayers: 0 };
 }
 
@@ -42,7 +42,7 @@ export function sparseLayerFraction(config: ModelConfig, target: number): number
  * TPL of a round drafting d tokens from `source` at acceptance α: expected tokens (1 − α^{d+1}) / (1 − α) over
  * layers run, d·(pass + h) + r + (L − r + h)·(1 + ρ·d) with r the reused layers (exit sources: ExitPolicy's formula).
  */
-export function sourceTokensPerLayer(alpha: number, source: DraftSource, draftLength: number, layers: number, headCost: number, rowCost: number): number {
+export function pathTokensPerLayer(alpha: number, source: DraftPath, draftLength: number, layers: number, headCost: number, rowCost: number): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
   const r = source.reusedLayers;
   const verify = r + (layers - r + headCost) * (1 + rowCost * draftLength);
@@ -53,11 +53,11 @@ export function sourceTokensPerLayer(alpha: number, source: DraftSource, draftLe
  * Acceptance of a draft source measured only by drafting with it (no shadow tokens can stand in for a sparse
  * pass), decayed like ExitPolicy's per-layer rates, and its best draft length under the cost model.
  */
-export class SourceAcceptance {
+export class PathAcceptance {
   private matches: number;
   private trials: number;
 
-  constructor(readonly source: DraftSource, readonly decay = 0.9, prior = { rate: 0.5, trials: 2 }) {
+  constructor(readonly path: DraftPath, readonly decay = 0.9, prior = { rate: 0.5, trials: 2 }) {
     this.matches = prior.rate * prior.trials;
     this.trials = prior.trials;
   }
@@ -76,7 +76,7 @@ export class SourceAcceptance {
   best(layers: number, maxDraft: number, headCost: number, rowCost: number, fixedDraft?: number, minDraft = 1): { draftLength: number; tpl: number } {
     let best = { draftLength: fixedDraft ?? minDraft, tpl: -1 };
     for (let d = fixedDraft ?? minDraft; d <= (fixedDraft ?? maxDraft); d++) {
-      const tpl = sourceTokensPerLayer(this.rate(), this.source, d, layers, headCost, rowCost);
+      const tpl = pathTokensPerLayer(this.rate(), this.path, d, layers, headCost, rowCost);
       if (tpl > best.tpl) best = { draftLength: d, tpl };
     }
     return best;
