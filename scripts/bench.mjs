@@ -86,8 +86,8 @@ results.ratios = {
   self_speculative_projected_bandwidth_bound: results.node.speculative.projection?.best.speedup,
   ...results.node.moe.ratios,
   // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
-  decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
-  prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
+  decode_vs_llamacpp_cpu: results.node.gguf?.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
+  prefill_vs_llamacpp_cpu: results.node.gguf?.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
   // Node, bench/chat.ts: json_object decode tok/s over unconstrained
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
   // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
@@ -103,7 +103,7 @@ const md = [
   '',
   '| ratio | value |',
   '|---|---|',
-  ...Object.entries(results.ratios).map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+  ...Object.entries(results.ratios).filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${fmt(v)} |`), // a ratio whose bench is not in this record is left out
   '',
   '| runtime | prefill tok/s | decode tok/s | same greedy tokens as ours |',
   '|---|---|---|---|',
@@ -140,10 +140,12 @@ const md = [
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
   '',
-  `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
-  '|---|---|---|---|',
-  ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
-  '',
+  ...(results.node.gguf ? [
+    `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
+    '|---|---|---|---|',
+    ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
+    '',
+  ] : []),
   ...(results.node.chat ? [
     `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +
       `151,936-token masks ${Object.entries(results.node.chat.largeVocabMaskMs).map(([k, v]) => `${k} ${fmt(v)} ms`).join(', ')}; ` +
