@@ -39,6 +39,8 @@ export class Transformer {
     readonly kv: KvCache,
     readonly rows: number,
     readonly mlpBlock: MlpBlock = denseMlp,
+    /** the activation-sparse MLP, when the model was loaded with one (Sirius drafts switch it per pass) */
+    readonly sparse?: SparseControl,
   ) {
     this.act = new Activations(gpu, config, rows);
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
@@ -181,6 +183,13 @@ function adapterRope(config: ModelConfig, exitLayer: number, headDim: number): R
 export interface BlockOutput {
   y: GPUBuffer;
   accumulate: boolean;
+}
+
+/** An activation-sparse MLP as a strategy sees it: its target fraction of skipped neurons and a switch that makes every pass dense. */
+export interface SparseControl {
+  readonly target: number;
+  /** true: every pass runs the dense MLP (a lossless verify); false: 1-row passes skip neurons */
+  dense: boolean;
 }
 
 /** A linear layer of normedLinears: its weight, output and epilogue (its input is the normed x). */

@@ -91,7 +91,7 @@ export class Runtime {
     const windows = config.recipe.map((r) => r.attention.window);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows), windows);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
-    const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
+    const model = new Transformer(gpu, config, weights, kv, rows, mlp.block, mlp.sparse);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
