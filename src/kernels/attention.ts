@@ -180,7 +180,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const firstTile = Math.floor(windowStart(a.startPos, window) / TILE);
   const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
-  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles, window, firstTile };
+  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window, firstTile };
   // every row in one tile (a short context): the partial pass writes the output, and no reduce runs
   const direct = tiles === 1;
   const buffers = [a.q, a.kCache, a.vCache, direct ? a.out : partO, partML];
@@ -191,7 +191,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
       params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
       overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
     });
-    step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
+    step.dispatch(partial, buffers, { ...params, tiles }, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial',
