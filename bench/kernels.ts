@@ -78,7 +78,7 @@ export async function benchKernels(
   const arena = new ParamArena(gpu);
   const words = copyBytes / 16;
   const src = storageBuffer(gpu, 'copy-src', copyBytes), dst = storageBuffer(gpu, 'copy-dst', copyBytes);
-  const copyKernel = kernel(gpu, { shader: 'misc/copy', buffers: { src: 'read', dst: 'rw' }, params: { n: 'u32' }, overrides: { WG: COPY_WG } });
+  const copyKernel = kernel(gpu, { shader: 'misc/copy', overrides: { WG: COPY_WG } });
   const copyMs = await timeDispatches(gpu, arena, iterations, runs, (step) =>
     step.dispatch(copyKernel, [src, dst], { n: words }, grid1d(gpu, Math.ceil(words / COPY_WG))));
   const copyGbps = (2 * copyBytes) / copyMs / 1e6;

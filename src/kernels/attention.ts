@@ -41,12 +41,7 @@ export function kvWrite(
   a: CacheSlots & { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number },
 ): void {
   checkWrite('kvWrite', a);
-  const k = kernel(gpu, {
-    shader: 'attention/kv_write',
-    buffers: { k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvHeads: 'u32', maxSeq: 'u32' },
-    overrides: { WG: KV_WRITE_WG, HEAD_DIM: a.headDim },
-  });
+  const k = kernel(gpu, { shader: 'attention/kv_write', overrides: { WG: KV_WRITE_WG, HEAD_DIM: a.headDim } });
   const { tokens, startPos, kvHeads, headDim, maxSeq } = a;
   step.dispatch(k, [a.k, a.v, a.kCache, a.vCache], { tokens, startPos, kvHeads, maxSeq }, [Math.ceil(headDim / KV_WRITE_WG), tokens, kvHeads]);
 }
@@ -83,8 +78,6 @@ export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
   if (table.rotaryDim > headDim) throw new Error(`ropeKvWrite: rotaryDim ${table.rotaryDim} exceeds headDim ${headDim}`);
   const k = kernel(gpu, {
     shader: 'attention/rope_kv_write',
-    buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
-    params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
     overrides: { WG: ROPE_WG, HEAD_DIM: headDim, ROT_HALF: table.rotaryDim / 2, ATTN_FACTOR: table.attentionFactor },
   });
   const buffers = [ropeTableBuffer(gpu, table), a.q, a.k, a.v, a.kCache, a.vCache];
@@ -187,27 +180,15 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (variant === 'serial') {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial_serial',
-      buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
       overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
     });
     step.dispatch(partial, buffers, { ...params, tiles }, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
-    const partial = kernel(gpu, {
-      shader: 'attention/decode_partial',
-      buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
-    });
+    const partial = kernel(gpu, { shader: 'attention/decode_partial', overrides: { TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score } });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
   if (direct) return;
-  const reduce = kernel(gpu, {
-    shader: 'attention/decode_reduce',
-    buffers: { partO: 'read', partML: 'read', out: 'rw' },
-    params: { startPos: 'u32', heads: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
-    overrides: { TILE, HEAD_DIM: a.headDim },
-  });
+  const reduce = kernel(gpu, { shader: 'attention/decode_reduce', overrides: { TILE, HEAD_DIM: a.headDim } });
   step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles, window, firstTile }, [a.heads, a.tokens]);
 }
 
@@ -217,8 +198,6 @@ const FLASH_WG = 16;
 function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
     shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
-    buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32' },
     overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, ...scoreOverrides(a) },
   });
   const params = { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window: a.window ?? 0 };

@@ -31,12 +31,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, A
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
-  const k = kernel(gpu, {
-    shader: 'matmul/gemv_gguf',
-    buffers: { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' },
-    params: { rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32' },
-    overrides: { GGML: GGML_ID[format], WG, MB: mb, ACT },
-  });
+  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_ID[format], WG, MB: mb, ACT } });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);
 }
@@ -44,12 +39,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, A
 /** embed() for one row piece (rows rowStart.. of the whole table) in a GGUF block format: out[t, :] = row ids[idsOffset + t], decoded. */
 export function ggmlEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix; rowStart: number; out: GPUBuffer }, format: GgmlFormat): void {
   checkBlocks(a.table, format, 'embed');
-  const k = kernel(gpu, {
-    shader: 'misc/embed_gguf',
-    buffers: { ids: 'read', table: 'read', out: 'rw' },
-    params: { idsOffset: 'u32', count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32' },
-    overrides: { WG, GGML: GGML_ID[format] },
-  });
+  const k = kernel(gpu, { shader: 'misc/embed_gguf', overrides: { WG, GGML: GGML_ID[format] } });
   const params = { idsOffset: a.idsOffset, count: a.count, cols: a.table.cols, rowStart: a.rowStart, tableRows: a.table.rows };
   step.dispatch(k, [a.ids, a.table.data, a.out], params, [Math.ceil(a.table.cols / 8 / WG), a.count]);
 }

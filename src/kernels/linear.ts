@@ -113,19 +113,14 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb, ACT } })
-      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT } });
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT } })
+      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT } });
     const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY, ACT } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT } });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }
-
-const BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'read' } as const;
-const PARAMS = {
-  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
-} as const;

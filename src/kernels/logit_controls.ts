@@ -26,19 +26,14 @@ export function applyLogitControls(
   step: Step,
   a: { logits: GPUBuffer; row: number; vocab: number; counts: GPUBuffer; bias: GPUBuffer; mask: GPUBuffer; masked: boolean; penalties: Penalties },
 ): void {
-  const k = kernel(gpu, {
-    shader: 'misc/logit_controls',
-    buffers: { logits: 'rw', counts: 'read', bias: 'read', mask: 'read' },
-    params: { vocab: 'u32', row: 'u32', frequency: 'f32', presence: 'f32', repetition: 'f32', masked: 'u32' },
-    overrides: { WG: ELEMENTWISE_WG },
-  });
+  const k = kernel(gpu, { shader: 'misc/logit_controls', overrides: { WG: ELEMENTWISE_WG } });
   const { frequency, presence, repetition } = a.penalties;
   step.dispatch(k, [a.logits, a.counts, a.bias, a.mask], { vocab: a.vocab, row: a.row, frequency, presence, repetition, masked: a.masked ? 1 : 0 }, grid1d(gpu, Math.ceil(a.vocab / ELEMENTWISE_WG)));
 }
 
 /** counts[tokens[index]] += 1: the token chosen on the GPU joins the penalties' counts without a readback. */
 export function countToken(gpu: Gpu, step: Step, a: { tokens: GPUBuffer; index: number; counts: GPUBuffer }): void {
-  const k = kernel(gpu, { shader: 'misc/count_token', buffers: { tokens: 'read', counts: 'rw' }, params: { index: 'u32' } });
+  const k = kernel(gpu, { shader: 'misc/count_token' });
   step.dispatch(k, [a.tokens, a.counts], { index: a.index }, [1]);
 }
 
@@ -57,11 +52,6 @@ export function logprobs(
   width = rowWidth(gpu),
 ): void {
   if (!(a.top >= 0 && a.top <= MAX_TOP_LOGPROBS)) throw new Error(`logprobs: top ${a.top} is outside [0, ${MAX_TOP_LOGPROBS}]`);
-  const k = kernel(gpu, {
-    shader: 'misc/logprobs',
-    buffers: { logits: 'read', tokens: 'read', out: 'rw' },
-    params: { vocab: 'u32', row: 'u32', tokenIndex: 'u32', top: 'u32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/logprobs', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.tokens, a.out], { vocab: a.vocab, row: a.row, tokenIndex: a.tokenIndex, top: a.top, outOffset: a.outOffset }, [1]);
 }

@@ -35,12 +35,7 @@ export interface RmsNormArgs {
  * `accumulate` adds into y. `wg` overrides the reduction width.
  */
 export function rmsNorm(gpu: Gpu, step: Step, a: RmsNormArgs, wg = rowReduceWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'misc/rmsnorm',
-    buffers: { x: 'read', weight: 'read', y: 'rw' },
-    params: { dim: 'u32', x_offset: 'u32', y_offset: 'u32', eps: 'f32' },
-    overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0, ACCUMULATE: a.accumulate ? 1 : 0 },
-  });
+  const k = kernel(gpu, { shader: 'misc/rmsnorm', overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0, ACCUMULATE: a.accumulate ? 1 : 0 } });
   step.dispatch(k, [a.x, a.weight, a.y], { dim: a.dim, x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0, eps: a.eps }, grid1d(gpu, a.rows));
 }
 
@@ -63,12 +58,7 @@ export interface HeadRmsNormArgs {
  * bits rmsNorm would give it as a row of [tokens * heads, headDim]. `wg` overrides the reduction width.
  */
 export function headRmsNorm(gpu: Gpu, step: Step, a: HeadRmsNormArgs, wg = rowReduceWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'misc/head_rmsnorm',
-    buffers: { qWeight: 'read', kWeight: 'read', q: 'rw', k: 'rw' },
-    params: { qRows: 'u32', rows: 'u32', headDim: 'u32', eps: 'f32' },
-    overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0 },
-  });
+  const k = kernel(gpu, { shader: 'misc/head_rmsnorm', overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0 } });
   const qRows = a.tokens * a.heads, rows = qRows + a.tokens * a.kvHeads;
   step.dispatch(k, [a.qWeight, a.kWeight, a.q, a.k], { qRows, rows, headDim: a.headDim, eps: a.eps }, grid1d(gpu, rows));
 }

@@ -18,12 +18,7 @@ export function argmax(
   a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number; logitsRowOffset?: number },
   width = rowWidth(gpu),
 ): void {
-  const k = kernel(gpu, {
-    shader: 'misc/argmax',
-    buffers: { logits: 'read', out: 'rw' },
-    params: { vocab: 'u32', outOffset: 'u32', logitsRowOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/argmax', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, outOffset: a.outOffset, logitsRowOffset: a.logitsRowOffset ?? 0 }, [a.rows]);
 }
 
@@ -39,12 +34,7 @@ export function distribution(
 ): void {
   if (!(a.temperature > 0)) throw new Error(`distribution: temperature ${a.temperature} must be > 0 (use argmax for greedy)`);
   if (!(a.topP > 0 && a.topP <= 1)) throw new Error(`distribution: topP ${a.topP} must be in (0, 1]`);
-  const k = kernel(gpu, {
-    shader: 'misc/distribution',
-    buffers: { logits: 'read', probs: 'rw' },
-    params: { vocab: 'u32', temperature: 'f32', topK: 'u32', topP: 'f32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/distribution', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.probs], { vocab: a.vocab, temperature: a.temperature, topK: a.topK, topP: a.topP }, [a.rows]);
 }
 
@@ -59,11 +49,6 @@ export function sampleFromProbs(
   width = rowWidth(gpu),
 ): void {
   if (!(a.uniform >= 0 && a.uniform < 1)) throw new Error(`sampleFromProbs: uniform ${a.uniform} is not in [0, 1)`);
-  const k = kernel(gpu, {
-    shader: 'misc/sample',
-    buffers: { probs: 'read', out: 'rw' },
-    params: { row: 'u32', vocab: 'u32', uniform: 'f32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/sample', overrides: { WG: width } });
   step.dispatch(k, [a.probs, a.out], { row: a.row, vocab: a.vocab, uniform: a.uniform, outOffset: a.outOffset }, [1]);
 }

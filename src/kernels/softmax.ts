@@ -6,6 +6,6 @@ import { rowReduceWidth } from './norm';
 
 /** x[r, :] = softmax(x[r, :]) in place for `rows` rows of `cols` f32 (max-subtracted). `wg` overrides the reduction width. */
 export function softmaxRows(gpu: Gpu, step: Step, a: { x: GPUBuffer; rows: number; cols: number }, wg = rowReduceWidth(gpu)): void {
-  const k = kernel(gpu, { shader: 'misc/softmax', buffers: { x: 'rw' }, params: { cols: 'u32' }, overrides: { WG: wg } });
+  const k = kernel(gpu, { shader: 'misc/softmax', overrides: { WG: wg } });
   step.dispatch(k, [a.x], { cols: a.cols }, grid1d(gpu, a.rows));
 }

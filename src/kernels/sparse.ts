@@ -28,7 +28,7 @@ const UP_ROWS = 4;
  * workgroup prefix sum (a sequential loop with the CPU adapters' one-lane shape: barriers are expensive there).
  */
 export function compactLive(gpu: Gpu, step: Step, a: Pick<SparseUpArgs, 'gate' | 'live' | 'threshold'> & { neurons: number }, shape: GemvShape = gemvShape(gpu)): void {
-  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { gate: 'read', live: 'rw' }, params: { n: 'u32', threshold: 'f32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
+  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
   step.dispatch(compact, [a.gate, a.live], { n: a.neurons, threshold: a.threshold }, [1]);
 }
 
@@ -44,8 +44,6 @@ export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvSh
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'matmul/sparse_up_act',
-    buffers: { x: 'read', live: 'rw', w: 'read', scales: 'read' },
-    params: { cols: 'u32', x_offset: 'u32' },
     overrides: { FORMAT: FORMAT_ID[denseFormat(up, 'activation-sparse kernels')], WG: wg, LANES: lanes },
   });
   const buffers = [a.x, a.live, up.data, up.scales ?? unusedBinding(gpu)];
@@ -91,18 +89,11 @@ export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, chunk = spmv
   const WG = 64;
   const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',
-    buffers: { live: 'read', w: 'read', scales: 'read', partial: 'rw' },
-    params: { neurons: 'u32', n: 'u32' },
     overrides: { FORMAT: FORMAT_ID[denseFormat(downT, 'activation-sparse kernels')], WG, CHUNK: chunk },
   });
   const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
   step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), Math.ceil(neurons / chunk)]);
-  const reduce = kernel(gpu, {
-    shader: 'matmul/sparse_reduce',
-    buffers: { live: 'read', partial: 'read', y: 'rw' },
-    params: { n: 'u32', chunk: 'u32', accumulate: 'u32', y_offset: 'u32' },
-    overrides: { WG },
-  });
+  const reduce = kernel(gpu, { shader: 'matmul/sparse_reduce', overrides: { WG } });
   const params = { n: hidden, chunk, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
   step.dispatch(reduce, [a.live, a.partial, a.y], params, grid1d(gpu, Math.ceil(hidden / WG)));
 }
@@ -158,12 +149,7 @@ export interface BsrMatmulArgs {
 /** y (+)= x · Wᵀ with W block-sparse. */
 export function bsrMatmul(gpu: Gpu, step: Step, a: BsrMatmulArgs): void {
   const WG = 64;
-  const k = kernel(gpu, {
-    shader: 'matmul/spmm_block',
-    buffers: { x: 'read', row_ptr: 'read', col_idx: 'read', values: 'read', y: 'rw' },
-    params: { rows: 'u32', n: 'u32', k: 'u32', block: 'u32', accumulate: 'u32' },
-    overrides: { WG },
-  });
+  const k = kernel(gpu, { shader: 'matmul/spmm_block', overrides: { WG } });
   const { w } = a;
   const params = { rows: a.rows, n: w.rows, k: w.cols, block: w.block, accumulate: a.accumulate ? 1 : 0 };
   step.dispatch(k, [a.x, w.rowPtr, w.colIdx, w.values, a.y], params, [Math.ceil(w.rows / WG), a.rows]);
