@@ -9,7 +9,8 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { kernel } from '../src/gpu/kernel';
 import { grid1d } from '../src/kernels/grid';
-import { GEMV_MAX_ROWS, gemvShape, linear, type GemvShape } from '../src/kernels/linear';
+import { linear } from '../src/kernels/linear';
+import { GEMV_MAX_ROWS, type GemvShape } from '../src/gpu/tuning';
 import type { WeightFormat, WeightMatrix } from '../src/kernels/tensor';
 
 export interface GemvResult {
@@ -73,7 +74,7 @@ function benchWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number)
 
 export async function benchKernels(
   gpu: Gpu,
-  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gemvShape(gpu) as GemvShape } = {},
+  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gpu.tuning.gemv } = {},
 ): Promise<KernelBench> {
   const arena = new ParamArena(gpu);
   const words = copyBytes / 16;

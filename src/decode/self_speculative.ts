@@ -7,7 +7,7 @@ import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { TokenOrigin } from '../contract/types';
 
@@ -125,7 +125,7 @@ export class SelfSpeculative implements DecodeStrategy {
     if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
     const policy = new ExitPolicy(layers, maxDraft);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
@@ -334,14 +334,11 @@ function pickShadowLayer(layers: number, exitLayer: number | null, turn: number)
 
 /** Online estimate of the row-cost factor ρ from the measured ms per emitted token of plain and speculative rounds. */
 class RowCostCalibration {
-  rowCost: number;
   private plainMs = NaN;
   private speculativeMs = NaN;
   private rounds = 0;
 
-  constructor(software: boolean) {
-    this.rowCost = software ? 1 : 0.1;
-  }
+  constructor(public rowCost: number) {}
 
   /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
   probeDue(): boolean {

@@ -2,6 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
+import type { SplitKKernel } from '../gpu/tuning';
 import { ropeTableBuffer, rotationTable, type Rotation } from './rope';
 
 const KV_WRITE_WG = 64;
@@ -89,19 +90,14 @@ export const SPLIT_K_MAX_TOKENS = 16;
 /** Largest head the register kernels (flash, serial split-K) hold: 4 × their register arrays' length (common/head_registers.wgsl). */
 const REGISTER_HEAD_DIM = 128;
 
-/**
- * The split-K partial kernels: 'lanes' spreads a key tile over HEAD_DIM / 4 invocations (GPUs, and heads
- * above REGISTER_HEAD_DIM); 'serial' gives each invocation a tile, q and the output in registers (CPU adapters:
- * 1.4-2.2x faster there). Keys per tile are fixed per kernel, because a row's bits depend on where its tiles start.
- */
-export type SplitKKernel = 'lanes' | 'serial';
+/** Keys per tile of the split-K partial kernels (src/gpu/tuning.ts), fixed per kernel because a row's bits depend on where its tiles start. */
 export const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
 /** (head, tile) pairs per workgroup of the serial kernel: one SIMD group of SwiftShader. */
 const SERIAL_WG = 4;
 
 /** The adapter's split-K partial kernel for a head size. */
 export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
-  return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
+  return headDim <= REGISTER_HEAD_DIM ? gpu.tuning.splitK : 'lanes';
 }
 
 /** The caches hold valid keys and values at the positions the rows see (0..startPos+tokens-1 without a window). */

@@ -1,6 +1,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
+import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
@@ -10,35 +11,12 @@ import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat
 export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
 const ACT_ID: Record<GatedActivation, number> = { silu: 0, gelu_pytorch_tanh: 1 };
 
-/** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
-export const GEMV_MAX_ROWS = 16;
 /** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv*.wgsl). */
 const GEMV_MAX_ROWS_PER_INVOCATION = 8;
 
 /** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. */
 export function gemvRowsPerInvocation(rows: number): number {
   return Math.ceil(rows / Math.ceil(rows / GEMV_MAX_ROWS_PER_INVOCATION));
-}
-
-/**
- * gemv workgroup shape: `lanes` invocations reduce one output row, `wg / lanes` output rows per workgroup;
- * `lanes: 1` is the register-blocked kernel (4 outputs per invocation, sequential K loop).
- * `maxRows`: activation rows up to which linear() takes gemv rather than the tiled matmul.
- */
-export interface GemvShape {
-  wg: number;
-  lanes: number;
-  maxRows: number;
-}
-
-/**
- * CPU adapters run the register-blocked gemv (shaders/matmul/gemv_blocked.wgsl: wide reductions and workgroup
- * memory are slow there) and take it for any number of rows: its row batches run several times faster there
- * than the workgroup-memory tiles of the matmul (barriers are expensive in software). GPUs split K over 64 lanes
- * and reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
- */
-export function gemvShape(gpu: Gpu): GemvShape {
-  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
 }
 
 /** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
@@ -88,7 +66,7 @@ export function linearKernel(w: { cols: number; format: WeightFormat }, rows: nu
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
-export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
+export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
   const pieces = rowPieces(a.w);
   if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);

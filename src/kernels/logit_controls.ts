@@ -2,7 +2,6 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { rowWidth } from './sampling';
 import { MAX_TOP_LOGPROBS } from '../contract/validate';
 
 /** Bit 31 of a counts entry: the token occurs in the prompt (the repetition penalty's "seen"); bits 0-30 count generations. */
@@ -49,7 +48,7 @@ export function logprobs(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; row: number; vocab: number; tokens: GPUBuffer; tokenIndex: number; top: number; out: GPUBuffer; outOffset: number },
-  width = rowWidth(gpu),
+  width = gpu.tuning.vocabRow,
 ): void {
   if (!(a.top >= 0 && a.top <= MAX_TOP_LOGPROBS)) throw new Error(`logprobs: top ${a.top} is outside [0, ${MAX_TOP_LOGPROBS}]`);
   const k = kernel(gpu, { shader: 'misc/logprobs', overrides: { WG: width } });

@@ -3,18 +3,13 @@ import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { gemvShape, GEMV_MAX_ROWS, type GemvShape } from './linear';
+import { GEMV_MAX_ROWS, type GemvShape } from '../gpu/tuning';
 import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 
 /** `slots` entry of an expert with no weights bound in this round. */
 export const NO_SLOT = 0xffffffff;
 /** Upper bound on experts per layer (one workgroup scans the counts). */
 export const MAX_EXPERTS = 256;
-
-/** Grouped-GEMM tile: TX x TY invocations with 4 x 4 outputs each; a tile holds 4*TY sorted rows. */
-export function expertGemmTile(gpu: Gpu): { TX: number; TY: number } {
-  return gpu.adapter.isSoftware ? { TX: 16, TY: 4 } : { TX: 16, TY: 8 };
-}
 
 /** Where the parts of a routing plan (see shaders/moe/expert_count_scan.wgsl) live, in u32 words. */
 export interface PlanLayout {
@@ -30,7 +25,7 @@ export interface PlanLayout {
 
 export function planLayout(gpu: Gpu, pairs: number, experts: number): PlanLayout {
   if (experts > MAX_EXPERTS) throw new Error(`MoE with ${experts} experts: at most ${MAX_EXPERTS} are supported`);
-  const tileRows = 4 * expertGemmTile(gpu).TY;
+  const tileRows = 4 * gpu.tuning.expertGemm.TY;
   const maxTiles = Math.ceil(pairs / tileRows) + experts;
   const tilesAt = experts + 1;
   const sortedAt = tilesAt + 3 * maxTiles;
@@ -99,7 +94,7 @@ export const usesSortedOrder = (tokens: number) => tokens > EXPERT_GEMV_MAX_TOKE
  * the grouped GEMM over pairs sorted by `sortPairs` (which must have run on `ids` into `plan`).
  * Pairs whose expert has slot NO_SLOT are left untouched (expert offloading runs them in a later round).
  */
-export function expertMlp(gpu: Gpu, step: Step, a: ExpertMlpArgs, gemv: GemvShape = gemvShape(gpu)): void {
+export function expertMlp(gpu: Gpu, step: Step, a: ExpertMlpArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   const { gate, up, down, slots, intermediate: I, hidden } = a.experts;
   checkExperts(a.experts);
   const pairs = a.tokens * a.k;
@@ -149,7 +144,7 @@ function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; 
 }
 
 function expertGemm(gpu: Gpu, step: Step, a: ProjectionArgs & { plan: GPUBuffer; k: number; gatherX: boolean; layout: PlanLayout }): void {
-  const { TX, TY } = expertGemmTile(gpu);
+  const { TX, TY } = gpu.tuning.expertGemm;
   const k = kernel(gpu, { shader: 'moe/expert_gemm', overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, TX, TY } });
   const params = { n: a.n, cols: a.cols, k: a.k, gather_x: a.gatherX ? 1 : 0, tiles_at: a.layout.tilesAt, sorted_at: a.layout.sortedAt };
   step.dispatch(k, [a.x, a.plan, a.slots, ...weightBuffers(gpu, a), a.out], params, [Math.ceil(a.n / (4 * TX)), a.layout.maxTiles]);

@@ -2,7 +2,6 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
 import { kernel } from '../gpu/kernel';
-import { rowWidth } from './sampling';
 import { denseFormat, FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
 
 const WG = 64;
@@ -36,7 +35,7 @@ export function topN(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; vocab: number; n: number; out: GPUBuffer; logitsRowOffset?: number },
-  width = Math.min(rowWidth(gpu), TOP_N_MAX_WIDTH),
+  width = Math.min(gpu.tuning.vocabRow, TOP_N_MAX_WIDTH),
 ): void {
   if (width > TOP_N_MAX_WIDTH) throw new RangeError(`topN: width ${width} exceeds ${TOP_N_MAX_WIDTH}`);
   if (a.n < 1 || a.n > TOP_N_MAX || a.n > a.vocab) throw new RangeError(`topN: n must be in 1..${Math.min(TOP_N_MAX, a.vocab)}, got ${a.n}`);
