@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FORMAT_ID, formatsWgsl, GGML_BLOCKS, isGgmlFormat } from '../src/gpu/formats';
 import { encodeParams, shaderInterface } from '../src/gpu/shader_interface';
+import { GGML_TYPES } from '../src/model/gguf/types';
 import { shaderNames, shaderSource } from '../src/gpu/wgsl';
 
 // A kernel's params and bindings are declared once, by its shader; callers pass params by name.
@@ -53,6 +55,25 @@ describe('kernel contract', () => {
       expect(() => encodeParams('k', params, { ...renamed, tile: 3 }, view, 0)).toThrow('k: missing param "tiles"');
       expect(() => encodeParams('k', params, { ...values, heads: -1 }, view, 0)).toThrow('"heads" = -1 is not a u32');
       expect(() => encodeParams('k', params, { ...values, heads: 1.5 }, view, 0)).toThrow('"heads" = 1.5 is not a u32');
+    });
+  });
+
+  describe('one weight-format map', () => {
+    it('the shaders name the codes from it', () => {
+      const wgsl = formatsWgsl();
+      for (const [name, code] of Object.entries(FORMAT_ID)) expect(wgsl).toContain(`const FORMAT_${name.toUpperCase()}: u32 = ${code}u;`);
+      for (const [name, { code }] of Object.entries(GGML_BLOCKS)) expect(wgsl).toContain(`const GGML_${name.toUpperCase()}: u32 = ${code}u;`);
+      expect(wgsl).toContain('const GGML_BLOCK_BYTES = array<u32, 5>(34u, 144u, 210u, 18u, 22u);');
+      // no shader spells a code as a number
+      const literal = (text: string) => /\b(FORMAT|GGML) == \d/.test(text) || [...text.matchAll(/switch (FORMAT|GGML) \{([^]*?)default/g)].some((m) => /case \d/.test(m[2]));
+      expect(shaderNames().filter((n) => literal(shaderSource(n)))).toEqual([]);
+    });
+
+    it('GGUF tensor types kept as blocks have the geometry of the map', () => {
+      for (const t of GGML_TYPES.filter((t) => isGgmlFormat(t.stored))) {
+        const { elements, bytes } = GGML_BLOCKS[t.stored as keyof typeof GGML_BLOCKS];
+        expect([t.name, t.blockElements, t.blockBytes]).toEqual([t.name, elements, bytes]);
+      }
     });
   });
 });

@@ -1,11 +1,10 @@
-// GGUF block formats decoded in registers (layouts: src/kernels/tensor.ts, ggml-common.h), 8 weights at a time.
-// The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k, 3 q4_0, 4 q5_0) and wword(i) -> u32, word i of the weight buffer
+// GGUF block formats decoded in registers (layouts: src/gpu/formats.ts, ggml-common.h), 8 weights at a time.
+// The including shader defines GGML (a GGML_* code of common/formats) and wword(i) -> u32, word i of the weight buffer
 // (rows back to back in ggml's byte layout). Blocks other than q4_k's may start at any even byte.
 
-struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
+#include "common/formats.wgsl"
 
-const GGML_BLOCK_WEIGHTS = array<u32, 5>(32u, 256u, 256u, 32u, 32u);
-const GGML_BLOCK_BYTES = array<u32, 5>(34u, 144u, 210u, 18u, 22u);
+struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 
 // Bytes per row of `cols` weights.
 fn ggml_row_bytes(cols: u32) -> u32 { return cols / GGML_BLOCK_WEIGHTS[GGML] * GGML_BLOCK_BYTES[GGML]; }
@@ -121,10 +120,10 @@ fn q5_0_unit(row: u32, j: u32) -> Weights8 {
 // Weights 8j..8j+7 of the row starting at byte `row`.
 fn ggml_unit(row: u32, j: u32) -> Weights8 {
   switch GGML {
-    case 0u: { return q8_0_unit(row, j); }
-    case 1u: { return q4_k_unit(row, j); }
-    case 2u: { return q6_k_unit(row, j); }
-    case 3u: { return q4_0_unit(row, j); }
-    default: { return q5_0_unit(row, j); }
+    case GGML_Q8_0: { return q8_0_unit(row, j); }
+    case GGML_Q4_K: { return q4_k_unit(row, j); }
+    case GGML_Q6_K: { return q6_k_unit(row, j); }
+    case GGML_Q4_0: { return q4_0_unit(row, j); }
+    default: { return q5_0_unit(row, j); } // GGML_Q5_0
   }
 }

@@ -1,5 +1,5 @@
-// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated (common/linear_io.wgsl), with W in a GGUF block format (GGML: 0 q8_0,
-// 1 q4_k, 2 q6_k) decoded 8 weights at a time in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
+// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated (common/linear_io.wgsl), with W in a GGUF block format (GGML, a
+// GGML_* code of common/formats) decoded 8 weights at a time in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
 // One invocation per output n and MB activation rows (grid z covers the rest): each decoded unit serves the MB rows,
 // whose accumulators are indexed by constants so they stay in registers. A row's sum runs over K in the same order
 // whatever MB is, so a row computed in a batch is bitwise equal to the row alone. Any number of rows; k is whole blocks.

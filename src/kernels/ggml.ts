@@ -6,8 +6,6 @@ import { grid1d } from './grid';
 import { gemvRowsPerInvocation } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
-/** GGML override of the shaders, by format. */
-const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2, q4_0: 3, q5_0: 4 };
 const WG = 64;
 
 function checkBlocks(w: WeightMatrix, format: GgmlFormat, what: string): void {
@@ -31,7 +29,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, A
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
-  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_ID[format], WG, MB: mb, ACT } });
+  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_BLOCKS[format].code, WG, MB: mb, ACT } });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);
 }
@@ -39,7 +37,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, A
 /** embed() for one row piece (rows rowStart.. of the whole table) in a GGUF block format: out[t, :] = row ids[idsOffset + t], decoded. */
 export function ggmlEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix; rowStart: number; out: GPUBuffer }, format: GgmlFormat): void {
   checkBlocks(a.table, format, 'embed');
-  const k = kernel(gpu, { shader: 'misc/embed_gguf', overrides: { WG, GGML: GGML_ID[format] } });
+  const k = kernel(gpu, { shader: 'misc/embed_gguf', overrides: { WG, GGML: GGML_BLOCKS[format].code } });
   const params = { idsOffset: a.idsOffset, count: a.count, cols: a.table.cols, rowStart: a.rowStart, tableRows: a.table.rows };
   step.dispatch(k, [a.ids, a.table.data, a.out], params, [Math.ceil(a.table.cols / 8 / WG), a.count]);
 }
