@@ -9,7 +9,7 @@ import type { Gpu } from '../src/gpu/device';
 import type { Runtime } from '../src/runtime/runtime';
 import type { GenerateRequest } from '../src/contract/types';
 import { TokenTrie } from '../src/decode/constraints';
-import { documentStack, feed, type Stack } from '../src/decode/constraints/json_grammar';
+import { documentStack, feed, JSON_AUTOMATON, type Stack } from '../src/decode/constraints/json_grammar';
 import { compileSchema, FREE_OBJECT } from '../src/decode/constraints/json_schema';
 import { median, runTinyDenseBench } from './tiny_dense';
 
@@ -60,7 +60,7 @@ function largeVocabMasks(runtime: Runtime): Record<string, number> {
   return Object.fromEntries(Object.entries(states).map(([name, stack]) => {
     const times = Array.from({ length: 5 }, () => {
       const t0 = performance.now();
-      trie.mask(stack, []);
+      trie.mask(JSON_AUTOMATON, stack, []);
       return performance.now() - t0;
     });
     return [name, median(times)];

@@ -11,10 +11,10 @@ import { kernel } from '../src/gpu/kernel';
 import { grid1d } from '../src/kernels/grid';
 import { linear } from '../src/kernels/linear';
 import { GEMV_MAX_ROWS, type GemvShape } from '../src/gpu/tuning';
-import type { WeightFormat, WeightMatrix } from '../src/kernels/tensor';
+import { GGML_BLOCKS, isGgmlFormat, type MatrixFormat, type WeightFormat, type WeightMatrix } from '../src/kernels/tensor';
 
 export interface GemvResult {
-  format: WeightFormat;
+  format: MatrixFormat;
   rows: number;
   cols: number;
   weightBytes: number;
@@ -41,8 +41,12 @@ export interface KernelBench {
   rowScaling: { shape: [number, number]; results: RowScaling[] };
 }
 
-const FORMATS: WeightFormat[] = ['f32', 'f16', 'q8', 'q4'];
-const BYTES_PER_WEIGHT: Record<WeightFormat, number> = { f32: 4, f16: 2, bf16: 2, q8: 1 + 4 / 32, q4: 0.5 + 4 / 32 };
+/** Our formats, then the GGUF block formats (read in their own layout by shaders/matmul/gemv_gguf.wgsl). */
+const FORMATS: MatrixFormat[] = ['f32', 'f16', 'bf16', 'q8', 'q4', ...(Object.keys(GGML_BLOCKS) as MatrixFormat[])];
+const DENSE_BYTES: Record<WeightFormat, number> = { f32: 4, f16: 2, bf16: 2, q8: 1, q4: 0.5 };
+/** Weight bytes read per weight, scales included. */
+const bytesPerWeight = (format: MatrixFormat): number =>
+  isGgmlFormat(format) ? GGML_BLOCKS[format].bytes / GGML_BLOCKS[format].elements : DENSE_BYTES[format] + (format === 'q8' || format === 'q4' ? 4 / 32 : 0);
 const COPY_WG = 64;
 
 /** Median ms per dispatch of `record`, each run recording `iterations` dispatches into one submitted step. */
@@ -61,9 +65,9 @@ async function timeDispatches(gpu: Gpu, arena: ParamArena, iterations: number, r
 }
 
 /** Weight storage of the given format filled with arbitrary bits (bandwidth does not depend on the values). */
-function benchWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number): WeightMatrix {
-  const words = Math.ceil((rows * cols * { f32: 4, f16: 2, bf16: 2, q8: 1, q4: 0.5 }[format]) / 4);
-  const data = new Uint32Array(words).fill(0x3c003c00); // also a finite f32 / f16 pair / q8 / q4 pattern
+function benchWeight(gpu: Gpu, format: MatrixFormat, rows: number, cols: number): WeightMatrix {
+  const words = Math.ceil((rows * cols * (isGgmlFormat(format) ? bytesPerWeight(format) : DENSE_BYTES[format])) / 4);
+  const data = new Uint32Array(words).fill(0x3c003c00); // also a finite f32 / f16 pair / q8 / q4 / GGUF block pattern
   const quantized = format === 'q8' || format === 'q4';
   return {
     format, rows, cols, label: `bench-${format}`,
@@ -74,7 +78,7 @@ function benchWeight(gpu: Gpu, format: WeightFormat, rows: number, cols: number)
 
 export async function benchKernels(
   gpu: Gpu,
-  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gpu.tuning.gemv } = {},
+  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gpu.tuning.gemv, formats = FORMATS } = {},
 ): Promise<KernelBench> {
   const arena = new ParamArena(gpu);
   const words = copyBytes / 16;
@@ -89,10 +93,13 @@ export async function benchKernels(
   const gemv: GemvResult[] = [];
   for (const [rows, cols] of shapes) {
     const x = storageBuffer(gpu, 'x', 4 * cols), y = storageBuffer(gpu, 'y', 4 * rows);
-    for (const format of FORMATS) {
+    for (const format of formats) {
+      // a matrix over one binding's limit is split at load in a model; here it is left out
+      if (rows * cols * bytesPerWeight(format) > gpu.device.limits.maxStorageBufferBindingSize) continue;
+      if (isGgmlFormat(format) && cols % GGML_BLOCKS[format].elements !== 0) continue; // rows are whole blocks (K-quants: 256)
       const w = benchWeight(gpu, format, rows, cols);
       const ms = await timeDispatches(gpu, arena, iterations, runs, (step) => linear(gpu, step, { x, w, y, rows: 1 }, shape));
-      const weightBytes = rows * cols * BYTES_PER_WEIGHT[format];
+      const weightBytes = rows * cols * bytesPerWeight(format);
       const gbps = weightBytes / ms / 1e6;
       gemv.push({ format, rows, cols, weightBytes, ms, gbps, ratio: gbps / copyGbps });
       w.data.destroy();
@@ -130,7 +137,7 @@ export function formatKernelBench(b: KernelBench): string {
     `copy ${(b.copy.bytes / 2 / (1 << 20)).toFixed(0)} MiB: ${b.copy.ms.toFixed(3)} ms, ${b.copy.gbps.toFixed(2)} GB/s (read+write)`,
     'gemv       shape        ms     GB/s  gemv/copy',
     ...b.gemv.map((g) =>
-      `${g.format.padEnd(4)} ${`${g.rows}x${g.cols}`.padStart(12)} ${g.ms.toFixed(3).padStart(9)} ${g.gbps.toFixed(2).padStart(8)} ${g.ratio.toFixed(2).padStart(10)}`),
+      `${g.format.padEnd(5)} ${`${g.rows}x${g.cols}`.padStart(12)} ${g.ms.toFixed(3).padStart(9)} ${g.gbps.toFixed(2).padStart(8)} ${g.ratio.toFixed(2).padStart(10)}`),
     `f16 ${b.rowScaling.shape.join('x')} activation rows -> time / one row: ${b.rowScaling.results.map((r) => `${r.rows}: ${r.vsOneRow.toFixed(2)}`).join(', ')}`,
   ];
   return lines.join('\n');
@@ -140,10 +147,11 @@ export async function main(args: string[]): Promise<number> {
   const { nodeGpu } = await import('../src/node/gpu');
   const { mkdirSync, writeFileSync } = await import('node:fs');
   const iterations = Number(args.find((a) => a.startsWith('--iterations='))?.split('=')[1] ?? 50);
+  const only = args.find((a) => a.startsWith('--formats='))?.split('=')[1]?.split(',') as MatrixFormat[] | undefined; // e.g. --formats=q4_k,q8_0
   const shapeArg = args.find((a) => a.startsWith('--gemv='))?.split('=')[1]; // e.g. --gemv=64x4 (wg x lanes)
   const [wg, lanes] = (shapeArg ?? '').split('x').map(Number);
   const gemv = shapeArg ? { wg, lanes, maxRows: lanes === 1 ? Infinity : GEMV_MAX_ROWS } : undefined;
-  const result = await benchKernels(await nodeGpu(), { iterations, ...(gemv && { gemv }) });
+  const result = await benchKernels(await nodeGpu(), { iterations, ...(gemv && { gemv }), ...(only && { formats: only }) });
   console.log(formatKernelBench(result));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/kernels.json', JSON.stringify(result, null, 2) + '\n');

@@ -6,11 +6,33 @@ type Harness = Window & { webgpuInfer: typeof Api };
 
 // llama.cpp's greedy continuation of BOS + "The quick brown fox" from the same Q4_K_M file (tests/gguf_oracle.test.ts)
 const EXPECTED = [300, 265, 564, 568, 333, 302, 398, 367, 525, 48];
+/** F16 files of two fixtures (Gemma 3 norms and layer pattern; stacked experts) and llama.cpp's greedy continuation of PROMPT from them */
+const PROMPT = [5, 17, 200, 42, 99, 7];
+const ARCHITECTURES = [
+  { dir: 'tests/fixtures/models/gemma3-local', expected: [4, 83, 83, 83, 83, 83, 83, 83, 83, 83, 83, 83, 83, 83, 107, 232], dtype: 'f16' },
+  { dir: 'tests/fixtures/models/qwen3moe-rand', expected: [247, 153, 247, 153, 247, 153, 247, 153, 247, 153, 247, 153, 25, 70, 210, 64], dtype: 'f16' },
+];
 
 test.describe('GGUF in the worker engine', () => {
   test.beforeAll(() => {
     ggufFile('public/models/tiny-dense', 'Q4_K_M'); // served from the repository root by the dev server
+    for (const { dir } of ARCHITECTURES) ggufFile(dir, 'F16', { llamaCppScale: true });
   });
+
+  for (const { dir, expected, dtype } of ARCHITECTURES) {
+    test(`loads ${dir.split('/').pop()} as GGUF and continues as llama.cpp does`, async ({ page }) => {
+      await page.goto('/e2e/harness/worker.html');
+      await page.waitForFunction(() => 'webgpuInfer' in window);
+      const run = await page.evaluate(async ({ url, prompt }) => {
+        const engine = await (window as unknown as Harness).webgpuInfer.createEngine({ model: url, cache: false });
+        const { tokens } = await engine.complete({ prompt, maxTokens: 16, stopAtEos: false, strategy: { kind: 'greedy' } });
+        const info = engine.info;
+        await engine.dispose();
+        return { tokens, dtype: info.dtype };
+      }, { url: `/.cache/gguf/${dir.split('/').pop()}-F16-llamacpp.gguf`, prompt: PROMPT });
+      expect(run).toEqual({ tokens: expected, dtype });
+    });
+  }
 
   test('loads a Q4_K_M file from a URL and from a dropped File and continues as llama.cpp does', async ({ page }) => {
     await page.goto('/e2e/harness/worker.html');

@@ -32,3 +32,6 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   touch "$stamp"
 fi
+
+# `--device-kit` (npm test): the GPU proof kit's downloads, so that its dry run fetches nothing
+if [ "${1:-}" = --device-kit ]; then bash scripts/device/fetch.sh; fi

@@ -3,44 +3,15 @@
  * model and on a random-weight model (where any token is likely, and unconstrained output is never JSON), greedy and
  * sampled; the mask kernel path reads back only ids.
  */
-import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/runtime/runtime';
 import type { GenerateRequest, ResponseFormat, Strategy } from '../src/contract/types';
 import { loadRuntime } from './helpers/runtime';
-import { safetensorsBytes } from './helpers/safetensors_writer';
+import { randomModel } from './helpers/random_model';
 import { SCHEMAS, validate } from './helpers/json_schemas';
 
 const TINY = 'public/models/tiny-dense';
-
-/** A 2-layer Llama with tiny-dense's tokenizer and random f32 weights (scaled so logits spread widely). */
-function randomModel(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'random-llama-'));
-  const config = { ...JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')), hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16, torch_dtype: 'float32' };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY, f), join(dir, f));
-  let state = 12345;
-  const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  const tensor = (shape: number[], scale: number, constant?: number) => ({
-    dtype: 'F32', shape,
-    data: new Uint8Array(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => constant ?? random() * scale).buffer),
-  });
-  const { hidden_size: h, intermediate_size: m, vocab_size: v, num_attention_heads: heads, num_key_value_heads: kv, head_dim: d } = config;
-  const tensors: Record<string, ReturnType<typeof tensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const p = `model.layers.${l}`;
-    Object.assign(tensors, {
-      [`${p}.input_layernorm.weight`]: tensor([h], 0, 1), [`${p}.post_attention_layernorm.weight`]: tensor([h], 0, 1),
-      [`${p}.self_attn.q_proj.weight`]: tensor([heads * d, h], 0.3), [`${p}.self_attn.k_proj.weight`]: tensor([kv * d, h], 0.3),
-      [`${p}.self_attn.v_proj.weight`]: tensor([kv * d, h], 0.3), [`${p}.self_attn.o_proj.weight`]: tensor([h, heads * d], 0.3),
-      [`${p}.mlp.gate_proj.weight`]: tensor([m, h], 0.3), [`${p}.mlp.up_proj.weight`]: tensor([m, h], 0.3), [`${p}.mlp.down_proj.weight`]: tensor([h, m], 0.3),
-    });
-  }
-  writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(tensors));
-  return dir;
-}
 
 const schemaFormat = (name: string): ResponseFormat => ({ type: 'json_schema', json_schema: { name, schema: SCHEMAS[name], strict: true } });
 
@@ -100,7 +71,7 @@ describe('constrained decoding on tiny-dense', () => {
   it('a schema outside the subset is refused before generation; the engine stays usable', async () => {
     const bad: ResponseFormat = { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: 'a+' } } };
     await expect(runtime.generate({ prompt: 'x', responseFormat: bad }, () => undefined)).rejects.toMatchObject({ name: 'InvalidRequestError' });
-    await expect(runtime.generate({ prompt: 'x', responseFormat: { type: 'json_object' }, strategy: { kind: 'superposed' } }, () => undefined)).rejects.toMatchObject({ details: { field: 'responseFormat' } });
+    await expect(runtime.generate({ prompt: 'x', logprobs: true, strategy: { kind: 'superposed' } }, () => undefined)).rejects.toMatchObject({ details: { field: 'logprobs' } });
     await expectValid(runtime, { prompt: 'x', responseFormat: schemaFormat('color') }, SCHEMAS.color);
   });
 });

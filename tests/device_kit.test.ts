@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
  * bundles into one file whose only imports are Node's and `webgpu`, the two things the bare GPU machine gets.
  */
 it('bundles the device run into one file that imports only node: modules and webgpu', () => {
-  for (const script of ['pack.sh', 'run.sh', 'dry-run.sh']) execFileSync('bash', ['-n', `scripts/device/${script}`]);
+  for (const script of ['fetch.sh', 'pack.sh', 'run.sh', 'dry-run.sh']) execFileSync('bash', ['-n', `scripts/device/${script}`]);
   const out = mkdtempSync(join(tmpdir(), 'device-kit-'));
   try {
     execFileSync(process.execPath, ['scripts/device/bundle.mjs', out], { stdio: 'pipe' });

@@ -1,5 +1,5 @@
 /** GGUF loading without llama.cpp: the same model from a GGUF file and from its Hugging Face folder computes the same. */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/device';
@@ -18,6 +18,8 @@ import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
 const IDS = [0, 5, 17, 300, 42, 99, 7, 383];
+/** 24 ids: past the 16-key sliding windows of the Mistral and Gemma fixtures */
+const LONG_IDS = Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 256);
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -25,22 +27,24 @@ beforeAll(async () => {
 });
 
 const gguf = (path: string) => new GgufSource(directorySource(GGUF_DIR), ggufFileNames(basename(path)));
+/** A config with every number rounded to f32. */
+const f32 = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x: unknown) => (typeof x === 'number' ? Math.fround(x) : x)));
 const load = (source: ModelSource, g = gpu) => Runtime.load(g, source, { contextLength: 64 });
 /** The test GPU as a device whose buffers may hold at most `bytes`. */
 const withBufferLimit = (bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
 
-describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias'])('%s from an F32 GGUF file', (name) => {
+describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistral-window', 'qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'])('%s from an F32 GGUF file', (name) => {
   let folder: Runtime;
   beforeAll(async () => {
     folder = await load(directorySource(`${FIXTURES}/${name}`));
   });
   afterAll(() => folder.dispose());
 
-  it('computes the logits of its Hugging Face folder (llama q/k rows restored to rotate-half order)', async () => {
+  it('computes the logits of its Hugging Face folder (llama q/k row order, Gemma norms, stacked experts, fused Phi-3 tensors)', async () => {
     const file = await load(gguf(ggufFile(`${FIXTURES}/${name}`, 'F32')));
-    // GGUF stores the epsilon as f32 (the kernels use it as f32 either way)
-    expect(file.config).toEqual({ ...folder.config, rmsEps: Math.fround(folder.config.rmsEps) });
-    const [a, b] = [await file.logits(IDS), await folder.logits(IDS)];
+    // GGUF stores floats (epsilon, score scale, rope factors) as f32, which the kernels use either way
+    expect(f32(file.config)).toEqual(f32(folder.config));
+    const [a, b] = [await file.logits(LONG_IDS), await folder.logits(LONG_IDS)];
     const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     expect(worst).toBeLessThan(1e-5);
     file.dispose();
@@ -48,6 +52,26 @@ describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias'])('%s f
 });
 
 describe('GGUF files', () => {
+  it('take Llama 3.1 rope scaling from the rope_freqs tensor (one divisor per frequency), as its folder computes it', async () => {
+    // llama-gqa3 with llama3 scaling that leaves, smooths and divides its 8 frequencies
+    const dir = `${GGUF_DIR}/llama3-rope`;
+    mkdirSync(dir, { recursive: true });
+    const config = JSON.parse(readFileSync(`${FIXTURES}/llama-gqa3/config.json`, 'utf8'));
+    const rope_scaling = { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 };
+    writeFileSync(`${dir}/config.json`, JSON.stringify({ ...config, rope_scaling }));
+    copyFileSync(`${FIXTURES}/llama-gqa3/model.safetensors`, `${dir}/model.safetensors`);
+    const path = ggufFile(dir, 'F32');
+    const { metadata, tensors } = hfToGguf(dir, 'F32');
+    expect(tensors[0].name).toBe('rope_freqs.weight');
+    expect(metadata['llama.rope.scaling.type']).toBeUndefined();
+    const [file, folder] = [await load(gguf(path)), await load(directorySource(dir))];
+    expect(file.config.recipe[0].attention.rope?.scaling?.type).toBe('divisors');
+    const [a, b] = [await file.logits(LONG_IDS), await folder.logits(LONG_IDS)];
+    expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0)).toBeLessThan(1e-5);
+    file.dispose();
+    folder.dispose();
+  });
+
   it('load split into -0000i-of-0000N files, the same as one file', async () => {
     const one = await load(gguf(ggufFile(`${FIXTURES}/llama-gqa3`, 'Q8_0')));
     const split = await load(gguf(ggufSplitFiles(`${FIXTURES}/llama-gqa3`, 'Q8_0', 3)));

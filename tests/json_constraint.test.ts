@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateChatRequest } from '../src/contract/validate';
 import type { ChatCompletionRequest } from '../src/contract/types';
-import { accepting, complete, documentStack, feed, type Stack } from '../src/decode/constraints/json_grammar';
+import { accepting, complete, documentStack, feed, JSON_AUTOMATON, type Stack } from '../src/decode/constraints/json_grammar';
 import { compileSchema, FREE_OBJECT } from '../src/decode/constraints/json_schema';
-import { JsonConstraint, responseNode, TokenTrie } from '../src/decode/constraints';
+import { AutomatonConstraint, compileFormat, TokenTrie } from '../src/decode/constraints';
 import { InvalidRequestError } from '../src/contract/errors';
 import { SCHEMAS, validate } from './helpers/json_schemas';
 
@@ -75,7 +75,7 @@ describe('JSON automaton', () => {
     expect(() => compileSchema({ type: 'string', pattern: '^a' })).toThrow(InvalidRequestError);
     expect(() => compileSchema({ type: 'object', properties: { a: { type: 'integer', minimum: 0 } } })).toThrow(/properties\.a\.minimum/);
     expect(() => compileSchema({ $ref: '#/defs/x' })).toThrow(/type/);
-    expect(() => responseNode({ type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'date' } } })).toThrow(/format/);
+    expect(() => compileFormat({ type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'date' } } })).toThrow(/format/);
   });
 });
 
@@ -86,7 +86,7 @@ describe('token trie masks', () => {
   it('equal a brute-force check of every token', () => {
     const trie = new TokenTrie(texts);
     const node = compileSchema(SCHEMAS.person);
-    const constraint = new JsonConstraint(trie, node, eos);
+    const constraint = new AutomatonConstraint(trie, JSON_AUTOMATON, documentStack(node), eos);
     let s: Stack = documentStack(node);
     // through a string body (the length-list fast path: 'abcdefghijk' fits maxLength 12 once, '\t' never) and the rest
     for (const token of [1, 5, 6, 21, 8, 9, 10, 12]) {

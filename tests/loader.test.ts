@@ -110,7 +110,7 @@ describe('loadWeights', () => {
     loaded.push(weights);
     expect(weights.format).toBe('q8');
     expect(weights.embed.format).toBe('f32');
-    const q = weights.layers[0].q;
+    const q = weights.layers[0].q!;
     const want = quantizeQ8((await fileTensors('llama-gqa3')).get('model.layers.0.self_attn.q_proj.weight')!, q.rows, q.cols);
     expect(new Uint32Array(await readBuffer(gpu, q.data))).toEqual(want.data);
     expect(new Float32Array(await readBuffer(gpu, q.scales!))).toEqual(want.scales);

@@ -9,24 +9,15 @@ import type { Strategy } from '../src/contract/types';
 import { memorySource } from '../src/model/source';
 import { Runtime, type RuntimeOptions } from '../src/runtime/runtime';
 import { testGpu } from './helpers/gpu';
+import { INF, NAN, poisoned } from './helpers/non_finite';
 
 const F16_MODEL = 'tests/fixtures/models/llama-tied'; // F16 weights: streamed as stored
 const F32_MODEL = 'tests/fixtures/models/llama-gqa3'; // F32 weights
 const BF16_MODEL = 'tests/fixtures/models/llama-headdim'; // BF16 weights: streamed as stored
 const TENSOR = 'model.layers.0.mlp.down_proj.weight';
-const NAN = { F16: 0x7e00, BF16: 0x7fc0, F32: 0x7fc00000 };
-const INF = { F16: 0x7c00, BF16: 0x7f80, F32: 0x7f800000 };
-
 /** The model's files with element `index` of `tensor` replaced by the given bits (NaN or infinity). */
-function poisoned(dir: string, tensor: string, index: number, bits: typeof NAN): Record<string, Uint8Array | string> {
-  const bytes = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
-  const view = new DataView(bytes.buffer);
-  const headerLength = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { dtype: 'F16' | 'BF16' | 'F32'; data_offsets: [number, number] }>;
-  const { dtype, data_offsets: [start] } = header[tensor];
-  const at = 8 + headerLength + start + index * (dtype === 'F32' ? 4 : 2);
-  if (dtype === 'F32') view.setUint32(at, bits.F32, true);
-  else view.setUint16(at, bits[dtype], true);
+function poisonedModel(dir: string, tensor: string, index: number, bits: typeof NAN): Record<string, Uint8Array | string> {
+  const bytes = poisoned(readFileSync(`${dir}/model.safetensors`), tensor, index, bits);
   return { 'config.json': readFileSync(`${dir}/config.json`, 'utf8'), 'model.safetensors': bytes };
 }
 
@@ -44,18 +35,18 @@ describe('non-finite weights', () => {
       ['bf16 NaN', BF16_MODEL, {}, NAN], ['bf16 infinity', BF16_MODEL, {}, INF],
     ];
     for (const [what, dir, options, bits] of cases) {
-      const error = await load(poisoned(dir, TENSOR, 1000, bits), options).catch((e: unknown) => e);
+      const error = await load(poisonedModel(dir, TENSOR, 1000, bits), options).catch((e: unknown) => e);
       expect(error, what).toBeInstanceOf(ModelFormatError);
       expect((error as ModelFormatError).details.tensor, what).toBe(TENSOR);
       expect((error as Error).message, what).toMatch(/NaN or infinity/);
     }
     // bf16 0x7c00 is 2^121, finite (the f16 infinity pattern must not be read as one in bf16)
-    const large = await load(poisoned(BF16_MODEL, TENSOR, 1000, { ...INF, BF16: 0x7c00 }));
+    const large = await load(poisonedModel(BF16_MODEL, TENSOR, 1000, { ...INF, BF16: 0x7c00 }));
     large.dispose();
   });
 
   it('load with scanWeights: false, and generation then ends with NonFiniteError in every strategy; the engine stays usable', async () => {
-    const runtime = await load(poisoned(F16_MODEL, TENSOR, 1000, NAN), { scanWeights: false });
+    const runtime = await load(poisonedModel(F16_MODEL, TENSOR, 1000, NAN), { scanWeights: false });
     try {
       for (const strategy of [{ kind: 'greedy' }, { kind: 'sample', temperature: 0.8, seed: 1 }, { kind: 'self-speculative', exitLayer: 1, draftLength: 2 },
         { kind: 'self-speculative', exitLayer: 1, draftLength: 2, sampling: { temperature: 0.7 } }, { kind: 'superposed', drafts: 2 }] as Strategy[]) {

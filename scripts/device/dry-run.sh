@@ -12,7 +12,7 @@ cp -r .device-kit "$tmp/kit"
 VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json} bash "$tmp/kit/run.sh" --dry-run "$tmp/out"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const missing = ["gemv_vs_copy_bandwidth", "self_speculative_speedup", "self_speculative_perfect_acceptance_bound", "decode_step_ms"].filter((k) => !(k in r.ratios));
+  const missing = ["gemv_vs_copy_bandwidth", "gemv_bf16_vs_copy_bandwidth", "self_speculative_speedup", "self_speculative_perfect_acceptance_bound", "decode_step_ms", "superposed_k3_vs_3_passes", "moe_vs_dense_active", "sparse_gemv_50pct_speedup", "real_width_decode_step_ms"].filter((k) => !(k in r.ratios));
   if (Object.keys(r.errors).length || missing.length || !r.parity.every((p) => p.pass)) { console.error("dry run results incomplete", r.errors, missing); process.exit(1); }
 ' "$tmp/out/gpu-results.json"
 [ "$(ls "$tmp/out" | wc -l)" -le 8 ] || { echo "more than 8 result files" >&2; exit 1; }

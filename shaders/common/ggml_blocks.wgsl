@@ -1,129 +1,199 @@
-// GGUF block formats decoded in registers (layouts: src/gpu/formats.ts, ggml-common.h), 8 weights at a time.
-// The including shader defines GGML (a GGML_* code of common/formats) and wword(i) -> u32, word i of the weight buffer
-// (rows back to back in ggml's byte layout). Blocks other than q4_k's may start at any even byte.
+// GGUF block formats decoded in registers (layouts: src/gpu/formats.ts, ggml-common.h), 8 weights (a unit) at a
+// time. The including shader defines GGML (a GGML_* code of common/formats) and wword(i) -> u32, word i of the
+// weight buffer (rows back to back in ggml's byte layout).
+// Blocks start at even bytes; those of q4_1, q5_1 and the 144/176/84-byte K-quants at multiples of 4.
+// A block is read in three steps so that nothing is loaded twice: its head (block scales, packed sub-block scales or
+// fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group
+// (ggml_scale), and per unit its levels q (ggml_levels); weight = a * (q + b) + c, exact as ggml's dequantization
+// (a is a product of at most 19 bits, q + b a small integer). Bytes are unpacked with masks and exact power-of-two
+// multiplies rather than vector shifts, which CPU adapters run lane by lane.
 
 #include "common/formats.wgsl"
 
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
+// The block scale(s) (x: d; y: dmin or m) and up to 16 bytes of packed sub-block scales or fifth bits.
+struct Head { d: vec2<f32>, s: vec4<u32> }
+
+// Units sharing one (a, b, c): a block of 32, a K-quant sub-block of 32 (q4_k, q5_k) or 16 (q6_k, q2_k, q3_k).
+const GGML_GROUP_UNITS = array<u32, 11>(4u, 4u, 2u, 4u, 4u, 4u, 4u, 4u, 2u, 2u, 4u);
+// IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl).
+var<private> IQ4_NL: array<f32, 16> = array<f32, 16>(-127., -104., -83., -65., -49., -35., -22., -10., 1., 13., 25., 38., 53., 69., 89., 113.);
 
 // Bytes per row of `cols` weights.
 fn ggml_row_bytes(cols: u32) -> u32 { return cols / GGML_BLOCK_WEIGHTS[GGML] * GGML_BLOCK_BYTES[GGML]; }
 
-// Four bytes starting at the even byte offset o, little-endian.
-fn word_at(o: u32) -> u32 {
+// The 8 bytes at the even byte offset o, little-endian: two loads where o is a multiple of 4, else three.
+fn pair_at(o: u32) -> vec2<u32> {
   let i = o >> 2u;
-  if ((o & 2u) == 0u) { return wword(i); }
-  return (wword(i) >> 16u) | (wword(i + 1u) << 16u);
+  let a = wword(i);
+  let b = wword(i + 1u);
+  if ((o & 2u) == 0u) { return vec2<u32>(a, b); }
+  let c = wword(i + 2u);
+  return vec2<u32>((a >> 16u) | (b << 16u), (b >> 16u) | (c << 16u));
+}
+
+fn word_at(o: u32) -> u32 {
+  if ((o & 2u) == 0u) { return wword(o >> 2u); }
+  return (wword(o >> 2u) >> 16u) | (wword((o >> 2u) + 1u) << 16u);
 }
 
 // The f16 at the even byte offset o.
 fn half_at(o: u32) -> f32 { return unpack2x16float(wword(o >> 2u) >> ((o & 2u) * 8u)).x; }
 
-fn byte_at(o: u32) -> u32 { return (wword(o >> 2u) >> ((o & 3u) * 8u)) & 0xffu; }
+// Byte k (0..15) of the packed head bytes.
+fn head_byte(s: vec4<u32>, k: u32) -> u32 { return (s[k >> 2u] >> ((k & 3u) * 8u)) & 0xffu; }
 
-// The four bytes of a word as signed values (each moved to the top, then shifted back with its sign).
-fn int8x4(v: u32) -> vec4<f32> { return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(v) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)); }
-
-// The four bytes of a word as unsigned values.
-fn bytes4(v: u32) -> vec4<f32> { return vec4<f32>((vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)); }
-
-// q8_0: 34-byte blocks of 32, f16 d then int8 q[32]; weight = d * q.
-fn q8_0_unit(row: u32, j: u32) -> Weights8 {
-  let base = row + 34u * (j >> 2u);
-  let at = base + 2u + 8u * (j & 3u);
-  let d = half_at(base);
-  return Weights8(d * int8x4(word_at(at)), d * int8x4(word_at(at + 4u)));
+// The four bytes of v, each masked by the same bits of `mask` (a byte pattern repeated), times `scale`: the masked
+// bytes are kept in place and scaled down exactly (byte k by 2^-8k).
+fn fields4(v: u32, mask: u32, scale: f32) -> vec4<f32> {
+  let lo = v & mask & 0xffffu;
+  let hi = (v >> 16u) & mask & 0xffffu;
+  let bytes = vec4<u32>(lo, lo, hi, hi) & vec4<u32>(0xffu, 0xff00u, 0xffu, 0xff00u);
+  return vec4<f32>(bytes) * (scale * vec4<f32>(1.0, 0x1p-8f, 1.0, 0x1p-8f));
 }
 
-// q4_k: 144-byte blocks of 256 (4-byte aligned): f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) for 8 sub-blocks
-// of 32, then 128 bytes of nibbles: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high
-// nibbles. weight = d * scale * q - dmin * min.
-fn q4_k_unit(row: u32, j: u32) -> Weights8 {
-  let base = row + 144u * (j >> 5u);
-  let u = j & 31u;
-  let chunk = u >> 3u;
-  let high = (u >> 2u) & 1u;
-  let sub = 2u * chunk + high;
-  let dm = unpack2x16float(wword(base >> 2u));
-  let sb = base + 4u;
-  var sc: u32;
-  var mn: u32;
-  if (sub < 4u) {
-    sc = byte_at(sb + sub) & 63u;
-    mn = byte_at(sb + sub + 4u) & 63u;
-  } else {
-    let packed = byte_at(sb + sub + 4u);
-    sc = (packed & 15u) | ((byte_at(sb + sub - 4u) >> 6u) << 4u);
-    mn = (packed >> 4u) | ((byte_at(sb + sub) >> 6u) << 4u);
-  }
-  let at = base + 16u + 32u * chunk + 8u * (u & 3u);
-  let shift = 4u * high;
-  let q_lo = bytes4((wword(at >> 2u) >> shift) & 0x0f0f0f0fu);
-  let q_hi = bytes4((wword((at >> 2u) + 1u) >> shift) & 0x0f0f0f0fu);
-  let scale = dm.x * f32(sc);
-  let offset = vec4<f32>(dm.y * f32(mn));
-  return Weights8(scale * q_lo - offset, scale * q_hi - offset);
+// 2^-e for e < 127, exactly.
+fn inv_pow2(e: u32) -> f32 { return bitcast<f32>((127u - e) << 23u); }
+
+// The 8 low (high = false) or high nibbles of two words.
+fn nibbles8(p: vec2<u32>, high: bool) -> Weights8 {
+  let mask = select(0x0f0f0f0fu, 0xf0f0f0f0u, high);
+  let scale = select(1.0, 0.0625, high);
+  return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// q6_k: 210-byte blocks of 256: ql[128] low nibbles, qh[64] high 2 bits, int8 scales[16] (sub-blocks of 16), f16 d.
-// Each half of 128 weights uses ql[64h..], qh[32h..]; its quarter r (32 weights from l = 0..31) takes the low
-// (r = 0, 1) or high (r = 2, 3) nibble of ql[l + 32 (r & 1)] and bits 2r of qh[l]; weight = d * scale * (q - 32).
-fn q6_k_unit(row: u32, j: u32) -> Weights8 {
-  let base = row + 210u * (j >> 5u);
-  let u = j & 31u;
-  let half = u >> 4u;
-  let r = (u >> 2u) & 3u;
-  let l0 = 8u * (u & 3u);
-  let ql = base + 64u * half + 32u * (r & 1u) + l0;
-  let qh = base + 128u + 32u * half + l0;
-  let nib = 4u * (r >> 1u);
-  let hs = 2u * r;
-  let lo0 = (word_at(ql) >> nib) & 0x0f0f0f0fu;
-  let lo1 = (word_at(ql + 4u) >> nib) & 0x0f0f0f0fu;
-  let hi0 = ((word_at(qh) >> hs) & 0x03030303u) << 4u;
-  let hi1 = ((word_at(qh + 4u) >> hs) & 0x03030303u) << 4u;
-  let is = 8u * half + 2u * r + (l0 >> 4u);
-  let sc = f32(bitcast<i32>(byte_at(base + 192u + is) << 24u) >> 24u);
-  let scale = half_at(base + 208u) * sc;
-  return Weights8(scale * (bytes4(lo0 | hi0) - vec4<f32>(32.0)), scale * (bytes4(lo1 | hi1) - vec4<f32>(32.0)));
+// Bit `bit` of each of 8 bytes, times 2^lift.
+fn bits8(p: vec2<u32>, bit: u32, lift: f32) -> Weights8 {
+  let mask = 0x01010101u << bit;
+  let scale = lift * inv_pow2(bit);
+  return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// The nibbles of 8 weights at byte `at`: low nibbles (weights 0..15 of a q4_0/q5_0 block) or high (16..31).
-fn nibbles8(at: u32, high: bool) -> array<vec4<f32>, 2> {
-  let shift = select(0u, 4u, high);
-  return array<vec4<f32>, 2>(bytes4((word_at(at) >> shift) & 0x0f0f0f0fu), bytes4((word_at(at + 4u) >> shift) & 0x0f0f0f0fu));
+// Bits 2r, 2r+1 of each of 8 bytes.
+fn crumbs8(p: vec2<u32>, r: u32) -> Weights8 {
+  let mask = 0x03030303u << (2u * r);
+  let scale = inv_pow2(2u * r);
+  return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// q4_0: 18-byte blocks of 32, f16 d then qs[16]: weight i < 16 is the low nibble of qs[i], weight 16 + i its high
-// nibble; weight = d * (q - 8).
-fn q4_0_unit(row: u32, j: u32) -> Weights8 {
-  let base = row + 18u * (j >> 2u);
-  let p = j & 3u;
-  let d = half_at(base);
-  let q = nibbles8(base + 2u + 8u * (p & 1u), p >= 2u);
-  return Weights8(d * (q[0] - vec4<f32>(8.0)), d * (q[1] - vec4<f32>(8.0)));
+// Bits 0..7 of h (the fifth bits of 8 weights of a q5_0/q5_1 block) times 16: each nibble copied into the 4 bytes of
+// a word, byte k keeping bit k, then lifted by 16 / 2^k.
+fn fifth8(h: u32) -> Weights8 {
+  let lift = vec4<f32>(16.0, 8.0, 4.0, 2.0);
+  let lo = ((h & 15u) * 0x01010101u) & 0x08040201u;
+  let hi = (((h >> 4u) & 15u) * 0x01010101u) & 0x08040201u;
+  return Weights8(fields4(lo, 0xffffffffu, 1.0) * lift, fields4(hi, 0xffffffffu, 1.0) * lift);
 }
 
-// q5_0: 22-byte blocks of 32, f16 d, u32 qh (bit i: weight i's fifth bit), qs[16] as in q4_0; weight = d * (q - 16).
-fn q5_0_unit(row: u32, j: u32) -> Weights8 {
-  let base = row + 22u * (j >> 2u);
-  let p = j & 3u;
-  let d = half_at(base);
-  let h = word_at(base + 2u) >> (8u * p);
-  let q = nibbles8(base + 6u + 8u * (p & 1u), p >= 2u);
-  let b = vec4<u32>(0u, 1u, 2u, 3u);
-  let lo = q[0] + 16.0 * vec4<f32>((vec4<u32>(h) >> b) & vec4<u32>(1u));
-  let hi = q[1] + 16.0 * vec4<f32>((vec4<u32>(h >> 4u) >> b) & vec4<u32>(1u));
-  return Weights8(d * (lo - vec4<f32>(16.0)), d * (hi - vec4<f32>(16.0)));
-}
+fn add8(a: Weights8, b: Weights8) -> Weights8 { return Weights8(a.lo + b.lo, a.hi + b.hi); }
 
-// Weights 8j..8j+7 of the row starting at byte `row`.
-fn ggml_unit(row: u32, j: u32) -> Weights8 {
+fn ggml_head(at: u32) -> Head {
+  let i = at >> 2u;
   switch GGML {
-    case GGML_Q8_0: { return q8_0_unit(row, j); }
-    case GGML_Q4_K: { return q4_k_unit(row, j); }
-    case GGML_Q6_K: { return q6_k_unit(row, j); }
-    case GGML_Q4_0: { return q4_0_unit(row, j); }
-    default: { return q5_0_unit(row, j); } // GGML_Q5_0
+    case GGML_Q4_K, GGML_Q5_K: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), wword(i + 2u), wword(i + 3u), 0u)); } // q4_k, q5_k
+    case GGML_Q6_K: { return Head(vec2<f32>(half_at(at + 208u), 0.0), vec4<u32>(pair_at(at + 192u), pair_at(at + 200u))); } // q6_k
+    case GGML_Q5_0: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(word_at(at + 2u), 0u, 0u, 0u)); } // q5_0
+    case GGML_Q4_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(0u)); } // q4_1
+    case GGML_Q5_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), 0u, 0u, 0u)); } // q5_1
+    case GGML_Q2_K: { return Head(unpack2x16float(wword(i + 20u)), vec4<u32>(wword(i), wword(i + 1u), wword(i + 2u), wword(i + 3u))); } // q2_k
+    case GGML_Q3_K: { return Head(vec2<f32>(half_at(at + 108u), 0.0), vec4<u32>(word_at(at + 96u), word_at(at + 100u), word_at(at + 104u), 0u)); } // q3_k
+    default: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(0u)); } // q8_0, q4_0, iq4_nl: f16 d first
   }
+}
+
+// (a, b, c) of unit group g: weight = a * (q + b) + c.
+fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
+  switch GGML {
+    case GGML_Q4_K, GGML_Q5_K: { // q4_k, q5_k: 6-bit scale and min of sub-block g (ggml's get_scale_min_k4)
+      var sc: u32;
+      var mn: u32;
+      if (g < 4u) {
+        sc = head_byte(h.s, g) & 63u;
+        mn = head_byte(h.s, g + 4u) & 63u;
+      } else {
+        let packed = head_byte(h.s, g + 4u);
+        sc = (packed & 15u) | ((head_byte(h.s, g - 4u) >> 6u) << 4u);
+        mn = (packed >> 4u) | ((head_byte(h.s, g) >> 6u) << 4u);
+      }
+      return vec3<f32>(h.d.x * f32(sc), 0.0, -h.d.y * f32(mn));
+    }
+    case GGML_Q6_K: { return vec3<f32>(h.d.x * f32(bitcast<i32>(head_byte(h.s, g) << 24u) >> 24u), -32.0, 0.0); } // q6_k: int8 scales
+    case GGML_Q4_0: { return vec3<f32>(h.d.x, -8.0, 0.0); } // q4_0
+    case GGML_Q5_0: { return vec3<f32>(h.d.x, -16.0, 0.0); } // q5_0
+    case GGML_Q4_1, GGML_Q5_1: { return vec3<f32>(h.d.x, 0.0, h.d.y); } // q4_1, q5_1: weight = d * q + m
+    case GGML_Q2_K: { // q2_k: scale in the low, min in the high nibble
+      let b = head_byte(h.s, g);
+      return vec3<f32>(h.d.x * f32(b & 15u), 0.0, -h.d.y * f32(b >> 4u));
+    }
+    case GGML_Q3_K: { // q3_k: 6-bit scales + 32, low 4 bits in byte g (g < 8) or the high nibble of byte g - 8, high 2 in byte 8 + g % 4
+      let low = (head_byte(h.s, g & 7u) >> (4u * (g >> 3u))) & 15u;
+      let high = (head_byte(h.s, 8u + (g & 3u)) >> (2u * (g >> 2u))) & 3u;
+      return vec3<f32>(h.d.x * (f32(low | (high << 4u)) - 32.0), -4.0, 0.0);
+    }
+    default: { return vec3<f32>(h.d.x, 0.0, 0.0); } // q8_0, iq4_nl
+  }
+}
+
+// The levels q of unit u (weights 8u..8u+7) of the block at byte `at`.
+fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
+  switch GGML {
+    case GGML_Q8_0: { // q8_0: int8 q[32] after d
+      let p = pair_at(at + 2u + 8u * u) ^ vec2<u32>(0x80808080u); // byte b -> b + 128
+      return Weights8(fields4(p.x, 0xffffffffu, 1.0) - 128.0, fields4(p.y, 0xffffffffu, 1.0) - 128.0);
+    }
+    case GGML_Q4_K: { // q4_k: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high nibbles
+      let j = u >> 2u;
+      let i = (at + 16u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
+      return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u);
+    }
+    case GGML_Q5_K: { // q5_k: nibbles as q4_k after qh[32]; bit j of qh[l] is sub-block j's fifth bit of its weight l
+      let j = u >> 2u;
+      let i = (at + 48u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
+      let k = (at + 16u + 8u * (u & 3u)) >> 2u;
+      return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u), bits8(vec2<u32>(wword(k), wword(k + 1u)), j, 16.0));
+    }
+    case GGML_Q6_K: { // q6_k: half h of 128 weights: quarter r takes the low (r < 2) or high nibbles of ql[64h + 32 (r & 1) + l] and bits 2r of qh[32h + l]
+      let half = u >> 4u;
+      let r = (u >> 2u) & 3u;
+      let l0 = 8u * (u & 3u);
+      let low = nibbles8(pair_at(at + 64u * half + 32u * (r & 1u) + l0), r >= 2u);
+      let high = crumbs8(pair_at(at + 128u + 32u * half + l0), r);
+      return Weights8(low.lo + 16.0 * high.lo, low.hi + 16.0 * high.hi);
+    }
+    case GGML_Q4_0: { return nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u); } // q4_0: weights i and 16 + i in byte i
+    case GGML_Q5_0: { return add8(nibbles8(pair_at(at + 6u + 8u * (u & 1u)), u >= 2u), fifth8(h.s.x >> (8u * u))); } // q5_0
+    case GGML_Q4_1: { // q4_1
+      let i = (at >> 2u) + 1u + 2u * (u & 1u);
+      return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u);
+    }
+    case GGML_Q5_1: { // q5_1
+      let i = (at >> 2u) + 2u + 2u * (u & 1u);
+      return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u), fifth8(h.s.x >> (8u * u)));
+    }
+    case GGML_Q2_K: { // q2_k: byte 32h + l of qs holds weights 128h + 32r + l in bits 2r
+      let i = (at + 16u + 32u * (u >> 4u) + 8u * (u & 3u)) >> 2u;
+      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u);
+    }
+    case GGML_Q3_K: { // q3_k: low 2 bits as q2_k (qs after hmask[32]), third bit: bit s of hmask[l] for weight 32s + l
+      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u);
+      return add8(low, bits8(pair_at(at + 8u * (u & 3u)), u >> 2u, 4.0));
+    }
+    default: { // iq4_nl: q4_0's nibbles index the non-linear levels
+      let n = nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u);
+      let lo = vec4<f32>(IQ4_NL[u32(n.lo.x)], IQ4_NL[u32(n.lo.y)], IQ4_NL[u32(n.lo.z)], IQ4_NL[u32(n.lo.w)]);
+      return Weights8(lo, vec4<f32>(IQ4_NL[u32(n.hi.x)], IQ4_NL[u32(n.hi.y)], IQ4_NL[u32(n.hi.z)], IQ4_NL[u32(n.hi.w)]));
+    }
+  }
+}
+
+// a * (q + b) + c for the 8 levels of a unit.
+fn ggml_apply(q: Weights8, m: vec3<f32>) -> Weights8 { return Weights8(m.x * (q.lo + m.y) + m.z, m.x * (q.hi + m.y) + m.z); }
+
+// Weights 8j..8j+7 of the row starting at byte `row` (for one-off reads such as embedding lookups).
+fn ggml_unit(row: u32, j: u32) -> Weights8 {
+  let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
+  let at = row + GGML_BLOCK_BYTES[GGML] * (j / units);
+  let u = j % units;
+  let h = ggml_head(at);
+  return ggml_apply(ggml_levels(h, at, u), ggml_scale(h, u / GGML_GROUP_UNITS[GGML]));
 }

@@ -39,8 +39,11 @@ fn step_units(s: Step4, part: u32) -> array<Weights8, 4> {
 
 // The 4 rows' units dotted with x vectors v, v + 1.
 fn units_dot(ws: array<Weights8, 4>, v: u32) -> vec4<f32> {
-  let xlo = xv(v);
-  let xhi = xv(v + 1u);
+  return units_dot_x(ws, xv(v), xv(v + 1u));
+}
+
+// The 4 rows' units dotted with the 8 activations xlo, xhi.
+fn units_dot_x(ws: array<Weights8, 4>, xlo: vec4<f32>, xhi: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dot8(ws[0], xlo, xhi), dot8(ws[1], xlo, xhi), dot8(ws[2], xlo, xhi), dot8(ws[3], xlo, xhi));
 }
 

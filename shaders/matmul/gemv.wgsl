@@ -8,6 +8,7 @@
 // same float operations in the same order to a row.
 // x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
 // 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16/bf16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
+// NORM: x is read through an RMSNorm (common/norm_prologue.wgsl), bitwise as if misc/rmsnorm.wgsl had written it.
 #include "common/quant.wgsl"
 #include "common/linear_io.wgsl"
 
@@ -23,9 +24,11 @@ var<workgroup> partial: array<f32, WG * MB>; // [WG][MB] lane partials for the r
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
-// x[row r, 4j..4j+4]
+#include "common/norm_prologue.wgsl"
+
+// x[row r, 4j..4j+4], normalised under NORM
 fn xv(r: u32, j: u32) -> vec4<f32> {
-  return x[x_row0 + r * (params.k / 4u) + j];
+  return normed(x[x_row0 + r * (params.k / 4u) + j], r, j);
 }
 
 // Elements 0..3 and 4..7 of eight f16 or bf16 values (by FORMAT) in one 16-byte word.
@@ -194,6 +197,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let m0 = min(wg.z * MB, params.rows - MB);
   let first_stored = wg.z * MB - m0;
   x_row0 = (params.x_offset + m0 * params.k) / 4u;
+  if (NORM) { norm_prologue(lid, x_row0); }
   let in_range = n < params.n;
   var acc = array<f32, MB_MAX>();
   if (in_range) {

@@ -8,6 +8,7 @@
 // outputs share its invocation), so a row verified in a batch is bitwise equal to the same row decoded alone.
 // Weight words are read whole (cheaper than four 4-byte loads on SwiftShader) and the row accumulators are
 // indexed by constants (guarded by MB, an override) so they stay in registers.
+// NORM: x is read through an RMSNorm (common/norm_prologue.wgsl), bitwise as if misc/rmsnorm.wgsl had written it.
 // The caller guarantees k % 8 == 0 (k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/linear_io.wgsl"
 
@@ -24,7 +25,11 @@ var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activa
 var<private> x_row_len: u32; // x vectors per activation row (k / 4)
 var<private> s: array<vec4<f32>, MB_MAX>; // [row] running sums of the 4 outputs
 
+#include "common/norm_prologue.wgsl"
+
 fn xv(v: u32) -> vec4<f32> { return x[x_row0 + v]; }
+// x vectors v, v + 1 of activation row r (a constant), normalised under NORM.
+fn xr(r: u32, v: u32) -> vec4<f32> { return normed(xv(r * x_row_len + v), r, v); }
 fn wq(b: u32, i: u32) -> vec4<u32> { return w[i]; }
 fn wscale(b: u32, j: u32) -> f32 { return scales[j]; }
 
@@ -33,26 +38,28 @@ fn wscale(b: u32, j: u32) -> f32 { return scales[j]; }
 // s[r] += unit j (weights 8j..8j+7) of the 4 outputs dotted with activation row r, for each of the MB rows
 // (constant indices keep s in registers).
 fn accumulate(ws: array<Weights8, 4>, j: u32) {
-  s[0] += units_dot(ws, 2u * j);
-  if (MB > 1u) { s[1] += units_dot(ws, x_row_len + 2u * j); }
-  if (MB > 2u) { s[2] += units_dot(ws, 2u * x_row_len + 2u * j); }
-  if (MB > 3u) { s[3] += units_dot(ws, 3u * x_row_len + 2u * j); }
-  if (MB > 4u) { s[4] += units_dot(ws, 4u * x_row_len + 2u * j); }
-  if (MB > 5u) { s[5] += units_dot(ws, 5u * x_row_len + 2u * j); }
-  if (MB > 6u) { s[6] += units_dot(ws, 6u * x_row_len + 2u * j); }
-  if (MB > 7u) { s[7] += units_dot(ws, 7u * x_row_len + 2u * j); }
+  let v = 2u * j;
+  s[0] += units_dot_x(ws, xr(0u, v), xr(0u, v + 1u));
+  if (MB > 1u) { s[1] += units_dot_x(ws, xr(1u, v), xr(1u, v + 1u)); }
+  if (MB > 2u) { s[2] += units_dot_x(ws, xr(2u, v), xr(2u, v + 1u)); }
+  if (MB > 3u) { s[3] += units_dot_x(ws, xr(3u, v), xr(3u, v + 1u)); }
+  if (MB > 4u) { s[4] += units_dot_x(ws, xr(4u, v), xr(4u, v + 1u)); }
+  if (MB > 5u) { s[5] += units_dot_x(ws, xr(5u, v), xr(5u, v + 1u)); }
+  if (MB > 6u) { s[6] += units_dot_x(ws, xr(6u, v), xr(6u, v + 1u)); }
+  if (MB > 7u) { s[7] += units_dot_x(ws, xr(7u, v), xr(7u, v + 1u)); }
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n0 = (gid.x + wg.y * nwg.x * WG) * OUTPUTS;
-  if (n0 >= params.n) { return; }
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   // Rows [m0, m0 + MB); the last group starts early enough to end at `rows` (the caller keeps MB <= rows)
   // and stores only the rows no earlier group stored, so no invocation reads past the activations.
   let m0 = min(wg.z * MB, params.rows - MB);
   let first_stored = wg.z * MB - m0;
   x_row0 = (params.x_offset + m0 * params.k) / 4u;
   x_row_len = params.k / 4u;
+  if (NORM) { norm_prologue(lid, x_row0); }
+  let n0 = (gid.x + wg.y * nwg.x * WG) * OUTPUTS;
+  if (n0 >= params.n) { return; }
   // outputs past n read the last row (their sums are not stored)
   let rows = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
   let at = row_starts(rows, params.k);

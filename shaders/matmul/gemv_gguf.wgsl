@@ -1,8 +1,11 @@
-// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated (common/linear_io.wgsl), with W in a GGUF block format (GGML, a
-// GGML_* code of common/formats) decoded 8 weights at a time in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
-// One invocation per output n and MB activation rows (grid z covers the rest): each decoded unit serves the MB rows,
-// whose accumulators are indexed by constants so they stay in registers. A row's sum runs over K in the same order
-// whatever MB is, so a row computed in a batch is bitwise equal to the row alone. Any number of rows; k is whole blocks.
+// y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated (common/linear_io.wgsl), with W in a GGUF block format
+// (GGML, a GGML_* code of common/formats) decoded in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
+// A register block, as gemv_blocked.wgsl: each invocation computes 4 consecutive outputs (the lanes of one vec4
+// accumulator) for MB activation rows (grid z covers the rest). Per block of each weight row the head is loaded once,
+// per group of units the sub-block scale decoded once, and every x load serves the 4 outputs: on SwiftShader each
+// storage load is a per-lane gather and costs more than the arithmetic.
+// A row's sum runs over K in the same order whatever MB is and whichever outputs share its invocation, so a row
+// computed in a batch is bitwise equal to the row alone. Any number of rows and outputs; k is whole blocks.
 #include "common/linear_io.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>; // [rows, k/4] f32, from x_offset/4
@@ -12,38 +15,62 @@ override GGML: u32 = 0u;
 override WG: u32 = 64u;
 override MB: u32 = 1u; // activation rows per invocation, 1..MB_MAX
 const MB_MAX = 8u;
+const OUTPUTS = 4u;
 
 fn wword(i: u32) -> u32 { return w[i]; }
 
 #include "common/ggml_blocks.wgsl"
 
-var<private> s: array<f32, MB_MAX>; // [row] running sums
+var<private> s: array<vec4<f32>, MB_MAX>; // [row] running sums of the 4 outputs
 
-fn dot8(u: Weights8, v: u32) -> f32 { return dot(u.lo, x[v]) + dot(u.hi, x[v + 1u]); }
+// The 4 outputs' dots with the 8 x values at x[v], x[v + 1].
+fn dot4(u: array<Weights8, 4>, v: u32) -> vec4<f32> {
+  let a = x[v];
+  let b = x[v + 1u];
+  return vec4<f32>(dot(u[0].lo, a) + dot(u[0].hi, b), dot(u[1].lo, a) + dot(u[1].hi, b), dot(u[2].lo, a) + dot(u[2].hi, b), dot(u[3].lo, a) + dot(u[3].hi, b));
+}
 
-fn accumulate(u: Weights8, v: u32, row_len: u32) {
-  s[0] += dot8(u, v);
-  if (MB > 1u) { s[1] += dot8(u, v + row_len); }
-  if (MB > 2u) { s[2] += dot8(u, v + 2u * row_len); }
-  if (MB > 3u) { s[3] += dot8(u, v + 3u * row_len); }
-  if (MB > 4u) { s[4] += dot8(u, v + 4u * row_len); }
-  if (MB > 5u) { s[5] += dot8(u, v + 5u * row_len); }
-  if (MB > 6u) { s[6] += dot8(u, v + 6u * row_len); }
-  if (MB > 7u) { s[7] += dot8(u, v + 7u * row_len); }
+fn accumulate(u: array<Weights8, 4>, v: u32, row_len: u32) {
+  s[0] += dot4(u, v);
+  if (MB > 1u) { s[1] += dot4(u, v + row_len); }
+  if (MB > 2u) { s[2] += dot4(u, v + 2u * row_len); }
+  if (MB > 3u) { s[3] += dot4(u, v + 3u * row_len); }
+  if (MB > 4u) { s[4] += dot4(u, v + 4u * row_len); }
+  if (MB > 5u) { s[5] += dot4(u, v + 5u * row_len); }
+  if (MB > 6u) { s[6] += dot4(u, v + 6u * row_len); }
+  if (MB > 7u) { s[7] += dot4(u, v + 7u * row_len); }
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = gid.x + wg.y * nwg.x * WG;
-  if (n >= params.n) { return; }
+  let n0 = OUTPUTS * (gid.x + wg.y * nwg.x * WG);
+  if (n0 >= params.n) { return; }
   // rows [m0, m0 + MB): the last group starts early enough to end at `rows` and stores only rows no earlier group stored
   let m0 = min(wg.z * MB, params.rows - MB);
   let first_stored = wg.z * MB - m0;
   let row_len = params.k / 4u;
-  let x0 = (params.x_offset + m0 * params.k) / 4u;
-  let row = n * ggml_row_bytes(params.k);
-  for (var j = 0u; j < params.k / 8u; j++) {
-    accumulate(ggml_unit(row, j), x0 + 2u * j, row_len);
+  var v = (params.x_offset + m0 * params.k) / 4u;
+  let row_bytes = ggml_row_bytes(params.k);
+  // outputs past n repeat the last one (computed, not stored)
+  let rows = vec4<u32>(n0, min(n0 + 1u, params.n - 1u), min(n0 + 2u, params.n - 1u), min(n0 + 3u, params.n - 1u)) * row_bytes;
+  let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
+  let group = GGML_GROUP_UNITS[GGML];
+  for (var at = 0u; at < row_bytes; at += GGML_BLOCK_BYTES[GGML]) {
+    let b = rows + vec4<u32>(at);
+    let h = array<Head, 4>(ggml_head(b.x), ggml_head(b.y), ggml_head(b.z), ggml_head(b.w));
+    for (var g = 0u; g < units / group; g++) {
+      let m = array<vec3<f32>, 4>(ggml_scale(h[0], g), ggml_scale(h[1], g), ggml_scale(h[2], g), ggml_scale(h[3], g));
+      for (var u = g * group; u < (g + 1u) * group; u++) {
+        let q = array<Weights8, 4>(ggml_apply(ggml_levels(h[0], b.x, u), m[0]), ggml_apply(ggml_levels(h[1], b.y, u), m[1]),
+          ggml_apply(ggml_levels(h[2], b.z, u), m[2]), ggml_apply(ggml_levels(h[3], b.w, u), m[3]));
+        accumulate(q, v, row_len);
+        v += 2u;
+      }
+    }
   }
-  for (var r = first_stored; r < MB; r++) { store_output(m0 + r, n, s[r]); }
+  for (var r = first_stored; r < MB; r++) {
+    for (var o = 0u; o < OUTPUTS; o++) {
+      if (n0 + o < params.n) { store_output(m0 + r, n0 + o, s[r][o]); }
+    }
+  }
 }

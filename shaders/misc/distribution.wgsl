@@ -1,11 +1,12 @@
 // Sampling distribution per row (one workgroup per row), Hugging Face warper order:
-//   z = logits / temperature; keep the top-k of z; keep the top-p nucleus of softmax over what is left;
+//   z = logits / temperature; keep the top-k of z; keep the top-p nucleus of softmax over what is left; keep (min-p)
+//   the entries whose probability is at least minP times the top one's, i.e. z >= max z + ln(minP);
 //   probs = renormalised softmax over the kept entries, 0 elsewhere.
 // No sort: each cut is a threshold on z found bit by bit over the order-preserving u32 key of z, because
 // "count (or mass) of entries with key >= t" falls as t grows. The largest t whose count is >= topK is the
 // k-th largest value (ties at it are all kept, as HF keeps every score >= the k-th). The largest t whose mass
 // is >= topP keeps exactly the entries HF keeps: those whose strictly-greater mass is still below topP.
-struct Params { vocab: u32, temperature: f32, topK: u32, topP: f32 }
+struct Params { vocab: u32, temperature: f32, topK: u32, topP: f32, minP: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;       // [rows, vocab]
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;  // [rows, vocab]; holds exp(z - max) until the end
@@ -66,6 +67,11 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
     // the nucleus always keeps the top entry (HF's min_tokens_to_keep = 1): a goal that rounds to 0 in f32
     // (topP = 1e-45) would otherwise cut everything and leave 0 / 0
     cut = max(cut, min(pCut, key(m)));
+    kept = massFrom(lid, base, cut);
+  }
+  if (params.minP > 0.0) {
+    // the top entry always passes: ln(minP) <= 0; the cuts above never remove it, so p / p_top = exp(z - m)
+    cut = max(cut, min(key(m + log(params.minP)), key(m)));
     kept = massFrom(lid, base, cut);
   }
   for (var i = lid; i < vocab; i += WG) {

@@ -9,6 +9,11 @@ import type { LoadProgress } from '../contract/types';
 
 
 export const MODEL_CACHE = 'webgpu-infer-models';
+/**
+ * Markers (empty answers keyed by file URL) of files a load stored and has not yet validated. A load that ends
+ * without validating them (a page unloaded mid-load) leaves its markers: a later load does not trust those files.
+ */
+const PENDING_CACHE = 'webgpu-infer-pending';
 const SHARD_INDEX = 'model.safetensors.index.json';
 const SINGLE_FILE = 'model.safetensors';
 
@@ -21,7 +26,10 @@ export interface ModelFetchOptions {
   expectedSha256?: Record<string, string>;
   /** stall timeout, retries (model/network.ts) for every download */
   network?: NetworkPolicy;
-  /** the URLs this load stored: if the load fails they are deleted (forgetStored), so the cache keeps validated files only */
+  /**
+   * the URLs this load stored, marked pending: if the load fails they are deleted (forgetStored), once it succeeds
+   * they are kept (commitStored), so the cache keeps validated files only
+   */
   stored?: string[];
 }
 
@@ -98,15 +106,55 @@ async function openCache(options: ModelFetchOptions, file: string): Promise<Cach
  * failed to arrive (TypeError) or an abort is not a refusal: it is thrown.
  */
 async function store(cache: Cache, url: string, response: Response, options: ModelFetchOptions): Promise<boolean> {
+  const body = watched(response.body);
   try {
-    await cache.put(url, new Response(response.body, { status: response.status, statusText: response.statusText, headers: storedHeaders(response.headers) }));
-    options.stored?.push(url);
+    if (options.stored) {
+      await (await caches.open(PENDING_CACHE)).put(url, new Response(null));
+      options.stored.push(url);
+    }
+    await cache.put(url, new Response(body.stream, { status: response.status, statusText: response.statusText, headers: storedHeaders(response.headers) }));
     return true;
   } catch (e) {
+    // Chromium's put() words any failure of the body as "TypeError: Failed to fetch"; the body's own error says what happened
+    if (body.error() !== undefined) throw body.error();
     if (!(e instanceof DOMException) || e.name === 'AbortError') throw e;
     refuse(options, fileName(url), e);
     return false;
   }
+}
+
+/**
+ * The cached copy of `url`, unless an earlier load stored it and never validated it (it was interrupted): that copy
+ * is deleted, and the caller downloads the file again.
+ */
+async function validatedHit(cache: Cache, url: string, options: ModelFetchOptions): Promise<Response | undefined> {
+  const hit = await cache.match(url);
+  if (!hit || options.stored?.includes(url)) return hit;
+  const pending = await caches.open(PENDING_CACHE);
+  if (!(await pending.match(url))) return hit;
+  await forgetStored([url]);
+  return undefined;
+}
+
+/** The same bytes, remembering the error the stream failed with (a NetworkError from the network policy, say). */
+function watched(body: ReadableStream<Uint8Array> | null): { stream: ReadableStream<Uint8Array> | null; error: () => unknown } {
+  let failure: unknown;
+  if (!body) return { stream: body, error: () => failure };
+  const reader = body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (e) {
+        failure = e;
+        throw e;
+      }
+    },
+    cancel: (why) => reader.cancel(why),
+  });
+  return { stream, error: () => failure };
 }
 
 /** A fetch for URL model sources: HEAD and GET answered from the cache when possible; downloads verified and stored. */
@@ -116,7 +164,7 @@ export function modelFetch(options: ModelFetchOptions): typeof fetch {
     const url = new URL(input instanceof Request ? input.url : String(input), location.href).href;
     const head = init?.method === 'HEAD';
     const cache = await openCache(options, fileName(url));
-    const hit = await cache?.match(url);
+    const hit = cache && (await validatedHit(cache, url, options));
     if (hit) return head ? new Response(null, { status: 200, headers: hit.headers }) : hit;
     let response = notFoundIfHtml(await networkFetch(url, init));
     if (head || !response.ok) return response;
@@ -158,7 +206,7 @@ export async function downloadWeights(base: string, options: ModelFetchOptions, 
   await Promise.all(files.map(async (file) => {
     const cache = await openCache(options, file);
     if (!cache) return; // caching refused: the loader reads the file from the network
-    const hit = await cache.match(base + file);
+    const hit = await validatedHit(cache, base + file, options);
     if (hit) {
       const size = decodedLength(hit.headers);
       sizes.set(file, size);
@@ -190,8 +238,17 @@ export async function downloadWeights(base: string, options: ModelFetchOptions, 
 
 /** Deletes what a failed load stored: a file the loader refused (an error page, a cut-off copy) must not be served again. */
 export async function forgetStored(urls: string[]): Promise<void> {
+  await Promise.all([MODEL_CACHE, PENDING_CACHE].map((name) => unmark(name, urls)));
+}
+
+/** Keeps what a successful load stored: its files are validated, no longer pending. */
+export async function commitStored(urls: string[]): Promise<void> {
+  await unmark(PENDING_CACHE, urls);
+}
+
+async function unmark(name: string, urls: string[]): Promise<void> {
   if (urls.length === 0) return;
-  const cache = await caches.open(MODEL_CACHE).catch(() => undefined);
+  const cache = await caches.open(name).catch(() => undefined);
   await Promise.all(urls.map((url) => cache?.delete(url).catch(() => false)));
 }
 
@@ -218,5 +275,7 @@ export async function deleteCachedModel(url: string): Promise<number> {
   for (const request of await cache.keys()) {
     if (request.url.startsWith(folder) && (await cache.delete(request))) removed++;
   }
+  const pending = await caches.open(PENDING_CACHE);
+  for (const request of await pending.keys()) if (request.url.startsWith(folder)) await pending.delete(request);
   return removed;
 }

@@ -1,5 +1,5 @@
 /** Where a browser engine (Worker or page) gets its GPU and model files. */
-import { downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
+import { commitStored, downloadWeights, forgetStored, modelFetch, type ModelFetchOptions } from './cache';
 import { requestGpu } from '../gpu/device';
 import { hubError, hubFolderUrl, hubSource, isHubId } from '../model/hub';
 import { fileListSource, urlSource, type ModelSource } from '../model/source';
@@ -48,7 +48,9 @@ export const browserEnvironment: HostEnvironment = {
       const fetch = modelFetch(fetchOptions);
       const folder: ModelSource = hub ? hubSource(hub, { fetch, signal }) : urlSource(base, { fetch, signal });
       const source = gguf ? new GgufSource(folder, ggufFileNames(gguf), signal) : folder;
-      return await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
+      const runtime = await loadRuntime(gpu, source, request, onProgress, signal, deviceMemoryBytes());
+      await commitStored(fetchOptions.stored!);
+      return runtime;
     } catch (e) {
       // only what a load validated stays cached: a failed load leaves no trace
       await forgetStored(fetchOptions.stored!);

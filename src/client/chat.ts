@@ -27,8 +27,14 @@ const DEFAULT_CHAT_SEED = 0x5eed;
  * strategy takes that limit), and choice i samples with seed + i.
  */
 function strategyOf(request: ChatCompletionRequest, choice: number): Strategy | undefined {
-  if (request.temperature === undefined && request.top_p === undefined && request.seed === undefined && (request.n ?? 1) === 1) return undefined;
-  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, seed: (request.seed ?? DEFAULT_CHAT_SEED) + choice };
+  const s = request.strategy;
+  if (s) {
+    if (s.kind === 'sample') return { ...s, seed: (s.seed ?? DEFAULT_CHAT_SEED) + choice };
+    if (s.kind === 'self-speculative' && s.sampling) return { ...s, sampling: { ...s.sampling, seed: (s.sampling.seed ?? DEFAULT_CHAT_SEED) + choice } };
+    return s;
+  }
+  if (request.temperature === undefined && request.top_p === undefined && request.min_p === undefined && request.seed === undefined && (request.n ?? 1) === 1) return undefined;
+  return { kind: 'sample', temperature: request.temperature ?? 1, topP: request.top_p, minP: request.min_p, seed: (request.seed ?? DEFAULT_CHAT_SEED) + choice };
 }
 
 /** The GenerateRequest for one choice: OpenAI's names mapped to ours. */

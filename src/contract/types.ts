@@ -2,7 +2,7 @@
 
 export type Strategy =
   | { kind: 'greedy' }
-  | { kind: 'sample'; temperature?: number; topK?: number; topP?: number; seed?: number }
+  | { kind: 'sample'; temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number }
   | {
       kind: 'self-speculative';
       /** layers used to draft (1..layers), or 'auto' = DEL-style choice from tracked acceptance */
@@ -12,7 +12,7 @@ export type Strategy =
       /** Kangaroo's second exit: stop drafting when the draft's top-1 probability < this (0 = never) */
       confidenceThreshold?: number;
       /** sampling parameters; absent = greedy */
-      sampling?: { temperature?: number; topK?: number; topP?: number; seed?: number };
+      sampling?: { temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number };
     }
   | {
       kind: 'superposed';
@@ -69,7 +69,11 @@ export interface GenerateRequest {
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } }
+  /** extension: a GBNF grammar as llama.cpp writes it (its `root` rule; subset in src/decode/constraints/gbnf.ts) */
+  | { type: 'grammar'; grammar: string }
+  /** extension: a regular expression the whole output matches (syntax in src/decode/constraints/regex.ts) */
+  | { type: 'regex'; regex: string };
 
 /** A generated token's log-probability and its most likely alternatives (ids). */
 export interface TokenLogprob {
@@ -280,6 +284,8 @@ export interface ChatCompletionRequest {
   /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
   temperature?: number;
   top_p?: number;
+  /** extension (as in vLLM and llama.cpp's servers): keep tokens of at least min_p times the top probability */
+  min_p?: number;
   seed?: number;
   stop?: string | string[];
   /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
@@ -293,6 +299,11 @@ export interface ChatCompletionRequest {
   logprobs?: boolean;
   top_logprobs?: number;
   response_format?: ResponseFormat;
+  /**
+   * extension: the decoding strategy of every choice (self-speculative, superposed, ...), instead of temperature,
+   * top_p, min_p and seed; a sampling strategy's seed is offset by the choice index
+   */
+  strategy?: Strategy;
   /** rendered through the model's chat template (its `tools` variable); calls in the output come back as tool_calls */
   tools?: ChatTool[];
   tool_choice?: ChatToolChoice;

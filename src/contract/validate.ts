@@ -63,10 +63,11 @@ export function validatePrompt(field: string, prompt: unknown, limits: Pick<Limi
   }
 }
 
-function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; seed?: unknown }, limits: Limits): void {
+function validateSampling(prefix: string, s: { temperature?: unknown; topK?: unknown; topP?: unknown; minP?: unknown; seed?: unknown }, limits: Limits): void {
   checkRange(`${prefix}.temperature`, s.temperature, 0, 100, false);
   checkRange(`${prefix}.topK`, s.topK, 0, limits.vocab, true);
   checkRange(`${prefix}.topP`, s.topP, Number.MIN_VALUE, 1, false);
+  checkRange(`${prefix}.minP`, s.minP, 0, 1, false);
   checkRange(`${prefix}.seed`, s.seed, 0, Number.MAX_SAFE_INTEGER, true);
 }
 
@@ -115,20 +116,28 @@ function validateLogitBias(field: string, bias: unknown, limits: Limits): void {
   }
 }
 
+/** Longest grammar or regex source a request may send. */
+export const MAX_GRAMMAR_CHARS = 100_000;
+
 function validateResponseFormat(field: string, format: unknown): void {
   if (format === undefined) return;
-  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | null;
-  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' }", format);
+  const f = format as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown }; grammar?: unknown; regex?: unknown } | null;
+  if (typeof f !== 'object' || f === null) fail(field, "must be an object { type: 'text' | 'json_object' | 'json_schema' | 'grammar' | 'regex' }", format);
   if (f.type === 'text' || f.type === 'json_object') return;
-  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object' or 'json_schema'", f.type);
+  if (f.type === 'grammar' || f.type === 'regex') {
+    const text = f[f.type];
+    if (typeof text !== 'string' || text.length === 0 || text.length > MAX_GRAMMAR_CHARS) fail(`${field}.${f.type}`, `must be a non-empty string of at most ${MAX_GRAMMAR_CHARS} characters`, text);
+    return;
+  }
+  if (f.type !== 'json_schema') fail(`${field}.type`, "must be 'text', 'json_object', 'json_schema', 'grammar' or 'regex'", f.type);
   if (typeof f.json_schema !== 'object' || f.json_schema === null) fail(`${field}.json_schema`, 'must be an object { name, schema }', f.json_schema);
   if (typeof f.json_schema.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(f.json_schema.name)) fail(`${field}.json_schema.name`, 'must be 1-64 letters, digits, _ or -', f.json_schema.name);
   const schema = f.json_schema.schema;
   if (schema !== undefined && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) fail(`${field}.json_schema.schema`, 'must be a JSON Schema object', schema);
 }
 
-/** The options that the logit controls and constraints serve: greedy and sample strategies only. */
-const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs', 'responseFormat'] as const;
+/** The options that the logit controls serve: greedy and sample strategies only (responseFormat composes with every strategy). */
+const CONTROL_FIELDS = ['frequencyPenalty', 'presencePenalty', 'repetitionPenalty', 'logitBias', 'logprobs'] as const;
 
 /** The names of the sampling controls in one API: generate()'s camelCase or OpenAI's snake_case. */
 interface ControlNames { frequency: string; presence: string; repetition: string; bias: string; logprobs: string; topLogprobs: string; format: string }
@@ -159,7 +168,7 @@ function validateControls(request: GenerateRequest, limits: Limits): void {
   checkControlValues(request, GENERATE_CONTROLS, limits);
   const kind = request.strategy?.kind ?? 'greedy';
   if (kind === 'greedy' || kind === 'sample') return;
-  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined && !(f === 'responseFormat' && request.responseFormat?.type === 'text'));
+  const used = CONTROL_FIELDS.find((f) => request[f] !== undefined);
   if (used) fail(used, `is supported with the greedy and sample strategies, not ${kind}`, kind);
 }
 
@@ -281,11 +290,17 @@ export function validateChatRequest(request: ChatCompletionRequest, limits: Limi
   checkRange('max_tokens', request.max_tokens, 1, limits.contextLength, true);
   checkRange('temperature', request.temperature, 0, 2, false);
   checkRange('top_p', request.top_p, Number.MIN_VALUE, 1, false);
+  checkRange('min_p', request.min_p, 0, 1, false);
   checkRange('seed', request.seed, 0, Number.MAX_SAFE_INTEGER, true);
   if (request.stop !== undefined) validateStop(typeof request.stop === 'string' ? [request.stop] : request.stop);
   checkRange('max_completion_tokens', request.max_completion_tokens, 1, limits.contextLength, true);
   checkRange('n', request.n, 1, MAX_CHOICES, true);
   checkControlValues(request, CHAT_CONTROLS, limits);
+  if (request.strategy !== undefined) {
+    validateStrategy(request.strategy, limits);
+    const clash = (['temperature', 'top_p', 'min_p', 'seed'] as const).find((k) => request[k] !== undefined);
+    if (clash) fail(clash, 'cannot be combined with strategy (set the sampling inside the strategy)', request[clash]);
+  }
   const unknown = Object.keys(request).find((k) => !CHAT_FIELDS.has(k));
   if (unknown !== undefined) fail(unknown, 'is not supported', (request as unknown as Record<string, unknown>)[unknown]);
 }
@@ -297,6 +312,7 @@ export const MAX_CHOICES = 16;
 const CHAT_FIELDS: ReadonlySet<string> = new Set([
   'messages', 'model', 'stream', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'seed', 'stop', 'n', 'frequency_penalty',
   'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'signal',
+  'min_p', 'strategy',
 ] satisfies (keyof ChatCompletionRequest | 'model')[] as string[]);
 
 /**

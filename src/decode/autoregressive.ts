@@ -7,6 +7,7 @@ export interface SamplingParams {
   temperature: number;
   topK: number;
   topP: number;
+  minP: number;
   seed: number;
 }
 
@@ -82,8 +83,7 @@ export class Autoregressive implements DecodeStrategy {
       argmax(gpu, step, { logits: model.act.logits, rows: 1, vocab, out: model.act.tokens, outOffset: outIndex });
       return;
     }
-    const { temperature, topK, topP } = this.sampling;
-    distribution(gpu, step, { logits: model.act.logits, rows: 1, vocab, probs: model.act.probs, temperature, topK, topP });
+    distribution(gpu, step, { logits: model.act.logits, rows: 1, vocab, probs: model.act.probs, ...this.sampling });
     sampleFromProbs(gpu, step, { probs: model.act.probs, row: 0, vocab, uniform: rng.next(), out: model.act.tokens, outOffset: outIndex });
   }
 }

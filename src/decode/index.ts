@@ -13,13 +13,13 @@ export const DEFAULT_SEED = 0x5eed;
  */
 export const GREEDY_TEMPERATURE = 1e-20;
 
-type Sampling = { temperature?: number; topK?: number; topP?: number; seed?: number };
+type Sampling = { temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number };
 
 /** The sampling parameters with defaults, or undefined for greedy (temperature in the greedy limit). */
 function samplingOf(s: Sampling | undefined): SamplingParams | undefined {
   const temperature = s?.temperature ?? 1;
   if (!s || temperature <= GREEDY_TEMPERATURE) return undefined;
-  return { temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, seed: s.seed ?? DEFAULT_SEED };
+  return { temperature, topK: s.topK ?? 0, topP: s.topP ?? 1, minP: s.minP ?? 0, seed: s.seed ?? DEFAULT_SEED };
 }
 
 /** The strategy object for a validated request. */

@@ -1,4 +1,4 @@
-import type { DecodeContext, DecodeStrategy } from './strategy';
+import type { DecodeContext, DecodeStrategy, TokenConstraint } from './strategy';
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
 import { ExitPolicy } from './exit_policy';
@@ -7,6 +7,7 @@ import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
+import { maskRows, maskWords } from '../kernels/logit_controls';
 import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { TokenOrigin } from '../contract/types';
@@ -48,8 +49,9 @@ class RoundBuffers {
   readonly uniforms: GPUBuffer;      // [maxDraft + 1] f32 acceptance uniforms (sampling only)
   readonly shadowStates: GPUBuffer;  // [maxDraft + 1, hidden] states after the shadow layer
   readonly shadowTokens: GPUBuffer;  // [maxDraft + 1] u32 tokens the shadow layer would have drafted
+  readonly masks: GPUBuffer;         // [maxDraft + 1, maskWords(vocab)] u32 constraint mask of each position (constrained only)
 
-  constructor(model: Transformer, readonly maxDraft: number, sampling: boolean) {
+  constructor(model: Transformer, readonly maxDraft: number, sampling: boolean, constrained: boolean) {
     const { gpu, config } = model;
     const rows = maxDraft + 1;
     const buffer = (label: string, bytes: number) => storageBuffer(gpu, `spec.${label}`, bytes);
@@ -62,6 +64,7 @@ class RoundBuffers {
     this.uniforms = buffer('uniforms', 4 * rows);
     this.shadowStates = buffer('shadowStates', 4 * rows * config.hidden);
     this.shadowTokens = buffer('shadowTokens', 4 * rows);
+    this.masks = buffer('masks', constrained ? 4 * rows * maskWords(config.vocab) : 4);
   }
 
   destroy(): void {
@@ -129,7 +132,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
-    const buffers = new RoundBuffers(model, maxDraft, rng !== null);
+    const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
     const stats = ctx.stats;
     stats.drafted ??= 0;
     stats.accepted ??= 0;
@@ -187,6 +190,7 @@ export class SelfSpeculative implements DecodeStrategy {
         model.kv.extend(drafted + 1); // the verify pass wrote positions start..start + drafted
         model.kv.truncate(start + accepted + 1);
         pending = tokens[tokens.length - 1];
+        for (const t of tokens) ctx.constraint?.advance(t);
         const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
         if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, drafted, accepted })) return;
       }
@@ -224,7 +228,11 @@ export class SelfSpeculative implements DecodeStrategy {
     let drafted = plan.maxDraft;
     let passes = 1;
     const step = ctx.newStep();
-    if (threshold > 0 && plan.maxDraft > 0) {
+    if (ctx.constraint) gpu.device.queue.writeBuffer(b.masks, 0, ctx.constraint.mask());
+    if (ctx.constraint && plan.maxDraft > 0) {
+      drafted = await this.constrainedDrafts(ctx, b, rng, plan, ctx.constraint);
+      passes += drafted;
+    } else if (threshold > 0 && plan.maxDraft > 0) {
       // Kangaroo: read each draft's confidence back while the next draft is already submitted
       const submitDraft = (i: number) => {
         const s = ctx.newStep();
@@ -253,6 +261,27 @@ export class SelfSpeculative implements DecodeStrategy {
     return { drafted, accepted, tokens: Array.from(words.subarray(1, accepted + 2)), shadowTokens: shadow && new Uint32Array(shadow), passes };
   }
 
+  /**
+   * Drafts under a constraint: each draft's token is read back, its position's state advanced on a fork, and the
+   * next position's mask written to masks[i + 1] before the next draft (which applies it) is submitted. The verify
+   * pass then applies masks[0..k] to its rows, so every row's choice is the constrained one. Returns the drafts made.
+   */
+  private async constrainedDrafts(ctx: DecodeContext, b: RoundBuffers, rng: Rng | null, plan: RoundPlan, constraint: TokenConstraint): Promise<number> {
+    const words = maskWords(ctx.model.config.vocab);
+    const threshold = this.options.confidenceThreshold;
+    const state = constraint.fork();
+    for (let i = 0; ; i++) {
+      const s = ctx.newStep();
+      this.recordDraft(ctx, s, b, rng, plan, i);
+      s.read(b.tokens, 4 * (i + 1), 4);
+      if (threshold > 0) s.read(b.confidence, 4 * i, 4);
+      const [token, confidence] = (await s.submit()).map((bytes, j) => (j === 0 ? new Uint32Array(bytes)[0] : new Float32Array(bytes)[0]));
+      state.advance(token);
+      ctx.gpu.device.queue.writeBuffer(b.masks, 4 * (i + 1) * words, state.mask());
+      if (i + 1 >= plan.maxDraft || ctx.eosIds.has(token) || (threshold > 0 && confidence < threshold)) return i + 1;
+    }
+  }
+
   /** Draft i: token i of the round through layers [0, E) at position start + i, then norm + head → draft i + 1. */
   private recordDraft(ctx: DecodeContext, step: Step, b: RoundBuffers, rng: Rng | null, plan: RoundPlan, i: number): void {
     const { gpu, model } = ctx;
@@ -263,10 +292,10 @@ export class SelfSpeculative implements DecodeStrategy {
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
     model.head(step, 1);
     const vocab = config.vocab;
+    if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
     const sampling = this.options.sampling;
     if (sampling && rng) {
-      const { temperature, topK, topP } = sampling;
-      distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, temperature, topK, topP });
+      distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, ...sampling });
       step.copy(act.probs, 0, b.draftProbs, 4 * i * vocab, 4 * vocab);
       sampleFromProbs(gpu, step, { probs: act.probs, row: 0, vocab, uniform: rng.next(), out: b.tokens, outOffset: i + 1 });
     } else {
@@ -292,9 +321,9 @@ export class SelfSpeculative implements DecodeStrategy {
     step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
     this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, plan.shadowLayer, 0);
     model.head(step, rows);
+    if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows, vocab, masks: b.masks, firstMask: 0 });
     if (sampled) {
-      const { temperature, topK, topP } = this.options.sampling!;
-      distribution(gpu, step, { logits: act.logits, rows, vocab, probs: act.probs, temperature, topK, topP });
+      distribution(gpu, step, { logits: act.logits, rows, vocab, probs: act.probs, ...this.options.sampling! });
       acceptSampled(gpu, step, {
         p: act.probs, q: b.draftProbs, tokens: b.tokens, draftsOffset: 1, drafts: k, vocab,
         uniforms: b.uniforms, uniformsOffset: 0, out: b.result, outOffset: 0,

@@ -34,8 +34,12 @@ export interface DecodeContext {
 export interface TokenConstraint {
   /** the next position's allowed tokens: bit t % 32 of word t / 32 */
   mask(): Uint32Array<ArrayBuffer>;
+  /** true when the next position's mask allows `token` */
+  allows(token: number): boolean;
   /** the token chosen at the current position */
   advance(token: number): void;
+  /** an independent copy at the same position (a draft's own state) */
+  fork(): TokenConstraint;
 }
 
 export interface DecodeStrategy {

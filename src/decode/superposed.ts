@@ -1,5 +1,6 @@
 import { NonFiniteError } from '../contract/errors';
-import type { DecodeContext, DecodeStrategy } from './strategy';
+import type { DecodeContext, DecodeStrategy, TokenConstraint } from './strategy';
+import { maskRows, maskWords } from '../kernels/logit_controls';
 import { storageBuffer } from '../gpu/buffers';
 import { superposeEmbed, topN } from '../kernels/superpose';
 import type { NgramTable } from '../model/ngram';
@@ -34,6 +35,10 @@ interface Draft {
   tokens: number[];
   /** cumulative score */
   score: number;
+  /** the draft's own constraint state after its tokens (constrained decoding) */
+  constraint?: TokenConstraint;
+  /** that state's mask of allowed next tokens */
+  mask?: Uint32Array;
 }
 
 /** q_d(v) = Σ_n λ_n · P_n(v | last n−1 tokens of context), over the table's orders. */
@@ -72,6 +77,8 @@ export function interpolatedScore(logP: number, q: number, alpha: number): numbe
  * the top 2k are split into k alive drafts and finished ones that ended with EOS).
  * Tokens that every draft shares are final and stream as they appear; the rest of the best draft follows at
  * the end. With k = 1 and α = 0 this is greedy decoding.
+ * Under a constraint each draft keeps its own state: the shared logits are masked by the union of the alive drafts'
+ * masks before the top-n, and a draft is extended only by the candidates its own mask allows.
  */
 export class Superposed implements DecodeStrategy {
   constructor(private readonly options: SuperposedOptions) {}
@@ -85,9 +92,11 @@ export class Superposed implements DecodeStrategy {
     const ids = buffer('ids', k);           // [k] u32 last token of each draft
     const weights = buffer('weights', k);   // [k] f32 π
     const top = buffer('top', 2 * n);       // [2n] top-n ids, then their logits as f32 bits
+    const words = maskWords(model.config.vocab);
+    const union = buffer('mask', ctx.constraint ? words : 1); // [maskWords(vocab)] u32 tokens some alive draft allows
     const prompt = ctx.prompt;
     const budget = Math.min(ctx.remaining(), model.kv.maxSeq - model.kv.length);
-    let alive: Draft[] = [{ tokens: [], score: 0 }];
+    let alive: Draft[] = [{ tokens: [], score: 0, constraint: ctx.constraint?.fork() }];
     let finished: Draft[] = [];
     let streamed = 0;
     // The pass for the next step is recorded while the GPU runs this one; only ids and weights change between
@@ -97,6 +106,7 @@ export class Superposed implements DecodeStrategy {
       superposeEmbed(gpu, step, { ids, weights, count, table: model.weights.embed, out: model.act.x, scale: model.config.embedScale });
       model.layers(step, 1, position);
       model.head(step, 1);
+      if (ctx.constraint) maskRows(gpu, step, { logits: model.act.logits, rows: 1, vocab: model.config.vocab, masks: union, firstMask: 0 });
       topN(gpu, step, { logits: model.act.logits, vocab: model.config.vocab, n, out: top });
       step.read(top, 0, 8 * n);
       return { step, count };
@@ -107,6 +117,7 @@ export class Superposed implements DecodeStrategy {
         const last = alive.map((d) => (d.tokens.length ? d.tokens[d.tokens.length - 1] : prompt[prompt.length - 1]));
         gpu.device.queue.writeBuffer(ids, 0, Uint32Array.from(last));
         gpu.device.queue.writeBuffer(weights, 0, Float32Array.from(draftWeights(alive)));
+        if (ctx.constraint) gpu.device.queue.writeBuffer(union, 0, unionMask(alive, words));
         if (next?.count !== alive.length) {
           next?.step.discard();
           next = record(alive.length, model.kv.length);
@@ -136,25 +147,43 @@ export class Superposed implements DecodeStrategy {
       if (best && best.tokens.length > streamed) ctx.emit(best.tokens.slice(streamed));
     } finally {
       next?.step.discard();
-      for (const b of [ids, weights, top]) b.destroy();
+      for (const b of [ids, weights, top, union]) b.destroy();
     }
   }
 
   /** Score every (draft, candidate) extension and keep the best 2k: k alive, and the finished (EOS) ones. */
   private extend(ctx: DecodeContext, alive: Draft[], finished: Draft[], candidates: number[], logP: number[], alpha: number): { alive: Draft[]; finished: Draft[] } {
     const k = this.options.drafts;
-    const extensions: Draft[] = [];
+    const extensions: (Draft & { from: Draft })[] = [];
     for (const d of alive) {
       const q = alpha > 0 && ctx.ngrams ? ngramProbabilities(ctx.ngrams, [...ctx.prompt, ...d.tokens], candidates) : candidates.map(() => 0);
-      candidates.forEach((v, i) => extensions.push({ tokens: [...d.tokens, v], score: d.score + interpolatedScore(logP[i], q[i], alpha) }));
+      candidates.forEach((v, i) => {
+        if (d.mask && !(d.mask[v >>> 5] & (1 << (v & 31)))) return; // not allowed by this draft's constraint
+        extensions.push({ tokens: [...d.tokens, v], score: d.score + interpolatedScore(logP[i], q[i], alpha), from: d });
+      });
     }
     const best = extensions.sort((a, b) => b.score - a.score).slice(0, 2 * k);
     const ended = (d: Draft) => ctx.eosIds.has(d.tokens[d.tokens.length - 1]);
+    const continued = ({ tokens, score, from }: Draft & { from: Draft }): Draft => {
+      const constraint = from.constraint?.fork();
+      constraint?.advance(tokens[tokens.length - 1]);
+      return { tokens, score, constraint };
+    };
     return {
-      alive: best.filter((d) => !ended(d)).slice(0, k),
+      alive: best.filter((d) => !ended(d)).slice(0, k).map(continued),
       finished: [...finished, ...best.filter(ended)].sort((a, b) => b.score - a.score).slice(0, k),
     };
   }
+}
+
+/** The OR of the alive drafts' masks (each computed here, once per step), so the top-n holds only tokens some draft allows. */
+function unionMask(alive: Draft[], words: number): Uint32Array<ArrayBuffer> {
+  const out = new Uint32Array(words);
+  for (const d of alive) {
+    d.mask = d.constraint!.mask();
+    for (let w = 0; w < words; w++) out[w] |= d.mask[w];
+  }
+  return out;
 }
 
 /** π = softmax of the drafts' cumulative scores. */

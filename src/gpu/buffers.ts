@@ -46,3 +46,15 @@ export function unusedBinding(gpu: Gpu): GPUBuffer {
   }
   return buffer;
 }
+
+const writablePlaceholders = new WeakMap<GPUDevice, GPUBuffer[]>();
+
+/**
+ * The i-th 16-byte storage buffer bound where a kernel's optional read-write binding is absent: one per slot, so
+ * no buffer is bound twice in a dispatch (a buffer may not be both read-only and writable in one dispatch).
+ */
+export function unusedWritableBinding(gpu: Gpu, i: number): GPUBuffer {
+  let list = writablePlaceholders.get(gpu.device);
+  if (!list) writablePlaceholders.set(gpu.device, (list = []));
+  return (list[i] ??= gpu.device.createBuffer({ label: `unused-writable-${i}`, size: 16, usage: GPUBufferUsage.STORAGE }));
+}

@@ -16,10 +16,15 @@
  * - q4_k: blocks of 256 in 144 bytes (f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales/mins, 128 of nibbles)
  * - q6_k: blocks of 256 in 210 bytes (128 bytes low nibbles, 64 bytes high 2 bits, int8 scales[16], f16 d)
  * - q4_0: blocks of 32 in 18 bytes (f16 d, 16 bytes of nibbles); q5_0: 22 bytes (f16 d, u32 of fifth bits, 16 of nibbles)
+ * - q4_1: blocks of 32 in 20 bytes (f16 d, f16 m, 16 of nibbles); q5_1: 24 bytes (f16 d, f16 m, u32 of fifth bits, 16 of nibbles)
+ * - iq4_nl: blocks of 32 in 18 bytes as q4_0, the nibbles indexing 16 non-linear levels
+ * - q5_k: blocks of 256 in 176 bytes (q4_k's head, 32 bytes of fifth bits, 128 of nibbles)
+ * - q2_k: blocks of 256 in 84 bytes (16 bytes of 4-bit scales/mins, 64 of 2-bit levels, f16 d, f16 dmin)
+ * - q3_k: blocks of 256 in 110 bytes (32 bytes of third bits, 64 of 2-bit levels, 12 of 6-bit scales, f16 d)
  * (src/model/gguf/types.ts maps ggml's tensor type ids to these.)
  */
 export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
-export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k' | 'q4_0' | 'q5_0';
+export type GgmlFormat = 'q8_0' | 'q4_k' | 'q6_k' | 'q4_0' | 'q5_0' | 'q4_1' | 'q5_1' | 'q5_k' | 'q2_k' | 'q3_k' | 'iq4_nl';
 export type MatrixFormat = WeightFormat | GgmlFormat;
 
 /** The FORMAT override of every dense-weight shader (FORMAT_F32 ... in WGSL). */
@@ -32,6 +37,12 @@ export const GGML_BLOCKS: Record<GgmlFormat, { code: number; elements: number; b
   q6_k: { code: 2, elements: 256, bytes: 210 },
   q4_0: { code: 3, elements: 32, bytes: 18 },
   q5_0: { code: 4, elements: 32, bytes: 22 },
+  q4_1: { code: 5, elements: 32, bytes: 20 },
+  q5_1: { code: 6, elements: 32, bytes: 24 },
+  q5_k: { code: 7, elements: 256, bytes: 176 },
+  q2_k: { code: 8, elements: 256, bytes: 84 },
+  q3_k: { code: 9, elements: 256, bytes: 110 },
+  iq4_nl: { code: 10, elements: 32, bytes: 18 },
 };
 
 /** Weights per scale of q8 and q4. */

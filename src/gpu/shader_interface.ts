@@ -2,7 +2,8 @@
  * A kernel's contract with its caller, read from the shader itself, so that it is declared once: the WGSL
  * `struct Params` (the uniform at binding 0) gives the params' names, types and byte offsets, packed by name,
  * and the `@group(0) @binding(n) var<storage, ...>` declarations give the storage bindings 1..n, their names
- * and access, from which the bind group layout is built.
+ * and access, from which the bind group layout is built (a binding number the shader skips is a read-only slot
+ * it never reads).
  */
 
 export type ParamType = 'u32' | 'i32' | 'f32';
@@ -49,7 +50,9 @@ export function shaderInterface(label: string, source: string): ShaderInterface 
       if (space !== 'uniform' || name !== 'params' || type !== 'Params') throw new Error(`${label}: binding 0 must be \`var<uniform> params: Params\``);
       continue;
     }
-    if (n !== buffers.length + 1) throw new Error(`${label}: binding ${n} follows binding ${buffers.length}; storage bindings run 1..n`);
+    if (n <= buffers.length) throw new Error(`${label}: binding ${n} is declared twice`);
+    // a binding the shader skips (its family's layout has it: the linear kernels' RMSNorm weight) is bound read-only, unread
+    while (buffers.length + 1 < n) buffers.push({ name: `unused${buffers.length + 1}`, access: 'read' });
     const access = space.replace(/\s/g, '');
     if (access !== 'storage,read' && access !== 'storage,read_write') throw new Error(`${label}: binding ${n} (${name}) is var<${space}>; bindings 1..n are storage buffers`);
     buffers.push({ name, access: access === 'storage,read' ? 'read' : 'rw' });

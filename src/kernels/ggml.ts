@@ -7,6 +7,8 @@ import { gemvRowsPerInvocation } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
 const WG = 64;
+/** Outputs per invocation of the gemv (OUTPUTS in shaders/matmul/gemv_gguf.wgsl). */
+const OUTPUTS = 4;
 
 function checkBlocks(w: WeightMatrix, format: GgmlFormat, what: string): void {
   const { elements } = GGML_BLOCKS[format];
@@ -18,19 +20,19 @@ export interface GgmlLinearArgs {
   w: WeightMatrix;
   format: GgmlFormat;
   params: { rows: number; n: number; k: number; x_offset: number; y_offset: number; y_stride: number; has_bias: number; accumulate: number; gated: number };
-  /** x, w, scales (unused), bias, y, gate */
+  /** x, w, scales (unused), bias, y, gate, normWeight (unused), y3 (common/linear_io.wgsl) */
   buffers: GPUBuffer[];
-  /** the gated activation's ACT override */
-  ACT: number;
+  /** the gated activation's ACT and the split outputs' overrides */
+  overrides: Record<string, number>;
 }
 
-/** linear() for a GGUF block-format W: one invocation per output, up to 8 activation rows each, any number of rows. */
-export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, ACT }: GgmlLinearArgs): void {
+/** linear() for a GGUF block-format W: 4 outputs per invocation, up to 8 activation rows each, any number of rows. */
+export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, overrides }: GgmlLinearArgs): void {
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
-  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_BLOCKS[format].code, WG, MB: mb, ACT } });
-  const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / WG));
+  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_BLOCKS[format].code, WG, MB: mb, ...overrides } });
+  const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / OUTPUTS / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);
 }
 

@@ -1,6 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
-import { unusedBinding } from '../gpu/buffers';
+import { unusedBinding, unusedWritableBinding } from '../gpu/buffers';
 import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
@@ -37,11 +37,30 @@ export interface LinearArgs {
   accumulate?: boolean;
   /** [rows, w.rows] f32, indexed like y: y = act(gate) ⊙ (x·Wᵀ + bias), the gated MLP's up projection and activation in one dispatch */
   gate?: GPUBuffer;
+  /**
+   * Split outputs (W = q, k and v stacked by rows): columns [0, split[0]) go to y, the next split[1] to y2, the rest
+   * to y3, each part [rows, its width] row-major; no offsets, accumulate or gate.
+   */
+  split?: { widths: [number, number]; y2: GPUBuffer; y3: GPUBuffer };
   /** act of a gated projection; default silu */
   activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
   xOffset?: number;
   yOffset?: number;
+  /** x holds the raw rows of an RMSNorm: y = norm(x) · Wᵀ ..., norm applied as the gemv reads x (only where normFusable) */
+  norm?: LinearNorm;
+}
+
+/**
+ * An RMSNorm folded into a linear kernel's prologue: norm(x) = (weightOffset + weight) · x / sqrt(mean(x²) + eps),
+ * bitwise what rmsNorm() writes at reduction width `wg` (default: the adapter's, as rmsNorm's).
+ */
+export interface LinearNorm {
+  /** [w.cols] f32 */
+  weight: GPUBuffer;
+  eps: number;
+  weightOffset: number;
+  wg?: number;
 }
 
 /** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
@@ -61,6 +80,14 @@ export function linearKernel(w: { cols: number; format: WeightFormat }, rows: nu
 }
 
 /**
+ * Whether linear() can take `norm` for this weight and batch: the gemv kernels read x through the norm; the
+ * matmul and the GGUF kernels do not (the caller normalises x first, with rmsNorm).
+ */
+export function normFusable(w: WeightMatrix | SplitMatrix, rows: number, xOffset: number, shape: GemvShape): boolean {
+  return !isGgmlFormat(w.format) && linearKernel({ cols: w.cols, format: w.format as WeightFormat }, rows, xOffset, shape) === 'gemv';
+}
+
+/**
  * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = act(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
@@ -68,6 +95,8 @@ export function linearKernel(w: { cols: number; format: WeightFormat }, rows: nu
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
+  if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
+  if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   const pieces = rowPieces(a.w);
   if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
   for (const { rowStart, w } of pieces) linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv);
@@ -83,22 +112,29 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
   };
   const unused = unusedBinding(gpu);
-  const buffers = [a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, a.gate ?? unused];
+  const { norm, split } = a;
+  const buffers = [
+    a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, split?.y2 ?? a.gate ?? unusedWritableBinding(gpu, 0),
+    norm?.weight ?? unused, split?.y3 ?? unusedWritableBinding(gpu, 1),
+  ];
   const ACT = ACT_ID[a.activation ?? 'silu'];
-  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, ACT });
+  const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : {};
+  if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, overrides: { ACT, ...SPLIT } });
+  const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
   const format = FORMAT_ID[w.format];
   if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT } })
-      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT } });
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT } })
+      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT } });
     const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT, ...SPLIT } });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }
+

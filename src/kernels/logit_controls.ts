@@ -30,6 +30,18 @@ export function applyLogitControls(
   step.dispatch(k, [a.logits, a.counts, a.bias, a.mask], { vocab: a.vocab, row: a.row, frequency, presence, repetition, masked: a.masked ? 1 : 0 }, grid1d(gpu, Math.ceil(a.vocab / ELEMENTWISE_WG)));
 }
 
+/** u32 words of one constraint mask over `vocab` tokens. */
+export const maskWords = (vocab: number) => Math.ceil(vocab / 32);
+
+/**
+ * In place on logits rows 0..rows-1: row r gets -inf for every token whose bit is clear in mask firstMask + r of
+ * `masks` ([masks, maskWords(vocab)] u32): a speculative round's drafts and verify rows each see their own position's mask.
+ */
+export function maskRows(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; masks: GPUBuffer; firstMask: number }): void {
+  const k = kernel(gpu, { shader: 'misc/mask_rows', overrides: { WG: ELEMENTWISE_WG } });
+  step.dispatch(k, [a.logits, a.masks], { vocab: a.vocab, rows: a.rows, firstMask: a.firstMask }, grid1d(gpu, Math.ceil((a.rows * a.vocab) / ELEMENTWISE_WG)));
+}
+
 /** counts[tokens[index]] += 1: the token chosen on the GPU joins the penalties' counts without a readback. */
 export function countToken(gpu: Gpu, step: Step, a: { tokens: GPUBuffer; index: number; counts: GPUBuffer }): void {
   const k = kernel(gpu, { shader: 'misc/count_token' });

@@ -10,6 +10,8 @@
 export type RopeScaling =
   | { type: 'linear'; factor: number }
   | { type: 'llama3'; factor: number; lowFreqFactor?: number; highFreqFactor?: number; originalMaxPositions?: number }
+  /** one divisor per frequency, precomputed (GGUF's rope_freqs tensor: Llama 3.1+ scaling as llama.cpp's converter stores it) */
+  | { type: 'divisors'; divisors: number[] }
   | LongRope;
 
 /** Phi-3's LongRoPE: per-frequency divisors for short and long sequences. */
@@ -57,6 +59,10 @@ export function ropeTable(spec: RopeSpec, seqLen = 0): RopeTable {
   const s = spec.scaling;
   if (s?.type === 'longrope') return longRope(spec.theta, rotaryDim, s, seqLen);
   const inv = defaultInvFreq(spec.theta, rotaryDim);
+  if (s?.type === 'divisors') {
+    if (s.divisors.length !== rotaryDim / 2) throw new Error(`rope: ${s.divisors.length} divisors, expected rotaryDim / 2 = ${rotaryDim / 2}`);
+    return { invFreq: defaultInvFreq(spec.theta, rotaryDim, s.divisors), rotaryDim, attentionFactor: 1 };
+  }
   const invFreq = s?.type === 'linear' ? inv.map((v) => f(v / s.factor)) : s?.type === 'llama3' ? llama3(inv, s) : inv;
   return { invFreq, rotaryDim, attentionFactor: 1 };
 }

@@ -14,19 +14,22 @@ export function argmax(
 }
 
 /**
- * probs[r, :] = renormalised softmax(logits[r, :] / temperature) over the top-k entries and then the top-p
- * nucleus (Hugging Face order). topK 0 and topP 1 switch a cut off. Needs temperature > 0 (greedy is argmax).
+ * probs[r, :] = renormalised softmax(logits[r, :] / temperature) over the top-k entries, then the top-p
+ * nucleus, then the entries of at least minP times the top probability (Hugging Face order). topK 0, topP 1 and
+ * minP 0 switch a cut off. Needs temperature > 0 (greedy is argmax).
  */
 export function distribution(
   gpu: Gpu,
   step: Step,
-  a: { logits: GPUBuffer; rows: number; vocab: number; probs: GPUBuffer; temperature: number; topK: number; topP: number },
+  a: { logits: GPUBuffer; rows: number; vocab: number; probs: GPUBuffer; temperature: number; topK: number; topP: number; minP?: number },
   width = gpu.tuning.vocabRow,
 ): void {
+  const minP = a.minP ?? 0;
+  if (!(minP >= 0 && minP <= 1)) throw new Error(`distribution: minP ${minP} must be in [0, 1]`);
   if (!(a.temperature > 0)) throw new Error(`distribution: temperature ${a.temperature} must be > 0 (use argmax for greedy)`);
   if (!(a.topP > 0 && a.topP <= 1)) throw new Error(`distribution: topP ${a.topP} must be in (0, 1]`);
   const k = kernel(gpu, { shader: 'misc/distribution', overrides: { WG: width } });
-  step.dispatch(k, [a.logits, a.probs], { vocab: a.vocab, temperature: a.temperature, topK: a.topK, topP: a.topP }, [a.rows]);
+  step.dispatch(k, [a.logits, a.probs], { vocab: a.vocab, temperature: a.temperature, topK: a.topK, topP: a.topP, minP }, [a.rows]);
 }
 
 /**

@@ -113,7 +113,7 @@ export class ConfigFields {
   }
 }
 
-/** linear / llama3 rope scaling from a rope_scaling object, or from rope_parameters (`typeOptional`: no type = none). */
+/** linear / llama3 rope scaling (or `divisors`, GGUF's precomputed rope_freqs) from a rope_scaling object, or from rope_parameters (`typeOptional`: no type = none). */
 function ropeScaling(scaling: ConfigFields, typeOptional = false): RopeScaling | undefined {
   const type = scaling.optional('rope_type') ?? scaling.optional('type');
   if (type === 'default' || (type === null && typeOptional)) return undefined;
@@ -126,6 +126,11 @@ function ropeScaling(scaling: ConfigFields, typeOptional = false): RopeScaling |
       highFreqFactor: scaling.positive('high_freq_factor', NaN),
       originalMaxPositions: scaling.int('original_max_position_embeddings'),
     };
+  }
+  if (type === 'divisors') {
+    const v = scaling.optional('divisors');
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && x > 0)) throw scaling.format('divisors', 'must list positive numbers (one per frequency)');
+    return { type, divisors: v as number[] };
   }
   throw scaling.unsupported('rope_type', `rope scaling type ${JSON.stringify(type)} is not supported (linear, llama3)`);
 }

@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { linear } from '../kernels/linear';
+import { linear, normFusable, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -61,10 +61,8 @@ export class Transformer {
     for (let l = from; l < to; l++) {
       const w = this.weights.layers[l];
       const sandwich = this.config.recipe[l].norms === 'sandwich';
-      this.norm(step, act.x, w.inputNorm, act.h, count);
       this.attentionBlock(step, l, w, count, startPos, seqLen, sandwich ? { y: act.h, accumulate: false } : residual);
       if (sandwich) this.norm(step, act.h, w.attnOutNorm!, act.x, count, true);
-      this.norm(step, act.x, w.mlpNorm, act.h, count);
       this.mlpBlock(this, step, l, count, sandwich ? { y: act.h, accumulate: false } : residual);
       if (sandwich) this.norm(step, act.h, w.mlpOutNorm!, act.x, count, true);
     }
@@ -74,9 +72,30 @@ export class Transformer {
   head(step: Step, rows: number, firstRow = 0): void {
     this.checkRows(firstRow + rows);
     const { hidden, vocab, logitSoftcap } = this.config;
-    this.norm(step, this.act.x, this.weights.norm, this.act.h, rows, false, firstRow * hidden);
-    linear(this.gpu, step, { x: this.act.h, w: this.weights.lmHead, y: this.act.logits, rows });
+    this.normedLinears(step, this.weights.norm, rows, [{ w: this.weights.lmHead, y: this.act.logits }], firstRow * hidden);
     if (logitSoftcap > 0) softcapInPlace(this.gpu, step, { x: this.act.logits, n: rows * vocab, cap: logitSoftcap });
+  }
+
+  /**
+   * Each projection of norm(x[xOffset..]) over `count` rows: the RMSNorm runs in every gemv's prologue where each
+   * projection's kernel can take it (bitwise what the standalone norm writes), else once into act.h.
+   */
+  normedLinears(step: Step, normWeight: GPUBuffer, count: number, projections: Projection[], xOffset = 0): void {
+    const { gpu, act, config: c } = this;
+    const shape = gpu.tuning.gemv;
+    if (projections.every((p) => normFusable(p.w, count, xOffset, shape))) {
+      const norm = { weight: normWeight, eps: c.rmsEps, weightOffset: c.normOffset };
+      for (const p of projections) linear(gpu, step, { ...p, x: act.x, xOffset, rows: count, norm }, shape);
+      return;
+    }
+    this.norm(step, act.x, normWeight, act.h, count, false, xOffset);
+    for (const p of projections) linear(gpu, step, { ...p, x: act.h, rows: count }, shape);
+  }
+
+  /** act.h = layer l's MLP norm of x, for MLP blocks that read a normed input (sparse and expert MLPs). */
+  mlpInput(step: Step, l: number, count: number): GPUBuffer {
+    this.norm(step, this.act.x, this.weights.layers[l].mlpNorm, this.act.h, count);
+    return this.act.h;
   }
 
   /** y (+)= norm(x) over `count` rows of hidden, from row offset xOffset of x. */
@@ -85,14 +104,14 @@ export class Transformer {
     rmsNorm(this.gpu, step, { x, weight, y, rows: count, dim: hidden, eps: rmsEps, weightOffset: normOffset, accumulate, xOffset });
   }
 
-  /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says; h holds the normed input. */
+  /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says, h = norm(x); q, k and v from one gemv when stacked. */
   private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, seqLen: number, out: BlockOutput): void {
     const { gpu, act, config: c } = this;
     const r = c.recipe[l].attention;
-    const h = act.h;
-    linear(gpu, step, { x: h, w: w.q, y: act.q, rows: count, bias: w.qBias });
-    linear(gpu, step, { x: h, w: w.k, y: act.k, rows: count, bias: w.kBias });
-    linear(gpu, step, { x: h, w: w.v, y: act.v, rows: count, bias: w.vBias });
+    const projections: Projection[] = w.qkv
+      ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }]
+      : [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }];
+    this.normedLinears(step, w.inputNorm, count, projections);
     if (r.qkNorm) {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
@@ -140,16 +159,21 @@ export interface BlockOutput {
   accumulate: boolean;
 }
 
-/** The MLP sub-block of layer l: reads act.h (normed), writes or adds its output into out.y. */
+/** A linear layer of normedLinears: its weight, output and epilogue (its input is the normed x). */
+export type Projection = Omit<LinearArgs, 'x' | 'rows' | 'xOffset' | 'norm'>;
+
+/** The MLP sub-block of layer l: reads norm(act.x) with the layer's mlpNorm (Transformer.normedLinears or mlpInput), writes or adds its output into out.y. */
 export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number, out: BlockOutput) => void;
 
-/** out (+)= down(act(gate(h)) * up(h)); the activation (SiLU or GELU-tanh, per the recipe) is fused into the up projection. */
+/** out (+)= down(act(gate(h)) * up(h)), h = norm(x); the activation (SiLU or GELU-tanh, per the recipe) is fused into the up projection. */
 export function denseMlp(t: Transformer, step: Step, layer: number, count: number, out: BlockOutput): void {
   const mlp = t.weights.layers[layer].mlp;
   if (!mlp) throw new Error(`layer ${layer} has no dense MLP weights`);
   const { gpu, act } = t;
-  linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: count });
-  linear(gpu, step, { x: act.h, w: mlp.up, y: act.act, rows: count, gate: act.gate, activation: t.config.recipe[layer].activation });
+  t.normedLinears(step, t.weights.layers[layer].mlpNorm, count, [
+    { w: mlp.gate, y: act.gate },
+    { w: mlp.up, y: act.act, gate: act.gate, activation: t.config.recipe[layer].activation },
+  ]);
   linear(gpu, step, { x: act.act, w: mlp.down, y: out.y, rows: count, accumulate: out.accumulate });
 }
 

@@ -92,7 +92,7 @@ export class MoeMlp {
     const { gpu, config, scratch: s } = this;
     const moe = config.moe!;
     const w = this.weights.layers[l].moe!;
-    const h = t.act.h;
+    const h = t.mlpInput(step, l, count);
     const k = moe.expertsPerToken;
     const layout = s.layout(count, moe);
     linear(gpu, step, { x: h, w: w.router, y: s.logits, rows: count });

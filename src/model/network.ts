@@ -79,7 +79,7 @@ async function answer(doFetch: typeof fetch, input: RequestInfo | URL, init: Req
       response = await doFetch(input, { ...init, signal });
     } catch (e) {
       if (callerSignal?.aborted) throw e; // the caller's abort is reported by the caller
-      const why = stalled.signal.aborted ? `no answer for ${policy.stallTimeoutMs / 1000} s` : reason(e);
+      const why = stalled.signal.aborted ? `no answer for ${policy.stallTimeoutMs / 1000} s` : await redirectedOr(doFetch, input, signal, reason(e));
       if (last || /redirect/i.test(why)) throw new NetworkError(`${url}: could not be fetched (${why})`, { url, reason: why });
       await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
       continue;
@@ -91,6 +91,18 @@ async function answer(doFetch: typeof fetch, input: RequestInfo | URL, init: Req
     if (response.status < 500 || last) throw statusError(url, response.status);
     await sleep(policy.retryDelayMs * 2 ** attempt, callerSignal);
   }
+}
+
+/**
+ * Why a fetch failed, where the platform does not say: a browser words a redirect loop like a refused connection
+ * ("Failed to fetch"). A HEAD request that does not follow redirects tells them apart.
+ */
+async function redirectedOr(doFetch: typeof fetch, input: RequestInfo | URL, signal: AbortSignal, why: string): Promise<string> {
+  if (/redirect/i.test(why)) return why;
+  const probe = await doFetch(input, { method: 'HEAD', redirect: 'manual', signal }).catch(() => undefined);
+  await probe?.body?.cancel().catch(() => undefined);
+  const redirected = probe && (probe.type === 'opaqueredirect' || (probe.status >= 300 && probe.status < 400));
+  return redirected ? `${why}: the server redirects, and following it failed (a redirect loop, too many redirects, or a target that refuses cross-origin reads)` : why;
 }
 
 /** A body reader, and how many of its first bytes already arrived before (a restart without Range). */

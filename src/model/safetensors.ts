@@ -31,6 +31,8 @@ export interface TensorInfo {
   end: number;
   /** GGUF llama q/k: rows stored in interleaved-RoPE order for this many heads; the loader restores rotate-half order. */
   interleavedHeads?: number;
+  /** GGUF Gemma norms: stored as w + 1; the loader adds this (-1) to every value to get back w. */
+  addend?: number;
 }
 
 export interface SafetensorsHeader {

@@ -95,6 +95,7 @@ export class SparseMlp {
     const { gpu } = this;
     const mlp = this.weights.layers[l].mlp!;
     const { act } = t;
+    t.mlpInput(step, l, 1);
     linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
     sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, live: this.live, threshold: layer.threshold });
     spmvActive(gpu, step, { live: this.live, partial: this.partial, downT: layer.downT, y: out.y, accumulate: out.accumulate });

@@ -17,13 +17,16 @@ export interface LayerWeights {
   mlpNorm: GPUBuffer; // [hidden] f32, before the MLP
   attnOutNorm?: GPUBuffer; // [hidden] f32, on the attention output ('sandwich' norms)
   mlpOutNorm?: GPUBuffer; // [hidden] f32, on the MLP output ('sandwich' norms)
-  q: WeightMatrix; // [heads*headDim, hidden]
-  k: WeightMatrix; // [kvHeads*headDim, hidden]
-  v: WeightMatrix; // [kvHeads*headDim, hidden]
-  o: WeightMatrix; // [hidden, heads*headDim]
+  /** q, k, v and their biases as loaded; absent once stacked into qkv (fuseAttentionInputs) */
+  q?: WeightMatrix; // [heads*headDim, hidden]
+  k?: WeightMatrix; // [kvHeads*headDim, hidden]
+  v?: WeightMatrix; // [kvHeads*headDim, hidden]
   qBias?: GPUBuffer; // [heads*headDim] f32
   kBias?: GPUBuffer; // [kvHeads*headDim] f32
   vBias?: GPUBuffer; // [kvHeads*headDim] f32
+  /** q, k and v stacked by rows: w [q + 2·kv, hidden], bias [q + 2·kv] f32; widths: the q and k row counts */
+  qkv?: { w: WeightMatrix; bias?: GPUBuffer; widths: [number, number] };
+  o: WeightMatrix; // [hidden, heads*headDim]
   qNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of queries
   kNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of keys
   /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
@@ -240,6 +243,11 @@ class Uploader {
     const slot = this.slot(d, format);
     // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
     if (t.interleavedHeads) bytes = rotateHalfRows(bytes ?? await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads);
+    // GGUF Gemma norms arrive as 1 + w: shifted back to w (exact for weights in [-0.5, 1]) and kept as f32
+    if (t.addend) {
+      const values = toF32(bytes ?? await reader.read(t.end - t.start), t).map((v) => v + t.addend!);
+      [bytes, t] = [new Uint8Array(values.buffer), { ...t, dtype: 'F32', end: t.start + values.byteLength }];
+    }
     if (storedAs(t.dtype) === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
@@ -424,7 +432,7 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
   });
   const buffers = [...slots.values()].flatMap((s) => s.pieces.flatMap((p) => (p.scales ? [p.data, p.scales] : [p.data])));
   const bytes = buffers.reduce((n, b) => n + b.size, 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, buffers, format: layers[0].q.format };
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, buffers, format: layers[0].q!.format };
 }
 
 /** Frees every GPU buffer of loaded weights. */

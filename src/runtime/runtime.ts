@@ -6,6 +6,7 @@ import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, G
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
+import { fuseAttentionInputs } from '../model/fused_weights';
 import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
@@ -18,7 +19,7 @@ import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
 import { controlOptions, LogitControls } from '../decode/controls';
-import { JsonConstraint, responseNode, TokenTrie } from '../decode/constraints';
+import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
 import { validatePrompt, validateRequest, validateTokenIds } from '../contract/validate';
 
@@ -79,6 +80,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
+    fuseAttentionInputs(gpu, weights);
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const rows = passRows(config.vocab);
@@ -143,7 +145,7 @@ export class Runtime {
   async generate(request: Omit<GenerateRequest, 'signal'>, emit: (ev: GenerateEvent) => void, shouldStop: () => boolean = () => false): Promise<GenerateResult> {
     this.checkUsable();
     validateRequest(request, this.info);
-    const node = responseNode(request.responseFormat); // a schema outside the supported subset fails here, before any GPU work
+    const format = compileFormat(request.responseFormat); // a format outside the supported subset fails here, before any GPU work
     const prompt = typeof request.prompt === 'string' ? this.tokenizer.encode(request.prompt) : [...request.prompt];
     const { model } = this;
     validatePrompt('prompt', prompt, this.info);
@@ -163,17 +165,18 @@ export class Runtime {
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
     const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
     this.kvTokens = [];
-    await this.prefill(prompt.slice(0, -1), cached, prompt.length);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
-    const constraint = node && new JsonConstraint(this.tokenTrie(), node, modelEos);
+    const constraint = format && startConstraint(this.tokenTrie(), format, modelEos);
     const options = controlOptions(request, constraint !== undefined);
     const controls = options && new LogitControls(this.gpu, this.config.vocab, options, prompt, model.act.tokenCapacity);
 
     const t1 = performance.now();
     let draftsSeen: GenerateResult['drafts'];
-    await strategy.run({
+    if (!prefilled) output.abort();
+    else await strategy.run({
       gpu: this.gpu,
       model,
       prompt,
@@ -202,8 +205,9 @@ export class Runtime {
       constraint,
     }).finally(() => controls?.destroy());
     if (constraint) Object.assign(stats, { constraintMasks: constraint.masks, constraintMaskMs: constraint.maskMs });
-    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's
-    this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
+    // one-row decoding writes each token's KV exactly as a prefill would; other strategies keep only the prompt's;
+    // a stopped prefill may have overwritten ring slots below its start: nothing is kept
+    if (prefilled) this.kvTokens = strategy instanceof Autoregressive ? [...prompt, ...output.tokens].slice(0, model.kv.length) : prompt.slice(0, -1);
     stats.decodeMs = performance.now() - t1;
     stats.decodeTokens = output.tokens.length;
     Object.assign(stats, await this.mlp.stats());
@@ -236,12 +240,13 @@ export class Runtime {
   }
 
   /**
-   * Write the KV cache for `ids` at positions `from`.. in chunks, one submit per chunk (positions below `from` are
-   * kept), as part of a `seqLen`-token sequence.
+   * Write the KV cache for `ids` at positions `from`.. in chunks (positions below `from` are kept), as part of a
+   * `seqLen`-token sequence; false when `shouldStop` ended it between two layers (the cache then holds only `from`).
    */
-  private async prefill(ids: number[], from: number, seqLen: number): Promise<void> {
-    await this.forwardChunks(ids, from, seqLen);
+  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean): Promise<boolean> {
+    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop))) return false;
     this.model.kv.extend(ids.length - from);
+    return true;
   }
 
   /**
@@ -249,6 +254,9 @@ export class Runtime {
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
+   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, one on the
+   * GPU behind the one recorded, and the pass stops between layers, even mid-chunk: false when it stopped. One chunk
+   * of a long prompt takes seconds on a software adapter, one layer a fraction of that.
    */
   private async forwardChunks(
     ids: number[],
@@ -256,22 +264,46 @@ export class Runtime {
     seqLen: number,
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
-  ): Promise<void> {
-    const { model } = this;
+    shouldStop?: () => boolean,
+  ): Promise<boolean> {
+    const { model, gpu } = this;
+    const { layers } = model.config;
+    const perSubmit = shouldStop ? 1 : layers;
+    let behind: Promise<unknown> = Promise.resolve();
+    /** Submits `step` and waits for the submit before it; true when the pass stops (then nothing is left on the GPU). */
+    const submitAndStop = async (step: Step) => {
+      const previous = behind;
+      behind = step.submit().then(() => gpu.device.queue.onSubmittedWorkDone());
+      await previous;
+      if (!shouldStop!()) return false;
+      await behind;
+      return true;
+    };
     model.kv.truncate(from);
     let last: Promise<ArrayBuffer[]> = Promise.resolve([]);
     for (let start = from; start < ids.length; start += model.rows) {
       const count = Math.min(model.rows, ids.length - start);
-      this.gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
-      const step = this.newStep();
+      gpu.device.queue.writeBuffer(model.act.ids, 0, new Uint32Array(ids.slice(start, start + count)));
+      let step = this.newStep();
       model.embed(step, model.act.ids, 0, count);
-      model.layers(step, count, start, 0, model.config.layers, seqLen);
+      for (let layer = 0; layer < layers; layer += perSubmit) {
+        if (layer > 0) {
+          if (await submitAndStop(step)) return false;
+          step = this.newStep();
+        }
+        model.layers(step, count, start, layer, Math.min(layer + perSubmit, layers), seqLen);
+      }
       extend?.(step, count);
+      if (shouldStop) {
+        if (await submitAndStop(step)) return false;
+        continue;
+      }
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await last;
-    await this.gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
+    await Promise.all([last, behind]);
+    await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
+    return true;
   }
 
   private newStep() {

@@ -18,14 +18,20 @@ function ggmlWeight(gpu: Gpu, format: GgmlFormat, rows: number, cols: number, se
   return { w, values: dequantizeGgml(format, bytes, rows * cols) };
 }
 
-// Awkward sizes: q8_0 rows of an odd number of blocks start at 2-byte offsets, as do odd q6_k blocks; outputs not a
-// multiple of the workgroup; row counts that split unevenly into invocations of up to 8.
+// Awkward sizes: rows of an odd number of 34/18/22/210/110-byte blocks start at 2-byte offsets; outputs not a multiple
+// of the 4 per invocation or of the workgroup; row counts that split unevenly into invocations of up to 8.
 const SHAPES: [GgmlFormat, number, number, number][] = [
   ['q8_0', 1, 37, 96], ['q8_0', 3, 70, 32], ['q8_0', 13, 5, 160],
   ['q4_k', 1, 37, 256], ['q4_k', 9, 66, 512],
   ['q6_k', 1, 37, 768], ['q6_k', 5, 19, 256],
   ['q4_0', 1, 37, 96], ['q4_0', 9, 20, 64], ['q5_0', 1, 37, 96], ['q5_0', 7, 11, 160],
+  ['q4_1', 1, 37, 96], ['q4_1', 6, 3, 32], ['q5_1', 1, 37, 96], ['q5_1', 11, 10, 160],
+  ['iq4_nl', 1, 37, 96], ['iq4_nl', 5, 6, 32],
+  ['q5_k', 1, 37, 256], ['q5_k', 7, 22, 768],
+  ['q2_k', 1, 37, 512], ['q2_k', 9, 5, 256],
+  ['q3_k', 1, 37, 768], ['q3_k', 3, 18, 256],
 ];
+const FORMATS = [...new Set(SHAPES.map(([format]) => format))];
 
 const linearCases: KernelCase[] = SHAPES.map(([format, rows, out, cols]) => ({
   name: `gemv ${format} rows=${rows} out=${out} in=${cols}`,
@@ -40,7 +46,7 @@ const linearCases: KernelCase[] = SHAPES.map(([format, rows, out, cols]) => ({
 }));
 
 /** y[yOffset..] = silu(gate) ⊙ (x[xOffset..] · Wᵀ + bias) + y, the rest of y untouched. */
-const fusedCases: KernelCase[] = (['q8_0', 'q4_k', 'q6_k', 'q4_0', 'q5_0'] as const).map((format) => ({
+const fusedCases: KernelCase[] = FORMATS.map((format) => ({
   name: `gemv ${format} accumulate+bias+gate+offsets rows=6`,
   async run(gpu) {
     const rows = 6, out = 9, cols = GGML_BLOCKS[format].elements * 2;
@@ -62,7 +68,11 @@ const fusedCases: KernelCase[] = (['q8_0', 'q4_k', 'q6_k', 'q4_0', 'q5_0'] as co
   },
 }));
 
-const embedCases: KernelCase[] = ([['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 7, 512], ['q4_0', 5, 96], ['q5_0', 6, 32]] as const).map(([format, vocab, hidden]) => ({
+const EMBED_SHAPES: [GgmlFormat, number, number][] = [
+  ['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 7, 512], ['q4_0', 5, 96], ['q5_0', 6, 32],
+  ['q4_1', 7, 96], ['q5_1', 5, 64], ['iq4_nl', 9, 96], ['q5_k', 5, 512], ['q2_k', 6, 256], ['q3_k', 7, 768],
+];
+const embedCases: KernelCase[] = EMBED_SHAPES.map(([format, vocab, hidden]) => ({
   name: `embed ${format} vocab=${vocab} hidden=${hidden}`,
   async run(gpu) {
     const { w: table, values } = ggmlWeight(gpu, format, vocab, hidden, vocab);
@@ -78,7 +88,11 @@ const embedCases: KernelCase[] = ([['q8_0', 11, 96], ['q4_k', 9, 256], ['q6_k', 
 }));
 
 /** A round trip per format: the quantizer's error stays within each format's step (catches layout slips). */
-const roundTripCases: KernelCase[] = ([['q8_0', 0.01], ['q4_k', 0.12], ['q6_k', 0.03], ['q4_0', 0.13], ['q5_0', 0.065]] as const).map(([format, bound]) => ({
+const ROUND_TRIP: [GgmlFormat, number][] = [
+  ['q8_0', 0.01], ['q4_k', 0.12], ['q6_k', 0.03], ['q4_0', 0.13], ['q5_0', 0.065],
+  ['q4_1', 0.07], ['q5_1', 0.035], ['iq4_nl', 0.11], ['q5_k', 0.06], ['q2_k', 0.34], ['q3_k', 0.25],
+];
+const roundTripCases: KernelCase[] = ROUND_TRIP.map(([format, bound]) => ({
   name: `quantize ${format} round trip within ${bound}`,
   async run() {
     const values = randomFloats(4 * 512, 9);
@@ -88,4 +102,21 @@ const roundTripCases: KernelCase[] = ([['q8_0', 0.01], ['q4_k', 0.12], ['q6_k', 
   },
 }));
 
-export const ggmlCases: KernelCase[] = [...linearCases, ...fusedCases, ...embedCases, ...roundTripCases];
+/** Rows of a batch equal the same rows computed alone, bit for bit (13 rows: two overlapping groups of up to 8). */
+const batchCases: KernelCase[] = (['q4_k', 'q3_k', 'q5_1'] as const).map((format) => ({
+  name: `gemv ${format} batch of 13 rows == rows alone (bitwise)`,
+  async run(gpu) {
+    const rows = 13, out = 37, cols = 256;
+    const { w } = ggmlWeight(gpu, format, out, cols, 21);
+    const x = uploadBuffer(gpu, 'x', randomFloats(rows * cols, 22));
+    const batched = storageBuffer(gpu, 'y-batch', 4 * rows * out);
+    const alone = storageBuffer(gpu, 'y-alone', 4 * rows * out);
+    await runStep(gpu, (step) => {
+      linear(gpu, step, { x, w, y: batched, rows });
+      for (let r = 0; r < rows; r++) linear(gpu, step, { x, w, y: alone, rows: 1, xOffset: r * cols, yOffset: r * out });
+    });
+    return { actual: await readF32(gpu, batched, rows * out), expected: await readF32(gpu, alone, rows * out), tolerance: 0 };
+  },
+}));
+
+export const ggmlCases: KernelCase[] = [...linearCases, ...fusedCases, ...embedCases, ...roundTripCases, ...batchCases];

@@ -6,6 +6,7 @@ import { embedCases } from './embed';
 import { ropeCases } from './rope';
 import { samplingCases } from './sampling';
 import { linearCases } from './linear';
+import { linearNormCases } from './linear_norm';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
 import { softmaxCases } from './softmax';
@@ -25,6 +26,7 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   rope: ropeCases,
   sampling: samplingCases,
   linear: linearCases,
+  'linear with RMSNorm prologue': linearNormCases,
   quantize: quantizeCases,
   norm: normCases,
   softmax: softmaxCases,

@@ -1,7 +1,7 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { applyLogitControls, countToken, IN_PROMPT, logprobs, logprobWords, type Penalties } from '../../src/kernels/logit_controls';
+import { applyLogitControls, countToken, IN_PROMPT, logprobs, logprobWords, maskRows, maskWords, type Penalties } from '../../src/kernels/logit_controls';
 import { ROW_WIDTHS } from './sampling';
 import { runStep } from '../helpers/step';
 
@@ -61,6 +61,26 @@ const controlCases: KernelCase[] = settings.map(([vocab, penalties, masked]) => 
   },
 }));
 
+/** Each row its own mask (a speculative round's positions), at a vocabulary that is not a multiple of 32 and one past the workgroup grid. */
+const maskRowsCases: KernelCase[] = [[3, 37, 1], [5, 2048, 0], [2, 151_936, 2]].map(([rows, vocab, firstMask]) => ({
+  name: `mask rows rows=${rows} vocab=${vocab} firstMask=${firstMask}`,
+  browser: vocab === 2048,
+  async run(gpu) {
+    const logits = randomFloats(rows * vocab, vocab + rows, 5);
+    const masks = new Uint32Array((firstMask + rows) * maskWords(vocab));
+    for (let m = 0; m < firstMask + rows; m++) masks.set(randomMask(vocab, vocab + 7 * m), m * maskWords(vocab));
+    const buffer = uploadBuffer(gpu, 'logits', logits);
+    await runStep(gpu, (step) => maskRows(gpu, step, { logits: buffer, rows, vocab, masks: uploadBuffer(gpu, 'masks', masks), firstMask }));
+    const expected = logits.map((x, i) => {
+      const r = Math.floor(i / vocab), t = i % vocab;
+      return masks[(firstMask + r) * maskWords(vocab) + (t >>> 5)] & (1 << (t & 31)) ? x : -Infinity;
+    });
+    const actual = await readF32(gpu, buffer, rows * vocab);
+    const finite = (x: number, i: number) => (expected[i] === -Infinity && x === -Infinity ? 0 : x);
+    return { actual: actual.map(finite), expected: expected.map(finite), tolerance: 0 };
+  },
+}));
+
 const countCase: KernelCase = {
   name: 'count token: counts[tokens[index]] += 1 keeps the prompt bit',
   async run(gpu) {
@@ -108,4 +128,4 @@ const logprobCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => logprobShapes.m
   },
 })));
 
-export const logitControlCases: KernelCase[] = [...controlCases, countCase, ...logprobCases];
+export const logitControlCases: KernelCase[] = [...controlCases, ...maskRowsCases, countCase, ...logprobCases];

@@ -5,7 +5,7 @@ import { headRmsNorm, rmsNorm } from '../../src/kernels/norm';
 import { runStep } from '../helpers/step';
 
 /** (weightOffset + weight) * x / sqrt(mean(x^2) + eps) per row, in f64. */
-function rmsNormReference(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, weightOffset = 0): Float32Array {
+export function rmsNormReference(x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number, weightOffset = 0): Float32Array {
   const y = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     let ss = 0;

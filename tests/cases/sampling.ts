@@ -54,8 +54,8 @@ const nonFiniteCases: KernelCase[] = ROW_WIDTHS.map((width) => ({
   },
 }));
 
-/** Hugging Face's warpers, literally: temperature, top-k (keep scores >= k-th), top-p (sorted cumsum), softmax. */
-function distributionReference(logits: Float32Array, vocab: number, temperature: number, topK: number, topP: number): Float64Array {
+/** Hugging Face's warpers, literally: temperature, top-k (keep scores >= k-th), top-p (sorted cumsum), min-p (p >= minP * top p), softmax. */
+function distributionReference(logits: Float32Array, vocab: number, temperature: number, topK: number, topP: number, minP = 0): Float64Array {
   const z = Array.from(logits, (x) => Math.fround(x / temperature));
   if (topK > 0 && topK < vocab) {
     const kth = [...z].sort((a, b) => b - a)[topK - 1];
@@ -76,26 +76,33 @@ function distributionReference(logits: Float32Array, vocab: number, temperature:
       if (cum <= 1 - topP) z[ascending[r]] = -Infinity;
     }
   }
+  if (minP > 0) {
+    const p = softmax(z);
+    const top = Math.max(...p);
+    for (let i = 0; i < vocab; i++) if (p[i] < minP * top) z[i] = -Infinity;
+  }
   return Float64Array.from(softmax(z));
 }
 
-const distributionSettings: [number, number, number, number][] = [
-  // vocab, temperature, topK, topP
+const distributionSettings: [number, number, number, number, number?][] = [
+  // vocab, temperature, topK, topP, minP
   [1000, 1, 0, 1], [1000, 0.7, 40, 1], [1000, 1.3, 0, 0.9], [32000, 0.8, 50, 0.95], [32000, 1, 0, 0.5], [500, 1, 1, 1], [7, 2, 3, 0.8],
   // a nucleus goal that rounds to 0 in f32 still keeps the top entry
   [1000, 1, 0, 1e-45], [1000, 0.5, 10, Number.MIN_VALUE],
+  // min-p alone, after top-k and top-p, at the extremes (1 keeps only the top entry and its ties)
+  [1000, 1, 0, 1, 0.05], [32000, 0.7, 100, 0.9, 0.1], [7, 2, 0, 1, 0.5], [1000, 1, 0, 1, 1], [2048, 1.5, 0, 1, 1e-6],
 ];
 
-const distributionCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => distributionSettings.map(([vocab, temperature, topK, topP]) => ({
-  name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP} width=${width}`,
+const distributionCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => distributionSettings.map(([vocab, temperature, topK, topP, minP = 0]) => ({
+  name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP} minP=${minP} width=${width}`,
   browser: vocab === 1000 && topK === 40 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const rows = 2;
     const logits = randomFloats(rows * vocab, vocab + topK, 6);
     const probs = storageBuffer(gpu, 'probs', 4 * rows * vocab);
-    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, probs, temperature, topK, topP }, width));
+    await runStep(gpu, (step) => distribution(gpu, step, { logits: uploadBuffer(gpu, 'logits', logits), rows, vocab, probs, temperature, topK, topP, minP }, width));
     const expected = new Float64Array(rows * vocab);
-    for (let r = 0; r < rows; r++) expected.set(distributionReference(logits.subarray(r * vocab, (r + 1) * vocab), vocab, temperature, topK, topP), r * vocab);
+    for (let r = 0; r < rows; r++) expected.set(distributionReference(logits.subarray(r * vocab, (r + 1) * vocab), vocab, temperature, topK, topP, minP), r * vocab);
     return { actual: await readF32(gpu, probs, rows * vocab), expected, tolerance: 1e-5 };
   },
 })));

@@ -1,7 +1,7 @@
 /**
- * Hugging Face folders (single model.safetensors; llama and qwen2) to GGUF files as llama.cpp's converter and
+ * Hugging Face folders (single model.safetensors; the architectures of gguf_archs.ts) to GGUF files as llama.cpp's converter and
  * quantizer lay them out: llama.cpp tensor names, llama q/k rows in interleaved-RoPE order, norms and biases F32,
- * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back to Q8_0/Q5_0), the
+ * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back as llama.cpp's do), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits } from '../../src/kernels/quantize';
 import type { GgmlFormat } from '../../src/kernels/tensor';
 import { quantizeGgml } from './ggml_quants';
+import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, storesOnePlusW, type ArchOptions } from './gguf_archs';
 import { ggufBytes, type GgufEntry, type GgufTensor } from './gguf_writer';
 
-export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q5_0' | 'Q4_K_M';
+export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'IQ4_NL' | 'Q2_K' | 'Q3_K' | 'Q5_K' | 'Q4_K_M';
 export const GGUF_DIR = '.cache/gguf';
 
 interface HfTensor { shape: number[]; values: Float32Array }
@@ -31,20 +32,6 @@ function readSafetensors(path: string): Map<string, HfTensor> {
   return out;
 }
 
-const LAYER: Record<string, string> = {
-  input_layernorm: 'attn_norm', 'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v',
-  'self_attn.o_proj': 'attn_output', post_attention_layernorm: 'ffn_norm', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-};
-
-function ggufName(hf: string): string {
-  if (hf === 'model.embed_tokens.weight') return 'token_embd.weight';
-  if (hf === 'model.norm.weight') return 'output_norm.weight';
-  if (hf === 'lm_head.weight') return 'output.weight';
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
-  if (!m || !LAYER[m[2]]) throw new Error(`no GGUF name for ${hf}`);
-  return `blk.${m[1]}.${LAYER[m[2]]}.${m[3]}`;
-}
-
 /** Rotate-half rows -> llama.cpp's interleaved order: row 2i + j of each head is rotate-half row j * d/2 + i. */
 function interleaveRows(values: Float32Array, rows: number, cols: number, heads: number): Float32Array {
   const out = new Float32Array(values.length);
@@ -58,15 +45,22 @@ function interleaveRows(values: Float32Array, rows: number, cols: number, heads:
 }
 
 /**
- * The ggml type of a matrix under a scheme (Q4_K_M: Q6_K for the output/tied embedding, v and down, Q4_K elsewhere;
- * rows that are not whole 256-blocks fall back as llama.cpp's quantizer does, Q6_K to Q8_0 and Q4_K to Q5_0).
+ * Where a K-quant does not fit (rows that are not whole 256-blocks), llama.cpp's quantizer falls back to a type of
+ * 32-blocks: these.
+ */
+const K_FALLBACK: Record<string, string> = { Q2_K: 'IQ4_NL', Q3_K: 'IQ4_NL', Q4_K: 'Q5_0', Q5_K: 'Q5_1', Q6_K: 'Q8_0' };
+
+/**
+ * The ggml type of a matrix under a scheme: Q4_K_M puts Q6_K on the output/tied embedding, v and down, Q4_K elsewhere;
+ * the other schemes are one type for every matrix (as llama.cpp's quantizer with --pure). K-quant matrices whose rows
+ * are not whole 256-blocks fall back as llama.cpp's quantizer does (K_FALLBACK); rows that are not whole 32-blocks stay F16.
  */
 function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
   if (scheme === 'F32' || scheme === 'F16') return scheme;
-  if (scheme === 'Q8_0' || scheme === 'Q4_0' || scheme === 'Q5_0') return cols % 32 === 0 ? scheme : 'F16';
+  if (cols % 32 !== 0) return 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
-  if (cols % 256 !== 0) return cols % 32 !== 0 ? 'F16' : six ? 'Q8_0' : 'Q5_0';
-  return six ? 'Q6_K' : 'Q4_K';
+  const type = scheme === 'Q4_K_M' ? (six ? 'Q6_K' : 'Q4_K') : scheme;
+  return cols % 256 !== 0 && K_FALLBACK[type] ? K_FALLBACK[type] : type;
 }
 
 function encode(type: string, values: Float32Array, rows: number, cols: number): Uint8Array {
@@ -129,17 +123,18 @@ function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufE
 }
 
 /** The GGUF metadata and tensors of the HF folder `dir` under `scheme`. */
-export function hfToGguf(dir: string, scheme: GgufScheme): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
+export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions = {}): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  const arch = ({ LlamaForCausalLM: 'llama', Qwen2ForCausalLM: 'qwen2' } as Record<string, string>)[c.architectures[0]];
-  if (!arch) throw new Error(`${dir}: ${c.architectures[0]} has no GGUF mapping here`);
+  const hfClass = c.architectures[0] as string;
+  const arch = GGUF_ARCH[hfClass];
+  if (!arch) throw new Error(`${dir}: ${hfClass} has no GGUF mapping here`);
   const heads = c.num_attention_heads;
   const kvHeads = c.num_key_value_heads ?? heads;
   const headDim = c.head_dim ?? c.hidden_size / heads;
   const tied = c.tie_word_embeddings === true;
   const u32 = (value: number): GgufEntry => ({ type: 'u32', value });
   const f32 = (value: number): GgufEntry => ({ type: 'f32', value });
-  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? tokenizerMetadata(dir) : byteVocabMetadata(c.vocab_size, arch === 'qwen2' ? 'qwen2' : 'gpt-2');
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? tokenizerMetadata(dir) : byteVocabMetadata(c.vocab_size, arch.startsWith('qwen') ? 'qwen2' : 'gpt-2');
   const metadata: Record<string, GgufEntry> = {
     'general.architecture': { type: 'string', value: arch },
     'general.name': { type: 'string', value: dir.split('/').filter(Boolean).pop()! },
@@ -155,21 +150,36 @@ export function hfToGguf(dir: string, scheme: GgufScheme): { metadata: Record<st
     [`${arch}.rope.freq_base`]: f32(c.rope_theta ?? 10000),
     [`${arch}.attention.layer_norm_rms_epsilon`]: f32(c.rms_norm_eps),
     [`${arch}.vocab_size`]: u32(c.vocab_size),
+    ...archMetadata(c, options),
     ...tokenizer,
   };
-  const tensors: GgufTensor[] = [];
+  const tensors: GgufTensor[] = factorTensors(c).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
+  const experts = new Map<string, { rows: number; cols: number; parts: Float32Array[] }>();
   for (const [hf, t] of readSafetensors(join(dir, 'model.safetensors'))) {
     if (tied && hf === 'lm_head.weight') continue;
-    const name = ggufName(hf);
-    if (t.shape.length === 1) {
-      tensors.push({ name, type: 'F32', dims: [t.shape[0]], data: encode('F32', t.values, 1, t.shape[0]) });
+    const { name, expert } = ggufTensorName(hf, hfClass);
+    if (t.shape.length === 1 || t.shape[0] === 1) {
+      const values = storesOnePlusW(name, hfClass) ? t.values.map((v) => v + 1) : t.values;
+      tensors.push({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) });
       continue;
     }
     const [rows, cols] = t.shape;
     let values = t.values;
     if (arch === 'llama' && /attn_q\.weight|attn_k\.weight/.test(name)) values = interleaveRows(values, rows, cols, name.includes('attn_q') ? heads : kvHeads);
-    const type = matrixType(scheme, name, cols, tied);
+    if (expert !== undefined) {
+      const stack = experts.get(name) ?? { rows, cols, parts: [] };
+      stack.parts[expert] = values;
+      experts.set(name, stack);
+      continue;
+    }
+    const type = keepsF32(name) ? 'F32' : matrixType(scheme, name, cols, tied);
     tensors.push({ name, type, dims: [cols, rows], data: encode(type, values, rows, cols) });
+  }
+  for (const [name, { rows, cols, parts }] of experts) {
+    const values = new Float32Array(parts.length * rows * cols);
+    parts.forEach((p, e) => values.set(p, e * rows * cols));
+    const type = matrixType(scheme, name, cols, tied);
+    tensors.push({ name, type, dims: [cols, rows, parts.length], data: encode(type, values, parts.length * rows, cols) });
   }
   return { metadata, tensors };
 }
@@ -177,10 +187,10 @@ export function hfToGguf(dir: string, scheme: GgufScheme): { metadata: Record<st
 const fileStem = (dir: string, scheme: GgufScheme) => `${dir.split('/').filter(Boolean).pop()}-${scheme}`;
 
 /** Writes (once per process) and returns the path of `dir` as GGUF under `scheme` in GGUF_DIR. */
-export function ggufFile(dir: string, scheme: GgufScheme): string {
+export function ggufFile(dir: string, scheme: GgufScheme, options: ArchOptions = {}): string {
   mkdirSync(GGUF_DIR, { recursive: true });
-  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}.gguf`);
-  const { metadata, tensors } = hfToGguf(dir, scheme);
+  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}${options.llamaCppScale ? '-llamacpp' : ''}.gguf`);
+  const { metadata, tensors } = hfToGguf(dir, scheme, options);
   writeFileSync(path, ggufBytes(metadata, tensors));
   return path;
 }

@@ -7,11 +7,11 @@ import { GGML_TYPES } from '../../src/model/gguf/types';
 /** A metadata value with its GGUF type: scalars, strings and arrays of either. */
 export type GgufEntry =
   | { type: 'u32' | 'i32' | 'f32' | 'bool' | 'string'; value: number | boolean | string }
-  | { type: 'array'; of: 'i32' | 'f32' | 'string'; value: (number | string)[] };
+  | { type: 'array'; of: 'i32' | 'f32' | 'bool' | 'string'; value: (number | string | boolean)[] };
 
 export interface GgufTensor {
   name: string;
-  /** ggml type name: F32, F16, Q8_0, Q4_K, Q6_K */
+  /** ggml type name (src/model/gguf/types.ts): F32, F16, Q8_0, Q4_K, ... */
   type: string;
   /** ne: row length first */
   dims: number[];

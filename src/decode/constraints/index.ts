@@ -1,56 +1,64 @@
-/** Constrained decoding: response formats compiled once, advanced per token, masks computed on the CPU. */
-import { InferError } from '../../contract/errors';
+/** Constrained decoding: response formats compiled once (cached by their text), advanced per token, masks computed on the CPU. */
 import type { ResponseFormat } from '../../contract/types';
-import type { TokenConstraint } from '../strategy';
-import { accepting, documentStack, feed, type JsonNode, type Stack } from './json_grammar';
+import { AutomatonConstraint, type CharAutomaton } from './automaton';
+import { JSON_AUTOMATON, documentStack } from './json_grammar';
 import { compileSchema, FREE_OBJECT } from './json_schema';
-import { TokenTrie } from './token_trie';
+import { compileGrammar } from './grammar';
+import { parseGbnf } from './gbnf';
+import { parseRegex } from './regex';
+import type { TokenTrie } from './token_trie';
+
 
 export { TokenTrie } from './token_trie';
+export { AutomatonConstraint } from './automaton';
 
-/** Compiled schemas by their JSON text (a chat sends the same schema every turn). */
-const compiled = new Map<string, JsonNode>();
-const COMPILED_MAX = 32;
-
-/** The grammar node of a JSON response format (compiled once per schema), or undefined for plain text. */
-export function responseNode(format: ResponseFormat | undefined): JsonNode | undefined {
-  if (!format || format.type === 'text') return undefined;
-  if (format.type === 'json_object') return FREE_OBJECT;
-  const key = JSON.stringify(format.json_schema.schema ?? {});
-  let node = compiled.get(key);
-  if (!node) {
-    node = compileSchema(format.json_schema.schema ?? {});
-    if (compiled.size >= COMPILED_MAX) compiled.delete(compiled.keys().next().value!);
-    compiled.set(key, node);
-  }
-  return node;
+/** A compiled format: its automaton and start state, and per vocabulary the masks of its states computed so far. */
+interface Compiled {
+  automaton: CharAutomaton<unknown>;
+  start: unknown;
+  masks: WeakMap<TokenTrie, Map<string, Uint32Array<ArrayBuffer>>>;
 }
 
-/** One request's JSON constraint: the automaton's state after the tokens so far. EOS is allowed once the value is complete. */
-export class JsonConstraint implements TokenConstraint {
-  private stack: Stack;
-  /** CPU time spent computing masks (ms) and how many */
-  maskMs = 0;
-  masks = 0;
+/** Compiled formats by their text (a chat sends the same schema or grammar every turn). */
+const compiled = new Map<string, Compiled>();
+const COMPILED_MAX = 32;
 
-  constructor(private readonly trie: TokenTrie, node: JsonNode, private readonly eosIds: readonly number[]) {
-    this.stack = documentStack(node);
+function compile(format: Exclude<ResponseFormat, { type: 'text' }>): Compiled {
+  const entry = (automaton: CharAutomaton<unknown>, start: unknown): Compiled => ({ automaton, start, masks: new WeakMap() });
+  switch (format.type) {
+    case 'json_object': return entry(JSON_AUTOMATON as CharAutomaton<unknown>, documentStack(FREE_OBJECT));
+    case 'json_schema': return entry(JSON_AUTOMATON as CharAutomaton<unknown>, documentStack(compileSchema(format.json_schema.schema ?? {})));
+    case 'grammar': {
+      const g = compileGrammar('response_format.grammar', parseGbnf(format.grammar, 'response_format.grammar'), 'root');
+      return entry(g as CharAutomaton<unknown>, g.start);
+    }
+    case 'regex': {
+      const g = compileGrammar('response_format.regex', parseRegex(format.regex, 'response_format.regex'), 'root');
+      return entry(g as CharAutomaton<unknown>, g.start);
+    }
   }
+}
 
-  mask(): Uint32Array<ArrayBuffer> {
-    const t0 = performance.now();
-    const words = this.trie.mask(this.stack, accepting(this.stack) ? this.eosIds : []);
-    this.maskMs += performance.now() - t0;
-    this.masks++;
-    return words;
+/**
+ * The compiled form of a response format (cached), or undefined for plain text. A format outside the supported
+ * subset throws InvalidRequestError here, before any GPU work.
+ */
+export function compileFormat(format: ResponseFormat | undefined): Compiled | undefined {
+  if (!format || format.type === 'text') return undefined;
+  const key = format.type === 'json_schema' ? `s${JSON.stringify(format.json_schema.schema ?? {})}`
+    : format.type === 'grammar' ? `g${format.grammar}` : format.type === 'regex' ? `r${format.regex}` : 'o';
+  let c = compiled.get(key);
+  if (!c) {
+    c = compile(format);
+    if (compiled.size >= COMPILED_MAX) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, c);
   }
+  return c;
+}
 
-  advance(token: number): void {
-    if (this.eosIds.includes(token)) return;
-    const text = this.trie.texts[token] ?? '';
-    let s: Stack | undefined = this.stack;
-    for (let i = 0; i < text.length && s !== undefined; i++) s = feed(s, text[i]);
-    if (s === undefined) throw new InferError(`constrained decoding chose token ${token}, which its mask did not allow`);
-    this.stack = s;
-  }
+/** One request's constraint at the start of its output. */
+export function startConstraint(trie: TokenTrie, format: Compiled, eosIds: readonly number[]): AutomatonConstraint<unknown> {
+  let masks = format.masks.get(trie);
+  if (!masks) format.masks.set(trie, (masks = new Map()));
+  return new AutomatonConstraint(trie, format.automaton, format.start, eosIds, undefined, masks);
 }

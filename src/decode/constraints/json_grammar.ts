@@ -5,6 +5,8 @@
  * No whitespace is allowed outside strings: a constrained model writes `{"a":1}`, never `{ "a": 1 }`.
  */
 
+import type { CharAutomaton } from './automaton';
+
 /** What a value may be (compiled from a JSON Schema by json_schema.ts). */
 export type JsonNode =
   | { kind: 'any'; depth: number }
@@ -268,3 +270,6 @@ function unionStep(f: Extract<Frame, { k: 'union' }>, c: string): Step {
   if (alive.length > 0) return { replace: { k: 'union', alts: alive }, consumed: true };
   return done ? POP : passed ? PASS : undefined;
 }
+
+/** The JSON automaton for token_trie.ts and constrained decoding. */
+export const JSON_AUTOMATON: CharAutomaton<Stack> = { feed, accepting, plainRoom: stringRoom };

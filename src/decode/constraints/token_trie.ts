@@ -1,4 +1,5 @@
-import { feed, isPlainStringText, stringRoom, type Stack } from './json_grammar';
+import { isPlainStringText } from './json_grammar';
+import type { CharAutomaton } from './automaton';
 
 interface TrieNode {
   /** tokens whose text ends here */
@@ -36,23 +37,23 @@ export class TokenTrie {
     this.plainLengths = Int32Array.from(plain, (id) => texts[id].length);
   }
 
-  /** Bit t % 32 of word t / 32 set for every token the automaton in `stack` accepts next, and for `extra`. */
-  mask(stack: Stack, extra: readonly number[]): Uint32Array<ArrayBuffer> {
+  /** Bit t % 32 of word t / 32 set for every token the automaton in `state` accepts next, and for `extra`. */
+  mask<S>(automaton: CharAutomaton<S>, state: S, extra: readonly number[]): Uint32Array<ArrayBuffer> {
     const words = new Uint32Array(Math.ceil(this.texts.length / 32));
     const allow = (t: number) => { words[t >>> 5] |= 1 << (t & 31); };
-    const visit = (node: TrieNode, s: Stack) => {
+    const visit = (node: TrieNode, s: S) => {
       for (const [c, child] of node.children) {
-        const next = feed(s, c);
+        const next = automaton.feed(s, c);
         if (next === undefined) continue;
         child.tokens.forEach(allow);
         if (child.children.size > 0) visit(child, next);
       }
     };
-    const room = stringRoom(stack);
-    if (room === undefined) visit(this.root, stack);
+    const room = automaton.plainRoom?.(state);
+    if (room === undefined) visit(this.root, state);
     else {
       for (let k = 0; k < this.plainIds.length && this.plainLengths[k] <= room; k++) allow(this.plainIds[k]);
-      visit(this.special, stack);
+      visit(this.special, state);
     }
     extra.forEach(allow);
     return words;

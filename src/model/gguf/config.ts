@@ -1,14 +1,6 @@
-import { ModelFormatError, UnsupportedModelError } from '../../contract/errors';
+import { ModelFormatError } from '../../contract/errors';
+import { ggufArchitecture, type GgufModelView } from './architectures';
 import type { GgufHeader, GgufValue } from './header';
-
-/**
- * GGUF architectures this runtime maps onto its Hugging Face families. `mistral` files use the llama
- * architecture; `interleavedQk`: llama.cpp's converter reorders llama's q/k rows for interleaved RoPE.
- */
-const ARCHITECTURES: Record<string, { hf: string; interleavedQk: boolean }> = {
-  llama: { hf: 'LlamaForCausalLM', interleavedQk: true },
-  qwen2: { hf: 'Qwen2ForCausalLM', interleavedQk: false },
-};
 
 /** Typed metadata access with errors naming the file and key. */
 export class Metadata {
@@ -54,33 +46,27 @@ export class Metadata {
   }
 }
 
-export function ggufArchitecture(meta: Metadata): { name: string; hf: string; interleavedQk: boolean } {
-  const name = meta.string('general.architecture');
-  const arch = ARCHITECTURES[name];
-  if (!arch) throw new UnsupportedModelError(`${meta.header.file}: GGUF architecture "${name}" is not supported (${Object.keys(ARCHITECTURES).join(', ')})`, { file: meta.header.file, field: 'general.architecture' });
-  return { name, ...arch };
-}
-
-/** The Hugging Face config.json equivalent of a GGUF model's hyper-parameters (validated by parseConfig); `headers`: all its files. */
-export function ggufConfigJson(meta: Metadata, headers: GgufHeader[] = [meta.header]): Record<string, unknown> {
+/**
+ * The Hugging Face config.json equivalent of a GGUF model's hyper-parameters (validated by parseConfig); `headers`:
+ * all its files, `factors`: the values of its factor tensors (FACTOR_TENSORS) where it has them.
+ */
+export function ggufConfigJson(meta: Metadata, headers: GgufHeader[] = [meta.header], factors: ReadonlyMap<string, number[]> = new Map()): Record<string, unknown> {
   const tensors = headers.flatMap((h) => h.tensors);
-  const { name, hf } = ggufArchitecture(meta);
-  const key = (k: string) => `${name}.${k}`;
-  if (meta.has(key('expert_count'))) throw new UnsupportedModelError(`${meta.header.file}: mixture-of-experts GGUF files are not supported yet`, { file: meta.header.file, field: key('expert_count') });
+  const arch = ggufArchitecture(meta);
+  const key = (k: string) => `${arch.name}.${k}`;
+  const names = new Set(tensors.map((t) => t.name));
+  const view: GgufModelView = { meta, key, tensors, has: (name) => names.has(name), factors };
   const heads = meta.number(key('attention.head_count'));
   const hidden = meta.number(key('embedding_length'));
   const tokens = meta.get('tokenizer.ggml.tokens');
   const embed = tensors.find((t) => t.name === 'token_embd.weight');
   const vocab = meta.has(key('vocab_size')) ? meta.number(key('vocab_size')) : Array.isArray(tokens) ? tokens.length : embed?.dims[1];
   const scaling = meta.get(key('rope.scaling.type'));
-  if (tensors.some((t) => t.name === 'rope_freqs.weight')) {
-    throw new UnsupportedModelError(`${meta.header.file}: per-dimension RoPE frequency factors (rope_freqs.weight, Llama 3.1+ scaling) are not supported yet`, { file: meta.header.file, tensor: 'rope_freqs.weight' });
-  }
   const eos = meta.get('tokenizer.ggml.eos_token_id');
   return {
-    architectures: [hf],
+    architectures: [arch.hf(view)],
     hidden_size: hidden,
-    intermediate_size: meta.number(key('feed_forward_length')),
+    intermediate_size: meta.number(key('feed_forward_length'), meta.get(key('expert_feed_forward_length')) as number | undefined),
     num_hidden_layers: meta.number(key('block_count')),
     num_attention_heads: heads,
     num_key_value_heads: meta.number(key('attention.head_count_kv'), heads),
@@ -91,8 +77,9 @@ export function ggufConfigJson(meta: Metadata, headers: GgufHeader[] = [meta.hea
     rope_scaling: scaling === undefined || scaling === 'none' ? null : { rope_type: scaling, factor: meta.number(key('rope.scaling.factor')) },
     rms_norm_eps: meta.number(key('attention.layer_norm_rms_epsilon')),
     // llama.cpp reuses the embedding as the output projection when the file has no output.weight
-    tie_word_embeddings: !tensors.some((t) => t.name === 'output.weight'),
+    tie_word_embeddings: !names.has('output.weight'),
     bos_token_id: meta.get('tokenizer.ggml.bos_token_id') === undefined ? null : meta.number('tokenizer.ggml.bos_token_id'),
     eos_token_id: eos === undefined ? null : meta.number('tokenizer.ggml.eos_token_id'),
+    ...arch.config?.(view),
   };
 }

@@ -4,9 +4,11 @@ import type { OpenCheckpoint, OpenShard } from '../checkpoint';
 import { parseConfig } from '../config';
 import type { StoredDtype } from '../safetensors';
 import { missingFile, type ModelSource } from '../source';
-import { ggufArchitecture, ggufConfigJson, Metadata } from './config';
+import { FACTOR_TENSORS, ggufArchitecture } from './architectures';
+import { ggufConfigJson, Metadata } from './config';
 import { readGgufHeader, type GgufHeader } from './header';
-import { checkpointHeader } from './tensors';
+import { checkpointHeader, type CheckpointMapping } from './tensors';
+import { f16BitsToF32 } from '../../kernels/quantize';
 import { ggufTokenizer } from './tokenizer';
 
 /** `name-00001-of-00003.gguf`: one file of a split model. */
@@ -56,9 +58,7 @@ export class GgufSource implements ModelSource {
   /** The weights: every file positioned at its first tensor byte, tensors under their Hugging Face names. */
   async checkpoint(): Promise<OpenCheckpoint> {
     const headers = await this.parsedHeaders();
-    const meta = new Metadata(headers[0]);
-    const config = parseConfig(JSON.parse(await this.text('config.json')));
-    const interleavedQk = ggufArchitecture(meta).interleavedQk ? { heads: config.heads, kvHeads: config.kvHeads } : undefined;
+    const mapping = await this.mapping();
     const shards: OpenShard[] = [];
     const close = async () => {
       await Promise.all(shards.map((s) => s.reader.close()));
@@ -67,7 +67,7 @@ export class GgufSource implements ModelSource {
       for (const header of headers) {
         const binary = await this.files.binary(header.file);
         const reader = new ByteReader(binary.stream(), header.file, this.signal);
-        shards.push({ header: checkpointHeader(header, interleavedQk), size: header.fileSize, reader });
+        shards.push({ header: checkpointHeader(header, mapping), size: header.fileSize, reader });
         await reader.skip(header.dataStart);
       }
       const tensors = new Map(shards.flatMap((s) => s.header.tensors.map((t) => [t.name, t] as const)));
@@ -81,7 +81,41 @@ export class GgufSource implements ModelSource {
   /** Each tensor's storage, by Hugging Face name (for the memory estimate before loading). */
   async tensorDtypes(): Promise<Map<string, StoredDtype>> {
     const headers = await this.parsedHeaders();
-    return new Map(headers.flatMap((h) => checkpointHeader(h).tensors.map((t) => [t.name, t.dtype] as const)));
+    const mapping = await this.mapping();
+    return new Map(headers.flatMap((h) => checkpointHeader(h, mapping).tensors.map((t) => [t.name, t.dtype] as const)));
+  }
+
+  private async mapping(): Promise<CheckpointMapping> {
+    const meta = new Metadata((await this.parsedHeaders())[0]);
+    const json = JSON.parse(await this.text('config.json')) as { architectures: string[] };
+    const config = parseConfig(json);
+    const arch = ggufArchitecture(meta);
+    return {
+      hf: json.architectures[0],
+      interleavedQk: arch.interleavedQk ? { heads: config.heads, kvHeads: config.kvHeads } : undefined,
+      normsStoreOnePlusW: arch.normsStoreOnePlusW,
+    };
+  }
+
+  /** The values of the factor tensors the config needs (F32 or F16 vectors; each file streamed up to them). */
+  private async factors(headers: GgufHeader[]): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    for (const header of headers) {
+      const wanted = header.tensors.filter((t) => FACTOR_TENSORS.includes(t.name));
+      if (wanted.length === 0) continue;
+      const reader = new ByteReader((await this.files.binary(header.file)).stream(), header.file, this.signal);
+      try {
+        for (const t of wanted) {
+          await reader.skip(t.start - reader.position);
+          const bytes = (await reader.read(t.end - t.start)).slice();
+          if (t.type.stored !== 'F32' && t.type.stored !== 'F16') throw new ModelFormatError(`${header.file}: tensor "${t.name}" is ${t.type.name}; F32 or F16 expected`, { file: header.file, tensor: t.name });
+          out.set(t.name, Array.from(t.type.stored === 'F32' ? new Float32Array(bytes.buffer) : f16BitsToF32(new Uint16Array(bytes.buffer))));
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    return out;
   }
 
   private parsedHeaders(): Promise<GgufHeader[]> {
@@ -98,9 +132,9 @@ export class GgufSource implements ModelSource {
   }
 
   private virtualFiles(): Promise<Map<string, string>> {
-    this.virtual ??= this.parsedHeaders().then((headers) => {
+    this.virtual ??= this.parsedHeaders().then(async (headers) => {
       const meta = new Metadata(headers[0]);
-      const files = new Map([['config.json', JSON.stringify(ggufConfigJson(meta, headers))]]);
+      const files = new Map([['config.json', JSON.stringify(ggufConfigJson(meta, headers, await this.factors(headers)))]]);
       // `no_vocab` files (llama.cpp's name for a model without a vocabulary) take token ids only
       if (!['no_vocab', 'none', undefined].includes(meta.get('tokenizer.ggml.model') as string | undefined)) {
         const { tokenizerJson, tokenizerConfig } = ggufTokenizer(meta);

@@ -1,0 +1,153 @@
+/**
+ * Hostile cases in Chromium, through the worker engine (Node: tests/robust_*.test.ts; the minified build:
+ * e2e/consumer): a fault-injecting cross-origin server (stall, cut, redirect loop, HTML for JSON), a page unloaded
+ * in the middle of a load and of a generation, and dispose() during a long prompt's prefill. After each case the
+ * same greedy tokens come back.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import type * as Api from '../src/browser/index';
+import type { GenerateResult, LoadProgress } from '../src/contract/types';
+import { NAN, poisoned } from '../tests/helpers/non_finite';
+import { startStaticServer, type StaticServer } from '../tests/helpers/static_server';
+
+type Harness = Window & { webgpuInfer: typeof Api; progress?: LoadProgress[]; loading?: Promise<unknown> };
+const REQUEST = { prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false };
+
+let server: StaticServer;
+test.beforeAll(async () => {
+  server = await startStaticServer('public/models');
+});
+test.afterAll(() => server?.close());
+
+async function openHarness(page: Page): Promise<void> {
+  await page.goto('/e2e/harness/worker.html');
+  await page.waitForFunction(() => 'webgpuInfer' in window);
+}
+
+/** Loads `model` (cache off unless asked), generates REQUEST, disposes: the tokens. */
+const greedyTokens = (page: Page, model: string, cache = false) => page.evaluate(async ({ model, request, cache }) => {
+  const w = window as unknown as Harness;
+  const engine = await w.webgpuInfer.createEngine({ model, cache });
+  const { tokens } = await engine.complete(request);
+  await engine.dispose();
+  return tokens;
+}, { model, request: REQUEST, cache });
+
+test.describe('hostile cases in the worker engine', () => {
+  test.beforeEach(async ({ page }) => openHarness(page));
+
+  test('stall, cut, redirect loop, HTML for JSON: typed errors naming the URL, nothing cached; a cut once resumes', async ({ page }) => {
+    const expected = await greedyTokens(page, '/models/tiny-dense/');
+    const faults: [string, string, RegExp][] = [
+      ['stall', 'NetworkError', /stalled \(no data for 0\.7 s/],
+      ['cut', 'NetworkError', /cut off after \d+ bytes|could not be fetched/],
+      ['loop', 'NetworkError', /could not be fetched \(.*redirect/i],
+      ['html', 'ModelFormatError', /config\.json/],
+    ];
+    const out = await page.evaluate(async ({ base, flags, request }) => {
+      const w = window as unknown as Harness;
+      const outcomes = [];
+      for (const flag of flags) {
+        const model = `${base}/~${flag}/tiny-dense/`;
+        const started = performance.now();
+        const outcome = await w.webgpuInfer.createEngine({ model, stallTimeoutMs: 700 }).then(async (engine) => {
+          const { tokens } = await engine.complete(request);
+          await engine.dispose();
+          return { tokens };
+        }, (e: Api.InferError) => ({ name: e.name, isClass: e instanceof w.webgpuInfer.InferError, message: e.message, url: e.details?.url as string | undefined }));
+        const cached = (await w.webgpuInfer.listCachedModels()).find((m) => m.url === model)?.files ?? [];
+        await w.webgpuInfer.deleteCachedModel(model);
+        outcomes.push({ flag, outcome, cached, ms: performance.now() - started });
+      }
+      return outcomes;
+    }, { base: server.url, flags: [...faults.map(([f]) => f), 'cutonce,ranges'], request: REQUEST });
+    for (const [flag, name, message] of faults) {
+      const { outcome, cached, ms } = out.find((o) => o.flag === flag)!;
+      console.log(`${flag}: ${'name' in outcome ? outcome.name : 'loaded'} in ${ms.toFixed(0)} ms`);
+      expect(outcome, flag).toMatchObject({ name, isClass: true, message: expect.stringMatching(message) });
+      if (name === 'NetworkError') expect((outcome as { url: string }).url, flag).toMatch(new RegExp(`^${server.url}/~${flag}/tiny-dense/`));
+      expect(cached, `${flag}: a failed load leaves nothing cached`).toEqual([]);
+    }
+    // cross-origin the page cannot read Accept-Ranges (not exposed): the download restarts and skips what arrived
+    expect(out.at(-1)!.outcome, 'a body cut once resumes').toEqual({ tokens: expected });
+    // the healthy server then loads the same greedy tokens
+    expect(await greedyTokens(page, `${server.url}/tiny-dense/`)).toEqual(expected);
+  });
+
+  test('a page unloaded mid-load leaves no unvalidated file trusted: the fixed server then loads', async ({ page }) => {
+    // the server sends weights holding a NaN, and holds tokenizer.json back: the load stops after model.safetensors
+    // was stored and before the loader read it; then the page goes away
+    const bad = poisoned(readFileSync('public/models/tiny-dense/model.safetensors'), 'model.layers.0.mlp.down_proj.weight', 1000, NAN);
+    let broken = true;
+    let tokenizerAsked: () => void;
+    const asked = new Promise<void>((resolve) => (tokenizerAsked = resolve));
+    await page.route('**/unloaded/tiny-dense/**', async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').pop()!;
+      if (broken && file === 'model.safetensors' && route.request().method() === 'GET') return route.fulfill({ body: Buffer.from(bad), contentType: 'application/octet-stream' });
+      if (broken && file === 'tokenizer.json') return tokenizerAsked(); // never answered
+      return route.fulfill({ response: await route.fetch({ url: new URL(`/models/tiny-dense/${file}`, route.request().url()).href }) });
+    });
+    const model = '/unloaded/tiny-dense/';
+    await page.evaluate(async (model) => {
+      const w = window as unknown as Harness;
+      await w.webgpuInfer.deleteCachedModel(model);
+      w.loading = w.webgpuInfer.createEngine({ model });
+    }, model);
+    await asked;
+    const leftover = await page.evaluate(async () => (await (window as unknown as Harness).webgpuInfer.listCachedModels()).flatMap((m) => m.files));
+    expect(leftover, 'the weights were stored before the page went away').toContain('model.safetensors');
+    broken = false;
+    await page.reload();
+    await page.waitForFunction(() => 'webgpuInfer' in window);
+    const expected = await greedyTokens(page, '/models/tiny-dense/');
+    expect(await greedyTokens(page, model, true), 'loaded from the fixed server').toEqual(expected);
+    expect(await greedyTokens(page, model, true), 'and then from the cache').toEqual(expected);
+    await page.evaluate((model) => (window as unknown as Harness).webgpuInfer.deleteCachedModel(model), model);
+  });
+
+  test('a page unloaded mid-generation ends its worker; the next page answers the same', async ({ page }) => {
+    const expected = await greedyTokens(page, '/models/tiny-dense/');
+    const started = page.waitForEvent('worker');
+    await page.evaluate(async () => {
+      const w = window as unknown as Harness;
+      const engine = await w.webgpuInfer.createEngine({ model: '/models/tiny-dense/' });
+      const events = engine.generate({ prompt: 'The little robot', maxTokens: 1000, stopAtEos: false })[Symbol.asyncIterator]();
+      for (let ev = await events.next(); !ev.done && ev.value.type !== 'tokens'; ev = await events.next());
+    });
+    const worker = await started;
+    const closed = new Promise<number>((resolve) => worker.on('close', () => resolve(performance.now())));
+    const unloaded = performance.now();
+    await page.reload();
+    const closedMs = (await closed) - unloaded;
+    console.log(`the generating worker closed ${closedMs.toFixed(0)} ms after the reload began`);
+    await page.waitForFunction(() => 'webgpuInfer' in window);
+    expect(await greedyTokens(page, '/models/tiny-dense/')).toEqual(expected);
+  });
+
+  test('dispose() during a long prompt\'s prefill ends it between layers; a new engine answers the same', async ({ page }) => {
+    const run = await page.evaluate(async (request) => {
+      const w = window as unknown as Harness;
+      const engine = await w.webgpuInfer.createEngine({ model: '/models/tiny-dense/' });
+      const expected = (await engine.complete(request)).tokens;
+      // 900 tokens: 15 prefill chunks, tens of seconds on a software adapter
+      const prompt = Array.from({ length: 900 }, (_, i) => 2 + ((i * 37) % 2000));
+      const long = engine.complete({ prompt, maxTokens: 4, stopAtEos: false });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = performance.now();
+      await engine.dispose();
+      const disposeMs = performance.now() - started;
+      const ended: GenerateResult = await long;
+      const fresh = await w.webgpuInfer.createEngine({ model: '/models/tiny-dense/' });
+      const after = (await fresh.complete(request)).tokens;
+      await fresh.dispose();
+      return { expected, after, disposeMs, ended };
+    }, REQUEST);
+    console.log(`worker: dispose() during a 900-token prefill resolved in ${run.disposeMs.toFixed(0)} ms`);
+    expect(run.ended).toMatchObject({ aborted: true, tokens: [] });
+    // a hang guard: a layer of a 64-row chunk takes a fraction of a second here (plus the first long chunk's pipeline
+    // builds), the whole prefill about a minute
+    expect(run.disposeMs).toBeLessThan(10_000);
+    expect(run.after).toEqual(run.expected);
+  });
+});

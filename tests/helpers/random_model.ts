@@ -1,0 +1,34 @@
+/** A random-weight model for constrained decoding tests: any token is likely, and unconstrained output is never well-formed. */
+import { mkdtempSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { safetensorsBytes } from './safetensors_writer';
+
+export const TINY = 'public/models/tiny-dense';
+
+/** A 2-layer Llama with tiny-dense's tokenizer and random f32 weights (scaled so logits spread widely). */
+export function randomModel(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'random-llama-'));
+  const config = { ...JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')), hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16, torch_dtype: 'float32' };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY, f), join(dir, f));
+  let state = 12345;
+  const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const tensor = (shape: number[], scale: number, constant?: number) => ({
+    dtype: 'F32', shape,
+    data: new Uint8Array(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => constant ?? random() * scale).buffer),
+  });
+  const { hidden_size: h, intermediate_size: m, vocab_size: v, num_attention_heads: heads, num_key_value_heads: kv, head_dim: d } = config;
+  const tensors: Record<string, ReturnType<typeof tensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    Object.assign(tensors, {
+      [`${p}.input_layernorm.weight`]: tensor([h], 0, 1), [`${p}.post_attention_layernorm.weight`]: tensor([h], 0, 1),
+      [`${p}.self_attn.q_proj.weight`]: tensor([heads * d, h], 0.3), [`${p}.self_attn.k_proj.weight`]: tensor([kv * d, h], 0.3),
+      [`${p}.self_attn.v_proj.weight`]: tensor([kv * d, h], 0.3), [`${p}.self_attn.o_proj.weight`]: tensor([h, heads * d], 0.3),
+      [`${p}.mlp.gate_proj.weight`]: tensor([m, h], 0.3), [`${p}.mlp.up_proj.weight`]: tensor([m, h], 0.3), [`${p}.mlp.down_proj.weight`]: tensor([h, m], 0.3),
+    });
+  }
+  writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(tensors));
+  return dir;
+}
