@@ -16,7 +16,7 @@ const ARCHITECTURES = [
 test.describe('GGUF in the worker engine', () => {
   test.beforeAll(() => {
     ggufFile('public/models/tiny-dense', 'Q4_K_M'); // served from the repository root by the dev server
-    for (const { dir } of ARCHITECTURES) ggufFile(dir, 'F16', { llamaCppScale: true });
+    for (const { dir } of ARCHITECTURES) ggufFile(dir, 'F16', { forLlamaCpp: true });
   });
 
   for (const { dir, expected, dtype } of ARCHITECTURES) {

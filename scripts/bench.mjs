@@ -15,7 +15,8 @@ function runNodeBench(entry, output) {
   return JSON.parse(readFileSync(output, 'utf8'));
 }
 
-async function runBrowserBench() {
+/** Runs the page `path` of the dev server in Chromium until it sets window.benchResults. */
+async function runBrowserBench(path = 'bench/index.html') {
   const server = await createServer({ logLevel: 'error', server: { port: 5175, strictPort: true, host: '127.0.0.1' } });
   await server.listen();
   const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
@@ -28,7 +29,7 @@ async function runBrowserBench() {
   try {
     const page = await browser.newPage();
     page.on('console', (m) => console.log(`  [page] ${m.text()}`));
-    await page.goto('http://127.0.0.1:5175/bench/index.html');
+    await page.goto(`http://127.0.0.1:5175/${path}`);
     const handle = await page.waitForFunction(() => window.benchResults, null, { timeout: 20 * 60_000, polling: 1000 });
     return await handle.jsonValue();
   } finally {
@@ -37,29 +38,49 @@ async function runBrowserBench() {
   }
 }
 
+/** The Node benchmarks: results key, entry, output file. */
+const NODE_BENCHES = [
+  ['kernels', 'bench/kernels.ts', 'bench/results/kernels.json'],
+  ['moe', 'bench/moe.ts', 'bench/results/moe.json'],
+  ['speculative', 'bench/speculative.ts', 'bench/results/speculative.json'],
+  ['context', 'bench/context.ts', 'bench/results/context.json'],
+  ['gguf', 'bench/gguf.ts', 'bench/results/gguf.json'],
+  ['chat', 'bench/chat.ts', 'bench/results/chat.json'],
+  ['dispatch', 'bench/dispatch.ts', 'bench/results/dispatch.json'],
+  ['ort', 'bench/ort.ts', 'bench/results/ort.json'],
+];
+
 if (process.argv.includes('--summarize')) {
   // recompute ratios and the markdown from the recorded raw results
   Object.assign(results, JSON.parse(readFileSync('bench/results/latest.json', 'utf8')));
 } else {
-  // --browser-only reuses the last Node results (bench/results/{kernels,moe}.json)
-  const node = (entry, output) => (process.argv.includes('--browser-only') ? JSON.parse(readFileSync(output, 'utf8')) : runNodeBench(entry, output));
-  results.node.kernels = node('bench/kernels.ts', 'bench/results/kernels.json');
-  results.node.moe = node('bench/moe.ts', 'bench/results/moe.json');
-  results.node.speculative = node('bench/speculative.ts', 'bench/results/speculative.json');
-  results.node.context = node('bench/context.ts', 'bench/results/context.json');
-  results.node.gguf = node('bench/gguf.ts', 'bench/results/gguf.json');
-  results.node.chat = node('bench/chat.ts', 'bench/results/chat.json');
-  results.node.dispatch = node('bench/dispatch.ts', 'bench/results/dispatch.json');
-  results.node.ort = node('bench/ort.ts', 'bench/results/ort.json');
-  console.log('bench: browser page (ours vs onnxruntime-web)');
-  results.browser = await runBrowserBench();
-  if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
+  // --browser-only reuses the last Node results (bench/results/*.json); --wllama-only also the last onnxruntime-web page
+  // and runs only the GGUF page against wllama (bench/gguf.ts has written its files)
+  const wllamaOnly = process.argv.includes('--wllama-only');
+  const reuse = wllamaOnly || process.argv.includes('--browser-only');
+  for (const [key, entry, output] of NODE_BENCHES) results.node[key] = reuse ? JSON.parse(readFileSync(output, 'utf8')) : runNodeBench(entry, output);
+  if (wllamaOnly) {
+    results.browser = JSON.parse(readFileSync('bench/results/latest.json', 'utf8')).browser;
+  } else {
+    console.log('bench: browser page (ours vs onnxruntime-web)');
+    results.browser = await runBrowserBench();
+    if (results.browser.error) throw new Error(`browser bench failed: ${results.browser.error}`);
+  }
+  console.log('bench: browser GGUF page (ours vs wllama)');
+  results.browserWllama = await runBrowserBench('bench/wllama.html');
+  if (results.browserWllama.error) throw new Error(`wllama bench failed: ${results.browserWllama.error}`);
 }
 
 /** gemv bandwidth over copy bandwidth for one weight format, averaged over the benchmarked shapes. */
 const gemvRatio = (format) => {
   const rows = results.node.kernels.gemv.filter((g) => g.format === format);
   return rows.reduce((sum, g) => sum + g.ratio, 0) / rows.length;
+};
+
+const wllamaResult = (scheme) => results.browserWllama?.results.find((r) => r.scheme === scheme);
+const wllamaWebgpuRatio = (scheme, key) => {
+  const r = wllamaResult(scheme);
+  return r && !r.wllamaWebgpu.error ? r.ours[key] / r.wllamaWebgpu[key] : undefined;
 };
 
 const b = results.browser;
@@ -79,6 +100,11 @@ results.ratios = {
   // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
   decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
   prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
+  // Chromium, bench/wllama.ts: the Q4_K_M file against wllama's CPU build (one thread), and its WebGPU backend where it runs
+  decode_vs_wllama: wllamaResult('Q4_K_M')?.decodeVsWllama,
+  prefill_vs_wllama: wllamaResult('Q4_K_M')?.prefillVsWllama,
+  decode_vs_wllama_webgpu: wllamaWebgpuRatio('Q4_K_M', 'decodeTokPerS'),
+  prefill_vs_wllama_webgpu: wllamaWebgpuRatio('Q4_K_M', 'prefillTokPerS'),
   // Node, bench/chat.ts: json_object decode tok/s over unconstrained
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
   // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
@@ -126,6 +152,16 @@ const md = [
   '|---|---|---|---|',
   ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
   '',
+  ...(results.browserWllama ? [
+    `| GGUF tiny-dense in Chromium (bench/wllama.ts; ${results.browserWllama.adapter}) | decode tok/s ours / wllama CPU (1 thread) / wllama WebGPU | prefill tok/s ours / wllama CPU / wllama WebGPU | same greedy tokens (CPU, WebGPU) |`,
+    '|---|---|---|---|',
+    ...results.browserWllama.results.map((r) => {
+      const g = r.wllamaWebgpu;
+      return `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.wllamaCpu.decodeTokPerS)} / ${g.error ? 'failed' : fmt(g.decodeTokPerS)} | ` +
+        `${fmt(r.ours.prefillTokPerS)} / ${fmt(r.wllamaCpu.prefillTokPerS)} / ${g.error ? 'failed' : fmt(g.prefillTokPerS)} | ${r.wllamaCpu.sameTokensAsOurs}, ${g.error ? '-' : g.sameTokensAsOurs} |`;
+    }),
+    '',
+  ] : []),
   ...(results.node.chat ? [
     `Chat (Node, bench/chat.ts): mask ${fmt(results.node.chat.maskMsPerToken)} ms per token (2,048 tokens, beside a ${fmt(results.node.chat.stepMs)} ms step); ` +
       `151,936-token masks ${Object.entries(results.node.chat.largeVocabMaskMs).map(([k, v]) => `${k} ${fmt(v)} ms`).join(', ')}; ` +

@@ -167,6 +167,14 @@ describe('chat.completions fields', () => {
       const bad = { messages, max_tokens: 5, user: 'x' } as Parameters<typeof engine.chat.completions.create>[0];
       await expect(engine.chat.completions.create(bad)).rejects.toMatchObject({ name: 'InvalidRequestError', details: { field: 'user' } });
       await expect(engine.chat.completions.create({ messages, n: 17 })).rejects.toMatchObject({ details: { field: 'n' } });
+      // null reads as absent; min_p 1 keeps only the top token (sampling = greedy); the strategy extension composes with response_format
+      const greedy = await engine.chat.completions.create({ messages, max_tokens: 24, temperature: 0, stop: null, response_format: { type: 'json_object' } });
+      const minP = await engine.chat.completions.create({ messages, max_tokens: 24, min_p: 1, seed: 9, response_format: { type: 'json_object' } });
+      const speculative = await engine.chat.completions.create({ messages, max_tokens: 24, strategy: { kind: 'self-speculative', exitLayer: 1, draftLength: 3 }, response_format: { type: 'json_object' } });
+      expect(minP.choices[0].message.content).toBe(greedy.choices[0].message.content);
+      expect(speculative.choices[0].message.content).toBe(greedy.choices[0].message.content);
+      await expect(engine.chat.completions.create({ messages, strategy: { kind: 'greedy' }, temperature: 1 })).rejects.toMatchObject({ details: { field: 'temperature' } });
+      await expect(engine.chat.completions.create({ messages, min_p: 2 })).rejects.toMatchObject({ details: { field: 'min_p' } });
     } finally {
       await engine.dispose();
     }

@@ -15,7 +15,7 @@ import { RuntimeHost, type HostEnvironment, type RuntimeLike } from '../src/runt
 
 const INFO: EngineInfo = {
   architecture: 'Double', layers: 2, hidden: 8, heads: 2, kvHeads: 1, headDim: 4, vocab: 50, contextLength: 64,
-  params: 0, dtype: 'f32', adapter: { description: 'none', isSoftware: true, features: [], limits: {} },
+  params: 0, dtype: 'f32', maxDraftLength: 15, adapter: { description: 'none', isSoftware: true, features: [], limits: {} },
 };
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,8 @@ import { rowPieces } from '../src/kernels/tensor';
 import { GgufSource, ggufFileNames } from '../src/model/gguf/source';
 import { memorySource, type ModelSource } from '../src/model/source';
 import { Tokenizer } from '../src/model/tokenizer';
-import { parseConfig } from '../src/model/config';
+import { parseConfig, type ModelConfig } from '../src/model/config';
+import { ropeTable } from '../src/kernels/rope_table';
 import { estimateWeightBytes } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
@@ -27,8 +28,12 @@ beforeAll(async () => {
 });
 
 const gguf = (path: string) => new GgufSource(directorySource(GGUF_DIR), ggufFileNames(basename(path)));
-/** A config with every number rounded to f32. */
-const f32 = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x: unknown) => (typeof x === 'number' ? Math.fround(x) : x)));
+/**
+ * A config with every number rounded to f32, LongRoPE's attention factor left out: GGUF files carry it (the converter
+ * writes transformers' default), folders may leave it to that default (compared through the rope tables instead).
+ */
+const f32 = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'attentionFactor' ? undefined : typeof x === 'number' ? Math.fround(x) : x)));
+const attentionFactors = (c: ModelConfig) => c.recipe.map(({ attention: { rope } }) => rope && Math.fround(ropeTable({ ...rope, headDim: c.headDim }).attentionFactor));
 const load = (source: ModelSource, g = gpu) => Runtime.load(g, source, { contextLength: 64 });
 /** The test GPU as a device whose buffers may hold at most `bytes`. */
 const withBufferLimit = (bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
@@ -44,6 +49,7 @@ describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistr
     const file = await load(gguf(ggufFile(`${FIXTURES}/${name}`, 'F32')));
     // GGUF stores floats (epsilon, score scale, rope factors) as f32, which the kernels use either way
     expect(f32(file.config)).toEqual(f32(folder.config));
+    expect(attentionFactors(file.config)).toEqual(attentionFactors(folder.config));
     const [a, b] = [await file.logits(LONG_IDS), await folder.logits(LONG_IDS)];
     const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     expect(worst).toBeLessThan(1e-5);
@@ -125,6 +131,10 @@ describe('GGUF files', () => {
     await expect(open(bytes.subarray(0, 4000))).rejects.toBeInstanceOf(ModelFormatError);
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
+    // quantized routed experts: the expert kernels do not read GGUF blocks
+    const moe = await load(gguf(ggufFile(`${FIXTURES}/qwen3moe-rand`, 'Q8_0'))).catch((e: unknown) => e);
+    expect(moe).toBeInstanceOf(UnsupportedModelError);
+    expect(String(moe)).toMatch(/experts\.0\.gate_proj\.weight" is stored as q8_0 blocks.*routed experts/);
     const source = new GgufSource(memorySource({ 'm.gguf': bytes.subarray(0, bytes.byteLength - 100) }), ['m.gguf']);
     const truncated = await load(source).catch((e: unknown) => e);
     expect(truncated).toBeInstanceOf(ModelFormatError);

@@ -144,7 +144,7 @@ describe('fuzz', () => {
   });
 
   it('chat request fields of any value are refused by name or accepted', () => {
-    const limits = { vocab: 100, contextLength: 64, layers: 2 };
+    const limits = { vocab: 100, contextLength: 64, layers: 2, maxDraftLength: 15 };
     const fields = ['n', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'response_format', 'tools', 'tool_choice', 'max_completion_tokens'];
     fc.assert(fc.property(fc.constantFrom(...fields), fc.anything(), (field, value) => {
       try {

@@ -12,13 +12,14 @@ import type { ChatMessage } from '../src/contract/types';
 import { FALLBACK_CHAT_TEMPLATE, renderChat } from '../src/model/chat_template';
 import type { Tokenizer } from '../src/model/tokenizer';
 import { createEngine } from '../src/node/index';
+import { LOOPING_TEMPLATE } from './helpers/static_server';
 
 const MODEL = 'public/models/tiny-dense';
 const tokenizerWith = (text: string) => ({ chatTemplate: { text, file: 'tokenizer_config.json' }, bosToken: '<s>', eosToken: '</s>' }) as unknown as Tokenizer;
 const turns = (n: number): ChatMessage[] => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` }) as const);
 
 const HOSTILE: Record<string, string> = {
-  'a loop of 1e9': '{% for i in range(1000000000) %}x{% endfor %}',
+  'a loop of 1e9': LOOPING_TEMPLATE,
   'nested loops of 1e5 x 1e5': '{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}',
   'messages cubed': '{% for a in messages %}{% for b in messages %}{% for c in messages %}{{ c.content }}{% endfor %}{% endfor %}{% endfor %}',
 };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forcedCallFormat, parseToolCalls } from '../src/client/tool_calls';
+import { ToolCallStream, type StreamDelta } from '../src/client/tool_call_stream';
 import { memorySource } from '../src/model/source';
 import { Tokenizer } from '../src/model/tokenizer';
 import { renderChat } from '../src/model/chat_template';
@@ -18,6 +19,60 @@ const WEATHER: ChatTool = {
 };
 const TIME: ChatTool = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 10 } }, required: ['zone'], additionalProperties: false } } };
 const TOOLS = [WEATHER, TIME];
+
+/** The deltas of `text` pushed in pieces of `step` characters: content, and per call its name and argument pieces. */
+function streamed(text: string, step: number) {
+  const stream = new ToolCallStream(TOOLS);
+  const deltas: StreamDelta[] = [];
+  for (let i = 0; i < text.length; i += step) deltas.push(...stream.push(text.slice(i, i + step)));
+  const end = stream.finish();
+  deltas.push(...end.deltas);
+  const calls: { name?: string; arguments: string; pieces: number }[] = [];
+  for (const d of deltas) {
+    if (!('tool_calls' in d)) continue;
+    for (const c of d.tool_calls) {
+      calls[c.index] ??= { arguments: '', pieces: 0 };
+      if (c.function?.name) calls[c.index].name = c.function.name;
+      if (c.function?.arguments) {
+        calls[c.index].arguments += c.function.arguments;
+        calls[c.index].pieces++;
+      }
+    }
+  }
+  return { content: deltas.map((d) => ('content' in d ? d.content : '')).join(''), calls, called: end.called };
+}
+
+describe('streaming tool calls', () => {
+  const CASES: [string, string, string, { name: string; args: unknown }[]][] = [
+    ['Qwen/Hermes after text', 'Let me check.<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}\n</tool_call>', 'Let me check.', [{ name: 'get_weather', args: { city: 'Paris', unit: 'celsius' } }]],
+    ['two Hermes calls', '<tool_call>{"name":"get_time","arguments":{"zone":"UTC"}}</tool_call>\n<tool_call>{"name": "get_weather", "arguments": {"city": "a \\"b\\" }", "unit": "fahrenheit"}}</tool_call>', '', [{ name: 'get_time', args: { zone: 'UTC' } }, { name: 'get_weather', args: { city: 'a "b" }', unit: 'fahrenheit' } }]],
+    ['Mistral', '[TOOL_CALLS][{"name": "get_time", "arguments": {"zone": "CET"}}]', '', [{ name: 'get_time', args: { zone: 'CET' } }]],
+    ['Llama 3.1 bare JSON', ' {"name": "get_weather", "parameters": {"city": "Rome", "unit": "celsius"}}', '', [{ name: 'get_weather', args: { city: 'Rome', unit: 'celsius' } }]],
+    ['arguments before name (sent whole at the end)', '<tool_call>{"arguments": {"zone": "X"}, "name": "get_time"}</tool_call>', '', [{ name: 'get_time', args: { zone: 'X' } }]],
+  ];
+  for (const step of [1, 7]) {
+    for (const [label, text, content, expected] of CASES) {
+      it(`${label}, ${step} characters at a time`, () => {
+        const s = streamed(text, step);
+        expect(s.called).toBe(true);
+        expect(s.content).toBe(content);
+        expect(s.calls.map((c) => ({ name: c.name, args: JSON.parse(c.arguments) }))).toEqual(expected);
+        const whole = parseToolCalls(text, TOOLS)!.calls;
+        expect(s.calls.map((c) => JSON.parse(c.arguments))).toEqual(whole.map((c) => JSON.parse(c.function.arguments)));
+        if (step === 1 && !label.includes('whole')) expect(s.calls[0].pieces).toBeGreaterThan(3); // incremental, not one piece
+      });
+    }
+  }
+
+  it('text without a call streams as content, whole', () => {
+    for (const text of ['Hello <b>world</b> and <tool', 'Use {x} here.', '{"name": "other", "arguments": {}}', '']) {
+      const s = streamed(text, 1);
+      expect(s.content).toBe(text);
+      expect(s.calls).toEqual([]);
+      expect(s.called).toBe(false);
+    }
+  });
+});
 
 describe('parsing tool calls', () => {
   it('reads Qwen/Hermes tags, Mistral [TOOL_CALLS], and bare Llama 3.1 JSON', () => {
@@ -86,8 +141,10 @@ describe('tool_choice on tiny-dense', () => {
     expect(named.choices[0].message.tool_calls![0].function.name).toBe('get_time');
     const chunks: ChatCompletionChunk[] = [];
     for await (const c of await engine.chat.completions.create({ messages, tools: TOOLS, tool_choice: 'required', max_tokens: 120, temperature: 0, stream: true })) chunks.push(c);
-    const delta = chunks.find((c) => c.choices[0]?.delta.tool_calls)!.choices[0].delta.tool_calls!;
-    expect(delta.map(({ index, function: f }) => ({ index, function: f }))).toEqual([{ index: 0, function: call.function }]);
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ index: 0, type: 'function', function: { name: call.function.name, arguments: '' } });
+    expect(deltas.length).toBeGreaterThan(2); // the arguments arrive in pieces
+    expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual(JSON.parse(call.function.arguments));
     expect(chunks.at(-1)!.choices[0].finish_reason).toBe('tool_calls');
   });
 

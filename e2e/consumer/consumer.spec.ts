@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { NAN, poisoned } from '../../tests/helpers/non_finite';
 import { startStaticServer } from '../../tests/helpers/static_server';
 import type { ConsumerState } from './prepare';
 
@@ -16,6 +17,45 @@ const node = (args: string[], cwd: string) => spawnSync(process.execPath, args, 
 const tsc = (project: string) => node([path.join(state().app, 'node_modules/typescript/bin/tsc'), '-p', project], state().app);
 
 type ProbeResult = Awaited<ReturnType<typeof import('./app/src/probe')['run']>>;
+type HostileResult = Awaited<ReturnType<typeof import('./app/src/hostile')['hostile']>>;
+type Unload = typeof import('./app/src/hostile')['unload'];
+const unloadApi = (page: Page) => ({
+  greedy: (model: string, options: object) => page.evaluate(([m, o]) => (window as unknown as { consumerUnload: Unload }).consumerUnload.greedy(m, o), [model, options] as const),
+  startLoad: (model: string) => page.evaluate((m) => (window as unknown as { consumerUnload: Unload }).consumerUnload.startLoad(m), model),
+  generateLong: () => page.evaluate(() => (window as unknown as { consumerUnload: Unload }).consumerUnload.generateLong()),
+});
+
+/** The page goes away after the (poisoned) weights were stored, before the loader read them; the fixed server then loads. */
+async function unloadMidLoad(page: Page, reference: number[]): Promise<void> {
+  const bad = poisoned(readFileSync('public/models/tiny-dense/model.safetensors'), 'model.layers.0.mlp.down_proj.weight', 1000, NAN);
+  let tokenizerAsked!: () => void;
+  const asked = new Promise<void>((resolve) => (tokenizerAsked = resolve));
+  const pattern = '**/~unloaded/models/tiny-dense/**';
+  await page.route(pattern, async (route) => {
+    const file = new URL(route.request().url()).pathname.split('/').pop()!;
+    if (file === 'model.safetensors' && route.request().method() === 'GET') return route.fulfill({ body: Buffer.from(bad), contentType: 'application/octet-stream' });
+    if (file === 'tokenizer.json') return tokenizerAsked(); // never answered
+    return route.fallback();
+  });
+  const model = '/~unloaded/models/tiny-dense/';
+  await unloadApi(page).startLoad(model);
+  await asked;
+  await page.unroute(pattern);
+  await page.reload();
+  await page.waitForFunction(() => 'consumerUnload' in window, undefined, { timeout: 90_000 });
+  expect(await unloadApi(page).greedy(model, { cache: true }), 'the fixed server, after a page unloaded mid-load').toEqual(reference);
+}
+
+/** The page goes away during a long generation: its worker ends, and the next page answers the same. */
+async function unloadMidGeneration(page: Page, reference: number[]): Promise<void> {
+  await unloadApi(page).generateLong();
+  // every worker of the page (the README's engine has one too) ends with it
+  const closed = Promise.all(page.workers().map((w) => new Promise<void>((resolve) => w.on('close', () => resolve()))));
+  await page.reload();
+  await closed;
+  await page.waitForFunction(() => 'consumerUnload' in window, undefined, { timeout: 90_000 });
+  expect(await unloadApi(page).greedy('/models/tiny-dense/', {}), 'after a page unloaded mid-generation').toEqual(reference);
+}
 
 /** The README's page shows generated text and a full progress bar; the probe's checks then hold. */
 async function checkPage(page: Page, url: string): Promise<void> {
@@ -49,6 +89,44 @@ async function checkPage(page: Page, url: string): Promise<void> {
   expect(probe.typedError).toEqual({ instanceOfModelFormatError: true, instanceOfInferError: true, name: 'ModelFormatError', code: 'MODEL_FORMAT', constructorIsClass: true });
   expect(probe.abortError).toBe(true);
   expect(pageErrors).toEqual([]);
+}
+
+/** The cases of app/src/hostile.ts: typed errors that are instances of the package's classes, then the same greedy tokens. */
+function checkHostile({ reference, network, weights, settings, lifecycle }: HostileResult): void {
+  expect(reference).toHaveLength(8);
+  const faults: [string, string, RegExp][] = [
+    ['stall', 'NetworkError', /stalled/], ['cut', 'NetworkError', /cut off/], ['loop', 'NetworkError', /redirect/],
+    ['status403', 'NetworkError', /access denied \(HTTP 403\)/], ['status500', 'NetworkError', /server error \(HTTP 500\)/],
+    ['html', 'ModelFormatError', /config\.json/], ['nan', 'ModelFormatError', /model\.layers\.0\.mlp\.down_proj\.weight.*NaN or infinity/],
+  ];
+  for (const [flags, name, message] of faults) {
+    const { error, cached } = network[flags] as { error?: { name: string; classes: string[]; message: string }; cached: string[] };
+    expect(error, flags).toMatchObject({ name, classes: ['InferError', name], message: expect.stringMatching(message) });
+    expect(cached, `${flags}: a failed load leaves nothing cached`).toEqual([]);
+  }
+  for (const flags of ['flaky', 'cutonce,ranges', 'gzip']) expect(network[flags], flags).toMatchObject({ value: reference });
+  expect(network.gzip.cached).toContain('model.safetensors');
+
+  expect(weights.nonFinite).toMatchObject({ error: { name: 'NonFiniteError', classes: ['InferError', 'NonFiniteError'] } });
+  expect(weights.template).toMatchObject({ error: { name: 'ModelFormatError', classes: ['InferError', 'ModelFormatError'], message: expect.stringMatching(/budget/) } });
+  expect(weights.afterTemplate).toEqual(reference);
+
+  for (const key of ['temperatureZero', 'tinyTemperature', 'tinyTopP', 'sampledSpeculation'] as const) expect(settings[key], key).toEqual({ value: reference });
+  expect(settings.widestSuperposed).toMatchObject({ value: expect.any(Array) });
+  for (const key of ['tokensPerDraft17', 'huge', 'holes'] as const) {
+    expect(settings[key], key).toMatchObject({ error: { name: 'InvalidRequestError', classes: ['InferError', 'InvalidRequestError'] } });
+  }
+  expect((settings.chatTemperatureZero as { value: string }).value.length).toBeGreaterThan(0);
+  expect(settings.after).toEqual(reference);
+
+  for (const key of ['reloaded', 'disposed', 'disposedPrefill'] as const) {
+    expect(lifecycle[key].result, key).toMatchObject({ aborted: true, finishReason: 'aborted' });
+    expect(lifecycle[key].ms, `${key}: a hang guard`).toBeLessThan(10_000);
+  }
+  expect(lifecycle.disposedPrefill.result.tokens).toEqual([]);
+  expect(lifecycle.disposedPrefill.queued.aborted).toBe(true);
+  expect(lifecycle.afterReload).toEqual(reference);
+  expect(lifecycle.afterAll).toEqual(reference);
 }
 
 async function freePort(): Promise<number> {
@@ -97,6 +175,22 @@ test.describe('the installed package', () => {
     const server = await startStaticServer(path.join(state().app, 'dist'));
     try {
       await checkPage(page, `${server.url}/`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the minified build under hostile files, servers, settings and lifecycle races', async ({ page }) => {
+    const server = await startStaticServer(path.join(state().app, 'dist'));
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => 'consumerHostile' in window, undefined, { timeout: 90_000 });
+      const started = Date.now();
+      const out = await page.evaluate(() => (window as unknown as { consumerHostile(): Promise<HostileResult> }).consumerHostile());
+      console.log(`hostile cases in the minified build: ${((Date.now() - started) / 1000).toFixed(1)} s; reload() ended a generation in ${out.lifecycle.reloaded.ms.toFixed(0)} ms, dispose() in ${out.lifecycle.disposed.ms.toFixed(0)} ms, dispose() during a 900-token prefill in ${out.lifecycle.disposedPrefill.ms.toFixed(0)} ms`);
+      checkHostile(out);
+      await unloadMidLoad(page, out.reference);
+      await unloadMidGeneration(page, out.reference);
     } finally {
       await server.close();
     }

@@ -16,8 +16,12 @@ struct Head { d: vec2<f32>, s: vec4<u32> }
 
 // Units sharing one (a, b, c): a block of 32, a K-quant sub-block of 32 (q4_k, q5_k) or 16 (q6_k, q2_k, q3_k).
 const GGML_GROUP_UNITS = array<u32, 11>(4u, 4u, 2u, 4u, 4u, 4u, 4u, 4u, 2u, 2u, 4u);
-// IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl).
-var<private> IQ4_NL: array<f32, 16> = array<f32, 16>(-127., -104., -83., -65., -49., -35., -22., -10., 1., 13., 25., 38., 53., 69., 89., 113.);
+// IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69,
+// 89, 113) as round(p(i)): p is the minimax quartic through them, within 0.433 of each (checked in f32 by the kernel
+// tests), cheaper on CPU adapters than indexing a table per lane.
+fn iq4_nl_levels(i: vec4<f32>) -> vec4<f32> {
+  return round(((((0.0015860428 * i + 0.031086439) * i - 1.3719270) * i + 24.173830) * i) - 126.56701);
+}
 
 // Bytes per row of `cols` weights.
 fn ggml_row_bytes(cols: u32) -> u32 { return cols / GGML_BLOCK_WEIGHTS[GGML] * GGML_BLOCK_BYTES[GGML]; }
@@ -69,10 +73,10 @@ fn bits8(p: vec2<u32>, bit: u32, lift: f32) -> Weights8 {
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bits 2r, 2r+1 of each of 8 bytes.
-fn crumbs8(p: vec2<u32>, r: u32) -> Weights8 {
+// Bits 2r, 2r+1 of each of 8 bytes, times 2^lift.
+fn crumbs8(p: vec2<u32>, r: u32, lift: f32) -> Weights8 {
   let mask = 0x03030303u << (2u * r);
-  let scale = inv_pow2(2u * r);
+  let scale = lift * inv_pow2(2u * r);
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
@@ -152,13 +156,9 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
       let k = (at + 16u + 8u * (u & 3u)) >> 2u;
       return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u), bits8(vec2<u32>(wword(k), wword(k + 1u)), j, 16.0));
     }
-    case GGML_Q6_K: { // q6_k: half h of 128 weights: quarter r takes the low (r < 2) or high nibbles of ql[64h + 32 (r & 1) + l] and bits 2r of qh[32h + l]
-      let half = u >> 4u;
+    case GGML_Q6_K: { // q6_k
       let r = (u >> 2u) & 3u;
-      let l0 = 8u * (u & 3u);
-      let low = nibbles8(pair_at(at + 64u * half + 32u * (r & 1u) + l0), r >= 2u);
-      let high = crumbs8(pair_at(at + 128u + 32u * half + l0), r);
-      return Weights8(low.lo + 16.0 * high.lo, low.hi + 16.0 * high.hi);
+      return q6_k_quarter(pair_at(at + 64u * (u >> 4u) + 32u * (r & 1u) + 8u * (u & 3u)), pair_at(at + 128u + 32u * (u >> 4u) + 8u * (u & 3u)), r);
     }
     case GGML_Q4_0: { return nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u); } // q4_0: weights i and 16 + i in byte i
     case GGML_Q5_0: { return add8(nibbles8(pair_at(at + 6u + 8u * (u & 1u)), u >= 2u), fifth8(h.s.x >> (8u * u))); } // q5_0
@@ -172,16 +172,47 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
     }
     case GGML_Q2_K: { // q2_k: byte 32h + l of qs holds weights 128h + 32r + l in bits 2r
       let i = (at + 16u + 32u * (u >> 4u) + 8u * (u & 3u)) >> 2u;
-      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u);
+      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u, 1.0);
     }
     case GGML_Q3_K: { // q3_k: low 2 bits as q2_k (qs after hmask[32]), third bit: bit s of hmask[l] for weight 32s + l
-      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u);
+      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u, 1.0);
       return add8(low, bits8(pair_at(at + 8u * (u & 3u)), u >> 2u, 4.0));
     }
     default: { // iq4_nl: q4_0's nibbles index the non-linear levels
       let n = nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u);
-      let lo = vec4<f32>(IQ4_NL[u32(n.lo.x)], IQ4_NL[u32(n.lo.y)], IQ4_NL[u32(n.lo.z)], IQ4_NL[u32(n.lo.w)]);
-      return Weights8(lo, vec4<f32>(IQ4_NL[u32(n.hi.x)], IQ4_NL[u32(n.hi.y)], IQ4_NL[u32(n.hi.z)], IQ4_NL[u32(n.hi.w)]));
+      return Weights8(iq4_nl_levels(n.lo), iq4_nl_levels(n.hi));
+    }
+  }
+}
+
+// q6_k: each half h of 128 weights takes ql[64h..64h+63] and qh[32h..32h+31]; its quarter r (weights 32r + l) the low
+// (r < 2) or high nibbles of ql[64h + 32 (r & 1) + l] and bits 2r of qh[32h + l]. Levels of quarter r from the 8 ql
+// bytes of its unit (ql) and the 8 qh bytes (qh).
+fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(nibbles8(ql, r >= 2u), crumbs8(qh, r, 16.0)); }
+
+// K-quants whose 256 weights are two halves of four quarters of 32 (q6_k, q2_k, q3_k): the units 16 half + 4r + l0 / 8
+// (r = 0..3) of the block at `at` read the same bytes, so the four are decoded from one load of each.
+fn ggml_has_quarters() -> bool { return GGML == GGML_Q6_K || GGML == GGML_Q2_K || GGML == GGML_Q3_K; }
+
+fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
+  switch GGML {
+    case GGML_Q6_K: {
+      let qa = pair_at(at + 64u * half + l0);
+      let qb = pair_at(at + 64u * half + 32u + l0);
+      let qh = pair_at(at + 128u + 32u * half + l0);
+      return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
+    }
+    case GGML_Q2_K: { // q2_k: bits 2r of the qs bytes
+      let i = (at + 16u + 32u * half + l0) >> 2u;
+      let q = vec2<u32>(wword(i), wword(i + 1u));
+      return array<Weights8, 4>(crumbs8(q, 0u, 1.0), crumbs8(q, 1u, 1.0), crumbs8(q, 2u, 1.0), crumbs8(q, 3u, 1.0));
+    }
+    default: { // q3_k: bits 2r of the qs bytes, bit 4 half + r of the hmask bytes
+      let q = pair_at(at + 32u + 32u * half + l0);
+      let m = pair_at(at + l0);
+      let b = 4u * half;
+      return array<Weights8, 4>(add8(crumbs8(q, 0u, 1.0), bits8(m, b, 4.0)), add8(crumbs8(q, 1u, 1.0), bits8(m, b + 1u, 4.0)),
+        add8(crumbs8(q, 2u, 1.0), bits8(m, b + 2u, 4.0)), add8(crumbs8(q, 3u, 1.0), bits8(m, b + 3u, 4.0)));
     }
   }
 }

@@ -41,6 +41,30 @@ fn accumulate(u: array<Weights8, 4>, v: u32, row_len: u32) {
   if (MB > 7u) { s[7] += dot4(u, v + 7u * row_len); }
 }
 
+// Unit u of the 4 outputs' blocks (heads h), given its levels (q), accumulated.
+fn unit4(h: array<Head, 4>, q: array<Weights8, 4>, u: u32, v: u32, row_len: u32) {
+  let g = u / GGML_GROUP_UNITS[GGML];
+  accumulate(array<Weights8, 4>(ggml_apply(q[0], ggml_scale(h[0], g)), ggml_apply(q[1], ggml_scale(h[1], g)),
+    ggml_apply(q[2], ggml_scale(h[2], g)), ggml_apply(q[3], ggml_scale(h[3], g))), v + 2u * u, row_len);
+}
+
+// A q6_k/q2_k/q3_k block, its units in the order that lets four share their loads (common/ggml_blocks.wgsl: ggml_quarters).
+fn quarters_block(h: array<Head, 4>, b: vec4<u32>, v: u32, row_len: u32) {
+  for (var t = 0u; t < 8u; t++) {
+    let half = t >> 2u;
+    let l0 = 8u * (t & 3u);
+    let w0 = ggml_quarters(b.x, half, l0);
+    let w1 = ggml_quarters(b.y, half, l0);
+    let w2 = ggml_quarters(b.z, half, l0);
+    let w3 = ggml_quarters(b.w, half, l0);
+    let u = 16u * half + (t & 3u); // quarter r is unit u + 4r
+    unit4(h, array<Weights8, 4>(w0[0], w1[0], w2[0], w3[0]), u, v, row_len);
+    unit4(h, array<Weights8, 4>(w0[1], w1[1], w2[1], w3[1]), u + 4u, v, row_len);
+    unit4(h, array<Weights8, 4>(w0[2], w1[2], w2[2], w3[2]), u + 8u, v, row_len);
+    unit4(h, array<Weights8, 4>(w0[3], w1[3], w2[3], w3[3]), u + 12u, v, row_len);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let n0 = OUTPUTS * (gid.x + wg.y * nwg.x * WG);
@@ -58,6 +82,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   for (var at = 0u; at < row_bytes; at += GGML_BLOCK_BYTES[GGML]) {
     let b = rows + vec4<u32>(at);
     let h = array<Head, 4>(ggml_head(b.x), ggml_head(b.y), ggml_head(b.z), ggml_head(b.w));
+    if (ggml_has_quarters()) {
+      quarters_block(h, b, v, row_len);
+      v += 2u * units;
+      continue;
+    }
     for (var g = 0u; g < units / group; g++) {
       let m = array<vec3<f32>, 4>(ggml_scale(h[0], g), ggml_scale(h[1], g), ggml_scale(h[2], g), ggml_scale(h[3], g));
       for (var u = g * group; u < (g + 1u) * group; u++) {

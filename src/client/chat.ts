@@ -2,6 +2,7 @@
 import { InferError } from '../contract/errors';
 import { validateChatRequest } from '../contract/validate';
 import { forcedCallFormat, offeredTools, parseToolCalls } from './tool_calls';
+import { ToolCallStream, type StreamDelta } from './tool_call_stream';
 import type {
   ChatAssistantMessage, ChatChoiceLogprobs, ChatTool, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatFinishReason, ChatMessage, ChatUsage, Engine,
   EngineInfo, GenerateEvent, GenerateRequest, GenerateResult, Strategy, TokenLogprob,
@@ -16,6 +17,8 @@ export interface ChatBackend {
 }
 
 type Completions = Engine['chat']['completions'];
+/** A chat request once its null fields are dropped. */
+type Request = { [K in keyof ChatCompletionRequest]: Exclude<ChatCompletionRequest[K], null> };
 type Head = Pick<ChatCompletionChunk, 'id' | 'created' | 'model'>;
 
 /** Default seed of choice i when the request names none: choices differ, and a request replays. */
@@ -26,7 +29,7 @@ const DEFAULT_CHAT_SEED = 0x5eed;
  * none of temperature, top_p, seed; else OpenAI semantics: temperature defaults to 1; 0 means greedy (the sample
  * strategy takes that limit), and choice i samples with seed + i.
  */
-function strategyOf(request: ChatCompletionRequest, choice: number): Strategy | undefined {
+function strategyOf(request: Request, choice: number): Strategy | undefined {
   const s = request.strategy;
   if (s) {
     if (s.kind === 'sample') return { ...s, seed: (s.seed ?? DEFAULT_CHAT_SEED) + choice };
@@ -38,7 +41,7 @@ function strategyOf(request: ChatCompletionRequest, choice: number): Strategy | 
 }
 
 /** The GenerateRequest for one choice: OpenAI's names mapped to ours. */
-function generateRequest(request: ChatCompletionRequest, prompt: string, choice: number): GenerateRequest {
+function generateRequest(request: Request, prompt: string, choice: number): GenerateRequest {
   const stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
   const logitBias = request.logit_bias && Object.fromEntries(Object.entries(request.logit_bias).map(([id, b]) => [Number(id), b]));
   return {
@@ -57,7 +60,7 @@ function finishReason(result: GenerateResult, message?: ChatAssistantMessage): C
 /** The reply: tool calls when tools were offered and the text holds calls to them, else the text. */
 function assistantMessage(text: string, tools: ChatTool[] | undefined): ChatAssistantMessage {
   const parsed = tools && parseToolCalls(text, tools);
-  return parsed ? { role: 'assistant', content: parsed.content, tool_calls: parsed.calls } : { role: 'assistant', content: text };
+  return parsed ? { role: 'assistant', content: parsed.content, refusal: null, tool_calls: parsed.calls } : { role: 'assistant', content: text, refusal: null };
 }
 
 /** Usage over all choices: the prompt counted once, its reused part from the first choice. */
@@ -78,7 +81,7 @@ async function chatLogprobs(backend: ChatBackend, logprobs: TokenLogprob[] | und
     ...(await entry(lp.token, lp.logprob)),
     top_logprobs: await Promise.all(lp.top.map((t) => entry(t.token, t.logprob))),
   })));
-  return { content };
+  return { content, refusal: null };
 }
 
 async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<GenerateResult> {
@@ -88,9 +91,11 @@ async function finalResult(events: AsyncIterable<GenerateEvent>): Promise<Genera
 
 /**
  * Choices one after another: each choice's chunks carry its index; the last choice's final chunk carries the usage of all.
- * With tools offered, a choice's text is held back until it ends: it then arrives as tool_calls, or as content.
+ * With tools offered, text streams as content until a tool call begins; calls then stream as tool_calls deltas
+ * (tool_call_stream.ts), and a choice that called tools ends with finish_reason 'tool_calls'. Logprobs ride on the
+ * content deltas (the tokens of held-back text join the next content delta).
  */
-async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, prompt: string, head: Head, tools: ChatTool[] | undefined): AsyncGenerator<ChatCompletionChunk> {
+async function* chunks(backend: ChatBackend, request: Request, prompt: string, head: Head, tools: ChatTool[] | undefined): AsyncGenerator<ChatCompletionChunk> {
   const chunk = (index: number, delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatFinishReason | null, logprobs?: ChatChoiceLogprobs | null): ChatCompletionChunk => ({
     ...head, object: 'chat.completion.chunk', choices: [{ index, delta, finish_reason: finish, ...(logprobs !== undefined ? { logprobs } : {}) }],
   });
@@ -98,22 +103,40 @@ async function* chunks(backend: ChatBackend, request: ChatCompletionRequest, pro
   const n = request.n ?? 1;
   for (let index = 0; index < n; index++) {
     yield chunk(index, { role: 'assistant', content: '' }, null);
+    const calls = tools && new ToolCallStream(tools);
+    let pending: TokenLogprob[] = [];
+    const deltas = async function* (parts: StreamDelta[]) {
+      for (const delta of parts) {
+        const withLogprobs = 'content' in delta && request.logprobs;
+        yield chunk(index, delta, null, withLogprobs ? await chatLogprobs(backend, pending) : undefined);
+        if (withLogprobs) pending = [];
+      }
+    };
     for await (const ev of backend.generate(generateRequest(request, prompt, index))) {
-      if (ev.type === 'tokens' && ev.text && !tools) yield chunk(index, { content: ev.text }, null, request.logprobs ? await chatLogprobs(backend, ev.logprobs) : undefined);
+      if (ev.type === 'tokens') {
+        pending.push(...(ev.logprobs ?? []));
+        if (ev.text) yield* deltas(calls ? calls.push(ev.text) : [{ content: ev.text }]);
+      }
       if (ev.type === 'done') {
         results.push(ev.result);
-        const message = tools && assistantMessage(ev.result.text, tools);
-        if (message?.tool_calls) yield chunk(index, { tool_calls: message.tool_calls.map((call, i) => ({ index: i, ...call })) }, null);
-        else if (message && ev.result.text) yield chunk(index, { content: ev.result.text }, null, request.logprobs ? await chatLogprobs(backend, ev.result.logprobs) : undefined);
-        const last = chunk(index, {}, finishReason(ev.result, message));
+        const end = calls?.finish();
+        if (end) yield* deltas(end.deltas);
+        const last = chunk(index, {}, end?.called ? 'tool_calls' : finishReason(ev.result));
         yield index === n - 1 ? { ...last, usage: usageOf(results) } : last;
       }
     }
   }
 }
 
+/** The request with its null fields removed: OpenAI reads null as absent. Not a copy when none is null. */
+function withoutNulls(request: ChatCompletionRequest): Request {
+  if (typeof request !== 'object' || request === null || !Object.values(request).includes(null)) return request as Request;
+  return Object.fromEntries(Object.entries(request).filter(([, v]) => v !== null)) as Request;
+}
+
 export function chatCompletions(backend: ChatBackend): Completions {
-  async function create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+  async function create(withNulls: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const request = withoutNulls(withNulls);
     validateChatRequest(request, backend.info());
     const tools = offeredTools(request.tools, request.tool_choice);
     // only the fields templates read cross to the host (a caller's extra properties may not be cloneable); templates

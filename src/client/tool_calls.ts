@@ -43,6 +43,11 @@ export function parseToolCalls(text: string, tools: ChatTool[]): { content: stri
   return { content: rest.length > 0 ? rest : null, calls: calls as ChatToolCall[] };
 }
 
+/** A fresh tool call id in OpenAI's shape. */
+export function callId(): string {
+  return `call_${crypto.randomUUID().replace(/-/g, '').slice(0, 24)}`;
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text.trim());
@@ -56,5 +61,5 @@ function toCall(value: unknown, names: Set<string>): ChatToolCall | undefined {
   const v = value as { name?: unknown; arguments?: unknown; parameters?: unknown };
   if (typeof v.name !== 'string' || !names.has(v.name)) return undefined;
   const args = v.arguments ?? v.parameters ?? {};
-  return { id: `call_${crypto.randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name: v.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) } };
+  return { id: callId(), type: 'function', function: { name: v.name, arguments: typeof args === 'string' ? args : JSON.stringify(args) } };
 }

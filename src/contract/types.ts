@@ -13,6 +13,12 @@ export type Strategy =
       confidenceThreshold?: number;
       /** sampling parameters; absent = greedy */
       sampling?: { temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number };
+      /**
+       * where drafts come from: 'exit' = the first layers + the final norm and head; 'adapter' = the first layers +
+       * the model's Kangaroo adapter at that exit (EngineInfo.draftAdapters); 'auto' (default) = DEL weighs both when
+       * the exit layer or draft length is 'auto', else the adapter where the pinned exit has one
+       */
+      draftSource?: 'auto' | 'exit' | 'adapter';
     }
   | {
       kind: 'superposed';
@@ -99,6 +105,8 @@ export type GenerateEvent =
 /** One speculative round, for live charts. */
 export interface RoundInfo {
   exitLayer: number;
+  /** the drafts came from the exit layer's Kangaroo adapter */
+  adapter?: true;
   drafted: number;
   accepted: number;
 }
@@ -111,12 +119,16 @@ export interface DelDecision {
   probe: boolean;
   exitLayer: number;
   draftLength: number;
+  /** the round drafts with the exit layer's Kangaroo adapter */
+  adapter?: true;
   /** estimated acceptance rate of drafts from each exit layer (index = layer; 0 unused) */
   acceptance: number[];
+  /** the same for each exit layer's Kangaroo adapter, by exit layer (models with adapters) */
+  adapterAcceptance?: Record<number, number>;
   /** ρ, the cost of each verified row beyond the first as a fraction of a one-row pass: near 0 on GPUs, near 1 on CPU adapters */
   rowCost: number;
   /** the best drafting round and its expected tokens per layer over plain decoding's (above 1: drafting pays) */
-  bestDraft: { exitLayer: number; draftLength: number; gain: number };
+  bestDraft: { exitLayer: number; draftLength: number; adapter?: true; gain: number };
   /** drafting could not beat plain decoding on this adapter even if every draft were accepted */
   draftingCannotWin: boolean;
 }
@@ -139,7 +151,10 @@ export interface GenerateStats {
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
   /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
   delDecision?: DelDecision;
-  tokensByVerdict?: { draft: number; plain: number };
+  /** `adapter`: the part of `draft` from rounds that drafted with a Kangaroo adapter (models with adapters) */
+  tokensByVerdict?: { draft: number; plain: number; adapter?: number };
+  /** self-speculative drafts from Kangaroo adapters, by exit layer (acceptanceByExitLayer counts the plain exits' drafts) */
+  acceptanceByAdapter?: Record<number, { drafted: number; accepted: number }>;
   /**
    * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
    * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
@@ -246,6 +261,10 @@ export interface EngineInfo {
   expertsPerToken?: number;
   params: number;
   dtype: string;
+  /** longest self-speculative draftLength this engine verifies (its verify rows stay bitwise equal to single rows) */
+  maxDraftLength: number;
+  /** exit layers with a Kangaroo draft adapter (config.json `self_speculative`); absent without one */
+  draftAdapters?: number[];
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
 }
 
@@ -272,32 +291,41 @@ export interface ChatToolCall {
   function: { name: string; arguments: string };
 }
 
+/** A streamed piece of tool call `index`: the first carries id, type and name; the next ones more of the arguments' text. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
 /** 'none': no tools offered; 'auto': the model decides; 'required' or a named function: the call is constrained to valid JSON. */
 export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/** OpenAI's chat request; a field set to null is absent (as OpenAI reads it). */
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
-  stream?: boolean;
-  max_tokens?: number;
+  stream?: boolean | null;
+  max_tokens?: number | null;
   /** OpenAI's newer name for max_tokens */
-  max_completion_tokens?: number;
+  max_completion_tokens?: number | null;
   /** with none of temperature, top_p, seed (and n 1): the model's generation_config.json sampling, else greedy */
-  temperature?: number;
-  top_p?: number;
+  temperature?: number | null;
+  top_p?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): keep tokens of at least min_p times the top probability */
   min_p?: number;
-  seed?: number;
-  stop?: string | string[];
+  seed?: number | null;
+  stop?: string | string[] | null;
   /** choices, generated one after another from the same prompt (its KV cache reused); independent samples when sampling */
-  n?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
+  n?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
   /** extension (as in vLLM and llama.cpp's servers): GenerateRequest.repetitionPenalty */
   repetition_penalty?: number;
   /** token id (as a string key, as in JSON) -> bias */
-  logit_bias?: Record<string, number>;
-  logprobs?: boolean;
-  top_logprobs?: number;
+  logit_bias?: Record<string, number> | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
   response_format?: ResponseFormat;
   /**
    * extension: the decoding strategy of every choice (self-speculative, superposed, ...), instead of temperature,
@@ -319,6 +347,8 @@ export interface ChatLogprob {
 /** OpenAI's choice.logprobs: one entry per generated token. */
 export interface ChatChoiceLogprobs {
   content: (ChatLogprob & { top_logprobs: ChatLogprob[] })[];
+  /** no refusals are generated */
+  refusal: null;
 }
 
 export interface ChatUsage {
@@ -344,6 +374,8 @@ export interface ChatCompletion {
 export interface ChatAssistantMessage {
   role: 'assistant';
   content: string | null;
+  /** no refusals are generated */
+  refusal: null;
   tool_calls?: ChatToolCall[];
 }
 
@@ -352,7 +384,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: (ChatToolCall & { index: number })[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string; tool_calls?: ChatToolCallDelta[] }; finish_reason: ChatFinishReason | null; logprobs?: ChatChoiceLogprobs | null }[];
   usage?: ChatUsage;
 }
 

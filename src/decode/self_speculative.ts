@@ -1,7 +1,9 @@
 import type { DecodeContext, DecodeStrategy, TokenConstraint } from './strategy';
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
-import { ExitPolicy } from './exit_policy';
+import { ExitPolicy, type DraftSource } from './exit_policy';
+import { RowCostCalibration } from './row_cost';
+import { AdapterFeeder, draftSources, type DraftSourceOption } from './draft_adapters';
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
@@ -10,6 +12,7 @@ import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify'
 import { maskRows, maskWords } from '../kernels/logit_controls';
 import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
+import type { AdapterBlock } from '../model/adapter_forward';
 import type { TokenOrigin } from '../contract/types';
 
 export interface SelfSpeculativeOptions {
@@ -21,6 +24,13 @@ export interface SelfSpeculativeOptions {
   confidenceThreshold: number;
   /** absent = greedy */
   sampling?: SamplingParams;
+  /** drafts from plain exits, Kangaroo adapters, or either (draftSources) */
+  draftSource?: DraftSourceOption;
+}
+
+/** Longest draft a model with `rows` rows per pass verifies: verify rows <= GEMV_MAX_ROWS stay bitwise equal to single-token decoding. */
+export function maxDraftLength(rows: number): number {
+  return Math.min(GEMV_MAX_ROWS, rows) - 1;
 }
 
 /** Longest draft DEL may choose. */
@@ -29,15 +39,6 @@ const AUTO_MAX_DRAFT = 8;
 const PLAIN_SHADOW_EVERY = 4;
 /** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
 const PLAIN_BURST = 4;
-/** Every this many rounds the draft-length calibration runs the alternative to DEL's choice (drafting vs plain). */
-const PROBE_EVERY = 16;
-/** Speculative rounds must beat plain ones by this factor in ms per token (and vice versa) to move ρ. */
-const MARGIN = 1.05;
-/** Change of ρ per decision. */
-const ROW_COST_STEP = 0.25;
-/** Weight of the old average in the decayed ms-per-token averages. */
-const MS_DECAY = 0.75;
-
 /** GPU buffers of one speculative round, sized for the longest draft. */
 class RoundBuffers {
   readonly tokens: GPUBuffer;        // [maxDraft + 1] u32: the pending token, then drafts d_1..d_k
@@ -76,9 +77,11 @@ interface RoundPlan {
   /** absolute position of the pending token */
   start: number;
   exitLayer: number;
+  /** the exit's Kangaroo adapter drafts (after the exit layer, before the head), or null: the plain exit */
+  adapter: AdapterBlock | null;
   maxDraft: number;
-  /** capture the states after this many layers for shadow tokens (DEL), or null */
-  shadowLayer: number | null;
+  /** the draft source whose tokens for the round's rows are computed as shadow tokens (DEL), or null */
+  shadow: DraftSource | null;
 }
 
 interface RoundOutcome {
@@ -98,6 +101,12 @@ interface RoundOutcome {
  * (Kangaroo) each draft's confidence is read back while the next draft already runs. Exit layer and draft
  * length can be chosen per round from shadow-token acceptance rates (DEL).
  *
+ * A model's Kangaroo adapter at exit l (model/adapter.ts) is a draft source beside the plain exit l: its drafts run
+ * layers 1..l, the adapter (appending to its own KV cache) and the head with the adapter's norm; the verify pass is
+ * the same. The adapter's cache follows the model's rollback; positions it missed (the last draft of an
+ * all-accepted round, plain rounds) are fed before it is used again (AdapterFeeder). DEL weighs each adapter with
+ * its own acceptance (its drafts and shadow tokens) and cost; `draftSource` pins adapters or plain exits.
+ *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
  * 1 on software adapters and 0.1 otherwise. (On SwiftShader an 8-row gemv batch costs ~3 single rows, ρ ≈ 0.3 for
@@ -116,28 +125,39 @@ interface RoundOutcome {
 export class SelfSpeculative implements DecodeStrategy {
   constructor(private readonly options: SelfSpeculativeOptions) {}
 
-  async run(ctx: DecodeContext): Promise<void> {
+  async run(ctx0: DecodeContext): Promise<void> {
+    let ctx = ctx0;
     const { model } = ctx;
     const { layers } = model.config;
     const { exitLayer, draftLength } = this.options;
     if (exitLayer !== 'auto' && !(Number.isInteger(exitLayer) && exitLayer >= 1 && exitLayer <= layers)) {
       throw new RangeError(`exitLayer must be 1..${layers} or 'auto', got ${exitLayer}`);
     }
-    const rowLimit = Math.min(GEMV_MAX_ROWS, model.rows) - 1; // verify rows <= 16: bitwise equal to single-token decoding
-    const maxDraft = Math.min(rowLimit, draftLength === 'auto' ? AUTO_MAX_DRAFT : draftLength);
-    if (!(maxDraft >= 1)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
+    const rowLimit = maxDraftLength(model.rows); // the validator refuses longer drafts (EngineInfo.maxDraftLength)
+    const maxDraft = draftLength === 'auto' ? Math.min(rowLimit, AUTO_MAX_DRAFT) : draftLength;
+    if (!(maxDraft >= 1 && maxDraft <= rowLimit)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
-    const policy = new ExitPolicy(layers, maxDraft);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
+    const sources = draftSources(model, this.options.draftSource ?? 'auto', fixedExit, auto);
+    const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
+    const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
+    ctx = {
+      ...ctx0,
+      emit: (tokens, ...rest) => {
+        feeder.sequence.push(...tokens);
+        return ctx0.emit(tokens, ...rest);
+      },
+    };
     const stats = ctx.stats;
     stats.drafted ??= 0;
     stats.accepted ??= 0;
     stats.acceptanceByExitLayer ??= {};
-    const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0 }) : undefined;
+    if (sources.adapters.length) stats.acceptanceByAdapter ??= {};
+    const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0, ...(sources.adapters.length ? { adapter: 0 } : {}) }) : undefined;
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
     let plainRounds = 0;
@@ -150,15 +170,16 @@ export class SelfSpeculative implements DecodeStrategy {
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
-        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, exitLayer: choice.exitLayer, draftLength: choice.draftLength, ...policy.explain(fixedExit, fixedDraft) };
+        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...choice, ...policy.explain(fixedExit, fixedDraft) };
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
-        // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
+        // a plain round's exit layer drafts nothing, so every source may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
         const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
-        const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
-        if (roomLeft === 0 && shadowLayer === null && !rng) {
+        const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 ? choice : null, shadowTurn++) : null;
+        const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
+        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, maxDraft: roomLeft, shadow };
+        if (roomLeft === 0 && shadow === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
           calibration?.record(0, performance.now() - began, burst.tokens, probe);
@@ -168,34 +189,39 @@ export class SelfSpeculative implements DecodeStrategy {
           continue;
         }
         const began = performance.now();
-        const round = await this.round(ctx, buffers, rng, pending, plan);
+        const round = await this.round(ctx, buffers, feeder, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
         calibration?.record(drafted, performance.now() - began, tokens.length, probe);
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
         if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
+        if (verdicts && adapter && drafted > 0) verdicts.adapter! += tokens.length;
         if (drafted > 0) {
-          const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
-          perLayer.drafted += drafted;
-          perLayer.accepted += accepted;
+          const perSource = ((adapter ? stats.acceptanceByAdapter! : stats.acceptanceByExitLayer)[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
+          perSource.drafted += drafted;
+          perSource.accepted += accepted;
         }
-        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
-        if (shadowLayer !== null && round.shadowTokens) {
+        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted), adapter !== null);
+        if (shadow !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
           let matches = 0;
           for (let j = 0; j < valid; j++) if (round.shadowTokens[j] === tokens[j]) matches++;
-          policy.observe(shadowLayer, matches, valid);
+          policy.observe(shadow.exitLayer, matches, valid, shadow.adapter);
+          if (shadow.adapter) model.adapter(shadow.exitLayer)!.kv.extend(drafted + 1); // its rows ran through the adapter
         }
+        adapter?.kv.extend(drafted); // the drafts ran positions start..start + drafted - 1 through it
         model.kv.extend(drafted + 1); // the verify pass wrote positions start..start + drafted
-        model.kv.truncate(start + accepted + 1);
+        model.kv.truncate(start + accepted + 1); // and the adapters' caches (KvCache.follow)
+        feeder.noteRound(plan.exitLayer, start, drafted, accepted);
         pending = tokens[tokens.length - 1];
         for (const t of tokens) ctx.constraint?.advance(t);
         const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
-        if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, drafted, accepted })) return;
+        if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, ...(adapter && drafted > 0 ? { adapter: true as const } : {}), drafted, accepted })) return;
       }
     } finally {
       buffers.destroy();
+      feeder.destroy();
     }
   }
 
@@ -220,13 +246,18 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 
   /** Draft up to plan.maxDraft tokens, verify them, and return what the round emits. */
-  private async round(ctx: DecodeContext, b: RoundBuffers, rng: Rng | null, pending: number, plan: RoundPlan): Promise<RoundOutcome> {
-    const { gpu } = ctx;
+  private async round(ctx: DecodeContext, b: RoundBuffers, feeder: AdapterFeeder, rng: Rng | null, pending: number, plan: RoundPlan): Promise<RoundOutcome> {
+    const { gpu, model } = ctx;
+    // the adapters this round uses catch up first, in a step of their own (Kangaroo's drafts are submitted one by one)
+    const behind = [plan.adapter, plan.shadow?.adapter ? model.adapter(plan.shadow.exitLayer)! : null].filter((a) => a && a.kv.length < plan.start);
+    const catchUp = behind.length ? ctx.newStep() : null;
+    const caughtUp = behind.reduce((n, a) => n + feeder.catchUp(catchUp!, a!, plan.start), 0);
+    const fed = catchUp?.submit();
     gpu.device.queue.writeBuffer(b.tokens, 0, Uint32Array.of(pending));
     if (rng) gpu.device.queue.writeBuffer(b.uniforms, 0, Float32Array.from({ length: plan.maxDraft + 1 }, () => rng.next()));
     const threshold = this.options.confidenceThreshold;
     let drafted = plan.maxDraft;
-    let passes = 1;
+    let passes = 1 + caughtUp;
     const step = ctx.newStep();
     if (ctx.constraint) gpu.device.queue.writeBuffer(b.masks, 0, ctx.constraint.mask());
     if (ctx.constraint && plan.maxDraft > 0) {
@@ -256,6 +287,7 @@ export class SelfSpeculative implements DecodeStrategy {
     }
     this.recordVerify(ctx, step, b, rng !== null, plan, drafted);
     const [result, shadow] = await step.submit();
+    await fed;
     const words = new Uint32Array(result);
     const accepted = words[0];
     return { drafted, accepted, tokens: Array.from(words.subarray(1, accepted + 2)), shadowTokens: shadow && new Uint32Array(shadow), passes };
@@ -288,9 +320,10 @@ export class SelfSpeculative implements DecodeStrategy {
     const { act, config } = model;
     const rowBytes = 4 * config.hidden;
     model.embed(step, b.tokens, i, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadowLayer, i);
+    this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadow?.exitLayer ?? null, i);
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
-    model.head(step, 1);
+    if (plan.adapter) plan.adapter.record(step, act.x, 1, plan.start + i);
+    model.head(step, 1, 0, plan.adapter?.weights.norm);
     const vocab = config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
     const sampling = this.options.sampling;
@@ -315,11 +348,12 @@ export class SelfSpeculative implements DecodeStrategy {
     const rowBytes = 4 * config.hidden;
     const rows = k + 1;
     const vocab = config.vocab;
+    const shadowLayer = plan.shadow?.exitLayer ?? null;
     model.embed(step, b.tokens, k, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, plan.shadowLayer, k);
+    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, shadowLayer, k);
     step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
     step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
-    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, plan.shadowLayer, 0);
+    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, shadowLayer, 0);
     model.head(step, rows);
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows, vocab, masks: b.masks, firstMask: 0 });
     if (sampled) {
@@ -333,9 +367,12 @@ export class SelfSpeculative implements DecodeStrategy {
       acceptGreedy(gpu, step, { tokens: b.tokens, draftsOffset: 1, drafts: k, targets: b.targets, out: b.result, outOffset: 0 });
     }
     step.read(b.result, 0, 4 * (rows + 1));
-    if (plan.shadowLayer !== null) {
-      step.copy(b.shadowStates, 0, act.x, 0, rows * rowBytes);
-      model.head(step, rows);
+    if (plan.shadow) {
+      // the exit layer's states are the exit states; any other layer's were captured on the way
+      step.copy(plan.shadow.exitLayer === plan.exitLayer ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
+      const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
+      shadowAdapter?.record(step, act.x, rows, plan.start);
+      model.head(step, rows, 0, shadowAdapter?.weights.norm);
       argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
       step.read(b.shadowTokens, 0, 4 * rows);
     }
@@ -354,33 +391,13 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 }
 
-/** Shadow layers rotate over 1..L−1 except the exit layer of a drafting round (whose acceptance the drafts themselves measure). */
-function pickShadowLayer(layers: number, exitLayer: number | null, turn: number): number | null {
-  const candidates = [];
-  for (let l = 1; l < layers; l++) if (l !== exitLayer) candidates.push(l);
+/**
+ * Shadow sources rotate over the plain exits 1..L−1 (when the policy drafts from plain exits) and the adapters,
+ * except a drafting round's own source (whose acceptance the drafts themselves measure).
+ */
+function pickShadow(policy: ExitPolicy, drafting: DraftSource | null, turn: number): DraftSource | null {
+  const plain = policy.sources.plain ? Array.from({ length: policy.layers - 1 }, (_, i): DraftSource => ({ exitLayer: i + 1 })) : [];
+  const adapters = policy.sources.adapters.map(({ exitLayer }): DraftSource => ({ exitLayer, adapter: true }));
+  const candidates = [...plain, ...adapters].filter((c) => !drafting || c.exitLayer !== drafting.exitLayer || !c.adapter !== !drafting.adapter);
   return candidates.length ? candidates[turn % candidates.length] : null;
-}
-
-/** Online estimate of the row-cost factor ρ from the measured ms per emitted token of plain and speculative rounds. */
-class RowCostCalibration {
-  private plainMs = NaN;
-  private speculativeMs = NaN;
-  private rounds = 0;
-
-  constructor(public rowCost: number) {}
-
-  /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
-  probeDue(): boolean {
-    return this.rounds >= PROBE_EVERY;
-  }
-
-  record(drafted: number, ms: number, emitted: number, probe: boolean): void {
-    this.rounds = probe ? 0 : this.rounds + (drafted === 0 ? emitted : 1); // a plain burst is `emitted` plain rounds
-    const perToken = ms / emitted;
-    const decayed = (old: number) => (Number.isNaN(old) ? perToken : MS_DECAY * old + (1 - MS_DECAY) * perToken);
-    if (drafted === 0) this.plainMs = decayed(this.plainMs);
-    else this.speculativeMs = decayed(this.speculativeMs);
-    if (this.speculativeMs > MARGIN * this.plainMs) this.rowCost = Math.min(1, this.rowCost + ROW_COST_STEP);
-    else if (probe && this.speculativeMs * MARGIN < this.plainMs) this.rowCost = Math.max(0, this.rowCost - ROW_COST_STEP);
-  }
 }

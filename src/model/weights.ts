@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ModelFormatError, ResourceLimitError } from '../contract/errors';
+import { ModelFormatError, ResourceLimitError, UnsupportedModelError } from '../contract/errors';
 import { align4 } from '../gpu/buffers';
 import { bf16ToF32, encodeWeight, f16BitsToF32 } from '../kernels/quantize';
 import { isGgmlFormat, type MatrixFormat, type SplitMatrix, type WeightMatrix } from '../kernels/tensor';
@@ -63,11 +63,24 @@ export interface OffloadedExperts {
   down: HostExperts;
 }
 
+/** A Kangaroo adapter after exit layer `exitLayer` (model/adapter.ts): A heads, K kv heads of D dims. */
+export interface AdapterWeights {
+  exitLayer: number;
+  inputNorm: GPUBuffer; // [hidden] f32
+  q: WeightMatrix; // [A*D, hidden]
+  k: WeightMatrix; // [K*D, hidden]
+  v: WeightMatrix; // [K*D, hidden]
+  o: WeightMatrix; // [hidden, A*D]
+  norm: GPUBuffer; // [hidden] f32, before the LM head
+}
+
 export interface ModelWeights {
   embed: WeightMatrix | SplitMatrix; // [vocab, hidden], split by rows when over the device's buffer limit
   layers: LayerWeights[];
   norm: GPUBuffer; // [hidden] f32
   lmHead: WeightMatrix | SplitMatrix; // [vocab, hidden], split as embed; the same object as embed when tied
+  /** config.selfSpeculative's adapters, in its order (absent or empty without the block) */
+  adapters?: AdapterWeights[];
   /** GPU bytes of all weight buffers. */
   bytes: number;
   /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
@@ -119,7 +132,7 @@ interface Slot {
  */
 export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSource, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const plan = planWeights(config, opts.residentExperts);
-  const checkpoint = await openCheckpoint(source, opts.signal);
+  const checkpoint = await openCheckpoint(source, opts.signal, config.selfSpeculative?.adapterFile);
   const slots = new Map<string, Slot>();
   try {
     checkTensors(plan, checkpoint);
@@ -143,8 +156,12 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !(isGgmlFormat(t.dtype) && d.kind === 'matrix' && d.parts.length === 1)) {
-        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16 (GGUF blocks: single matrices)`, { file: t.file, tensor: name });
+      // GGUF blocks are read by the single-matrix kernels; the expert kernels read F32/F16/BF16 and our own q8/q4
+      if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && d.parts.length === 1)) {
+        throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in single matrices only, not in ${d.experts ? 'routed experts' : 'vectors'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
+      }
+      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
+        throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has shape [${t.shape.join(', ')}] but config.json implies [${expected.join(', ')}]`, { file: t.file, tensor: name });
@@ -430,9 +447,13 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       })),
     };
   });
+  const adapters = (config.selfSpeculative?.adapters ?? []).map(({ exitLayer }): AdapterWeights => {
+    const p = `adapters.${exitLayer}`;
+    return { exitLayer, inputNorm: vector(`${p}.inputNorm`), q: matrix(`${p}.q`), k: matrix(`${p}.k`), v: matrix(`${p}.v`), o: matrix(`${p}.o`), norm: vector(`${p}.norm`) };
+  });
   const buffers = [...slots.values()].flatMap((s) => s.pieces.flatMap((p) => (p.scales ? [p.data, p.scales] : [p.data])));
   const bytes = buffers.reduce((n, b) => n + b.size, 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, buffers, format: layers[0].q!.format };
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), adapters, bytes, buffers, format: layers[0].q!.format };
 }
 
 /** Frees every GPU buffer of loaded weights. */

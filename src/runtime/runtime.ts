@@ -14,10 +14,12 @@ import { renderChat } from '../model/chat_template';
 import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
+import { layersFeedingAdapters } from '../model/adapter_forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
 import { Autoregressive } from '../decode/autoregressive';
+import { maxDraftLength } from '../decode/self_speculative';
 import { controlOptions, LogitControls } from '../decode/controls';
 import { compileFormat, startConstraint, TokenTrie } from '../decode/constraints';
 import { OutputCollector } from './output';
@@ -28,6 +30,8 @@ export type RuntimeOptions = Pick<EngineOptions, 'quantize' | 'contextLength' | 
 
 const DEFAULT_CONTEXT = 2048;
 const DEFAULT_MAX_TOKENS = 256;
+/** A stoppable prefill keeps about this much GPU work queued: how long a stop may wait for the GPU. */
+const QUEUED_GPU_MS = 100;
 
 /**
  * The in-process runtime: one loaded model on one GPU device, serving one request at a time.
@@ -89,7 +93,7 @@ export class Runtime {
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
     const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
-    const info = engineInfo(gpu, config, weights, contextLength);
+    const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
     const named = options.ngrams ? await loadNgramTable(source, config.vocab, options.ngrams) : undefined;
     let found: Promise<NgramTable | undefined> | undefined;
@@ -163,9 +167,11 @@ export class Runtime {
     this.mlp.resetStats();
     const t0 = performance.now();
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
-    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
+    // a ring cache may have lost the keys just below the prefix; Kangaroo adapters need their own keys of the prefix
+    const feedAdapters = request.strategy?.kind === 'self-speculative';
+    const cached = Math.min(model.kv.keeps(shared) ? shared : 0, ...(feedAdapters ? model.adapters.map((a) => a.kv.length) : []));
     this.kvTokens = [];
-    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop, feedAdapters);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
@@ -242,9 +248,13 @@ export class Runtime {
   /**
    * Write the KV cache for `ids` at positions `from`.. in chunks (positions below `from` are kept), as part of a
    * `seqLen`-token sequence; false when `shouldStop` ended it between two layers (the cache then holds only `from`).
+   * `feedAdapters`: the Kangaroo adapters' caches too.
    */
-  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean): Promise<boolean> {
-    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop))) return false;
+  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean, feedAdapters: boolean): Promise<boolean> {
+    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop, feedAdapters))) {
+      this.model.kv.truncate(from); // the adapters' caches may count positions of the stopped pass
+      return false;
+    }
     this.model.kv.extend(ids.length - from);
     return true;
   }
@@ -254,9 +264,11 @@ export class Runtime {
    * belong to a sequence of `seqLen` tokens (LongRoPE picks its factors by it, as transformers does for the whole input).
    * `extend` records more work into a chunk's step (e.g. the head); `collect` gets the chunk's reads.
    * Without reads, chunks are submitted back to back and only the last is awaited.
-   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, one on the
-   * GPU behind the one recorded, and the pass stops between layers, even mid-chunk: false when it stopped. One chunk
-   * of a long prompt takes seconds on a software adapter, one layer a fraction of that.
+   * With `shouldStop` (a prefill that dispose, reload or abort may end) each layer is a submit of its own, with
+   * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
+   * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
+   * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
+   * `feedAdapters`: layersFeedingAdapters.
    */
   private async forwardChunks(
     ids: number[],
@@ -265,18 +277,28 @@ export class Runtime {
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
     shouldStop?: () => boolean,
+    feedAdapters = false,
   ): Promise<boolean> {
     const { model, gpu } = this;
     const { layers } = model.config;
     const perSubmit = shouldStop ? 1 : layers;
-    let behind: Promise<unknown> = Promise.resolve();
-    /** Submits `step` and waits for the submit before it; true when the pass stops (then nothing is left on the GPU). */
+    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
+    const queued: Promise<unknown>[] = [];
+    let perSubmitMs = Infinity;
+    let lastDone = performance.now();
+    /**
+     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
+     * true when the pass stops (then nothing is left on the GPU).
+     */
     const submitAndStop = async (step: Step) => {
-      const previous = behind;
-      behind = step.submit().then(() => gpu.device.queue.onSubmittedWorkDone());
-      await previous;
+      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
+      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
+        await queued.shift();
+        perSubmitMs = performance.now() - lastDone;
+        lastDone = performance.now();
+      }
       if (!shouldStop!()) return false;
-      await behind;
+      await Promise.all(queued);
       return true;
     };
     model.kv.truncate(from);
@@ -291,7 +313,9 @@ export class Runtime {
           if (await submitAndStop(step)) return false;
           step = this.newStep();
         }
-        model.layers(step, count, start, layer, Math.min(layer + perSubmit, layers), seqLen);
+        const to = Math.min(layer + perSubmit, layers);
+        if (feedAdapters) layersFeedingAdapters(model, step, count, start, seqLen, layer, to);
+        else model.layers(step, count, start, layer, to, seqLen);
       }
       extend?.(step, count);
       if (shouldStop) {
@@ -301,7 +325,7 @@ export class Runtime {
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await Promise.all([last, behind]);
+    await Promise.all([last, ...queued]);
     await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
     return true;
   }
@@ -337,7 +361,7 @@ export function contextTokens(config: ModelConfig, requested?: number): number {
   return Math.min(requested ?? DEFAULT_CONTEXT, config.maxPositions);
 }
 
-function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number): EngineInfo {
+function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: number, rows: number): EngineInfo {
   return {
     architecture: c.hfArchitecture,
     layers: c.layers,
@@ -350,6 +374,8 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     ...(c.moe ? { experts: c.moe.experts, expertsPerToken: c.moe.expertsPerToken } : {}),
     params: parameterCount(c),
     dtype: w.format,
+    maxDraftLength: maxDraftLength(rows),
+    ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }

@@ -17,8 +17,12 @@ export const GGUF_ARCH: Record<string, string> = {
 type HfConfig = Record<string, any>;
 
 export interface ArchOptions {
-  /** Gemma: leave query_pre_attn_scalar to llama.cpp's own rule (no `attention.scale` key): for files llama.cpp must run as we do */
-  llamaCppScale?: boolean;
+  /**
+   * A file llama.cpp runs as transformers (and we) do: Gemma's query_pre_attn_scalar left to llama.cpp's own rule
+   * (no `attention.scale` key), Phi-3's long factors written equal to its short ones (llama.cpp picks one set by the
+   * context size, transformers by the sequence length).
+   */
+  forLlamaCpp?: boolean;
 }
 
 const u32 = (value: number): GgufEntry => ({ type: 'u32', value });
@@ -49,25 +53,32 @@ export function archMetadata(c: HfConfig, options: ArchOptions = {}): Record<str
     const period = Array.from({ length: layers }, (_, i) => i + 2).find(periodic);
     if (!periodic(every)) out[k('attention.sliding_window_pattern')] = period ? u32(period) : { type: 'array', of: 'bool', value: types.map((t) => t === 'sliding_attention') };
     const scalar = c.query_pre_attn_scalar ?? 256;
-    if (!options.llamaCppScale && scalar !== headDim) out[k('attention.scale')] = f32(scalar ** -0.5);
+    if (!options.forLlamaCpp && scalar !== headDim) out[k('attention.scale')] = f32(scalar ** -0.5);
     for (const cap of ['attn_logit_softcapping', 'final_logit_softcapping']) if (c[cap]) out[k(cap)] = f32(c[cap]);
     if (arch === 'gemma3' && (c.rope_local_base_freq ?? 10000) !== 10000) out[k('rope.freq_base_swa')] = f32(c.rope_local_base_freq);
   }
   if (arch === 'phi3') {
     out[k('rope.dimension_count')] = u32(Math.floor(headDim * (c.partial_rotary_factor ?? 1)));
     if (c.original_max_position_embeddings) out[k('rope.scaling.original_context_length')] = u32(c.original_max_position_embeddings);
-    if (c.rope_scaling?.attention_factor) out[k('rope.scaling.attn_factor')] = f32(c.rope_scaling.attention_factor);
+    // the attention factor as the converter writes it: given, else transformers' default for LongRoPE
+    const s = c.rope_scaling;
+    if (s && (s.rope_type ?? s.type) !== 'default') {
+      const original = c.original_max_position_embeddings ?? c.max_position_embeddings;
+      const factor = c.original_max_position_embeddings ? c.max_position_embeddings / original : s.factor ?? 1;
+      out[k('rope.scaling.attn_factor')] = f32(s.attention_factor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original))));
+    }
   }
   return out;
 }
 
 /** Extra F32 tensors the converter writes before the weights: LongRoPE factors, Llama 3 frequency divisors. */
-export function factorTensors(c: HfConfig): { name: string; values: Float32Array }[] {
+export function factorTensors(c: HfConfig, options: ArchOptions = {}): { name: string; values: Float32Array }[] {
   const s = c.rope_scaling;
   if (!s) return [];
   const type = s.rope_type ?? s.type;
   if (type === 'longrope' || type === 'su') {
-    return [{ name: 'rope_factors_long.weight', values: Float32Array.from(s.long_factor) }, { name: 'rope_factors_short.weight', values: Float32Array.from(s.short_factor) }];
+    const long = options.forLlamaCpp ? s.short_factor : s.long_factor;
+    return [{ name: 'rope_factors_long.weight', values: Float32Array.from(long) }, { name: 'rope_factors_short.weight', values: Float32Array.from(s.short_factor) }];
   }
   if (type === 'llama3') {
     const dim = c.head_dim ?? c.hidden_size / c.num_attention_heads;

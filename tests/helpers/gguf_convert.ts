@@ -105,17 +105,19 @@ function byteChars(): string[] {
 }
 
 /**
- * For folders without a tokenizer (llama.cpp cannot run a `no_vocab` file): BOS and EOS control tokens, the 256
+ * For folders without a tokenizer (llama.cpp cannot run a `no_vocab` file): four control tokens (BOS, EOS first), the 256
  * byte tokens and numbered fillers up to the vocabulary size, no merges.
  */
 function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufEntry> {
-  const tokens = ['<|bos|>', '<|eos|>', ...byteChars()];
+  // <unk> and <|endoftext|> too: llama.cpp looks them up in every model whose general.name says phi-3
+  const specials = ['<s>', '</s>', '<unk>', '<|endoftext|>'];
+  const tokens = [...specials, ...byteChars()];
   while (tokens.length < vocabSize) tokens.push(`<|extra_${tokens.length}|>`);
   return {
     'tokenizer.ggml.model': { type: 'string', value: 'gpt2' },
     'tokenizer.ggml.pre': { type: 'string', value: pre },
     'tokenizer.ggml.tokens': { type: 'array', of: 'string', value: tokens.slice(0, vocabSize) },
-    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: tokens.slice(0, vocabSize).map((_, id) => (id < 2 ? 3 : id < 258 ? 1 : 4)) },
+    'tokenizer.ggml.token_type': { type: 'array', of: 'i32', value: tokens.slice(0, vocabSize).map((_, id) => (id < specials.length ? 3 : id < specials.length + 256 ? 1 : 4)) },
     'tokenizer.ggml.merges': { type: 'array', of: 'string', value: [] },
     'tokenizer.ggml.bos_token_id': { type: 'u32', value: 0 },
     'tokenizer.ggml.eos_token_id': { type: 'u32', value: 1 },
@@ -153,7 +155,7 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
     ...archMetadata(c, options),
     ...tokenizer,
   };
-  const tensors: GgufTensor[] = factorTensors(c).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
+  const tensors: GgufTensor[] = factorTensors(c, options).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
   const experts = new Map<string, { rows: number; cols: number; parts: Float32Array[] }>();
   for (const [hf, t] of readSafetensors(join(dir, 'model.safetensors'))) {
     if (tied && hf === 'lm_head.weight') continue;
@@ -189,7 +191,7 @@ const fileStem = (dir: string, scheme: GgufScheme) => `${dir.split('/').filter(B
 /** Writes (once per process) and returns the path of `dir` as GGUF under `scheme` in GGUF_DIR. */
 export function ggufFile(dir: string, scheme: GgufScheme, options: ArchOptions = {}): string {
   mkdirSync(GGUF_DIR, { recursive: true });
-  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}${options.llamaCppScale ? '-llamacpp' : ''}.gguf`);
+  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}${options.forLlamaCpp ? '-llamacpp' : ''}.gguf`);
   const { metadata, tensors } = hfToGguf(dir, scheme, options);
   writeFileSync(path, ggufBytes(metadata, tensors));
   return path;

@@ -2,6 +2,7 @@
  * Test-only, added to the README's page by the consumer test: what Playwright drives through the public API
  * of the installed package (streaming self-speculative decoding, chat, abort, typed errors).
  */
+import { hostile, unload } from './hostile';
 import { createEngine, AbortError, InferError, ModelFormatError, type GenerateEvent, type LoadProgress } from 'webgpu-infer';
 
 export async function run() {
@@ -46,4 +47,4 @@ export async function run() {
   };
 }
 
-Object.assign(window, { consumerProbe: run });
+Object.assign(window, { consumerProbe: run, consumerHostile: hostile, consumerUnload: unload });
