@@ -1,6 +1,6 @@
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { ModelConfig } from '../model/config';
 import type { AdapterShape } from '../model/adapter';
 import type { AdapterBlock } from '../model/adapter_forward';

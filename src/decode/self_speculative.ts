@@ -11,7 +11,7 @@ import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { AdapterBlock } from '../model/adapter_forward';
 import type { TokenOrigin } from '../contract/types';
@@ -152,7 +152,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const sources = draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto);
     const sirius = this.siriusSource(model, exitLayer);
     const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
     const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
