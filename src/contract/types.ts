@@ -13,6 +13,13 @@ export type Strategy =
       confidenceThreshold?: number;
       /** sampling parameters; absent = greedy */
       sampling?: { temperature?: number; topK?: number; topP?: number; minP?: number; seed?: number };
+      /**
+       * where drafts come from: 'exit' = the first layers + the final norm and head; 'adapter' = the first layers +
+       * the model's Kangaroo adapter at that exit (EngineInfo.draftAdapters); 'auto' (default) = DEL weighs both when
+       * the exit layer or draft length is 'auto', else the adapter where the pinned exit has one; 'sparse' (Sirius) = the
+       * activation-sparse model drafts (needs `sparsity` at load), and 'auto' weighs it too when the model has one
+       */
+      draftSource?: 'auto' | 'exit' | 'adapter' | 'sparse';
     }
   | {
       kind: 'superposed';
@@ -99,6 +106,8 @@ export type GenerateEvent =
 /** One speculative round, for live charts. */
 export interface RoundInfo {
   exitLayer: number;
+  /** the drafts came from the exit layer's Kangaroo adapter */
+  adapter?: true;
   drafted: number;
   accepted: number;
 }
@@ -111,12 +120,18 @@ export interface DelDecision {
   probe: boolean;
   exitLayer: number;
   draftLength: number;
+  /** the round drafts with the exit layer's Kangaroo adapter */
+  adapter?: true;
+  /** the round drafts with the activation-sparse model (Sirius) */
+  sparse?: true;
   /** estimated acceptance rate of drafts from each exit layer (index = layer; 0 unused) */
   acceptance: number[];
+  /** the same for each exit layer's Kangaroo adapter, by exit layer (models with adapters) */
+  adapterAcceptance?: Record<number, number>;
   /** ρ, the cost of each verified row beyond the first as a fraction of a one-row pass: near 0 on GPUs, near 1 on CPU adapters */
   rowCost: number;
   /** the best drafting round and its expected tokens per layer over plain decoding's (above 1: drafting pays) */
-  bestDraft: { exitLayer: number; draftLength: number; gain: number };
+  bestDraft: { exitLayer: number; draftLength: number; adapter?: true; gain: number };
   /** drafting could not beat plain decoding on this adapter even if every draft were accepted */
   draftingCannotWin: boolean;
 }
@@ -137,9 +152,14 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** self-speculative: drafted and accepted tokens per draft source ('exit', 'adapter', 'sparse') */
+  acceptanceBySource?: Record<string, { drafted: number; accepted: number }>;
   /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
   delDecision?: DelDecision;
-  tokensByVerdict?: { draft: number; plain: number };
+  /** `adapter`: the part of `draft` from rounds that drafted with a Kangaroo adapter (models with adapters) */
+  tokensByVerdict?: { draft: number; plain: number; adapter?: number };
+  /** self-speculative drafts from Kangaroo adapters, by exit layer (acceptanceByExitLayer counts the plain exits' drafts) */
+  acceptanceByAdapter?: Record<number, { drafted: number; accepted: number }>;
   /**
    * superposed decoding: 'used' when an n-gram table scored the drafts with the model, 'missing' when none was
    * found (EngineOptions.ngrams, `ngrams.bin` in the model folder, or `../ngrams-bpe<vocab>.bin`: the model alone
@@ -248,6 +268,8 @@ export interface EngineInfo {
   dtype: string;
   /** longest self-speculative draftLength this engine verifies (its verify rows stay bitwise equal to single rows) */
   maxDraftLength: number;
+  /** exit layers with a Kangaroo draft adapter (config.json `self_speculative`); absent without one */
+  draftAdapters?: number[];
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
 }
 

@@ -3,7 +3,7 @@ import { ContextLengthError, InvalidRequestError } from './errors';
 import type { ChatCompletionRequest, EngineInfo, EngineOptions, GenerateRequest, Strategy } from './types';
 
 /** What a request is checked against: the loaded model's sizes and what this engine can run on its device. */
-type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers' | 'maxDraftLength'>;
+type Limits = Pick<EngineInfo, 'vocab' | 'contextLength' | 'layers' | 'maxDraftLength' | 'draftAdapters'>;
 
 /** Superposed drafts and candidates per draft: the top-n kernel keeps at most this many (shaders/decode/top_n.wgsl MAX_N). */
 export const MAX_SUPERPOSED_CANDIDATES = 16;
@@ -85,7 +85,7 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
       if (strategy.draftLength !== 'auto') checkRange('strategy.draftLength', strategy.draftLength, 1, limits.maxDraftLength, true);
       checkRange('strategy.confidenceThreshold', strategy.confidenceThreshold, 0, 1, false);
       if (strategy.sampling !== undefined) validateSampling('strategy.sampling', strategy.sampling, limits);
-      return;
+      return validateDraftSource(strategy, limits);
     case 'superposed':
       checkRange('strategy.drafts', strategy.drafts, 1, MAX_SUPERPOSED_CANDIDATES, true);
       checkRange('strategy.ngramWeight', strategy.ngramWeight, 0, 1, false);
@@ -95,6 +95,16 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
     default:
       fail('strategy.kind', `unknown strategy "${String((strategy as { kind: unknown }).kind)}" (expected greedy, sample, self-speculative or superposed)`, (strategy as { kind: unknown }).kind);
   }
+}
+
+/** 'adapter' needs a Kangaroo adapter, at the exit layer when that is pinned. */
+function validateDraftSource({ draftSource, exitLayer }: Extract<Strategy, { kind: 'self-speculative' }>, limits: Limits): void {
+  if (draftSource === undefined) return;
+  if (!['auto', 'exit', 'adapter', 'sparse'].includes(draftSource)) fail('strategy.draftSource', `must be 'auto', 'exit', 'adapter' or 'sparse', got ${describe(draftSource)}`, draftSource);
+  if (draftSource !== 'adapter') return;
+  const exits = limits.draftAdapters ?? [];
+  if (exits.length === 0) fail('strategy.draftSource', "'adapter' needs a model with a Kangaroo adapter (config.json self_speculative); this one has none", draftSource);
+  if (typeof exitLayer === 'number' && !exits.includes(exitLayer)) fail('strategy.exitLayer', `${exitLayer} has no Kangaroo adapter (adapters at exit layers ${exits.join(', ')})`, exitLayer);
 }
 
 function validateStop(stop: unknown): void {

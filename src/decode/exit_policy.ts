@@ -1,5 +1,21 @@
 import type { DelDecision } from '../contract/types';
 
+/** A draft source: layers 1..exitLayer, then the final norm and head (a plain exit) or the exit's adapter. */
+export interface DraftSource {
+  exitLayer: number;
+  adapter?: true;
+}
+
+/** The sources a policy chooses from: plain exits 1..L−1 (unless `plain` is false), and adapters at their exit layers. */
+export interface DraftSources {
+  plain: boolean;
+  /** each adapter's exit layer and its cost in layers */
+  adapters: { exitLayer: number; cost: number }[];
+}
+
+const PLAIN_EXITS: DraftSources = { plain: true, adapters: [] };
+
+
 /**
  * DEL's dynamic choice of exit layer and draft length. Per-layer acceptance rates α_ℓ are tracked from
  * shadow tokens (the token layer ℓ would have drafted at each verified position) with exponentially
@@ -14,10 +30,13 @@ import type { DelDecision } from '../contract/types';
  * So cost(ℓ, d) = d·(ℓ + h) + ℓ + (L − ℓ + h)·(1 + ρ·d): d drafts, then the verify pass (the last token
  * through the early layers, d + 1 rows through the rest and the head). d = 0 is a plain decoding step,
  * TPL = 1 / (L + h), and is on the grid unless the draft length is pinned.
+ * A Kangaroo adapter at exit ℓ is a draft source of its own beside the plain exit ℓ: its own acceptance rate, and
+ * drafts costing ℓ + a + h, where a (in layers) is the adapter's weight over a layer's (an attention-only block).
  */
 export class ExitPolicy {
-  private readonly matches: number[];
-  private readonly trials: number[];
+  /** decayed counts by exit layer: [0] plain exits, [1] adapters */
+  private readonly matches: number[][];
+  private readonly trials: number[][];
 
   constructor(
     readonly layers: number,
@@ -29,21 +48,36 @@ export class ExitPolicy {
     readonly headCost = 1,
     /** ρ: extra cost of each row beyond the first in a multi-row pass, as a fraction of a 1-row pass */
     public rowCost = 0,
+    readonly sources: DraftSources = PLAIN_EXITS,
   ) {
-    this.matches = Array.from({ length: layers + 1 }, () => prior.rate * prior.trials);
-    this.trials = Array.from({ length: layers + 1 }, () => prior.trials);
+    const counts = (n: number) => [0, 1].map(() => Array.from({ length: layers + 1 }, () => n));
+    this.matches = counts(prior.rate * prior.trials);
+    this.trials = counts(prior.trials);
   }
 
-  /** Estimated acceptance rate of drafting from the first `layer` layers. */
-  rate(layer: number): number {
-    return this.matches[layer] / this.trials[layer];
+  /** Estimated acceptance rate of drafting from the first `layer` layers (and the adapter there when `adapter`). */
+  rate(layer: number, adapter = false): number {
+    const a = +adapter;
+    return this.matches[a][layer] / this.trials[a][layer];
   }
 
-  /** Record that layer `layer`'s token matched the target at `matches` of `trials` positions. */
-  observe(layer: number, matches: number, trials: number): void {
+  /** Record that the draft source's token matched the target at `matches` of `trials` positions. */
+  observe(layer: number, matches: number, trials: number, adapter = false): void {
     if (trials === 0) return;
-    this.matches[layer] = this.decay * this.matches[layer] + matches;
-    this.trials[layer] = this.decay * this.trials[layer] + trials;
+    const a = +adapter;
+    this.matches[a][layer] = this.decay * this.matches[a][layer] + matches;
+    this.trials[a][layer] = this.decay * this.trials[a][layer] + trials;
+  }
+
+  /** The sources choose picks from (only exit `fixedExit` when pinned). */
+  candidates(fixedExit?: number): DraftSource[] {
+    const plain = !this.sources.plain ? [] : fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
+    const adapters = this.sources.adapters.map((a) => a.exitLayer).filter((l) => !fixedExit || l === fixedExit);
+    return [...plain.map((exitLayer): DraftSource => ({ exitLayer })), ...adapters.map((exitLayer): DraftSource => ({ exitLayer, adapter: true }))];
+  }
+
+  private draftExtra(source: DraftSource): number {
+    return source.adapter ? this.sources.adapters.find((a) => a.exitLayer === source.exitLayer)!.cost : 0;
   }
 
   /**
@@ -53,46 +87,50 @@ export class ExitPolicy {
    */
   draftingCanWin(fixedExit?: number): boolean {
     const plain = 1 / (this.layers + this.headCost);
-    const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
-    return exits.some((exitLayer) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, exitLayer, d, this.layers, this.headCost, this.rowCost) > plain));
+    return this.candidates(fixedExit).some((c) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, c.exitLayer, d, this.layers, this.headCost, this.rowCost, this.draftExtra(c)) > plain));
   }
 
   /** Why `choose` decides as it does: the rates and ρ it used, and the best drafting round against a plain step. */
-  explain(fixedExit?: number, fixedDraft?: number): Pick<DelDecision, 'acceptance' | 'rowCost' | 'bestDraft' | 'draftingCannotWin'> {
-    const { exitLayer, draftLength, tpl } = this.search(fixedExit, fixedDraft, 1);
+  explain(fixedExit?: number, fixedDraft?: number): Pick<DelDecision, 'acceptance' | 'adapterAcceptance' | 'rowCost' | 'bestDraft' | 'draftingCannotWin'> {
+    const { exitLayer, draftLength, adapter, tpl } = this.search(fixedExit, fixedDraft, 1);
+    const adapterExits = this.sources.adapters.map((a) => a.exitLayer);
     return {
-      acceptance: this.matches.map((m, layer) => (layer === 0 ? 0 : m / this.trials[layer])),
+      acceptance: this.matches[0].map((m, layer) => (layer === 0 ? 0 : m / this.trials[0][layer])),
+      ...(adapterExits.length ? { adapterAcceptance: Object.fromEntries(adapterExits.map((l) => [l, this.rate(l, true)])) } : {}),
       rowCost: this.rowCost,
-      bestDraft: { exitLayer, draftLength, gain: tpl * (this.layers + this.headCost) },
+      bestDraft: { exitLayer, draftLength, ...(adapter ? { adapter } : {}), gain: tpl * (this.layers + this.headCost) },
       draftingCannotWin: !this.draftingCanWin(fixedExit),
     };
   }
 
-  /** The best (exitLayer, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
-  choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): { exitLayer: number; draftLength: number } {
-    const { exitLayer, draftLength } = this.search(fixedExit, fixedDraft, minDraft);
-    return { exitLayer, draftLength };
+  /** The best (draft source, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
+  choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): DraftSource & { draftLength: number } {
+    const { exitLayer, draftLength, adapter } = this.search(fixedExit, fixedDraft, minDraft);
+    return { exitLayer, draftLength, ...(adapter ? { adapter } : {}) };
   }
 
-  private search(fixedExit: number | undefined, fixedDraft: number | undefined, minDraft: number): { exitLayer: number; draftLength: number; tpl: number } {
-    const exits = fixedExit ? [fixedExit] : range(1, Math.max(1, this.layers - 1));
+  private search(fixedExit: number | undefined, fixedDraft: number | undefined, minDraft: number): DraftSource & { draftLength: number; tpl: number } {
+    const sources = this.candidates(fixedExit);
     const lengths = fixedDraft ? [fixedDraft] : range(minDraft, this.maxDraft);
-    let best = { exitLayer: exits[0], draftLength: lengths[0], tpl: -1 };
-    for (const exitLayer of exits) {
+    let best = { ...sources[0], draftLength: lengths[0], tpl: -1 };
+    for (const source of sources) {
       for (const draftLength of lengths) {
-        const tpl = tokensPerLayer(this.rate(exitLayer), exitLayer, draftLength, this.layers, this.headCost, this.rowCost);
-        if (tpl > best.tpl) best = { exitLayer, draftLength, tpl };
+        const tpl = tokensPerLayer(this.rate(source.exitLayer, source.adapter), source.exitLayer, draftLength, this.layers, this.headCost, this.rowCost, this.draftExtra(source));
+        if (tpl > best.tpl) best = { ...source, draftLength, tpl };
       }
     }
     return best;
   }
 }
 
-/** TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round, d·(ℓ + h) + ℓ + (L − ℓ + h)·(1 + ρ·d). */
-export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0, rowCost = 0): number {
+/**
+ * TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round,
+ * d·(ℓ + a + h) + ℓ + (L − ℓ + h)·(1 + ρ·d), with a = `draftExtra` (an adapter's cost in layers).
+ */
+export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0, rowCost = 0, draftExtra = 0): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
   const verify = exitLayer + (layers - exitLayer + headCost) * (1 + rowCost * draftLength);
-  return expected / (draftLength * (exitLayer + headCost) + verify);
+  return expected / (draftLength * (exitLayer + draftExtra + headCost) + verify);
 }
 
 function range(from: number, to: number): number[] {

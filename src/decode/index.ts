@@ -35,6 +35,7 @@ export function createStrategy(strategy: Strategy): DecodeStrategy {
         draftLength: strategy.draftLength ?? 'auto',
         confidenceThreshold: strategy.confidenceThreshold ?? 0,
         sampling: samplingOf(strategy.sampling),
+        draftSource: strategy.draftSource ?? 'auto',
       });
     case 'superposed':
       return new Superposed({

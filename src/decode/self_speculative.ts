@@ -1,15 +1,19 @@
 import type { DecodeContext, DecodeStrategy, TokenConstraint } from './strategy';
 import type { SamplingParams } from './autoregressive';
 import { Rng } from './rng';
-import { ExitPolicy } from './exit_policy';
+import { ExitPolicy, type DraftSource } from './exit_policy';
+import { RowCostCalibration } from './row_cost';
+import { AdapterFeeder, draftSources, type DraftSourceOption } from './draft_adapters';
+import { exitPath, sparsePath, PathAcceptance, type DraftPath } from './draft_paths';
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
+import type { AdapterBlock } from '../model/adapter_forward';
 import type { TokenOrigin } from '../contract/types';
 
 export interface SelfSpeculativeOptions {
@@ -21,6 +25,8 @@ export interface SelfSpeculativeOptions {
   confidenceThreshold: number;
   /** absent = greedy */
   sampling?: SamplingParams;
+  /** drafts from plain exits, Kangaroo adapters, or either (draftSources); 'sparse' (Sirius): the activation-sparse model */
+  draftSource?: DraftSourceOption | 'sparse';
 }
 
 /** Longest draft a model with `rows` rows per pass verifies: verify rows <= GEMV_MAX_ROWS stay bitwise equal to single-token decoding. */
@@ -34,15 +40,6 @@ const AUTO_MAX_DRAFT = 8;
 const PLAIN_SHADOW_EVERY = 4;
 /** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
 const PLAIN_BURST = 4;
-/** Every this many rounds the draft-length calibration runs the alternative to DEL's choice (drafting vs plain). */
-const PROBE_EVERY = 16;
-/** Speculative rounds must beat plain ones by this factor in ms per token (and vice versa) to move ρ. */
-const MARGIN = 1.05;
-/** Change of ρ per decision. */
-const ROW_COST_STEP = 0.25;
-/** Weight of the old average in the decayed ms-per-token averages. */
-const MS_DECAY = 0.75;
-
 /** GPU buffers of one speculative round, sized for the longest draft. */
 class RoundBuffers {
   readonly tokens: GPUBuffer;        // [maxDraft + 1] u32: the pending token, then drafts d_1..d_k
@@ -81,9 +78,13 @@ interface RoundPlan {
   /** absolute position of the pending token */
   start: number;
   exitLayer: number;
+  /** the exit's Kangaroo adapter drafts (after the exit layer, before the head), or null: the plain exit */
+  adapter: AdapterBlock | null;
+  /** the draft path: an exit (plain or with its adapter) or the sparse model (Sirius), with what the verify reuses */
+  path: DraftPath;
   maxDraft: number;
-  /** capture the states after this many layers for shadow tokens (DEL), or null */
-  shadowLayer: number | null;
+  /** the draft source whose tokens for the round's rows are computed as shadow tokens (DEL), or null */
+  shadow: DraftSource | null;
 }
 
 interface RoundOutcome {
@@ -103,6 +104,18 @@ interface RoundOutcome {
  * (Kangaroo) each draft's confidence is read back while the next draft already runs. Exit layer and draft
  * length can be chosen per round from shadow-token acceptance rates (DEL).
  *
+ * A model's Kangaroo adapter at exit l (model/adapter.ts) is a draft source beside the plain exit l: its drafts run
+ * layers 1..l, the adapter (appending to its own KV cache) and the head with the adapter's norm; the verify pass is
+ * the same. The adapter's cache follows the model's rollback; positions it missed (the last draft of an
+ * all-accepted round, plain rounds) are fed before it is used again (AdapterFeeder). DEL weighs each adapter with
+ * its own acceptance (its drafts and shadow tokens) and cost; `draftSource` pins adapters or plain exits.
+ *
+ * On a model loaded with an activation-sparse MLP, another draft source is Sirius': the sparse model (optionally
+ * cut at an exit layer) drafts and the dense model verifies every row through every layer (draft_paths.ts), so the
+ * output stays the dense model's. While the strategy runs, every pass but a sparse draft is dense. DEL chooses the
+ * sparse source over its own choice when the sparse source's TPL, at its own acceptance (measured by drafting with
+ * it, from a prior of 0.5), is higher; `draftSource: 'sparse'` pins it.
+ *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
  * 1 on software adapters and 0.1 otherwise. (On SwiftShader an 8-row gemv batch costs ~3 single rows, ρ ≈ 0.3 for
@@ -121,7 +134,8 @@ interface RoundOutcome {
 export class SelfSpeculative implements DecodeStrategy {
   constructor(private readonly options: SelfSpeculativeOptions) {}
 
-  async run(ctx: DecodeContext): Promise<void> {
+  async run(ctx0: DecodeContext): Promise<void> {
+    let ctx = ctx0;
     const { model } = ctx;
     const { layers } = model.config;
     const { exitLayer, draftLength } = this.options;
@@ -132,38 +146,58 @@ export class SelfSpeculative implements DecodeStrategy {
     const maxDraft = draftLength === 'auto' ? Math.min(rowLimit, AUTO_MAX_DRAFT) : draftLength;
     if (!(maxDraft >= 1 && maxDraft <= rowLimit)) throw new RangeError(`draftLength must be 1..${rowLimit} or 'auto', got ${draftLength}`);
     const auto = exitLayer === 'auto' || draftLength === 'auto';
-    const policy = new ExitPolicy(layers, maxDraft);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
+    const option = this.options.draftSource ?? 'auto';
+    const sources = draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto);
+    const sirius = this.siriusSource(model, exitLayer);
+    const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
+    const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
+    ctx = {
+      ...ctx0,
+      emit: (tokens, ...rest) => {
+        feeder.sequence.push(...tokens);
+        return ctx0.emit(tokens, ...rest);
+      },
+    };
     const stats = ctx.stats;
     stats.drafted ??= 0;
     stats.accepted ??= 0;
     stats.acceptanceByExitLayer ??= {};
-    const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0 }) : undefined;
+    stats.acceptanceBySource ??= {};
+    if (sources.adapters.length) stats.acceptanceByAdapter ??= {};
+    const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0, ...(sources.adapters.length ? { adapter: 0 } : {}) }) : undefined;
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
     let plainRounds = 0;
+    const sparse = model.sparse;
+    const wasDense = sparse?.dense ?? false;
+    if (sparse) sparse.dense = true; // the model that verifies, and plain rounds, stay dense: lossless
     try {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
-        let choice = policy.choose(fixedExit, fixedDraft);
+        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft);
+        if (sirius && (option === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedExit, fixedDraft);
         const probe = calibration?.probeDue() ?? false;
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
-        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, exitLayer: choice.exitLayer, draftLength: choice.draftLength, ...policy.explain(fixedExit, fixedDraft) };
+        const { path: chosenPath, ...chosen } = choice;
+        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...chosen, ...(chosenPath ? { sparse: true as const } : {}), ...policy.explain(fixedExit, fixedDraft) };
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
-        // a plain round's exit layer drafts nothing, so every layer may be the shadow; plain rounds measure
+        // a plain round's exit layer drafts nothing, so every source may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
         const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const shadowLayer = shadowDue ? pickShadowLayer(layers, roomLeft > 0 ? choice.exitLayer : null, shadowTurn++) : null;
-        const plan = { start, exitLayer: choice.exitLayer, maxDraft: roomLeft, shadowLayer };
-        if (roomLeft === 0 && shadowLayer === null && !rng) {
+        const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
+        const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
+        const path = chosenPath ?? exitPath(choice.exitLayer);
+        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow };
+        if (roomLeft === 0 && shadow === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
           calibration?.record(0, performance.now() - began, burst.tokens, probe);
@@ -173,35 +207,66 @@ export class SelfSpeculative implements DecodeStrategy {
           continue;
         }
         const began = performance.now();
-        const round = await this.round(ctx, buffers, rng, pending, plan);
+        const round = await this.round(ctx, buffers, feeder, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
         calibration?.record(drafted, performance.now() - began, tokens.length, probe);
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
         if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
+        if (verdicts && adapter && drafted > 0) verdicts.adapter! += tokens.length;
+        const sparseRound = path.kind === 'sparse';
         if (drafted > 0) {
-          const perLayer = (stats.acceptanceByExitLayer[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
-          perLayer.drafted += drafted;
-          perLayer.accepted += accepted;
+          const bySource = (stats.acceptanceBySource[sparseRound ? 'sparse' : adapter ? 'adapter' : 'exit'] ??= { drafted: 0, accepted: 0 });
+          bySource.drafted += drafted;
+          bySource.accepted += accepted;
         }
-        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted));
-        if (shadowLayer !== null && round.shadowTokens) {
+        if (drafted > 0 && !sparseRound) {
+          const perSource = ((adapter ? stats.acceptanceByAdapter! : stats.acceptanceByExitLayer)[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
+          perSource.drafted += drafted;
+          perSource.accepted += accepted;
+        }
+        if (sparseRound) sirius!.observe(accepted, Math.min(accepted + 1, drafted));
+        else policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted), adapter !== null);
+        if (shadow !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
           let matches = 0;
           for (let j = 0; j < valid; j++) if (round.shadowTokens[j] === tokens[j]) matches++;
-          policy.observe(shadowLayer, matches, valid);
+          policy.observe(shadow.exitLayer, matches, valid, shadow.adapter);
+          if (shadow.adapter) model.adapter(shadow.exitLayer)!.kv.extend(drafted + 1); // its rows ran through the adapter
         }
+        adapter?.kv.extend(drafted); // the drafts ran positions start..start + drafted - 1 through it
         model.kv.extend(drafted + 1); // the verify pass wrote positions start..start + drafted
-        model.kv.truncate(start + accepted + 1);
+        model.kv.truncate(start + accepted + 1); // and the adapters' caches (KvCache.follow)
+        feeder.noteRound(sparseRound ? 0 : plan.exitLayer, start, drafted, accepted); // sparse exit states feed no adapter
         pending = tokens[tokens.length - 1];
         for (const t of tokens) ctx.constraint?.advance(t);
         const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
-        if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, drafted, accepted })) return;
+        if (!ctx.emit(tokens, origins, { exitLayer: plan.exitLayer, ...(adapter && drafted > 0 ? { adapter: true as const } : {}), drafted, accepted })) return;
       }
     } finally {
       buffers.destroy();
+      feeder.destroy();
+      if (sparse) sparse.dense = wasDense;
     }
+  }
+
+  /** The Sirius draft source (the sparse model's first `exitLayer` layers, all by default), when the options and the model allow one. */
+  private siriusSource(model: Transformer, exitLayer: number | 'auto'): PathAcceptance | null {
+    const option = this.options.draftSource ?? 'auto';
+    if (option === 'sparse' && !model.sparse) throw new RangeError("draftSource 'sparse' needs a model loaded with sparsity: { mlp }");
+    if ((option !== 'sparse' && option !== 'auto') || !model.sparse) return null;
+    return new PathAcceptance(sparsePath(model.config, exitLayer === 'auto' ? model.config.layers : exitLayer, model.sparse.target));
+  }
+
+  /** Sparse drafts instead of DEL's choice when pinned, or when their TPL (measured acceptance, cost model) is higher. */
+  private preferSparse(choice: ReturnType<ExitPolicy['choose']>, sirius: PathAcceptance, policy: ExitPolicy, fixedExit?: number, fixedDraft?: number) {
+    const { layers, headCost, rowCost } = policy;
+    const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft);
+    const plainTpl = 1 / (layers + headCost);
+    const choiceTpl = choice.draftLength === 0 ? plainTpl : policy.explain(fixedExit, fixedDraft).bestDraft.gain * plainTpl;
+    const pinned = this.options.draftSource === 'sparse';
+    return pinned || sparse.tpl > choiceTpl ? { exitLayer: sirius.path.exitLayer, draftLength: sparse.draftLength, path: sirius.path } : choice;
   }
 
   /**
@@ -225,13 +290,18 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 
   /** Draft up to plan.maxDraft tokens, verify them, and return what the round emits. */
-  private async round(ctx: DecodeContext, b: RoundBuffers, rng: Rng | null, pending: number, plan: RoundPlan): Promise<RoundOutcome> {
-    const { gpu } = ctx;
+  private async round(ctx: DecodeContext, b: RoundBuffers, feeder: AdapterFeeder, rng: Rng | null, pending: number, plan: RoundPlan): Promise<RoundOutcome> {
+    const { gpu, model } = ctx;
+    // the adapters this round uses catch up first, in a step of their own (Kangaroo's drafts are submitted one by one)
+    const behind = [plan.adapter, plan.shadow?.adapter ? model.adapter(plan.shadow.exitLayer)! : null].filter((a) => a && a.kv.length < plan.start);
+    const catchUp = behind.length ? ctx.newStep() : null;
+    const caughtUp = behind.reduce((n, a) => n + feeder.catchUp(catchUp!, a!, plan.start), 0);
+    const fed = catchUp?.submit();
     gpu.device.queue.writeBuffer(b.tokens, 0, Uint32Array.of(pending));
     if (rng) gpu.device.queue.writeBuffer(b.uniforms, 0, Float32Array.from({ length: plan.maxDraft + 1 }, () => rng.next()));
     const threshold = this.options.confidenceThreshold;
     let drafted = plan.maxDraft;
-    let passes = 1;
+    let passes = 1 + caughtUp;
     const step = ctx.newStep();
     if (ctx.constraint) gpu.device.queue.writeBuffer(b.masks, 0, ctx.constraint.mask());
     if (ctx.constraint && plan.maxDraft > 0) {
@@ -261,6 +331,7 @@ export class SelfSpeculative implements DecodeStrategy {
     }
     this.recordVerify(ctx, step, b, rng !== null, plan, drafted);
     const [result, shadow] = await step.submit();
+    await fed;
     const words = new Uint32Array(result);
     const accepted = words[0];
     return { drafted, accepted, tokens: Array.from(words.subarray(1, accepted + 2)), shadowTokens: shadow && new Uint32Array(shadow), passes };
@@ -281,6 +352,7 @@ export class SelfSpeculative implements DecodeStrategy {
       s.read(b.tokens, 4 * (i + 1), 4);
       if (threshold > 0) s.read(b.confidence, 4 * i, 4);
       const [token, confidence] = (await s.submit()).map((bytes, j) => (j === 0 ? new Uint32Array(bytes)[0] : new Float32Array(bytes)[0]));
+      if (token >= ctx.model.config.vocab) return i + 1; // non-finite logits: the round's emit reports them
       state.advance(token);
       ctx.gpu.device.queue.writeBuffer(b.masks, 4 * (i + 1) * words, state.mask());
       if (i + 1 >= plan.maxDraft || ctx.eosIds.has(token) || (threshold > 0 && confidence < threshold)) return i + 1;
@@ -292,10 +364,14 @@ export class SelfSpeculative implements DecodeStrategy {
     const { gpu, model } = ctx;
     const { act, config } = model;
     const rowBytes = 4 * config.hidden;
+    const sparse = plan.path.kind === 'sparse' ? model.sparse : undefined;
     model.embed(step, b.tokens, i, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadowLayer, i);
+    if (sparse) sparse.dense = false; // read when the passes are recorded: only this draft's MLPs skip neurons
+    this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadow?.exitLayer ?? null, i);
+    if (sparse) sparse.dense = true;
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
-    model.head(step, 1);
+    plan.adapter?.record(step, model, 1, plan.start + i);
+    model.head(step, 1, 0, plan.adapter?.weights.norm);
     const vocab = config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
     const sampling = this.options.sampling;
@@ -320,11 +396,17 @@ export class SelfSpeculative implements DecodeStrategy {
     const rowBytes = 4 * config.hidden;
     const rows = k + 1;
     const vocab = config.vocab;
-    model.embed(step, b.tokens, k, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, plan.shadowLayer, k);
-    step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
-    step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
-    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, plan.shadowLayer, 0);
+    const shadowLayer = plan.shadow?.exitLayer ?? null;
+    const reused = plan.path.reusedLayers;
+    if (reused > 0) {
+      model.embed(step, b.tokens, k, 1);
+      this.layersCapturing(step, model, b, 1, plan.start + k, 0, reused, shadowLayer, k);
+      step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
+      step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
+    } else {
+      model.embed(step, b.tokens, 0, rows); // sparse drafts' states are not the dense model's: every row runs every layer
+    }
+    this.layersCapturing(step, model, b, rows, plan.start, reused, config.layers, shadowLayer, 0);
     model.head(step, rows);
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows, vocab, masks: b.masks, firstMask: 0 });
     if (sampled) {
@@ -338,9 +420,12 @@ export class SelfSpeculative implements DecodeStrategy {
       acceptGreedy(gpu, step, { tokens: b.tokens, draftsOffset: 1, drafts: k, targets: b.targets, out: b.result, outOffset: 0 });
     }
     step.read(b.result, 0, 4 * (rows + 1));
-    if (plan.shadowLayer !== null) {
-      step.copy(b.shadowStates, 0, act.x, 0, rows * rowBytes);
-      model.head(step, rows);
+    if (plan.shadow) {
+      // the exit layer's states are the exit states; any other layer's were captured on the way
+      step.copy(plan.shadow.exitLayer === reused ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
+      const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
+      shadowAdapter?.record(step, model, rows, plan.start);
+      model.head(step, rows, 0, shadowAdapter?.weights.norm);
       argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
       step.read(b.shadowTokens, 0, 4 * rows);
     }
@@ -359,36 +444,13 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 }
 
-/** Shadow layers rotate over 1..L−1 except the exit layer of a drafting round (whose acceptance the drafts themselves measure). */
-function pickShadowLayer(layers: number, exitLayer: number | null, turn: number): number | null {
-  const candidates = [];
-  for (let l = 1; l < layers; l++) if (l !== exitLayer) candidates.push(l);
+/**
+ * Shadow sources rotate over the plain exits 1..L−1 (when the policy drafts from plain exits) and the adapters,
+ * except a drafting round's own source (whose acceptance the drafts themselves measure).
+ */
+function pickShadow(policy: ExitPolicy, drafting: DraftSource | null, turn: number): DraftSource | null {
+  const plain = policy.sources.plain ? Array.from({ length: policy.layers - 1 }, (_, i): DraftSource => ({ exitLayer: i + 1 })) : [];
+  const adapters = policy.sources.adapters.map(({ exitLayer }): DraftSource => ({ exitLayer, adapter: true }));
+  const candidates = [...plain, ...adapters].filter((c) => !drafting || c.exitLayer !== drafting.exitLayer || !c.adapter !== !drafting.adapter);
   return candidates.length ? candidates[turn % candidates.length] : null;
-}
-
-/** Online estimate of the row-cost factor ρ from the measured ms per emitted token of plain and speculative rounds. */
-class RowCostCalibration {
-  rowCost: number;
-  private plainMs = NaN;
-  private speculativeMs = NaN;
-  private rounds = 0;
-
-  constructor(software: boolean) {
-    this.rowCost = software ? 1 : 0.1;
-  }
-
-  /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
-  probeDue(): boolean {
-    return this.rounds >= PROBE_EVERY;
-  }
-
-  record(drafted: number, ms: number, emitted: number, probe: boolean): void {
-    this.rounds = probe ? 0 : this.rounds + (drafted === 0 ? emitted : 1); // a plain burst is `emitted` plain rounds
-    const perToken = ms / emitted;
-    const decayed = (old: number) => (Number.isNaN(old) ? perToken : MS_DECAY * old + (1 - MS_DECAY) * perToken);
-    if (drafted === 0) this.plainMs = decayed(this.plainMs);
-    else this.speculativeMs = decayed(this.speculativeMs);
-    if (this.speculativeMs > MARGIN * this.plainMs) this.rowCost = Math.min(1, this.rowCost + ROW_COST_STEP);
-    else if (probe && this.speculativeMs * MARGIN < this.plainMs) this.rowCost = Math.max(0, this.rowCost - ROW_COST_STEP);
-  }
 }

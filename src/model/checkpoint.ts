@@ -23,13 +23,19 @@ export interface OpenCheckpoint {
   close(): Promise<void>;
 }
 
-/** Opens `model.safetensors`, or every shard named by `model.safetensors.index.json` (or a GGUF model's files), and reads their headers. */
-export async function openCheckpoint(source: ModelSource, signal?: AbortSignal): Promise<OpenCheckpoint> {
+/**
+ * Opens `model.safetensors`, or every shard named by `model.safetensors.index.json` (or a GGUF model's files), and
+ * the adapter file config.json names (`adapterFile`), and reads their headers.
+ */
+export async function openCheckpoint(source: ModelSource, signal?: AbortSignal, adapterFile?: string): Promise<OpenCheckpoint> {
   if (isGgufSource(source)) return source.checkpoint();
+  if (adapterFile && !(await source.exists(adapterFile))) {
+    throw new ModelFormatError(`config.json: self_speculative.adapter_file names ${adapterFile}, which is not in ${source.describe}`, { file: adapterFile, field: 'self_speculative.adapter_file' });
+  }
   // the single file first: most small models have one, and a probe for an index they lack is a 404 in the console
   const sharded = !(await source.exists(SINGLE_FILE)) && (await source.exists(SHARD_INDEX));
   const index = sharded ? parseShardIndex(await source.text(SHARD_INDEX)) : undefined;
-  const files = index ? [...new Set(index.values())].sort() : [SINGLE_FILE];
+  const files = [...(index ? [...new Set(index.values())].sort() : [SINGLE_FILE]), ...(adapterFile ? [adapterFile] : [])];
   const shards: OpenShard[] = [];
   const close = async () => {
     await Promise.all(shards.map((s) => s.reader.close()));

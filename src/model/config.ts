@@ -4,6 +4,7 @@ import { ConfigFields } from './config_fields';
 import { familyFor } from './families';
 import { parseJson } from './json';
 import type { ModelSource } from './source';
+import { parseSelfSpeculative, type SelfSpeculativeConfig } from './adapter';
 
 /** Family ids (src/model/families/): the compute recipe a Hugging Face class maps to. */
 export type Architecture = 'llama' | 'qwen2' | 'mixtral' | 'qwen2_moe' | 'qwen3' | 'qwen3_moe' | 'smollm3' | 'gemma2' | 'gemma3' | 'phi3';
@@ -81,6 +82,8 @@ export interface ModelConfig {
   moe?: MoeConfig;
   /** One entry per layer. */
   recipe: LayerRecipe[];
+  /** Kangaroo adapters for self-speculative drafts (config.json `self_speculative`, model/adapter.ts) */
+  selfSpeculative?: SelfSpeculativeConfig;
 }
 
 /** Is layer `i` a sparse (MoE) layer? */
@@ -101,5 +104,6 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (config.moe && config.moe.expertsPerToken > config.moe.experts) {
     throw f.format('num_experts_per_tok', `${config.moe.expertsPerToken} exceeds the ${config.moe.experts} experts per layer`);
   }
-  return config;
+  const selfSpeculative = parseSelfSpeculative(f.optional('self_speculative'), config.layers, file);
+  return selfSpeculative ? { ...config, selfSpeculative } : config;
 }

@@ -4,13 +4,14 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { gemvShape, linear, normPays, type LinearArgs } from '../kernels/linear';
+import { linear, normPays, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
 import type { Rotation } from './config';
 import { softcapInPlace } from '../kernels/elementwise';
 import { embed } from '../kernels/embed';
+import { AdapterBlock } from './adapter_forward';
 
 /**
  * The transformer forward pass, recorded into a Step, following each layer's recipe (config.recipe, from the
@@ -28,6 +29,8 @@ export class Transformer {
   readonly act: Activations;
   /** Per layer: its RoPE tables for short and long sequences (they differ for LongRoPE only), null for NoPE. */
   private readonly rope: (RopeTables | null)[];
+  /** Kangaroo adapters (config.selfSpeculative), by exit layer order of the config */
+  readonly adapters: AdapterBlock[];
 
   constructor(
     readonly gpu: Gpu,
@@ -36,9 +39,20 @@ export class Transformer {
     readonly kv: KvCache,
     readonly rows: number,
     readonly mlpBlock: MlpBlock = denseMlp,
+    /** the activation-sparse MLP, when the model was loaded with one (Sirius drafts switch it per pass) */
+    readonly sparse?: SparseControl,
   ) {
     this.act = new Activations(gpu, config, rows);
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
+    this.adapters = (weights.adapters ?? []).map((w, i) => {
+      const shape = config.selfSpeculative!.adapters[i];
+      return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
+    });
+  }
+
+  /** The adapter after exit layer `exitLayer`, if the model has one. */
+  adapter(exitLayer: number): AdapterBlock | undefined {
+    return this.adapters.find((a) => a.exitLayer === exitLayer);
   }
 
   /** x[0..count) = embedding of ids[idsOffset..idsOffset+count) · embedScale */
@@ -68,11 +82,11 @@ export class Transformer {
     }
   }
 
-  /** logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))) */
-  head(step: Step, rows: number, firstRow = 0): void {
+  /** logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))); `norm` replaces the final norm's weight (an adapter's). */
+  head(step: Step, rows: number, firstRow = 0, norm = this.weights.norm): void {
     this.checkRows(firstRow + rows);
     const { hidden, vocab, logitSoftcap } = this.config;
-    this.normedLinears(step, this.weights.norm, rows, [{ w: this.weights.lmHead, y: this.act.logits }], firstRow * hidden);
+    this.normedLinears(step, norm, rows, [{ w: this.weights.lmHead, y: this.act.logits }], firstRow * hidden);
     if (logitSoftcap > 0) softcapInPlace(this.gpu, step, { x: this.act.logits, n: rows * vocab, cap: logitSoftcap });
   }
 
@@ -82,7 +96,7 @@ export class Transformer {
    */
   normedLinears(step: Step, normWeight: GPUBuffer, count: number, projections: Projection[], xOffset = 0): void {
     const { gpu, act, config: c } = this;
-    const shape = gemvShape(gpu);
+    const shape = gpu.tuning.gemv;
     if (projections.every((p) => normPays(p.w, count, xOffset, shape))) {
       const norm = { weight: normWeight, eps: c.rmsEps, weightOffset: c.normOffset };
       for (const p of projections) linear(gpu, step, { ...p, x: act.x, xOffset, rows: count, norm }, shape);
@@ -129,6 +143,7 @@ export class Transformer {
 
   destroy(): void {
     this.act.destroy();
+    for (const a of this.adapters) a.destroy();
   }
 }
 
@@ -153,10 +168,28 @@ function ropeTables(rope: Rotation, headDim: number): RopeTables {
   return tables;
 }
 
+/**
+ * An adapter's rotation: the exit layer's (the last layer the draft ran), or the first rotary layer's when that one is
+ * NoPE, for the adapter's head size (a partial rotary keeps its fraction); null when no layer rotates.
+ */
+function adapterRope(config: ModelConfig, exitLayer: number, headDim: number): RopeTables | null {
+  const rope = config.recipe[exitLayer - 1].attention.rope ?? config.recipe.find((r) => r.attention.rope)?.attention.rope;
+  if (!rope) return null;
+  const rotaryDim = rope.rotaryDim && 2 * Math.floor((rope.rotaryDim * headDim) / config.headDim / 2);
+  return ropeTables(rotaryDim ? { ...rope, rotaryDim } : rope, headDim);
+}
+
 /** Where a sub-block writes: added into the residual stream, or into a buffer for a post-norm. */
 export interface BlockOutput {
   y: GPUBuffer;
   accumulate: boolean;
+}
+
+/** An activation-sparse MLP as a strategy sees it: its target fraction of skipped neurons and a switch that makes every pass dense. */
+export interface SparseControl {
+  readonly target: number;
+  /** true: every pass runs the dense MLP (a lossless verify); false: 1-row passes skip neurons */
+  dense: boolean;
 }
 
 /** A linear layer of normedLinears: its weight, output and epilogue (its input is the normed x). */

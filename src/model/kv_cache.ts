@@ -29,6 +29,8 @@ export class KvCache {
   private valid = 0;
   /** One past the highest position any recorded pass wrote since the last clear (a ring's later writes evict earlier positions). */
   private writtenEnd = 0;
+  /** Caches of the same sequence that never hold more positions than this one (Kangaroo adapters' caches) */
+  private readonly followers: KvCache[] = [];
 
   /** `slots`: per layer (kvSlots), default maxSeq; `windows`: each layer's sliding window (0: none), which a ring's reads reach back. */
   constructor(
@@ -67,10 +69,16 @@ export class KvCache {
     return this.valid;
   }
 
+  /** `cache` keeps at most this cache's positions from now on: rollbacks and clears apply to it too. */
+  follow(cache: KvCache): void {
+    this.followers.push(cache);
+  }
+
   /** Forget every position (a new sequence). */
   clear(): void {
     this.valid = 0;
     this.writtenEnd = 0;
+    for (const f of this.followers) f.clear();
   }
 
   /** Positions length..length+count-1 have been written. */
@@ -83,6 +91,7 @@ export class KvCache {
   truncate(length: number): void {
     if (length < 0 || length > this.valid) throw new RangeError(`cannot truncate KV cache of length ${this.valid} to ${length}`);
     this.valid = length;
+    for (const f of this.followers) f.truncate(Math.min(f.length, length));
   }
 
   destroy(): void {

@@ -3,6 +3,7 @@ import { GGML_BLOCKS, isGgmlFormat, QUANT_BLOCK } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import { familyOf } from './families';
 import type { TensorSpec } from './family';
+import { adapterTensors } from './adapter';
 import type { Dtype, StoredDtype } from './safetensors';
 
 export type Quantize = 'q8' | 'q4';
@@ -25,9 +26,14 @@ export interface WeightPlan {
 /** Rows of the destination's GPU matrix. */
 export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
 
-/** Which tensors a config needs (its family's schema) and where they go; `residentExperts` (< experts) keeps the rest of each layer's experts off the GPU. */
+/** Every tensor a checkpoint with this config holds: its family's schema, then its adapters' (adapter file). */
+export function checkpointTensors(config: ModelConfig): TensorSpec[] {
+  return [...familyOf(config).tensors(config), ...adapterTensors(config)];
+}
+
+/** Which tensors a config needs (checkpointTensors) and where they go; `residentExperts` (< experts) keeps the rest of each layer's experts off the GPU. */
 export function planWeights(config: ModelConfig, residentExperts?: number): WeightPlan {
-  const destinations = familyOf(config).tensors(config).map((t): Destination => ({
+  const destinations = checkpointTensors(config).map((t): Destination => ({
     ...t, gpuParts: t.experts ? Math.min(residentExperts ?? t.parts.length, t.parts.length) : t.parts.length,
   }));
   const byTensor = new Map<string, { destination: Destination; part: number }[]>();
@@ -35,9 +41,9 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
   return { destinations, byTensor };
 }
 
-/** Parameters of a checkpoint with this config, from its tensor schema (a tied embedding counted once). */
+/** Parameters of a checkpoint with this config, from its tensor schema (a tied embedding counted once; adapters included). */
 export function parameterCount(config: ModelConfig): number {
-  return familyOf(config).tensors(config).reduce((n, t) => n + t.parts.length * t.partRows * t.cols, 0);
+  return checkpointTensors(config).reduce((n, t) => n + t.parts.length * t.partRows * t.cols, 0);
 }
 
 /** Storage format from the parts' dtypes (all known from the headers before any upload): 16-bit weights stay 16-bit. */

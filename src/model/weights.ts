@@ -63,11 +63,24 @@ export interface OffloadedExperts {
   down: HostExperts;
 }
 
+/** A Kangaroo adapter after exit layer `exitLayer` (model/adapter.ts): A heads, K kv heads of D dims. */
+export interface AdapterWeights {
+  exitLayer: number;
+  inputNorm: GPUBuffer; // [hidden] f32
+  q: WeightMatrix; // [A*D, hidden]
+  k: WeightMatrix; // [K*D, hidden]
+  v: WeightMatrix; // [K*D, hidden]
+  o: WeightMatrix; // [hidden, A*D]
+  norm: GPUBuffer; // [hidden] f32, before the LM head
+}
+
 export interface ModelWeights {
   embed: WeightMatrix | SplitMatrix; // [vocab, hidden], split by rows when over the device's buffer limit
   layers: LayerWeights[];
   norm: GPUBuffer; // [hidden] f32
   lmHead: WeightMatrix | SplitMatrix; // [vocab, hidden], split as embed; the same object as embed when tied
+  /** config.selfSpeculative's adapters, in its order (absent or empty without the block) */
+  adapters?: AdapterWeights[];
   /** GPU bytes of all weight buffers. */
   bytes: number;
   /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
@@ -119,7 +132,7 @@ interface Slot {
  */
 export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSource, opts: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const plan = planWeights(config, opts.residentExperts);
-  const checkpoint = await openCheckpoint(source, opts.signal);
+  const checkpoint = await openCheckpoint(source, opts.signal, config.selfSpeculative?.adapterFile);
   const slots = new Map<string, Slot>();
   try {
     checkTensors(plan, checkpoint);
@@ -252,7 +265,7 @@ class Uploader {
       const values = toF32(bytes ?? await reader.read(t.end - t.start), t).map((v) => v + t.addend!);
       [bytes, t] = [new Uint8Array(values.buffer), { ...t, dtype: 'F32', end: t.start + values.byteLength }];
     }
-    if (STORED_AS[t.dtype] === format) {
+    if (storedAs(t.dtype) === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
       if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
@@ -360,7 +373,8 @@ class Uploader {
 }
 
 /** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
-const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0', q4_1: 'q4_1', q5_1: 'q5_1', q5_k: 'q5_k', q2_k: 'q2_k', q3_k: 'q3_k', iq4_nl: 'iq4_nl' };
+const FLOAT_STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+const storedAs = (dtype: StoredDtype): MatrixFormat | undefined => (isGgmlFormat(dtype) ? dtype : FLOAT_STORED_AS[dtype]);
 
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));
@@ -433,9 +447,13 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
       })),
     };
   });
+  const adapters = (config.selfSpeculative?.adapters ?? []).map(({ exitLayer }): AdapterWeights => {
+    const p = `adapters.${exitLayer}`;
+    return { exitLayer, inputNorm: vector(`${p}.inputNorm`), q: matrix(`${p}.q`), k: matrix(`${p}.k`), v: matrix(`${p}.v`), o: matrix(`${p}.o`), norm: vector(`${p}.norm`) };
+  });
   const buffers = [...slots.values()].flatMap((s) => s.pieces.flatMap((p) => (p.scales ? [p.data, p.scales] : [p.data])));
   const bytes = buffers.reduce((n, b) => n + b.size, 0);
-  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), bytes, buffers, format: layers[0].q!.format };
+  return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), adapters, bytes, buffers, format: layers[0].q!.format };
 }
 
 /** Frees every GPU buffer of loaded weights. */

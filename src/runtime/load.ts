@@ -6,6 +6,7 @@ import { ResourceLimitError } from '../contract/errors';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { residentExperts } from '../model/expert_cache';
 import { kvCacheBytes, kvSlots } from '../model/kv_cache';
+import { adapterKvBytes } from '../model/adapter';
 import type { ModelSource } from '../model/source';
 import { estimateWeightBytes } from '../model/weights';
 import type { EstimateOptions } from '../model/weight_plan';
@@ -29,7 +30,7 @@ export interface MemoryEstimate {
   gpuWeights: number;
   /** CPU copies of every routed expert of the layers an expert budget applies to (0 without a budget) */
   hostExperts: number;
-  /** f32 KV cache for `context` positions, on the GPU */
+  /** f32 KV cache for `context` positions, on the GPU (the adapters' one-layer caches included) */
   kvCache: number;
   total: number;
 }
@@ -46,7 +47,7 @@ export function estimateMemory(config: ModelConfig, request: Pick<LoadRequest, '
     dtype,
     quantize: request.quantize, residentExperts: residentExperts(config, request.maxResidentExperts), sparseMlp: request.sparsity !== undefined,
   });
-  const kvCache = kvCacheBytes(config.kvHeads, config.headDim, kvSlots(config, context, passRows(config.vocab)));
+  const kvCache = kvCacheBytes(config.kvHeads, config.headDim, kvSlots(config, context, passRows(config.vocab))) + adapterKvBytes(config, context);
   return { context, gpuWeights: weights.gpu, hostExperts: weights.host, kvCache, total: weights.gpu + weights.host + kvCache };
 }
 

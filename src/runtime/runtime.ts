@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ParamArena, type Step } from '../gpu/step';
+import { PacedSubmits, ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
 import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, KernelProfile, LoadProgress, Strategy } from '../contract/types';
@@ -14,6 +14,7 @@ import { renderChat } from '../model/chat_template';
 import { KvCache, kvSlots } from '../model/kv_cache';
 import { loadNgramTable, type NgramTable } from '../model/ngram';
 import { Transformer } from '../model/forward';
+import { layersFeedingAdapters } from '../model/adapter_forward';
 import { MlpBlocks } from '../model/moe';
 import { residentExperts } from '../model/expert_cache';
 import { createStrategy } from '../decode';
@@ -90,7 +91,7 @@ export class Runtime {
     const windows = config.recipe.map((r) => r.attention.window);
     const kv = new KvCache(gpu, config.layers, config.kvHeads, config.headDim, contextLength, kvSlots(config, contextLength, rows), windows);
     const mlp = await MlpBlocks.create(gpu, config, weights, rows, options);
-    const model = new Transformer(gpu, config, weights, kv, rows, mlp.block);
+    const model = new Transformer(gpu, config, weights, kv, rows, mlp.block, mlp.sparse);
     await mlp.calibrate(model, tokenizer ? (text) => tokenizer.encode(text) : undefined);
     const info = engineInfo(gpu, config, weights, contextLength, rows);
     // a named table is checked with the model; the default places are probed only once superposed decoding asks
@@ -166,9 +167,11 @@ export class Runtime {
     this.mlp.resetStats();
     const t0 = performance.now();
     const shared = sharedPrefix(this.kvTokens, prompt, prompt.length - 1);
-    const cached = model.kv.keeps(shared) ? shared : 0; // a ring cache may have lost the keys just below the prefix
+    // a ring cache may have lost the keys just below the prefix; Kangaroo adapters need their own keys of the prefix
+    const feedAdapters = request.strategy?.kind === 'self-speculative';
+    const cached = Math.min(model.kv.keeps(shared) ? shared : 0, ...(feedAdapters ? model.adapters.map((a) => a.kv.length) : []));
     this.kvTokens = [];
-    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cached, prompt.length, shouldStop, feedAdapters);
     stats.prefillMs = performance.now() - t0;
     stats.cachedTokens = cached;
     if (prompt.length - 1 > cached) stats.forwardPasses += Math.ceil((prompt.length - 1 - cached) / model.rows);
@@ -245,9 +248,13 @@ export class Runtime {
   /**
    * Write the KV cache for `ids` at positions `from`.. in chunks (positions below `from` are kept), as part of a
    * `seqLen`-token sequence; false when `shouldStop` ended it between two layers (the cache then holds only `from`).
+   * `feedAdapters`: the Kangaroo adapters' caches too.
    */
-  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean): Promise<boolean> {
-    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop))) return false;
+  private async prefill(ids: number[], from: number, seqLen: number, shouldStop: () => boolean, feedAdapters: boolean): Promise<boolean> {
+    if (!(await this.forwardChunks(ids, from, seqLen, undefined, undefined, shouldStop, feedAdapters))) {
+      this.model.kv.truncate(from); // the adapters' caches may count positions of the stopped pass
+      return false;
+    }
     this.model.kv.extend(ids.length - from);
     return true;
   }
@@ -261,6 +268,7 @@ export class Runtime {
    * about QUEUED_GPU_MS of work queued on the GPU, and the pass stops between layers, even mid-chunk: false when it
    * stopped. One chunk of a long prompt takes seconds on a software adapter, one layer a fraction of that; on a fast
    * GPU hundreds of layers stay queued, so the GPU never waits for the CPU.
+   * `feedAdapters`: layersFeedingAdapters.
    */
   private async forwardChunks(
     ids: number[],
@@ -269,27 +277,17 @@ export class Runtime {
     extend?: (step: Step, count: number) => void,
     collect?: (start: number, reads: ArrayBuffer[]) => void,
     shouldStop?: () => boolean,
+    feedAdapters = false,
   ): Promise<boolean> {
     const { model, gpu } = this;
     const { layers } = model.config;
     const perSubmit = shouldStop ? 1 : layers;
-    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
-    const queued: Promise<unknown>[] = [];
-    let perSubmitMs = Infinity;
-    let lastDone = performance.now();
-    /**
-     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
-     * true when the pass stops (then nothing is left on the GPU).
-     */
+    const paced = new PacedSubmits(gpu, QUEUED_GPU_MS);
+    /** Submits `step`; true when the pass stops (then nothing is left on the GPU). */
     const submitAndStop = async (step: Step) => {
-      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
-      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
-        await queued.shift();
-        perSubmitMs = performance.now() - lastDone;
-        lastDone = performance.now();
-      }
+      await paced.submit(step);
       if (!shouldStop!()) return false;
-      await Promise.all(queued);
+      await paced.drain();
       return true;
     };
     model.kv.truncate(from);
@@ -304,7 +302,9 @@ export class Runtime {
           if (await submitAndStop(step)) return false;
           step = this.newStep();
         }
-        model.layers(step, count, start, layer, Math.min(layer + perSubmit, layers), seqLen);
+        const to = Math.min(layer + perSubmit, layers);
+        if (feedAdapters) layersFeedingAdapters(model, step, count, start, seqLen, layer, to);
+        else model.layers(step, count, start, layer, to, seqLen);
       }
       extend?.(step, count);
       if (shouldStop) {
@@ -314,7 +314,7 @@ export class Runtime {
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await Promise.all([last, ...queued]);
+    await Promise.all([last, paced.drain()]);
     await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
     return true;
   }
@@ -364,6 +364,7 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     params: parameterCount(c),
     dtype: w.format,
     maxDraftLength: maxDraftLength(rows),
+    ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }
