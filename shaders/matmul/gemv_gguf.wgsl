@@ -2,10 +2,12 @@
 // (GGML, common/ggml_blocks.wgsl) decoded in registers; nothing is expanded in memory.
 // A register block, as gemv_blocked.wgsl: each invocation computes 4 consecutive outputs (the lanes of one vec4
 // accumulator) for MB activation rows (grid z covers the rest). Per block of each weight row the head is loaded once,
-// per group of units the sub-block scale decoded once, and every x load serves the 4 outputs: on SwiftShader each
-// storage load is a per-lane gather and costs more than the arithmetic.
-// A row's sum runs over K in the same order whatever MB is and whichever outputs share its invocation, so a row
-// computed in a batch is bitwise equal to the row alone. Any number of rows and outputs; k is whole blocks.
+// the sub-block scales decoded once per group of units (or per unit where units are read in shared sets), units
+// that read the same bytes decoded from one load of them (ggml_shared), and every x load serves the 4 outputs: on
+// SwiftShader each storage load is a per-lane gather and costs more than the arithmetic.
+// A row's sum runs over K in an order fixed by the format (shared sets out of K order), the same whatever MB is and
+// whichever outputs share its invocation, so a row computed in a batch is bitwise equal to the row alone. Any number
+// of rows and outputs; k is whole blocks.
 #include "common/linear_io.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>; // [rows, k/4] f32, from x_offset/4
