@@ -9,6 +9,11 @@
  * - the same for the model's Kangaroo adapters (config.json `self_speculative`), beside the plain exits: decode
  *   speed and acceptance with drafts pinned to the adapter, its draft pass (E layers, the adapter, the head) and
  *   the bound; no rows for a model without adapters.
+ * - Sirius: tiny-dense loaded with a 50%-sparse MLP drafts with all its layers, the dense model verifies (must give
+ *   greedy's tokens); its acceptance and its draft pass / dense step;
+ * - a PROJECTION (bench/projection.ts) of each (draft source, exit layer, drafts) setting's speedup under a
+ *   bandwidth-bound cost model, from the acceptance measured here and, for the Kangaroo adapters and beside them
+ *   the plain exits, the held-out agreement tools/train records in the model's eval.json.
  * `main` writes bench/results/speculative.json.
  */
 import type { Gpu } from '../src/gpu/device';
@@ -17,6 +22,7 @@ import { argmax } from '../src/kernels/sampling';
 import type { Runtime } from '../src/runtime/runtime';
 import type { Strategy } from '../src/contract/types';
 import { median, runTinyDenseBench } from './tiny_dense';
+import { alphaFromAcceptance, bestProjected, draftCost, project, PROJECTION_ASSUMPTIONS, type ProjectedPath, type ProjectedSetting } from './projection';
 
 export interface FixedRun {
   exitLayer: number;
@@ -58,7 +64,21 @@ export interface SpeculativeBench {
   auto: { tokPerS: number; speedup: number; acceptance: number };
   fixed: FixedRun[];
   passCost: { stepMs: number; draft: { exitLayer: number; vsStep: number }[]; verify: VerifyCost[] };
+  sparse: SparseBench;
+  projection: { assumptions: string[]; settings: ProjectedSetting[]; best: ProjectedSetting };
 }
+
+/** Sirius drafts: the model with an activation-sparse MLP drafts with all its layers, the dense model verifies. */
+export interface SparseBench {
+  sparsity: number;
+  exitLayer: number;
+  fixed: FixedRun[];
+  /** a sparse 1-row pass through every layer and the head / a dense plain step, on this adapter */
+  draftVsStep: number;
+}
+
+/** Fraction of MLP neurons the Sirius drafts skip. */
+const SPARSITY = 0.5;
 
 export const PROMPT = 'Once upon a time, there was a little program that wanted to run language models in a web browser. It';
 /** The (exit layer, draft length) settings timed: all of them by default, fewer for a quick check. */
@@ -168,7 +188,7 @@ async function benchAdapters(gpu: Gpu, runtime: Runtime, prompt: number[], { dra
     const draftMs = await passMs(gpu, arena, (step) => {
       model.embed(step, model.act.tokens, 0, 1);
       model.layers(step, 1, start, 0, exitLayer);
-      adapter.record(step, model.act.x, 1, start);
+      adapter.record(step, model, 1, start);
       model.head(step, 1, 0, adapter.weights.norm);
       pickTokens(gpu, runtime, step, 1);
     });
@@ -204,6 +224,10 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
   for (const exitLayer of grid.exitLayers) {
     for (const draftLength of grid.draftLengths) fixed.push({ exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength })) });
   }
+  const passCost = await passCosts(gpu, runtime, prompt, grid);
+  const sparse = await benchSparse(gpu, prompt, decodeTokens, grid, greedy, passCost.stepMs);
+  const adapters = await benchAdapters(gpu, runtime, prompt, grid, speedOf);
+  const settings = projectionSettings(runtime, fixed, adapters, sparse, grid, await heldOutAgreement());
   return {
     adapter: gpu.adapter.description,
     isSoftware: gpu.adapter.isSoftware,
@@ -211,11 +235,75 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
     promptTokens: prompt.length,
     decodeTokens,
     greedyTokPerS: greedy.tokPerS,
-    adapters: await benchAdapters(gpu, runtime, prompt, grid, speedOf),
+    adapters,
     auto,
     fixed,
-    passCost: await passCosts(gpu, runtime, prompt, grid),
+    passCost,
+    sparse,
+    projection: { assumptions: PROJECTION_ASSUMPTIONS, settings, best: bestProjected(settings) },
   };
+}
+
+/** Sirius on a second tiny-dense loaded with the sparse MLP: fixed draft lengths at the last exit, and the sparse pass's cost. */
+async function benchSparse(gpu: Gpu, prompt: number[], decodeTokens: number, grid: SpeculativeGrid, greedy: { tokPerS: number; tokens: number[] }, stepMs: number): Promise<SparseBench> {
+  const { directorySource } = await import('../src/node/source');
+  const { Runtime } = await import('../src/runtime/runtime');
+  const runtime = await Runtime.load(gpu, directorySource('public/models/tiny-dense'), { contextLength: 512, sparsity: { mlp: SPARSITY } });
+  const { model } = runtime;
+  const exitLayer = model.config.layers;
+  const fixed: FixedRun[] = [];
+  for (const draftLength of grid.draftLengths) {
+    const run = await decodeRuns(runtime, prompt, decodeTokens, { kind: 'self-speculative', draftSource: 'sparse', exitLayer, draftLength }, greedy.tokens);
+    fixed.push({ exitLayer, draftLength, tokPerS: run.tokPerS, speedup: run.tokPerS / greedy.tokPerS, acceptance: run.acceptance });
+  }
+  await runtime.logits(prompt);
+  gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array(1));
+  model.sparse!.dense = false;
+  const draftMs = await passMs(gpu, new ParamArena(gpu), (step) => {
+    model.embed(step, model.act.tokens, 0, 1);
+    model.layers(step, 1, prompt.length);
+    model.head(step, 1);
+    argmax(gpu, step, { logits: model.act.logits, rows: 1, vocab: model.config.vocab, out: model.act.tokens, outOffset: 0 });
+  });
+  runtime.dispose();
+  return { sparsity: SPARSITY, exitLayer, fixed, draftVsStep: draftMs / stepMs };
+}
+
+/** Held-out agreement per exit layer from tools/train's eval.json: plain exits, and the Kangaroo adapters when trained. */
+interface HeldOut {
+  plain: number[];
+  adapters: { exitLayer: number; acceptance: number; params: number }[];
+}
+
+async function heldOutAgreement(): Promise<HeldOut> {
+  const { readFileSync } = await import('node:fs');
+  const ev = JSON.parse(readFileSync('public/models/tiny-dense/eval.json', 'utf8'));
+  const trained = ev.adapters;
+  const adapters = trained ? Object.entries(trained.agreement as Record<string, { adapter_agree: number }>).map(([l, a]) => ({ exitLayer: Number(l), acceptance: a.adapter_agree, params: trained.adapter_params as number })) : [];
+  return { plain: ev.val.agree, adapters };
+}
+
+/** Every measured (source, exit, drafts) run, and every held-out exit and adapter at the grid's draft lengths, projected. */
+function projectionSettings(runtime: Runtime, fixed: FixedRun[], adapters: AdapterRun[], sparse: SparseBench, grid: SpeculativeGrid, heldOut: HeldOut): ProjectedSetting[] {
+  const { config, model } = runtime;
+  const adapterParams = (exitLayer: number) => {
+    const { heads, kvHeads, headDim } = model.adapter(exitLayer)!.shape;
+    return config.hidden * headDim * (2 * heads + 2 * kvHeads) + 2 * config.hidden;
+  };
+  const measured = (kind: 'exit' | 'adapter' | 'sparse', f: FixedRun): ProjectedSetting => project({
+    kind, exitLayer: f.exitLayer, acceptance: alphaFromAcceptance(f.acceptance, f.draftLength), acceptanceFrom: 'runtime',
+    draftCost: draftCost(config, kind, f.exitLayer, { sparsity: sparse.sparsity, adapterParams: kind === 'adapter' ? adapterParams(f.exitLayer) : 0 }),
+  }, f.draftLength);
+  const paths: ProjectedPath[] = [
+    ...grid.exitLayers.map((exitLayer) => ({ kind: 'exit' as const, exitLayer, acceptance: heldOut.plain[exitLayer - 1], acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'exit', exitLayer) })),
+    ...heldOut.adapters.map((a) => ({ kind: 'adapter' as const, exitLayer: a.exitLayer, acceptance: a.acceptance, acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'adapter', a.exitLayer, { adapterParams: a.params }) })),
+  ];
+  return [
+    ...fixed.map((f) => measured('exit', f)),
+    ...adapters.map((a) => measured('adapter', a)),
+    ...sparse.fixed.map((f) => measured('sparse', f)),
+    ...paths.flatMap((p) => grid.draftLengths.map((d) => project(p, d))),
+  ];
 }
 
 export function formatSpeculativeBench(b: SpeculativeBench): string {
@@ -227,9 +315,22 @@ export function formatSpeculativeBench(b: SpeculativeBench): string {
     'exit  drafts  speedup  acceptance  verify/step  bound if all accepted',
     ...b.fixed.map((f) => `${String(f.exitLayer).padStart(4)}  ${String(f.draftLength).padStart(6)}  ${f.speedup.toFixed(2).padStart(7)}  ${f.acceptance.toFixed(2).padStart(10)}  ${bound(f.exitLayer, f.draftLength).vsStep.toFixed(2).padStart(11)}  ${bound(f.exitLayer, f.draftLength).perfectAcceptanceBound.toFixed(2).padStart(21)}`),
     `draft pass / step by exit layer: ${b.passCost.draft.map((d) => `${d.exitLayer}: ${d.vsStep.toFixed(2)}`).join(', ')}`,
+    `sparse (Sirius, ${b.sparse.sparsity * 100}% of MLP neurons skipped) drafts from exit ${b.sparse.exitLayer}, dense verify; sparse pass / dense step ${b.sparse.draftVsStep.toFixed(2)}`,
+    ...b.sparse.fixed.map((f) => `  ${f.draftLength} drafts: ${f.speedup.toFixed(2)}x, acceptance ${f.acceptance.toFixed(2)}`),
+    'PROJECTION (bandwidth-bound cost model, not measured): source  exit  drafts  alpha (from)  draft/step  tokens/round  speedup',
+    ...b.projection.settings.map((s) => `  ${s.kind.padEnd(7)} ${String(s.exitLayer).padStart(4)}  ${String(s.drafts).padStart(6)}  ${s.acceptance.toFixed(2)} (${s.acceptanceFrom})  ${s.draftCost.toFixed(2).padStart(10)}  ${s.tokensPerRound.toFixed(2).padStart(12)}  ${s.speedup.toFixed(2).padStart(7)}`),
+    `best projected: ${describeSetting(b.projection.best)}; assumptions: ${b.projection.assumptions.join('; ')}`,
   ].join('\n');
 }
 
-export async function main(): Promise<number> {
-  return runTinyDenseBench('speculative', 512, benchSpeculative, formatSpeculativeBench);
+export function describeSetting(s: ProjectedSetting): string {
+  return `${s.kind} draft path, exit layer ${s.exitLayer}, ${s.drafts} drafts: ${s.speedup.toFixed(2)}x at alpha ${s.acceptance.toFixed(2)} (${s.acceptanceFrom}), draft ${s.draftCost.toFixed(2)} of a step`;
+}
+
+/** `--grid=1,2:2,4` times exit layers 1, 2 with 2 and 4 drafts only (a quicker run); default: the full grid. */
+export async function main(args: string[] = []): Promise<number> {
+  const spec = args.find((a) => a.startsWith('--grid='))?.slice('--grid='.length);
+  const [exits, lengths] = spec ? spec.split(':').map((list) => list.split(',').map(Number)) : [];
+  const grid = spec ? { exitLayers: exits, draftLengths: lengths } : FULL_GRID;
+  return runTinyDenseBench('speculative', 512, (gpu, runtime) => benchSpeculative(gpu, runtime, 48, grid), formatSpeculativeBench);
 }

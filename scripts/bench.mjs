@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF and dispatch benchmarks in Node (Dawn), then the browser
+// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF, dispatch and onnxruntime-web wasm benchmarks in Node (Dawn), then the browser
 // page bench/index.html in Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes
 // bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
@@ -47,11 +47,17 @@ const NODE_BENCHES = [
   ['gguf', 'bench/gguf.ts', 'bench/results/gguf.json'],
   ['chat', 'bench/chat.ts', 'bench/results/chat.json'],
   ['dispatch', 'bench/dispatch.ts', 'bench/results/dispatch.json'],
+  ['ort', 'bench/ort.ts', 'bench/results/ort.json'],
 ];
 
 if (process.argv.includes('--summarize')) {
-  // recompute ratios and the markdown from the recorded raw results
+  // recompute ratios and the markdown from the recorded raw results; --reload=<name> takes bench/results/<name>.json
+  // (a Node bench run on its own since) in place of the recorded one
   Object.assign(results, JSON.parse(readFileSync('bench/results/latest.json', 'utf8')));
+  for (const arg of process.argv.filter((a) => a.startsWith('--reload='))) {
+    const name = arg.slice('--reload='.length);
+    results.node[name] = JSON.parse(readFileSync(`bench/results/${name}.json`, 'utf8'));
+  }
 } else {
   // --browser-only reuses the last Node results (bench/results/*.json); --wllama-only also the last onnxruntime-web page
   // and runs only the GGUF page against wllama (bench/gguf.ts has written its files)
@@ -95,10 +101,15 @@ results.ratios = {
   superposed_k3_vs_3_passes: b.ours.threeSeparateRunsMs / b.ours.superposedK3Ms,
   // Node, bench/speculative.ts: the best (exit layer, draft length) if every draft were accepted, from pass timings
   self_speculative_perfect_acceptance_bound: Math.max(...results.node.speculative.passCost.verify.map((v) => v.perfectAcceptanceBound)),
+  // Node, bench/speculative.ts: a PROJECTION under a bandwidth-bound cost model (assumptions in
+  // node.speculative.projection.assumptions and below the table): the best (draft source, exit, drafts) setting's
+  // speedup, and the per-token greedy acceptance of its draft path
+  draft_acceptance_best: results.node.speculative.projection?.best.acceptance,
+  self_speculative_projected_bandwidth_bound: results.node.speculative.projection?.best.speedup,
   ...results.node.moe.ratios,
   // Node, bench/gguf.ts: the Q4_K_M file against llama.cpp on the CPU
-  decode_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
-  prefill_vs_llamacpp_cpu: results.node.gguf.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
+  decode_vs_llamacpp_cpu: results.node.gguf?.results.find((r) => r.scheme === 'Q4_K_M').decodeVsLlamaCpp,
+  prefill_vs_llamacpp_cpu: results.node.gguf?.results.find((r) => r.scheme === 'Q4_K_M').prefillVsLlamaCpp,
   // Chromium, bench/wllama.ts: the Q4_K_M file against wllama's CPU build (one thread), and its WebGPU backend where it runs
   decode_vs_wllama: wllamaResult('Q4_K_M')?.decodeVsWllama,
   prefill_vs_wllama: wllamaResult('Q4_K_M')?.prefillVsWllama,
@@ -108,6 +119,9 @@ results.ratios = {
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
   // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
   ...results.node.dispatch?.ratios,
+  // Node, bench/ort.ts: ours and the onnxruntime-web wasm EP back to back, median of the repeats
+  node_decode_vs_ort_wasm: results.node.ort?.ranges.decode_vs_ort_wasm.median,
+  node_prefill_vs_ort_wasm: results.node.ort?.ranges.prefill_vs_ort_wasm.median,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -119,7 +133,7 @@ const md = [
   '',
   '| ratio | value |',
   '|---|---|',
-  ...Object.entries(results.ratios).map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+  ...Object.entries(results.ratios).filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${fmt(v)} |`), // a ratio whose bench is not in this record is left out
   '',
   '| runtime | prefill tok/s | decode tok/s | same greedy tokens as ours |',
   '|---|---|---|---|',
@@ -140,14 +154,28 @@ const md = [
   }),
   `Draft pass / plain step by exit layer: ${results.node.speculative.passCost.draft.map((d) => `${d.exitLayer}: ${fmt(d.vsStep)}`).join(', ')}.`,
   '',
+  ...(results.node.speculative.sparse ? [
+    `Sirius (sparse drafts, ${results.node.speculative.sparse.sparsity * 100}% of MLP neurons skipped, exit layer ${results.node.speculative.sparse.exitLayer}, dense verify; sparse pass / dense step ${fmt(results.node.speculative.sparse.draftVsStep)}): ` +
+      results.node.speculative.sparse.fixed.map((f) => `${f.draftLength} drafts ${fmt(f.speedup)}x greedy, acceptance ${fmt(f.acceptance)}`).join('; ') + '.',
+    '',
+  ] : []),
+  ...(results.node.speculative.projection ? [
+    '| PROJECTION, bandwidth-bound cost model (not measured): draft source, exit layer, drafts | per-token acceptance (from) | draft pass / step (weight bytes) | tokens per round | projected speedup |',
+    '|---|---|---|---|---|',
+    ...results.node.speculative.projection.settings.map((s) => `| ${s.kind}, ${s.exitLayer}, ${s.drafts} | ${fmt(s.acceptance)} (${s.acceptanceFrom}) | ${fmt(s.draftCost)} | ${fmt(s.tokensPerRound)} | ${fmt(s.speedup)} |`),
+    `Assumptions: ${results.node.speculative.projection.assumptions.join('; ')}. 'runtime' acceptance: this benchmark's decoding (per-token rate inferred from accepted/drafted); 'held-out': tools/train on the validation split (PyTorch).`,
+    '',
+  ] : []),
   `| prompt tokens (Node, bench/context.ts, greedy) | prefill tok/s | decode tok/s (${results.node.context.decodeTokens} tokens after the prompt) |`,
   '|---|---|---|',
   ...results.node.context.points.map((p) => `| ${p.promptTokens} | ${fmt(p.prefillTokPerS)} | ${fmt(p.decodeTokPerS)} |`),
   '',
-  `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
-  '|---|---|---|---|',
-  ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
-  '',
+  ...(results.node.gguf ? [
+    `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
+    '|---|---|---|---|',
+    ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
+    '',
+  ] : []),
   ...(results.browserWllama ? [
     `| GGUF tiny-dense in Chromium (bench/wllama.ts; ${results.browserWllama.adapter}) | decode tok/s ours / wllama CPU (1 thread) / wllama WebGPU | prefill tok/s ours / wllama CPU / wllama WebGPU | same greedy tokens (CPU, WebGPU) |`,
     '|---|---|---|---|',
@@ -168,6 +196,11 @@ const md = [
     `| greedy decode step (Node, bench/dispatch.ts), prompt tokens | dispatches | per layer | encode+submit ms | step ms |`,
     '|---|---|---|---|---|',
     ...results.node.dispatch.points.map((p) => `| ${p.promptTokens} | ${p.decodeStep.dispatches} | ${p.decodeStep.perLayer} | ${fmt(p.decodeStep.encodeMs)} | ${fmt(p.stepMs)} |`),
+    '',
+  ] : []),
+  ...(results.node.ort ? [
+    `Node, bench/ort.ts (tiny-dense, ${results.node.ort.promptTokens}-token prompt, ${results.node.ort.decodeTokens} tokens, ours and the wasm EP back to back in each of ${results.node.ort.repeats.length} repeats): ` +
+      ['decode', 'prefill'].map((k) => { const r = results.node.ort.ranges[`${k}_vs_ort_wasm`]; return `${k}_vs_ort_wasm ${fmt(r.median)} (${fmt(r.min)}-${fmt(r.max)})`; }).join(', ') + '.',
     '',
   ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',

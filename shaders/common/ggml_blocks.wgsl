@@ -1,6 +1,6 @@
-// GGUF block formats decoded in registers (layouts: src/kernels/tensor.ts, ggml-common.h), 8 weights (a unit) at a
-// time. The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k, 3 q4_0, 4 q5_0, 5 q4_1, 6 q5_1, 7 q5_k, 8 q2_k,
-// 9 q3_k, 10 iq4_nl) and wword(i) -> u32, word i of the weight buffer (rows back to back in ggml's byte layout).
+// GGUF block formats decoded in registers (layouts: src/gpu/formats.ts, ggml-common.h), 8 weights (a unit) at a
+// time. The including shader defines GGML (a GGML_* code of common/formats) and wword(i) -> u32, word i of the
+// weight buffer (rows back to back in ggml's byte layout).
 // Blocks start at even bytes; those of q4_1, q5_1 and the 144/176/84-byte K-quants at multiples of 4.
 // A block is read in three steps so that nothing is loaded twice: its head (block scales, packed sub-block scales or
 // fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group (ggml_scale), and
@@ -9,12 +9,12 @@
 // small integer). Bytes are unpacked with masks and exact power-of-two
 // multiplies rather than vector shifts, which CPU adapters run lane by lane.
 
+#include "common/formats.wgsl"
+
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 // The block scale(s) (x: d; y: dmin or m) and up to 16 bytes of packed sub-block scales or fifth bits.
 struct Head { d: vec2<f32>, s: vec4<u32> }
 
-const GGML_BLOCK_WEIGHTS = array<u32, 11>(32u, 256u, 256u, 32u, 32u, 32u, 32u, 256u, 256u, 256u, 32u);
-const GGML_BLOCK_BYTES = array<u32, 11>(34u, 144u, 210u, 18u, 22u, 20u, 24u, 176u, 84u, 110u, 18u);
 // Units sharing one (a, b, c): a block of 32, a K-quant sub-block of 32 (q4_k, q5_k) or 16 (q6_k, q2_k, q3_k).
 const GGML_GROUP_UNITS = array<u32, 11>(4u, 4u, 2u, 4u, 4u, 4u, 4u, 4u, 2u, 2u, 4u);
 // IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69,
@@ -95,13 +95,13 @@ fn add8(a: Weights8, b: Weights8) -> Weights8 { return Weights8(a.lo + b.lo, a.h
 fn ggml_head(at: u32) -> Head {
   let i = at >> 2u;
   switch GGML {
-    case 1u, 7u: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), wword(i + 2u), wword(i + 3u), 0u)); } // q4_k, q5_k
-    case 2u: { return Head(vec2<f32>(half_at(at + 208u), 0.0), vec4<u32>(pair_at(at + 192u), pair_at(at + 200u))); } // q6_k
-    case 4u: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(word_at(at + 2u), 0u, 0u, 0u)); } // q5_0
-    case 5u: { return Head(unpack2x16float(wword(i)), vec4<u32>(0u)); } // q4_1
-    case 6u: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), 0u, 0u, 0u)); } // q5_1
-    case 8u: { return Head(unpack2x16float(wword(i + 20u)), vec4<u32>(wword(i), wword(i + 1u), wword(i + 2u), wword(i + 3u))); } // q2_k
-    case 9u: { return Head(vec2<f32>(half_at(at + 108u), 0.0), vec4<u32>(word_at(at + 96u), word_at(at + 100u), word_at(at + 104u), 0u)); } // q3_k
+    case GGML_Q4_K, GGML_Q5_K: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), wword(i + 2u), wword(i + 3u), 0u)); } // q4_k, q5_k
+    case GGML_Q6_K: { return Head(vec2<f32>(half_at(at + 208u), 0.0), vec4<u32>(pair_at(at + 192u), pair_at(at + 200u))); } // q6_k
+    case GGML_Q5_0: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(word_at(at + 2u), 0u, 0u, 0u)); } // q5_0
+    case GGML_Q4_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(0u)); } // q4_1
+    case GGML_Q5_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), 0u, 0u, 0u)); } // q5_1
+    case GGML_Q2_K: { return Head(unpack2x16float(wword(i + 20u)), vec4<u32>(wword(i), wword(i + 1u), wword(i + 2u), wword(i + 3u))); } // q2_k
+    case GGML_Q3_K: { return Head(vec2<f32>(half_at(at + 108u), 0.0), vec4<u32>(word_at(at + 96u), word_at(at + 100u), word_at(at + 104u), 0u)); } // q3_k
     default: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(0u)); } // q8_0, q4_0, iq4_nl: f16 d first
   }
 }
@@ -109,7 +109,7 @@ fn ggml_head(at: u32) -> Head {
 // (a, b, c) of unit group g: weight = a * (q + b) + c.
 fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
   switch GGML {
-    case 1u, 7u: { // q4_k, q5_k: 6-bit scale and min of sub-block g (ggml's get_scale_min_k4)
+    case GGML_Q4_K, GGML_Q5_K: { // q4_k, q5_k: 6-bit scale and min of sub-block g (ggml's get_scale_min_k4)
       var sc: u32;
       var mn: u32;
       if (g < 4u) {
@@ -122,15 +122,15 @@ fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
       }
       return vec3<f32>(h.d.x * f32(sc), 0.0, -h.d.y * f32(mn));
     }
-    case 2u: { return vec3<f32>(h.d.x * f32(bitcast<i32>(head_byte(h.s, g) << 24u) >> 24u), -32.0, 0.0); } // q6_k: int8 scales
-    case 3u: { return vec3<f32>(h.d.x, -8.0, 0.0); } // q4_0
-    case 4u: { return vec3<f32>(h.d.x, -16.0, 0.0); } // q5_0
-    case 5u, 6u: { return vec3<f32>(h.d.x, 0.0, h.d.y); } // q4_1, q5_1: weight = d * q + m
-    case 8u: { // q2_k: scale in the low, min in the high nibble
+    case GGML_Q6_K: { return vec3<f32>(h.d.x * f32(bitcast<i32>(head_byte(h.s, g) << 24u) >> 24u), -32.0, 0.0); } // q6_k: int8 scales
+    case GGML_Q4_0: { return vec3<f32>(h.d.x, -8.0, 0.0); } // q4_0
+    case GGML_Q5_0: { return vec3<f32>(h.d.x, -16.0, 0.0); } // q5_0
+    case GGML_Q4_1, GGML_Q5_1: { return vec3<f32>(h.d.x, 0.0, h.d.y); } // q4_1, q5_1: weight = d * q + m
+    case GGML_Q2_K: { // q2_k: scale in the low, min in the high nibble
       let b = head_byte(h.s, g);
       return vec3<f32>(h.d.x * f32(b & 15u), 0.0, -h.d.y * f32(b >> 4u));
     }
-    case 9u: { // q3_k: 6-bit scales + 32, low 4 bits in byte g (g < 8) or the high nibble of byte g - 8, high 2 in byte 8 + g % 4
+    case GGML_Q3_K: { // q3_k: 6-bit scales + 32, low 4 bits in byte g (g < 8) or the high nibble of byte g - 8, high 2 in byte 8 + g % 4
       let low = (head_byte(h.s, g & 7u) >> (4u * (g >> 3u))) & 15u;
       let high = (head_byte(h.s, 8u + (g & 3u)) >> (2u * (g >> 2u))) & 3u;
       return vec3<f32>(h.d.x * (f32(low | (high << 4u)) - 32.0), -4.0, 0.0);
@@ -144,11 +144,11 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
   if (ggml_share() == 4u) { return ggml_quarters(at, u >> 4u, 8u * (u & 3u))[(u >> 2u) & 3u]; }
   if (ggml_share() == 2u) { return ggml_shared(h, at, u & 1u)[u >> 1u]; }
   switch GGML {
-    case 0u: { // q8_0: int8 q[32] after d
+    case GGML_Q8_0: { // q8_0: int8 q[32] after d
       let p = pair_at(at + 2u + 8u * u) ^ vec2<u32>(0x80808080u); // byte b -> b + 128
       return Weights8(fields4(p.x, 0xffffffffu, 1.0) - 128.0, fields4(p.y, 0xffffffffu, 1.0) - 128.0);
     }
-    case 1u: { // q4_k: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high nibbles
+    case GGML_Q4_K: { // q4_k: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high nibbles
       let j = u >> 2u;
       let i = (at + 16u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
       return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u);
@@ -172,8 +172,8 @@ fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(
 // kind of byte), 2 for the blocks of 32 whose byte i holds weights i and 16 + i (units t and t + 2), 1 otherwise.
 fn ggml_share() -> u32 {
   switch GGML {
-    case 2u, 8u, 9u: { return 4u; }
-    case 3u, 4u, 5u, 6u, 10u: { return 2u; }
+    case GGML_Q6_K, GGML_Q2_K, GGML_Q3_K: { return 4u; }
+    case GGML_Q4_0, GGML_Q5_0, GGML_Q4_1, GGML_Q5_1, GGML_IQ4_NL: { return 2u; }
     default: { return 1u; }
   }
 }
@@ -189,15 +189,15 @@ fn ggml_shared(h: Head, at: u32, t: u32) -> array<Weights8, 4> {
   if (ggml_share() == 4u) { return ggml_quarters(at, t >> 2u, 8u * (t & 3u)); }
   let none = Weights8(vec4<f32>(0.0), vec4<f32>(0.0));
   switch GGML {
-    case 4u, 6u: { // q5_0, q5_1: the nibbles after qh, fifth bits from the head
-      let p = pair_at(at + select(8u, 6u, GGML == 4u) + 8u * t);
+    case GGML_Q5_0, GGML_Q5_1: { // q5_0, q5_1: the nibbles after qh, fifth bits from the head
+      let p = pair_at(at + select(8u, 6u, GGML == GGML_Q5_0) + 8u * t);
       return array<Weights8, 4>(add8(nibbles8(p, false), fifth8(h.s.x >> (8u * t))), add8(nibbles8(p, true), fifth8(h.s.x >> (8u * t + 16u))), none, none);
     }
-    case 5u: { // q4_1
+    case GGML_Q4_1: { // q4_1
       let p = pair_at(at + 4u + 8u * t);
       return array<Weights8, 4>(nibbles8(p, false), nibbles8(p, true), none, none);
     }
-    case 10u: { // iq4_nl
+    case GGML_IQ4_NL: { // iq4_nl
       let p = pair_at(at + 2u + 8u * t);
       let lo = nibbles8(p, false);
       let hi = nibbles8(p, true);
@@ -212,13 +212,13 @@ fn ggml_shared(h: Head, at: u32, t: u32) -> array<Weights8, 4> {
 
 fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
   switch GGML {
-    case 2u: {
+    case GGML_Q6_K: {
       let qa = pair_at(at + 64u * half + l0);
       let qb = pair_at(at + 64u * half + 32u + l0);
       let qh = pair_at(at + 128u + 32u * half + l0);
       return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
     }
-    case 8u: { // q2_k: byte 32 half + l of qs (after the 16 scale bytes) holds weights 128 half + 32r + l in bits 2r
+    case GGML_Q2_K: { // q2_k: byte 32 half + l of qs (after the 16 scale bytes) holds weights 128 half + 32r + l in bits 2r
       let i = (at + 16u + 32u * half + l0) >> 2u;
       let q = vec2<u32>(wword(i), wword(i + 1u));
       return array<Weights8, 4>(crumbs8(q, 0u, 1.0), crumbs8(q, 1u, 1.0), crumbs8(q, 2u, 1.0), crumbs8(q, 3u, 1.0));

@@ -1,5 +1,5 @@
 // y[m, n] (+)= x[m, :] · W[n, :] (+ bias[n]), optionally gated (common/linear_io.wgsl), with W in a GGUF block format
-// (GGML, common/ggml_blocks.wgsl) decoded in registers; nothing is expanded in memory.
+// (GGML, a GGML_* code of common/formats) decoded in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
 // A register block, as gemv_blocked.wgsl: each invocation computes 4 consecutive outputs (the lanes of one vec4
 // accumulator) for MB activation rows (grid z covers the rest). Per block of each weight row the head is loaded once,
 // the sub-block scales decoded once per group of units (or per unit where units are read in shared sets), units

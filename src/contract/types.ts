@@ -16,9 +16,10 @@ export type Strategy =
       /**
        * where drafts come from: 'exit' = the first layers + the final norm and head; 'adapter' = the first layers +
        * the model's Kangaroo adapter at that exit (EngineInfo.draftAdapters); 'auto' (default) = DEL weighs both when
-       * the exit layer or draft length is 'auto', else the adapter where the pinned exit has one
+       * the exit layer or draft length is 'auto', else the adapter where the pinned exit has one; 'sparse' (Sirius) = the
+       * activation-sparse model drafts (needs `sparsity` at load), and 'auto' weighs it too when the model has one
        */
-      draftSource?: 'auto' | 'exit' | 'adapter';
+      draftSource?: 'auto' | 'exit' | 'adapter' | 'sparse';
     }
   | {
       kind: 'superposed';
@@ -121,6 +122,8 @@ export interface DelDecision {
   draftLength: number;
   /** the round drafts with the exit layer's Kangaroo adapter */
   adapter?: true;
+  /** the round drafts with the activation-sparse model (Sirius) */
+  sparse?: true;
   /** estimated acceptance rate of drafts from each exit layer (index = layer; 0 unused) */
   acceptance: number[];
   /** the same for each exit layer's Kangaroo adapter, by exit layer (models with adapters) */
@@ -149,6 +152,8 @@ export interface GenerateStats {
   accepted?: number;
   /** exit layer -> { drafted, accepted } */
   acceptanceByExitLayer?: Record<number, { drafted: number; accepted: number }>;
+  /** self-speculative: drafted and accepted tokens per draft source ('exit', 'adapter', 'sparse') */
+  acceptanceBySource?: Record<string, { drafted: number; accepted: number }>;
   /** self-speculative with 'auto': DEL's decision for the last round, and the tokens emitted under each verdict */
   delDecision?: DelDecision;
   /** `adapter`: the part of `draft` from rounds that drafted with a Kangaroo adapter (models with adapters) */

@@ -100,7 +100,7 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
 /** 'adapter' needs a Kangaroo adapter, at the exit layer when that is pinned. */
 function validateDraftSource({ draftSource, exitLayer }: Extract<Strategy, { kind: 'self-speculative' }>, limits: Limits): void {
   if (draftSource === undefined) return;
-  if (draftSource !== 'auto' && draftSource !== 'exit' && draftSource !== 'adapter') fail('strategy.draftSource', `must be 'auto', 'exit' or 'adapter', got ${describe(draftSource)}`, draftSource);
+  if (!['auto', 'exit', 'adapter', 'sparse'].includes(draftSource)) fail('strategy.draftSource', `must be 'auto', 'exit', 'adapter' or 'sparse', got ${describe(draftSource)}`, draftSource);
   if (draftSource !== 'adapter') return;
   const exits = limits.draftAdapters ?? [];
   if (exits.length === 0) fail('strategy.draftSource', "'adapter' needs a model with a Kangaroo adapter (config.json self_speculative); this one has none", draftSource);

@@ -4,13 +4,14 @@ import { Rng } from './rng';
 import { ExitPolicy, type DraftSource } from './exit_policy';
 import { RowCostCalibration } from './row_cost';
 import { AdapterFeeder, draftSources, type DraftSourceOption } from './draft_adapters';
+import { exitPath, sparsePath, PathAcceptance, type DraftPath } from './draft_paths';
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { AdapterBlock } from '../model/adapter_forward';
 import type { TokenOrigin } from '../contract/types';
@@ -24,8 +25,8 @@ export interface SelfSpeculativeOptions {
   confidenceThreshold: number;
   /** absent = greedy */
   sampling?: SamplingParams;
-  /** drafts from plain exits, Kangaroo adapters, or either (draftSources) */
-  draftSource?: DraftSourceOption;
+  /** drafts from plain exits, Kangaroo adapters, or either (draftSources); 'sparse' (Sirius): the activation-sparse model */
+  draftSource?: DraftSourceOption | 'sparse';
 }
 
 /** Longest draft a model with `rows` rows per pass verifies: verify rows <= GEMV_MAX_ROWS stay bitwise equal to single-token decoding. */
@@ -79,6 +80,8 @@ interface RoundPlan {
   exitLayer: number;
   /** the exit's Kangaroo adapter drafts (after the exit layer, before the head), or null: the plain exit */
   adapter: AdapterBlock | null;
+  /** the draft path: an exit (plain or with its adapter) or the sparse model (Sirius), with what the verify reuses */
+  path: DraftPath;
   maxDraft: number;
   /** the draft source whose tokens for the round's rows are computed as shadow tokens (DEL), or null */
   shadow: DraftSource | null;
@@ -106,6 +109,12 @@ interface RoundOutcome {
  * the same. The adapter's cache follows the model's rollback; positions it missed (the last draft of an
  * all-accepted round, plain rounds) are fed before it is used again (AdapterFeeder). DEL weighs each adapter with
  * its own acceptance (its drafts and shadow tokens) and cost; `draftSource` pins adapters or plain exits.
+ *
+ * On a model loaded with an activation-sparse MLP, another draft source is Sirius': the sparse model (optionally
+ * cut at an exit layer) drafts and the dense model verifies every row through every layer (draft_paths.ts), so the
+ * output stays the dense model's. While the strategy runs, every pass but a sparse draft is dense. DEL chooses the
+ * sparse source over its own choice when the sparse source's TPL, at its own acceptance (measured by drafting with
+ * it, from a prior of 0.5), is higher; `draftSource: 'sparse'` pins it.
  *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
@@ -139,9 +148,11 @@ export class SelfSpeculative implements DecodeStrategy {
     const auto = exitLayer === 'auto' || draftLength === 'auto';
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
-    const sources = draftSources(model, this.options.draftSource ?? 'auto', fixedExit, auto);
+    const option = this.options.draftSource ?? 'auto';
+    const sources = draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto);
+    const sirius = this.siriusSource(model, exitLayer);
     const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
     const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
@@ -156,29 +167,36 @@ export class SelfSpeculative implements DecodeStrategy {
     stats.drafted ??= 0;
     stats.accepted ??= 0;
     stats.acceptanceByExitLayer ??= {};
+    stats.acceptanceBySource ??= {};
     if (sources.adapters.length) stats.acceptanceByAdapter ??= {};
     const verdicts = auto ? (stats.tokensByVerdict = { draft: 0, plain: 0, ...(sources.adapters.length ? { adapter: 0 } : {}) }) : undefined;
     let pending = ctx.prompt[ctx.prompt.length - 1];
     let shadowTurn = 0;
     let plainRounds = 0;
+    const sparse = model.sparse;
+    const wasDense = sparse?.dense ?? false;
+    if (sparse) sparse.dense = true; // the model that verifies, and plain rounds, stay dense: lossless
     try {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
-        let choice = policy.choose(fixedExit, fixedDraft);
+        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft);
+        if (sirius && (option === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedExit, fixedDraft);
         const probe = calibration?.probeDue() ?? false;
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
-        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...choice, ...policy.explain(fixedExit, fixedDraft) };
+        const { path: chosenPath, ...chosen } = choice;
+        if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...chosen, ...(chosenPath ? { sparse: true as const } : {}), ...policy.explain(fixedExit, fixedDraft) };
         const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
         if (roomLeft < 0) return;
         // a plain round's exit layer drafts nothing, so every source may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
         const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 ? choice : null, shadowTurn++) : null;
+        const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
         const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
-        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, maxDraft: roomLeft, shadow };
+        const path = chosenPath ?? exitPath(choice.exitLayer);
+        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow };
         if (roomLeft === 0 && shadow === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
@@ -197,12 +215,19 @@ export class SelfSpeculative implements DecodeStrategy {
         stats.accepted += accepted;
         if (verdicts) verdicts[drafted > 0 ? 'draft' : 'plain'] += tokens.length;
         if (verdicts && adapter && drafted > 0) verdicts.adapter! += tokens.length;
+        const sparseRound = path.kind === 'sparse';
         if (drafted > 0) {
+          const bySource = (stats.acceptanceBySource[sparseRound ? 'sparse' : adapter ? 'adapter' : 'exit'] ??= { drafted: 0, accepted: 0 });
+          bySource.drafted += drafted;
+          bySource.accepted += accepted;
+        }
+        if (drafted > 0 && !sparseRound) {
           const perSource = ((adapter ? stats.acceptanceByAdapter! : stats.acceptanceByExitLayer)[plan.exitLayer] ??= { drafted: 0, accepted: 0 });
           perSource.drafted += drafted;
           perSource.accepted += accepted;
         }
-        policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted), adapter !== null);
+        if (sparseRound) sirius!.observe(accepted, Math.min(accepted + 1, drafted));
+        else policy.observe(plan.exitLayer, accepted, Math.min(accepted + 1, drafted), adapter !== null);
         if (shadow !== null && round.shadowTokens) {
           const valid = tokens.length; // rows 0..n saw only accepted tokens: their targets are real
           let matches = 0;
@@ -213,7 +238,7 @@ export class SelfSpeculative implements DecodeStrategy {
         adapter?.kv.extend(drafted); // the drafts ran positions start..start + drafted - 1 through it
         model.kv.extend(drafted + 1); // the verify pass wrote positions start..start + drafted
         model.kv.truncate(start + accepted + 1); // and the adapters' caches (KvCache.follow)
-        feeder.noteRound(plan.exitLayer, start, drafted, accepted);
+        feeder.noteRound(sparseRound ? 0 : plan.exitLayer, start, drafted, accepted); // sparse exit states feed no adapter
         pending = tokens[tokens.length - 1];
         for (const t of tokens) ctx.constraint?.advance(t);
         const origins: TokenOrigin[] = tokens.map((_, i) => (i < accepted ? 'accepted' : drafted === 0 ? 'plain' : accepted < drafted ? 'corrected' : 'bonus'));
@@ -222,7 +247,26 @@ export class SelfSpeculative implements DecodeStrategy {
     } finally {
       buffers.destroy();
       feeder.destroy();
+      if (sparse) sparse.dense = wasDense;
     }
+  }
+
+  /** The Sirius draft source (the sparse model's first `exitLayer` layers, all by default), when the options and the model allow one. */
+  private siriusSource(model: Transformer, exitLayer: number | 'auto'): PathAcceptance | null {
+    const option = this.options.draftSource ?? 'auto';
+    if (option === 'sparse' && !model.sparse) throw new RangeError("draftSource 'sparse' needs a model loaded with sparsity: { mlp }");
+    if ((option !== 'sparse' && option !== 'auto') || !model.sparse) return null;
+    return new PathAcceptance(sparsePath(model.config, exitLayer === 'auto' ? model.config.layers : exitLayer, model.sparse.target));
+  }
+
+  /** Sparse drafts instead of DEL's choice when pinned, or when their TPL (measured acceptance, cost model) is higher. */
+  private preferSparse(choice: ReturnType<ExitPolicy['choose']>, sirius: PathAcceptance, policy: ExitPolicy, fixedExit?: number, fixedDraft?: number) {
+    const { layers, headCost, rowCost } = policy;
+    const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft);
+    const plainTpl = 1 / (layers + headCost);
+    const choiceTpl = choice.draftLength === 0 ? plainTpl : policy.explain(fixedExit, fixedDraft).bestDraft.gain * plainTpl;
+    const pinned = this.options.draftSource === 'sparse';
+    return pinned || sparse.tpl > choiceTpl ? { exitLayer: sirius.path.exitLayer, draftLength: sparse.draftLength, path: sirius.path } : choice;
   }
 
   /**
@@ -308,6 +352,7 @@ export class SelfSpeculative implements DecodeStrategy {
       s.read(b.tokens, 4 * (i + 1), 4);
       if (threshold > 0) s.read(b.confidence, 4 * i, 4);
       const [token, confidence] = (await s.submit()).map((bytes, j) => (j === 0 ? new Uint32Array(bytes)[0] : new Float32Array(bytes)[0]));
+      if (token >= ctx.model.config.vocab) return i + 1; // non-finite logits: the round's emit reports them
       state.advance(token);
       ctx.gpu.device.queue.writeBuffer(b.masks, 4 * (i + 1) * words, state.mask());
       if (i + 1 >= plan.maxDraft || ctx.eosIds.has(token) || (threshold > 0 && confidence < threshold)) return i + 1;
@@ -319,10 +364,13 @@ export class SelfSpeculative implements DecodeStrategy {
     const { gpu, model } = ctx;
     const { act, config } = model;
     const rowBytes = 4 * config.hidden;
+    const sparse = plan.path.kind === 'sparse' ? model.sparse : undefined;
     model.embed(step, b.tokens, i, 1);
+    if (sparse) sparse.dense = false; // read when the passes are recorded: only this draft's MLPs skip neurons
     this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadow?.exitLayer ?? null, i);
+    if (sparse) sparse.dense = true;
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
-    if (plan.adapter) plan.adapter.record(step, act.x, 1, plan.start + i);
+    plan.adapter?.record(step, model, 1, plan.start + i);
     model.head(step, 1, 0, plan.adapter?.weights.norm);
     const vocab = config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
@@ -349,11 +397,16 @@ export class SelfSpeculative implements DecodeStrategy {
     const rows = k + 1;
     const vocab = config.vocab;
     const shadowLayer = plan.shadow?.exitLayer ?? null;
-    model.embed(step, b.tokens, k, 1);
-    this.layersCapturing(step, model, b, 1, plan.start + k, 0, plan.exitLayer, shadowLayer, k);
-    step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
-    step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
-    this.layersCapturing(step, model, b, rows, plan.start, plan.exitLayer, config.layers, shadowLayer, 0);
+    const reused = plan.path.reusedLayers;
+    if (reused > 0) {
+      model.embed(step, b.tokens, k, 1);
+      this.layersCapturing(step, model, b, 1, plan.start + k, 0, reused, shadowLayer, k);
+      step.copy(act.x, 0, b.exitStates, k * rowBytes, rowBytes);
+      step.copy(b.exitStates, 0, act.x, 0, rows * rowBytes);
+    } else {
+      model.embed(step, b.tokens, 0, rows); // sparse drafts' states are not the dense model's: every row runs every layer
+    }
+    this.layersCapturing(step, model, b, rows, plan.start, reused, config.layers, shadowLayer, 0);
     model.head(step, rows);
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows, vocab, masks: b.masks, firstMask: 0 });
     if (sampled) {
@@ -369,9 +422,9 @@ export class SelfSpeculative implements DecodeStrategy {
     step.read(b.result, 0, 4 * (rows + 1));
     if (plan.shadow) {
       // the exit layer's states are the exit states; any other layer's were captured on the way
-      step.copy(plan.shadow.exitLayer === plan.exitLayer ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
+      step.copy(plan.shadow.exitLayer === reused ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
       const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
-      shadowAdapter?.record(step, act.x, rows, plan.start);
+      shadowAdapter?.record(step, model, rows, plan.start);
       model.head(step, rows, 0, shadowAdapter?.weights.norm);
       argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
       step.read(b.shadowTokens, 0, 4 * rows);

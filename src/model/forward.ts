@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { gemvShape, linear, normFusable, type LinearArgs } from '../kernels/linear';
+import { linear, normFusable, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -39,12 +39,14 @@ export class Transformer {
     readonly kv: KvCache,
     readonly rows: number,
     readonly mlpBlock: MlpBlock = denseMlp,
+    /** the activation-sparse MLP, when the model was loaded with one (Sirius drafts switch it per pass) */
+    readonly sparse?: SparseControl,
   ) {
     this.act = new Activations(gpu, config, rows);
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
     this.adapters = (weights.adapters ?? []).map((w, i) => {
       const shape = config.selfSpeculative!.adapters[i];
-      return new AdapterBlock(gpu, config, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
+      return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
     });
   }
 
@@ -94,7 +96,7 @@ export class Transformer {
    */
   normedLinears(step: Step, normWeight: GPUBuffer, count: number, projections: Projection[], xOffset = 0): void {
     const { gpu, act, config: c } = this;
-    const shape = gemvShape(gpu);
+    const shape = gpu.tuning.gemv;
     if (projections.every((p) => normFusable(p.w, count, xOffset, shape))) {
       const norm = { weight: normWeight, eps: c.rmsEps, weightOffset: c.normOffset };
       for (const p of projections) linear(gpu, step, { ...p, x: act.x, xOffset, rows: count, norm }, shape);
@@ -181,6 +183,13 @@ function adapterRope(config: ModelConfig, exitLayer: number, headDim: number): R
 export interface BlockOutput {
   y: GPUBuffer;
   accumulate: boolean;
+}
+
+/** An activation-sparse MLP as a strategy sees it: its target fraction of skipped neurons and a switch that makes every pass dense. */
+export interface SparseControl {
+  readonly target: number;
+  /** true: every pass runs the dense MLP (a lossless verify); false: 1-row passes skip neurons */
+  dense: boolean;
 }
 
 /** A linear layer of normedLinears: its weight, output and epilogue (its input is the normed x). */

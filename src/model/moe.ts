@@ -148,7 +148,7 @@ export interface MlpOptions {
  * steps it needs and its stats.
  */
 export class MlpBlocks {
-  private constructor(readonly block: MlpBlock, private readonly sparse?: SparseMlp, private readonly moe?: MoeMlp, private readonly cache?: ExpertCache) {}
+  private constructor(readonly block: MlpBlock, readonly sparse?: SparseMlp, private readonly moe?: MoeMlp, private readonly cache?: ExpertCache) {}
 
   static async create(gpu: Gpu, config: ModelConfig, weights: ModelWeights, rows: number, opts: MlpOptions = {}): Promise<MlpBlocks> {
     const target = opts.sparsity?.mlp ?? 0;

@@ -9,7 +9,7 @@ import { formatBytes } from './weight_plan';
 import { denseFormat, type WeightMatrix } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import type { ModelWeights } from './weights';
-import { denseMlp, type BlockOutput, type MlpBlock, type Transformer } from './forward';
+import { denseMlp, type BlockOutput, type MlpBlock, type SparseControl, type Transformer } from './forward';
 
 /** Generic English text whose activations set the thresholds when the model has a tokenizer. */
 const CALIBRATION_TEXT =
@@ -26,10 +26,11 @@ interface SparseLayer {
  * Activation sparsity for the dense SwiGLU MLPs (CATS): during decode (one token per pass) the gate runs
  * densely, and only neurons with |silu(gate)| above the layer's threshold compute their up row and add
  * their down row. Thresholds are calibrated per layer on a short text so that a `target` fraction of
- * neurons is skipped; passes of several tokens (prefill, verify) stay dense.
+ * neurons is skipped; passes of several tokens (prefill, verify) stay dense, and so does every pass while `dense` is set.
  */
-export class SparseMlp {
+export class SparseMlp implements SparseControl {
   readonly block: MlpBlock;
+  dense = false;
   private readonly live: GPUBuffer; // [2 + 2 * widest intermediate] u32: live count, running total since the reset, (index, act) pairs
   private readonly partial: GPUBuffer; // [chunks of the widest intermediate, hidden] f32 per-chunk sums
   private neuronsSeen = 0;
@@ -87,7 +88,7 @@ export class SparseMlp {
 
   private record(t: Transformer, step: Step, l: number, count: number, out: BlockOutput): void {
     const layer = this.layers[l];
-    if (!layer || count > 1 || this.calibration) {
+    if (!layer || count > 1 || this.dense || this.calibration) {
       denseMlp(t, step, l, count, out);
       if (layer && this.calibration) step.copy(t.act.gate, 0, this.calibration[l], 0, 4 * count * layer.downT.rows);
       return;

@@ -48,3 +48,9 @@ $PY tools/train/export.py --name tiny-moe --work-dir $W/tiny-moe-2
 $PY tools/train/write_cards.py tiny-dense tiny-moe
 node tools/train/check_onnx.mjs tiny-dense
 node tools/train/check_onnx.mjs tiny-moe
+
+# 7. Kangaroo adapters on the frozen shipped models (self-distillation), export next to the models, cards again
+$PY tools/train/adapter.py --name tiny-dense --exits 1,2 --threads 1 --time-budget 1320
+$PY tools/train/adapter.py --name tiny-moe --exits 1,2 --threads 1 --time-budget 1080
+for m in tiny-dense tiny-moe; do $PY tools/train/adapter.py --name $m --export; $PY tools/train/adapter.py --name $m --selftest; done
+$PY tools/train/write_cards.py tiny-dense tiny-moe

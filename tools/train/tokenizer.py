@@ -2,6 +2,8 @@
 
 Usage:
   /usr/bin/python3 tools/train/tokenizer.py   # writes tools/train/work/{corpus_*.txt,tokenizer.json,...}
+  /usr/bin/python3 tools/train/tokenizer.py --reuse public/models/tiny-dense/tokenizer.json
+      # the same corpus and token files with a shipped tokenizer (no BPE training; ids unchanged)
 
 Corpus: Debian `fortunes` + `fortunes-min` (fortune-mod data, BSD licence, see
 /usr/share/doc/fortunes/copyright). Every fortune (text between `%` lines) is one document.
@@ -252,6 +254,7 @@ def tokenizer_config():
 
 
 def main():
+    reuse = sys.argv[sys.argv.index("--reuse") + 1] if "--reuse" in sys.argv else None
     os.makedirs(WORK, exist_ok=True)
     docs = load_documents()
     train, val = split_docs(docs)
@@ -260,7 +263,11 @@ def main():
         json.dump(train, f)
     with open(os.path.join(WORK, "corpus_val.json"), "w") as f:
         json.dump(val, f)
-    vocab, merges = train_bpe(train)
+    if reuse:
+        shipped = BPETokenizer.load(reuse)
+        vocab, merges = shipped.vocab, list(shipped.ranks)
+    else:
+        vocab, merges = train_bpe(train)
     print(f"vocab {len(vocab)} merges {len(merges)}")
     with open(os.path.join(WORK, "tokenizer.json"), "w") as f:
         json.dump(tokenizer_json(vocab, merges), f, ensure_ascii=False)

@@ -149,6 +149,31 @@ def training_lines(tr, dense, L):
     return lines
 
 
+def adapter_lines(ev, L):
+    """The Kangaroo adapters' section: held-out agreement with and without the adapter per exit, cost, recipe."""
+    ad = ev.get("adapters")
+    if not ad:
+        return []
+    s, tr = ad["adapter_shape"], ad["train"]
+    a = tr["args"]
+    lines = ["### Kangaroo adapters (`adapter.safetensors`)", "",
+             f"One attention-only block per exit layer (Kangaroo, arXiv 2404.18911): RMSNorm, attention with its own KV cache "
+             f"({s['num_attention_heads']} query heads, {s['num_key_value_heads']} KV heads, head_dim {s['head_dim']}, the model's RoPE), "
+             f"residual, its own final RMSNorm, then the model's LM head; {ad['adapter_params']:,} parameters (F16) each. Declared in "
+             "`config.json` under `self_speculative`. Trained by self-distillation with the backbone frozen "
+             f"(`tools/train/adapter.py`): loss {1 - a['hard']:g} · KL(full model ‖ draft) + {a['hard']:g} · CE(draft, full model's argmax), "
+             f"{tr['steps']} steps of {a['batch']} × {a['seq']} training tokens ({tr['tokens_seen']:,} tokens, "
+             f"{tr['tokens_seen'] / tr['corpus_train_tokens']:.2f} epochs) in {tr['train_seconds'] / 60:.1f} min on {a['threads']} thread, "
+             f"AdamW peak LR {a['lr']}, warm start from the next layer's attention. Held-out agreement on the whole validation split "
+             f"({ad['val_tokens']:,} positions), adapter weights rounded to F16. Cost = weight bytes a 1-token draft pass reads "
+             "(layers 1..l, the adapter, final norm + LM head) over a full step's.", "",
+             f"| exit layer | draft path | cost (of a step) | cross-entropy | top-1 agreement with layer {L} |", "| --- | --- | --- | --- | --- |"]
+    for l, r in sorted(ad["agreement"].items(), key=lambda kv: int(kv[0])):
+        lines.append(f"| {l} | plain exit | {r['step_fraction_plain']:.3f} | {r['plain_ce']:.3f} | {r['plain_agree']:.3f} |")
+        lines.append(f"| {l} | exit + adapter | {r['step_fraction_adapter']:.3f} | {r['adapter_ce']:.3f} | {r['adapter_agree']:.3f} |")
+    return lines + [""]
+
+
 def main():
     names = sys.argv[1:] or ["tiny-dense", "tiny-moe"]
     ng = json.load(open(os.path.join(HERE, "work", "ngrams_stats.json")))
@@ -202,6 +227,7 @@ def main():
             for l in range(L):
                 lines.append(f"| {l + 1} | {val['ce'][l]:.3f} | {val['ppl'][l]:.1f} | {val['agree'][l]:.3f} |")
             lines += [""]
+        lines += adapter_lines(ev, L)
         if ev.get("routing"):
             lines += ["### Expert load", "", "Fraction of top-2 assignments per expert on the first 5,120 validation tokens:", "",
                       "| layer | " + " | ".join(f"e{e}" for e in range(cfg["num_local_experts"])) + " |",
