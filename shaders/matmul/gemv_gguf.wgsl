@@ -45,7 +45,7 @@ fn accumulate(u: array<Weights8, 4>, v: u32, row_len: u32) {
 
 // Unit u of the 4 outputs' blocks (heads h), given its levels (q), accumulated.
 fn unit4(h: array<Head, 4>, q: array<Weights8, 4>, u: u32, v: u32, row_len: u32) {
-  let g = u / GGML_GROUP_UNITS[GGML];
+  let g = u / ggml_group_units();
   accumulate(array<Weights8, 4>(ggml_apply(q[0], ggml_scale(h[0], g)), ggml_apply(q[1], ggml_scale(h[1], g)),
     ggml_apply(q[2], ggml_scale(h[2], g)), ggml_apply(q[3], ggml_scale(h[3], g))), v + 2u * u, row_len);
 }
@@ -80,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   // outputs past n repeat the last one (computed, not stored)
   let rows = vec4<u32>(n0, min(n0 + 1u, params.n - 1u), min(n0 + 2u, params.n - 1u), min(n0 + 3u, params.n - 1u)) * row_bytes;
   let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
-  let group = GGML_GROUP_UNITS[GGML];
+  let group = ggml_group_units();
   for (var at = 0u; at < row_bytes; at += GGML_BLOCK_BYTES[GGML]) {
     let b = rows + vec4<u32>(at);
     let h = array<Head, 4>(ggml_head(b.x), ggml_head(b.y), ggml_head(b.z), ggml_head(b.w));
