@@ -40,6 +40,7 @@ export async function benchContext(gpu: Gpu, runtime: Runtime): Promise<ContextB
   for (const promptTokens of PROMPT_TOKENS) {
     const runs = [];
     for (let r = 0; r < RUNS; r++) {
+      runtime.resetCache(); // a cold prefill: the prompts share their prefix, which the KV cache would keep
       const { stats } = await runtime.generate({ prompt: promptOf(runtime, promptTokens), maxTokens: DECODE_TOKENS, stopAtEos: false, strategy: { kind: 'greedy' } }, () => undefined);
       runs.push({ prefill: (1000 * stats.prefillTokens) / stats.prefillMs, decode: (1000 * stats.decodeTokens) / stats.decodeMs });
     }

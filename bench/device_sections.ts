@@ -58,6 +58,7 @@ async function speed(runtime: Runtime, prompt: number[], maxTokens: number, runs
   const samples: Speed[] = [];
   let tokens: number[] = [];
   for (let r = 0; r < runs; r++) {
+    runtime.resetCache(); // a cold prefill every run: the runs share their prompt, which the KV cache would keep
     const { stats, tokens: out } = await runtime.generate({ prompt, maxTokens, stopAtEos: false, strategy }, () => undefined);
     tokens = out;
     samples.push({ prefillTokPerS: (1000 * stats.prefillTokens) / stats.prefillMs, decodeTokPerS: (1000 * stats.decodeTokens) / stats.decodeMs, stepMs: stats.decodeMs / stats.decodeTokens });

@@ -9,7 +9,8 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { kernel } from '../src/gpu/kernel';
 import { grid1d } from '../src/kernels/grid';
-import { GEMV_MAX_ROWS, gemvShape, linear, type GemvShape } from '../src/kernels/linear';
+import { linear } from '../src/kernels/linear';
+import { GEMV_MAX_ROWS, type GemvShape } from '../src/gpu/tuning';
 import { GGML_BLOCKS, isGgmlFormat, type MatrixFormat, type WeightFormat, type WeightMatrix } from '../src/kernels/tensor';
 
 export interface GemvResult {
@@ -77,12 +78,12 @@ function benchWeight(gpu: Gpu, format: MatrixFormat, rows: number, cols: number)
 
 export async function benchKernels(
   gpu: Gpu,
-  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gemvShape(gpu) as GemvShape, formats = FORMATS } = {},
+  { iterations = 50, runs = 3, shapes = [[2048, 2048], [4096, 1024]] as [number, number][], copyBytes = 16 << 20, gemv: shape = gpu.tuning.gemv, formats = FORMATS } = {},
 ): Promise<KernelBench> {
   const arena = new ParamArena(gpu);
   const words = copyBytes / 16;
   const src = storageBuffer(gpu, 'copy-src', copyBytes), dst = storageBuffer(gpu, 'copy-dst', copyBytes);
-  const copyKernel = kernel(gpu, { shader: 'misc/copy', buffers: { src: 'read', dst: 'rw' }, params: { n: 'u32' }, overrides: { WG: COPY_WG } });
+  const copyKernel = kernel(gpu, { shader: 'misc/copy', overrides: { WG: COPY_WG } });
   const copyMs = await timeDispatches(gpu, arena, iterations, runs, (step) =>
     step.dispatch(copyKernel, [src, dst], { n: words }, grid1d(gpu, Math.ceil(words / COPY_WG))));
   const copyGbps = (2 * copyBytes) / copyMs / 1e6;

@@ -23,8 +23,9 @@ async function median<T>(runs: number, f: () => Promise<T>, key: (t: T) => numbe
 
 const tokPerS = (tokens: number, ms: number) => (1000 * tokens) / ms;
 
-/** Ours through the public API: the engine runs in its module Worker, as on any page. */
+/** Ours through the public API: the engine runs in its module Worker, as on any page; a cold prefill each time. */
 async function runOurs(engine: Engine, request: GenerateRequest): Promise<GenerateResult> {
+  await engine.resetCache();
   return engine.complete({ stopAtEos: false, ...request });
 }
 

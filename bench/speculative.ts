@@ -188,7 +188,7 @@ async function benchAdapters(gpu: Gpu, runtime: Runtime, prompt: number[], { dra
     const draftMs = await passMs(gpu, arena, (step) => {
       model.embed(step, model.act.tokens, 0, 1);
       model.layers(step, 1, start, 0, exitLayer);
-      adapter.record(step, model.act.x, 1, start);
+      adapter.record(step, model, 1, start);
       model.head(step, 1, 0, adapter.weights.norm);
       pickTokens(gpu, runtime, step, 1);
     });

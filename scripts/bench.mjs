@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF and dispatch benchmarks in Node (Dawn), then the browser
+// `npm run bench`: kernel, MoE, self-speculative, context-length, GGUF, dispatch and onnxruntime-web wasm benchmarks in Node (Dawn), then the browser
 // page bench/index.html in Chromium (ours vs onnxruntime-web, strategies vs greedy). Writes
 // bench/results/latest.{json,md}.
 import { execFileSync } from 'node:child_process';
@@ -47,6 +47,7 @@ const NODE_BENCHES = [
   ['gguf', 'bench/gguf.ts', 'bench/results/gguf.json'],
   ['chat', 'bench/chat.ts', 'bench/results/chat.json'],
   ['dispatch', 'bench/dispatch.ts', 'bench/results/dispatch.json'],
+  ['ort', 'bench/ort.ts', 'bench/results/ort.json'],
 ];
 
 if (process.argv.includes('--summarize')) {
@@ -118,6 +119,9 @@ results.ratios = {
   constrained_vs_unconstrained_decode: results.node.chat?.constrainedRatio,
   // Node, bench/dispatch.ts: the greedy decode step as kernelProfile() counts it
   ...results.node.dispatch?.ratios,
+  // Node, bench/ort.ts: ours and the onnxruntime-web wasm EP back to back, median of the repeats
+  node_decode_vs_ort_wasm: results.node.ort?.ranges.decode_vs_ort_wasm.median,
+  node_prefill_vs_ort_wasm: results.node.ort?.ranges.prefill_vs_ort_wasm.median,
 };
 writeFileSync('bench/results/latest.json', JSON.stringify(results, null, 2) + '\n');
 
@@ -192,6 +196,11 @@ const md = [
     `| greedy decode step (Node, bench/dispatch.ts), prompt tokens | dispatches | per layer | encode+submit ms | step ms |`,
     '|---|---|---|---|---|',
     ...results.node.dispatch.points.map((p) => `| ${p.promptTokens} | ${p.decodeStep.dispatches} | ${p.decodeStep.perLayer} | ${fmt(p.decodeStep.encodeMs)} | ${fmt(p.stepMs)} |`),
+    '',
+  ] : []),
+  ...(results.node.ort ? [
+    `Node, bench/ort.ts (tiny-dense, ${results.node.ort.promptTokens}-token prompt, ${results.node.ort.decodeTokens} tokens, ours and the wasm EP back to back in each of ${results.node.ort.repeats.length} repeats): ` +
+      ['decode', 'prefill'].map((k) => { const r = results.node.ort.ranges[`${k}_vs_ort_wasm`]; return `${k}_vs_ort_wasm ${fmt(r.median)} (${fmt(r.min)}-${fmt(r.max)})`; }).join(', ') + '.',
     '',
   ] : []),
   '| MoE decode (Node, bench/moe.ts) | tok/s |',

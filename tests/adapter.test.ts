@@ -6,7 +6,9 @@ import { relativeError } from './helpers/reference';
 import { modelWithAdapter, randomAdapterTensors, storedTensor, type AdapterSpec } from './helpers/adapter_models';
 import { safetensorsBytes } from './helpers/safetensors_writer';
 import { directorySource } from '../src/node/source';
-import { memorySource } from '../src/model/source';
+import { memorySource, urlSource } from '../src/model/source';
+import { startStaticServer } from './helpers/static_server';
+import { rmSync } from 'node:fs';
 import { Runtime } from '../src/runtime/runtime';
 import { estimateMemory } from '../src/runtime/load';
 import { parseConfig } from '../src/model/config';
@@ -24,9 +26,9 @@ const tiedConfig = () => JSON.parse(readFileSync(`${TIED}/config.json`, 'utf8'))
 const SPEC: AdapterSpec = { exit_layer: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32 };
 
 /** llama-tied with the fixture's random adapter (tools/train/make_adapter_fixture.py). */
-function fixtureModel(): string {
+function fixtureModel(name = 'llama-tied-fixture'): string {
   const adapter = readFileSync(`${ADAPTER_FIXTURE}/adapter.safetensors`);
-  return modelWithAdapter(TIED, 'llama-tied-fixture', [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
+  return modelWithAdapter(TIED, name, [SPEC], {}, { 'adapter.safetensors': adapter, 'config.json': readFileSync(`${ADAPTER_FIXTURE}/config.json`, 'utf8') });
 }
 
 /**
@@ -103,6 +105,21 @@ describe('Kangaroo adapter checkpoints', () => {
     expect(runtime.model.adapters).toHaveLength(1);
     runtime.dispose();
   });
+
+  it('fetch the adapter file like the other files from a URL, and name it when the server lacks it', async () => {
+    const dir = fixtureModel('llama-tied-url');
+    const server = await startStaticServer('.cache/adapter-models');
+    try {
+      const runtime = await Runtime.load(await testGpu(), urlSource(`${server.url}/llama-tied-url/`), { contextLength: 64 });
+      expect(runtime.info.draftAdapters).toEqual([1]);
+      expect(server.requests.some((r) => r.method === 'GET' && r.path.endsWith('/adapter.safetensors'))).toBe(true);
+      runtime.dispose();
+      rmSync(`${dir}/adapter.safetensors`);
+      await expect(Runtime.load(await testGpu(), urlSource(`${server.url}/llama-tied-url/`))).rejects.toMatchObject({ details: { field: 'self_speculative.adapter_file' } });
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('DEL with Kangaroo adapters', () => {
@@ -156,7 +173,7 @@ describe('Kangaroo adapter drafts', () => {
       const step = new Step(gpu, arena);
       model.embed(step, model.act.ids, first, count);
       model.layers(step, count, first, 0, 1);
-      adapter.record(step, model.act.x, count, first);
+      adapter.record(step, model, count, first);
       model.head(step, count, 0, adapter.weights.norm);
       step.read(model.act.logits, 0, 4 * count * vocab);
       return new Float32Array((await step.submit())[0]);
@@ -164,8 +181,8 @@ describe('Kangaroo adapter drafts', () => {
     const whole = await draft(0, ids.length);
     const byToken = new Float32Array(ids.length * vocab);
     for (let i = 0; i < ids.length; i++) byToken.set(await draft(i, 1), i * vocab);
+    console.log(`adapter draft logits: relative error ${[whole, byToken].map((l) => relativeError(l, fx.draft_logits).toExponential(2)).join(' (one pass), ')} (token by token)`);
     for (const logits of [whole, byToken]) {
-      console.log(`adapter draft logits: relative error ${relativeError(logits, fx.draft_logits).toExponential(2)}`);
       expect(relativeError(logits, fx.draft_logits)).toBeLessThanOrEqual(LOGIT_TOLERANCE);
       expect(argmaxRows(logits, vocab)).toEqual(argmaxRows(fx.draft_logits, vocab));
     }
@@ -211,7 +228,7 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
     runtime.dispose();
   });
 
-  it('on tiny-dense with an adapter: greedy equals the reference greedy tokens, pinned and under DEL', async () => {
+  it('on tiny-dense with an adapter: greedy equals the reference greedy tokens, pinned and under DEL, and constrained greedy', async () => {
     const fx = readFixture('tests/fixtures/tiny-dense.safetensors');
     const expected = Array.from(fx.greedy_tokens).slice(0, 40);
     const { dir, exits } = tinyDenseWithAdapter();
@@ -221,6 +238,11 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
       expect(result.tokens, JSON.stringify(strategy)).toEqual(expected);
       if (strategy.kind === 'self-speculative' && strategy.exitLayer !== 'auto') expect(rounds.some((r) => r.adapter)).toBe(true);
     }
+    // constrained: adapter drafts are masked like plain ones, so the output is constrained greedy's
+    const constrained = (strategy: Strategy) => runtime.generate({ prompt: 'JSON:', maxTokens: 24, strategy, responseFormat: { type: 'json_object' } }, () => undefined);
+    const speculated = await constrained({ kind: 'self-speculative', exitLayer: exits[0], draftLength: 3, draftSource: 'adapter' });
+    expect(speculated.tokens).toEqual((await constrained({ kind: 'greedy' })).tokens);
+    expect(speculated.stats.acceptanceByAdapter![exits[0]].drafted).toBeGreaterThan(0);
     runtime.dispose();
   });
 

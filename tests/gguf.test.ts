@@ -58,6 +58,23 @@ describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistr
 });
 
 describe('GGUF files', () => {
+  it('load Mixtral experts stored one tensor each (blk.L.ffn_gate.E.weight, older files), the same as stacked', async () => {
+    const { metadata, tensors } = hfToGguf(`${FIXTURES}/mixtral-rand`, 'F16');
+    const perExpert = tensors.flatMap((t) => {
+      const m = /^blk\.(\d+)\.(ffn_\w+)_exps\.weight$/.exec(t.name);
+      if (!m) return [t];
+      const [cols, rows, experts] = t.dims;
+      const bytes = t.data.byteLength / experts;
+      return Array.from({ length: experts }, (_, e) => ({ ...t, name: `blk.${m[1]}.${m[2]}.${e}.weight`, dims: [cols, rows], data: t.data.subarray(e * bytes, (e + 1) * bytes) }));
+    });
+    expect(perExpert.length).toBeGreaterThan(tensors.length);
+    writeFileSync(`${GGUF_DIR}/mixtral-per-expert.gguf`, ggufBytes(metadata, perExpert));
+    const [split, stacked] = [await load(gguf('mixtral-per-expert.gguf')), await load(gguf(ggufFile(`${FIXTURES}/mixtral-rand`, 'F16')))];
+    expect(Array.from(await split.logits(IDS))).toEqual(Array.from(await stacked.logits(IDS)));
+    split.dispose();
+    stacked.dispose();
+  });
+
   it('take Llama 3.1 rope scaling from the rope_freqs tensor (one divisor per frequency), as its folder computes it', async () => {
     // llama-gqa3 with llama3 scaling that leaves, smooths and divides its 8 frequencies
     const dir = `${GGUF_DIR}/llama3-rope`;
@@ -131,6 +148,7 @@ describe('GGUF files', () => {
     await expect(open(bytes.subarray(0, 4000))).rejects.toBeInstanceOf(ModelFormatError);
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
+    await expect(open(gemma)).rejects.toThrow(/GGUF architecture "gemma" is not supported \(llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma2, gemma3, phi3\)/);
     // quantized routed experts: the expert kernels do not read GGUF blocks
     const moe = await load(gguf(ggufFile(`${FIXTURES}/qwen3moe-rand`, 'Q8_0'))).catch((e: unknown) => e);
     expect(moe).toBeInstanceOf(UnsupportedModelError);

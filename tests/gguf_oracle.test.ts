@@ -27,9 +27,8 @@ const PROMPT = '"Ah," said the old man. "Whatever you do,';
 const ID_PROMPT = [5, 17, 200, 42, 99, 7];
 /**
  * One random fixture per GGUF architecture llama.cpp runs (Gemma files leave the score scale to llama.cpp's rule).
- * Not here: qwen2moe (llama.cpp needs a router in every layer; the fixture has a dense layer): PyTorch parity only.
  */
-const ARCHITECTURES = ['qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen3moe-rand'];
+const ARCHITECTURES = ['qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'];
 /** Gemma: llama.cpp's CPU GELU reads a table at the f16-rounded input, so its probabilities move by up to ~2e-4 */
 const GELU_TABLE_PROBABILITY = 5e-4;
 const TOKENS = 48;

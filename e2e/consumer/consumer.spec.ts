@@ -181,6 +181,7 @@ test.describe('the installed package', () => {
   });
 
   test('the minified build under hostile files, servers, settings and lifecycle races', async ({ page }) => {
+    test.setTimeout(480_000); // ~2 min on an idle 2-core machine; more than twice that under heavy load
     const server = await startStaticServer(path.join(state().app, 'dist'));
     try {
       await page.goto(`${server.url}/`);

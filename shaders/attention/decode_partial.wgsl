@@ -11,24 +11,16 @@
 // DIRECT: every row has a single tile (a context of at most TILE keys), so the kernel writes the row's output
 // o / l itself, the bits decode_reduce.wgsl gives a single-tile row, and no second pass runs.
 #include "common/attention_window.wgsl"
-#include "common/softcap.wgsl"
+#include "common/attention_score.wgsl"
+#include "common/attention_io.wgsl"
 
 struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, window: u32, firstTile: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
-@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
+// bindings 0-3 (params, q, kCache, vCache): common/attention_io.wgsl
 @group(0) @binding(4) var<storage, read_write> partO: array<vec4<f32>>;   // [tokens, heads, tiles, HEAD_DIM / 4], tile firstTile + j at j; DIRECT: the output [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
-override TILE: u32 = 64; // keys per tile
-override HEAD_DIM: u32;  // a multiple of 4
-override SCALE: f32;
-override SOFTCAP: f32 = 0.0; // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
-override LANES: u32 = HEAD_DIM / 4u; // invocations per workgroup, one per vec4 of the head
+override TILE: u32 = 64;       // keys per tile; LANES invocations per workgroup, one per vec4 of the head
 override DIRECT: bool = false;       // one tile per row (tiles = 1): write the normalised output, no partials
-
-const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
 
 var<workgroup> scores: array<f32, TILE>;
 
@@ -39,10 +31,10 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
   let t = wg.z;
   let tiles = nwg.x;
   let pos = params.startPos + t;
-  let first = (params.firstTile + wg.x) * TILE;
-  let start = max(first, window_start(pos, params.window));
-  if (first > pos || start >= first + TILE) { return; } // tile in this row's future or before its window (uniform per workgroup)
-  let keys = min(first + TILE, pos + 1u) - start;
+  let range = tile_keys(pos, params.window, (params.firstTile + wg.x) * TILE, TILE);
+  if (range.keys == 0u) { return; } // tile in this row's future or before its window (uniform per workgroup)
+  let start = range.start;
+  let keys = range.keys;
   let headBase = (h / params.kvGroup) * params.maxSeq; // slot 0 of this head's cache
   let startSlot = cache_slot(start, params.maxSeq);     // key `start`; keys < maxSeq, so slot_after wraps at most once
   let qBase = (t * params.heads + h) * LANES;
@@ -52,7 +44,7 @@ fn main(@builtin(local_invocation_id) lidv: vec3<u32>, @builtin(workgroup_id) wg
     let kBase = (headBase + slot_after(startSlot, k, params.maxSeq)) * LANES;
     var dot = vec4(0.0);
     for (var c = 0u; c < LANES; c++) { dot += q[qBase + c] * kCache[kBase + c]; }
-    scores[k] = softcap((dot.x + dot.y + dot.z + dot.w) * SCALE, SOFTCAP);
+    scores[k] = attention_score(dot);
   }
   workgroupBarrier();
 

@@ -9,21 +9,15 @@
 // DIRECT: every row has a single tile (a context of at most TILE keys), so the kernel writes the row's output
 // o / l itself, the bits decode_reduce.wgsl gives a single-tile row, and no second pass runs.
 #include "common/attention_window.wgsl"
+#include "common/attention_io.wgsl"
 
 struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32, window: u32, firstTile: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;             // [tokens, heads, HEAD_DIM / 4]
-@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;        // [kvHeads, maxSeq, HEAD_DIM / 4]
+// bindings 0-3 (params, q, kCache, vCache): common/attention_io.wgsl
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs, tile firstTile + j at j; DIRECT: [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
 
 override WG: u32 = 4;                // (head, tile) pairs per workgroup
 override TILE: u32 = 64;             // keys per tile
-override HEAD_DIM: u32;              // a multiple of 4, at most 128
-override SCALE: f32;
-override SOFTCAP: f32 = 0.0;         // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
-override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 override DIRECT: bool = false;       // one tile per row (tiles = 1): write the normalised output, no partials
 
 #include "common/head_registers.wgsl"
@@ -35,14 +29,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x % params.tiles;
   let t = gid.y;
   let pos = params.startPos + t;
-  let first = (params.firstTile + j) * TILE;
-  let start = max(first, window_start(pos, params.window));
-  if (first > pos || start >= first + TILE) { return; } // a tile in this row's future or before its window
-  let keys = min(first + TILE, pos + 1u) - start;
+  let range = tile_keys(pos, params.window, (params.firstTile + j) * TILE, TILE);
+  if (range.keys == 0u) { return; } // a tile in this row's future or before its window
   let headBase = (h / params.kvGroup) * params.maxSeq;
   start_row((t * params.heads + h) * LANES);
-  var slot = cache_slot(start, params.maxSeq);
-  for (var k = 0u; k < keys; k++) {
+  var slot = cache_slot(range.start, params.maxSeq);
+  for (var k = 0u; k < range.keys; k++) {
     fold_key((headBase + slot) * LANES);
     slot = slot_after(slot, 1u, params.maxSeq);
   }

@@ -6,6 +6,16 @@ fn window_start(pos: u32, window: u32) -> u32 {
   return 0u;
 }
 
+// The keys a row at pos sees in the tile of `tile` keys starting at key `first`: keys start..start + keys − 1;
+// none (keys 0) when the tile lies in the row's future or wholly before its window.
+struct TileKeys { start: u32, keys: u32 }
+
+fn tile_keys(pos: u32, window: u32, first: u32, tile: u32) -> TileKeys {
+  let start = max(first, window_start(pos, window));
+  if (first > pos || start >= first + tile) { return TileKeys(start, 0u); }
+  return TileKeys(start, min(first + tile, pos + 1u) - start);
+}
+
 // Where position pos lives in a cache of `slots` positions per kv head: slot pos in a full cache (every position
 // below slots), slot pos mod slots in a ring (a sliding-window layer's cache holding the last `slots` positions).
 fn cache_slot(pos: u32, slots: u32) -> u32 {

@@ -2,19 +2,13 @@
 // absolute position startPos + t attends keys window_start(startPos + t)..startPos + t (all earlier keys when
 // window is 0); head h reads kv head h / kvGroup.
 #include "common/attention_window.wgsl"
+#include "common/attention_io.wgsl"
 
 struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32, window: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;           // [tokens, heads, HEAD_DIM / 4]
-@group(0) @binding(2) var<storage, read> kCache: array<vec4<f32>>;      // [kvHeads, maxSeq, HEAD_DIM / 4]
-@group(0) @binding(3) var<storage, read> vCache: array<vec4<f32>>;      // [kvHeads, maxSeq, HEAD_DIM / 4]
+// bindings 0-3 (params, q, kCache, vCache): common/attention_io.wgsl
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;   // [tokens, heads, HEAD_DIM / 4]
 
 override WG: u32 = 16;               // query rows per workgroup
-override HEAD_DIM: u32;              // a multiple of 4
-override SCALE: f32;
-override SOFTCAP: f32 = 0.0;     // scores soft-capped at ±SOFTCAP (Gemma 2); 0 = none
-override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
 
 // What the invocation of query row gid.x and head gid.y reads (vec4 indices): its q and output row, its kv
 // head's cache (slot 0), and its keys keyStart..keyEnd − 1, the first in cache slot slotStart (the next ones

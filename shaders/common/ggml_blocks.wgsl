@@ -1,21 +1,27 @@
-// GGUF block formats decoded in registers (layouts: src/kernels/tensor.ts, ggml-common.h), 8 weights (a unit) at a
-// time. The including shader defines GGML (0 q8_0, 1 q4_k, 2 q6_k, 3 q4_0, 4 q5_0, 5 q4_1, 6 q5_1, 7 q5_k, 8 q2_k,
-// 9 q3_k, 10 iq4_nl) and wword(i) -> u32, word i of the weight buffer (rows back to back in ggml's byte layout).
+// GGUF block formats decoded in registers (layouts: src/gpu/formats.ts, ggml-common.h), 8 weights (a unit) at a
+// time. The including shader defines GGML (a GGML_* code of common/formats) and wword(i) -> u32, word i of the
+// weight buffer (rows back to back in ggml's byte layout).
 // Blocks start at even bytes; those of q4_1, q5_1 and the 144/176/84-byte K-quants at multiples of 4.
 // A block is read in three steps so that nothing is loaded twice: its head (block scales, packed sub-block scales or
-// fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group
-// (ggml_scale), and per unit its levels q (ggml_levels); weight = a * (q + b) + c, exact as ggml's dequantization
-// (a is a product of at most 19 bits, q + b a small integer). Bytes are unpacked with masks and exact power-of-two
+// fifth bits: ggml_head), per group of units sharing a scale the affine map (a, b, c) of that group (ggml_scale), and
+// the levels q of the units, in sets that read the same bytes where the layout has them (ggml_shared) or one by one
+// (ggml_levels); weight = a * (q + b) + c, exact as ggml's dequantization (a is a product of at most 19 bits, q + b a
+// small integer). Bytes are unpacked with masks and exact power-of-two
 // multiplies rather than vector shifts, which CPU adapters run lane by lane.
+
+#include "common/formats.wgsl"
 
 struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 // The block scale(s) (x: d; y: dmin or m) and up to 16 bytes of packed sub-block scales or fifth bits.
 struct Head { d: vec2<f32>, s: vec4<u32> }
 
-const GGML_BLOCK_WEIGHTS = array<u32, 11>(32u, 256u, 256u, 32u, 32u, 32u, 32u, 256u, 256u, 256u, 32u);
-const GGML_BLOCK_BYTES = array<u32, 11>(34u, 144u, 210u, 18u, 22u, 20u, 24u, 176u, 84u, 110u, 18u);
 // Units sharing one (a, b, c): a block of 32, a K-quant sub-block of 32 (q4_k, q5_k) or 16 (q6_k, q2_k, q3_k).
-const GGML_GROUP_UNITS = array<u32, 11>(4u, 4u, 2u, 4u, 4u, 4u, 4u, 4u, 2u, 2u, 4u);
+fn ggml_group_units() -> u32 {
+  switch GGML {
+    case GGML_Q6_K, GGML_Q2_K, GGML_Q3_K: { return 2u; }
+    default: { return 4u; }
+  }
+}
 // IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69,
 // 89, 113) as round(p(i)): p is the minimax quartic through them, within 0.433 of each (checked in f32 by the kernel
 // tests), cheaper on CPU adapters than indexing a table per lane.
@@ -66,14 +72,14 @@ fn nibbles8(p: vec2<u32>, high: bool) -> Weights8 {
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bit `bit` of each of 8 bytes, times 2^lift.
+// Bit `bit` of each of 8 bytes, times lift.
 fn bits8(p: vec2<u32>, bit: u32, lift: f32) -> Weights8 {
   let mask = 0x01010101u << bit;
   let scale = lift * inv_pow2(bit);
   return Weights8(fields4(p.x, mask, scale), fields4(p.y, mask, scale));
 }
 
-// Bits 2r, 2r+1 of each of 8 bytes, times 2^lift.
+// Bits 2r, 2r+1 of each of 8 bytes, times lift.
 fn crumbs8(p: vec2<u32>, r: u32, lift: f32) -> Weights8 {
   let mask = 0x03030303u << (2u * r);
   let scale = lift * inv_pow2(2u * r);
@@ -94,13 +100,13 @@ fn add8(a: Weights8, b: Weights8) -> Weights8 { return Weights8(a.lo + b.lo, a.h
 fn ggml_head(at: u32) -> Head {
   let i = at >> 2u;
   switch GGML {
-    case 1u, 7u: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), wword(i + 2u), wword(i + 3u), 0u)); } // q4_k, q5_k
-    case 2u: { return Head(vec2<f32>(half_at(at + 208u), 0.0), vec4<u32>(pair_at(at + 192u), pair_at(at + 200u))); } // q6_k
-    case 4u: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(word_at(at + 2u), 0u, 0u, 0u)); } // q5_0
-    case 5u: { return Head(unpack2x16float(wword(i)), vec4<u32>(0u)); } // q4_1
-    case 6u: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), 0u, 0u, 0u)); } // q5_1
-    case 8u: { return Head(unpack2x16float(wword(i + 20u)), vec4<u32>(wword(i), wword(i + 1u), wword(i + 2u), wword(i + 3u))); } // q2_k
-    case 9u: { return Head(vec2<f32>(half_at(at + 108u), 0.0), vec4<u32>(word_at(at + 96u), word_at(at + 100u), word_at(at + 104u), 0u)); } // q3_k
+    case GGML_Q4_K, GGML_Q5_K: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), wword(i + 2u), wword(i + 3u), 0u)); } // q4_k, q5_k
+    case GGML_Q6_K: { return Head(vec2<f32>(half_at(at + 208u), 0.0), vec4<u32>(pair_at(at + 192u), pair_at(at + 200u))); } // q6_k
+    case GGML_Q5_0: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(word_at(at + 2u), 0u, 0u, 0u)); } // q5_0
+    case GGML_Q4_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(0u)); } // q4_1
+    case GGML_Q5_1: { return Head(unpack2x16float(wword(i)), vec4<u32>(wword(i + 1u), 0u, 0u, 0u)); } // q5_1
+    case GGML_Q2_K: { return Head(unpack2x16float(wword(i + 20u)), vec4<u32>(wword(i), wword(i + 1u), wword(i + 2u), wword(i + 3u))); } // q2_k
+    case GGML_Q3_K: { return Head(vec2<f32>(half_at(at + 108u), 0.0), vec4<u32>(word_at(at + 96u), word_at(at + 100u), word_at(at + 104u), 0u)); } // q3_k
     default: { return Head(vec2<f32>(half_at(at), 0.0), vec4<u32>(0u)); } // q8_0, q4_0, iq4_nl: f16 d first
   }
 }
@@ -108,7 +114,7 @@ fn ggml_head(at: u32) -> Head {
 // (a, b, c) of unit group g: weight = a * (q + b) + c.
 fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
   switch GGML {
-    case 1u, 7u: { // q4_k, q5_k: 6-bit scale and min of sub-block g (ggml's get_scale_min_k4)
+    case GGML_Q4_K, GGML_Q5_K: { // q4_k, q5_k: 6-bit scale and min of sub-block g (ggml's get_scale_min_k4)
       var sc: u32;
       var mn: u32;
       if (g < 4u) {
@@ -121,15 +127,15 @@ fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
       }
       return vec3<f32>(h.d.x * f32(sc), 0.0, -h.d.y * f32(mn));
     }
-    case 2u: { return vec3<f32>(h.d.x * f32(bitcast<i32>(head_byte(h.s, g) << 24u) >> 24u), -32.0, 0.0); } // q6_k: int8 scales
-    case 3u: { return vec3<f32>(h.d.x, -8.0, 0.0); } // q4_0
-    case 4u: { return vec3<f32>(h.d.x, -16.0, 0.0); } // q5_0
-    case 5u, 6u: { return vec3<f32>(h.d.x, 0.0, h.d.y); } // q4_1, q5_1: weight = d * q + m
-    case 8u: { // q2_k: scale in the low, min in the high nibble
+    case GGML_Q6_K: { return vec3<f32>(h.d.x * f32(bitcast<i32>(head_byte(h.s, g) << 24u) >> 24u), -32.0, 0.0); } // q6_k: int8 scales
+    case GGML_Q4_0: { return vec3<f32>(h.d.x, -8.0, 0.0); } // q4_0
+    case GGML_Q5_0: { return vec3<f32>(h.d.x, -16.0, 0.0); } // q5_0
+    case GGML_Q4_1, GGML_Q5_1: { return vec3<f32>(h.d.x, 0.0, h.d.y); } // q4_1, q5_1: weight = d * q + m
+    case GGML_Q2_K: { // q2_k: scale in the low, min in the high nibble
       let b = head_byte(h.s, g);
       return vec3<f32>(h.d.x * f32(b & 15u), 0.0, -h.d.y * f32(b >> 4u));
     }
-    case 9u: { // q3_k: 6-bit scales + 32, low 4 bits in byte g (g < 8) or the high nibble of byte g - 8, high 2 in byte 8 + g % 4
+    case GGML_Q3_K: { // q3_k: 6-bit scales + 32, low 4 bits in byte g (g < 8) or the high nibble of byte g - 8, high 2 in byte 8 + g % 4
       let low = (head_byte(h.s, g & 7u) >> (4u * (g >> 3u))) & 15u;
       let high = (head_byte(h.s, 8u + (g & 3u)) >> (2u * (g >> 2u))) & 3u;
       return vec3<f32>(h.d.x * (f32(low | (high << 4u)) - 32.0), -4.0, 0.0);
@@ -138,49 +144,25 @@ fn ggml_scale(h: Head, g: u32) -> vec3<f32> {
   }
 }
 
-// The levels q of unit u (weights 8u..8u+7) of the block at byte `at`.
+// The levels q of unit u (weights 8u..8u+7) of the block at byte `at`, for one-off reads (the gemv reads shared sets).
 fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
+  if (ggml_share() == 4u) { return ggml_quarters(at, u >> 4u, 8u * (u & 3u))[(u >> 2u) & 3u]; }
+  if (ggml_share() == 2u) { return ggml_shared(h, at, u & 1u)[u >> 1u]; }
   switch GGML {
-    case 0u: { // q8_0: int8 q[32] after d
+    case GGML_Q8_0: { // q8_0: int8 q[32] after d
       let p = pair_at(at + 2u + 8u * u) ^ vec2<u32>(0x80808080u); // byte b -> b + 128
       return Weights8(fields4(p.x, 0xffffffffu, 1.0) - 128.0, fields4(p.y, 0xffffffffu, 1.0) - 128.0);
     }
-    case 1u: { // q4_k: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high nibbles
+    case GGML_Q4_K: { // q4_k: bytes 32c..32c+31 hold sub-block 2c in their low and 2c+1 in their high nibbles
       let j = u >> 2u;
       let i = (at + 16u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
       return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u);
     }
-    case 7u: { // q5_k: nibbles as q4_k after qh[32]; bit j of qh[l] is sub-block j's fifth bit of its weight l
+    default: { // q5_k: nibbles as q4_k after qh[32]; bit j of qh[l] is sub-block j's fifth bit of its weight l
       let j = u >> 2u;
       let i = (at + 48u + 32u * (j >> 1u) + 8u * (u & 3u)) >> 2u;
       let k = (at + 16u + 8u * (u & 3u)) >> 2u;
       return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), (j & 1u) == 1u), bits8(vec2<u32>(wword(k), wword(k + 1u)), j, 16.0));
-    }
-    case 2u: { // q6_k
-      let r = (u >> 2u) & 3u;
-      return q6_k_quarter(pair_at(at + 64u * (u >> 4u) + 32u * (r & 1u) + 8u * (u & 3u)), pair_at(at + 128u + 32u * (u >> 4u) + 8u * (u & 3u)), r);
-    }
-    case 3u: { return nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u); } // q4_0: weights i and 16 + i in byte i
-    case 4u: { return add8(nibbles8(pair_at(at + 6u + 8u * (u & 1u)), u >= 2u), fifth8(h.s.x >> (8u * u))); } // q5_0
-    case 5u: { // q4_1
-      let i = (at >> 2u) + 1u + 2u * (u & 1u);
-      return nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u);
-    }
-    case 6u: { // q5_1
-      let i = (at >> 2u) + 2u + 2u * (u & 1u);
-      return add8(nibbles8(vec2<u32>(wword(i), wword(i + 1u)), u >= 2u), fifth8(h.s.x >> (8u * u)));
-    }
-    case 8u: { // q2_k: byte 32h + l of qs holds weights 128h + 32r + l in bits 2r
-      let i = (at + 16u + 32u * (u >> 4u) + 8u * (u & 3u)) >> 2u;
-      return crumbs8(vec2<u32>(wword(i), wword(i + 1u)), (u >> 2u) & 3u, 1.0);
-    }
-    case 9u: { // q3_k: low 2 bits as q2_k (qs after hmask[32]), third bit: bit s of hmask[l] for weight 32s + l
-      let low = crumbs8(pair_at(at + 32u + 32u * (u >> 4u) + 8u * (u & 3u)), (u >> 2u) & 3u, 1.0);
-      return add8(low, bits8(pair_at(at + 8u * (u & 3u)), u >> 2u, 4.0));
-    }
-    default: { // iq4_nl: q4_0's nibbles index the non-linear levels
-      let n = nibbles8(pair_at(at + 2u + 8u * (u & 1u)), u >= 2u);
-      return Weights8(iq4_nl_levels(n.lo), iq4_nl_levels(n.hi));
     }
   }
 }
@@ -190,24 +172,63 @@ fn ggml_levels(h: Head, at: u32, u: u32) -> Weights8 {
 // bytes of its unit (ql) and the 8 qh bytes (qh).
 fn q6_k_quarter(ql: vec2<u32>, qh: vec2<u32>, r: u32) -> Weights8 { return add8(nibbles8(ql, r >= 2u), crumbs8(qh, r, 16.0)); }
 
-// K-quants whose 256 weights are two halves of four quarters of 32 (q6_k, q2_k, q3_k): the units 16 half + 4r + l0 / 8
-// (r = 0..3) of the block at `at` read the same bytes, so the four are decoded from one load of each.
-fn ggml_has_quarters() -> bool { return GGML == 2u || GGML == 8u || GGML == 9u; }
+// Units decoded together because they read the same bytes (the gemv's order): 4 for the K-quants whose 256 weights are
+// two halves of four quarters of 32 (q6_k, q2_k, q3_k: units 16 half + l0 / 8 + 4r, r = 0..3, from one load of each
+// kind of byte), 2 for the blocks of 32 whose byte i holds weights i and 16 + i (units t and t + 2), 1 otherwise.
+fn ggml_share() -> u32 {
+  switch GGML {
+    case GGML_Q6_K, GGML_Q2_K, GGML_Q3_K: { return 4u; }
+    case GGML_Q4_0, GGML_Q5_0, GGML_Q4_1, GGML_Q5_1, GGML_IQ4_NL: { return 2u; }
+    default: { return 1u; }
+  }
+}
+
+// Unit i of shared set t.
+fn ggml_shared_unit(t: u32, i: u32) -> u32 {
+  if (ggml_share() == 4u) { return 16u * (t >> 2u) + (t & 3u) + 4u * i; }
+  return t + 2u * i;
+}
+
+// The levels of the units of shared set t of the block at `at` (ggml_share() of them).
+fn ggml_shared(h: Head, at: u32, t: u32) -> array<Weights8, 4> {
+  if (ggml_share() == 4u) { return ggml_quarters(at, t >> 2u, 8u * (t & 3u)); }
+  let none = Weights8(vec4<f32>(0.0), vec4<f32>(0.0));
+  switch GGML {
+    case GGML_Q5_0, GGML_Q5_1: { // q5_0, q5_1: the nibbles after qh, fifth bits from the head
+      let p = pair_at(at + select(8u, 6u, GGML == GGML_Q5_0) + 8u * t);
+      return array<Weights8, 4>(add8(nibbles8(p, false), fifth8(h.s.x >> (8u * t))), add8(nibbles8(p, true), fifth8(h.s.x >> (8u * t + 16u))), none, none);
+    }
+    case GGML_Q4_1: { // q4_1
+      let p = pair_at(at + 4u + 8u * t);
+      return array<Weights8, 4>(nibbles8(p, false), nibbles8(p, true), none, none);
+    }
+    case GGML_IQ4_NL: { // iq4_nl
+      let p = pair_at(at + 2u + 8u * t);
+      let lo = nibbles8(p, false);
+      let hi = nibbles8(p, true);
+      return array<Weights8, 4>(Weights8(iq4_nl_levels(lo.lo), iq4_nl_levels(lo.hi)), Weights8(iq4_nl_levels(hi.lo), iq4_nl_levels(hi.hi)), none, none);
+    }
+    default: { // q4_0
+      let p = pair_at(at + 2u + 8u * t);
+      return array<Weights8, 4>(nibbles8(p, false), nibbles8(p, true), none, none);
+    }
+  }
+}
 
 fn ggml_quarters(at: u32, half: u32, l0: u32) -> array<Weights8, 4> {
   switch GGML {
-    case 2u: {
+    case GGML_Q6_K: {
       let qa = pair_at(at + 64u * half + l0);
       let qb = pair_at(at + 64u * half + 32u + l0);
       let qh = pair_at(at + 128u + 32u * half + l0);
       return array<Weights8, 4>(q6_k_quarter(qa, qh, 0u), q6_k_quarter(qb, qh, 1u), q6_k_quarter(qa, qh, 2u), q6_k_quarter(qb, qh, 3u));
     }
-    case 8u: { // q2_k: bits 2r of the qs bytes
+    case GGML_Q2_K: { // q2_k: byte 32 half + l of qs (after the 16 scale bytes) holds weights 128 half + 32r + l in bits 2r
       let i = (at + 16u + 32u * half + l0) >> 2u;
       let q = vec2<u32>(wword(i), wword(i + 1u));
       return array<Weights8, 4>(crumbs8(q, 0u, 1.0), crumbs8(q, 1u, 1.0), crumbs8(q, 2u, 1.0), crumbs8(q, 3u, 1.0));
     }
-    default: { // q3_k: bits 2r of the qs bytes, bit 4 half + r of the hmask bytes
+    default: { // q3_k: the low 2 bits as q2_k's (qs after hmask[32]), the third bit of weight 32s + l in bit s of hmask[l]
       let q = pair_at(at + 32u + 32u * half + l0);
       let m = pair_at(at + l0);
       let b = 4u * half;
@@ -226,5 +247,5 @@ fn ggml_unit(row: u32, j: u32) -> Weights8 {
   let at = row + GGML_BLOCK_BYTES[GGML] * (j / units);
   let u = j % units;
   let h = ggml_head(at);
-  return ggml_apply(ggml_levels(h, at, u), ggml_scale(h, u / GGML_GROUP_UNITS[GGML]));
+  return ggml_apply(ggml_levels(h, at, u), ggml_scale(h, u / ggml_group_units()));
 }

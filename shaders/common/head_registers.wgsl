@@ -1,39 +1,27 @@
 // Per-invocation registers for one attention head of up to 128 dims (32 vec4s): the row's q and its output
 // accumulator o, with the loops over the head written out and indexed by constants only (guarded by LANES, an
 // override, so a pipeline keeps only its head size's statements), which keeps the arrays out of memory on CPU
-// adapters. On top, one row's online softmax over keys (start_row, then fold_key per key): when a score s exceeds
-// the running max m, the running sum l and o are rescaled by e^(m−s); then p = e^(s−m), l += p, o += p·v.
-// A score is softcap(q·k · SCALE, SOFTCAP) (common/softcap.wgsl; SOFTCAP 0 = none).
-// The includer defines LANES (HEAD_DIM / 4, at most 32), SCALE, SOFTCAP and the vec4 bindings q, kCache, vCache and out.
-#include "common/softcap.wgsl"
-
-const LOWEST: f32 = -3.0e38; // below any score, and exp(LOWEST - s) is 0
+// adapters. On top, one row's online softmax over keys (start_row, then fold_key per key; common/online_softmax.wgsl):
+// when a score s exceeds the running max m, the running sum l and o are rescaled by e^(m−s); then p = e^(s−m),
+// l += p, o += p·v.
+// The includer defines LANES (HEAD_DIM / 4, at most 32; common/attention_io.wgsl) and the vec4 binding out.
+#include "common/online_softmax.wgsl"
 
 var<private> qr: array<vec4<f32>, 32>; // the row's q
 var<private> o: array<vec4<f32>, 32>;  // Σ p·v, unnormalised
-var<private> m: f32;                   // running max score
-var<private> l: f32;                   // running Σ e^(s − m)
 
 // q of the row whose vectors start at qBase; o, m, l reset
 fn start_row(qBase: u32) {
   load_q(qBase);
   clear_o();
-  m = LOWEST;
-  l = 0.0;
+  softmax_start();
 }
 
 // the key and value whose vectors start at kb
 fn fold_key(kb: u32) {
-  let s = softcap(score(kb) * SCALE, SOFTCAP);
-  if (s > m) {
-    let rescale = exp(m - s);
-    l *= rescale;
-    scale_o(rescale);
-    m = s;
-  }
-  let p = exp(s - m);
-  l += p;
-  add_v(p, kb);
+  let w = softmax_fold(attention_score(dot_k(kb)));
+  if (w.x != 1.0) { scale_o(w.x); }
+  add_v(w.y, kb);
 }
 
 fn load_q(base: u32) {
@@ -106,8 +94,8 @@ fn clear_o() {
   if (LANES > 31u) { o[31] = vec4(0.0); }
 }
 
-// Σ q·k over the head, for the key whose vectors start at kb
-fn score(kb: u32) -> f32 {
+// q·k per vec4 lane, for the key whose vectors start at kb
+fn dot_k(kb: u32) -> vec4<f32> {
   var d = vec4(0.0);
   d += qr[0] * kCache[kb + 0u];
   if (LANES > 1u) { d += qr[1] * kCache[kb + 1u]; }
@@ -141,7 +129,7 @@ fn score(kb: u32) -> f32 {
   if (LANES > 29u) { d += qr[29] * kCache[kb + 29u]; }
   if (LANES > 30u) { d += qr[30] * kCache[kb + 30u]; }
   if (LANES > 31u) { d += qr[31] * kCache[kb + 31u]; }
-  return d.x + d.y + d.z + d.w;
+  return d;
 }
 
 fn scale_o(f: f32) {

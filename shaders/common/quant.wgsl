@@ -1,16 +1,16 @@
-// Weight decoding shared by the matmul kernels (formats: src/kernels/tensor.ts).
-// Everything decodes to f32: no shader-f16 needed. The including shader defines FORMAT (0 f32, 1 f16, 2 q8, 3 q4, 4 bf16).
+// Weight decoding shared by the matmul kernels (formats: src/gpu/formats.ts).
+// Everything decodes to f32: no shader-f16 needed. The including shader defines FORMAT (a FORMAT_* code of common/formats).
 
-const QUANT_BLOCK = 32u;
+#include "common/formats.wgsl"
 
 // FORMAT stores two 16-bit weights per u32 (f16 or bf16), or blocks with scales (q8, q4).
-fn is_16bit() -> bool { return FORMAT == 1u || FORMAT == 4u; }
-fn is_quantized() -> bool { return FORMAT == 2u || FORMAT == 3u; }
+fn is_16bit() -> bool { return FORMAT == FORMAT_F16 || FORMAT == FORMAT_BF16; }
+fn is_quantized() -> bool { return FORMAT == FORMAT_Q8 || FORMAT == FORMAT_Q4; }
 
 // The two 16-bit weights of one u32 (low half first) as f32. A bf16 is the top half of an f32, so moving it there
 // is its exact decode; f16 uses unpack2x16float.
 fn unpack_16(word: u32) -> vec2<f32> {
-  if (FORMAT == 4u) { return bitcast<vec2<f32>>(vec2<u32>(word << 16u, word & 0xffff0000u)); }
+  if (FORMAT == FORMAT_BF16) { return bitcast<vec2<f32>>(vec2<u32>(word << 16u, word & 0xffff0000u)); }
   return unpack2x16float(word);
 }
 

@@ -1,11 +1,11 @@
 // K steps over 4 weight rows at once, for the CPU-friendly kernels (gemv_blocked, sparse_up_act, expert_gemv):
 // a step is one 16-byte word of each row (f32: two words), i.e. UNITS_PER_WORD units of 8 weights (weights8.wgsl).
-// The including shader defines FORMAT (0 f32, 1 f16, 2 q8, 3 q4, 4 bf16), xv(v) -> vec4<f32> (x elements 4v..4v+3),
+// The including shader defines FORMAT (a FORMAT_* code of common/formats), xv(v) -> vec4<f32> (x elements 4v..4v+3),
 // and for weight buffer b: wq(b, i) -> vec4<u32> (its 16-byte word i) and wscale(b, j) -> f32 (its scale j, q8/q4).
 #include "common/weights8.wgsl"
 
-const STEP_WEIGHTS = array<u32, 5>(8u, 8u, 16u, 32u, 8u); // by FORMAT
-const STEP_WORDS = array<u32, 5>(2u, 1u, 1u, 1u, 1u);      // 16-byte words per row per step, by FORMAT
+const STEP_WEIGHTS = array<u32, 5>(8u, 8u, 16u, 32u, 8u); // by FORMAT code
+const STEP_WORDS = array<u32, 5>(2u, 1u, 1u, 1u, 1u);      // 16-byte words per row per step, by FORMAT code
 
 // Where 4 weight rows start in their buffer ([.., cols] in FORMAT, cols % STEP_WEIGHTS == 0): first word and
 // first scale (q8/q4) of each. Computed once per row group, so steps need no division.
@@ -23,7 +23,7 @@ fn load_step(b: u32, at: RowStarts, t: u32) -> Step4 {
   var s: Step4;
   let i = at.words + vec4<u32>(t * STEP_WORDS[FORMAT]);
   s.q = array<vec4<u32>, 4>(wq(b, i.x), wq(b, i.y), wq(b, i.z), wq(b, i.w));
-  if (FORMAT == 0u) { s.q2 = array<vec4<u32>, 4>(wq(b, i.x + 1u), wq(b, i.y + 1u), wq(b, i.z + 1u), wq(b, i.w + 1u)); }
+  if (FORMAT == FORMAT_F32) { s.q2 = array<vec4<u32>, 4>(wq(b, i.x + 1u), wq(b, i.y + 1u), wq(b, i.z + 1u), wq(b, i.w + 1u)); }
   if (is_quantized()) {
     let j = at.scales + vec4<u32>((t * STEP_WEIGHTS[FORMAT]) >> 5u); // QUANT_BLOCK = 32 weights per scale
     s.scale = vec4<f32>(wscale(b, j.x), wscale(b, j.y), wscale(b, j.z), wscale(b, j.w));

@@ -15,15 +15,15 @@ struct Params { count: u32, cols: u32, rowStart: u32, tableRows: u32, accumulate
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // [cols] the superposed embedding
 
 override WG: u32 = 64;
-override FORMAT: u32 = 0; // 0 f32, 1 f16 pairs, 2 q8 blocks, 3 q4 blocks, 4 bf16 pairs
+override FORMAT: u32 = 0; // FORMAT_* (common/formats)
 override SCALE: f32 = 1.0; // the model's embedding scale (Gemma: sqrt(hidden))
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
-  if (FORMAT == 0u) { return bitcast<f32>(table[row * cols + c]); }
+  if (FORMAT == FORMAT_F32) { return bitcast<f32>(table[row * cols + c]); }
   if (is_16bit()) { return unpack_16(table[row * (cols / 2u) + c / 2u])[c & 1u]; }
   let scale = scales[row * (cols / QUANT_BLOCK) + c / QUANT_BLOCK];
-  if (FORMAT == 2u) { return unpack_q8(table[row * (cols / 4u) + c / 4u])[c & 3u] * scale; }
+  if (FORMAT == FORMAT_Q8) { return unpack_q8(table[row * (cols / 4u) + c / 4u])[c & 3u] * scale; }
   let word = table[row * (cols / 8u) + c / 8u];
   let lane = c & 7u;
   if (lane < 4u) { return unpack_q4_lo(word)[lane] * scale; }

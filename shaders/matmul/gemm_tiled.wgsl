@@ -7,7 +7,7 @@
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // [rows, k] f32, from x_offset
 @group(0) @binding(2) var<storage, read> w: array<u32>;        // [n, k] in FORMAT: f32 bits | f16/bf16 pairs [n, k/2] | q8 [n, k/4] | q4 [n, k/8]
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override TX: u32 = 16u;    // invocations along n
 override TY: u32 = 16u;    // invocations along m
 const R = 4u;              // outputs per invocation along each of m and n
@@ -19,9 +19,9 @@ var<workgroup> ws: array<vec4<f32>, TK * TX>; // [TK][BN/4]: W tile, k-major, 4 
 fn weight(n: u32, k: u32) -> f32 {
   let i = n * params.k + k;
   switch FORMAT {
-    case 0u: { return bitcast<f32>(w[i]); }
-    case 1u, 4u: { return unpack_16(w[i / 2u])[i & 1u]; }
-    case 2u: { return unpack_q8(w[i / 4u])[i & 3u] * scales[i / QUANT_BLOCK]; }
+    case FORMAT_F32: { return bitcast<f32>(w[i]); }
+    case FORMAT_F16, FORMAT_BF16: { return unpack_16(w[i / 2u])[i & 1u]; }
+    case FORMAT_Q8: { return unpack_q8(w[i / 4u])[i & 3u] * scales[i / QUANT_BLOCK]; }
     default: {
       let word = w[i / 8u];
       let nibble = f32((word >> (4u * (i & 7u))) & 15u) - 8.0;

@@ -15,7 +15,7 @@
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;  // [rows, k/4] f32, from x_offset/4
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16/bf16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override WG: u32 = 64u;
 override LANES: u32 = 64u; // invocations per output row (> 1); divides WG, power of two
 override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
@@ -203,16 +203,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   if (in_range) {
     if (MB == 1u) {
       switch FORMAT {
-        case 0u: { acc[0] = row_f32(n, lane, 0u); }
-        case 1u, 4u: { acc[0] = row_f16(n, lane, 0u); }
-        case 2u: { acc[0] = row_q8(n, lane, 0u); }
+        case FORMAT_F32: { acc[0] = row_f32(n, lane, 0u); }
+        case FORMAT_F16, FORMAT_BF16: { acc[0] = row_f16(n, lane, 0u); }
+        case FORMAT_Q8: { acc[0] = row_q8(n, lane, 0u); }
         default: { acc[0] = row_q4(n, lane, 0u); }
       }
     } else {
       switch FORMAT {
-        case 0u: { acc = rows_f32(n, lane); }
-        case 1u, 4u: { acc = rows_f16(n, lane); }
-        case 2u: { acc = rows_q8(n, lane); }
+        case FORMAT_F32: { acc = rows_f32(n, lane); }
+        case FORMAT_F16, FORMAT_BF16: { acc = rows_f16(n, lane); }
+        case FORMAT_Q8: { acc = rows_q8(n, lane); }
         default: { acc = rows_q4(n, lane); }
       }
     }

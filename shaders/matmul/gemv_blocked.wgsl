@@ -15,7 +15,7 @@
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;  // [rows, k/4] f32, from x_offset/4
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;  // [n, k] in FORMAT, 16-byte words: f32 bits [n, k/4] | f16 pairs [n, k/8] | q8 [n, k/16] | q4 [n, k/32]
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override WG: u32 = 64u;
 override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
 const MB_MAX = 8u;

@@ -10,7 +10,7 @@ struct Params { cols: u32, x_offset: u32 }
 @group(0) @binding(3) var<storage, read> w: array<vec4<u32>>;           // [n, cols] W_up in FORMAT, 16-byte words
 @group(0) @binding(4) var<storage, read> scales: array<f32>;            // [n, cols / 32] f32 (q8/q4)
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per group of 4 entries; divides WG, power of two
 const ROWS = 4u;           // live entries per group

@@ -15,19 +15,19 @@ struct Params { neurons: u32, n: u32 }
 @group(0) @binding(3) var<storage, read> scales: array<f32>;       // [neurons, n / 32] f32 (q8/q4)
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>; // [ceil(neurons / CHUNK), n] f32 per-chunk sums
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override WG: u32 = 64u;
 override CHUNK: u32 = 64u; // live neurons per workgroup
 
 const OUTPUTS = 32u; // per invocation: one quant block of each live row (n % 32 == 0)
-const WORDS = array<u32, 5>(8u, 4u, 2u, 1u, 4u); // 16-byte words per invocation per row, by FORMAT
+const WORDS = array<u32, 5>(8u, 4u, 2u, 1u, 4u); // 16-byte words per invocation per row, by FORMAT code
 
 // Unit u (outputs 8u..8u+7 of the invocation's 32; u a constant) of the row's words, times the block scale (q8/q4).
 fn unit(q: array<vec4<u32>, 8>, scale: f32, u: u32) -> Weights8 {
   switch FORMAT {
-    case 0u: { return weights8(q[2u * u], q[2u * u + 1u], 1.0, 0u); }
-    case 1u, 4u: { return weights8(q[u], q[u], 1.0, 0u); }
-    case 2u: { return weights8(q[u / 2u], q[u / 2u], scale, u % 2u); }
+    case FORMAT_F32: { return weights8(q[2u * u], q[2u * u + 1u], 1.0, 0u); }
+    case FORMAT_F16, FORMAT_BF16: { return weights8(q[u], q[u], 1.0, 0u); }
+    case FORMAT_Q8: { return weights8(q[u / 2u], q[u / 2u], scale, u % 2u); }
     default: { return weights8(q[0], q[0], scale, u); }
   }
 }

@@ -17,10 +17,10 @@ override SCALE: f32 = 1.0;
 
 fn element(row: u32, c: u32) -> f32 {
   let cols = params.cols;
-  if (FORMAT == 0u) { return bitcast<f32>(table[row * cols + c]); }
+  if (FORMAT == FORMAT_F32) { return bitcast<f32>(table[row * cols + c]); }
   if (is_16bit()) { return unpack_16(table[row * (cols / 2u) + c / 2u])[c & 1u]; }
   let scale = scales[row * (cols / 32u) + c / 32u];
-  if (FORMAT == 2u) {
+  if (FORMAT == FORMAT_Q8) {
     let word = table[row * (cols / 4u) + c / 4u];
     // shift the byte to the top, then arithmetic-shift back to sign-extend the int8
     return f32(bitcast<i32>(word << (24u - 8u * (c & 3u))) >> 24u) * scale;

@@ -1,4 +1,4 @@
-// Token embedding lookup from a table in a GGUF block format (GGML, common/ggml_blocks.wgsl):
+// Token embedding lookup from a table in a GGUF block format (GGML, a GGML_* code of common/formats):
 // out[t, 8g..8g+7] = weights 8g..8g+7 of row ids[idsOffset + t], decoded by common/ggml_blocks.wgsl. The table may be
 // one row piece of a larger one (rows rowStart .. rowStart + tableRows): tokens outside it are left to the other pieces.
 struct Params { idsOffset: u32, count: u32, cols: u32, rowStart: u32, tableRows: u32 }

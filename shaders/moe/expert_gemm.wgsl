@@ -18,7 +18,7 @@ struct Params { n: u32, cols: u32, k: u32, gather_x: u32, tiles_at: u32, sorted_
 @group(0) @binding(7) var<storage, read> sb: array<f32>;         // [slots * n, cols / 32] f32 scales (unused in MODE 1)
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;  // [pairs, n] f32 in sorted order
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override MODE: u32 = 0u;   // 0 fused gate/up + silu, 1 single projection
 override TX: u32 = 16u;    // invocations along n
 override TY: u32 = 4u;     // invocations along rows: BM = TY * R rows per tile
@@ -37,9 +37,9 @@ var<workgroup> wsb: array<vec4<f32>, TK * TX>;    // [TK][BN/4] wb tile (MODE 0)
 fn weight(b: u32, row: u32, k: u32) -> f32 {
   let i = row * params.cols + k;
   switch FORMAT {
-    case 0u: { return bitcast<f32>(word(b, i)); }
-    case 1u, 4u: { return unpack_16(word(b, i / 2u))[i & 1u]; }
-    case 2u: { return unpack_q8(word(b, i / 4u))[i & 3u] * scale(b, i / QUANT_BLOCK); }
+    case FORMAT_F32: { return bitcast<f32>(word(b, i)); }
+    case FORMAT_F16, FORMAT_BF16: { return unpack_16(word(b, i / 2u))[i & 1u]; }
+    case FORMAT_Q8: { return unpack_q8(word(b, i / 4u))[i & 3u] * scale(b, i / QUANT_BLOCK); }
     default: {
       let nibble = f32((word(b, i / 8u) >> (4u * (i & 7u))) & 15u) - 8.0;
       return nibble * scale(b, i / QUANT_BLOCK);

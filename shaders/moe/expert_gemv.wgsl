@@ -17,7 +17,7 @@ struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
 @group(0) @binding(7) var<storage, read> sb: array<f32>;          // [slots * n, cols / 32] f32 scales (q8/q4; unused in MODE 1)
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;   // [pairs, n] f32
 
-override FORMAT: u32 = 0u; // 0 f32, 1 f16, 2 q8, 3 q4, 4 bf16
+override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override MODE: u32 = 0u;   // 0 fused gate/up + silu, 1 single projection
 override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per group of OUTPUTS output rows; divides WG, power of two

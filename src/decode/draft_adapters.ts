@@ -1,6 +1,6 @@
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { ModelConfig } from '../model/config';
 import type { AdapterShape } from '../model/adapter';
 import type { AdapterBlock } from '../model/adapter_forward';
@@ -68,8 +68,8 @@ export class AdapterFeeder {
     const rowBytes = 4 * model.config.hidden;
     const last = this.lastExit;
     if (gap === 1 && last?.exitLayer === adapter.exitLayer && last.position === from) {
-      step.copy(this.exitStates, last.row * rowBytes, adapter.x, 0, rowBytes);
-      adapter.record(step, adapter.x, 1, from);
+      step.copy(this.exitStates, last.row * rowBytes, model.act.x, 0, rowBytes); // act.x is free before the round
+      adapter.record(step, model, 1, from, from + 1, true);
       adapter.kv.extend(1);
       return 0;
     }
@@ -80,7 +80,7 @@ export class AdapterFeeder {
       const count = Math.min(chunk, gap - at);
       model.embed(step, this.ids, at, count);
       model.layers(step, count, from + at, 0, adapter.exitLayer);
-      adapter.record(step, model.act.x, count, from + at);
+      adapter.record(step, model, count, from + at, from + at + count, true);
     }
     adapter.kv.extend(gap);
     return passes;

@@ -9,14 +9,12 @@ const MS_DECAY = 0.75;
 
 /** Online estimate of the row-cost factor ρ from the measured ms per emitted token of plain and speculative rounds. */
 export class RowCostCalibration {
-  rowCost: number;
   private plainMs = NaN;
   private speculativeMs = NaN;
   private rounds = 0;
 
-  constructor(software: boolean) {
-    this.rowCost = software ? 1 : 0.1;
-  }
+  /** `rowCost`: the prior, the device's Tuning.verifyRowCost */
+  constructor(public rowCost: number) {}
 
   /** True once PROBE_EVERY rounds ran since the last probe: the next round runs the alternative to the policy's choice. */
   probeDue(): boolean {

@@ -11,7 +11,7 @@ import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
-import { GEMV_MAX_ROWS } from '../kernels/linear';
+import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { AdapterBlock } from '../model/adapter_forward';
 import type { TokenOrigin } from '../contract/types';
@@ -152,7 +152,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const sources = draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto);
     const sirius = this.siriusSource(model, exitLayer);
     const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
-    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.adapter.isSoftware) : null;
+    const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
     const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
@@ -352,6 +352,7 @@ export class SelfSpeculative implements DecodeStrategy {
       s.read(b.tokens, 4 * (i + 1), 4);
       if (threshold > 0) s.read(b.confidence, 4 * i, 4);
       const [token, confidence] = (await s.submit()).map((bytes, j) => (j === 0 ? new Uint32Array(bytes)[0] : new Float32Array(bytes)[0]));
+      if (token >= ctx.model.config.vocab) return i + 1; // non-finite logits: the round's emit reports them
       state.advance(token);
       ctx.gpu.device.queue.writeBuffer(b.masks, 4 * (i + 1) * words, state.mask());
       if (i + 1 >= plan.maxDraft || ctx.eosIds.has(token) || (threshold > 0 && confidence < threshold)) return i + 1;
@@ -369,7 +370,7 @@ export class SelfSpeculative implements DecodeStrategy {
     this.layersCapturing(step, model, b, 1, plan.start + i, 0, plan.exitLayer, plan.shadow?.exitLayer ?? null, i);
     if (sparse) sparse.dense = true;
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
-    if (plan.adapter) plan.adapter.record(step, act.x, 1, plan.start + i);
+    plan.adapter?.record(step, model, 1, plan.start + i);
     model.head(step, 1, 0, plan.adapter?.weights.norm);
     const vocab = config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
@@ -423,7 +424,7 @@ export class SelfSpeculative implements DecodeStrategy {
       // the exit layer's states are the exit states; any other layer's were captured on the way
       step.copy(plan.shadow.exitLayer === reused ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
       const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
-      shadowAdapter?.record(step, act.x, rows, plan.start);
+      shadowAdapter?.record(step, model, rows, plan.start);
       model.head(step, rows, 0, shadowAdapter?.weights.norm);
       argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
       step.read(b.shadowTokens, 0, 4 * rows);

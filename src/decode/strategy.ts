@@ -24,9 +24,9 @@ export interface DecodeContext {
   detokenize(ids: number[]): string;
   /** n-gram table for superposed decoding, when one was loaded */
   ngrams?: NgramTable;
-  /** the request's penalties, bias, logprobs and mask on the GPU (greedy and sample strategies) */
+  /** the request's penalties, bias, logprobs and mask on the GPU (one-row decoding: greedy, sample, self-speculative's plain bursts) */
   controls?: LogitControls;
-  /** the request's output constraint (greedy and sample strategies): the mask of each position, advanced per token */
+  /** the request's output constraint (every strategy): the mask of each position, advanced per emitted token */
   constraint?: TokenConstraint;
 }
 
@@ -34,8 +34,6 @@ export interface DecodeContext {
 export interface TokenConstraint {
   /** the next position's allowed tokens: bit t % 32 of word t / 32 */
   mask(): Uint32Array<ArrayBuffer>;
-  /** true when the next position's mask allows `token` */
-  allows(token: number): boolean;
   /** the token chosen at the current position */
   advance(token: number): void;
   /** an independent copy at the same position (a draft's own state) */

@@ -1,4 +1,5 @@
 import { DeviceLostError, WebGPUUnavailableError } from '../contract/errors';
+import { tuningFor, type Tuning } from './tuning';
 
 /** What the runtime knows about the adapter it runs on. */
 export interface AdapterSummary {
@@ -14,6 +15,8 @@ export interface AdapterSummary {
 export interface Gpu {
   device: GPUDevice;
   adapter: AdapterSummary;
+  /** the kernel shapes for this kind of adapter, chosen once here */
+  tuning: Tuning;
   hasF16: boolean;
   hasSubgroups: boolean;
   hasTimestamps: boolean;
@@ -58,6 +61,7 @@ export async function requestGpu(gpu: GPU | undefined, powerPreference: GPUPower
   return {
     device,
     adapter: summary,
+    tuning: tuningFor(summary),
     hasF16: device.features.has('shader-f16'),
     hasSubgroups: device.features.has('subgroups'),
     hasTimestamps: device.features.has('timestamp-query'),

@@ -1,24 +1,21 @@
 import type { Gpu } from './device';
+import { encodeParams, shaderInterface, type Access, type ParamField, type ParamType, type StorageBinding } from './shader_interface';
 import { shaderSource } from './wgsl';
 
-/** How a storage binding is used by the shader: `read` = read-only storage, `rw` = read-write storage. */
-export type Access = 'read' | 'rw';
-export type ParamType = 'u32' | 'i32' | 'f32';
-
 /**
- * A compute kernel: one WGSL entry point (`main`) in `shaders/<shader>.wgsl`.
- * Binding 0 is always the `params` uniform (fields in the order given, matching the WGSL struct);
- * bindings 1..n are the storage buffers, in `buffers` order.
+ * A compute kernel: one WGSL entry point (`main`) in `shaders/<shader>.wgsl`. The shader declares its contract
+ * (src/gpu/shader_interface.ts): binding 0 is the `params` uniform, a `struct Params` of u32/i32/f32 fields packed
+ * by name; bindings 1..n are the storage buffers, passed to dispatches in binding order.
  */
 export interface KernelSpec {
   /** shader file under shaders/, without extension */
   shader: string;
-  /** storage bindings 1..n: name -> access (names document the call sites and error messages) */
-  buffers: Record<string, Access>;
-  /** uniform fields in WGSL struct order */
-  params: Record<string, ParamType>;
   /** pipeline-overridable constants (workgroup sizes, tiles): part of the pipeline cache key */
   overrides?: Record<string, number>;
+  /** @deprecated declared by the shader; when given, checked against it */
+  buffers?: Record<string, Access>;
+  /** @deprecated declared by the shader; when given, checked against it */
+  params?: Record<string, ParamType>;
 }
 
 export const PARAM_SLOT_BYTES = 256;
@@ -26,26 +23,27 @@ export const PARAM_SLOT_BYTES = 256;
 export class Kernel {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
-  readonly bufferNames: string[];
-  readonly paramFields: [string, ParamType][];
+  readonly buffers: StorageBinding[];
+  readonly params: ParamField[];
   private readonly bindGroups = new Map<string, GPUBindGroup>();
 
   constructor(readonly gpu: Gpu, readonly key: string, readonly spec: KernelSpec) {
     const { device } = gpu;
-    this.bufferNames = Object.keys(spec.buffers);
-    this.paramFields = Object.entries(spec.params);
+    const code = shaderSource(spec.shader);
+    ({ params: this.params, buffers: this.buffers } = shaderInterface(spec.shader, code));
+    checkDeclared(key, spec, this.params, this.buffers);
     this.layout = device.createBindGroupLayout({
       label: key,
       entries: [
         { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: PARAM_SLOT_BYTES } },
-        ...Object.values(spec.buffers).map((access, i) => ({
+        ...this.buffers.map(({ access }, i) => ({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
         })),
       ],
     });
-    const module = device.createShaderModule({ label: spec.shader, code: shaderSource(spec.shader) });
+    const module = device.createShaderModule({ label: spec.shader, code });
     this.pipeline = device.createComputePipeline({
       label: key,
       layout: device.createPipelineLayout({ label: key, bindGroupLayouts: [this.layout] }),
@@ -55,8 +53,8 @@ export class Kernel {
 
   /** Bind group for (param arena, buffers); cached by buffer identity because activations are reused. */
   bindGroup(paramArena: GPUBuffer, buffers: GPUBuffer[]): GPUBindGroup {
-    if (buffers.length !== this.bufferNames.length) {
-      throw new Error(`${this.key}: expected ${this.bufferNames.length} buffers (${this.bufferNames.join(', ')}), got ${buffers.length}`);
+    if (buffers.length !== this.buffers.length) {
+      throw new Error(`${this.key}: expected ${this.buffers.length} buffers (${this.buffers.map((b) => b.name).join(', ')}), got ${buffers.length}`);
     }
     const cacheKey = [paramArena, ...buffers].map(bufferId).join(',');
     let group = this.bindGroups.get(cacheKey);
@@ -80,16 +78,22 @@ export class Kernel {
     for (const key of this.bindGroups.keys()) if (key.startsWith(prefix)) this.bindGroups.delete(key);
   }
 
-  /** Encode params into 32-bit words in struct order. */
+  /** Writes params into the uniform slot at byteOffset, by name (struct Params of the shader). */
   encodeParams(values: Record<string, number>, into: DataView, byteOffset: number): void {
-    this.paramFields.forEach(([name, type], i) => {
-      const v = values[name];
-      if (v === undefined || Number.isNaN(v)) throw new Error(`${this.key}: missing param "${name}"`);
-      const at = byteOffset + 4 * i;
-      if (type === 'f32') into.setFloat32(at, v, true);
-      else if (type === 'i32') into.setInt32(at, v, true);
-      else into.setUint32(at, v, true);
-    });
+    encodeParams(this.key, this.params, values, into, byteOffset);
+  }
+}
+
+/** Throws where a spec still lists buffers or params and they differ from what the shader declares. */
+function checkDeclared(key: string, spec: KernelSpec, params: ParamField[], buffers: StorageBinding[]): void {
+  const show = (entries: [string, string][]) => entries.map(([n, t]) => `${n}: ${t}`).join(', ');
+  if (spec.params) {
+    const [ts, wgsl] = [show(Object.entries(spec.params)), show(params.map((f) => [f.name, f.type]))];
+    if (ts !== wgsl) throw new Error(`${key}: params { ${ts} } differ from the shader's struct Params { ${wgsl} }`);
+  }
+  if (spec.buffers) {
+    const [ts, wgsl] = [show(Object.entries(spec.buffers)), show(buffers.map((b) => [b.name, b.access]))];
+    if (ts !== wgsl) throw new Error(`${key}: buffers { ${ts} } differ from the shader's bindings { ${wgsl} }`);
   }
 }
 

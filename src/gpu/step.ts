@@ -134,3 +134,31 @@ export class Step {
 export function stepFactory(gpu: Gpu, arena: ParamArena, profiler?: Profiler): () => Step {
   return () => new Step(gpu, arena, profiler);
 }
+
+/**
+ * Submits steps while keeping about `queuedMs` of GPU work queued (at least one step), the time a step takes read
+ * from their completions: a caller that checks something between submits waits at most about that long for the
+ * GPU, and a fast GPU still has plenty queued.
+ */
+export class PacedSubmits {
+  private readonly queued: Promise<unknown>[] = [];
+  private perStepMs = Infinity;
+  private lastDone = performance.now();
+
+  constructor(private readonly gpu: Gpu, private readonly queuedMs: number) {}
+
+  async submit(step: Step): Promise<void> {
+    this.queued.push(step.submit().then(() => this.gpu.device.queue.onSubmittedWorkDone()));
+    while (this.queued.length > Math.max(1, Math.floor(this.queuedMs / this.perStepMs))) {
+      await this.queued.shift();
+      const now = performance.now();
+      this.perStepMs = now - this.lastDone;
+      this.lastDone = now;
+    }
+  }
+
+  /** Resolves once everything submitted has run. */
+  async drain(): Promise<void> {
+    await Promise.all(this.queued);
+  }
+}

@@ -2,11 +2,14 @@
  * WGSL sources from `shaders/`, bundled as strings by Vite (browser, Vitest, and the Node build).
  * Files use `#include "common/x.wgsl"` for shared helpers; includes resolve recursively, once each.
  */
+import { formatsWgsl } from './formats';
+
 const files = import.meta.glob('../../shaders/**/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 
-const byName = new Map<string, string>(
-  Object.entries(files).map(([path, text]) => [path.replace(/^.*\/shaders\//, '').replace(/\.wgsl$/, ''), text]),
-);
+const byName = new Map<string, string>([
+  ...Object.entries(files).map(([path, text]): [string, string] => [path.replace(/^.*\/shaders\//, '').replace(/\.wgsl$/, ''), text]),
+  ['common/formats', formatsWgsl()], // generated: the weight format codes
+]);
 
 const INCLUDE = /^\s*#include\s+"([^"]+)\.wgsl"\s*$/gm;
 

@@ -2,6 +2,7 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
+import type { SplitKKernel } from '../gpu/tuning';
 import { ropeTableBuffer, rotationTable, type Rotation } from './rope';
 
 const KV_WRITE_WG = 64;
@@ -41,12 +42,7 @@ export function kvWrite(
   a: CacheSlots & { k: GPUBuffer; v: GPUBuffer; kCache: GPUBuffer; vCache: GPUBuffer; tokens: number; startPos: number; kvHeads: number; headDim: number },
 ): void {
   checkWrite('kvWrite', a);
-  const k = kernel(gpu, {
-    shader: 'attention/kv_write',
-    buffers: { k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvHeads: 'u32', maxSeq: 'u32' },
-    overrides: { WG: KV_WRITE_WG, HEAD_DIM: a.headDim },
-  });
+  const k = kernel(gpu, { shader: 'attention/kv_write', overrides: { WG: KV_WRITE_WG, HEAD_DIM: a.headDim } });
   const { tokens, startPos, kvHeads, headDim, maxSeq } = a;
   step.dispatch(k, [a.k, a.v, a.kCache, a.vCache], { tokens, startPos, kvHeads, maxSeq }, [Math.ceil(headDim / KV_WRITE_WG), tokens, kvHeads]);
 }
@@ -83,8 +79,6 @@ export function ropeKvWrite(gpu: Gpu, step: Step, a: RopeKvWriteArgs): void {
   if (table.rotaryDim > headDim) throw new Error(`ropeKvWrite: rotaryDim ${table.rotaryDim} exceeds headDim ${headDim}`);
   const k = kernel(gpu, {
     shader: 'attention/rope_kv_write',
-    buffers: { invFreq: 'read', q: 'rw', k: 'read', v: 'read', kCache: 'rw', vCache: 'rw' },
-    params: { tokens: 'u32', heads: 'u32', kvHeads: 'u32', startPos: 'u32', maxSeq: 'u32' },
     overrides: { WG: ROPE_WG, HEAD_DIM: headDim, ROT_HALF: table.rotaryDim / 2, ATTN_FACTOR: table.attentionFactor },
   });
   const buffers = [ropeTableBuffer(gpu, table), a.q, a.k, a.v, a.kCache, a.vCache];
@@ -96,19 +90,14 @@ export const SPLIT_K_MAX_TOKENS = 16;
 /** Largest head the register kernels (flash, serial split-K) hold: 4 × their register arrays' length (common/head_registers.wgsl). */
 const REGISTER_HEAD_DIM = 128;
 
-/**
- * The split-K partial kernels: 'lanes' spreads a key tile over HEAD_DIM / 4 invocations (GPUs, and heads
- * above REGISTER_HEAD_DIM); 'serial' gives each invocation a tile, q and the output in registers (CPU adapters:
- * 1.4-2.2x faster there). Keys per tile are fixed per kernel, because a row's bits depend on where its tiles start.
- */
-export type SplitKKernel = 'lanes' | 'serial';
+/** Keys per tile of the split-K partial kernels (src/gpu/tuning.ts), fixed per kernel because a row's bits depend on where its tiles start. */
 export const SPLIT_K_TILE: Record<SplitKKernel, number> = { lanes: 64, serial: 32 };
 /** (head, tile) pairs per workgroup of the serial kernel: one SIMD group of SwiftShader. */
 const SERIAL_WG = 4;
 
 /** The adapter's split-K partial kernel for a head size. */
 export function splitKKernel(gpu: Gpu, headDim: number): SplitKKernel {
-  return gpu.adapter.isSoftware && headDim <= REGISTER_HEAD_DIM ? 'serial' : 'lanes';
+  return headDim <= REGISTER_HEAD_DIM ? gpu.tuning.splitK : 'lanes';
 }
 
 /** The caches hold valid keys and values at the positions the rows see (0..startPos+tokens-1 without a window). */
@@ -180,34 +169,22 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const firstTile = Math.floor(windowStart(a.startPos, window) / TILE);
   const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
-  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, tiles, window, firstTile };
+  const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window, firstTile };
   // every row in one tile (a short context): the partial pass writes the output, and no reduce runs
   const direct = tiles === 1;
   const buffers = [a.q, a.kCache, a.vCache, direct ? a.out : partO, partML];
   if (variant === 'serial') {
     const partial = kernel(gpu, {
       shader: 'attention/decode_partial_serial',
-      buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
       overrides: { WG: SERIAL_WG, TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
     });
-    step.dispatch(partial, buffers, params, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
+    step.dispatch(partial, buffers, { ...params, tiles }, [Math.ceil((a.heads * tiles) / SERIAL_WG), a.tokens]);
   } else {
-    const partial = kernel(gpu, {
-      shader: 'attention/decode_partial',
-      buffers: { q: 'read', kCache: 'read', vCache: 'read', partO: 'rw', partML: 'rw' },
-      params: { startPos: 'u32', heads: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32', firstTile: 'u32' },
-      overrides: { TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score },
-    });
+    const partial = kernel(gpu, { shader: 'attention/decode_partial', overrides: { TILE, HEAD_DIM: a.headDim, DIRECT: direct ? 1 : 0, ...score } });
     step.dispatch(partial, buffers, params, [tiles, a.heads, a.tokens]);
   }
   if (direct) return;
-  const reduce = kernel(gpu, {
-    shader: 'attention/decode_reduce',
-    buffers: { partO: 'read', partML: 'read', out: 'rw' },
-    params: { startPos: 'u32', heads: 'u32', tiles: 'u32', window: 'u32', firstTile: 'u32' },
-    overrides: { TILE, HEAD_DIM: a.headDim },
-  });
+  const reduce = kernel(gpu, { shader: 'attention/decode_reduce', overrides: { TILE, HEAD_DIM: a.headDim } });
   step.dispatch(reduce, [partO, partML, a.out], { startPos: a.startPos, heads: a.heads, tiles, window, firstTile }, [a.heads, a.tokens]);
 }
 
@@ -217,8 +194,6 @@ const FLASH_WG = 16;
 function flash(gpu: Gpu, step: Step, a: AttentionArgs): void {
   const k = kernel(gpu, {
     shader: a.headDim <= REGISTER_HEAD_DIM ? 'attention/flash' : 'attention/flash_large_head',
-    buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'rw' },
-    params: { tokens: 'u32', startPos: 'u32', kvGroup: 'u32', maxSeq: 'u32', window: 'u32' },
     overrides: { WG: FLASH_WG, HEAD_DIM: a.headDim, ...scoreOverrides(a) },
   });
   const params = { tokens: a.tokens, startPos: a.startPos, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window: a.window ?? 0 };

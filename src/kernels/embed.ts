@@ -14,12 +14,7 @@ export function embed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: numb
       continue;
     }
     if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`embed: ${table.label} is ${table.format} but has no scales`);
-    const k = kernel(gpu, {
-      shader: 'misc/embed',
-      buffers: { ids: 'read', table: 'read', scales: 'read', out: 'rw' },
-      params: { idsOffset: 'u32', count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32' },
-      overrides: { WG, FORMAT: FORMAT_ID[table.format], SCALE: a.scale ?? 1 },
-    });
+    const k = kernel(gpu, { shader: 'misc/embed', overrides: { WG, FORMAT: FORMAT_ID[table.format], SCALE: a.scale ?? 1 } });
     // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
     const scales = table.scales ?? table.data;
     const params = { idsOffset: a.idsOffset, count: a.count, cols: table.cols, rowStart, tableRows: table.rows };

@@ -3,11 +3,9 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { gemvRowsPerInvocation, LINEAR_BUFFERS } from './linear';
+import { gemvRowsPerInvocation } from './linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from './tensor';
 
-/** GGML override of the shaders, by format. */
-const GGML_ID: Record<GgmlFormat, number> = { q8_0: 0, q4_k: 1, q6_k: 2, q4_0: 3, q5_0: 4, q4_1: 5, q5_1: 6, q5_k: 7, q2_k: 8, q3_k: 9, iq4_nl: 10 };
 const WG = 64;
 /** Outputs per invocation of the gemv (OUTPUTS in shaders/matmul/gemv_gguf.wgsl). */
 const OUTPUTS = 4;
@@ -22,7 +20,7 @@ export interface GgmlLinearArgs {
   w: WeightMatrix;
   format: GgmlFormat;
   params: { rows: number; n: number; k: number; x_offset: number; y_offset: number; y_stride: number; has_bias: number; accumulate: number; gated: number };
-  /** LINEAR_BUFFERS: x, w, scales (unused), bias, y, gate, normWeight (unused), y3 */
+  /** x, w, scales (unused), bias, y, gate, normWeight (unused), y3 (common/linear_io.wgsl) */
   buffers: GPUBuffer[];
   /** the gated activation's ACT and the split outputs' overrides */
   overrides: Record<string, number>;
@@ -33,12 +31,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, o
   checkBlocks(w, format, 'linear');
   if (params.x_offset % 4 !== 0) throw new Error(`linear ${w.label}: x offset ${params.x_offset} is not a multiple of 4`);
   const mb = gemvRowsPerInvocation(params.rows);
-  const k = kernel(gpu, {
-    shader: 'matmul/gemv_gguf',
-    buffers: LINEAR_BUFFERS,
-    params: { rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32' },
-    overrides: { GGML: GGML_ID[format], WG, MB: mb, ...overrides },
-  });
+  const k = kernel(gpu, { shader: 'matmul/gemv_gguf', overrides: { GGML: GGML_BLOCKS[format].code, WG, MB: mb, ...overrides } });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / OUTPUTS / WG));
   step.dispatch(k, buffers, params, [gx, gy, Math.ceil(params.rows / mb)]);
 }
@@ -46,12 +39,7 @@ export function ggmlLinear(gpu: Gpu, step: Step, { w, format, params, buffers, o
 /** embed() for one row piece (rows rowStart.. of the whole table) in a GGUF block format: out[t, :] = row ids[idsOffset + t], decoded. */
 export function ggmlEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; idsOffset: number; count: number; table: WeightMatrix; rowStart: number; out: GPUBuffer }, format: GgmlFormat): void {
   checkBlocks(a.table, format, 'embed');
-  const k = kernel(gpu, {
-    shader: 'misc/embed_gguf',
-    buffers: { ids: 'read', table: 'read', out: 'rw' },
-    params: { idsOffset: 'u32', count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32' },
-    overrides: { WG, GGML: GGML_ID[format] },
-  });
+  const k = kernel(gpu, { shader: 'misc/embed_gguf', overrides: { WG, GGML: GGML_BLOCKS[format].code } });
   const params = { idsOffset: a.idsOffset, count: a.count, cols: a.table.cols, rowStart: a.rowStart, tableRows: a.table.rows };
   step.dispatch(k, [a.ids, a.table.data, a.out], params, [Math.ceil(a.table.cols / 8 / WG), a.count]);
 }

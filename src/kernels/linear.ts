@@ -1,45 +1,22 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { unusedBinding, unusedWritableBinding } from '../gpu/buffers';
+import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
-import { rowReduceWidth } from './norm';
 import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
 
 /** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
 export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
 const ACT_ID: Record<GatedActivation, number> = { silu: 0, gelu_pytorch_tanh: 1 };
 
-/** Activation rows up to which the gemv kernel runs on every adapter (its per-row results do not depend on `rows`). */
-export const GEMV_MAX_ROWS = 16;
 /** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv*.wgsl). */
 const GEMV_MAX_ROWS_PER_INVOCATION = 8;
 
 /** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. */
 export function gemvRowsPerInvocation(rows: number): number {
   return Math.ceil(rows / Math.ceil(rows / GEMV_MAX_ROWS_PER_INVOCATION));
-}
-
-/**
- * gemv workgroup shape: `lanes` invocations reduce one output row, `wg / lanes` output rows per workgroup;
- * `lanes: 1` is the register-blocked kernel (4 outputs per invocation, sequential K loop).
- * `maxRows`: activation rows up to which linear() takes gemv rather than the tiled matmul.
- */
-export interface GemvShape {
-  wg: number;
-  lanes: number;
-  maxRows: number;
-}
-
-/**
- * CPU adapters run the register-blocked gemv (shaders/matmul/gemv_blocked.wgsl: wide reductions and workgroup
- * memory are slow there) and take it for any number of rows: its row batches run several times faster there
- * than the workgroup-memory tiles of the matmul (barriers are expensive in software). GPUs split K over 64 lanes
- * and reduce in workgroup memory, 4 output rows per workgroup, and tile batches of more than GEMV_MAX_ROWS rows.
- */
-export function gemvShape(gpu: Gpu): GemvShape {
-  return gpu.adapter.isSoftware ? { wg: 64, lanes: 1, maxRows: Infinity } : { wg: 256, lanes: 64, maxRows: GEMV_MAX_ROWS };
 }
 
 /** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
@@ -116,7 +93,7 @@ export function normFusable(w: WeightMatrix | SplitMatrix, rows: number, xOffset
  * output as one sequential sum per row, so a row's bits do not depend on `rows`. `gemv` overrides the
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
-export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gemvShape(gpu)): void {
+export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
   if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
@@ -143,27 +120,21 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   const ACT = ACT_ID[a.activation ?? 'silu'];
   const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : {};
   if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, overrides: { ACT, ...SPLIT } });
-  const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? rowReduceWidth(gpu), NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
+  const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
   const format = FORMAT_ID[w.format];
   if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT } })
-      : kernel(gpu, { shader: 'matmul/gemv', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT } });
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT } })
+      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT } });
     const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
     const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', buffers: BUFFERS, params: PARAMS, overrides: { FORMAT: format, TX, TY, ACT, ...SPLIT } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT, ...SPLIT } });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }
 
-/** The linear kernels' bindings (common/linear_io.wgsl, common/norm_prologue.wgsl); the GGUF kernel shares them. */
-export const LINEAR_BUFFERS = { x: 'read', w: 'read', scales: 'read', bias: 'read', y: 'rw', gate: 'rw', normWeight: 'read', y3: 'rw' } as const;
-const BUFFERS = LINEAR_BUFFERS;
-const PARAMS = {
-  rows: 'u32', n: 'u32', k: 'u32', x_offset: 'u32', y_offset: 'u32', y_stride: 'u32', has_bias: 'u32', accumulate: 'u32', gated: 'u32',
-} as const;

@@ -2,7 +2,6 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { rowWidth } from './sampling';
 import { MAX_TOP_LOGPROBS } from '../contract/validate';
 
 /** Bit 31 of a counts entry: the token occurs in the prompt (the repetition penalty's "seen"); bits 0-30 count generations. */
@@ -26,12 +25,7 @@ export function applyLogitControls(
   step: Step,
   a: { logits: GPUBuffer; row: number; vocab: number; counts: GPUBuffer; bias: GPUBuffer; mask: GPUBuffer; masked: boolean; penalties: Penalties },
 ): void {
-  const k = kernel(gpu, {
-    shader: 'misc/logit_controls',
-    buffers: { logits: 'rw', counts: 'read', bias: 'read', mask: 'read' },
-    params: { vocab: 'u32', row: 'u32', frequency: 'f32', presence: 'f32', repetition: 'f32', masked: 'u32' },
-    overrides: { WG: ELEMENTWISE_WG },
-  });
+  const k = kernel(gpu, { shader: 'misc/logit_controls', overrides: { WG: ELEMENTWISE_WG } });
   const { frequency, presence, repetition } = a.penalties;
   step.dispatch(k, [a.logits, a.counts, a.bias, a.mask], { vocab: a.vocab, row: a.row, frequency, presence, repetition, masked: a.masked ? 1 : 0 }, grid1d(gpu, Math.ceil(a.vocab / ELEMENTWISE_WG)));
 }
@@ -44,18 +38,13 @@ export const maskWords = (vocab: number) => Math.ceil(vocab / 32);
  * `masks` ([masks, maskWords(vocab)] u32): a speculative round's drafts and verify rows each see their own position's mask.
  */
 export function maskRows(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; masks: GPUBuffer; firstMask: number }): void {
-  const k = kernel(gpu, {
-    shader: 'misc/mask_rows',
-    buffers: { logits: 'rw', masks: 'read' },
-    params: { vocab: 'u32', rows: 'u32', firstMask: 'u32' },
-    overrides: { WG: ELEMENTWISE_WG },
-  });
+  const k = kernel(gpu, { shader: 'misc/mask_rows', overrides: { WG: ELEMENTWISE_WG } });
   step.dispatch(k, [a.logits, a.masks], { vocab: a.vocab, rows: a.rows, firstMask: a.firstMask }, grid1d(gpu, Math.ceil((a.rows * a.vocab) / ELEMENTWISE_WG)));
 }
 
 /** counts[tokens[index]] += 1: the token chosen on the GPU joins the penalties' counts without a readback. */
 export function countToken(gpu: Gpu, step: Step, a: { tokens: GPUBuffer; index: number; counts: GPUBuffer }): void {
-  const k = kernel(gpu, { shader: 'misc/count_token', buffers: { tokens: 'read', counts: 'rw' }, params: { index: 'u32' } });
+  const k = kernel(gpu, { shader: 'misc/count_token' });
   step.dispatch(k, [a.tokens, a.counts], { index: a.index }, [1]);
 }
 
@@ -71,14 +60,9 @@ export function logprobs(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; row: number; vocab: number; tokens: GPUBuffer; tokenIndex: number; top: number; out: GPUBuffer; outOffset: number },
-  width = rowWidth(gpu),
+  width = gpu.tuning.vocabRow,
 ): void {
   if (!(a.top >= 0 && a.top <= MAX_TOP_LOGPROBS)) throw new Error(`logprobs: top ${a.top} is outside [0, ${MAX_TOP_LOGPROBS}]`);
-  const k = kernel(gpu, {
-    shader: 'misc/logprobs',
-    buffers: { logits: 'read', tokens: 'read', out: 'rw' },
-    params: { vocab: 'u32', row: 'u32', tokenIndex: 'u32', top: 'u32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/logprobs', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.tokens, a.out], { vocab: a.vocab, row: a.row, tokenIndex: a.tokenIndex, top: a.top, outOffset: a.outOffset }, [1]);
 }

@@ -3,18 +3,13 @@ import type { Step } from '../gpu/step';
 import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
-import { gemvShape, GEMV_MAX_ROWS, type GemvShape } from './linear';
+import { GEMV_MAX_ROWS, type GemvShape } from '../gpu/tuning';
 import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 
 /** `slots` entry of an expert with no weights bound in this round. */
 export const NO_SLOT = 0xffffffff;
 /** Upper bound on experts per layer (one workgroup scans the counts). */
 export const MAX_EXPERTS = 256;
-
-/** Grouped-GEMM tile: TX x TY invocations with 4 x 4 outputs each; a tile holds 4*TY sorted rows. */
-export function expertGemmTile(gpu: Gpu): { TX: number; TY: number } {
-  return gpu.adapter.isSoftware ? { TX: 16, TY: 4 } : { TX: 16, TY: 8 };
-}
 
 /** Where the parts of a routing plan (see shaders/moe/expert_count_scan.wgsl) live, in u32 words. */
 export interface PlanLayout {
@@ -30,7 +25,7 @@ export interface PlanLayout {
 
 export function planLayout(gpu: Gpu, pairs: number, experts: number): PlanLayout {
   if (experts > MAX_EXPERTS) throw new Error(`MoE with ${experts} experts: at most ${MAX_EXPERTS} are supported`);
-  const tileRows = 4 * expertGemmTile(gpu).TY;
+  const tileRows = 4 * gpu.tuning.expertGemm.TY;
   const maxTiles = Math.ceil(pairs / tileRows) + experts;
   const tilesAt = experts + 1;
   const sortedAt = tilesAt + 3 * maxTiles;
@@ -51,33 +46,18 @@ export interface RouterArgs {
 /** Softmax over the router logits, top-k experts per token, optional renormalisation. */
 export function routerTopK(gpu: Gpu, step: Step, a: RouterArgs): void {
   const WG = 64;
-  const k = kernel(gpu, {
-    shader: 'moe/router_topk',
-    buffers: { logits: 'read', ids: 'rw', weights: 'rw' },
-    params: { tokens: 'u32', experts: 'u32', k: 'u32', norm_topk: 'u32' },
-    overrides: { WG },
-  });
+  const k = kernel(gpu, { shader: 'moe/router_topk', overrides: { WG } });
   if (a.experts > MAX_EXPERTS || a.k > a.experts) throw new Error(`router: top-${a.k} of ${a.experts} experts is not supported`);
   step.dispatch(k, [a.logits, a.ids, a.weights], { tokens: a.tokens, experts: a.experts, k: a.k, norm_topk: a.normTopK ? 1 : 0 }, [Math.ceil(a.tokens / WG)]);
 }
 
 /** Counting sort of the pairs by expert: histogram + prefix scan + tile table, then the stable scatter. */
 export function sortPairs(gpu: Gpu, step: Step, ids: GPUBuffer, plan: GPUBuffer, layout: PlanLayout): void {
-  const scan = kernel(gpu, {
-    shader: 'moe/expert_count_scan',
-    buffers: { ids: 'read', plan: 'rw' },
-    params: { pairs: 'u32', experts: 'u32', tile_rows: 'u32', max_tiles: 'u32', tiles_at: 'u32' },
-    overrides: { WG: MAX_EXPERTS },
-  });
+  const scan = kernel(gpu, { shader: 'moe/expert_count_scan', overrides: { WG: MAX_EXPERTS } });
   const { pairs, experts } = layout;
   step.dispatch(scan, [ids, plan], { pairs, experts, tile_rows: layout.tileRows, max_tiles: layout.maxTiles, tiles_at: layout.tilesAt }, [1]);
   const WG = 64;
-  const scatter = kernel(gpu, {
-    shader: 'moe/expert_scatter',
-    buffers: { ids: 'read', plan: 'rw' },
-    params: { pairs: 'u32', experts: 'u32', sorted_at: 'u32', inverse_at: 'u32' },
-    overrides: { WG },
-  });
+  const scatter = kernel(gpu, { shader: 'moe/expert_scatter', overrides: { WG } });
   step.dispatch(scatter, [ids, plan], { pairs, experts, sorted_at: layout.sortedAt, inverse_at: layout.inverseAt }, [Math.ceil(pairs / WG)]);
 }
 
@@ -114,7 +94,7 @@ export const usesSortedOrder = (tokens: number) => tokens > EXPERT_GEMV_MAX_TOKE
  * the grouped GEMM over pairs sorted by `sortPairs` (which must have run on `ids` into `plan`).
  * Pairs whose expert has slot NO_SLOT are left untouched (expert offloading runs them in a later round).
  */
-export function expertMlp(gpu: Gpu, step: Step, a: ExpertMlpArgs, gemv: GemvShape = gemvShape(gpu)): void {
+export function expertMlp(gpu: Gpu, step: Step, a: ExpertMlpArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   const { gate, up, down, slots, intermediate: I, hidden } = a.experts;
   checkExperts(a.experts);
   const pairs = a.tokens * a.k;
@@ -157,8 +137,6 @@ function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; 
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'moe/expert_gemv',
-    buffers: { x: 'read', ids: 'read', slots: 'read', wa: 'read', sa: 'read', wb: 'read', sb: 'read', out: 'rw' },
-    params: { pairs: 'u32', n: 'u32', cols: 'u32', x_group: 'u32' },
     overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, WG: wg, LANES: lanes },
   });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / EXPERT_GEMV_OUTPUTS / (wg / lanes)));
@@ -166,13 +144,8 @@ function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; 
 }
 
 function expertGemm(gpu: Gpu, step: Step, a: ProjectionArgs & { plan: GPUBuffer; k: number; gatherX: boolean; layout: PlanLayout }): void {
-  const { TX, TY } = expertGemmTile(gpu);
-  const k = kernel(gpu, {
-    shader: 'moe/expert_gemm',
-    buffers: { x: 'read', plan: 'read', slots: 'read', wa: 'read', sa: 'read', wb: 'read', sb: 'read', out: 'rw' },
-    params: { n: 'u32', cols: 'u32', k: 'u32', gather_x: 'u32', tiles_at: 'u32', sorted_at: 'u32' },
-    overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, TX, TY },
-  });
+  const { TX, TY } = gpu.tuning.expertGemm;
+  const k = kernel(gpu, { shader: 'moe/expert_gemm', overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, TX, TY } });
   const params = { n: a.n, cols: a.cols, k: a.k, gather_x: a.gatherX ? 1 : 0, tiles_at: a.layout.tilesAt, sorted_at: a.layout.sortedAt };
   step.dispatch(k, [a.x, a.plan, a.slots, ...weightBuffers(gpu, a), a.out], params, [Math.ceil(a.n / (4 * TX)), a.layout.maxTiles]);
 }
@@ -193,12 +166,7 @@ export interface CombineArgs {
 /** x += Σ_j w[t, j] * expertOut[pair (t, j)] (+ sigmoid(gate) * shared), gathering; deterministic. */
 export function moeCombine(gpu: Gpu, step: Step, a: CombineArgs): void {
   const WG = 64;
-  const k = kernel(gpu, {
-    shader: 'moe/combine',
-    buffers: { weights: 'read', plan: 'read', expert_out: 'read', shared_out: 'read', shared_gate: 'read', x: 'rw' },
-    params: { tokens: 'u32', k: 'u32', hidden: 'u32', sorted: 'u32', inverse_at: 'u32', has_shared: 'u32' },
-    overrides: { WG },
-  });
+  const k = kernel(gpu, { shader: 'moe/combine', overrides: { WG } });
   const unused = unusedBinding(gpu);
   const params = {
     tokens: a.tokens, k: a.k, hidden: a.hidden, sorted: usesSortedOrder(a.tokens) ? 1 : 0,

@@ -3,14 +3,6 @@ import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 
-/**
- * Invocations per row reduction: 64 on GPUs; 4 on CPU adapters, one SIMD group of SwiftShader, where a
- * two-level tree beats both a single invocation (2-3x) and wider trees (rmsnorm of 1-64 rows of 256).
- */
-export function rowReduceWidth(gpu: Gpu): number {
-  return gpu.adapter.isSoftware ? 4 : 64;
-}
-
 export interface RmsNormArgs {
   /** [rows, dim] f32 */
   x: GPUBuffer;
@@ -34,13 +26,8 @@ export interface RmsNormArgs {
  * y = weight * (x / sqrt(mean(x^2) + eps)) per row (Hugging Face RMSNorm, f32), or (weightOffset + weight) * ...;
  * `accumulate` adds into y. `wg` overrides the reduction width.
  */
-export function rmsNorm(gpu: Gpu, step: Step, a: RmsNormArgs, wg = rowReduceWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'misc/rmsnorm',
-    buffers: { x: 'read', weight: 'read', y: 'rw' },
-    params: { dim: 'u32', x_offset: 'u32', y_offset: 'u32', eps: 'f32' },
-    overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0, ACCUMULATE: a.accumulate ? 1 : 0 },
-  });
+export function rmsNorm(gpu: Gpu, step: Step, a: RmsNormArgs, wg = gpu.tuning.rowReduce): void {
+  const k = kernel(gpu, { shader: 'misc/rmsnorm', overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0, ACCUMULATE: a.accumulate ? 1 : 0 } });
   step.dispatch(k, [a.x, a.weight, a.y], { dim: a.dim, x_offset: a.xOffset ?? 0, y_offset: a.yOffset ?? 0, eps: a.eps }, grid1d(gpu, a.rows));
 }
 
@@ -62,13 +49,8 @@ export interface HeadRmsNormArgs {
  * Per-head q_norm / k_norm in place (before RoPE), one dispatch for both: each head vector is normalised with the
  * bits rmsNorm would give it as a row of [tokens * heads, headDim]. `wg` overrides the reduction width.
  */
-export function headRmsNorm(gpu: Gpu, step: Step, a: HeadRmsNormArgs, wg = rowReduceWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'misc/head_rmsnorm',
-    buffers: { qWeight: 'read', kWeight: 'read', q: 'rw', k: 'rw' },
-    params: { qRows: 'u32', rows: 'u32', headDim: 'u32', eps: 'f32' },
-    overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0 },
-  });
+export function headRmsNorm(gpu: Gpu, step: Step, a: HeadRmsNormArgs, wg = gpu.tuning.rowReduce): void {
+  const k = kernel(gpu, { shader: 'misc/head_rmsnorm', overrides: { WG: wg, WEIGHT_OFFSET: a.weightOffset ?? 0 } });
   const qRows = a.tokens * a.heads, rows = qRows + a.tokens * a.kvHeads;
   step.dispatch(k, [a.qWeight, a.kWeight, a.q, a.k], { qRows, rows, headDim: a.headDim, eps: a.eps }, grid1d(gpu, rows));
 }

@@ -51,12 +51,7 @@ export function rope(gpu: Gpu, step: Step, a: Rotation & { x: GPUBuffer; tokens:
   if (a.headDim % 2 !== 0) throw new Error(`rope: headDim ${a.headDim} is odd`);
   const table = rotationTable(a.headDim, a);
   if (table.rotaryDim > a.headDim) throw new Error(`rope: rotaryDim ${table.rotaryDim} exceeds headDim ${a.headDim}`);
-  const k = kernel(gpu, {
-    shader: 'misc/rope',
-    buffers: { invFreq: 'read', x: 'rw' },
-    params: { tokens: 'u32', heads: 'u32', headDim: 'u32', startPos: 'u32', rotHalf: 'u32' },
-    overrides: { WG, ATTN_FACTOR: table.attentionFactor },
-  });
+  const k = kernel(gpu, { shader: 'misc/rope', overrides: { WG, ATTN_FACTOR: table.attentionFactor } });
   const rotHalf = table.rotaryDim / 2;
   step.dispatch(k, [ropeTableBuffer(gpu, table), a.x], { tokens: a.tokens, heads: a.heads, headDim: a.headDim, startPos: a.startPos, rotHalf }, [Math.ceil(rotHalf / WG), a.tokens, a.heads]);
 }

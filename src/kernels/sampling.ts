@@ -2,28 +2,14 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
 
-/** Threads per row of the whole-vocabulary row reductions on GPUs. */
-export const ROW_WIDTH_GPU = 256;
-/**
- * Threads per row of the same reductions on CPU adapters, where every barrier of a wider tree costs more than
- * the longer strided loops (SwiftShader, vocabulary 2048: argmax 3.5x, top-k distribution 3.4x, top-n 7x faster than at 64).
- */
-export const ROW_WIDTH_CPU = 4;
-export const rowWidth = (gpu: Gpu) => (gpu.adapter.isSoftware ? ROW_WIDTH_CPU : ROW_WIDTH_GPU);
-
 /** out[outOffset + r] = argmax of logits row (logitsRowOffset + r), for r < rows; ties go to the lowest index. */
 export function argmax(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number; logitsRowOffset?: number },
-  width = rowWidth(gpu),
+  width = gpu.tuning.vocabRow,
 ): void {
-  const k = kernel(gpu, {
-    shader: 'misc/argmax',
-    buffers: { logits: 'read', out: 'rw' },
-    params: { vocab: 'u32', outOffset: 'u32', logitsRowOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/argmax', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, outOffset: a.outOffset, logitsRowOffset: a.logitsRowOffset ?? 0 }, [a.rows]);
 }
 
@@ -36,18 +22,13 @@ export function distribution(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; rows: number; vocab: number; probs: GPUBuffer; temperature: number; topK: number; topP: number; minP?: number },
-  width = rowWidth(gpu),
+  width = gpu.tuning.vocabRow,
 ): void {
   const minP = a.minP ?? 0;
   if (!(minP >= 0 && minP <= 1)) throw new Error(`distribution: minP ${minP} must be in [0, 1]`);
   if (!(a.temperature > 0)) throw new Error(`distribution: temperature ${a.temperature} must be > 0 (use argmax for greedy)`);
   if (!(a.topP > 0 && a.topP <= 1)) throw new Error(`distribution: topP ${a.topP} must be in (0, 1]`);
-  const k = kernel(gpu, {
-    shader: 'misc/distribution',
-    buffers: { logits: 'read', probs: 'rw' },
-    params: { vocab: 'u32', temperature: 'f32', topK: 'u32', topP: 'f32', minP: 'f32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/distribution', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.probs], { vocab: a.vocab, temperature: a.temperature, topK: a.topK, topP: a.topP, minP }, [a.rows]);
 }
 
@@ -59,14 +40,9 @@ export function sampleFromProbs(
   gpu: Gpu,
   step: Step,
   a: { probs: GPUBuffer; row: number; vocab: number; uniform: number; out: GPUBuffer; outOffset: number },
-  width = rowWidth(gpu),
+  width = gpu.tuning.vocabRow,
 ): void {
   if (!(a.uniform >= 0 && a.uniform < 1)) throw new Error(`sampleFromProbs: uniform ${a.uniform} is not in [0, 1)`);
-  const k = kernel(gpu, {
-    shader: 'misc/sample',
-    buffers: { probs: 'read', out: 'rw' },
-    params: { row: 'u32', vocab: 'u32', uniform: 'f32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'misc/sample', overrides: { WG: width } });
   step.dispatch(k, [a.probs, a.out], { row: a.row, vocab: a.vocab, uniform: a.uniform, outOffset: a.outOffset }, [1]);
 }

@@ -2,8 +2,8 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { uploadBuffer } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
+import { TUNINGS, type GemvShape } from '../gpu/tuning';
 import { grid1d } from './grid';
-import { gemvShape, type GemvShape } from './linear';
 import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
 import { unusedBinding } from '../gpu/buffers';
 
@@ -27,8 +27,8 @@ const UP_ROWS = 4;
  * CATS step 1: list the live neurons (|silu(gate)| > max(threshold, 0), index order) with their silu(gate), by a
  * workgroup prefix sum (a sequential loop with the CPU adapters' one-lane shape: barriers are expensive there).
  */
-export function compactLive(gpu: Gpu, step: Step, a: Pick<SparseUpArgs, 'gate' | 'live' | 'threshold'> & { neurons: number }, shape: GemvShape = gemvShape(gpu)): void {
-  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', buffers: { gate: 'read', live: 'rw' }, params: { n: 'u32', threshold: 'f32' }, overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
+export function compactLive(gpu: Gpu, step: Step, a: Pick<SparseUpArgs, 'gate' | 'live' | 'threshold'> & { neurons: number }, shape: GemvShape = gpu.tuning.gemv): void {
+  const compact = kernel(gpu, { shader: 'matmul/sparse_compact', overrides: { WG: shape.lanes > 1 ? 256 : 1 } });
   step.dispatch(compact, [a.gate, a.live], { n: a.neurons, threshold: a.threshold }, [1]);
 }
 
@@ -36,7 +36,7 @@ export function compactLive(gpu: Gpu, step: Step, a: Pick<SparseUpArgs, 'gate' |
  * CATS steps 1-2: compactLive, then act_i = silu(gate_i) · (W_up[i] · x) for the listed neurons only, 4 per
  * invocation group sharing x loads.
  */
-export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvShape = gemvShape(gpu)): void {
+export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvShape = gpu.tuning.gemv): void {
   const { up } = a;
   if (up.cols % 8 !== 0) throw new Error(`sparse up ${up.label}: cols ${up.cols} must be a multiple of 8`);
   if ((a.xOffset ?? 0) % 4 !== 0) throw new Error(`sparse up ${up.label}: x offset ${a.xOffset} must be a multiple of 4 (x is read as vec4s)`);
@@ -44,8 +44,6 @@ export function sparseUpAct(gpu: Gpu, step: Step, a: SparseUpArgs, shape: GemvSh
   const { wg, lanes } = shape;
   const k = kernel(gpu, {
     shader: 'matmul/sparse_up_act',
-    buffers: { x: 'read', live: 'rw', w: 'read', scales: 'read' },
-    params: { cols: 'u32', x_offset: 'u32' },
     overrides: { FORMAT: FORMAT_ID[denseFormat(up, 'activation-sparse kernels')], WG: wg, LANES: lanes },
   });
   const buffers = [a.x, a.live, up.data, up.scales ?? unusedBinding(gpu)];
@@ -66,43 +64,32 @@ export interface SparseDownArgs {
 /** Outputs per spmv_active invocation (OUTPUTS in shaders/matmul/spmv_active.wgsl). */
 const SPMV_OUTPUTS = 32;
 
-/**
- * Live neurons per spmv_active workgroup: 64 on GPUs (split-K parallelism), 256 on CPU adapters, where fewer
- * chunks mean fewer partial sums to store and add (the down projection at 50% live runs ~15% faster than with 64).
- */
-const GPU_CHUNK = 64;
-const spmvChunk = (gpu: Gpu) => (gpu.adapter.isSoftware ? 256 : GPU_CHUNK);
+/** The smallest chunk of live neurons per spmv_active workgroup (Tuning.spmvChunk) of any adapter. */
+const MIN_CHUNK = Math.min(...Object.values(TUNINGS).map((t) => t.spmvChunk));
 
 /** Bytes of the live-neuron list for a layer of `neurons` (SparseUpArgs.live). */
 export const liveListBytes = (neurons: number) => 4 * (2 + 2 * neurons);
 
 /** Chunks of the partial-sum scratch for a layer of `neurons` (all live at worst, on any adapter). */
-export const sparseChunks = (neurons: number) => Math.ceil(neurons / GPU_CHUNK);
+export const sparseChunks = (neurons: number) => Math.ceil(neurons / MIN_CHUNK);
 
 /**
  * CATS steps 3-4: sum act_i · W_downᵀ[i] over chunks of the listed live neurons, reading only their rows, then
  * y (+)= the chunk sums in order. `chunk` overrides the adapter's chunk size (a multiple of 64; tests run both).
  */
-export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, chunk = spmvChunk(gpu)): void {
+export function spmvActive(gpu: Gpu, step: Step, a: SparseDownArgs, chunk = gpu.tuning.spmvChunk): void {
   const { downT } = a;
   const neurons = downT.rows, hidden = downT.cols;
   if (hidden % SPMV_OUTPUTS !== 0) throw new Error(`sparse down ${downT.label}: hidden ${hidden} must be a multiple of ${SPMV_OUTPUTS}`);
-  if (chunk % GPU_CHUNK !== 0) throw new Error(`sparse down: chunk ${chunk} must be a multiple of ${GPU_CHUNK}`);
+  if (chunk % MIN_CHUNK !== 0) throw new Error(`sparse down: chunk ${chunk} must be a multiple of ${MIN_CHUNK}`);
   const WG = 64;
   const spmv = kernel(gpu, {
     shader: 'matmul/spmv_active',
-    buffers: { live: 'read', w: 'read', scales: 'read', partial: 'rw' },
-    params: { neurons: 'u32', n: 'u32' },
     overrides: { FORMAT: FORMAT_ID[denseFormat(downT, 'activation-sparse kernels')], WG, CHUNK: chunk },
   });
   const buffers = [a.live, downT.data, downT.scales ?? unusedBinding(gpu), a.partial];
   step.dispatch(spmv, buffers, { neurons, n: hidden }, [Math.ceil(hidden / SPMV_OUTPUTS / WG), Math.ceil(neurons / chunk)]);
-  const reduce = kernel(gpu, {
-    shader: 'matmul/sparse_reduce',
-    buffers: { live: 'read', partial: 'read', y: 'rw' },
-    params: { n: 'u32', chunk: 'u32', accumulate: 'u32', y_offset: 'u32' },
-    overrides: { WG },
-  });
+  const reduce = kernel(gpu, { shader: 'matmul/sparse_reduce', overrides: { WG } });
   const params = { n: hidden, chunk, accumulate: a.accumulate ? 1 : 0, y_offset: a.yOffset ?? 0 };
   step.dispatch(reduce, [a.live, a.partial, a.y], params, grid1d(gpu, Math.ceil(hidden / WG)));
 }
@@ -158,12 +145,7 @@ export interface BsrMatmulArgs {
 /** y (+)= x · Wᵀ with W block-sparse. */
 export function bsrMatmul(gpu: Gpu, step: Step, a: BsrMatmulArgs): void {
   const WG = 64;
-  const k = kernel(gpu, {
-    shader: 'matmul/spmm_block',
-    buffers: { x: 'read', row_ptr: 'read', col_idx: 'read', values: 'read', y: 'rw' },
-    params: { rows: 'u32', n: 'u32', k: 'u32', block: 'u32', accumulate: 'u32' },
-    overrides: { WG },
-  });
+  const k = kernel(gpu, { shader: 'matmul/spmm_block', overrides: { WG } });
   const { w } = a;
   const params = { rows: a.rows, n: w.rows, k: w.cols, block: w.block, accumulate: a.accumulate ? 1 : 0 };
   step.dispatch(k, [a.x, w.rowPtr, w.colIdx, w.values, a.y], params, [Math.ceil(w.rows / WG), a.rows]);

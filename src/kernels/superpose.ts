@@ -2,7 +2,6 @@ import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { MAX_SUPERPOSED_CANDIDATES } from '../contract/validate';
 import { kernel } from '../gpu/kernel';
-import { rowWidth } from './sampling';
 import { denseFormat, FORMAT_ID, rowPieces, type SplitMatrix, type WeightMatrix } from './tensor';
 
 const WG = 64;
@@ -20,8 +19,6 @@ export function superposeEmbed(gpu: Gpu, step: Step, a: { ids: GPUBuffer; weight
     if ((table.format === 'q8' || table.format === 'q4') && !table.scales) throw new Error(`superposeEmbed: ${table.label} is ${table.format} but has no scales`);
     const k = kernel(gpu, {
       shader: 'decode/superpose_embed',
-      buffers: { ids: 'read', weights: 'read', table: 'read', scales: 'read', out: 'rw' },
-      params: { count: 'u32', cols: 'u32', rowStart: 'u32', tableRows: 'u32', accumulate: 'u32' },
       overrides: { WG, FORMAT: FORMAT_ID[denseFormat(table, 'superposed-decoding kernels')], SCALE: a.scale ?? 1 },
     });
     // f32/f16 tables have no scales; the shader never reads that binding, so the table stands in for it
@@ -38,15 +35,10 @@ export function topN(
   gpu: Gpu,
   step: Step,
   a: { logits: GPUBuffer; vocab: number; n: number; out: GPUBuffer; logitsRowOffset?: number },
-  width = Math.min(rowWidth(gpu), TOP_N_MAX_WIDTH),
+  width = Math.min(gpu.tuning.vocabRow, TOP_N_MAX_WIDTH),
 ): void {
   if (width > TOP_N_MAX_WIDTH) throw new RangeError(`topN: width ${width} exceeds ${TOP_N_MAX_WIDTH}`);
   if (a.n < 1 || a.n > TOP_N_MAX || a.n > a.vocab) throw new RangeError(`topN: n must be in 1..${Math.min(TOP_N_MAX, a.vocab)}, got ${a.n}`);
-  const k = kernel(gpu, {
-    shader: 'decode/top_n',
-    buffers: { logits: 'read', out: 'rw' },
-    params: { vocab: 'u32', n: 'u32', logitsRowOffset: 'u32' },
-    overrides: { WG: width },
-  });
+  const k = kernel(gpu, { shader: 'decode/top_n', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, n: a.n, logitsRowOffset: a.logitsRowOffset ?? 0 }, [1]);
 }

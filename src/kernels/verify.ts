@@ -1,7 +1,6 @@
 import type { Gpu } from '../gpu/device';
 import type { Step } from '../gpu/step';
 import { kernel } from '../gpu/kernel';
-import { rowWidth } from './sampling';
 
 /** Workgroup width of per-row reductions: narrow on CPU adapters, where wide barriers are slow. */
 
@@ -16,8 +15,6 @@ export function acceptGreedy(
 ): void {
   const k = kernel(gpu, {
     shader: 'decode/accept_greedy',
-    buffers: { tokens: 'read', targets: 'read', out: 'rw' },
-    params: { drafts: 'u32', draftsOffset: 'u32', outOffset: 'u32' },
   });
   step.dispatch(k, [a.tokens, a.targets, a.out], { drafts: a.drafts, draftsOffset: a.draftsOffset, outOffset: a.outOffset }, [1]);
 }
@@ -39,24 +36,14 @@ export interface AcceptSampledArgs {
 }
 
 /** Rejection-sampling acceptance (lossless for sampling). Writes out[outOffset..] = [n, d_1..d_n, drawn token]. */
-export function acceptSampled(gpu: Gpu, step: Step, a: AcceptSampledArgs, width = rowWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'decode/accept_sampled',
-    buffers: { p: 'read', q: 'read', tokens: 'read', uniforms: 'read', out: 'rw' },
-    params: { drafts: 'u32', vocab: 'u32', draftsOffset: 'u32', uniformsOffset: 'u32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+export function acceptSampled(gpu: Gpu, step: Step, a: AcceptSampledArgs, width = gpu.tuning.vocabRow): void {
+  const k = kernel(gpu, { shader: 'decode/accept_sampled', overrides: { WG: width } });
   const { drafts, vocab, draftsOffset, uniformsOffset, outOffset } = a;
   step.dispatch(k, [a.p, a.q, a.tokens, a.uniforms, a.out], { drafts, vocab, draftsOffset, uniformsOffset, outOffset }, [1]);
 }
 
 /** out[outOffset + r] = top-1 probability of softmax(logits row r), for r < rows (Kangaroo's draft confidence). */
-export function draftConfidence(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number }, width = rowWidth(gpu)): void {
-  const k = kernel(gpu, {
-    shader: 'decode/draft_confidence',
-    buffers: { logits: 'read', out: 'rw' },
-    params: { vocab: 'u32', outOffset: 'u32' },
-    overrides: { WG: width },
-  });
+export function draftConfidence(gpu: Gpu, step: Step, a: { logits: GPUBuffer; rows: number; vocab: number; out: GPUBuffer; outOffset: number }, width = gpu.tuning.vocabRow): void {
+  const k = kernel(gpu, { shader: 'decode/draft_confidence', overrides: { WG: width } });
   step.dispatch(k, [a.logits, a.out], { vocab: a.vocab, outOffset: a.outOffset }, [a.rows]);
 }

@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { gemvShape, linear, normFusable, type LinearArgs } from '../kernels/linear';
+import { linear, normFusable, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -46,7 +46,7 @@ export class Transformer {
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
     this.adapters = (weights.adapters ?? []).map((w, i) => {
       const shape = config.selfSpeculative!.adapters[i];
-      return new AdapterBlock(gpu, config, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
+      return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
     });
   }
 
@@ -96,7 +96,7 @@ export class Transformer {
    */
   normedLinears(step: Step, normWeight: GPUBuffer, count: number, projections: Projection[], xOffset = 0): void {
     const { gpu, act, config: c } = this;
-    const shape = gemvShape(gpu);
+    const shape = gpu.tuning.gemv;
     if (projections.every((p) => normFusable(p.w, count, xOffset, shape))) {
       const norm = { weight: normWeight, eps: c.rmsEps, weightOffset: c.normOffset };
       for (const p of projections) linear(gpu, step, { ...p, x: act.x, xOffset, rows: count, norm }, shape);

@@ -265,7 +265,7 @@ class Uploader {
       const values = toF32(bytes ?? await reader.read(t.end - t.start), t).map((v) => v + t.addend!);
       [bytes, t] = [new Uint8Array(values.buffer), { ...t, dtype: 'F32', end: t.start + values.byteLength }];
     }
-    if (STORED_AS[t.dtype] === format) {
+    if (storedAs(t.dtype) === format) {
       // stored bytes are already the GPU layout (16-bit pairs in little-endian u32 = the raw halves; GGUF blocks as they are)
       if (!bytes) return this.streamRaw(reader, t, slot, part);
       if (this.opts.scanWeights) checkFinite(t, bytes, t.dtype);
@@ -373,7 +373,8 @@ class Uploader {
 }
 
 /** The GPU format whose bytes equal a checkpoint dtype's (uploaded without a conversion): float types, GGUF blocks. */
-const STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', q8_0: 'q8_0', q4_k: 'q4_k', q6_k: 'q6_k', q4_0: 'q4_0', q5_0: 'q5_0', q4_1: 'q4_1', q5_1: 'q5_1', q5_k: 'q5_k', q2_k: 'q2_k', q3_k: 'q3_k', iq4_nl: 'iq4_nl' };
+const FLOAT_STORED_AS: Partial<Record<StoredDtype, MatrixFormat>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+const storedAs = (dtype: StoredDtype): MatrixFormat | undefined => (isGgmlFormat(dtype) ? dtype : FLOAT_STORED_AS[dtype]);
 
 function padTo4(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(align4(data.byteLength));

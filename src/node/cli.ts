@@ -11,6 +11,7 @@ options:
   --max-tokens N        tokens to generate (default 64)
   --temperature T --top-k K --top-p P --seed S             sampling
   --exit-layer N|auto --draft-length N|auto                 self-speculative
+  --draft-source auto|exit|adapter                          self-speculative drafts: plain exits or Kangaroo adapters
   --drafts K --ngrams FILE                                  superposed (FILE: an n-gram table in the model folder;
                                                             default ngrams.bin there, or ../ngrams-bpe<vocab>.bin)
   --quantize q8|q4      quantize weights on load
@@ -74,7 +75,7 @@ function parseOptions(args: string[]) {
       model: { type: 'string' }, prompt: { type: 'string' }, strategy: { type: 'string', default: 'greedy' },
       'max-tokens': { type: 'string', default: '64' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
       'top-p': { type: 'string' }, seed: { type: 'string' }, 'exit-layer': { type: 'string' }, 'draft-length': { type: 'string' },
-      drafts: { type: 'string' }, ngrams: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
+      'draft-source': { type: 'string' }, drafts: { type: 'string' }, ngrams: { type: 'string' }, quantize: { type: 'string' }, json: { type: 'boolean', default: false },
       revision: { type: 'string' }, 'hub-base': { type: 'string' },
     },
   }).values;
@@ -92,7 +93,7 @@ function strategyFrom(o: Record<string, string | boolean | undefined>): Strategy
     case 'sample':
       return { kind: 'sample', temperature: num('temperature'), topK: num('top-k'), topP: num('top-p'), seed: num('seed') };
     case 'self-speculative':
-      return { kind: 'self-speculative', exitLayer: layerOrAuto('exit-layer'), draftLength: layerOrAuto('draft-length') };
+      return { kind: 'self-speculative', exitLayer: layerOrAuto('exit-layer'), draftLength: layerOrAuto('draft-length'), draftSource: o['draft-source'] as 'auto' | undefined };
     case 'superposed':
       return { kind: 'superposed', drafts: num('drafts') };
     default:

@@ -1,5 +1,5 @@
 import type { Gpu } from '../gpu/device';
-import { ParamArena, type Step } from '../gpu/step';
+import { PacedSubmits, ParamArena, type Step } from '../gpu/step';
 import { Profiler } from '../gpu/profile';
 import { AbortError, ContextLengthError, InferError, ModelFormatError, NonFiniteError } from '../contract/errors';
 import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, GenerateRequest, GenerateResult, GenerateStats, KernelProfile, LoadProgress, Strategy } from '../contract/types';
@@ -282,23 +282,12 @@ export class Runtime {
     const { model, gpu } = this;
     const { layers } = model.config;
     const perSubmit = shouldStop ? 1 : layers;
-    /** submits on the GPU, oldest first, and the GPU time one takes as seen from their completions */
-    const queued: Promise<unknown>[] = [];
-    let perSubmitMs = Infinity;
-    let lastDone = performance.now();
-    /**
-     * Submits `step`, then waits until at most QUEUED_GPU_MS of work (at least one submit) is queued behind it;
-     * true when the pass stops (then nothing is left on the GPU).
-     */
+    const paced = new PacedSubmits(gpu, QUEUED_GPU_MS);
+    /** Submits `step`; true when the pass stops (then nothing is left on the GPU). */
     const submitAndStop = async (step: Step) => {
-      queued.push(step.submit().then(() => gpu.device.queue.onSubmittedWorkDone()));
-      while (queued.length > Math.max(1, Math.floor(QUEUED_GPU_MS / perSubmitMs))) {
-        await queued.shift();
-        perSubmitMs = performance.now() - lastDone;
-        lastDone = performance.now();
-      }
+      await paced.submit(step);
       if (!shouldStop!()) return false;
-      await Promise.all(queued);
+      await paced.drain();
       return true;
     };
     model.kv.truncate(from);
@@ -325,7 +314,7 @@ export class Runtime {
       last = step.submit();
       if (collect) collect(start, await last);
     }
-    await Promise.all([last, ...queued]);
+    await Promise.all([last, paced.drain()]);
     await gpu.device.queue.onSubmittedWorkDone(); // chunks without reads resolve at submit; time the GPU work here
     return true;
   }

@@ -1,7 +1,8 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { attention, ringSlots, ropeKvWrite, SPLIT_K_MAX_TOKENS, type SplitKKernel } from '../../src/kernels/attention';
+import { attention, ringSlots, ropeKvWrite, SPLIT_K_MAX_TOKENS } from '../../src/kernels/attention';
+import type { SplitKKernel } from '../../src/gpu/tuning';
 import { runStep } from '../helpers/step';
 
 /**

@@ -3,7 +3,8 @@ import type { Gpu } from '../../src/gpu/device';
 import type { SplitMatrix, WeightFormat, WeightMatrix } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { linear, linearKernel, type GatedActivation, type GemvShape } from '../../src/kernels/linear';
+import { linear, linearKernel, type GatedActivation } from '../../src/kernels/linear';
+import { TUNINGS, type GemvShape } from '../../src/gpu/tuning';
 import { dequantize, encodeWeight } from '../../src/kernels/quantize';
 import { runStep } from '../helpers/step';
 
@@ -33,9 +34,7 @@ export function linearReference(x: Float32Array, w: Float32Array, rows: number, 
 
 // The CPU adapter shape (the register-blocked gemv) takes gemv for any number of rows; the GPU shapes hand more
 // than 16 rows to the matmul.
-const CPU_SHAPE: GemvShape = { wg: 64, lanes: 1, maxRows: Infinity };
-const GPU_SHAPE: GemvShape = { wg: 256, lanes: 64, maxRows: 16 };
-const SHAPES: [string, GemvShape][] = [['blocked', CPU_SHAPE], ['wide', GPU_SHAPE], ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }]];
+const SHAPES: [string, GemvShape][] = [['blocked', TUNINGS.cpu.gemv], ['wide', TUNINGS.gpu.gemv], ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }]];
 
 function plainCase(format: WeightFormat, rows: number, out: number, cols: number, shape: [string, GemvShape], browser = false): KernelCase {
   const path = linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? `gemv-${shape[0]}` : 'gemm';

@@ -2,7 +2,8 @@ import type { KernelCase } from './types';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { linear, type GemvShape } from '../../src/kernels/linear';
+import { linear } from '../../src/kernels/linear';
+import { TUNINGS, type GemvShape } from '../../src/gpu/tuning';
 import { rmsNorm } from '../../src/kernels/norm';
 import { runStep } from '../helpers/step';
 import { linearReference, randomWeight } from './linear';
@@ -10,8 +11,8 @@ import { rmsNormReference } from './norm';
 
 // The gemv shapes of CPU adapters (register-blocked) and GPUs (lanes), each with the RMSNorm width of its adapter.
 const SHAPES: [string, GemvShape, number][] = [
-  ['blocked', { wg: 64, lanes: 1, maxRows: Infinity }, 4],
-  ['wide', { wg: 256, lanes: 64, maxRows: 16 }, 64],
+  ['blocked', TUNINGS.cpu.gemv, TUNINGS.cpu.rowReduce],
+  ['wide', TUNINGS.gpu.gemv, TUNINGS.gpu.rowReduce],
   ['lanes16', { wg: 64, lanes: 16, maxRows: 16 }, 64],
 ];
 const EPS = 1e-5;

@@ -5,7 +5,7 @@ import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { expertMlp, moeCombine, planLayout, routerTopK, sortPairs, usesSortedOrder, type ExpertSet } from '../../src/kernels/moe';
 import { randomWeight } from './linear';
-import type { GemvShape } from '../../src/kernels/linear';
+import type { GemvShape } from '../../src/gpu/tuning';
 import { runStep } from '../helpers/step';
 
 const silu = (v: number) => v / (1 + Math.exp(-v));

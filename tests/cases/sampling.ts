@@ -1,7 +1,8 @@
 import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { argmax, distribution, sampleFromProbs, ROW_WIDTH_CPU, ROW_WIDTH_GPU } from '../../src/kernels/sampling';
+import { argmax, distribution, sampleFromProbs } from '../../src/kernels/sampling';
+import { TUNINGS } from '../../src/gpu/tuning';
 import { runStep } from '../helpers/step';
 
 function argmaxReference(logits: Float32Array, row: number, vocab: number): number {
@@ -23,11 +24,11 @@ function tiedLogits(rows: number, vocab: number, seed: number): Float32Array {
 const argmaxShapes: [number, number][] = [[1, 1], [3, 7], [2, 2048], [2, 32000], [1, 151_936]];
 
 /** Every row-reduction kernel runs at the CPU adapters' and the GPUs' workgroup width. */
-export const ROW_WIDTHS = [ROW_WIDTH_CPU, ROW_WIDTH_GPU];
+export const ROW_WIDTHS = [TUNINGS.cpu.vocabRow, TUNINGS.gpu.vocabRow];
 
 const argmaxCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => argmaxShapes.map(([rows, vocab]) => ({
   name: `argmax rows=${rows} vocab=${vocab} width=${width} with ties`,
-  browser: vocab === 2048 && width === ROW_WIDTH_CPU,
+  browser: vocab === 2048 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const rowOffset = 1, outOffset = 2;
     const logits = tiedLogits(rows + rowOffset, vocab, vocab);
@@ -94,7 +95,7 @@ const distributionSettings: [number, number, number, number, number?][] = [
 
 const distributionCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => distributionSettings.map(([vocab, temperature, topK, topP, minP = 0]) => ({
   name: `distribution vocab=${vocab} T=${temperature} topK=${topK} topP=${topP} minP=${minP} width=${width}`,
-  browser: vocab === 1000 && topK === 40 && width === ROW_WIDTH_CPU,
+  browser: vocab === 1000 && topK === 40 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const rows = 2;
     const logits = randomFloats(rows * vocab, vocab + topK, 6);
@@ -145,7 +146,7 @@ function uniforms(n: number, seed: number): number[] {
   return [0, 1 - 2 ** -24, ...Array.from(randomFloats(n - 2, seed), (x) => (x + 1) / 2)];
 }
 
-async function sampleMany(gpu: Parameters<KernelCase['run']>[0], p: Float32Array, us: number[], width = ROW_WIDTH_CPU): Promise<Uint32Array> {
+async function sampleMany(gpu: Parameters<KernelCase['run']>[0], p: Float32Array, us: number[], width = TUNINGS.cpu.vocabRow): Promise<Uint32Array> {
   const probs = uploadBuffer(gpu, 'probs', p);
   const out = storageBuffer(gpu, 'out', 4 * us.length);
   await runStep(gpu, (step) => us.forEach((uniform, i) => sampleFromProbs(gpu, step, { probs, row: 0, vocab: p.length, uniform, out, outOffset: i }, width)));
@@ -162,7 +163,7 @@ function sparseProbs(vocab: number): Float32Array {
 
 const sampleCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => [1, 10, 1000, 32000].map((vocab) => ({
   name: `sampleFromProbs equals the CPU inverse CDF, vocab=${vocab} width=${width}`,
-  browser: vocab === 1000 && width === ROW_WIDTH_CPU,
+  browser: vocab === 1000 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const p = vocab === 1 ? Float32Array.of(1) : sparseProbs(vocab);
     const us = uniforms(200, vocab);

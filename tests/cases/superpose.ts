@@ -2,7 +2,7 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { superposeEmbed, topN, TOP_N_MAX_WIDTH } from '../../src/kernels/superpose';
-import { ROW_WIDTH_CPU } from '../../src/kernels/sampling';
+import { TUNINGS } from '../../src/gpu/tuning';
 import { dequantize, encodeWeight } from '../../src/kernels/quantize';
 import type { WeightFormat } from '../../src/kernels/tensor';
 import { runStep } from '../helpers/step';
@@ -52,9 +52,9 @@ function topNReference(logits: Float32Array, n: number): number[] {
 
 const topNShapes: [number, number][] = [[2048, 9], [37, 16], [32_000, 9], [5, 5], [384, 1]];
 
-const topNCases: KernelCase[] = [ROW_WIDTH_CPU, TOP_N_MAX_WIDTH].flatMap((width) => topNShapes.map(([vocab, n]) => ({
+const topNCases: KernelCase[] = [TUNINGS.cpu.vocabRow, TOP_N_MAX_WIDTH].flatMap((width) => topNShapes.map(([vocab, n]) => ({
   name: `topN vocab=${vocab} n=${n} width=${width} with ties`,
-  browser: vocab === 2048 && width === ROW_WIDTH_CPU,
+  browser: vocab === 2048 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const rowOffset = 1;
     const logits = randomFloats((rowOffset + 1) * vocab, vocab + n, 10);

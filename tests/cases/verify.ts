@@ -2,7 +2,7 @@ import type { KernelCase } from './types';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../../src/kernels/verify';
-import { ROW_WIDTH_CPU } from '../../src/kernels/sampling';
+import { TUNINGS } from '../../src/gpu/tuning';
 import { ROW_WIDTHS } from './sampling';
 import { runStep } from '../helpers/step';
 
@@ -84,7 +84,7 @@ const sampledShapes: [number, number, number][] = [[3, 50, 1], [4, 2048, 2], [0,
 
 const sampledCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => sampledShapes.flatMap(([k, vocab, seed]) => [0, 1, 2, 3].map((trial) => ({
   name: `acceptSampled k=${k} vocab=${vocab} width=${width} trial ${trial}`,
-  browser: vocab === 50 && trial === 0 && width === ROW_WIDTH_CPU,
+  browser: vocab === 50 && trial === 0 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const p = randomDistributions(k + 1, vocab, 100 * seed + trial);
     // q is p for the first drafts of trial 0 (always accepted), an unrelated distribution otherwise
@@ -113,7 +113,7 @@ const sampledCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => sampledShapes.f
 
 const confidenceCases: KernelCase[] = ROW_WIDTHS.flatMap((width) => [[1, 2048], [3, 384], [2, 5]].map(([rows, vocab]) => ({
   name: `draftConfidence rows=${rows} vocab=${vocab} width=${width}`,
-  browser: vocab === 384 && width === ROW_WIDTH_CPU,
+  browser: vocab === 384 && width === TUNINGS.cpu.vocabRow,
   async run(gpu) {
     const logits = randomFloats(rows * vocab, rows + vocab, 8);
     const outOffset = 1;

@@ -20,9 +20,38 @@ export interface ArchOptions {
   /**
    * A file llama.cpp runs as transformers (and we) do: Gemma's query_pre_attn_scalar left to llama.cpp's own rule
    * (no `attention.scale` key), Phi-3's long factors written equal to its short ones (llama.cpp picks one set by the
-   * context size, transformers by the sequence length).
+   * context size, transformers by the sequence length), Qwen MoE dense layers given seeded random experts (llama.cpp
+   * needs a router in every layer).
    */
   forLlamaCpp?: boolean;
+}
+
+/**
+ * Qwen MoE layers listed in mlp_only_layers, made sparse for llama.cpp: the dense MLP replaced by a router, routed
+ * experts, the shared expert and its gate, with seeded values in [-0.1, 0.1) (a different model, the same for both runtimes).
+ */
+export function sparseEveryLayer(c: HfConfig, tensors: Map<string, { shape: number[]; values: Float32Array }>): void {
+  let seed = 12345;
+  const random = (rows: number, cols: number) => ({
+    shape: [rows, cols],
+    values: Float32Array.from({ length: rows * cols }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) / 5),
+  });
+  const H = c.hidden_size, I = c.moe_intermediate_size, S = c.shared_expert_intermediate_size ?? 0;
+  for (const l of (c.mlp_only_layers ?? []) as number[]) {
+    const p = `model.layers.${l}.mlp`;
+    for (const m of ['gate', 'up', 'down']) tensors.delete(`${p}.${m}_proj.weight`);
+    tensors.set(`${p}.gate.weight`, random(c.num_experts, H));
+    for (let e = 0; e < c.num_experts; e++) {
+      tensors.set(`${p}.experts.${e}.gate_proj.weight`, random(I, H));
+      tensors.set(`${p}.experts.${e}.up_proj.weight`, random(I, H));
+      tensors.set(`${p}.experts.${e}.down_proj.weight`, random(H, I));
+    }
+    if (S === 0) continue;
+    tensors.set(`${p}.shared_expert.gate_proj.weight`, random(S, H));
+    tensors.set(`${p}.shared_expert.up_proj.weight`, random(S, H));
+    tensors.set(`${p}.shared_expert.down_proj.weight`, random(H, S));
+    tensors.set(`${p}.shared_expert_gate.weight`, random(1, H));
+  }
 }
 
 const u32 = (value: number): GgufEntry => ({ type: 'u32', value });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { bf16ToF32, f16BitsToF32, f32ToF16Bits } from '../../src/kernels/quantize';
 import type { GgmlFormat } from '../../src/kernels/tensor';
 import { quantizeGgml } from './ggml_quants';
-import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, storesOnePlusW, type ArchOptions } from './gguf_archs';
+import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, sparseEveryLayer, storesOnePlusW, type ArchOptions } from './gguf_archs';
 import { ggufBytes, type GgufEntry, type GgufTensor } from './gguf_writer';
 
 export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'IQ4_NL' | 'Q2_K' | 'Q3_K' | 'Q5_K' | 'Q4_K_M';
@@ -157,7 +157,9 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
   };
   const tensors: GgufTensor[] = factorTensors(c, options).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
   const experts = new Map<string, { rows: number; cols: number; parts: Float32Array[] }>();
-  for (const [hf, t] of readSafetensors(join(dir, 'model.safetensors'))) {
+  const weights = readSafetensors(join(dir, 'model.safetensors'));
+  if (options.forLlamaCpp && c.mlp_only_layers?.length) sparseEveryLayer(c, weights);
+  for (const [hf, t] of weights) {
     if (tied && hf === 'lm_head.weight') continue;
     const { name, expert } = ggufTensorName(hf, hfClass);
     if (t.shape.length === 1 || t.shape[0] === 1) {

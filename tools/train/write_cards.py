@@ -45,7 +45,19 @@ activation is float32, so this is exactly the reference model's computation on t
 """
 
 
-def onnx_section(cfg, info):
+# models whose ONNX export is not kept in the repository (git-ignored: /public/models/tiny-moe/onnx/)
+UNSHIPPED_ONNX = {"tiny-moe"}
+
+
+def onnx_section(cfg, info, shipped):
+    if not shipped:
+        return f"""## ONNX export (not shipped)
+
+`tools/train/export.py` also writes an opset-17 ONNX export of this model (`onnx/model.onnx`, {info['size_bytes'] / 1e6:.1f} MB,
+float16 initialisers cast to float32 in the graph). It is not kept in the repository, to leave room in its size
+budget: tiny-dense's export is the onnxruntime-web peer, and this model's logits are checked against the PyTorch
+reference fixtures. Regenerated locally, `tests/onnx_parity.test.ts` checks it against onnxruntime-web too.
+"""
     L, kv, hd, V = cfg["num_hidden_layers"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["vocab_size"]
     weights_text = F32_INITIALISERS if info.get("initialisers") == "float32" else F16_INITIALISERS
     return f"""## ONNX export (`onnx/model.onnx`)
@@ -226,7 +238,8 @@ def main():
         lines += ["## Greedy samples", "", "48 new tokens (or up to `<|eos|>`) after `<|bos|>` + prompt, reference implementation:", ""]
         for s in ev["samples"]:
             lines += ["```", s["prompt"] + s["completion"].replace("```", "'''"), "```"]
-        lines += ["", onnx_section(cfg, ev["onnx"]), fixtures_section(name, dense)]
+        onnx_shipped = name not in UNSHIPPED_ONNX
+        lines += ["", onnx_section(cfg, ev["onnx"], onnx_shipped), fixtures_section(name, dense)]
         lines += ["## N-grams", "", f"`../ngrams-bpe2048.bin` ({ng['bytes'] / 1e6:.1f} MB): 2- to 5-gram counts over the training "
                   "tokens in this tokenizer's ids, for superposed decoding; format in `../NGRAMS.md`.", "",
                   "## Reproduce", "", "`bash tools/train/run_all.sh` (see `tools/train/README.md`). Timings vary with the CPU.", ""]

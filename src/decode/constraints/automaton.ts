@@ -62,11 +62,6 @@ export class AutomatonConstraint<S> implements TokenConstraint {
     return words;
   }
 
-  allows(token: number): boolean {
-    if (this.eosIds.includes(token)) return this.automaton.accepting(this.state);
-    return this.after(token) !== undefined;
-  }
-
   advance(token: number): void {
     if (this.eosIds.includes(token)) return;
     const next = this.after(token);

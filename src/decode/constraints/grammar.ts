@@ -36,6 +36,8 @@ class Compiled implements CharAutomaton<GrammarState> {
   /** per rule: the position of each alternative's first element */
   readonly rules: number[][] = [];
   readonly start: GrammarState;
+  /** feed's answers by (state key, character): a trie walk reaches the same states along many branches (null: rejected) */
+  private readonly fed = new Map<string, GrammarState | null>();
   /** per rule, its alternatives' elements while compiling */
   private readonly pendingAlts = new Map<number, (Chars | number)[][]>();
 
@@ -90,10 +92,16 @@ class Compiled implements CharAutomaton<GrammarState> {
   }
 
   feed(state: GrammarState, c: string): GrammarState | undefined {
+    const memoKey = `${state.key}\u0001${c}`;
+    const known = this.fed.get(memoKey);
+    if (known !== undefined) return known ?? undefined;
     const code = c.charCodeAt(0);
     const moved: Stack[] = [];
     for (const s of state.stacks) if (s && matches(this.elements[s.pos] as Chars, code)) moved.push({ pos: s.pos + 1, up: s.up });
-    return moved.length === 0 ? undefined : this.state(this.expand(moved));
+    const next = moved.length === 0 ? undefined : this.state(this.expand(moved));
+    if (this.fed.size >= FEED_MEMO_MAX) this.fed.clear();
+    this.fed.set(memoKey, next ?? null);
+    return next;
   }
 
   accepting(state: GrammarState): boolean {
@@ -141,6 +149,8 @@ class Compiled implements CharAutomaton<GrammarState> {
 }
 
 const END = -1;
+/** Most remembered feed answers per grammar (then the memo starts over). */
+const FEED_MEMO_MAX = 200_000;
 
 function stackKey(s: Stack): string {
   let key = '';

@@ -104,6 +104,8 @@ async function lifecycle() {
   const reloaded = { result: await long.ends, ms: performance.now() - started };
   await reloading;
   const afterReload = (await engine.complete(REQUEST)).tokens;
+  // a first 64-row chunk builds its pipelines (seconds on a software adapter, not interruptible): done before the case
+  await engine.complete({ prompt: LONG_PROMPT.slice(0, 65), maxTokens: 1 });
   const prefill = engine.complete({ prompt: LONG_PROMPT, maxTokens: 4, stopAtEos: false });
   const queued = engine.complete(REQUEST); // behind it: never starts
   await new Promise((resolve) => setTimeout(resolve, 500));
