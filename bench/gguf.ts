@@ -39,6 +39,7 @@ async function ours(gpu: Gpu, path: string, prompt: number[]): Promise<Speed & {
   const runs = [];
   let tokens: number[] = [];
   for (let r = 0; r < RUNS; r++) {
+    runtime.resetCache(); // a cold prefill every run, as llama.cpp's (its history is cleared)
     const result = await runtime.generate({ prompt, maxTokens: DECODE_TOKENS, stopAtEos: false, strategy: { kind: 'greedy' } }, () => undefined);
     tokens = result.tokens;
     runs.push({ prefill: (1000 * result.stats.prefillTokens) / result.stats.prefillMs, decode: (1000 * result.stats.decodeTokens) / result.stats.decodeMs });

@@ -1,6 +1,6 @@
 /**
  * Self-speculative decoding on the shipped tiny-dense, in one run on one adapter (Node):
- * - decode tok/s of plain greedy, of 'auto' (DEL) and of a grid of fixed (exit layer, draft length), with each
+ * - decode tok/s of plain greedy, of 'auto' (DEL) and of a grid of fixed (exit layer, draft length) of plain exits, with each
  *   one's draft acceptance; every run must give greedy's tokens;
  * - what the passes cost relative to one plain decoding step: a draft from exit layer E (E layers and the head
  *   over 1 row), and the verify of d drafts (the last draft through layers < E, then d + 1 rows through layers
@@ -222,7 +222,7 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
   const auto = await speedOf({ kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' });
   const fixed: FixedRun[] = [];
   for (const exitLayer of grid.exitLayers) {
-    for (const draftLength of grid.draftLengths) fixed.push({ exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength })) });
+    for (const draftLength of grid.draftLengths) fixed.push({ exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength, draftSource: 'exit' })) });
   }
   const passCost = await passCosts(gpu, runtime, prompt, grid);
   const sparse = await benchSparse(gpu, prompt, decodeTokens, grid, greedy, passCost.stepMs);

@@ -16,7 +16,12 @@ struct Weights8 { lo: vec4<f32>, hi: vec4<f32> }
 struct Head { d: vec2<f32>, s: vec4<u32> }
 
 // Units sharing one (a, b, c): a block of 32, a K-quant sub-block of 32 (q4_k, q5_k) or 16 (q6_k, q2_k, q3_k).
-const GGML_GROUP_UNITS = array<u32, 11>(4u, 4u, 2u, 4u, 4u, 4u, 4u, 4u, 2u, 2u, 4u);
+fn ggml_group_units() -> u32 {
+  switch GGML {
+    case GGML_Q6_K, GGML_Q2_K, GGML_Q3_K: { return 2u; }
+    default: { return 4u; }
+  }
+}
 // IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69,
 // 89, 113) as round(p(i)): p is the minimax quartic through them, within 0.433 of each (checked in f32 by the kernel
 // tests), cheaper on CPU adapters than indexing a table per lane.
@@ -242,5 +247,5 @@ fn ggml_unit(row: u32, j: u32) -> Weights8 {
   let at = row + GGML_BLOCK_BYTES[GGML] * (j / units);
   let u = j % units;
   let h = ggml_head(at);
-  return ggml_apply(ggml_levels(h, at, u), ggml_scale(h, u / GGML_GROUP_UNITS[GGML]));
+  return ggml_apply(ggml_levels(h, at, u), ggml_scale(h, u / ggml_group_units()));
 }

@@ -2,10 +2,12 @@
 // (GGML, a GGML_* code of common/formats) decoded in registers (common/ggml_blocks.wgsl); nothing is expanded in memory.
 // A register block, as gemv_blocked.wgsl: each invocation computes 4 consecutive outputs (the lanes of one vec4
 // accumulator) for MB activation rows (grid z covers the rest). Per block of each weight row the head is loaded once,
-// per group of units the sub-block scale decoded once, and every x load serves the 4 outputs: on SwiftShader each
-// storage load is a per-lane gather and costs more than the arithmetic.
-// A row's sum runs over K in the same order whatever MB is and whichever outputs share its invocation, so a row
-// computed in a batch is bitwise equal to the row alone. Any number of rows and outputs; k is whole blocks.
+// the sub-block scales decoded once per group of units (or per unit where units are read in shared sets), units
+// that read the same bytes decoded from one load of them (ggml_shared), and every x load serves the 4 outputs: on
+// SwiftShader each storage load is a per-lane gather and costs more than the arithmetic.
+// A row's sum runs over K in an order fixed by the format (shared sets out of K order), the same whatever MB is and
+// whichever outputs share its invocation, so a row computed in a batch is bitwise equal to the row alone. Any number
+// of rows and outputs; k is whole blocks.
 #include "common/linear_io.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>; // [rows, k/4] f32, from x_offset/4
@@ -43,7 +45,7 @@ fn accumulate(u: array<Weights8, 4>, v: u32, row_len: u32) {
 
 // Unit u of the 4 outputs' blocks (heads h), given its levels (q), accumulated.
 fn unit4(h: array<Head, 4>, q: array<Weights8, 4>, u: u32, v: u32, row_len: u32) {
-  let g = u / GGML_GROUP_UNITS[GGML];
+  let g = u / ggml_group_units();
   accumulate(array<Weights8, 4>(ggml_apply(q[0], ggml_scale(h[0], g)), ggml_apply(q[1], ggml_scale(h[1], g)),
     ggml_apply(q[2], ggml_scale(h[2], g)), ggml_apply(q[3], ggml_scale(h[3], g))), v + 2u * u, row_len);
 }
@@ -78,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   // outputs past n repeat the last one (computed, not stored)
   let rows = vec4<u32>(n0, min(n0 + 1u, params.n - 1u), min(n0 + 2u, params.n - 1u), min(n0 + 3u, params.n - 1u)) * row_bytes;
   let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
-  let group = GGML_GROUP_UNITS[GGML];
+  let group = ggml_group_units();
   for (var at = 0u; at < row_bytes; at += GGML_BLOCK_BYTES[GGML]) {
     let b = rows + vec4<u32>(at);
     let h = array<Head, 4>(ggml_head(b.x), ggml_head(b.y), ggml_head(b.z), ggml_head(b.w));

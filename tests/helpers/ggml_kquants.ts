@@ -8,7 +8,7 @@ import { f16BitsToF32, f32ToF16Bits } from '../../src/kernels/quantize';
 export const f16 = (v: number) => f32ToF16Bits(Float32Array.of(v))[0];
 export const fromF16 = (bits: number) => f16BitsToF32(Uint16Array.of(bits))[0];
 /** ggml's nearest_int: round half to even (the float magic-number trick). */
-export const nearestInt = (v: number) => {
+const nearestInt = (v: number) => {
   const r = Math.round(v);
   return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 };

@@ -113,7 +113,7 @@ function blockQ5_1(x: Float32Array, v: DataView): void {
 const q5_1Weight = (v: DataView, i: number) => fromF16(v.getUint16(0, true)) * level5(v, 4, i) + fromF16(v.getUint16(2, true));
 
 /** IQ4_NL's 16 non-linear levels (kvalues_iq4nl). */
-export const IQ4_NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+const IQ4_NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
 
 /** best_index_int8: the index of the level nearest to t (the lower one on a tie). */
 function nearestLevel(t: number): number {
