@@ -116,7 +116,9 @@ describe('self-speculative rounds', () => {
     expect(Object.values(result.stats.acceptanceByExitLayer!).every((e) => e.drafted > 0)).toBe(true);
     // DEL's reasoning is reported: every token under the verdict of its round, and the last round's decision
     const byOrigin = (plainOnly: boolean) => events.filter((e) => (e.round.drafted === 0) === plainOnly).reduce((a, e) => a + e.origins.length, 0);
-    expect(result.stats.tokensByVerdict).toEqual({ draft: byOrigin(false), plain: byOrigin(true) });
+    // tiny-dense ships Kangaroo adapters: `adapter` counts the draft rounds' tokens that drafted with one
+    const byAdapter = events.filter((e) => e.round.drafted > 0 && e.round.adapter).reduce((a, e) => a + e.origins.length, 0);
+    expect(result.stats.tokensByVerdict).toEqual({ draft: byOrigin(false), plain: byOrigin(true), adapter: byAdapter });
     const decision = result.stats.delDecision!;
     expect(decision.acceptance).toHaveLength(runtime.config.layers + 1);
     expect(decision.rowCost).toBeGreaterThanOrEqual(0);
