@@ -185,7 +185,7 @@ describe('loadWeights', () => {
 
   it.skipIf(!existsSync('public/models/tiny-dense'))('loads the shipped tiny-dense model from dropped files, plain and q4', async () => {
     const dir = 'public/models/tiny-dense';
-    const names = ['config.json', 'model.safetensors'];
+    const names = ['config.json', 'model.safetensors', 'adapter.safetensors']; // the folder's weight files, its Kangaroo adapters included
     const source = fileListSource(names.map((n) => new File([readFileSync(`${dir}/${n}`)], n)));
     const config = parseConfig(JSON.parse(await source.text('config.json')));
     const started = performance.now();
