@@ -1,5 +1,5 @@
 import type { Gpu } from './device';
-import { encodeParams, shaderInterface, type Access, type ParamField, type ParamType, type StorageBinding } from './shader_interface';
+import { encodeParams, shaderInterface, type ParamField, type StorageBinding } from './shader_interface';
 import { shaderSource } from './wgsl';
 
 /**
@@ -12,10 +12,6 @@ export interface KernelSpec {
   shader: string;
   /** pipeline-overridable constants (workgroup sizes, tiles): part of the pipeline cache key */
   overrides?: Record<string, number>;
-  /** @deprecated declared by the shader; when given, checked against it */
-  buffers?: Record<string, Access>;
-  /** @deprecated declared by the shader; when given, checked against it */
-  params?: Record<string, ParamType>;
 }
 
 export const PARAM_SLOT_BYTES = 256;
@@ -31,7 +27,6 @@ export class Kernel {
     const { device } = gpu;
     const code = shaderSource(spec.shader);
     ({ params: this.params, buffers: this.buffers } = shaderInterface(spec.shader, code));
-    checkDeclared(key, spec, this.params, this.buffers);
     this.layout = device.createBindGroupLayout({
       label: key,
       entries: [
@@ -81,19 +76,6 @@ export class Kernel {
   /** Writes params into the uniform slot at byteOffset, by name (struct Params of the shader). */
   encodeParams(values: Record<string, number>, into: DataView, byteOffset: number): void {
     encodeParams(this.key, this.params, values, into, byteOffset);
-  }
-}
-
-/** Throws where a spec still lists buffers or params and they differ from what the shader declares. */
-function checkDeclared(key: string, spec: KernelSpec, params: ParamField[], buffers: StorageBinding[]): void {
-  const show = (entries: [string, string][]) => entries.map(([n, t]) => `${n}: ${t}`).join(', ');
-  if (spec.params) {
-    const [ts, wgsl] = [show(Object.entries(spec.params)), show(params.map((f) => [f.name, f.type]))];
-    if (ts !== wgsl) throw new Error(`${key}: params { ${ts} } differ from the shader's struct Params { ${wgsl} }`);
-  }
-  if (spec.buffers) {
-    const [ts, wgsl] = [show(Object.entries(spec.buffers)), show(buffers.map((b) => [b.name, b.access]))];
-    if (ts !== wgsl) throw new Error(`${key}: buffers { ${ts} } differ from the shader's bindings { ${wgsl} }`);
   }
 }
 
