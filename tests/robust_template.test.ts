@@ -57,7 +57,7 @@ describe('chat template budget', () => {
   it('an engine whose template loops answers chat with ModelFormatError and stays usable', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'template-model-'));
     try {
-      for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json']) await copyFile(join(MODEL, f), join(dir, f));
+      for (const f of ['config.json', 'model.safetensors', 'adapter.safetensors', 'tokenizer.json', 'generation_config.json']) await copyFile(join(MODEL, f), join(dir, f));
       const config = JSON.parse(await readFile(join(MODEL, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
       await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: HOSTILE['a loop of 1e9'] }));
       const engine = await createEngine({ model: dir });

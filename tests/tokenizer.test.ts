@@ -89,7 +89,7 @@ describe('shipped models: safetensors header, config and tokenizer agree', () =>
     const ready = present.includes(name) && existsSync(`${dir}/config.json`);
     it.skipIf(!ready)(ready ? name : `${name} (skipped: ${dir} does not exist yet)`, async () => {
       const config = parseConfig(JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')));
-      const checkpoint = await openCheckpoint(directorySource(dir));
+      const checkpoint = await openCheckpoint(directorySource(dir), undefined, config.selfSpeculative?.adapterFile);
       await checkpoint.close();
       checkTensors(planWeights(config), checkpoint);
       const tok = await Tokenizer.load(directorySource(dir));
