@@ -9,7 +9,9 @@ export const TINY = 'public/models/tiny-dense';
 /** A 2-layer Llama with tiny-dense's tokenizer and random f32 weights (scaled so logits spread widely). */
 export function randomModel(): string {
   const dir = mkdtempSync(join(tmpdir(), 'random-llama-'));
-  const config = { ...JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')), hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16, torch_dtype: 'float32' };
+  // tiny-dense's config without its Kangaroo adapters (`self_speculative`): this model has none
+  const { self_speculative: _, ...shipped } = JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8'));
+  const config = { ...shipped, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16, torch_dtype: 'float32' };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY, f), join(dir, f));
   let state = 12345;
