@@ -1,4 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type * as Api from '../src/browser/index';
 import type * as ModelCache from '../src/browser/cache';
 import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/contract/types';
@@ -13,7 +15,8 @@ type Harness = Window & {
 
 const MODEL = '/models/tiny-dense/';
 const SHARDED = '/tests/fixtures/models/llama-sharded/';
-const CONFIG_SHA256 = '90af26e883d369c641ad6855e681f13f29d48e735f46f6a50af12afbca3f2925';
+/** The served config.json's SHA-256, computed here from the file the dev server serves. */
+const CONFIG_SHA256 = createHash('sha256').update(readFileSync('public/models/tiny-dense/config.json')).digest('hex');
 
 async function openHarness(page: Page): Promise<void> {
   await page.goto('/e2e/harness/worker.html');
