@@ -33,7 +33,8 @@ cp "$CACHE"/libvulkan1_*_amd64.deb "$KIT/"
 node scripts/device/bundle.mjs "$KIT"
 for model in tiny-dense tiny-moe; do
   mkdir -p "$KIT/data/public/models/$model"
-  cp public/models/$model/{config.json,generation_config.json,special_tokens_map.json,tokenizer.json,tokenizer_config.json,model.safetensors} "$KIT/data/public/models/$model/"
+  cp public/models/$model/{config.json,generation_config.json,special_tokens_map.json,tokenizer.json,tokenizer_config.json,model.safetensors,eval.json} "$KIT/data/public/models/$model/"
+  [ ! -f public/models/$model/adapter.safetensors ] || cp public/models/$model/adapter.safetensors "$KIT/data/public/models/$model/" # Kangaroo adapters
   cp tests/fixtures/$model.safetensors "$KIT/data/tests/fixtures/"
 done
 # compressed, unpacked by run.sh: the n-gram table (superposed decoding) and the Qwen tokenizer of the real-width model

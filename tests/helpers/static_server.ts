@@ -9,7 +9,7 @@
  *   loop      302 to itself for ever                 html      200 text/html (a login page) for every file
  *   stall     send 64 KiB of the body, then nothing  cut       send half the body, then close the connection
  *   cutonce   cut, for the first request of each path and method only
- *   nan       a NaN in model.layers.0.mlp.down_proj.weight of .safetensors files
+ *   nan       a NaN in model.layers.0.mlp.down_proj.weight of model.safetensors files
  *   looptemplate  tokenizer_config.json's chat template loops 1e9 times
  * Without `ranges` a Range header is ignored (200, whole file), as many servers do. Cross-origin pages may read
  * everything (CORS *, CORP cross-origin) but, as usual, not the Content-Encoding header.
@@ -69,7 +69,7 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     let body = await readFile(file).catch(() => undefined);
     if (!body) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     if (flags.includes('extra') && file.endsWith('.safetensors')) body = Buffer.concat([body, Buffer.alloc(16)]);
-    if (flags.includes('nan') && file.endsWith('.safetensors')) body = Buffer.from(poisoned(body, 'model.layers.0.mlp.down_proj.weight', 1000, NAN));
+    if (flags.includes('nan') && path.basename(file) === 'model.safetensors') body = Buffer.from(poisoned(body, 'model.layers.0.mlp.down_proj.weight', 1000, NAN));
     if (flags.includes('looptemplate') && file.endsWith('tokenizer_config.json')) {
       body = Buffer.from(JSON.stringify({ ...JSON.parse(body.toString()), chat_template: LOOPING_TEMPLATE }));
     }
