@@ -9,7 +9,7 @@ import { sparseLayerFraction } from '../src/decode/draft_paths';
 export const PROJECTION_ASSUMPTIONS = [
   'bandwidth-bound: a pass costs in proportion to the weight bytes it reads (KV cache and activations left out; short contexts)',
   'a verify pass over k + 1 rows reads every weight once and costs one plain step, whatever k',
-  'a draft pass reads the embedding row, layers 1..l (sparse: attention and gate dense, up/down only the live neurons), the adapter if any, the final norm and LM head',
+  'a draft pass reads the embedding row, layers 1..l (sparse: attention and gate dense, up/down only the live neurons), the adapter if any, the final norm and LM head (with a draft vocabulary of N tokens: N of its rows; the verify reads all)',
   'draft i is accepted with probability alpha independently of the others: (1 - alpha^(d+1)) / (1 - alpha) tokens per round',
   'no CPU or launch overhead, no pipelining across rounds',
 ];
@@ -26,6 +26,8 @@ export interface ProjectedPath {
   acceptanceFrom: 'runtime' | 'held-out';
   /** draft pass bytes / plain step bytes */
   draftCost: number;
+  /** tokens of the draft vocabulary the drafts score (absent: the whole vocabulary) */
+  draftVocab?: number;
 }
 
 export interface ProjectedSetting extends ProjectedPath {
@@ -42,12 +44,16 @@ export function passWeights(config: ModelConfig): { layer: number; head: number 
   return { layer, head: vocab * hidden + hidden };
 }
 
-/** Draft pass bytes over a plain step's, for a path of `kind` at exit layer l (adapterParams: the adapter's weights; sparsity: its target). */
-export function draftCost(config: ModelConfig, kind: PathKind, exitLayer: number, extra: { adapterParams?: number; sparsity?: number } = {}): number {
+/**
+ * Draft pass bytes over a plain step's, for a path of `kind` at exit layer l (adapterParams: the adapter's weights;
+ * sparsity: its target; draftVocab: the draft head's rows).
+ */
+export function draftCost(config: ModelConfig, kind: PathKind, exitLayer: number, extra: { adapterParams?: number; sparsity?: number; draftVocab?: number } = {}): number {
   const { layer, head } = passWeights(config);
   const layers = kind === 'sparse' ? exitLayer * sparseLayerFraction(config, extra.sparsity ?? 0) : exitLayer;
   const adapter = kind === 'adapter' ? extra.adapterParams ?? 0 : 0;
-  return (layers * layer + adapter + head) / (config.layers * layer + head);
+  const draftHead = extra.draftVocab ? extra.draftVocab * config.hidden + config.hidden : head;
+  return (layers * layer + adapter + draftHead) / (config.layers * layer + head);
 }
 
 /** Expected accepted drafts per round, alpha·(1 − alpha^d) / (1 − alpha). */

@@ -13,7 +13,10 @@
  *   greedy's tokens); its acceptance and its draft pass / dense step;
  * - a PROJECTION (bench/projection.ts) of each (draft source, exit layer, drafts) setting's speedup under a
  *   bandwidth-bound cost model, from the acceptance measured here and, for the Kangaroo adapters and beside them
- *   the plain exits, the held-out agreement tools/train records in the model's eval.json.
+ *   the plain exits, the held-out agreement tools/train records in the model's eval.json (with the model's draft
+ *   vocabulary, and without it).
+ * Drafts use the model's draft vocabulary when it has one (`draftVocab`, the runtime's default): decode runs and
+ * draft passes alike.
  * `main` writes bench/results/speculative.json.
  */
 import type { Gpu } from '../src/gpu/device';
@@ -59,6 +62,8 @@ export interface SpeculativeBench {
   promptTokens: number;
   decodeTokens: number;
   greedyTokPerS: number;
+  /** tokens of the draft vocabulary every draft here scores (absent: the whole vocabulary) */
+  draftVocab?: number;
   /** drafts from the model's Kangaroo adapters (empty without them) */
   adapters: AdapterRun[];
   auto: { tokPerS: number; speedup: number; acceptance: number };
@@ -130,17 +135,20 @@ async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[], { exitLay
   await runtime.logits(prompt); // the KV cache holds the prompt; passes run right after it
   gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array(Math.max(...draftLengths) + 1)); // token 0 in every row
   const start = prompt.length;
-  const pass = (from: number, to: number, rows: number, at: number) => (step: Step) => {
-    model.embed(step, model.act.tokens, 0, rows);
-    model.layers(step, rows, at, from, to);
-    model.head(step, rows);
-    pickTokens(gpu, runtime, step, rows);
+  const pass = (to: number, draft: boolean) => (step: Step) => {
+    model.embed(step, model.act.tokens, 0, 1);
+    model.layers(step, 1, start, 0, to);
+    if (draft) pickTokens(gpu, runtime, step, 1, draftHead(runtime, step));
+    else {
+      model.head(step, 1);
+      pickTokens(gpu, runtime, step, 1);
+    }
   };
-  const stepMs = await passMs(gpu, arena, pass(0, layers, 1, start));
+  const stepMs = await passMs(gpu, arena, pass(layers, false));
   const draft: { exitLayer: number; vsStep: number }[] = [];
   const verify: VerifyCost[] = [];
   for (const exitLayer of exitLayers) {
-    const draftMs = await passMs(gpu, arena, pass(0, exitLayer, 1, start));
+    const draftMs = await passMs(gpu, arena, pass(exitLayer, true));
     draft.push({ exitLayer, vsStep: draftMs / stepMs });
     for (const drafts of draftLengths) {
       const verifyMs = await passMs(gpu, arena, (step) => verifyPass(gpu, runtime, step, start, exitLayer, drafts));
@@ -151,9 +159,17 @@ async function passCosts(gpu: Gpu, runtime: Runtime, prompt: number[], { exitLay
   return { stepMs, draft, verify };
 }
 
-/** Argmax of the first `rows` rows of logits into act.tokens (the token choice every pass ends with). */
-function pickTokens(gpu: Gpu, { model }: Runtime, step: Step, rows: number): void {
-  argmax(gpu, step, { logits: model.act.logits, rows, vocab: model.config.vocab, out: model.act.tokens, outOffset: 0 });
+/** Argmax of the first `rows` rows of logits into act.tokens (the token choice every pass ends with), over the draft vocabulary's logits for `draft`. */
+function pickTokens(gpu: Gpu, { model }: Runtime, step: Step, rows: number, draft = false): void {
+  const vocab = draft ? model.weights.draftVocab!.size : model.config.vocab;
+  argmax(gpu, step, { logits: model.act.logits, rows, vocab, out: model.act.tokens, outOffset: 0 });
+}
+
+/** A draft's head, as the runtime runs it: over the draft vocabulary when the model has one. */
+function draftHead({ model }: Runtime, step: Step, norm?: GPUBuffer): boolean {
+  const draft = model.weights.draftVocab !== undefined;
+  model.head(step, 1, 0, norm, draft);
+  return draft;
 }
 
 /** The verify pass of `drafts` drafts from exit layer E at `start` (act.tokens stands in for the tokens and the cached exit states). */
@@ -189,8 +205,7 @@ async function benchAdapters(gpu: Gpu, runtime: Runtime, prompt: number[], { dra
       model.embed(step, model.act.tokens, 0, 1);
       model.layers(step, 1, start, 0, exitLayer);
       adapter.record(step, model, 1, start);
-      model.head(step, 1, 0, adapter.weights.norm);
-      pickTokens(gpu, runtime, step, 1);
+      pickTokens(gpu, runtime, step, 1, draftHead(runtime, step, adapter.weights.norm));
     });
     for (const run of measured) {
       const verifyMs = await passMs(gpu, arena, (step) => verifyPass(gpu, runtime, step, start, exitLayer, run.draftLength));
@@ -235,6 +250,7 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
     promptTokens: prompt.length,
     decodeTokens,
     greedyTokPerS: greedy.tokPerS,
+    ...(runtime.info.draftVocabSize ? { draftVocab: runtime.info.draftVocabSize } : {}),
     adapters,
     auto,
     fixed,
@@ -269,10 +285,14 @@ async function benchSparse(gpu: Gpu, prompt: number[], decodeTokens: number, gri
   return { sparsity: SPARSITY, exitLayer, fixed, draftVsStep: draftMs / stepMs };
 }
 
-/** Held-out agreement per exit layer from tools/train's eval.json: plain exits, and the Kangaroo adapters when trained. */
+/**
+ * Held-out agreement per exit layer from tools/train's eval.json: plain exits, the Kangaroo adapters when trained,
+ * and both with the draft vocabulary of the size the model ships (tools/train/draft_vocab.py) when it has one.
+ */
 interface HeldOut {
   plain: number[];
   adapters: { exitLayer: number; acceptance: number; params: number }[];
+  draftVocab?: { size: number; paths: { kind: 'exit' | 'adapter'; exitLayer: number; acceptance: number }[] };
 }
 
 async function heldOutAgreement(): Promise<HeldOut> {
@@ -280,7 +300,9 @@ async function heldOutAgreement(): Promise<HeldOut> {
   const ev = JSON.parse(readFileSync('public/models/tiny-dense/eval.json', 'utf8'));
   const trained = ev.adapters;
   const adapters = trained ? Object.entries(trained.agreement as Record<string, { adapter_agree: number }>).map(([l, a]) => ({ exitLayer: Number(l), acceptance: a.adapter_agree, params: trained.adapter_params as number })) : [];
-  return { plain: ev.val.agree, adapters };
+  const dv = ev.draft_vocab as { chosen: number; rows: { draft_vocab_size: number; path: 'exit' | 'adapter'; exit_layer: number; agreement: number }[] } | undefined;
+  const draftVocab = dv && { size: dv.chosen, paths: dv.rows.filter((r) => r.draft_vocab_size === dv.chosen).map((r) => ({ kind: r.path, exitLayer: r.exit_layer, acceptance: r.agreement })) };
+  return { plain: ev.val.agree, adapters, ...(draftVocab ? { draftVocab } : {}) };
 }
 
 /** Every measured (source, exit, drafts) run, and every held-out exit and adapter at the grid's draft lengths, projected. */
@@ -290,13 +312,20 @@ function projectionSettings(runtime: Runtime, fixed: FixedRun[], adapters: Adapt
     const { heads, kvHeads, headDim } = model.adapter(exitLayer)!.shape;
     return config.hidden * headDim * (2 * heads + 2 * kvHeads) + 2 * config.hidden;
   };
+  const draftVocab = runtime.info.draftVocabSize; // the measured runs' drafts score it
   const measured = (kind: 'exit' | 'adapter' | 'sparse', f: FixedRun): ProjectedSetting => project({
     kind, exitLayer: f.exitLayer, acceptance: alphaFromAcceptance(f.acceptance, f.draftLength), acceptanceFrom: 'runtime',
-    draftCost: draftCost(config, kind, f.exitLayer, { sparsity: sparse.sparsity, adapterParams: kind === 'adapter' ? adapterParams(f.exitLayer) : 0 }),
+    draftCost: draftCost(config, kind, f.exitLayer, { sparsity: sparse.sparsity, adapterParams: kind === 'adapter' ? adapterParams(f.exitLayer) : 0, draftVocab }),
+    ...(draftVocab ? { draftVocab } : {}),
   }, f.draftLength);
+  const dv = heldOut.draftVocab;
   const paths: ProjectedPath[] = [
     ...grid.exitLayers.map((exitLayer) => ({ kind: 'exit' as const, exitLayer, acceptance: heldOut.plain[exitLayer - 1], acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'exit', exitLayer) })),
     ...heldOut.adapters.map((a) => ({ kind: 'adapter' as const, exitLayer: a.exitLayer, acceptance: a.acceptance, acceptanceFrom: 'held-out' as const, draftCost: draftCost(config, 'adapter', a.exitLayer, { adapterParams: a.params }) })),
+    ...(dv?.paths ?? []).filter((p) => p.kind === 'adapter' || grid.exitLayers.includes(p.exitLayer)).map((p) => ({
+      ...p, acceptanceFrom: 'held-out' as const, draftVocab: dv!.size,
+      draftCost: draftCost(config, p.kind, p.exitLayer, { adapterParams: p.kind === 'adapter' ? heldOut.adapters[0]?.params : 0, draftVocab: dv!.size }),
+    })),
   ];
   return [
     ...fixed.map((f) => measured('exit', f)),
@@ -317,14 +346,15 @@ export function formatSpeculativeBench(b: SpeculativeBench): string {
     `draft pass / step by exit layer: ${b.passCost.draft.map((d) => `${d.exitLayer}: ${d.vsStep.toFixed(2)}`).join(', ')}`,
     `sparse (Sirius, ${b.sparse.sparsity * 100}% of MLP neurons skipped) drafts from exit ${b.sparse.exitLayer}, dense verify; sparse pass / dense step ${b.sparse.draftVsStep.toFixed(2)}`,
     ...b.sparse.fixed.map((f) => `  ${f.draftLength} drafts: ${f.speedup.toFixed(2)}x, acceptance ${f.acceptance.toFixed(2)}`),
-    'PROJECTION (bandwidth-bound cost model, not measured): source  exit  drafts  alpha (from)  draft/step  tokens/round  speedup',
-    ...b.projection.settings.map((s) => `  ${s.kind.padEnd(7)} ${String(s.exitLayer).padStart(4)}  ${String(s.drafts).padStart(6)}  ${s.acceptance.toFixed(2)} (${s.acceptanceFrom})  ${s.draftCost.toFixed(2).padStart(10)}  ${s.tokensPerRound.toFixed(2).padStart(12)}  ${s.speedup.toFixed(2).padStart(7)}`),
+    ...(b.draftVocab ? [`drafts score the draft vocabulary: ${b.draftVocab} most frequent tokens`] : []),
+    'PROJECTION (bandwidth-bound cost model, not measured): source  exit  drafts  draft vocab  alpha (from)  draft/step  tokens/round  speedup',
+    ...b.projection.settings.map((s) => `  ${s.kind.padEnd(7)} ${String(s.exitLayer).padStart(4)}  ${String(s.drafts).padStart(6)}  ${String(s.draftVocab ?? 'all').padStart(11)}  ${s.acceptance.toFixed(2)} (${s.acceptanceFrom})  ${s.draftCost.toFixed(2).padStart(10)}  ${s.tokensPerRound.toFixed(2).padStart(12)}  ${s.speedup.toFixed(2).padStart(7)}`),
     `best projected: ${describeSetting(b.projection.best)}; assumptions: ${b.projection.assumptions.join('; ')}`,
   ].join('\n');
 }
 
 export function describeSetting(s: ProjectedSetting): string {
-  return `${s.kind} draft path, exit layer ${s.exitLayer}, ${s.drafts} drafts: ${s.speedup.toFixed(2)}x at alpha ${s.acceptance.toFixed(2)} (${s.acceptanceFrom}), draft ${s.draftCost.toFixed(2)} of a step`;
+  return `${s.kind} draft path, exit layer ${s.exitLayer}, ${s.drafts} drafts${s.draftVocab ? `, draft vocabulary ${s.draftVocab}` : ''}: ${s.speedup.toFixed(2)}x at alpha ${s.acceptance.toFixed(2)} (${s.acceptanceFrom}), draft ${s.draftCost.toFixed(2)} of a step`;
 }
 
 /** `--grid=1,2:2,4` times exit layers 1, 2 with 2 and 4 drafts only (a quicker run); default: the full grid. */

@@ -20,6 +20,8 @@ export type Strategy =
        * activation-sparse model drafts (needs `sparsity` at load), and 'auto' weighs it too when the model has one
        */
       draftSource?: 'auto' | 'exit' | 'adapter' | 'sparse';
+      /** drafts score only the model's draft vocabulary (EngineInfo.draftVocabSize) when it has one (default true) */
+      draftVocab?: boolean;
     }
   | {
       kind: 'superposed';
@@ -270,6 +272,8 @@ export interface EngineInfo {
   maxDraftLength: number;
   /** exit layers with a Kangaroo draft adapter (config.json `self_speculative`); absent without one */
   draftAdapters?: number[];
+  /** tokens of the draft vocabulary self-speculative drafts score (config.json `self_speculative`); absent without one */
+  draftVocabSize?: number;
   adapter: { description: string; isSoftware: boolean; features: string[]; limits: Record<string, number> };
 }
 

@@ -97,8 +97,9 @@ function validateStrategy(strategy: Strategy | undefined, limits: Limits): void 
   }
 }
 
-/** 'adapter' needs a Kangaroo adapter, at the exit layer when that is pinned. */
-function validateDraftSource({ draftSource, exitLayer }: Extract<Strategy, { kind: 'self-speculative' }>, limits: Limits): void {
+/** 'adapter' needs a Kangaroo adapter, at the exit layer when that is pinned; draftVocab is a boolean. */
+function validateDraftSource({ draftSource, exitLayer, draftVocab }: Extract<Strategy, { kind: 'self-speculative' }>, limits: Limits): void {
+  if (draftVocab !== undefined && typeof draftVocab !== 'boolean') fail('strategy.draftVocab', `must be a boolean, got ${describe(draftVocab)}`, draftVocab);
   if (draftSource === undefined) return;
   if (!['auto', 'exit', 'adapter', 'sparse'].includes(draftSource)) fail('strategy.draftSource', `must be 'auto', 'exit', 'adapter' or 'sparse', got ${describe(draftSource)}`, draftSource);
   if (draftSource !== 'adapter') return;

@@ -40,13 +40,14 @@ export function sparseLayerFraction(config: ModelConfig, target: number): number
 
 /**
  * TPL of a round drafting d tokens from `source` at acceptance α: expected tokens (1 − α^{d+1}) / (1 − α) over
- * layers run, d·(pass + h) + r + (L − r + h)·(1 + ρ·d) with r the reused layers (exit sources: ExitPolicy's formula).
+ * layers run, d·(pass + h_d) + r + (L − r + h)·(1 + ρ·d) with r the reused layers and h_d the draft's head
+ * (exit sources: ExitPolicy's formula).
  */
-export function pathTokensPerLayer(alpha: number, source: DraftPath, draftLength: number, layers: number, headCost: number, rowCost: number): number {
+export function pathTokensPerLayer(alpha: number, source: DraftPath, draftLength: number, layers: number, headCost: number, rowCost: number, draftHeadCost = headCost): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
   const r = source.reusedLayers;
   const verify = r + (layers - r + headCost) * (1 + rowCost * draftLength);
-  return expected / (draftLength * (source.passLayers + headCost) + verify);
+  return expected / (draftLength * (source.passLayers + draftHeadCost) + verify);
 }
 
 /**
@@ -73,10 +74,10 @@ export class PathAcceptance {
   }
 
   /** The draft length in [minDraft, maxDraft] (or the pinned one) with the highest TPL, and that TPL. */
-  best(layers: number, maxDraft: number, headCost: number, rowCost: number, fixedDraft?: number, minDraft = 1): { draftLength: number; tpl: number } {
+  best(layers: number, maxDraft: number, headCost: number, rowCost: number, fixedDraft?: number, minDraft = 1, draftHeadCost = headCost): { draftLength: number; tpl: number } {
     let best = { draftLength: fixedDraft ?? minDraft, tpl: -1 };
     for (let d = fixedDraft ?? minDraft; d <= (fixedDraft ?? maxDraft); d++) {
-      const tpl = pathTokensPerLayer(this.rate(), this.path, d, layers, headCost, rowCost);
+      const tpl = pathTokensPerLayer(this.rate(), this.path, d, layers, headCost, rowCost, draftHeadCost);
       if (tpl > best.tpl) best = { draftLength: d, tpl };
     }
     return best;

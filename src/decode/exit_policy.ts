@@ -11,6 +11,8 @@ export interface DraftSources {
   plain: boolean;
   /** each adapter's exit layer and its cost in layers */
   adapters: { exitLayer: number; cost: number }[];
+  /** the drafts' head over the LM head, in weight bytes: N / vocab with a draft vocabulary of N tokens (default 1) */
+  headFraction?: number;
 }
 
 const PLAIN_EXITS: DraftSources = { plain: true, adapters: [] };
@@ -32,6 +34,7 @@ const PLAIN_EXITS: DraftSources = { plain: true, adapters: [] };
  * TPL = 1 / (L + h), and is on the grid unless the draft length is pinned.
  * A Kangaroo adapter at exit ℓ is a draft source of its own beside the plain exit ℓ: its own acceptance rate, and
  * drafts costing ℓ + a + h, where a (in layers) is the adapter's weight over a layer's (an attention-only block).
+ * With a draft vocabulary a draft's head costs h·N/vocab (`sources.headFraction`); the verify's stays h.
  */
 export class ExitPolicy {
   /** decayed counts by exit layer: [0] plain exits, [1] adapters */
@@ -76,6 +79,11 @@ export class ExitPolicy {
     return [...plain.map((exitLayer): DraftSource => ({ exitLayer })), ...adapters.map((exitLayer): DraftSource => ({ exitLayer, adapter: true }))];
   }
 
+  /** h_d: the cost of a draft's head, in layers */
+  get draftHeadCost(): number {
+    return this.headCost * (this.sources.headFraction ?? 1);
+  }
+
   private draftExtra(source: DraftSource): number {
     return source.adapter ? this.sources.adapters.find((a) => a.exitLayer === source.exitLayer)!.cost : 0;
   }
@@ -87,7 +95,7 @@ export class ExitPolicy {
    */
   draftingCanWin(fixedExit?: number): boolean {
     const plain = 1 / (this.layers + this.headCost);
-    return this.candidates(fixedExit).some((c) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, c.exitLayer, d, this.layers, this.headCost, this.rowCost, this.draftExtra(c)) > plain));
+    return this.candidates(fixedExit).some((c) => range(1, this.maxDraft).some((d) => tokensPerLayer(1, c.exitLayer, d, this.layers, this.headCost, this.rowCost, this.draftExtra(c), this.draftHeadCost) > plain));
   }
 
   /** Why `choose` decides as it does: the rates and ρ it used, and the best drafting round against a plain step. */
@@ -115,7 +123,7 @@ export class ExitPolicy {
     let best = { ...sources[0], draftLength: lengths[0], tpl: -1 };
     for (const source of sources) {
       for (const draftLength of lengths) {
-        const tpl = tokensPerLayer(this.rate(source.exitLayer, source.adapter), source.exitLayer, draftLength, this.layers, this.headCost, this.rowCost, this.draftExtra(source));
+        const tpl = tokensPerLayer(this.rate(source.exitLayer, source.adapter), source.exitLayer, draftLength, this.layers, this.headCost, this.rowCost, this.draftExtra(source), this.draftHeadCost);
         if (tpl > best.tpl) best = { ...source, draftLength, tpl };
       }
     }
@@ -125,12 +133,13 @@ export class ExitPolicy {
 
 /**
  * TPL: expected tokens per round, (1 − α^{d+1}) / (1 − α), over layers run per round,
- * d·(ℓ + a + h) + ℓ + (L − ℓ + h)·(1 + ρ·d), with a = `draftExtra` (an adapter's cost in layers).
+ * d·(ℓ + a + h_d) + ℓ + (L − ℓ + h)·(1 + ρ·d), with a = `draftExtra` (an adapter's cost in layers) and h_d the
+ * draft's head (`draftHeadCost`: h unless a draft vocabulary shrinks it).
  */
-export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0, rowCost = 0, draftExtra = 0): number {
+export function tokensPerLayer(alpha: number, exitLayer: number, draftLength: number, layers: number, headCost = 0, rowCost = 0, draftExtra = 0, draftHeadCost = headCost): number {
   const expected = alpha >= 1 ? draftLength + 1 : (1 - alpha ** (draftLength + 1)) / (1 - alpha);
   const verify = exitLayer + (layers - exitLayer + headCost) * (1 + rowCost * draftLength);
-  return expected / (draftLength * (exitLayer + draftExtra + headCost) + verify);
+  return expected / (draftLength * (exitLayer + draftExtra + draftHeadCost) + verify);
 }
 
 function range(from: number, to: number): number[] {

@@ -36,6 +36,7 @@ export function createStrategy(strategy: Strategy): DecodeStrategy {
         confidenceThreshold: strategy.confidenceThreshold ?? 0,
         sampling: samplingOf(strategy.sampling),
         draftSource: strategy.draftSource ?? 'auto',
+        draftVocab: strategy.draftVocab ?? true,
       });
     case 'superposed':
       return new Superposed({

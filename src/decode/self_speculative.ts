@@ -11,6 +11,8 @@ import { storageBuffer } from '../gpu/buffers';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
+import { draftIds, draftProbs } from '../kernels/draft_vocab';
+import type { DraftVocabWeights } from '../model/draft_vocab';
 import { GEMV_MAX_ROWS } from '../gpu/tuning';
 import type { Transformer } from '../model/forward';
 import type { AdapterBlock } from '../model/adapter_forward';
@@ -27,6 +29,8 @@ export interface SelfSpeculativeOptions {
   sampling?: SamplingParams;
   /** drafts from plain exits, Kangaroo adapters, or either (draftSources); 'sparse' (Sirius): the activation-sparse model */
   draftSource?: DraftSourceOption | 'sparse';
+  /** drafts score only the model's draft vocabulary, when it has one (default true; constrained drafts never do) */
+  draftVocab?: boolean;
 }
 
 /** Longest draft a model with `rows` rows per pass verifies: verify rows <= GEMV_MAX_ROWS stay bitwise equal to single-token decoding. */
@@ -85,6 +89,8 @@ interface RoundPlan {
   maxDraft: number;
   /** the draft source whose tokens for the round's rows are computed as shadow tokens (DEL), or null */
   shadow: DraftSource | null;
+  /** the draft vocabulary the drafts and shadow tokens score, or null: the whole head */
+  draftVocab: DraftVocabWeights | null;
 }
 
 interface RoundOutcome {
@@ -115,6 +121,11 @@ interface RoundOutcome {
  * output stays the dense model's. While the strategy runs, every pass but a sparse draft is dense. DEL chooses the
  * sparse source over its own choice when the sparse source's TPL, at its own acceptance (measured by drafting with
  * it, from a prior of 0.5), is higher; `draftSource: 'sparse'` pins it.
+ *
+ * With a draft vocabulary (model/draft_vocab.ts; `draftVocab`, on by default, never under a constraint) every draft
+ * source's head, and the shadow tokens' head, score only its N tokens: argmax or sampling over N logits, the chosen
+ * rank mapped to its token id, and for sampling the draft distribution spread over the vocabulary with 0 outside,
+ * so rejection sampling stays exact. The verify pass keeps the whole head; DEL charges drafts N/vocab of a head.
  *
  * With draftLength 'auto', a round may draft nothing (a plain decoding step) when the cost model says drafting
  * does not pay, and the row-cost factor ρ of the cost model (see ExitPolicy) is calibrated online: it starts at
@@ -149,7 +160,8 @@ export class SelfSpeculative implements DecodeStrategy {
     const fixedExit = exitLayer === 'auto' ? undefined : exitLayer;
     const fixedDraft = draftLength === 'auto' ? undefined : maxDraft;
     const option = this.options.draftSource ?? 'auto';
-    const sources = draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto);
+    const draftVocab = this.options.draftVocab !== false && !ctx.constraint ? model.weights.draftVocab ?? null : null;
+    const sources = { ...draftSources(model, option === 'sparse' ? 'exit' : option, fixedExit, auto), headFraction: draftVocab ? draftVocab.size / model.config.vocab : 1 };
     const sirius = this.siriusSource(model, exitLayer);
     const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
     const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
@@ -196,7 +208,7 @@ export class SelfSpeculative implements DecodeStrategy {
         const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
         const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
         const path = chosenPath ?? exitPath(choice.exitLayer);
-        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow };
+        const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow, draftVocab };
         if (roomLeft === 0 && shadow === null && !rng) {
           const began = performance.now();
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
@@ -262,7 +274,7 @@ export class SelfSpeculative implements DecodeStrategy {
   /** Sparse drafts instead of DEL's choice when pinned, or when their TPL (measured acceptance, cost model) is higher. */
   private preferSparse(choice: ReturnType<ExitPolicy['choose']>, sirius: PathAcceptance, policy: ExitPolicy, fixedExit?: number, fixedDraft?: number) {
     const { layers, headCost, rowCost } = policy;
-    const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft);
+    const sparse = sirius.best(layers, policy.maxDraft, headCost, rowCost, fixedDraft, 1, policy.draftHeadCost);
     const plainTpl = 1 / (layers + headCost);
     const choiceTpl = choice.draftLength === 0 ? plainTpl : policy.explain(fixedExit, fixedDraft).bestDraft.gain * plainTpl;
     const pinned = this.options.draftSource === 'sparse';
@@ -371,17 +383,22 @@ export class SelfSpeculative implements DecodeStrategy {
     if (sparse) sparse.dense = true;
     step.copy(act.x, 0, b.exitStates, i * rowBytes, rowBytes);
     plan.adapter?.record(step, model, 1, plan.start + i);
-    model.head(step, 1, 0, plan.adapter?.weights.norm);
-    const vocab = config.vocab;
+    const dv = plan.draftVocab;
+    model.head(step, 1, 0, plan.adapter?.weights.norm, dv !== null);
+    // with a draft vocabulary the draft's logits, distribution and choice are over its N tokens in rank order
+    const vocab = dv ? dv.size : config.vocab;
     if (ctx.constraint) maskRows(gpu, step, { logits: act.logits, rows: 1, vocab, masks: b.masks, firstMask: i });
     const sampling = this.options.sampling;
     if (sampling && rng) {
       distribution(gpu, step, { logits: act.logits, rows: 1, vocab, probs: act.probs, ...sampling });
-      step.copy(act.probs, 0, b.draftProbs, 4 * i * vocab, 4 * vocab);
+      // acceptance compares q over the whole vocabulary: tokens outside the draft vocabulary have q = 0
+      if (dv) draftProbs(gpu, step, { tables: dv, probs: act.probs, out: b.draftProbs, outOffset: i * config.vocab, vocab: config.vocab });
+      else step.copy(act.probs, 0, b.draftProbs, 4 * i * vocab, 4 * vocab);
       sampleFromProbs(gpu, step, { probs: act.probs, row: 0, vocab, uniform: rng.next(), out: b.tokens, outOffset: i + 1 });
     } else {
       argmax(gpu, step, { logits: act.logits, rows: 1, vocab, out: b.tokens, outOffset: i + 1 });
     }
+    if (dv) draftIds(gpu, step, { tables: dv, tokens: b.tokens, offset: i + 1, count: 1 });
     if (this.options.confidenceThreshold > 0) draftConfidence(gpu, step, { logits: act.logits, rows: 1, vocab, out: b.confidence, outOffset: i });
   }
 
@@ -425,8 +442,10 @@ export class SelfSpeculative implements DecodeStrategy {
       step.copy(plan.shadow.exitLayer === reused ? b.exitStates : b.shadowStates, 0, act.x, 0, rows * rowBytes);
       const shadowAdapter = plan.shadow.adapter ? model.adapter(plan.shadow.exitLayer)! : null;
       shadowAdapter?.record(step, model, rows, plan.start);
-      model.head(step, rows, 0, shadowAdapter?.weights.norm);
-      argmax(gpu, step, { logits: act.logits, rows, vocab, out: b.shadowTokens, outOffset: 0 });
+      const dv = plan.draftVocab;
+      model.head(step, rows, 0, shadowAdapter?.weights.norm, dv !== null);
+      argmax(gpu, step, { logits: act.logits, rows, vocab: dv ? dv.size : vocab, out: b.shadowTokens, outOffset: 0 });
+      if (dv) draftIds(gpu, step, { tables: dv, tokens: b.shadowTokens, offset: 0, count: rows });
       step.read(b.shadowTokens, 0, 4 * rows);
     }
   }

@@ -4,6 +4,11 @@
  * own one-layer KV cache, then the model's LM head:
  *   n = norm(h; input_layernorm),  a = h + o(attn(rope(q(n)), rope(k(n)), v(n))),  logits = lm_head(norm(a; norm))
  * Tensors `kangaroo.{l}.input_layernorm.weight`, `.self_attn.{q,k,v,o}_proj.weight`, `.norm.weight` (no biases).
+ *
+ * A draft vocabulary (FR-Spec, arXiv 2502.14856), `draft_vocab_size` N: the drafts score only the N most frequent
+ * tokens, whose ids (I32 [N], most frequent first, distinct, each < vocab) are the tensor `draft_vocab.ids` of the
+ * adapter file. The loader gathers those rows of the LM head into a draft head of its own (model/draft_vocab.ts);
+ * the verify pass keeps the whole head, so the output is unchanged.
  */
 import { ModelFormatError } from '../contract/errors';
 import type { ModelConfig } from './config';
@@ -24,18 +29,31 @@ export interface SelfSpeculativeConfig {
   /** the adapter safetensors file, next to the model's */
   adapterFile: string;
   adapters: AdapterShape[];
+  /** tokens of the draft vocabulary (FR-Spec), absent without one */
+  draftVocabSize?: number;
 }
 
-/** Parses the `self_speculative` block of config.json (undefined when absent) for a model of `layers` layers. */
-export function parseSelfSpeculative(block: unknown, layers: number, file = 'config.json'): SelfSpeculativeConfig | undefined {
+/** The draft vocabulary's ids in the adapter file: I32 [draft_vocab_size], most frequent first. */
+export const DRAFT_VOCAB_TENSOR = 'draft_vocab.ids';
+
+/**
+ * Parses the `self_speculative` block of config.json (undefined when absent) for a model of `layers` layers and a
+ * vocabulary of `vocab` tokens. It holds adapters, a draft vocabulary, or both.
+ */
+export function parseSelfSpeculative(block: unknown, layers: number, vocab: number, file = 'config.json'): SelfSpeculativeConfig | undefined {
   if (block === undefined || block === null) return undefined;
   const fail = (field: string, message: string) => new ModelFormatError(`${file}: field "self_speculative${field}": ${message}`, { file, field: `self_speculative${field}` });
   if (typeof block !== 'object' || Array.isArray(block)) throw fail('', 'not an object');
   const b = block as Record<string, unknown>;
   const adapterFile = b.adapter_file ?? DEFAULT_ADAPTER_FILE;
   if (typeof adapterFile !== 'string' || !/^[\w.-]+\.safetensors$/.test(adapterFile)) throw fail('.adapter_file', `${JSON.stringify(adapterFile)} is not a .safetensors file name in the model folder`);
-  if (!Array.isArray(b.adapters) || b.adapters.length === 0) throw fail('.adapters', 'missing or not a non-empty list');
-  const adapters = b.adapters.map((entry: unknown, i): AdapterShape => {
+  const size = b.draft_vocab_size;
+  if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 1 && size <= vocab)) {
+    throw fail('.draft_vocab_size', `${JSON.stringify(size)} is not an integer in 1..${vocab} (vocab_size)`);
+  }
+  if (size === undefined && b.adapters === undefined) throw fail('', 'declares neither adapters nor draft_vocab_size');
+  if (b.adapters !== undefined && (!Array.isArray(b.adapters) || b.adapters.length === 0)) throw fail('.adapters', 'not a non-empty list');
+  const adapters = ((b.adapters ?? []) as unknown[]).map((entry: unknown, i): AdapterShape => {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw fail(`.adapters[${i}]`, 'not an object');
     const e = entry as Record<string, unknown>;
     const int = (name: string, max: number) => {
@@ -51,7 +69,7 @@ export function parseSelfSpeculative(block: unknown, layers: number, file = 'con
   const exits = adapters.map((a) => a.exitLayer);
   const repeated = exits.find((l, i) => exits.indexOf(l) !== i);
   if (repeated !== undefined) throw fail('.adapters', `two adapters for exit layer ${repeated}`);
-  return { adapterFile, adapters };
+  return { adapterFile, adapters, ...(size !== undefined ? { draftVocabSize: size } : {}) };
 }
 
 /** The adapter of exit layer `exitLayer` (1-based), if the model has one. */
@@ -73,6 +91,12 @@ export function adapterTensors(c: ModelConfig): TensorSpec[] {
       vector(`${key}.norm`, `${p}.norm.weight`, c.hidden),
     ];
   });
+}
+
+/** The draft vocabulary's ids tensor (none without one). */
+export function draftVocabTensors(c: ModelConfig): TensorSpec[] {
+  const n = c.selfSpeculative?.draftVocabSize;
+  return n ? [{ key: 'draftVocab.ids', kind: 'ids', parts: [DRAFT_VOCAB_TENSOR], partRows: 1, cols: n, quantizable: false }] : [];
 }
 
 /** Bytes of the adapters' f32 KV caches for `context` positions. */

@@ -104,6 +104,6 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (config.moe && config.moe.expertsPerToken > config.moe.experts) {
     throw f.format('num_experts_per_tok', `${config.moe.expertsPerToken} exceeds the ${config.moe.experts} experts per layer`);
   }
-  const selfSpeculative = parseSelfSpeculative(f.optional('self_speculative'), config.layers, file);
+  const selfSpeculative = parseSelfSpeculative(f.optional('self_speculative'), config.layers, config.vocab, file);
   return selfSpeculative ? { ...config, selfSpeculative } : config;
 }

@@ -3,13 +3,14 @@ import type { Architecture, AttentionRecipe, LayerRecipe, ModelConfig, Rotation 
 import { QUANT_BLOCK } from '../kernels/tensor';
 
 /**
- * One weight of the model as the checkpoint stores it: a vector (norms, biases) or a matrix [rows, cols]
+ * One weight of the model as the checkpoint stores it: a vector (norms, biases), token ids, or a matrix [rows, cols]
  * filled by one HF tensor, or by several stacked along rows in order (routed experts, part p at rows p*rows..).
  */
 export interface TensorSpec {
   /** Where the runtime finds it: "embed", "layers.3.q", "layers.3.moe.gate", ... */
   key: string;
-  kind: 'vector' | 'matrix';
+  /** 'ids': a vector of token ids, I32 in the checkpoint, u32 on the GPU (the draft vocabulary's) */
+  kind: 'vector' | 'matrix' | 'ids';
   /** HF tensor names, in stacking order. */
   parts: string[];
   /** Rows of one part (1 for vectors). */

@@ -82,12 +82,16 @@ export class Transformer {
     }
   }
 
-  /** logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))); `norm` replaces the final norm's weight (an adapter's). */
-  head(step: Step, rows: number, firstRow = 0, norm = this.weights.norm): void {
+  /**
+   * logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))); `norm` replaces the final norm's weight (an
+   * adapter's). `draftVocab`: the draft head (weights.draftVocab), rows of N logits in rank order.
+   */
+  head(step: Step, rows: number, firstRow = 0, norm = this.weights.norm, draftVocab = false): void {
     this.checkRows(firstRow + rows);
     const { hidden, vocab, logitSoftcap } = this.config;
-    this.normedLinears(step, norm, rows, [{ w: this.weights.lmHead, y: this.act.logits }], firstRow * hidden);
-    if (logitSoftcap > 0) softcapInPlace(this.gpu, step, { x: this.act.logits, n: rows * vocab, cap: logitSoftcap });
+    const w = draftVocab ? this.weights.draftVocab!.head : this.weights.lmHead;
+    this.normedLinears(step, norm, rows, [{ w, y: this.act.logits }], firstRow * hidden);
+    if (logitSoftcap > 0) softcapInPlace(this.gpu, step, { x: this.act.logits, n: rows * (draftVocab ? w.rows : vocab), cap: logitSoftcap });
   }
 
   /**

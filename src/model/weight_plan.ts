@@ -3,7 +3,7 @@ import { GGML_BLOCKS, isGgmlFormat, QUANT_BLOCK } from '../kernels/tensor';
 import type { ModelConfig } from './config';
 import { familyOf } from './families';
 import type { TensorSpec } from './family';
-import { adapterTensors } from './adapter';
+import { adapterTensors, draftVocabTensors } from './adapter';
 import type { Dtype, StoredDtype } from './safetensors';
 
 export type Quantize = 'q8' | 'q4';
@@ -26,9 +26,9 @@ export interface WeightPlan {
 /** Rows of the destination's GPU matrix. */
 export const rowsOf = (d: Destination) => d.partRows * d.gpuParts;
 
-/** Every tensor a checkpoint with this config holds: its family's schema, then its adapters' (adapter file). */
+/** Every tensor a checkpoint with this config holds: its family's schema, then its adapters' and draft vocabulary's (adapter file). */
 export function checkpointTensors(config: ModelConfig): TensorSpec[] {
-  return [...familyOf(config).tensors(config), ...adapterTensors(config)];
+  return [...familyOf(config).tensors(config), ...adapterTensors(config), ...draftVocabTensors(config)];
 }
 
 /** Which tensors a config needs (checkpointTensors) and where they go; `residentExperts` (< experts) keeps the rest of each layer's experts off the GPU. */
@@ -41,14 +41,14 @@ export function planWeights(config: ModelConfig, residentExperts?: number): Weig
   return { destinations, byTensor };
 }
 
-/** Parameters of a checkpoint with this config, from its tensor schema (a tied embedding counted once; adapters included). */
+/** Parameters of a checkpoint with this config, from its tensor schema (a tied embedding counted once; adapters included, token ids not). */
 export function parameterCount(config: ModelConfig): number {
-  return checkpointTensors(config).reduce((n, t) => n + t.parts.length * t.partRows * t.cols, 0);
+  return checkpointTensors(config).reduce((n, t) => n + (t.kind === 'ids' ? 0 : t.parts.length * t.partRows * t.cols), 0);
 }
 
 /** Storage format from the parts' dtypes (all known from the headers before any upload): 16-bit weights stay 16-bit. */
 export function plannedFormat(d: Destination, dtypes: StoredDtype[], quantize?: Quantize): MatrixFormat {
-  if (d.kind === 'vector') return 'f32';
+  if (d.kind !== 'matrix') return 'f32'; // f32 vectors, u32 ids: 4 bytes an entry
   // GGUF blocks are computed as stored (never requantized); checkTensors keeps them to single matrices
   if (isGgmlFormat(dtypes[0])) return dtypes[0];
   const cols = d.alignCols ?? d.cols;
@@ -70,6 +70,22 @@ export function formatBytes(format: MatrixFormat, rows: number, cols: number): {
     case 'q8': return { data: n, scales };
     case 'q4': return { data: n / 2, scales };
   }
+}
+
+/** The LM head's destination: the embedding when tied. */
+export function headDestination(plan: WeightPlan, config: ModelConfig): Destination {
+  return plan.destinations.find((d) => d.key === (config.tieEmbeddings ? 'embed' : 'lmHead'))!;
+}
+
+/**
+ * GPU bytes the loader adds for a draft vocabulary of N tokens (model/draft_vocab.ts) beside its ids: the draft
+ * head [N, hidden] in the head's format, and the rank of every token (u32 [vocab]).
+ */
+export function draftVocabBytes(config: ModelConfig, headFormat: MatrixFormat): number {
+  const n = config.selfSpeculative?.draftVocabSize;
+  if (!n) return 0;
+  const head = formatBytes(headFormat, n, config.hidden);
+  return head.data + head.scales + 4 * config.vocab;
 }
 
 /** Bytes a plan's weights take: in GPU buffers, and in CPU memory (every routed expert of a layer with an expert budget). */
@@ -107,6 +123,8 @@ export function estimateWeightBytes(config: ModelConfig, { quantize, dtype = 'F1
   const plan = planWeights(config, residentExperts);
   const dtypeOf = typeof dtype === 'function' ? dtype : () => dtype;
   const bytes = planBytes(plan, dtypeOf, quantize);
+  const head = headDestination(plan, config);
+  bytes.gpu += draftVocabBytes(config, plannedFormat(head, head.parts.map(dtypeOf), quantize));
   if (sparseMlp) {
     const downs = { ...plan, destinations: plan.destinations.filter((d) => d.key.endsWith('.mlp.down')) };
     bytes.gpu += planBytes(downs, dtypeOf, quantize).gpu;

@@ -8,6 +8,7 @@ import type { ModelConfig } from './config';
 import { rotateHalfRows } from './gguf/tensors';
 import type { StoredDtype, TensorInfo } from './safetensors';
 import type { ModelSource } from './source';
+import { checkDraftIds, gatherDraftVocab, type DraftVocabWeights } from './draft_vocab';
 import { formatBytes, plannedFormat, planWeights, rowsOf, type Destination, type Quantize, type WeightPlan } from './weight_plan';
 
 export { estimateWeightBytes, type Quantize } from './weight_plan';
@@ -81,6 +82,8 @@ export interface ModelWeights {
   lmHead: WeightMatrix | SplitMatrix; // [vocab, hidden], split as embed; the same object as embed when tied
   /** config.selfSpeculative's adapters, in its order (absent or empty without the block) */
   adapters?: AdapterWeights[];
+  /** config.selfSpeculative's draft vocabulary, when it declares one */
+  draftVocab?: DraftVocabWeights;
   /** GPU bytes of all weight buffers. */
   bytes: number;
   /** Every GPU buffer of these weights, each once (teardown frees exactly these). */
@@ -138,8 +141,11 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
     checkTensors(plan, checkpoint);
     const planned = new Map(plan.destinations.map((d) => [d.key, plannedFormat(d, d.parts.map((n) => checkpoint.tensors.get(n)!.dtype), opts.quantize)]));
     checkLimits(gpu, plan, planned);
-    await new Uploader(gpu, plan, planned, slots, checkpoint, opts).run();
-    return assemble(config, slots);
+    const uploader = new Uploader(gpu, plan, planned, slots, checkpoint, opts, config.vocab);
+    await uploader.run();
+    const weights = assemble(config, slots);
+    if (uploader.draftIds) withDraftVocab(gpu, config, weights, uploader.draftIds, slots.get('draftVocab.ids')!.pieces[0].data);
+    return weights;
   } catch (e) {
     for (const slot of slots.values()) destroyPieces(slot.pieces);
     throw e;
@@ -152,15 +158,16 @@ export async function loadWeights(gpu: Gpu, config: ModelConfig, source: ModelSo
 export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void {
   const where = checkpoint.shards.map((s) => s.header.file).join(', ');
   for (const d of plan.destinations) {
-    const expected = d.kind === 'vector' ? [d.cols] : [d.rowsOf?.total ?? d.partRows, d.cols];
+    const expected = d.kind !== 'matrix' ? [d.cols] : [d.rowsOf?.total ?? d.partRows, d.cols];
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
+      if (d.kind === 'ids' && t.dtype !== 'I32') throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; token ids must be I32`, { file: t.file, tensor: name });
       // GGUF blocks are read by the single-matrix kernels; the expert kernels read F32/F16/BF16 and our own q8/q4
       if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && d.parts.length === 1)) {
         throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in single matrices only, not in ${d.experts ? 'routed experts' : 'vectors'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
       }
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
+      if (d.kind !== 'ids' && t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });
       }
       if (t.shape.join() !== expected.join()) {
@@ -214,6 +221,8 @@ function checkFinite(t: TensorInfo, bytes: Uint8Array<ArrayBuffer>, dtype: strin
 class Uploader {
   private done = 0;
   private unflushed = 0;
+  /** the draft vocabulary's ids as uploaded, when the plan has them */
+  draftIds?: Uint32Array<ArrayBuffer>;
 
   constructor(
     private readonly gpu: Gpu,
@@ -222,6 +231,7 @@ class Uploader {
     private readonly slots: Map<string, Slot>,
     private readonly checkpoint: OpenCheckpoint,
     private readonly opts: LoadWeightsOptions,
+    private readonly vocab: number,
   ) {}
 
   async run(): Promise<void> {
@@ -258,6 +268,11 @@ class Uploader {
     const reader = this.checkpoint.shards.find((s) => s.header.file === t.file)!.reader;
     const format = this.planned.get(d.key)!;
     const slot = this.slot(d, format);
+    if (d.kind === 'ids') {
+      this.draftIds = checkDraftIds(t, bytes ?? await reader.read(t.end - t.start), this.vocab);
+      this.put(slot, part, 'data', 0, this.draftIds);
+      return;
+    }
     // GGUF llama q/k arrive in interleaved-RoPE row order: the tensor is read whole and its rows reordered
     if (t.interleavedHeads) bytes = rotateHalfRows(bytes ?? await reader.read(t.end - t.start), t.shape[0], t.interleavedHeads);
     // GGUF Gemma norms arrive as 1 + w: shifted back to w (exact for weights in [-0.5, 1]) and kept as f32
@@ -454,6 +469,15 @@ function assemble(config: ModelConfig, slots: Map<string, Slot>): ModelWeights {
   const buffers = [...slots.values()].flatMap((s) => s.pieces.flatMap((p) => (p.scales ? [p.data, p.scales] : [p.data])));
   const bytes = buffers.reduce((n, b) => n + b.size, 0);
   return { embed, layers, norm: vector('norm'), lmHead: config.tieEmbeddings ? embed : splittable('lmHead'), adapters, bytes, buffers, format: layers[0].q!.format };
+}
+
+/** Adds the draft vocabulary gathered from the loaded LM head (its buffers join the weights' own). */
+function withDraftVocab(gpu: Gpu, config: ModelConfig, weights: ModelWeights, ids: Uint32Array<ArrayBuffer>, idsBuffer: GPUBuffer): void {
+  const draft = gatherDraftVocab(gpu, weights.lmHead, ids, idsBuffer, config.vocab, bufferLimit(gpu));
+  const added = [draft.head.data, ...(draft.head.scales ? [draft.head.scales] : []), draft.rank];
+  weights.draftVocab = draft;
+  weights.buffers.push(...added);
+  weights.bytes += added.reduce((n, b) => n + b.size, 0);
 }
 
 /** Frees every GPU buffer of loaded weights. */

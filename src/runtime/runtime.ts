@@ -364,7 +364,8 @@ function engineInfo(gpu: Gpu, c: ModelConfig, w: ModelWeights, contextLength: nu
     params: parameterCount(c),
     dtype: w.format,
     maxDraftLength: maxDraftLength(rows),
-    ...(c.selfSpeculative ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
+    ...(c.selfSpeculative?.adapters.length ? { draftAdapters: c.selfSpeculative.adapters.map((a) => a.exitLayer) } : {}),
+    ...(c.selfSpeculative?.draftVocabSize ? { draftVocabSize: c.selfSpeculative.draftVocabSize } : {}),
     adapter: { description: gpu.adapter.description, isSoftware: gpu.adapter.isSoftware, features: gpu.adapter.features, limits: gpu.adapter.limits },
   };
 }

@@ -40,12 +40,36 @@ export function randomAdapterTensors(hidden: number, specs: AdapterSpec[], seed:
   return tensors;
 }
 
-/** One tensor of a safetensors file as stored (dtype, shape, bytes). */
-export function storedTensor(path: string, name: string): TensorSpec {
+/** Every tensor of a safetensors file as stored (dtype, shape, bytes), by name. */
+export function storedTensors(path: string): Record<string, TensorSpec> {
   const bytes = new Uint8Array(readFileSync(path));
   const n = parseHeaderLength(bytes.subarray(0, 8), bytes.length, path);
-  const t = parseHeaderJson(bytes.subarray(8, 8 + n), bytes.length, path).tensors.find((x) => x.name === name)!;
-  return { dtype: t.dtype, shape: t.shape, data: bytes.slice(t.start, t.end) };
+  const tensors = parseHeaderJson(bytes.subarray(8, 8 + n), bytes.length, path).tensors;
+  return Object.fromEntries(tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: bytes.slice(t.start, t.end) }]));
+}
+
+/** One tensor of a safetensors file as stored. */
+export function storedTensor(path: string, name: string): TensorSpec {
+  return storedTensors(path)[name];
+}
+
+/**
+ * A copy of the model folder `modelDir` under .cache/adapter-models/`name` whose adapter file (kept, or made)
+ * also holds the draft vocabulary `ids` (I32, or `ids` as a tensor given whole) and whose config declares its size.
+ */
+export function modelWithDraftVocab(modelDir: string, name: string, ids: number[] | TensorSpec, size = Array.isArray(ids) ? ids.length : ids.shape[0]): string {
+  const dir = join('.cache', 'adapter-models', name);
+  mkdirSync(dir, { recursive: true });
+  for (const file of readdirSync(modelDir)) if (statSync(join(modelDir, file)).isFile()) copyFileSync(join(modelDir, file), join(dir, file));
+  const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+  const block = (config.self_speculative ??= { adapter_file: 'adapter.safetensors' });
+  const adapterFile = join(dir, block.adapter_file ?? 'adapter.safetensors');
+  const tensors = config.self_speculative.adapters ? storedTensors(adapterFile) : {};
+  tensors['draft_vocab.ids'] = Array.isArray(ids) ? { dtype: 'I32', shape: [ids.length], data: new Uint8Array(Int32Array.from(ids).buffer) } : ids;
+  block.draft_vocab_size = size;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(adapterFile, safetensorsBytes(tensors));
+  return dir;
 }
 
 /**

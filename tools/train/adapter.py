@@ -130,17 +130,19 @@ def evaluate(model, adapters, tokens, exits, seq=256, max_windows=None):
     return {L: {k: v / cnt for k, v in r.items()} for L, r in res.items()}, cnt
 
 
-def step_fraction(cfg, sd, exit_layer, adapter_params):
+def step_fraction(cfg, sd, exit_layer, adapter_params, head_rows=None):
     """Weight bytes a draft pass reads (layers 1..l, the adapter, the LM head) over a full step's (all layers + head);
-    the embedding lookup reads one row and is left out. Pass widths are equal, so parameters stand for bytes."""
+    the embedding lookup reads one row and is left out. Pass widths are equal, so parameters stand for bytes.
+    `head_rows`: the draft's head has that many rows (a draft vocabulary); the step's keeps all."""
     L = cfg["num_hidden_layers"]
     per_layer = [sum(v.numel() for k, v in sd.items() if k.startswith(f"model.layers.{i}.")) for i in range(L)]
     head = sd["model.embed_tokens.weight"].numel() + sd["model.norm.weight"].numel()
+    draft_head = head if head_rows is None else head_rows * cfg["hidden_size"] + sd["model.norm.weight"].numel()
     if cfg["model_type"] == "mixtral":  # a token reads top-k of the experts
         E, k = cfg["num_local_experts"], cfg["num_experts_per_tok"]
         expert = 3 * cfg["hidden_size"] * cfg["intermediate_size"]
         per_layer = [p - (E - k) * expert for p in per_layer]
-    return (sum(per_layer[:exit_layer]) + adapter_params + head) / (sum(per_layer) + head)
+    return (sum(per_layer[:exit_layer]) + adapter_params + draft_head) / (sum(per_layer) + head)
 
 
 def train(args):

@@ -53,4 +53,6 @@ node tools/train/check_onnx.mjs tiny-moe
 $PY tools/train/adapter.py --name tiny-dense --exits 1,2 --threads 1 --time-budget 1320
 $PY tools/train/adapter.py --name tiny-moe --exits 1,2 --threads 1 --time-budget 1080
 for m in tiny-dense tiny-moe; do $PY tools/train/adapter.py --name $m --export; $PY tools/train/adapter.py --name $m --selftest; done
+# 8. draft vocabularies (after the adapters: their export rewrites adapter.safetensors), cards again
+for m in tiny-dense tiny-moe; do $PY tools/train/draft_vocab.py --name $m --export; done
 $PY tools/train/write_cards.py tiny-dense tiny-moe

@@ -174,6 +174,34 @@ def adapter_lines(ev, L):
     return lines + [""]
 
 
+def draft_vocab_lines(ev):
+    """The draft vocabulary's section: coverage and per-path agreement and cost for each measured size N."""
+    dv = ev.get("draft_vocab")
+    if not dv:
+        return []
+    rows = dv["rows"]
+    paths = sorted({(r["path"], r["exit_layer"]) for r in rows if r["exit_layer"] <= 2}, key=lambda p: (p[0] == "adapter", p[1]))
+    name = lambda p: f"exit {p[1]}" + (" + adapter" if p[0] == "adapter" else "")
+    lines = ["### Draft vocabulary (`draft_vocab.ids` in `adapter.safetensors`)", "",
+             f"Self-speculative drafts score only the N most frequent tokens, by the {dv['ranked_from']} (FR-Spec, arXiv 2502.14856); "
+             "the verify keeps the whole head, so output is unchanged. Measured on the whole validation split "
+             f"({dv['val_tokens']:,} positions, `tools/train/draft_vocab.py`): coverage = fraction of positions whose next token "
+             "(label), and whose full-model greedy token, is among the N; agreement = argmax of the draft's logits over the N "
+             "equals the full model's argmax; cost = weight bytes of a 1-token draft pass with an N-row head over a full step's; "
+             "projected = the best (path, drafts 1-8) under bench/projection.ts's bandwidth-bound model, "
+             "(1 - a^(d+1)) / (1 - a) / (1 + d c). "
+             f"Shipped: N = {dv['chosen']} (the highest projected speedup).", "",
+             "| N | labels covered | greedy covered | " + " | ".join(f"{name(p)}: agreement (cost)" for p in paths) + " | best projected |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in paths) + " | --- |"]
+    for n, c in sorted(dv["coverage"].items(), key=lambda kv: int(kv[0])):
+        at = {(r["path"], r["exit_layer"]): r for r in rows if r["draft_vocab_size"] == int(n)}
+        best = max(at.values(), key=lambda r: r["projected_speedup"])
+        cells = [f"{at[p]['agreement']:.3f} ({at[p]['step_fraction']:.3f})" for p in paths]
+        lines.append(f"| {n} | {c['labels']:.3f} | {c['full_model_greedy']:.3f} | " + " | ".join(cells)
+                     + f" | {best['projected_speedup']:.2f}x ({name((best['path'], best['exit_layer']))}, {best['best_drafts']} drafts) |")
+    return lines + [""]
+
+
 def main():
     names = sys.argv[1:] or ["tiny-dense", "tiny-moe"]
     ng = json.load(open(os.path.join(HERE, "work", "ngrams_stats.json")))
@@ -228,6 +256,7 @@ def main():
                 lines.append(f"| {l + 1} | {val['ce'][l]:.3f} | {val['ppl'][l]:.1f} | {val['agree'][l]:.3f} |")
             lines += [""]
         lines += adapter_lines(ev, L)
+        lines += draft_vocab_lines(ev)
         if ev.get("routing"):
             lines += ["### Expert load", "", "Fraction of top-2 assignments per expert on the first 5,120 validation tokens:", "",
                       "| layer | " + " | ".join(f"e{e}" for e in range(cfg["num_local_experts"])) + " |",
