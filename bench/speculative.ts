@@ -66,6 +66,8 @@ export interface SpeculativeBench {
   draftVocab?: number;
   /** drafts from the model's Kangaroo adapters (empty without them) */
   adapters: AdapterRun[];
+  /** with a draft vocabulary: the plain exits and adapters of the grid's first draft length again, drafting over the whole vocabulary */
+  wholeVocab: (FixedRun & { source: 'exit' | 'adapter' })[];
   auto: { tokPerS: number; speedup: number; acceptance: number };
   fixed: FixedRun[];
   passCost: { stepMs: number; draft: { exitLayer: number; vsStep: number }[]; verify: VerifyCost[] };
@@ -242,6 +244,12 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
   const passCost = await passCosts(gpu, runtime, prompt, grid);
   const sparse = await benchSparse(gpu, prompt, decodeTokens, grid, greedy, passCost.stepMs);
   const adapters = await benchAdapters(gpu, runtime, prompt, grid, speedOf);
+  const wholeVocab = [];
+  const draftLength = grid.draftLengths[0];
+  const sources = runtime.info.draftVocabSize ? [...grid.exitLayers.map((l) => ['exit', l] as const), ...runtime.model.adapters.map((a) => ['adapter', a.exitLayer] as const)] : [];
+  for (const [source, exitLayer] of sources) {
+    wholeVocab.push({ source, exitLayer, draftLength, ...(await speedOf({ kind: 'self-speculative', exitLayer, draftLength, draftSource: source, draftVocab: false })) });
+  }
   const settings = projectionSettings(runtime, fixed, adapters, sparse, grid, await heldOutAgreement());
   return {
     adapter: gpu.adapter.description,
@@ -252,6 +260,7 @@ export async function benchSpeculative(gpu: Gpu, runtime: Runtime, decodeTokens 
     greedyTokPerS: greedy.tokPerS,
     ...(runtime.info.draftVocabSize ? { draftVocab: runtime.info.draftVocabSize } : {}),
     adapters,
+    wholeVocab,
     auto,
     fixed,
     passCost,
@@ -346,7 +355,8 @@ export function formatSpeculativeBench(b: SpeculativeBench): string {
     `draft pass / step by exit layer: ${b.passCost.draft.map((d) => `${d.exitLayer}: ${d.vsStep.toFixed(2)}`).join(', ')}`,
     `sparse (Sirius, ${b.sparse.sparsity * 100}% of MLP neurons skipped) drafts from exit ${b.sparse.exitLayer}, dense verify; sparse pass / dense step ${b.sparse.draftVsStep.toFixed(2)}`,
     ...b.sparse.fixed.map((f) => `  ${f.draftLength} drafts: ${f.speedup.toFixed(2)}x, acceptance ${f.acceptance.toFixed(2)}`),
-    ...(b.draftVocab ? [`drafts score the draft vocabulary: ${b.draftVocab} most frequent tokens`] : []),
+    ...(b.draftVocab ? [`drafts score the draft vocabulary: ${b.draftVocab} most frequent tokens; over the whole vocabulary instead (speedup, acceptance):`] : []),
+    ...b.wholeVocab.map((f) => `  ${f.source.padEnd(7)} exit ${f.exitLayer}, ${f.draftLength} drafts: ${f.speedup.toFixed(2)}x, acceptance ${f.acceptance.toFixed(2)}`),
     'PROJECTION (bandwidth-bound cost model, not measured): source  exit  drafts  draft vocab  alpha (from)  draft/step  tokens/round  speedup',
     ...b.projection.settings.map((s) => `  ${s.kind.padEnd(7)} ${String(s.exitLayer).padStart(4)}  ${String(s.drafts).padStart(6)}  ${String(s.draftVocab ?? 'all').padStart(11)}  ${s.acceptance.toFixed(2)} (${s.acceptanceFrom})  ${s.draftCost.toFixed(2).padStart(10)}  ${s.tokensPerRound.toFixed(2).padStart(12)}  ${s.speedup.toFixed(2).padStart(7)}`),
     `best projected: ${describeSetting(b.projection.best)}; assumptions: ${b.projection.assumptions.join('; ')}`,

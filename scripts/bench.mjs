@@ -162,7 +162,7 @@ const md = [
   ...(results.node.speculative.projection ? [
     '| PROJECTION, bandwidth-bound cost model (not measured): draft source, exit layer, drafts | per-token acceptance (from) | draft pass / step (weight bytes) | tokens per round | projected speedup |',
     '|---|---|---|---|---|',
-    ...results.node.speculative.projection.settings.map((s) => `| ${s.kind}, ${s.exitLayer}, ${s.drafts} | ${fmt(s.acceptance)} (${s.acceptanceFrom}) | ${fmt(s.draftCost)} | ${fmt(s.tokensPerRound)} | ${fmt(s.speedup)} |`),
+    ...results.node.speculative.projection.settings.map((s) => `| ${s.kind}${s.draftVocab ? ` (draft vocabulary ${s.draftVocab})` : ''}, ${s.exitLayer}, ${s.drafts} | ${fmt(s.acceptance)} (${s.acceptanceFrom}) | ${fmt(s.draftCost)} | ${fmt(s.tokensPerRound)} | ${fmt(s.speedup)} |`),
     `Assumptions: ${results.node.speculative.projection.assumptions.join('; ')}. 'runtime' acceptance: this benchmark's decoding (per-token rate inferred from accepted/drafted); 'held-out': tools/train on the validation split (PyTorch).`,
     '',
   ] : []),
