@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { testGpu } from './helpers/gpu';
 import { FIXTURE_MODELS, readFixture } from './helpers/fixtures';
 import { modelWithDraftVocab } from './helpers/adapter_models';
@@ -88,6 +88,10 @@ describe('draft vocabulary checkpoints', () => {
     const runtime = await load(modelWithDraftVocab(TIED, 'draft-vocab-tied', IDS));
     const plain = await load(TIED);
     expect(runtime.info.draftVocabSize).toBe(IDS.length);
+    const prompt = [0, 5, 9];
+    await expect(run(runtime, prompt, 4, { kind: 'self-speculative', draftVocab: 'no' as unknown as boolean })).rejects.toMatchObject({ details: { field: 'strategy.draftVocab' } });
+    const golden = (await run(runtime, prompt, 8, { kind: 'greedy' })).tokens; // still usable
+    expect((await run(runtime, prompt, 8, { kind: 'self-speculative', exitLayer: 1, draftLength: 2, draftVocab: false })).tokens).toEqual(golden);
     expect(runtime.info.draftAdapters).toBeUndefined();
     const headRows = formatBytes(runtime.weights.lmHead.format, IDS.length, 64);
     expect(runtime.weights.bytes - plain.weights.bytes).toBe(4 * IDS.length + headRows.data + headRows.scales + 4 * 384);
@@ -207,6 +211,7 @@ describe('self-speculative decoding with a draft vocabulary is lossless', () => 
     }
     expect(accepted).toBeGreaterThan(0);
     expect(golden.some((t) => !ids.includes(t))).toBe(true);
+    rmSync(base, { recursive: true, force: true });
   });
 
   // one long sampled generation with a draft vocabulary of 40 of 384 tokens: drafts outside it have q = 0, so those
