@@ -183,14 +183,14 @@ def draft_vocab_lines(ev):
     paths = sorted({(r["path"], r["exit_layer"]) for r in rows if r["exit_layer"] <= 2}, key=lambda p: (p[0] == "adapter", p[1]))
     name = lambda p: f"exit {p[1]}" + (" + adapter" if p[0] == "adapter" else "")
     lines = ["### Draft vocabulary (`draft_vocab.ids` in `adapter.safetensors`)", "",
-             f"Self-speculative drafts score only the N most frequent tokens, by the {dv['ranked_from']} (FR-Spec, arXiv 2502.14856); "
+             "Self-speculative drafts score only the N tokens most frequent in the training split (FR-Spec, arXiv 2502.14856); "
              "the verify keeps the whole head, so output is unchanged. Measured on the whole validation split "
              f"({dv['val_tokens']:,} positions, `tools/train/draft_vocab.py`): coverage = fraction of positions whose next token "
              "(label), and whose full-model greedy token, is among the N; agreement = argmax of the draft's logits over the N "
              "equals the full model's argmax; cost = weight bytes of a 1-token draft pass with an N-row head over a full step's; "
              "projected = the best (path, drafts 1-8) under bench/projection.ts's bandwidth-bound model, "
              "(1 - a^(d+1)) / (1 - a) / (1 + d c). "
-             f"Shipped: N = {dv['chosen']} (the highest projected speedup).", "",
+             f"Shipped: N = {dv['chosen']} (the smallest N within 0.005 of the highest projected speedup).", "",
              "| N | labels covered | greedy covered | " + " | ".join(f"{name(p)}: agreement (cost)" for p in paths) + " | best projected |",
              "| --- | --- | --- | " + " | ".join("---" for _ in paths) + " | --- |"]
     for n, c in sorted(dv["coverage"].items(), key=lambda kv: int(kv[0])):
