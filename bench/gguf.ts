@@ -10,7 +10,7 @@ import type { Gpu } from '../src/gpu/device';
 import { GgufSource, ggufFileNames } from '../src/model/gguf/source';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
-import { GGUF_DIR, ggufFile, type GgufScheme } from '../tests/helpers/gguf_convert';
+import { GGUF_DIR, ggufFile, type GgufScheme } from '../tools/gguf/hf_to_gguf';
 import { median } from './tiny_dense';
 
 const SCHEMES: GgufScheme[] = ['F16', 'Q8_0', 'Q4_K_M'];

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import type * as Api from '../src/browser/index';
-import { ggufFile } from '../tests/helpers/gguf_convert';
+import { ggufFile } from '../tools/gguf/hf_to_gguf';
 
 type Harness = Window & { webgpuInfer: typeof Api };
 

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import type * as Api from '../src/browser/index';
-import { ggufFile, type GgufScheme } from '../tests/helpers/gguf_convert';
+import { ggufFile, type GgufScheme } from '../tools/gguf/hf_to_gguf';
 
 type Harness = Window & { webgpuInfer: typeof Api };
 

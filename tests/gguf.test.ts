@@ -1,4 +1,5 @@
 /** GGUF loading without llama.cpp: the same model from a GGUF file and from its Hugging Face folder computes the same. */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +14,8 @@ import { ropeTable } from '../src/kernels/rope_table';
 import { estimateWeightBytes } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
-import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from './helpers/gguf_convert';
-import { ggufBytes } from './helpers/gguf_writer';
+import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from '../tools/gguf/hf_to_gguf';
+import { ggufBytes } from '../tools/gguf/writer';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -135,6 +136,18 @@ describe('GGUF files', () => {
     expect(new Set(dtypes.values())).toEqual(new Set(['F32', 'q4_k', 'q6_k', 'q8_0']));
     const runtime = await load(source);
     expect(estimateWeightBytes(config, { dtype: (name) => dtypes.get(name)! }).gpu).toBe(runtime.weights.bytes);
+    runtime.dispose();
+  });
+
+  it('come out of the command line converter (tools/gguf/convert.ts) as the module writes them, and load', async () => {
+    const path = `${GGUF_DIR}/tiny-dense-cli-Q4_K.gguf`;
+    execFileSync('node_modules/.bin/tsx', ['tools/gguf/convert.ts', 'public/models/tiny-dense', path, '--type', 'q4_k'], { timeout: 120_000 });
+    const { metadata, tensors } = hfToGguf('public/models/tiny-dense', 'Q4_K');
+    expect(readFileSync(path).equals(ggufBytes(metadata, tensors))).toBe(true);
+    const source = gguf(path);
+    expect(new Set((await source.tensorDtypes()).values())).toEqual(new Set(['F32', 'q4_k', 'q5_0']));
+    const runtime = await load(source);
+    expect((await runtime.logits(IDS)).every(Number.isFinite)).toBe(true);
     runtime.dispose();
   });
 

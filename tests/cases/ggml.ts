@@ -4,7 +4,7 @@ import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { embed } from '../../src/kernels/embed';
 import { linear } from '../../src/kernels/linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from '../../src/kernels/tensor';
-import { dequantizeGgml, quantizeGgml } from '../helpers/ggml_quants';
+import { dequantizeGgml, quantizeGgml } from '../../tools/gguf/quants';
 import { randomFloats } from '../helpers/reference';
 import { runStep } from '../helpers/step';
 import { linearReference } from './linear';
