@@ -20,6 +20,7 @@ import { directorySource } from '../src/node/source';
 import { Tokenizer } from '../src/model/tokenizer';
 
 const TINY_DENSE = 'public/models/tiny-dense';
+const TINY_MOE = 'public/models/tiny-moe';
 /** the structural fixtures have no tokenizer: their files get a byte vocabulary, prompts are token ids */
 const FIXTURES = 'tests/fixtures/models';
 const QWEN2 = `${FIXTURES}/qwen2-bias`;
@@ -58,6 +59,8 @@ const BOUNDS: Record<Scheme, { probability: number; agreement: number }> = {
 const CASES: [string, Scheme, number][] = [
   ...(['F32', 'F16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K_M', 'Q4_1', 'Q5_1', 'IQ4_NL', 'Q5_K', 'Q3_K', 'Q2_K'] as const).map((s): [string, Scheme, number] => [TINY_DENSE, s, BOUNDS[s].agreement]),
   [QWEN2, 'F32', 1], [QWEN2, 'Q8_0', 0.9],
+  // routed experts in blocks (rows of 192: Q4_K_M's K-quants fall back to q5_0 gate/up, q8_0 down, as llama.cpp's do)
+  [TINY_MOE, 'Q8_0', BOUNDS.Q8_0.agreement], [TINY_MOE, 'Q4_K_M', BOUNDS.Q4_K_M.agreement],
   ...ARCHITECTURES.flatMap((name) => (['F32', 'F16'] as const).map((s): [string, Scheme, number] => [`${FIXTURES}/${name}`, s, 1])),
 ];
 const probabilityBound = (dir: string, scheme: Scheme) => (dir.includes('gemma') ? Math.max(GELU_TABLE_PROBABILITY, BOUNDS[scheme].probability) : BOUNDS[scheme].probability);

@@ -10,7 +10,7 @@ import { runStep } from '../helpers/step';
 import { linearReference } from './linear';
 
 /** A random [rows, cols] weight quantized to `format` on the GPU, and its dequantized values (the reference's weights). */
-function ggmlWeight(gpu: Gpu, format: GgmlFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
+export function ggmlWeight(gpu: Gpu, format: GgmlFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
   const bytes = quantizeGgml(format, randomFloats(rows * cols, seed), rows, cols);
   const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
   padded.set(bytes);
