@@ -157,11 +157,11 @@ describe('GGUF files', () => {
 
   it('come out of the command line converter (tools/gguf/convert.ts) as the module writes them, and load', async () => {
     const path = `${GGUF_DIR}/tiny-dense-cli-Q4_K.gguf`;
-    execFileSync('node_modules/.bin/tsx', ['tools/gguf/convert.ts', 'public/models/tiny-dense', path, '--type', 'q4_k'], { timeout: 120_000 });
-    const { metadata, tensors } = hfToGguf('public/models/tiny-dense', 'Q4_K');
+    execFileSync('node_modules/.bin/tsx', ['tools/gguf/convert.ts', 'public/models/tiny-dense', path, '--type', 'q4_k', '--tensor-type', 'attn_v=Q6_K'], { timeout: 120_000 });
+    const { metadata, tensors } = hfToGguf('public/models/tiny-dense', 'Q4_K', { tensorTypes: { attn_v: 'Q6_K' } });
     expect(readFileSync(path).equals(ggufBytes(metadata, tensors))).toBe(true);
     const source = gguf(path);
-    expect(new Set((await source.tensorDtypes()).values())).toEqual(new Set(['F32', 'q4_k', 'q5_0']));
+    expect(new Set((await source.tensorDtypes()).values())).toEqual(new Set(['F32', 'q4_k', 'q5_0', 'q6_k']));
     const runtime = await load(source);
     expect((await runtime.logits(IDS)).every(Number.isFinite)).toBe(true);
     runtime.dispose();

@@ -57,7 +57,9 @@ const K_FALLBACK: Record<string, string> = { Q2_K: 'IQ4_NL', Q3_K: 'IQ4_NL', Q4_
  * the other schemes are one type for every matrix (as llama.cpp's quantizer with --pure). K-quant matrices whose rows
  * are not whole 256-blocks fall back as llama.cpp's quantizer does (K_FALLBACK); rows that are not whole 32-blocks stay F16.
  */
-function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
+function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean, options: ConvertOptions): string {
+  const chosen = Object.entries(options.tensorTypes ?? {}).find(([part]) => name.includes(part))?.[1];
+  if (chosen) return chosen;
   if (scheme === 'F32' || scheme === 'F16' || scheme === 'BF16') return scheme;
   if (cols % 32 !== 0) return 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
@@ -127,8 +129,16 @@ function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufE
   };
 }
 
+export interface ConvertOptions extends ArchOptions {
+  /**
+   * ggml types of the matrices whose GGUF names contain a key (as llama.cpp's quantizer's --tensor-type), over the
+   * scheme's; e.g. { attn_q: 'Q8_0', ffn_down: 'Q6_K' }. The rows must be whole blocks of the type.
+   */
+  tensorTypes?: Record<string, string>;
+}
+
 /** The GGUF metadata and tensors of the HF folder `dir` under `scheme`. */
-export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions = {}): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
+export function hfToGguf(dir: string, scheme: GgufScheme, options: ConvertOptions = {}): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const hfClass = c.architectures[0] as string;
   const arch = GGUF_ARCH[hfClass];
@@ -179,13 +189,13 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
       experts.set(name, stack);
       continue;
     }
-    const type = keepsF32(name) ? 'F32' : matrixType(scheme, name, cols, tied);
+    const type = keepsF32(name) ? 'F32' : matrixType(scheme, name, cols, tied, options);
     tensors.push({ name, type, dims: [cols, rows], data: encode(type, values, rows, cols) });
   }
   for (const [name, { rows, cols, parts }] of experts) {
     const values = new Float32Array(parts.length * rows * cols);
     parts.forEach((p, e) => values.set(p, e * rows * cols));
-    const type = matrixType(scheme, name, cols, tied);
+    const type = matrixType(scheme, name, cols, tied, options);
     tensors.push({ name, type, dims: [cols, rows, parts.length], data: encode(type, values, parts.length * rows, cols) });
   }
   return { metadata, tensors };
@@ -194,7 +204,7 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
 const fileStem = (dir: string, scheme: GgufScheme) => `${dir.split('/').filter(Boolean).pop()}-${scheme}`;
 
 /** Writes the HF folder `dir` as the GGUF file `path` under `scheme`. */
-export function convertToGguf(dir: string, path: string, scheme: GgufScheme, options: ArchOptions = {}): void {
+export function convertToGguf(dir: string, path: string, scheme: GgufScheme, options: ConvertOptions = {}): void {
   const { metadata, tensors } = hfToGguf(dir, scheme, options);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, ggufBytes(metadata, tensors));
