@@ -1,8 +1,6 @@
 import { expect, test } from '@playwright/test';
-import type * as Api from '../src/browser/index';
+import { openHarness, type Harness } from './harness_page';
 import { convertToGguf, ggufFile } from '../tools/gguf/hf_to_gguf';
-
-type Harness = Window & { webgpuInfer: typeof Api };
 
 const TINY_DENSE = 'public/models/tiny-dense';
 /** One tiny-dense file of the other 32-blocks (and BF16 elsewhere), a type per matrix, written as `url` */
@@ -28,8 +26,7 @@ test('GGUF files of every other block type load in the worker engine and continu
   for (const scheme of ['Q5_K', 'Q3_K', 'Q2_K', 'IQ4_NL'] as const) ggufFile(TINY_DENSE, scheme);
   convertToGguf(TINY_DENSE, `.${MIXED.url}`, 'BF16', { tensorTypes: MIXED.types });
   ggufFile('public/models/tiny-moe', 'Q4_K_M');
-  await page.goto('/e2e/harness/worker.html');
-  await page.waitForFunction(() => 'webgpuInfer' in window);
+  await openHarness(page);
   const runs = await page.evaluate(async (urls) => {
     const w = window as unknown as Harness;
     const out = [];
