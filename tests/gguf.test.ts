@@ -39,7 +39,7 @@ const load = (source: ModelSource, g = gpu) => Runtime.load(g, source, { context
 /** The test GPU as a device whose buffers may hold at most `bytes`. */
 const withBufferLimit = (bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
 
-describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistral-window', 'qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'])('%s from an F32 GGUF file', (name) => {
+describe.each(['llama-gqa3', 'llama-sharded', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistral-window', 'qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'])('%s from an F32 GGUF file', (name) => {
   let folder: Runtime;
   beforeAll(async () => {
     folder = await load(directorySource(`${FIXTURES}/${name}`));

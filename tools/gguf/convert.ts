@@ -1,5 +1,5 @@
 /**
- * Command line: a Hugging Face folder (config.json, one model.safetensors, tokenizer.json if any) to one GGUF file.
+ * Command line: a Hugging Face folder (config.json, model.safetensors or its shards, tokenizer.json if any) to one GGUF file.
  *   npx tsx tools/gguf/convert.ts <hf-folder> <out.gguf> [--type Q4_K_M] [--tensor-type attn_q=Q8_0 ...] [--for-llama-cpp]
  * --type is one of GGUF_SCHEMES (default F16); --tensor-type gives matrices whose GGUF names contain the part another
  * ggml type (ConvertOptions.tensorTypes); --for-llama-cpp writes the variants of archs.ts's ArchOptions.

@@ -1,5 +1,5 @@
 /**
- * Hugging Face folders (single model.safetensors; the architectures of archs.ts) to GGUF files as llama.cpp's converter and
+ * Hugging Face folders (model.safetensors or its shards; the architectures of archs.ts) to GGUF files as llama.cpp's converter and
  * quantizer lay them out: llama.cpp tensor names, llama q/k rows in interleaved-RoPE order, norms and biases F32,
  * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back as llama.cpp's do), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
@@ -18,6 +18,14 @@ export type GgufScheme = (typeof GGUF_SCHEMES)[number];
 export const GGUF_DIR = '.cache/gguf';
 
 interface HfTensor { shape: number[]; values: Float32Array }
+
+/** The folder's tensors: model.safetensors, or the shards its model.safetensors.index.json names. */
+function readWeights(dir: string): Map<string, HfTensor> {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!existsSync(index)) return readSafetensors(join(dir, 'model.safetensors'));
+  const shards = new Set(Object.values(JSON.parse(readFileSync(index, 'utf8')).weight_map as Record<string, string>));
+  return new Map([...shards].flatMap((shard) => [...readSafetensors(join(dir, shard))]));
+}
 
 function readSafetensors(path: string): Map<string, HfTensor> {
   const bytes = readFileSync(path);
@@ -170,7 +178,7 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ConvertOption
   };
   const tensors: GgufTensor[] = factorTensors(c, options).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
   const experts = new Map<string, { rows: number; cols: number; parts: Float32Array[] }>();
-  const weights = readSafetensors(join(dir, 'model.safetensors'));
+  const weights = readWeights(dir);
   if (options.forLlamaCpp && c.mlp_only_layers?.length) sparseEveryLayer(c, weights);
   for (const [hf, t] of weights) {
     if (tied && hf === 'lm_head.weight') continue;
