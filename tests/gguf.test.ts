@@ -16,6 +16,7 @@ import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
 import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from '../tools/gguf/hf_to_gguf';
 import { ggufBytes } from '../tools/gguf/writer';
+import { quantizeGgml } from '../tools/gguf/quants';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -178,6 +179,11 @@ describe('GGUF files', () => {
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
     await expect(open(gemma)).rejects.toThrow(/GGUF architecture "gemma" is not supported \(llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma2, gemma3, phi3\)/);
+    // blocks where the runtime takes vectors: a norm stored as Q8_0
+    const norm = tensors.map((t) => (t.name === 'blk.0.attn_norm.weight' ? { ...t, type: 'Q8_0', data: quantizeGgml('q8_0', new Float32Array(t.data.slice().buffer), 1, t.dims[0]) } : t));
+    const blocks = await load(new GgufSource(memorySource({ 'm.gguf': ggufBytes(metadata, norm) }), ['m.gguf'])).catch((e: unknown) => e);
+    expect(blocks).toBeInstanceOf(UnsupportedModelError);
+    expect(String(blocks)).toMatch(/input_layernorm\.weight" is stored as q8_0 blocks.*not in vectors/);
     const source = new GgufSource(memorySource({ 'm.gguf': bytes.subarray(0, bytes.byteLength - 100) }), ['m.gguf']);
     const truncated = await load(source).catch((e: unknown) => e);
     expect(truncated).toBeInstanceOf(ModelFormatError);
