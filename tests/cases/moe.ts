@@ -87,7 +87,8 @@ function groupedCase(format: MatrixFormat, tokens: number, kind: Routing, browse
     name: `experts ${path} ${format}${downFormat === format ? '' : `/${downFormat}`} tokens=${tokens} routing=${kind} == per-token loop`,
     browser,
     async run(gpu) {
-      const { set, ...ref } = randomExperts(gpu, format, experts, hidden, I, 40 + tokens, downFormat);
+      // GGUF weights: one seed, so that the cases share their quantized weights (tests/cases/ggml.ts)
+      const { set, ...ref } = randomExperts(gpu, format, experts, hidden, I, block ? 40 : 40 + tokens, downFormat);
       const hv = randomFloats(tokens * hidden, 3), xv = randomFloats(tokens * hidden, 4);
       const idv = routing(kind, tokens, k, experts, tokens);
       const wv = randomFloats(tokens * k, 5).map(Math.abs);
