@@ -140,7 +140,7 @@ describe('GGUF files', () => {
     runtime.dispose();
   });
 
-  it('keep routed experts in their blocks (tiny-moe Q4_K_M: q5_0 gate/up, q8_0 down), estimated as allocated, the same under an expert budget', async () => {
+  it('keep routed experts in their blocks (tiny-moe Q4_K_M: q5_0 gate/up, q8_0 down), estimated as allocated, the same under an expert budget (gemv and GEMM)', async () => {
     const source = gguf(ggufFile('public/models/tiny-moe', 'Q4_K_M'));
     const config = parseConfig(JSON.parse(await source.text('config.json')));
     const dtypes = await source.tensorDtypes();
@@ -152,6 +152,7 @@ describe('GGUF files', () => {
     expect(budget.weights.layers[0].moe!.offloaded?.resident).toBe(3);
     expect(estimateWeightBytes(config, { dtype: (name) => dtypes.get(name)!, residentExperts: 3 }).gpu).toBe(budget.weights.bytes);
     expect(Array.from(await budget.logits(IDS))).toEqual(Array.from(await all.logits(IDS)));
+    expect(Array.from(await budget.logits(LONG_IDS))).toEqual(Array.from(await all.logits(LONG_IDS))); // grouped GEMM
     all.dispose();
     budget.dispose();
   });
