@@ -17,6 +17,7 @@ import { Runtime } from '../src/runtime/runtime';
 import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from '../tools/gguf/hf_to_gguf';
 import { ggufBytes } from '../tools/gguf/writer';
 import { quantizeGgml } from '../tools/gguf/quants';
+import { parseArgs } from '../tools/gguf/convert';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -167,6 +168,10 @@ describe('GGUF files', () => {
     const runtime = await load(source);
     expect((await runtime.logits(IDS)).every(Number.isFinite)).toBe(true);
     runtime.dispose();
+    expect(parseArgs(['in', 'out.gguf'])).toEqual({ dir: 'in', out: 'out.gguf', scheme: 'F16', options: {} });
+    for (const bad of [['in'], ['in', 'out', '--type', 'Q7_K'], ['in', 'out', '--tensor-type', 'attn_q=Q4_K_M'], ['in', 'out', '--tensor-type', 'attn_q'], ['in', 'out', '--pure']]) {
+      expect(() => parseArgs(bad)).toThrow(/usage: npx tsx tools\/gguf\/convert\.ts/);
+    }
   });
 
   it('refuse what they cannot load with typed errors naming the file', async () => {
