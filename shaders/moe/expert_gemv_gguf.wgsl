@@ -1,9 +1,11 @@
 // Decode path of the MoE MLP (as moe/expert_gemv.wgsl) over experts stored in a GGUF block format (GGML, a GGML_* code
 // of common/formats), decoded in registers by common/ggml_blocks.wgsl: one dispatch runs every (token, expert) pair's
 // matvec, the expert's rows found through `ids` and `slots`. MODE 0: out = silu(x·Wgᵀ) * (x·Wuᵀ); MODE 1: out = x·Waᵀ.
-// LANES invocations share one output row, lane l taking blocks l, l + LANES, ... (each block's head read once, its
-// units in the shared sets of the layout), reduced in a fixed order: each pair's result depends only on that pair,
-// bitwise the same for any count. A pair whose expert has no slot (NONE: not resident in this round) is skipped.
+// LANES invocations share one output row, reduced in a fixed order: each pair's result depends only on that pair,
+// bitwise the same for any count. One lane (CPU adapters) runs the row block by block, each head read once and the
+// units in the shared sets of the layout; more lanes (GPUs) take units of 8 weights l, l + LANES, ..., so that rows of
+// a few 256-blocks still spread over the lanes. A pair whose expert has no slot (NONE: not resident in this round) is
+// skipped.
 #include "common/silu.wgsl"
 
 struct Params { pairs: u32, n: u32, cols: u32, x_group: u32 }
@@ -33,11 +35,11 @@ fn wword(i: u32) -> u32 {
 
 #include "common/ggml_blocks.wgsl"
 
-// Unit u of the row (weights 8u..8u+7) from its levels q and its group's (a, b, c), dotted with x.
-fn unit_dot(q: Weights8, m: vec3<f32>, u: u32) -> f32 {
-  let w = ggml_apply(q, m);
-  return dot(w.lo, x[x_row + 2u * u]) + dot(w.hi, x[x_row + 2u * u + 1u]);
-}
+// Weights 8u..8u+7 of the row, dotted with x.
+fn dot8(w: Weights8, u: u32) -> f32 { return dot(w.lo, x[x_row + 2u * u]) + dot(w.hi, x[x_row + 2u * u + 1u]); }
+
+// Unit u of the row from its levels q and its group's (a, b, c), dotted with x.
+fn unit_dot(q: Weights8, m: vec3<f32>, u: u32) -> f32 { return dot8(ggml_apply(q, m), u); }
 
 // x · the block at byte `at` of buffer b, whose first unit is unit j0 of the row.
 fn block_dot(b: u32, at: u32, j0: u32) -> f32 {
@@ -70,11 +72,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   if (live) {
     x_row = (pair / params.x_group) * (params.cols / 4u);
     let start = (slot * params.n + row) * ggml_row_bytes(params.cols);
-    let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
-    for (var blk = lane; blk < params.cols / GGML_BLOCK_WEIGHTS[GGML]; blk += LANES) {
-      let at = start + blk * GGML_BLOCK_BYTES[GGML];
-      acc.x += block_dot(0u, at, blk * units);
-      if (MODE == 0u) { acc.y += block_dot(1u, at, blk * units); }
+    if (LANES == 1u) {
+      let units = GGML_BLOCK_WEIGHTS[GGML] / 8u;
+      for (var blk = 0u; blk < params.cols / GGML_BLOCK_WEIGHTS[GGML]; blk++) {
+        let at = start + blk * GGML_BLOCK_BYTES[GGML];
+        acc.x += block_dot(0u, at, blk * units);
+        if (MODE == 0u) { acc.y += block_dot(1u, at, blk * units); }
+      }
+    } else {
+      for (var u = lane; u < params.cols / 8u; u += LANES) {
+        wsel = 0u;
+        acc.x += dot8(ggml_unit(start, u), u);
+        if (MODE == 0u) {
+          wsel = 1u;
+          acc.y += dot8(ggml_unit(start, u), u);
+        }
+      }
     }
   }
   if (LANES > 1u) {

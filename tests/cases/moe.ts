@@ -165,5 +165,6 @@ export const moeCases: KernelCase[] = [
   ...(['f32', 'q4'] as WeightFormat[]).flatMap((format) => [{ wg: 256, lanes: 64, maxRows: 16 }, { wg: 64, lanes: 16, maxRows: 16 }].map((shape) => groupedCase(format, 3, 'random', false, shape))),
   ...(Object.keys(GGML_BLOCKS) as GgmlFormat[]).flatMap((format) => [3, 19].map((tokens) => groupedCase(format, tokens, 'random'))),
   ...[3, 19].map((tokens) => groupedCase('q4_k', tokens, 'skewed', false, undefined, 'q6_k')),
-  ...(['q8_0', 'q3_k'] as GgmlFormat[]).map((format) => groupedCase(format, 3, 'random', false, { wg: 64, lanes: 16, maxRows: 16 })),
+  ...(['q8_0', 'q5_1', 'q3_k'] as GgmlFormat[]).map((format) => groupedCase(format, 3, 'random', false, { wg: 64, lanes: 16, maxRows: 16 })),
+  groupedCase('q4_k', 3, 'random', false, { wg: 256, lanes: 64, maxRows: 16 }, 'q6_k'),
 ];
