@@ -23,7 +23,8 @@ override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per output row; divides WG, power of two
 const NONE = 0xffffffffu;
 
-var<workgroup> partial: array<vec2<f32>, WG>; // [WG] lane partials: x wa, x wb
+alias LaneSum = vec2<f32>;
+var<workgroup> partial: array<LaneSum, WG>; // [WG] lane partials: x wa, x wb
 
 var<private> wsel: u32;  // the buffer wword reads: 0 wa, 1 wb
 var<private> x_row: u32; // index in x (vec4s) of this pair's row
@@ -34,6 +35,7 @@ fn wword(i: u32) -> u32 {
 }
 
 #include "common/ggml_blocks.wgsl"
+#include "common/lane_sum.wgsl"
 
 // Weights 8u..8u+7 of the row, dotted with x.
 fn dot8(w: Weights8, u: u32) -> f32 { return dot(w.lo, x[x_row + 2u * u]) + dot(w.hi, x[x_row + 2u * u + 1u]); }
@@ -90,15 +92,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       }
     }
   }
-  if (LANES > 1u) {
-    partial[lid] = acc;
-    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-      workgroupBarrier();
-      if (lane < stride) { partial[lid] += partial[lid + stride]; }
-    }
-    workgroupBarrier();
-    acc = partial[lid];
-  }
+  acc = lane_sum(lid, lane, acc);
   if (!live || lane != 0u) { return; }
   var v = acc.x;
   if (MODE == 0u) { v = silu_gated(acc.x, acc.y); }
