@@ -15,9 +15,9 @@ import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp'
 import { createEngine } from '../src/node/index';
 import { GGML_TYPES } from '../src/model/gguf/types';
 import { isGgmlFormat } from '../src/kernels/tensor';
-import { quantizeGgml } from './helpers/ggml_quants';
-import { GGUF_DIR, hfToGguf } from './helpers/gguf_convert';
-import { ggufBytes } from './helpers/gguf_writer';
+import { quantizeGgml } from '../tools/gguf/quants';
+import { GGUF_DIR, hfToGguf } from '../tools/gguf/hf_to_gguf';
+import { ggufBytes } from '../tools/gguf/writer';
 
 const TINY_DENSE = 'public/models/tiny-dense';
 const PROMPT = '"Ah," said the old man. "Whatever you do,';
