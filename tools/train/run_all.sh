@@ -51,6 +51,7 @@ node tools/train/check_onnx.mjs tiny-moe
 
 # 7. Kangaroo adapters on the frozen shipped models (self-distillation), export next to the models, cards again
 $PY tools/train/adapter.py --name tiny-dense --exits 1,2 --threads 1 --time-budget 1320
+$PY tools/train/adapter.py --name tiny-dense --exits 1,2 --threads 1 --time-budget 2700 --lr 1e-3 --init-from tools/train/work/adapter-tiny-dense
 $PY tools/train/adapter.py --name tiny-moe --exits 1,2 --threads 1 --time-budget 1080
 for m in tiny-dense tiny-moe; do $PY tools/train/adapter.py --name $m --export; $PY tools/train/adapter.py --name $m --selftest; done
 # 8. draft vocabularies (after the adapters: their export rewrites adapter.safetensors), cards again
