@@ -16,6 +16,9 @@ override ACT: u32 = 0u; // the gated activation: 0 silu (SwiGLU), 1 gelu_pytorch
 // SPLIT_B to gate [rows, SPLIT_B], the rest to y3, each part row-major on its own (no offsets, no accumulate).
 override SPLIT_A: u32 = 0u;
 override SPLIT_B: u32 = 0u;
+// Gate and up stacked (GATE_UP; the gated MLP in one matrix): W's rows alternate gate_j (row 2j) and up_j (row 2j + 1),
+// so the invocation that computes one computes both; each pair stores act(gate_j) · up_j once, at y column j.
+override GATE_UP: bool = false;
 
 fn gated(g: f32, u: f32) -> f32 {
   if (ACT == 1u) { return gelu_tanh(g) * u; }
@@ -35,4 +38,10 @@ fn store_output(m: u32, n: u32, dot: f32) {
   if (params.gated != 0u) { v = gated(gate[i], v); }
   if (params.accumulate != 0u) { v += y[i]; }
   y[i] = v;
+}
+
+// y[m, j] = act(g) · u for the outputs g = x[m]·W[2j], u = x[m]·W[2j + 1] (GATE_UP): the bits store_output writes
+// for the up projection when gate[m, j] holds g.
+fn store_gate_up(m: u32, j: u32, g: f32, u: f32) {
+  y[params.y_offset + m * params.y_stride + j] = gated(g, u);
 }

@@ -69,7 +69,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
     for (var j = 0u; j < R; j++) {
       let n = n0 + lid.x * R + j;
       if (n >= params.n) { break; }
-      store_output(m, n, acc[i][j]);
+      if (!GATE_UP) {
+        store_output(m, n, acc[i][j]);
+      } else if (j % 2u == 0u) {
+        store_gate_up(m, n / 2u, acc[i][j], acc[i][j + 1u]); // n even, n + 1 its up row (R and the tile start are even)
+      }
     }
   }
 }

@@ -227,5 +227,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   workgroupBarrier();
   for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
   if (!in_range || lane != 0u) { return; }
+  if (GATE_UP) {
+    // WG / LANES is even, so n and n + 1 (its up row, when n is even) share the workgroup: the next LANES
+    // invocations reduced it into partial
+    if (n % 2u == 0u) {
+      for (var r = first_stored; r < MB; r++) { store_gate_up(m0 + r, n / 2u, acc[r], partial[(lid + LANES) * MB + r]); }
+    }
+    return;
+  }
   for (var r = first_stored; r < MB; r++) { store_output(m0 + r, n, acc[r]); }
 }

@@ -74,6 +74,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     }
   }
   for (var r = first_stored; r < MB; r++) {
-    for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
+    if (GATE_UP) {
+      // n0 and n are even: outputs o, o + 1 are the gate and up rows of output (n0 + o) / 2
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o += 2u) { store_gate_up(m0 + r, (n0 + o) / 2u, s[r][o], s[r][o + 1u]); }
+    } else {
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
+    }
   }
 }

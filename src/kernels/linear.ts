@@ -42,6 +42,12 @@ export interface LinearArgs {
    * to y3, each part [rows, its width] row-major; no offsets, accumulate or gate.
    */
   split?: { widths: [number, number]; y2: GPUBuffer; y3: GPUBuffer };
+  /**
+   * W = gate and up stacked with their rows interleaved (row 2j gate_j, row 2j + 1 up_j; fuseMlpInputs):
+   * y[rows, w.rows / 2] = act(x·gateᵀ) ⊙ x·upᵀ in one dispatch, bitwise the two-projection result. No bias,
+   * accumulate, gate, split or row pieces.
+   */
+  gateUp?: boolean;
   /** act of a gated projection; default silu */
   activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
@@ -101,6 +107,8 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
   if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
   if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
+  if (a.gateUp && (isGgmlFormat(a.w.format) || a.gate || a.split || a.bias || a.accumulate || 'pieces' in a.w || a.w.rows % 2 !== 0)) throw new Error(`linear ${a.w.label}: stacked gate/up takes a dense format, an even row count and no bias, accumulate, gate, split or row pieces`);
+  if (a.gateUp && gemv.lanes > 1 && (gemv.wg / gemv.lanes) % 2 !== 0) throw new Error(`linear ${a.w.label}: stacked gate/up needs an even number of outputs per gemv workgroup (wg ${gemv.wg}, lanes ${gemv.lanes})`);
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   const pieces = rowPieces(a.w);
   if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
@@ -113,7 +121,7 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
-    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.w.rows,
+    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.gateUp ? a.w.rows / 2 : a.w.rows,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
   };
   const unused = unusedBinding(gpu);
@@ -123,7 +131,7 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
     norm?.weight ?? unused, split?.y3 ?? unusedWritableBinding(gpu, 1),
   ];
   const ACT = ACT_ID[a.activation ?? 'silu'];
-  const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : {};
+  const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : a.gateUp ? { GATE_UP: 1 } : {};
   if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, overrides: { ACT, ...SPLIT } });
   const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
   const format = FORMAT_ID[w.format];

@@ -198,15 +198,18 @@ export type Projection = Omit<LinearArgs, 'x' | 'rows' | 'xOffset' | 'norm'>;
 /** The MLP sub-block of layer l: reads norm(act.x) with the layer's mlpNorm (Transformer.normedLinears or mlpInput), writes or adds its output into out.y. */
 export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number, out: BlockOutput) => void;
 
-/** out (+)= down(act(gate(h)) * up(h)), h = norm(x); the activation (SiLU or GELU-tanh, per the recipe) is fused into the up projection. */
+/**
+ * out (+)= down(act(gate(h)) * up(h)), h = norm(x); the activation (SiLU or GELU-tanh, per the recipe) is fused
+ * into the up projection, or gate and up are one stacked gemv storing act(gate)·up.
+ */
 export function denseMlp(t: Transformer, step: Step, layer: number, count: number, out: BlockOutput): void {
   const mlp = t.weights.layers[layer].mlp;
   if (!mlp) throw new Error(`layer ${layer} has no dense MLP weights`);
   const { gpu, act } = t;
-  t.normedLinears(step, t.weights.layers[layer].mlpNorm, count, [
-    { w: mlp.gate, y: act.gate },
-    { w: mlp.up, y: act.act, gate: act.gate, activation: t.config.recipe[layer].activation },
-  ]);
+  const activation = t.config.recipe[layer].activation;
+  t.normedLinears(step, t.weights.layers[layer].mlpNorm, count, mlp.gateUp
+    ? [{ w: mlp.gateUp, y: act.act, gateUp: true, activation }]
+    : [{ w: mlp.gate!, y: act.gate }, { w: mlp.up!, y: act.act, gate: act.gate, activation }]);
   linear(gpu, step, { x: act.act, w: mlp.down, y: out.y, rows: count, accumulate: out.accumulate });
 }
 

@@ -7,6 +7,7 @@ import { ropeCases } from './rope';
 import { samplingCases } from './sampling';
 import { linearCases } from './linear';
 import { linearNormCases } from './linear_norm';
+import { gateUpCases } from './gate_up';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
 import { softmaxCases } from './softmax';
@@ -27,6 +28,7 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   sampling: samplingCases,
   linear: linearCases,
   'linear with RMSNorm prologue': linearNormCases,
+  'stacked gate/up': gateUpCases,
   quantize: quantizeCases,
   norm: normCases,
   softmax: softmaxCases,
