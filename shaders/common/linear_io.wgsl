@@ -3,7 +3,7 @@
 #include "common/silu.wgsl"
 #include "common/gelu.wgsl"
 
-struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, y_stride: u32, has_bias: u32, accumulate: u32, gated: u32 }
+struct Params { rows: u32, n: u32, k: u32, x_offset: u32, y_offset: u32, y_stride: u32, has_bias: u32, accumulate: u32, gated: u32, start_pos: u32, cache_slots: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(3) var<storage, read> scales: array<f32>;   // [n, k/32] f32 (q8/q4; unused otherwise)
 @group(0) @binding(4) var<storage, read> bias: array<f32>;     // [n] f32 (unused without has_bias)
@@ -19,6 +19,9 @@ override SPLIT_B: u32 = 0u;
 // Gate and up stacked (GATE_UP; the gated MLP in one matrix): W's rows alternate gate_j (row 2j) and up_j (row 2j + 1),
 // so the invocation that computes one computes both; each pair stores act(gate_j) · up_j once, at y column j.
 override GATE_UP: bool = false;
+// The paired outputs' rule (PAIRED, weight_row, store_pair): gate/up here; the q/k/v epilogue with RoPE and the KV
+// append substitutes common/linear_pairs_kv.wgsl (its extra binding stays out of the other kernels' layouts).
+#include "common/linear_pairs.wgsl"
 
 fn gated(g: f32, u: f32) -> f32 {
   if (ACT == 1u) { return gelu_tanh(g) * u; }

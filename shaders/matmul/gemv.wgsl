@@ -201,19 +201,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let in_range = n < params.n;
   var acc = array<f32, MB_MAX>();
   if (in_range) {
+    let row = weight_row(n);
     if (MB == 1u) {
       switch FORMAT {
-        case FORMAT_F32: { acc[0] = row_f32(n, lane, 0u); }
-        case FORMAT_F16, FORMAT_BF16: { acc[0] = row_f16(n, lane, 0u); }
-        case FORMAT_Q8: { acc[0] = row_q8(n, lane, 0u); }
-        default: { acc[0] = row_q4(n, lane, 0u); }
+        case FORMAT_F32: { acc[0] = row_f32(row, lane, 0u); }
+        case FORMAT_F16, FORMAT_BF16: { acc[0] = row_f16(row, lane, 0u); }
+        case FORMAT_Q8: { acc[0] = row_q8(row, lane, 0u); }
+        default: { acc[0] = row_q4(row, lane, 0u); }
       }
     } else {
       switch FORMAT {
-        case FORMAT_F32: { acc = rows_f32(n, lane); }
-        case FORMAT_F16, FORMAT_BF16: { acc = rows_f16(n, lane); }
-        case FORMAT_Q8: { acc = rows_q8(n, lane); }
-        default: { acc = rows_q4(n, lane); }
+        case FORMAT_F32: { acc = rows_f32(row, lane); }
+        case FORMAT_F16, FORMAT_BF16: { acc = rows_f16(row, lane); }
+        case FORMAT_Q8: { acc = rows_q8(row, lane); }
+        default: { acc = rows_q4(row, lane); }
       }
     }
   }
@@ -227,11 +228,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   workgroupBarrier();
   for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
   if (!in_range || lane != 0u) { return; }
-  if (GATE_UP) {
-    // WG / LANES is even, so n and n + 1 (its up row, when n is even) share the workgroup: the next LANES
+  if (PAIRED) {
+    // WG / LANES is even, so n and n + 1 (its pair, when n is even) share the workgroup: the next LANES
     // invocations reduced it into partial
     if (n % 2u == 0u) {
-      for (var r = first_stored; r < MB; r++) { store_gate_up(m0 + r, n / 2u, acc[r], partial[(lid + LANES) * MB + r]); }
+      for (var r = first_stored; r < MB; r++) { store_pair(m0 + r, n, acc[r], partial[(lid + LANES) * MB + r]); }
     }
     return;
   }

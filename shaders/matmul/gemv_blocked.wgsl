@@ -61,7 +61,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let n0 = (gid.x + wg.y * nwg.x * WG) * OUTPUTS;
   if (n0 >= params.n) { return; }
   // outputs past n read the last row (their sums are not stored)
-  let rows = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  let outs = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  let rows = vec4<u32>(weight_row(outs.x), weight_row(outs.y), weight_row(outs.z), weight_row(outs.w));
   let at = row_starts(rows, params.k);
   let units = UNITS_PER_WORD[FORMAT];
   for (var t = 0u; t < params.k / STEP_WEIGHTS[FORMAT]; t++) {
@@ -74,9 +75,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     }
   }
   for (var r = first_stored; r < MB; r++) {
-    if (GATE_UP) {
-      // n0 and n are even: outputs o, o + 1 are the gate and up rows of output (n0 + o) / 2
-      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o += 2u) { store_gate_up(m0 + r, (n0 + o) / 2u, s[r][o], s[r][o + 1u]); }
+    if (PAIRED) {
+      // n0 and n are even: outputs o, o + 1 are a pair
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o += 2u) { store_pair(m0 + r, n0 + o, s[r][o], s[r][o + 1u]); }
     } else {
       for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
     }

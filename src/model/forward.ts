@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { linear, normPays, type LinearArgs } from '../kernels/linear';
+import { kvAppendFits, linear, normPays, type LinearArgs } from '../kernels/linear';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -118,21 +118,28 @@ export class Transformer {
     rmsNorm(this.gpu, step, { x, weight, y, rows: count, dim: hidden, eps: rmsEps, weightOffset: normOffset, accumulate, xOffset });
   }
 
-  /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says, h = norm(x); q, k and v from one gemv when stacked. */
+  /**
+   * out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says, h = norm(x); q, k and v from one gemv when
+   * stacked, with RoPE and the KV append in its epilogue where the layer has no per-head q/k norm (that needs whole
+   * heads) and the device binds the epilogue's ninth buffer.
+   */
   private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, seqLen: number, out: BlockOutput): void {
     const { gpu, act, config: c } = this;
     const r = c.recipe[l].attention;
-    const projections: Projection[] = w.qkv
-      ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }]
-      : [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }];
+    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
+    const rope = this.rope[l];
+    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
+    const append = !r.qkNorm && kvAppendFits(gpu) ? { headDim: c.headDim, startPos, maxSeq: cache.maxSeq, ring: cache.ring, table } : undefined;
+    const projections: Projection[] = !w.qkv
+      ? [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }]
+      : append
+        ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: cache.kCache, y3: cache.vCache, append } }]
+        : [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }];
     this.normedLinears(step, w.inputNorm, count, projections);
     if (r.qkNorm) {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
-    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
-    const rope = this.rope[l];
-    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
-    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
+    if (!w.qkv || !append) ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
     attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, scale: r.scale, softcap: r.softcap, window: r.window, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: out.y, rows: count, accumulate: out.accumulate });
   }

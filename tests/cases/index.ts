@@ -8,6 +8,7 @@ import { samplingCases } from './sampling';
 import { linearCases } from './linear';
 import { linearNormCases } from './linear_norm';
 import { gateUpCases } from './gate_up';
+import { qkvAppendCases } from './qkv_append';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
 import { softmaxCases } from './softmax';
@@ -29,6 +30,7 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   linear: linearCases,
   'linear with RMSNorm prologue': linearNormCases,
   'stacked gate/up': gateUpCases,
+  'q/k/v with RoPE + KV append': qkvAppendCases,
   quantize: quantizeCases,
   norm: normCases,
   softmax: softmaxCases,
