@@ -11,7 +11,8 @@ import { SPLIT_K_TILE, splitKKernel } from '../src/kernels/attention';
  *   per layer: q/k/v (one gemv, input RMSNorm in its prologue, RoPE and the KV append in its epilogue), split-K attention, o (+x),
  *              gate and up (one gemv, MLP RMSNorm in its prologue, SiLU(gate)·up in its epilogue), down (+x)
  *   attention: partials and a reduce; one pass (no reduce) where every row's context fits one tile
- *   outside:   embedding, LM head (final RMSNorm in its prologue), and the token choice (argmax; or distribution + sample)
+ *   outside:   embedding, LM head (final RMSNorm in its prologue), and the token choice (greedy: the LM head stores
+ *              per-workgroup partials and one pass picks; sampled: distribution + sample over the logits)
  */
 const PER_LAYER = 6;
 const OUTSIDE_GREEDY = 3;
@@ -39,7 +40,10 @@ describe('kernelProfile: dispatches per decode step', () => {
     expect(decode.perLayer).toBe(perLayer);
     expect(decode.outsideLayers).toBe(OUTSIDE_GREEDY);
     expect(kernelsMatching(decode, /rmsnorm/i)).toBe(0); // every RMSNorm runs in a gemv prologue
-    expect(kernelsMatching(decode, /argmax/i)).toBe(1);
+    // the LM-head gemv stores greedy partials and one pass picks the token: no logits over the vocabulary
+    expect(kernelsMatching(decode, /ARGMAX=1/)).toBe(1);
+    expect(kernelsMatching(decode, /argmax_partials/)).toBe(1);
+    expect(kernelsMatching(decode, /misc\/argmax\{/)).toBe(0);
     expect(decode.encodeMs).toBeGreaterThan(0);
     expect(decode.readbackWaitMs).toBeGreaterThanOrEqual(0);
     if (profile.timestamps) {

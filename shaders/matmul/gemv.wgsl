@@ -9,6 +9,7 @@
 // x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
 // 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16/bf16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 // NORM: x is read through an RMSNorm (common/norm_prologue.wgsl), bitwise as if misc/rmsnorm.wgsl had written it.
+// ARGMAX: the workgroup stores its greedy partial instead of its outputs (common/argmax_partial.wgsl).
 #include "common/quant.wgsl"
 #include "common/linear_io.wgsl"
 
@@ -25,6 +26,7 @@ var<workgroup> partial: array<f32, WG * MB>; // [WG][MB] lane partials for the r
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
 #include "common/norm_prologue.wgsl"
+#include "common/argmax_partial.wgsl"
 
 // x[row r, 4j..4j+4], normalised under NORM
 fn xv(r: u32, j: u32) -> vec4<f32> {
@@ -227,6 +229,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
   for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
+  if (ARGMAX) {
+    var best = vec2<u32>(0u, ARGMAX_NONE);
+    if (in_range && lane == 0u) { best = argmax_candidate(n, acc[0]); }
+    let group = wg.x + wg.y * nwg.x;
+    argmax_partial(lid, group, group * (WG / LANES), best, WG / LANES, LANES);
+    return;
+  }
   if (!in_range || lane != 0u) { return; }
   if (PAIRED) {
     // WG / LANES is even, so n and n + 1 (its pair, when n is even) share the workgroup: the next LANES

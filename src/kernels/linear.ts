@@ -52,6 +52,11 @@ export interface LinearArgs {
    * accumulate, gate, split or row pieces.
    */
   gateUp?: boolean;
+  /**
+   * Greedy partials instead of outputs (one activation row, gemv only; the LM head of greedy decode): y receives
+   * [argmaxPartials(w), 2] f32, each workgroup's best (value, index) (common/argmax_partial.wgsl), for argmaxReduce.
+   */
+  argmax?: boolean;
   /** act of a gated projection; default silu */
   activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
@@ -123,6 +128,21 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
   return normFusable(w, rows, xOffset, shape) && w.rows * w.cols <= (shape.normMaxWeights ?? Infinity);
 }
 
+/** gemv workgroups over `outputs` rows of W in the shape. */
+function gemvGroups(outputs: number, shape: GemvShape): number {
+  return Math.ceil(outputs / (shape.lanes === 1 ? shape.wg * BLOCKED_OUTPUTS : shape.wg / shape.lanes));
+}
+
+/** Whether linear() can store greedy partials for W (the gemv kernels can; the matmul and the GGUF kernels cannot). */
+export function argmaxFusable(w: WeightMatrix | SplitMatrix, shape: GemvShape): boolean {
+  return normFusable(w, 1, 0, shape);
+}
+
+/** The greedy partials linear()'s argmax stores for W: one per gemv workgroup of each row piece. */
+export function argmaxPartials(w: WeightMatrix | SplitMatrix, shape: GemvShape): number {
+  return rowPieces(w).reduce((n, p) => n + gemvGroups(p.w.rows, shape), 0);
+}
+
 /**
  * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = act(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
@@ -141,18 +161,23 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gp
     checkWrite(`linear ${a.w.label}`, { ...append, tokens: a.rows });
   }
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
+  if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
   const pieces = rowPieces(a.w);
   if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
-  for (const { rowStart, w } of pieces) linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv);
+  let groups = 0; // greedy partials of the pieces before
+  for (const { rowStart, w } of pieces) {
+    linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv, groups);
+    groups += gemvGroups(w.rows, gemv);
+  }
 }
 
-/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide. */
-function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape): void {
+/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide; greedy partials from slot `groups`. */
+function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape, groups: number): void {
   const { rows, norm, split } = a;
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
-    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.gateUp ? a.w.rows / 2 : a.w.rows,
+    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.argmax ? groups : a.gateUp ? a.w.rows / 2 : a.w.rows,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
     start_pos: split?.append?.startPos ?? 0, cache_slots: split?.append?.maxSeq ?? 0,
   };
@@ -172,15 +197,15 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   }
   if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, overrides: { ACT, ...SPLIT } });
   const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
+  const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
   if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT }, includes })
-      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT }, includes });
-    const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
-    const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes })
+      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes });
+    const [gx, gy = 1] = grid1d(gpu, gemvGroups(w.rows, gemv));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;

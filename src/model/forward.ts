@@ -4,7 +4,9 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { kvAppendFits, linear, normPays, type LinearArgs } from '../kernels/linear';
+import { argmaxFusable, argmaxPartials, kvAppendFits, linear, normPays, type LinearArgs } from '../kernels/linear';
+import { argmaxReduce } from '../kernels/sampling';
+import { storageBuffer } from '../gpu/buffers';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -31,6 +33,8 @@ export class Transformer {
   private readonly rope: (RopeTables | null)[];
   /** Kangaroo adapters (config.selfSpeculative), by exit layer order of the config */
   readonly adapters: AdapterBlock[];
+  /** [groups, 2] f32 greedy partials of the LM-head gemv (headArgmax), where the split argmax applies */
+  private readonly argmaxPartials?: { buffer: GPUBuffer; groups: number };
 
   constructor(
     readonly gpu: Gpu,
@@ -44,6 +48,10 @@ export class Transformer {
   ) {
     this.act = new Activations(gpu, config, rows);
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
+    if (config.logitSoftcap === 0 && argmaxFusable(weights.lmHead, gpu.tuning.gemv)) {
+      const groups = argmaxPartials(weights.lmHead, gpu.tuning.gemv);
+      this.argmaxPartials = { buffer: storageBuffer(gpu, 'argmax partials', 8 * groups), groups };
+    }
     this.adapters = (weights.adapters ?? []).map((w, i) => {
       const shape = config.selfSpeculative!.adapters[i];
       return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
@@ -80,6 +88,26 @@ export class Transformer {
       this.mlpBlock(this, step, l, count, sandwich ? { y: act.h, accumulate: false } : residual);
       if (sandwich) this.norm(step, act.h, w.mlpOutNorm!, act.x, count, true);
     }
+  }
+
+  /**
+   * Whether greedy decode can pick its token without the logits (headArgmax): the LM head runs the gemv and the
+   * logits are not soft-capped (the cap could merge near-ties the pick must see as argmax does).
+   */
+  get splitArgmax(): boolean {
+    return this.argmaxPartials !== undefined;
+  }
+
+  /**
+   * out[outOffset] = argmax of lm_head(norm(x[0])) as argmax over head()'s logits gives it (ties to the lowest index,
+   * no token for non-finite logits), without the logits: the LM-head gemv's workgroups store their best (value,
+   * index) and one small pass picks from those. Only where splitArgmax.
+   */
+  headArgmax(step: Step, out: GPUBuffer, outOffset: number): void {
+    const partials = this.argmaxPartials;
+    if (!partials) throw new Error('headArgmax: this model picks greedy tokens from its logits (splitArgmax is false)');
+    this.normedLinears(step, this.weights.norm, 1, [{ w: this.weights.lmHead, y: partials.buffer, argmax: true }]);
+    argmaxReduce(this.gpu, step, { partials: partials.buffer, groups: partials.groups, out, outOffset });
   }
 
   /** logits[0..rows) = softcap(lm_head(norm(x[firstRow..firstRow+rows)))); `norm` replaces the final norm's weight (an adapter's). */
@@ -150,6 +178,7 @@ export class Transformer {
 
   destroy(): void {
     this.act.destroy();
+    this.argmaxPartials?.buffer.destroy();
     for (const a of this.adapters) a.destroy();
   }
 }

@@ -9,6 +9,7 @@ import { linearCases } from './linear';
 import { linearNormCases } from './linear_norm';
 import { gateUpCases } from './gate_up';
 import { qkvAppendCases } from './qkv_append';
+import { argmaxSplitCases } from './argmax_split';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
 import { softmaxCases } from './softmax';
@@ -31,6 +32,7 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   'linear with RMSNorm prologue': linearNormCases,
   'stacked gate/up': gateUpCases,
   'q/k/v with RoPE + KV append': qkvAppendCases,
+  'split argmax': argmaxSplitCases,
   quantize: quantizeCases,
   norm: normCases,
   softmax: softmaxCases,
