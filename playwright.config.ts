@@ -8,7 +8,8 @@ const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bi
 /** SwiftShader unless WEBGPU_INFER_ADAPTER=hardware (a machine with a real GPU). */
 const adapterFlags = process.env.WEBGPU_INFER_ADAPTER === 'hardware' ? [] : ['--use-webgpu-adapter=swiftshader'];
 
-const PORT = 5174;
+/** the dev server's port; E2E_PORT moves it when 5174 is taken */
+const PORT = Number(process.env.E2E_PORT ?? 5174);
 
 export default defineConfig({
   testDir: 'e2e',

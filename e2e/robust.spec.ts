@@ -8,21 +8,12 @@ import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import type * as Api from '../src/browser/index';
 import { NAN, poisoned } from '../tests/helpers/non_finite';
-import { startStaticServer, type StaticServer } from '../tests/helpers/static_server';
+import { openHarness, useModelServer, type Harness as WorkerHarness } from './harness_page';
 
-type Harness = Window & { webgpuInfer: typeof Api; loading?: Promise<unknown> };
+type Harness = WorkerHarness & { loading?: Promise<unknown> };
 const REQUEST = { prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false };
 
-let server: StaticServer;
-test.beforeAll(async () => {
-  server = await startStaticServer('public/models');
-});
-test.afterAll(() => server?.close());
-
-async function openHarness(page: Page): Promise<void> {
-  await page.goto('/e2e/harness/worker.html');
-  await page.waitForFunction(() => 'webgpuInfer' in window);
-}
+const server = useModelServer();
 
 /** Loads `model` (cache off unless asked), generates REQUEST, disposes: the tokens. */
 const greedyTokens = (page: Page, model: string, cache = false) => page.evaluate(async ({ model, request, cache }) => {
@@ -60,18 +51,18 @@ test.describe('hostile cases in the worker engine', () => {
         outcomes.push({ flag, outcome, cached, ms: performance.now() - started });
       }
       return outcomes;
-    }, { base: server.url, flags: [...faults.map(([f]) => f), 'cutonce,ranges'], request: REQUEST });
+    }, { base: server().url, flags: [...faults.map(([f]) => f), 'cutonce,ranges'], request: REQUEST });
     for (const [flag, name, message] of faults) {
       const { outcome, cached, ms } = out.find((o) => o.flag === flag)!;
       console.log(`${flag}: ${'name' in outcome ? outcome.name : 'loaded'} in ${ms.toFixed(0)} ms`);
       expect(outcome, flag).toMatchObject({ name, isClass: true, message: expect.stringMatching(message) });
-      if (name === 'NetworkError') expect((outcome as { url: string }).url, flag).toMatch(new RegExp(`^${server.url}/~${flag}/tiny-dense/`));
+      if (name === 'NetworkError') expect((outcome as { url: string }).url, flag).toMatch(new RegExp(`^${server().url}/~${flag}/tiny-dense/`));
       expect(cached, `${flag}: a failed load leaves nothing cached`).toEqual([]);
     }
     // cross-origin the page cannot read Accept-Ranges (not exposed): the download restarts and skips what arrived
     expect(out.at(-1)!.outcome, 'a body cut once resumes').toEqual({ tokens: expected });
     // the healthy server then loads the same greedy tokens
-    expect(await greedyTokens(page, `${server.url}/tiny-dense/`)).toEqual(expected);
+    expect(await greedyTokens(page, `${server().url}/tiny-dense/`)).toEqual(expected);
   });
 
   test('a page unloaded mid-load leaves no unvalidated file trusted: the fixed server then loads', async ({ page }) => {

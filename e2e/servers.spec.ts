@@ -4,23 +4,12 @@
  * redirecting, with or without Range. And a Cache API that refuses writes: loading goes on, said once.
  */
 import { expect, test, type Page } from '@playwright/test';
-import type * as Api from '../src/browser/index';
 import type { LoadProgress } from '../src/contract/types';
-import { startStaticServer, type StaticServer } from '../tests/helpers/static_server';
+import { openHarness, useModelServer, type Harness } from './harness_page';
 
-type Harness = Window & { webgpuInfer: typeof Api };
 const REQUEST = { prompt: 'Once upon a time', maxTokens: 8, stopAtEos: false };
 
-let server: StaticServer;
-test.beforeAll(async () => {
-  server = await startStaticServer('public/models');
-});
-test.afterAll(() => server?.close());
-
-async function openHarness(page: Page): Promise<void> {
-  await page.goto('/e2e/harness/worker.html');
-  await page.waitForFunction(() => 'webgpuInfer' in window);
-}
+const server = useModelServer();
 
 /** Loads twice (a cold cache, then from the cache) and generates each time. */
 async function loadTwice(page: Page, model: string, worker = true) {
@@ -46,7 +35,7 @@ test.describe('loading behind ordinary servers', () => {
   test('no Content-Length, gzip, brotli, redirects, Range or not: the same tokens, cold and cached', async ({ page }) => {
     const reference = await loadTwice(page, '/models/tiny-dense/');
     for (const flags of ['nolength', 'gzip', 'redirect,br,ranges']) {
-      const out = await loadTwice(page, `${server.url}/~${flags}/tiny-dense/`);
+      const out = await loadTwice(page, `${server().url}/~${flags}/tiny-dense/`);
       for (const run of out.runs) expect(run.tokens, flags).toEqual(reference.runs[0].tokens);
       expect(out.cachedFiles, flags).toContain('model.safetensors');
       const download = out.runs[0].progress.filter((p) => p.phase === 'download');
@@ -59,7 +48,7 @@ test.describe('loading behind ordinary servers', () => {
       const weights = out.runs[1].progress.filter((p) => p.phase === 'weights').at(-1)!;
       expect(weights.loadedBytes, flags).toBe(weights.totalBytes);
     }
-    expect(server.requests.filter((r) => r.range)).toEqual([]);
+    expect(server().requests.filter((r) => r.range)).toEqual([]);
   });
 
   test('a Cache API that refuses writes: loading goes on uncached, and says so once', async ({ page }) => {

@@ -1,9 +1,10 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type * as Api from '../src/browser/index';
 import type * as ModelCache from '../src/browser/cache';
 import type { GenerateEvent, GenerateResult, LoadProgress } from '../src/contract/types';
+import { openHarness } from './harness_page';
 
 /** What e2e/harness/worker.ts puts on window. */
 type Harness = Window & {
@@ -17,11 +18,6 @@ const MODEL = '/models/tiny-dense/';
 const SHARDED = '/tests/fixtures/models/llama-sharded/';
 /** The served config.json's SHA-256, computed here from the file the dev server serves. */
 const CONFIG_SHA256 = createHash('sha256').update(readFileSync('public/models/tiny-dense/config.json')).digest('hex');
-
-async function openHarness(page: Page): Promise<void> {
-  await page.goto('/e2e/harness/worker.html');
-  await page.waitForFunction(() => 'webgpuInfer' in window);
-}
 
 test.describe('worker engine', () => {
   test.beforeEach(async ({ page }) => openHarness(page));

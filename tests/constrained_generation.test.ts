@@ -3,12 +3,11 @@
  * model and on a random-weight model (where any token is likely, and unconstrained output is never JSON), greedy and
  * sampled; the mask kernel path reads back only ids.
  */
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/runtime/runtime';
 import type { GenerateRequest, ResponseFormat, Strategy } from '../src/contract/types';
 import { loadRuntime } from './helpers/runtime';
-import { randomModel } from './helpers/random_model';
+import { useRandomModelRuntime } from './helpers/random_model';
 import { SCHEMAS, validate } from './helpers/json_schemas';
 
 const TINY = 'public/models/tiny-dense';
@@ -27,28 +26,19 @@ async function expectValid(runtime: Runtime, request: GenerateRequest, schema: u
 const strategies: [string, Strategy][] = [['greedy', { kind: 'greedy' }], ['sampling', { kind: 'sample', temperature: 1, seed: 11 }]];
 
 describe('constrained decoding on a random-weight model', () => {
-  let runtime: Runtime;
-  let dir: string;
-  beforeAll(async () => {
-    dir = randomModel();
-    runtime = await loadRuntime(dir);
-  });
-  afterAll(() => {
-    runtime?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const runtime = useRandomModelRuntime();
 
   it('unconstrained output is not JSON', async () => {
     for (const prompt of ['{"name":', 'Answer in JSON:']) {
-      const { text } = await runtime.generate({ prompt, maxTokens: 40, stopAtEos: false }, () => undefined);
+      const { text } = await runtime().generate({ prompt, maxTokens: 40, stopAtEos: false }, () => undefined);
       expect(() => JSON.parse(text), text).toThrow();
     }
   });
 
   for (const [label, strategy] of strategies) {
     it(`${label}: every schema of the suite, and json_object`, async () => {
-      for (const name of Object.keys(SCHEMAS)) await expectValid(runtime, { prompt: 'JSON:', strategy, responseFormat: schemaFormat(name) }, SCHEMAS[name]);
-      await expectValid(runtime, { prompt: 'JSON:', strategy, responseFormat: { type: 'json_object' } }, { type: 'object' });
+      for (const name of Object.keys(SCHEMAS)) await expectValid(runtime(), { prompt: 'JSON:', strategy, responseFormat: schemaFormat(name) }, SCHEMAS[name]);
+      await expectValid(runtime(), { prompt: 'JSON:', strategy, responseFormat: { type: 'json_object' } }, { type: 'object' });
     });
   }
 });

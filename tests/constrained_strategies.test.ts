@@ -4,13 +4,10 @@
  * self-speculative (whose output equals constrained greedy: drafts are masked, and verification masks every row
  * with its own position's mask) and superposed decoding (each draft keeps its own grammar state).
  */
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/runtime/runtime';
+import { describe, expect, it } from 'vitest';
 import type { GenerateResult, ResponseFormat, Strategy } from '../src/contract/types';
-import { loadRuntime } from './helpers/runtime';
 import { compileFormat } from '../src/decode/constraints';
-import { randomModel } from './helpers/random_model';
+import { useRandomModelRuntime } from './helpers/random_model';
 import { SCHEMAS, validate } from './helpers/json_schemas';
 import { GRAMMARS, REGEXES, type FormatCase } from './helpers/grammars';
 
@@ -41,26 +38,17 @@ function validPrefix(format: ResponseFormat, text: string): boolean {
 const SPECULATIVE: Strategy = { kind: 'self-speculative', exitLayer: 1, draftLength: 3 };
 
 describe('constrained decoding with every strategy (random-weight model)', () => {
-  let runtime: Runtime;
-  let dir: string;
+  const runtime = useRandomModelRuntime();
   const greedy = new Map<string, GenerateResult>();
-  const run = (responseFormat: ResponseFormat, strategy: Strategy) => runtime.generate({ prompt: 'Out:', maxTokens: 120, strategy, responseFormat }, () => undefined);
+  const run = (responseFormat: ResponseFormat, strategy: Strategy) => runtime().generate({ prompt: 'Out:', maxTokens: 120, strategy, responseFormat }, () => undefined);
   const expectValid = (label: string, c: FormatCase, result: GenerateResult) => {
     expect(result.finishReason, `${label}: ${result.text}`).toBe('eos');
     expect(c.valid(result.text), `${label}: ${result.text}`).toBe(true);
   };
-  beforeAll(async () => {
-    dir = randomModel();
-    runtime = await loadRuntime(dir);
-  });
-  afterAll(() => {
-    runtime?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('unconstrained output is valid for none of the formats', async () => {
     for (const prompt of ['Out:', '[']) {
-      const { text } = await runtime.generate({ prompt, maxTokens: 40, stopAtEos: false }, () => undefined);
+      const { text } = await runtime().generate({ prompt, maxTokens: 40, stopAtEos: false }, () => undefined);
       for (const [label, c] of CASES) expect(c.valid(text), `${label}: ${text}`).toBe(false);
     }
   });
@@ -97,7 +85,7 @@ describe('constrained decoding with every strategy (random-weight model)', () =>
   it('superposed: every draft valid', async () => {
     for (const [label, c] of CASES) {
       const events: string[][] = [];
-      const result = await runtime.generate({ prompt: 'Out:', maxTokens: 120, strategy: { kind: 'superposed', drafts: 3, ngramWeight: 0 }, responseFormat: c.format }, (ev) => {
+      const result = await runtime().generate({ prompt: 'Out:', maxTokens: 120, strategy: { kind: 'superposed', drafts: 3, ngramWeight: 0 }, responseFormat: c.format }, (ev) => {
         if (ev.type === 'drafts') events.push(ev.drafts.map((d) => d.text));
       });
       expectValid(`${label} superposed`, c, result);

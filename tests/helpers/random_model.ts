@@ -1,8 +1,11 @@
 /** A random-weight model for constrained decoding tests: any token is likely, and unconstrained output is never well-formed. */
-import { mkdtempSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { Runtime } from '../../src/runtime/runtime';
 import { safetensorsBytes } from './safetensors_writer';
+import { loadRuntime } from './runtime';
 
 export const TINY = 'public/models/tiny-dense';
 
@@ -33,4 +36,19 @@ export function randomModel(): string {
   }
   writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(tensors));
   return dir;
+}
+
+/** A Runtime on a fresh random model for the enclosing describe block (loaded before its tests, removed after): call the getter inside tests. */
+export function useRandomModelRuntime(): () => Runtime {
+  let runtime: Runtime | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = randomModel();
+    runtime = await loadRuntime(dir);
+  });
+  afterAll(() => {
+    runtime?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => runtime!;
 }

@@ -7,8 +7,8 @@
  * backreferences, lookaround, \b \B, ^ and $ anywhere but the ends, flags, characters outside the Basic
  * Multilingual Plane in classes.
  */
-import { InvalidRequestError } from '../../contract/errors';
-import { GRAMMAR_LIMITS, type Expr } from './grammar';
+import type { Expr } from './grammar';
+import { Scanner } from './scanner';
 
 const MAX_CODE = 0xffff;
 const DIGIT = [48, 57];
@@ -30,133 +30,111 @@ function complement(ranges: number[]): number[] {
 const chars = (ranges: number[], negated = false): Expr => ({ k: 'chars', ranges, negated });
 
 export function parseRegex(source: string, field: string): Map<string, Expr> {
-  let i = 0;
-  const fail = (message: string): never => {
-    throw new InvalidRequestError(`${field}: ${message} at offset ${i}`, { field, offset: i });
-  };
-  const hex = (n: number): number => {
-    const digits = source.slice(i, i + n);
-    if (digits.length !== n || !/^[0-9a-fA-F]+$/.test(digits)) fail(`expected ${n} hexadecimal digits`);
-    i += n;
-    return parseInt(digits, 16);
-  };
+  // ^ at the start and an unescaped $ at the end only restate that the whole output matches
+  const end = source.endsWith('$') && !source.endsWith('\\$') ? source.length - 1 : source.length;
+  const s = new Scanner(source.slice(0, end), field);
+  if (s.source.startsWith('^')) s.i = 1;
+  const { fail } = s;
+  source = s.source;
   /** after a backslash: a class's ranges (\d ...) or one code unit */
   const escape = (): number[] => {
-    const c = source[i++];
+    const c = source[s.i++];
     const classes: Record<string, number[]> = { d: DIGIT, D: complement(DIGIT), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE) };
     if (c in classes) return classes[c];
     const controls: Record<string, number> = { n: 10, r: 13, t: 9, f: 12, v: 11, '0': 0 };
     let code: number;
     if (c in controls) code = controls[c];
-    else if (c === 'x') code = hex(2);
-    else if (c === 'u') code = hex(4);
+    else if (c === 'x') code = s.hex(2);
+    else if (c === 'u') code = s.hex(4);
     else if (c !== undefined && /[\\^$.|?*+()[\]{}/-]/.test(c)) code = c.charCodeAt(0);
     else return fail(`unsupported escape \\${c ?? ''}`);
     return [code, code];
   };
   const unit = (): number[] => {
-    if (source[i] === '\\') {
-      i++;
+    if (source[s.i] === '\\') {
+      s.i++;
       return escape();
     }
-    const code = source.charCodeAt(i++);
+    const code = source.charCodeAt(s.i++);
     if (code >= 0xd800 && code <= 0xdfff) fail('characters outside the Basic Multilingual Plane are not supported in classes');
     return [code, code];
   };
   const charClass = (): Expr => {
-    i++; // [
-    const negated = source[i] === '^';
-    if (negated) i++;
+    s.i++; // [
+    const negated = source[s.i] === '^';
+    if (negated) s.i++;
     const ranges: number[] = [];
     let first = true;
-    while (source[i] !== ']' || first) {
-      if (i >= source.length) fail('unterminated class');
+    while (source[s.i] !== ']' || first) {
+      if (s.i >= source.length) fail('unterminated class');
       first = false;
       const lo = unit();
-      if (source[i] === '-' && source[i + 1] !== ']' && lo.length === 2 && lo[0] === lo[1]) {
-        i++;
+      if (source[s.i] === '-' && source[s.i + 1] !== ']' && lo.length === 2 && lo[0] === lo[1]) {
+        s.i++;
         const hi = unit();
         if (hi.length !== 2 || hi[0] !== hi[1] || hi[0] < lo[0]) fail('bad class range');
         ranges.push(lo[0], hi[0]);
       } else ranges.push(...lo);
     }
-    i++;
+    s.i++;
     return chars(ranges, negated);
   };
-  const count = (): number => {
-    const from = i;
-    while (/[0-9]/.test(source[i] ?? '')) i++;
-    const n = Number(source.slice(from, i));
-    if (from === i || n > GRAMMAR_LIMITS.repeat) fail(`expected a repetition count up to ${GRAMMAR_LIMITS.repeat}`);
-    return n;
-  };
   const quantified = (e: Expr): Expr => {
-    const c = source[i];
+    const c = source[s.i];
     let min: number, max: number;
     if (c === '*') [min, max] = [0, Infinity];
     else if (c === '+') [min, max] = [1, Infinity];
     else if (c === '?') [min, max] = [0, 1];
-    else if (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i))) {
-      i++;
-      min = count();
+    else if (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(s.i))) {
+      s.i++;
+      min = s.count();
       max = min;
-      if (source[i] === ',') {
-        i++;
-        max = source[i] === '}' ? Infinity : count();
+      if (source[s.i] === ',') {
+        s.i++;
+        max = source[s.i] === '}' ? Infinity : s.count();
       }
       if (max < min) fail('{m,n} needs m <= n');
     } else return e;
-    i++;
-    if (source[i] === '?') i++; // lazy
-    if (/^([*+?]|\{\d)/.test(source.slice(i))) fail('nothing to repeat');
+    s.i++;
+    if (source[s.i] === '?') s.i++; // lazy
+    if (/^([*+?]|\{\d)/.test(source.slice(s.i))) fail('nothing to repeat');
     return { k: 'repeat', expr: e, min, max };
   };
+  const alternatives = (): Expr => s.alternatives(sequence);
   const atom = (): Expr => {
-    const c = source[i];
+    const c = source[s.i];
     if (c === '(') {
-      i++;
-      if (source.startsWith('?:', i)) i += 2;
-      else if (/^\?<[A-Za-z_]\w*>/.test(source.slice(i))) i = source.indexOf('>', i) + 1;
-      else if (source[i] === '?') fail('lookaround and inline flags are not supported');
+      s.i++;
+      if (source.startsWith('?:', s.i)) s.i += 2;
+      else if (/^\?<[A-Za-z_]\w*>/.test(source.slice(s.i))) s.i = source.indexOf('>', s.i) + 1;
+      else if (source[s.i] === '?') fail('lookaround and inline flags are not supported');
       const e = alternatives();
-      if (source[i] !== ')') fail("expected ')'");
-      i++;
+      if (source[s.i] !== ')') fail("expected ')'");
+      s.i++;
       return e;
     }
     if (c === '[') return charClass();
     if (c === '.') {
-      i++;
+      s.i++;
       return chars([10, 10], true);
     }
     if (c === '\\') {
-      if (/[1-9bBk]/.test(source[i + 1] ?? '')) fail(`\\${source[i + 1]} (backreferences and word boundaries) is not supported`);
-      i++;
+      if (/[1-9bBk]/.test(source[s.i + 1] ?? '')) fail(`\\${source[s.i + 1]} (backreferences and word boundaries) is not supported`);
+      s.i++;
       return chars(escape());
     }
-    if ('*+?'.includes(c) || (c === '{' && /^\{\d/.test(source.slice(i)))) fail('nothing to repeat');
+    if ('*+?'.includes(c) || (c === '{' && /^\{\d/.test(source.slice(s.i)))) fail('nothing to repeat');
     if (c === '^' || c === '$') fail('^ and $ are only accepted at the ends (the whole output always matches)');
-    i++;
+    s.i++;
     return chars([c.charCodeAt(0), c.charCodeAt(0)]);
   };
   const sequence = (): Expr => {
     const items: Expr[] = [];
-    while (i < source.length && source[i] !== '|' && source[i] !== ')') items.push(quantified(atom()));
+    while (s.i < source.length && source[s.i] !== '|' && source[s.i] !== ')') items.push(quantified(atom()));
     return { k: 'seq', items };
   };
-  const alternatives = (): Expr => {
-    const options = [sequence()];
-    while (source[i] === '|') {
-      i++;
-      options.push(sequence());
-    }
-    return options.length === 1 ? options[0] : { k: 'alt', options };
-  };
 
-  // ^ at the start and an unescaped $ at the end only restate that the whole output matches
-  const end = source.endsWith('$') && !source.endsWith('\\$') ? source.length - 1 : source.length;
-  source = source.slice(0, end);
-  if (source.startsWith('^')) i = 1;
   const root = alternatives();
-  if (i < source.length) fail(`unexpected "${source[i]}"`);
+  if (s.i < source.length) fail(`unexpected "${source[s.i]}"`);
   return new Map([['root', root]]);
 }
