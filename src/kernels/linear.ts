@@ -47,7 +47,7 @@ export interface LinearArgs {
    */
   split?: { widths: [number, number]; y2: GPUBuffer; y3: GPUBuffer; append?: KvAppend };
   /**
-   * W = gate and up stacked with their rows interleaved (row 2j gate_j, row 2j + 1 up_j; fuseMlpInputs):
+   * W = gate and up stacked with their rows interleaved (row 2j gate_j, row 2j + 1 up_j; fuseProjections):
    * y[rows, w.rows / 2] = act(x·gateᵀ) ⊙ x·upᵀ in one dispatch, bitwise the two-projection result. No bias,
    * accumulate, gate, split or row pieces.
    */
@@ -150,6 +150,18 @@ export function argmaxPartials(w: WeightMatrix | SplitMatrix, shape: GemvShape):
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
+  checkArgs(gpu, a, gemv);
+  const pieces = rowPieces(a.w);
+  if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
+  let groups = 0; // greedy partials of the pieces before
+  for (const { rowStart, w } of pieces) {
+    linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv, groups);
+    groups += gemvGroups(w.rows, gemv);
+  }
+}
+
+/** Throws on arguments the kernels cannot take together (each epilogue has its own preconditions). */
+function checkArgs(gpu: Gpu, a: LinearArgs, gemv: GemvShape): void {
   if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
   if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
   if (a.gateUp && (isGgmlFormat(a.w.format) || a.gate || a.split || a.bias || a.accumulate || 'pieces' in a.w || a.w.rows % 2 !== 0)) throw new Error(`linear ${a.w.label}: stacked gate/up takes a dense format, an even row count and no bias, accumulate, gate, split or row pieces`);
@@ -162,13 +174,6 @@ export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gp
   }
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
-  const pieces = rowPieces(a.w);
-  if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
-  let groups = 0; // greedy partials of the pieces before
-  for (const { rowStart, w } of pieces) {
-    linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv, groups);
-    groups += gemvGroups(w.rows, gemv);
-  }
 }
 
 /** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide; greedy partials from slot `groups`. */
