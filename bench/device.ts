@@ -30,7 +30,7 @@ import { benchMoe, type MoeBench } from './moe';
 import { benchSpeculative, formatSpeculativeBench, type SpeculativeBench } from './speculative';
 import { ggufSchemes, parity, realWidth, superposed, type GgufResult, type ParityResult, type RealWidthResult, type SuperposedResult } from './device_sections';
 import { QWEN, tokenizerPackageDir } from './real_width';
-import type { GgufScheme } from '../tests/helpers/gguf_convert';
+import type { GgufScheme } from '../tools/gguf/hf_to_gguf';
 
 const MODELS = ['tiny-dense', 'tiny-moe'];
 /** Real-size gemv shapes: a 4096-wide projection, Qwen2.5-0.5B's LM head (151936x896) and an 8192x2048 MLP matrix. */

@@ -12,7 +12,7 @@ import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
 import { readFixture } from '../tests/helpers/fixtures';
 import { relativeError } from '../tests/helpers/reference';
-import { GGUF_DIR, ggufFile, type GgufScheme } from '../tests/helpers/gguf_convert';
+import { GGUF_DIR, ggufFile, type GgufScheme } from '../tools/gguf/hf_to_gguf';
 import { QWEN, writeRandomCheckpoint } from './real_width';
 import { median } from './tiny_dense';
 import { PROMPT } from './speculative';
@@ -132,7 +132,7 @@ export interface GgufResult extends Speed {
 }
 
 /**
- * tiny-dense written as GGUF files of several block types (tests/helpers/gguf_convert.ts, in `.cache/gguf` of the
+ * tiny-dense written as GGUF files of several block types (tools/gguf/hf_to_gguf.ts, in `.cache/gguf` of the
  * working directory), each decoded by our GGUF kernels; the safetensors model's greedy tokens are the reference.
  */
 export async function ggufSchemes(gpu: Gpu, schemes: GgufScheme[], decodeTokens: number, runs: number): Promise<{ safetensors: Speed; results: GgufResult[] }> {

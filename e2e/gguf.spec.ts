@@ -1,8 +1,6 @@
 import { expect, test } from '@playwright/test';
-import type * as Api from '../src/browser/index';
-import { ggufFile } from '../tests/helpers/gguf_convert';
-
-type Harness = Window & { webgpuInfer: typeof Api };
+import { openHarness, type Harness } from './harness_page';
+import { ggufFile } from '../tools/gguf/hf_to_gguf';
 
 // llama.cpp's greedy continuation of BOS + "The quick brown fox" from the same Q4_K_M file (tests/gguf_oracle.test.ts)
 const EXPECTED = [300, 265, 564, 568, 333, 302, 398, 367, 525, 48];
@@ -21,8 +19,7 @@ test.describe('GGUF in the worker engine', () => {
 
   for (const { dir, expected, dtype } of ARCHITECTURES) {
     test(`loads ${dir.split('/').pop()} as GGUF and continues as llama.cpp does`, async ({ page }) => {
-      await page.goto('/e2e/harness/worker.html');
-      await page.waitForFunction(() => 'webgpuInfer' in window);
+      await openHarness(page);
       const run = await page.evaluate(async ({ url, prompt }) => {
         const engine = await (window as unknown as Harness).webgpuInfer.createEngine({ model: url, cache: false });
         const { tokens } = await engine.complete({ prompt, maxTokens: 16, stopAtEos: false, strategy: { kind: 'greedy' } });
@@ -35,8 +32,7 @@ test.describe('GGUF in the worker engine', () => {
   }
 
   test('loads a Q4_K_M file from a URL and from a dropped File and continues as llama.cpp does', async ({ page }) => {
-    await page.goto('/e2e/harness/worker.html');
-    await page.waitForFunction(() => 'webgpuInfer' in window);
+    await openHarness(page);
     const runs = await page.evaluate(async (url) => {
       const w = window as unknown as Harness;
       const continuation = async (model: string | File[]) => {

@@ -174,6 +174,7 @@ const md = [
     `| GGUF tiny-dense (Node, bench/gguf.ts; llama.cpp CPU, ${results.node.gguf.llamaCppThreads} thread(s)) | decode tok/s ours / llama.cpp | prefill tok/s ours / llama.cpp | same greedy tokens |`,
     '|---|---|---|---|',
     ...results.node.gguf.results.map((r) => `| ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
+    ...(results.node.gguf.moe?.results ?? []).map((r) => `| tiny-moe ${r.scheme} | ${fmt(r.ours.decodeTokPerS)} / ${fmt(r.llamaCpp.decodeTokPerS)} | ${fmt(r.ours.prefillTokPerS)} / ${fmt(r.llamaCpp.prefillTokPerS)} | ${r.sameTokens} |`),
     '',
   ] : []),
   ...(results.browserWllama ? [

@@ -1,4 +1,5 @@
 /** GGUF loading without llama.cpp: the same model from a GGUF file and from its Hugging Face folder computes the same. */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +14,10 @@ import { ropeTable } from '../src/kernels/rope_table';
 import { estimateWeightBytes } from '../src/model/weight_plan';
 import { directorySource } from '../src/node/source';
 import { Runtime } from '../src/runtime/runtime';
-import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from './helpers/gguf_convert';
-import { ggufBytes } from './helpers/gguf_writer';
+import { GGUF_DIR, ggufFile, ggufSplitFiles, hfToGguf } from '../tools/gguf/hf_to_gguf';
+import { ggufBytes } from '../tools/gguf/writer';
+import { quantizeGgml } from '../tools/gguf/quants';
+import { parseArgs } from '../tools/gguf/convert';
 import { testGpu } from './helpers/gpu';
 
 const FIXTURES = 'tests/fixtures/models';
@@ -38,7 +41,7 @@ const load = (source: ModelSource, g = gpu) => Runtime.load(g, source, { context
 /** The test GPU as a device whose buffers may hold at most `bytes`. */
 const withBufferLimit = (bytes: number): Gpu => ({ ...gpu, adapter: { ...gpu.adapter, limits: { ...gpu.adapter.limits, maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } } });
 
-describe.each(['llama-gqa3', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistral-window', 'qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'])('%s from an F32 GGUF file', (name) => {
+describe.each(['llama-gqa3', 'llama-sharded', 'llama-tied', 'llama-headdim', 'qwen2-bias', 'mistral-window', 'qwen3-qknorm', 'gemma2-softcap', 'gemma3-local', 'phi3-longrope', 'mixtral-rand', 'qwen2moe-rand', 'qwen3moe-rand'])('%s from an F32 GGUF file', (name) => {
   let folder: Runtime;
   beforeAll(async () => {
     folder = await load(directorySource(`${FIXTURES}/${name}`));
@@ -138,6 +141,39 @@ describe('GGUF files', () => {
     runtime.dispose();
   });
 
+  it('keep routed experts in their blocks (tiny-moe Q4_K_M: q5_0 gate/up, q8_0 down), estimated as allocated, the same under an expert budget (gemv and GEMM)', async () => {
+    const source = gguf(ggufFile('public/models/tiny-moe', 'Q4_K_M'));
+    const config = parseConfig(JSON.parse(await source.text('config.json')));
+    const dtypes = await source.tensorDtypes();
+    const all = await load(source);
+    const { moe } = all.weights.layers[0];
+    expect([moe!.gate.format, moe!.up.format, moe!.down.format]).toEqual(['q5_0', 'q5_0', 'q8_0']);
+    expect(estimateWeightBytes(config, { dtype: (name) => dtypes.get(name)! }).gpu).toBe(all.weights.bytes);
+    const budget = await Runtime.load(gpu, source, { contextLength: 64, maxResidentExperts: 3 });
+    expect(budget.weights.layers[0].moe!.offloaded?.resident).toBe(3);
+    expect(estimateWeightBytes(config, { dtype: (name) => dtypes.get(name)!, residentExperts: 3 }).gpu).toBe(budget.weights.bytes);
+    expect(Array.from(await budget.logits(IDS))).toEqual(Array.from(await all.logits(IDS)));
+    expect(Array.from(await budget.logits(LONG_IDS))).toEqual(Array.from(await all.logits(LONG_IDS))); // grouped GEMM
+    all.dispose();
+    budget.dispose();
+  });
+
+  it('come out of the command line converter (tools/gguf/convert.ts) as the module writes them, and load', async () => {
+    const path = `${GGUF_DIR}/tiny-dense-cli-Q4_K.gguf`;
+    execFileSync('node_modules/.bin/tsx', ['tools/gguf/convert.ts', 'public/models/tiny-dense', path, '--type', 'q4_k', '--tensor-type', 'attn_v=Q6_K'], { timeout: 120_000 });
+    const { metadata, tensors } = hfToGguf('public/models/tiny-dense', 'Q4_K', { tensorTypes: { attn_v: 'Q6_K' } });
+    expect(readFileSync(path).equals(ggufBytes(metadata, tensors))).toBe(true);
+    const source = gguf(path);
+    expect(new Set((await source.tensorDtypes()).values())).toEqual(new Set(['F32', 'q4_k', 'q5_0', 'q6_k']));
+    const runtime = await load(source);
+    expect((await runtime.logits(IDS)).every(Number.isFinite)).toBe(true);
+    runtime.dispose();
+    expect(parseArgs(['in', 'out.gguf'])).toEqual({ dir: 'in', out: 'out.gguf', scheme: 'F16', options: {} });
+    for (const bad of [['in'], ['in', 'out', '--type', 'Q7_K'], ['in', 'out', '--tensor-type', 'attn_q=Q4_K_M'], ['in', 'out', '--tensor-type', 'attn_q'], ['in', 'out', '--pure']]) {
+      expect(() => parseArgs(bad)).toThrow(/usage: npx tsx tools\/gguf\/convert\.ts/);
+    }
+  });
+
   it('refuse what they cannot load with typed errors naming the file', async () => {
     const { metadata, tensors } = hfToGguf(`${FIXTURES}/llama-gqa3`, 'F32');
     const bytes = ggufBytes(metadata, tensors);
@@ -149,10 +185,11 @@ describe('GGUF files', () => {
     const gemma = ggufBytes({ ...metadata, 'general.architecture': { type: 'string', value: 'gemma' } }, tensors);
     await expect(open(gemma)).rejects.toBeInstanceOf(UnsupportedModelError);
     await expect(open(gemma)).rejects.toThrow(/GGUF architecture "gemma" is not supported \(llama, qwen2, qwen3, qwen2moe, qwen3moe, gemma2, gemma3, phi3\)/);
-    // quantized routed experts: the expert kernels do not read GGUF blocks
-    const moe = await load(gguf(ggufFile(`${FIXTURES}/qwen3moe-rand`, 'Q8_0'))).catch((e: unknown) => e);
-    expect(moe).toBeInstanceOf(UnsupportedModelError);
-    expect(String(moe)).toMatch(/experts\.0\.gate_proj\.weight" is stored as q8_0 blocks.*routed experts/);
+    // blocks where the runtime takes vectors: a norm stored as Q8_0
+    const norm = tensors.map((t) => (t.name === 'blk.0.attn_norm.weight' ? { ...t, type: 'Q8_0', data: quantizeGgml('q8_0', new Float32Array(t.data.slice().buffer), 1, t.dims[0]) } : t));
+    const blocks = await load(new GgufSource(memorySource({ 'm.gguf': ggufBytes(metadata, norm) }), ['m.gguf'])).catch((e: unknown) => e);
+    expect(blocks).toBeInstanceOf(UnsupportedModelError);
+    expect(String(blocks)).toMatch(/input_layernorm\.weight" is stored as q8_0 blocks.*not in vectors/);
     const source = new GgufSource(memorySource({ 'm.gguf': bytes.subarray(0, bytes.byteLength - 100) }), ['m.gguf']);
     const truncated = await load(source).catch((e: unknown) => e);
     expect(truncated).toBeInstanceOf(ModelFormatError);

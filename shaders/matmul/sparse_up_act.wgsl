@@ -15,13 +15,15 @@ override WG: u32 = 64u;
 override LANES: u32 = 1u;  // invocations per group of 4 entries; divides WG, power of two
 const ROWS = 4u;           // live entries per group
 
-var<workgroup> partial: array<vec4<f32>, WG>;
+alias LaneSum = vec4<f32>;
+var<workgroup> partial: array<LaneSum, WG>;
 
 var<private> x0: u32; // index in x (vec4s) of element 0 of the input
 
 fn xv(v: u32) -> vec4<f32> { return x[x0 + v]; }
 
 #include "common/weight_step.wgsl"
+#include "common/lane_sum.wgsl"
 
 fn wq(b: u32, i: u32) -> vec4<u32> { return w[i]; }
 fn wscale(b: u32, j: u32) -> f32 { return scales[j]; }
@@ -42,15 +44,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       acc += step_dot4(load_step(0u, at, t), t * (STEP_WEIGHTS[FORMAT] / 4u));
     }
   }
-  if (LANES > 1u) {
-    partial[lid] = acc;
-    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-      workgroupBarrier();
-      if (lane < stride) { partial[lid] += partial[lid + stride]; }
-    }
-    workgroupBarrier();
-    acc = partial[lid];
-  }
+  acc = lane_sum(lid, lane, acc);
   if (first >= count || lane != 0u) { return; }
   for (var r = 0u; r < min(ROWS, count - first); r++) {
     let entry = live[1u + first + r];

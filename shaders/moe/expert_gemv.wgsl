@@ -24,7 +24,8 @@ override LANES: u32 = 1u;  // invocations per group of OUTPUTS output rows; divi
 const OUTPUTS = 4u;        // output rows per group, sharing the x loads
 const NONE = 0xffffffffu;
 
-var<workgroup> partial: array<mat2x4<f32>, WG>; // [WG] lane partials: column 0 wa, column 1 wb, 4 outputs each
+alias LaneSum = mat2x4<f32>;
+var<workgroup> partial: array<LaneSum, WG>; // [WG] lane partials: column 0 wa, column 1 wb, 4 outputs each
 
 var<private> x_row: u32; // index in x (vec4s) of this pair's row
 
@@ -41,6 +42,7 @@ fn wscale(b: u32, j: u32) -> f32 {
 }
 
 #include "common/weight_step.wgsl"
+#include "common/lane_sum.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -61,15 +63,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
       if (MODE == 0u) { acc[1] += step_dot4(load_step(1u, at, t), v); }
     }
   }
-  if (LANES > 1u) {
-    partial[lid] = acc;
-    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-      workgroupBarrier();
-      if (lane < stride) { partial[lid] += partial[lid + stride]; }
-    }
-    workgroupBarrier();
-    acc = partial[lid];
-  }
+  acc = lane_sum(lid, lane, acc);
   if (!live || lane != 0u) { return; }
   for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) {
     var v = acc[0][o];

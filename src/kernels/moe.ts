@@ -4,7 +4,7 @@ import { unusedBinding } from '../gpu/buffers';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { GEMV_MAX_ROWS, type GemvShape } from '../gpu/tuning';
-import { denseFormat, FORMAT_ID, type WeightMatrix } from './tensor';
+import { denseFormat, FORMAT_ID, GGML_BLOCKS, isGgmlFormat, type WeightMatrix } from './tensor';
 
 /** `slots` entry of an expert with no weights bound in this round. */
 export const NO_SLOT = 0xffffffff;
@@ -109,9 +109,18 @@ export function expertMlp(gpu: Gpu, step: Step, a: ExpertMlpArgs, gemv: GemvShap
 }
 
 function checkExperts(s: ExpertSet): void {
-  const formats = new Set([s.gate.format, s.up.format, s.down.format]);
-  if (formats.size !== 1) throw new Error(`experts ${s.gate.label}: gate/up/down must share one format, got ${[...formats].join(', ')}`);
+  // the fused gate/up pass reads both in one format; down runs alone (GGUF Q4_K_M files store it in another)
+  if (s.gate.format !== s.up.format) throw new Error(`experts ${s.gate.label}: gate and up must share one format, got ${s.gate.format}, ${s.up.format}`);
   if (s.hidden % 8 !== 0 || s.intermediate % 8 !== 0) throw new Error(`experts ${s.gate.label}: hidden ${s.hidden} and intermediate ${s.intermediate} must be multiples of 8`);
+  for (const w of [s.gate, s.down]) {
+    if (isGgmlFormat(w.format) && w.cols % GGML_BLOCKS[w.format].elements !== 0) throw new Error(`experts ${w.label}: ${w.format} rows of ${w.cols} are not whole blocks`);
+  }
+}
+
+/** The weight-format overrides of the expert kernels: a dense FORMAT, or GGUF blocks (GGML). */
+function formatOverrides(w: WeightMatrix): { FORMAT: number; GGUF?: number; GGML?: number } {
+  if (isGgmlFormat(w.format)) return { FORMAT: 0, GGUF: 1, GGML: GGML_BLOCKS[w.format].code };
+  return { FORMAT: FORMAT_ID[denseFormat(w, 'expert kernels')] };
 }
 
 interface ProjectionArgs {
@@ -135,17 +144,25 @@ const EXPERT_GEMV_OUTPUTS = 4;
 
 function expertGemv(gpu: Gpu, step: Step, a: ProjectionArgs & { ids: GPUBuffer; pairs: number; xGroup: number }, shape: GemvShape): void {
   const { wg, lanes } = shape;
+  const params = { pairs: a.pairs, n: a.n, cols: a.cols, x_group: a.xGroup };
+  if (isGgmlFormat(a.wa.format)) {
+    // one output row per LANES invocations (shaders/moe/expert_gemv_gguf.wgsl)
+    const g = kernel(gpu, { shader: 'moe/expert_gemv_gguf', overrides: { GGML: GGML_BLOCKS[a.wa.format].code, MODE: a.mode, WG: wg, LANES: lanes } });
+    const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / (wg / lanes)));
+    step.dispatch(g, [a.x, a.ids, a.slots, a.wa.data, a.wb?.data ?? unusedBinding(gpu), a.out], params, [gx, gy, a.pairs]);
+    return;
+  }
   const k = kernel(gpu, {
     shader: 'moe/expert_gemv',
     overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, WG: wg, LANES: lanes },
   });
   const [gx, gy = 1] = grid1d(gpu, Math.ceil(a.n / EXPERT_GEMV_OUTPUTS / (wg / lanes)));
-  step.dispatch(k, [a.x, a.ids, a.slots, ...weightBuffers(gpu, a), a.out], { pairs: a.pairs, n: a.n, cols: a.cols, x_group: a.xGroup }, [gx, gy, a.pairs]);
+  step.dispatch(k, [a.x, a.ids, a.slots, ...weightBuffers(gpu, a), a.out], params, [gx, gy, a.pairs]);
 }
 
 function expertGemm(gpu: Gpu, step: Step, a: ProjectionArgs & { plan: GPUBuffer; k: number; gatherX: boolean; layout: PlanLayout }): void {
   const { TX, TY } = gpu.tuning.expertGemm;
-  const k = kernel(gpu, { shader: 'moe/expert_gemm', overrides: { FORMAT: FORMAT_ID[denseFormat(a.wa, 'expert kernels')], MODE: a.mode, TX, TY } });
+  const k = kernel(gpu, { shader: 'moe/expert_gemm', overrides: { ...formatOverrides(a.wa), MODE: a.mode, TX, TY } });
   const params = { n: a.n, cols: a.cols, k: a.k, gather_x: a.gatherX ? 1 : 0, tiles_at: a.layout.tilesAt, sorted_at: a.layout.sortedAt };
   step.dispatch(k, [a.x, a.plan, a.slots, ...weightBuffers(gpu, a), a.out], params, [Math.ceil(a.n / (4 * TX)), a.layout.maxTiles]);
 }

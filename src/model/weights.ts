@@ -159,9 +159,13 @@ export function checkTensors(plan: WeightPlan, checkpoint: OpenCheckpoint): void
     for (const name of d.parts) {
       const t = checkpoint.tensors.get(name);
       if (!t) throw new ModelFormatError(`tensor "${name}" is missing from ${where}`, { file: where, tensor: name });
-      // GGUF blocks are read by the single-matrix kernels; the expert kernels read F32/F16/BF16 and our own q8/q4
-      if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && d.parts.length === 1)) {
-        throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in single matrices only, not in ${d.experts ? 'routed experts' : 'vectors'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
+      // GGUF blocks are read by the single-matrix and the expert kernels
+      if (isGgmlFormat(t.dtype) && !(d.kind === 'matrix' && (d.parts.length === 1 || d.experts))) {
+        throw new UnsupportedModelError(`${t.file}: tensor "${name}" is stored as ${t.dtype} blocks, which this runtime reads in matrices and routed experts only, not in ${d.kind === 'vector' ? 'vectors' : 'stacked matrices'} (F32, F16 or BF16 there)`, { file: t.file, tensor: name });
+      }
+      // experts are written at multiples of their bytes, and GPU writes start at multiples of 4
+      if (isGgmlFormat(t.dtype) && d.experts && (t.end - t.start) % 4 !== 0) {
+        throw new UnsupportedModelError(`${t.file}: expert tensor "${name}" takes ${t.end - t.start} bytes of ${t.dtype} blocks, not a multiple of 4`, { file: t.file, tensor: name });
       }
       if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && !isGgmlFormat(t.dtype)) {
         throw new ModelFormatError(`${t.file}: tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16 or BF16`, { file: t.file, tensor: name });

@@ -4,18 +4,26 @@ import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { embed } from '../../src/kernels/embed';
 import { linear } from '../../src/kernels/linear';
 import { GGML_BLOCKS, type GgmlFormat, type WeightMatrix } from '../../src/kernels/tensor';
-import { dequantizeGgml, quantizeGgml } from '../helpers/ggml_quants';
+import { dequantizeGgml, quantizeGgml } from '../../tools/gguf/quants';
 import { randomFloats } from '../helpers/reference';
 import { runStep } from '../helpers/step';
 import { linearReference } from './linear';
 
+/** Quantized random weights by format, shape and seed: each quantized once (both devices' runs, gemv and GEMM cases share them). */
+const quantized = new Map<string, { padded: Uint8Array; values: Float32Array }>();
+
 /** A random [rows, cols] weight quantized to `format` on the GPU, and its dequantized values (the reference's weights). */
-function ggmlWeight(gpu: Gpu, format: GgmlFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
-  const bytes = quantizeGgml(format, randomFloats(rows * cols, seed), rows, cols);
-  const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-  padded.set(bytes);
+export function ggmlWeight(gpu: Gpu, format: GgmlFormat, rows: number, cols: number, seed: number): { w: WeightMatrix; values: Float32Array } {
+  const key = `${format} ${rows} ${cols} ${seed}`;
+  if (!quantized.has(key)) {
+    const bytes = quantizeGgml(format, randomFloats(rows * cols, seed), rows, cols);
+    const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+    padded.set(bytes);
+    quantized.set(key, { padded, values: dequantizeGgml(format, bytes, rows * cols) });
+  }
+  const { padded, values } = quantized.get(key)!;
   const w: WeightMatrix = { format, rows, cols, label: `w-${format}`, data: uploadBuffer(gpu, `w-${format}`, new Uint32Array(padded.buffer)) };
-  return { w, values: dequantizeGgml(format, bytes, rows * cols) };
+  return { w, values };
 }
 
 // Awkward sizes: rows of an odd number of 34/18/22/210/110-byte blocks start at 2-byte offsets; outputs not a multiple

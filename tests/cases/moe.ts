@@ -1,20 +1,24 @@
 import type { KernelCase } from './types';
 import type { Gpu } from '../../src/gpu/device';
-import type { WeightFormat } from '../../src/kernels/tensor';
+import { GGML_BLOCKS, isGgmlFormat, type GgmlFormat, type MatrixFormat, type WeightFormat } from '../../src/kernels/tensor';
 import { randomFloats } from '../helpers/reference';
 import { readF32, readU32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { expertMlp, moeCombine, planLayout, routerTopK, sortPairs, usesSortedOrder, type ExpertSet } from '../../src/kernels/moe';
 import { randomWeight } from './linear';
+import { ggmlWeight } from './ggml';
 import type { GemvShape } from '../../src/gpu/tuning';
 import { runStep } from '../helpers/step';
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
-/** Random stacked experts on the GPU (identity slots) and their f32 values. */
-export function randomExperts(gpu: Gpu, format: WeightFormat, experts: number, hidden: number, I: number, seed: number) {
-  const gate = randomWeight(gpu, format, experts * I, hidden, seed);
-  const up = randomWeight(gpu, format, experts * I, hidden, seed + 1);
-  const down = randomWeight(gpu, format, experts * hidden, I, seed + 2);
+const matrix = (gpu: Gpu, format: MatrixFormat, rows: number, cols: number, seed: number) =>
+  (isGgmlFormat(format) ? ggmlWeight(gpu, format, rows, cols, seed) : randomWeight(gpu, format, rows, cols, seed));
+
+/** Random stacked experts on the GPU (identity slots) and their f32 values; down in `downFormat` (default: format). */
+export function randomExperts(gpu: Gpu, format: MatrixFormat, experts: number, hidden: number, I: number, seed: number, downFormat = format) {
+  const gate = matrix(gpu, format, experts * I, hidden, seed);
+  const up = matrix(gpu, format, experts * I, hidden, seed + 1);
+  const down = matrix(gpu, downFormat, experts * hidden, I, seed + 2);
   const set: ExpertSet = {
     gate: gate.w, up: up.w, down: down.w, intermediate: I, hidden,
     slots: uploadBuffer(gpu, 'slots', Uint32Array.from({ length: experts }, (_, e) => e)),
@@ -69,16 +73,22 @@ function routing(kind: Routing, tokens: number, k: number, experts: number, seed
   return ids;
 }
 
-/** The sorted/grouped (or per-pair gemv) MoE MLP plus combine equals the naive per-token loop. */
-function groupedCase(format: WeightFormat, tokens: number, kind: Routing, browser = false, gemv?: GemvShape): KernelCase {
-  const experts = 6, hidden = 64, I = format.startsWith('q') ? 64 : 48;
+/**
+ * The sorted/grouped (or per-pair gemv) MoE MLP plus combine equals the naive per-token loop (skewed routing needs 4+ experts). GGUF blocks: one block of
+ * 256 (K-quants; q6_k/q3_k rows of 210/110 bytes start at 2-byte offsets) or three and five of 32 per row, with down in
+ * `downFormat` (Q4_K_M files keep it in q6_k).
+ */
+function groupedCase(format: MatrixFormat, tokens: number, kind: Routing, browser = false, gemv?: GemvShape, downFormat = format): KernelCase {
+  const block = isGgmlFormat(format) ? GGML_BLOCKS[format].elements : 0;
+  const [experts, hidden, I] = block === 256 ? [4, 256, 256] : block === 32 ? [4, 96, 160] : [6, 64, format.startsWith('q') ? 64 : 48];
   const k = kind === 'one-expert' ? 1 : 2;
   const path = usesSortedOrder(tokens) ? 'sorted+grouped gemm' : `per-pair gemv${gemv ? ` wg=${gemv.wg} lanes=${gemv.lanes}` : ''}`;
   return {
-    name: `experts ${path} ${format} tokens=${tokens} routing=${kind} == per-token loop`,
+    name: `experts ${path} ${format}${downFormat === format ? '' : `/${downFormat}`} tokens=${tokens} routing=${kind} == per-token loop`,
     browser,
     async run(gpu) {
-      const { set, ...ref } = randomExperts(gpu, format, experts, hidden, I, 40 + tokens);
+      // GGUF weights: one seed, so that the cases share their quantized weights (tests/cases/ggml.ts)
+      const { set, ...ref } = randomExperts(gpu, format, experts, hidden, I, block ? 40 : 40 + tokens, downFormat);
       const hv = randomFloats(tokens * hidden, 3), xv = randomFloats(tokens * hidden, 4);
       const idv = routing(kind, tokens, k, experts, tokens);
       const wv = randomFloats(tokens * k, 5).map(Math.abs);
@@ -153,4 +163,8 @@ export const moeCases: KernelCase[] = [
   ...TOKENS.flatMap((tokens) => ROUTINGS.map((kind) => groupedCase('f32', tokens, kind, tokens === 64 && kind === 'skewed'))),
   ...(['f16', 'bf16', 'q8', 'q4'] as WeightFormat[]).flatMap((format) => [3, 129].map((tokens) => groupedCase(format, tokens, 'skewed'))),
   ...(['f32', 'q4'] as WeightFormat[]).flatMap((format) => [{ wg: 256, lanes: 64, maxRows: 16 }, { wg: 64, lanes: 16, maxRows: 16 }].map((shape) => groupedCase(format, 3, 'random', false, shape))),
+  ...(Object.keys(GGML_BLOCKS) as GgmlFormat[]).flatMap((format) => [3, 19].map((tokens) => groupedCase(format, tokens, 'random'))),
+  ...[3, 19].map((tokens) => groupedCase('q4_k', tokens, 'skewed', false, undefined, 'q6_k')),
+  ...(['q8_0', 'q5_1', 'q3_k'] as GgmlFormat[]).map((format) => groupedCase(format, 3, 'random', false, { wg: 64, lanes: 16, maxRows: 16 })),
+  groupedCase('q4_k', 3, 'random', false, { wg: 256, lanes: 64, maxRows: 16 }, 'q6_k'),
 ];

@@ -2,10 +2,10 @@
  * CPU references for the GGUF block formats, written from ggml's block layouts (ggml-common.h) and the
  * semantics of its reference quantizers (quantize_row_*_ref): quantize to the exact bytes a GGUF file holds,
  * and dequantize those bytes back to f32. Used to make GGUF files and as the kernels' reference. This file holds
- * the blocks of 32 weights; ggml_kquants.ts the K-quant super-blocks of 256.
+ * the blocks of 32 weights; kquants.ts the K-quant super-blocks of 256.
  */
 import { GGML_BLOCKS, type GgmlFormat } from '../../src/kernels/tensor';
-import { f16, fromF16, K_QUANTS } from './ggml_kquants';
+import { f16, fromF16, K_QUANTS } from './kquants';
 
 /** One block's quantizer (block weights -> its bytes) and the value of weight i of a block. */
 interface BlockQuant {

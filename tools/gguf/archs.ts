@@ -5,7 +5,7 @@
  * transformations (Gemma norms stored as 1 + w, experts stacked into one [experts, rows, cols] tensor, Phi-3's
  * LongRoPE factors and Llama 3's frequency divisors as F32 tensors placed first).
  */
-import type { GgufEntry } from './gguf_writer';
+import type { GgufEntry } from './writer';
 
 export const GGUF_ARCH: Record<string, string> = {
   LlamaForCausalLM: 'llama', MistralForCausalLM: 'llama', MixtralForCausalLM: 'llama',

@@ -1,21 +1,31 @@
 /**
- * Hugging Face folders (single model.safetensors; the architectures of gguf_archs.ts) to GGUF files as llama.cpp's converter and
+ * Hugging Face folders (model.safetensors or its shards; the architectures of archs.ts) to GGUF files as llama.cpp's converter and
  * quantizer lay them out: llama.cpp tensor names, llama q/k rows in interleaved-RoPE order, norms and biases F32,
  * matrices in the scheme's types (K-quant matrices whose rows are not whole 256-blocks fall back as llama.cpp's do), the
  * tokenizer as `gpt2` BPE metadata. Files go to a git-ignored folder and are made at test or bench time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { bf16ToF32, f16BitsToF32, f32ToF16Bits } from '../../src/kernels/quantize';
+import { dirname, join } from 'node:path';
+import { bf16ToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/kernels/quantize';
 import type { GgmlFormat } from '../../src/kernels/tensor';
-import { quantizeGgml } from './ggml_quants';
-import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, sparseEveryLayer, storesOnePlusW, type ArchOptions } from './gguf_archs';
-import { ggufBytes, type GgufEntry, type GgufTensor } from './gguf_writer';
+import { quantizeGgml } from './quants';
+import { archMetadata, factorTensors, GGUF_ARCH, ggufTensorName, keepsF32, sparseEveryLayer, storesOnePlusW, type ArchOptions } from './archs';
+import { ggufBytes, type GgufEntry, type GgufTensor } from './writer';
 
-export type GgufScheme = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'IQ4_NL' | 'Q2_K' | 'Q3_K' | 'Q5_K' | 'Q4_K_M';
+/** What the matrices become: one ggml type for every matrix (as llama.cpp's quantizer with --pure), or Q4_K_M's mix. */
+export const GGUF_SCHEMES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'IQ4_NL', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'Q4_K_M'] as const;
+export type GgufScheme = (typeof GGUF_SCHEMES)[number];
 export const GGUF_DIR = '.cache/gguf';
 
 interface HfTensor { shape: number[]; values: Float32Array }
+
+/** The folder's tensors: model.safetensors, or the shards its model.safetensors.index.json names. */
+function readWeights(dir: string): Map<string, HfTensor> {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!existsSync(index)) return readSafetensors(join(dir, 'model.safetensors'));
+  const shards = new Set(Object.values(JSON.parse(readFileSync(index, 'utf8')).weight_map as Record<string, string>));
+  return new Map([...shards].flatMap((shard) => [...readSafetensors(join(dir, shard))]));
+}
 
 function readSafetensors(path: string): Map<string, HfTensor> {
   const bytes = readFileSync(path);
@@ -55,8 +65,10 @@ const K_FALLBACK: Record<string, string> = { Q2_K: 'IQ4_NL', Q3_K: 'IQ4_NL', Q4_
  * the other schemes are one type for every matrix (as llama.cpp's quantizer with --pure). K-quant matrices whose rows
  * are not whole 256-blocks fall back as llama.cpp's quantizer does (K_FALLBACK); rows that are not whole 32-blocks stay F16.
  */
-function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean): string {
-  if (scheme === 'F32' || scheme === 'F16') return scheme;
+function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolean, options: ConvertOptions): string {
+  const chosen = Object.entries(options.tensorTypes ?? {}).find(([part]) => name.includes(part))?.[1];
+  if (chosen) return chosen;
+  if (scheme === 'F32' || scheme === 'F16' || scheme === 'BF16') return scheme;
   if (cols % 32 !== 0) return 'F16';
   const six = name === 'output.weight' || (tied && name === 'token_embd.weight') || /attn_v|ffn_down/.test(name);
   const type = scheme === 'Q4_K_M' ? (six ? 'Q6_K' : 'Q4_K') : scheme;
@@ -66,6 +78,7 @@ function matrixType(scheme: GgufScheme, name: string, cols: number, tied: boolea
 function encode(type: string, values: Float32Array, rows: number, cols: number): Uint8Array {
   if (type === 'F32') return new Uint8Array(values.slice().buffer);
   if (type === 'F16') return new Uint8Array(f32ToF16Bits(values).buffer);
+  if (type === 'BF16') return new Uint8Array(f32ToBf16Bits(values).buffer);
   return quantizeGgml(type.toLowerCase() as GgmlFormat, values, rows, cols);
 }
 
@@ -124,8 +137,16 @@ function byteVocabMetadata(vocabSize: number, pre: string): Record<string, GgufE
   };
 }
 
+export interface ConvertOptions extends ArchOptions {
+  /**
+   * ggml types of the matrices whose GGUF names contain a key (as llama.cpp's quantizer's --tensor-type), over the
+   * scheme's; e.g. { attn_q: 'Q8_0', ffn_down: 'Q6_K' }. The rows must be whole blocks of the type.
+   */
+  tensorTypes?: Record<string, string>;
+}
+
 /** The GGUF metadata and tensors of the HF folder `dir` under `scheme`. */
-export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions = {}): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
+export function hfToGguf(dir: string, scheme: GgufScheme, options: ConvertOptions = {}): { metadata: Record<string, GgufEntry>; tensors: GgufTensor[] } {
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   const hfClass = c.architectures[0] as string;
   const arch = GGUF_ARCH[hfClass];
@@ -157,7 +178,7 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
   };
   const tensors: GgufTensor[] = factorTensors(c, options).map(({ name, values }) => ({ name, type: 'F32', dims: [values.length], data: encode('F32', values, 1, values.length) }));
   const experts = new Map<string, { rows: number; cols: number; parts: Float32Array[] }>();
-  const weights = readSafetensors(join(dir, 'model.safetensors'));
+  const weights = readWeights(dir);
   if (options.forLlamaCpp && c.mlp_only_layers?.length) sparseEveryLayer(c, weights);
   for (const [hf, t] of weights) {
     if (tied && hf === 'lm_head.weight') continue;
@@ -176,13 +197,13 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
       experts.set(name, stack);
       continue;
     }
-    const type = keepsF32(name) ? 'F32' : matrixType(scheme, name, cols, tied);
+    const type = keepsF32(name) ? 'F32' : matrixType(scheme, name, cols, tied, options);
     tensors.push({ name, type, dims: [cols, rows], data: encode(type, values, rows, cols) });
   }
   for (const [name, { rows, cols, parts }] of experts) {
     const values = new Float32Array(parts.length * rows * cols);
     parts.forEach((p, e) => values.set(p, e * rows * cols));
-    const type = matrixType(scheme, name, cols, tied);
+    const type = matrixType(scheme, name, cols, tied, options);
     tensors.push({ name, type, dims: [cols, rows, parts.length], data: encode(type, values, parts.length * rows, cols) });
   }
   return { metadata, tensors };
@@ -190,12 +211,17 @@ export function hfToGguf(dir: string, scheme: GgufScheme, options: ArchOptions =
 
 const fileStem = (dir: string, scheme: GgufScheme) => `${dir.split('/').filter(Boolean).pop()}-${scheme}`;
 
-/** Writes (once per process) and returns the path of `dir` as GGUF under `scheme` in GGUF_DIR. */
-export function ggufFile(dir: string, scheme: GgufScheme, options: ArchOptions = {}): string {
-  mkdirSync(GGUF_DIR, { recursive: true });
-  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}${options.forLlamaCpp ? '-llamacpp' : ''}.gguf`);
+/** Writes the HF folder `dir` as the GGUF file `path` under `scheme`. */
+export function convertToGguf(dir: string, path: string, scheme: GgufScheme, options: ConvertOptions = {}): void {
   const { metadata, tensors } = hfToGguf(dir, scheme, options);
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, ggufBytes(metadata, tensors));
+}
+
+/** Writes and returns the path of `dir` as GGUF under `scheme` in GGUF_DIR (the files tests and benchmarks load). */
+export function ggufFile(dir: string, scheme: GgufScheme, options: ArchOptions = {}): string {
+  const path = join(GGUF_DIR, `${fileStem(dir, scheme)}${options.forLlamaCpp ? '-llamacpp' : ''}.gguf`);
+  convertToGguf(dir, path, scheme, options);
   return path;
 }
 
