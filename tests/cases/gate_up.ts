@@ -76,7 +76,7 @@ function referenceCase(format: WeightFormat, rows: number, inter: number, cols: 
  */
 function bitwiseCase(format: WeightFormat, rows: number, inter: number, cols: number, shape: (typeof SHAPES)[number], activation: GatedActivation, browser = false): KernelCase {
   return {
-    name: caseName('== gate then gated up (bitwise), and rows alone on gemv', format, rows, inter, cols, shape, activation),
+    name: caseName(`== gate then gated up (bitwise)${linearKernel({ cols, format }, rows, 0, shape[1]) === 'gemv' ? ', and == rows alone' : ''}`, format, rows, inter, cols, shape, activation),
     browser,
     async run(gpu) {
       const s = setup(gpu, format, rows, inter, cols, shape);
