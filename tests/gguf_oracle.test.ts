@@ -8,7 +8,7 @@
  * bound. Each file is loaded once by each side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp';
+import type { LlamaContext, LlamaModel, Token } from 'node-llama-cpp';
 import { createEngine } from '../src/node/index';
 import type { Engine } from '../src/contract/types';
 import { GGUF_DIR, ggufFile, hfToGguf, tokenizerMetadata, type GgufScheme } from '../tools/gguf/hf_to_gguf';
@@ -21,6 +21,7 @@ import { GgufSource } from '../src/model/gguf/source';
 import { directorySource } from '../src/node/source';
 import { Tokenizer } from '../src/model/tokenizer';
 import { WIDE_MOE, wideMoeModel } from './helpers/wide_moe';
+import { compareWithLlamaCpp, llamaContext, useLlamaCpp } from './helpers/llama_cpp';
 
 const TINY_DENSE = 'public/models/tiny-dense';
 const TINY_MOE = 'public/models/tiny-moe';
@@ -70,64 +71,7 @@ const CASES: [string, Scheme, number][] = [
 const probabilityBound = (dir: string, scheme: Scheme) => (dir.includes('gemma') ? Math.max(GELU_TABLE_PROBABILITY, BOUNDS[scheme].probability) : BOUNDS[scheme].probability);
 const TOKENIZE = ['The quick brown fox', '  leading spaces and trailing  ', 'Numbers 12345 and 3.14159!', "It's a dog's life -- isn't it?", 'naïve café, 東京, 🙂', 'line one\nline two\n\n\ttabbed', ''];
 
-let llama: Llama;
-beforeAll(async () => {
-  llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
-});
-
-const argmax = (row: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-};
-
-function softmax(row: Float32Array): Float32Array {
-  const max = Math.max(...row);
-  const e = Float32Array.from(row, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-/** llama.cpp's model and context for the file at `path`: f32 KV cache, no flash attention. */
-async function llamaContext(path: string): Promise<{ model: LlamaModel; context: LlamaContext }> {
-  const model = await llama.loadModel({ modelPath: path });
-  // one thread: llama.cpp's workers spin while waiting, which starves a busy 2-core machine
-  const context = await model.createContext({ contextSize: 256, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
-  return { model, context };
-}
-
-/**
- * Greedy continuations of `prompt` (TOKENS each) by us and by llama.cpp, then teacher forcing on llama.cpp's: top-1
- * agreement over the positions, the worst |p_ours - p_llama.cpp| over every position and token, and at each
- * disagreement the gap in our distribution between our top and theirs.
- */
-async function compare(engine: Engine, context: LlamaContext, prompt: number[]) {
-  const sequence = context.getSequence();
-  const theirs: number[] = [];
-  for await (const token of sequence.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
-    theirs.push(token);
-    if (theirs.length === TOKENS) break;
-  }
-  await sequence.clearHistory();
-  const ours = (await engine.complete({ prompt, maxTokens: TOKENS, stopAtEos: false, strategy: { kind: 'greedy' } })).tokens;
-  const forced = [...prompt, ...theirs];
-  const their = await sequence.controlledEvaluate(forced.map((id) => [id as Token, { generateNext: { probabilities: true } }]));
-  sequence.dispose();
-  const logits = await engine.logits(forced);
-  const vocab = engine.info.vocab;
-  let worst = 0;
-  let agree = 0;
-  const gaps: number[] = [];
-  for (let r = 0; r < forced.length; r++) {
-    const p = softmax(logits.subarray(r * vocab, (r + 1) * vocab));
-    const q = their[r]!.next.probabilities!;
-    p.forEach((v, t) => (worst = Math.max(worst, Math.abs(v - (q.get(t as Token) ?? 0)))));
-    const theirTop = q.keys().next().value!;
-    if (argmax(p) === theirTop) agree++;
-    else gaps.push(p[argmax(p)] - p[theirTop]);
-  }
-  return { ours, theirs, agree, positions: forced.length, worst, gaps };
-}
+const llama = useLlamaCpp();
 
 describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement) => {
   let engine: Engine;
@@ -136,7 +80,7 @@ describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement)
   beforeAll(async () => {
     const path = ggufFile(dir, scheme, { forLlamaCpp: true });
     engine = await createEngine({ model: path, contextLength: 256 });
-    ({ model, context } = await llamaContext(path));
+    ({ model, context } = await llamaContext(llama(), path));
   }, 120_000);
   afterAll(async () => {
     await engine?.dispose();
@@ -146,7 +90,7 @@ describe.each(CASES)('%s as GGUF %s against llama.cpp', (dir, scheme, agreement)
 
   it(`greedy decoding and next-token probabilities agree with llama.cpp`, async () => {
     const prompt = dir.startsWith(FIXTURES) ? ID_PROMPT : await engine.tokenize(PROMPT);
-    const { ours, theirs, agree, positions, worst, gaps } = await compare(engine, context, prompt);
+    const { ours, theirs, agree, positions, worst, gaps } = await compareWithLlamaCpp(engine, context, prompt, TOKENS);
     const common = ours.findIndex((t, i) => t !== theirs[i]);
     console.log(`${dir.split('/').pop()} ${scheme}: greedy equal for ${common < 0 ? TOKENS : common} of ${TOKENS} tokens; top-1 agreement ${agree}/${positions}; worst |dp| ${worst.toExponential(2)}; gaps at disagreements ${gaps.map((g) => g.toFixed(4)).join(' ') || '-'}`);
     // where the choices differ, ours ranked theirs within the probability bound of our top: a near-tie
@@ -182,8 +126,8 @@ it.each([[TINY_DENSE, 'Q3_K'], [WIDE_MOE, 'Q4_K_M']] as const)('%s %s: ours equa
   const dequantized = join(GGUF_DIR, `${dir.split('/').pop()}-${scheme}-dequantized.gguf`);
   writeFileSync(dequantized, ggufBytes(metadata, f32));
   const engine = await createEngine({ model: path, contextLength: 256 });
-  const { model, context } = await llamaContext(dequantized);
-  const { ours, theirs, agree, positions, worst } = await compare(engine, context, await engine.tokenize(PROMPT));
+  const { model, context } = await llamaContext(llama(), dequantized);
+  const { ours, theirs, agree, positions, worst } = await compareWithLlamaCpp(engine, context, await engine.tokenize(PROMPT), TOKENS);
   console.log(`${dir.split('/').pop()} ${scheme} (${[...new Set(tensors.map((t) => t.type))].join(', ')}) vs llama.cpp on its dequantized F32 file: top-1 ${agree}/${positions}; worst |dp| ${worst.toExponential(2)}`);
   expect(ours).toEqual(theirs);
   expect(agree).toBe(positions);
@@ -232,7 +176,7 @@ async function vocabularyFile(name: string, vocab: Record<string, GgufEntry>): P
   writeFileSync(join(GGUF_DIR, name), ggufBytes({ ...kept, ...vocab, 'llama.vocab_size': { type: 'u32', value: (vocab['tokenizer.ggml.tokens'].value as string[]).length } }, []));
   const source = new GgufSource(directorySource(GGUF_DIR), [name]);
   const ours = Tokenizer.fromJson(JSON.parse(await source.text('tokenizer.json')), JSON.parse(await source.text('tokenizer_config.json')));
-  return { ours, model: await llama.loadModel({ modelPath: join(GGUF_DIR, name), vocabOnly: true }) };
+  return { ours, model: await llama().loadModel({ modelPath: join(GGUF_DIR, name), vocabOnly: true }) };
 }
 
 const BPE_TEXTS = [

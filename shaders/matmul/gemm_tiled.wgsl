@@ -52,7 +52,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
       let nn = e / TK;
       let kk = e % TK;
       var v = 0.0;
-      if (n0 + nn < params.n && k0 + kk < params.k) { v = weight(n0 + nn, k0 + kk); }
+      if (n0 + nn < params.n && k0 + kk < params.k) { v = weight(weight_row(n0 + nn), k0 + kk); }
       ws[kk * TX + nn / R][nn % R] = v;
     }
     workgroupBarrier();
@@ -69,7 +69,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
     for (var j = 0u; j < R; j++) {
       let n = n0 + lid.x * R + j;
       if (n >= params.n) { break; }
-      store_output(m, n, acc[i][j]);
+      if (!PAIRED) {
+        store_output(m, n, acc[i][j]);
+      } else if (j % 2u == 0u) {
+        store_pair(m, n, acc[i][j], acc[i][j + 1u]); // n even, n + 1 its pair (R and the tile start are even)
+      }
     }
   }
 }

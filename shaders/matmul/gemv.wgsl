@@ -9,6 +9,7 @@
 // x and W are read as 16-byte vectors and summed into four independent accumulators, so the caller guarantees
 // 16-byte alignment: k % 4 == 0 (k % 8 == 0 for f16/bf16, k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 // NORM: x is read through an RMSNorm (common/norm_prologue.wgsl), bitwise as if misc/rmsnorm.wgsl had written it.
+// ARGMAX: the workgroup stores its greedy partial instead of its outputs (common/argmax_partial.wgsl).
 #include "common/quant.wgsl"
 #include "common/linear_io.wgsl"
 
@@ -25,6 +26,7 @@ var<workgroup> partial: array<f32, WG * MB>; // [WG][MB] lane partials for the r
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
 
 #include "common/norm_prologue.wgsl"
+#include "common/argmax_partial.wgsl"
 
 // x[row r, 4j..4j+4], normalised under NORM
 fn xv(r: u32, j: u32) -> vec4<f32> {
@@ -201,19 +203,20 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   let in_range = n < params.n;
   var acc = array<f32, MB_MAX>();
   if (in_range) {
+    let row = weight_row(n);
     if (MB == 1u) {
       switch FORMAT {
-        case FORMAT_F32: { acc[0] = row_f32(n, lane, 0u); }
-        case FORMAT_F16, FORMAT_BF16: { acc[0] = row_f16(n, lane, 0u); }
-        case FORMAT_Q8: { acc[0] = row_q8(n, lane, 0u); }
-        default: { acc[0] = row_q4(n, lane, 0u); }
+        case FORMAT_F32: { acc[0] = row_f32(row, lane, 0u); }
+        case FORMAT_F16, FORMAT_BF16: { acc[0] = row_f16(row, lane, 0u); }
+        case FORMAT_Q8: { acc[0] = row_q8(row, lane, 0u); }
+        default: { acc[0] = row_q4(row, lane, 0u); }
       }
     } else {
       switch FORMAT {
-        case FORMAT_F32: { acc = rows_f32(n, lane); }
-        case FORMAT_F16, FORMAT_BF16: { acc = rows_f16(n, lane); }
-        case FORMAT_Q8: { acc = rows_q8(n, lane); }
-        default: { acc = rows_q4(n, lane); }
+        case FORMAT_F32: { acc = rows_f32(row, lane); }
+        case FORMAT_F16, FORMAT_BF16: { acc = rows_f16(row, lane); }
+        case FORMAT_Q8: { acc = rows_q8(row, lane); }
+        default: { acc = rows_q4(row, lane); }
       }
     }
   }
@@ -226,6 +229,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
   for (var r = 0u; r < MB; r++) { acc[r] = partial[lid * MB + r]; }
+  if (ARGMAX) {
+    var best = vec2<u32>(0u, ARGMAX_NONE);
+    if (in_range && lane == 0u) { best = argmax_candidate(n, acc[0]); }
+    let group = wg.x + wg.y * nwg.x;
+    argmax_partial(lid, group, group * (WG / LANES), best, WG / LANES, LANES);
+    return;
+  }
   if (!in_range || lane != 0u) { return; }
+  if (PAIRED) {
+    // WG / LANES is even, so n and n + 1 (its pair, when n is even) share the workgroup: the next LANES
+    // invocations reduced it into partial
+    if (n % 2u == 0u) {
+      for (var r = first_stored; r < MB; r++) { store_pair(m0 + r, n, acc[r], partial[(lid + LANES) * MB + r]); }
+    }
+    return;
+  }
   for (var r = first_stored; r < MB; r++) { store_output(m0 + r, n, acc[r]); }
 }

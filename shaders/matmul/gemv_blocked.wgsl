@@ -9,6 +9,7 @@
 // Weight words are read whole (cheaper than four 4-byte loads on SwiftShader) and the row accumulators are
 // indexed by constants (guarded by MB, an override) so they stay in registers.
 // NORM: x is read through an RMSNorm (common/norm_prologue.wgsl), bitwise as if misc/rmsnorm.wgsl had written it.
+// ARGMAX: the workgroup stores its greedy partial instead of its outputs (common/argmax_partial.wgsl).
 // The caller guarantees k % 8 == 0 (k % 32 == 0 for q8/q4) and x_offset % 4 == 0 (src/kernels/linear.ts).
 #include "common/linear_io.wgsl"
 
@@ -26,6 +27,7 @@ var<private> x_row_len: u32; // x vectors per activation row (k / 4)
 var<private> s: array<vec4<f32>, MB_MAX>; // [row] running sums of the 4 outputs
 
 #include "common/norm_prologue.wgsl"
+#include "common/argmax_partial.wgsl"
 
 fn xv(v: u32) -> vec4<f32> { return x[x_row0 + v]; }
 // x vectors v, v + 1 of activation row r (a constant), normalised under NORM.
@@ -49,19 +51,10 @@ fn accumulate(ws: array<Weights8, 4>, j: u32) {
   if (MB > 7u) { s[7] += units_dot_x(ws, xr(7u, v), xr(7u, v + 1u)); }
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  // Rows [m0, m0 + MB); the last group starts early enough to end at `rows` (the caller keeps MB <= rows)
-  // and stores only the rows no earlier group stored, so no invocation reads past the activations.
-  let m0 = min(wg.z * MB, params.rows - MB);
-  let first_stored = wg.z * MB - m0;
-  x_row0 = (params.x_offset + m0 * params.k) / 4u;
-  x_row_len = params.k / 4u;
-  if (NORM) { norm_prologue(lid, x_row0); }
-  let n0 = (gid.x + wg.y * nwg.x * WG) * OUTPUTS;
-  if (n0 >= params.n) { return; }
-  // outputs past n read the last row (their sums are not stored)
-  let rows = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+// s = the 4 outputs from n0 (outputs past n read the last row; their sums are not stored)
+fn dot_outputs(n0: u32) {
+  let outs = min(vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.n - 1u));
+  let rows = vec4<u32>(weight_row(outs.x), weight_row(outs.y), weight_row(outs.z), weight_row(outs.w));
   let at = row_starts(rows, params.k);
   let units = UNITS_PER_WORD[FORMAT];
   for (var t = 0u; t < params.k / STEP_WEIGHTS[FORMAT]; t++) {
@@ -73,7 +66,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
       accumulate(step_units(st, 3u), units * t + 3u);
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // Rows [m0, m0 + MB); the last group starts early enough to end at `rows` (the caller keeps MB <= rows)
+  // and stores only the rows no earlier group stored, so no invocation reads past the activations.
+  let m0 = min(wg.z * MB, params.rows - MB);
+  let first_stored = wg.z * MB - m0;
+  x_row0 = (params.x_offset + m0 * params.k) / 4u;
+  x_row_len = params.k / 4u;
+  if (NORM) { norm_prologue(lid, x_row0); }
+  let group = wg.x + wg.y * nwg.x;
+  let n0 = group * WG * OUTPUTS + lid * OUTPUTS;
+  if (ARGMAX) {
+    var best = vec2<u32>(0u, ARGMAX_NONE);
+    if (n0 < params.n) {
+      dot_outputs(n0);
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { best = argmax_fold(best, argmax_candidate(n0 + o, s[0][o])); }
+    }
+    argmax_partial(lid, group, group * WG * OUTPUTS, best, WG, 1u);
+    return;
+  }
+  if (n0 >= params.n) { return; }
+  dot_outputs(n0);
   for (var r = first_stored; r < MB; r++) {
-    for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
+    if (PAIRED) {
+      // n0 and n are even: outputs o, o + 1 are a pair
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o += 2u) { store_pair(m0 + r, n0 + o, s[r][o], s[r][o + 1u]); }
+    } else {
+      for (var o = 0u; o < min(OUTPUTS, params.n - n0); o++) { store_output(m0 + r, n0 + o, s[r][o]); }
+    }
   }
 }

@@ -1,6 +1,8 @@
 // Greedy pick per row: out[outOffset + r] = argmax_i logits[logitsRowOffset + r, i]; ties go to the lowest index.
 // A row holding NaN or +infinity gives 0xffffffff (no token), which the runtime reports as non-finite logits;
 // -infinity is an ordinary (masked) logit.
+#include "common/argmax_rule.wgsl"
+
 struct Params { vocab: u32, outOffset: u32, logitsRowOffset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;      // [logitsRowOffset + rows, vocab]
@@ -12,13 +14,6 @@ var<workgroup> bestValue: array<f32, WG>;
 var<workgroup> bestIndex: array<u32, WG>;
 var<workgroup> nonFinite: atomic<u32>;
 
-const NONE: u32 = 0xffffffffu;
-
-// true when candidate (v, i) beats (bv, bi): anything beats NONE (so -inf rows still pick index 0),
-// otherwise a larger value, or an equal value at a lower index
-fn beats(v: f32, i: u32, bv: f32, bi: u32) -> bool {
-  return i != NONE && (bi == NONE || v > bv || (v == bv && i < bi));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -27,13 +22,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
   if (lid.x == 0u) { atomicStore(&nonFinite, 0u); }
   workgroupBarrier();
   var bv = 0.0;
-  var bi = NONE;
+  var bi = ARGMAX_NONE;
   var bad = false;
   for (var i = lid.x; i < params.vocab; i += WG) {
     let v = logits[base + i];
     let bits = bitcast<u32>(v);
     bad = bad || ((bits & 0x7f800000u) == 0x7f800000u && bits != 0xff800000u); // NaN or +infinity (-infinity is a mask)
-    if (beats(v, i, bv, bi)) { bv = v; bi = i; }
+    if (argmax_beats(v, i, bv, bi)) { bv = v; bi = i; }
   }
   if (bad) { atomicStore(&nonFinite, 1u); }
   bestValue[lid.x] = bv;
@@ -43,9 +38,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg:
     if (lid.x < stride) {
       let v = bestValue[lid.x + stride];
       let i = bestIndex[lid.x + stride];
-      if (beats(v, i, bestValue[lid.x], bestIndex[lid.x])) { bestValue[lid.x] = v; bestIndex[lid.x] = i; }
+      if (argmax_beats(v, i, bestValue[lid.x], bestIndex[lid.x])) { bestValue[lid.x] = v; bestIndex[lid.x] = i; }
     }
     workgroupBarrier();
   }
-  if (lid.x == 0u) { out[params.outOffset + row] = select(bestIndex[0], NONE, atomicLoad(&nonFinite) != 0u); }
+  if (lid.x == 0u) { out[params.outOffset + row] = select(bestIndex[0], ARGMAX_NONE, atomicLoad(&nonFinite) != 0u); }
 }

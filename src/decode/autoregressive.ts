@@ -31,20 +31,23 @@ export class Autoregressive implements DecodeStrategy {
     gpu.device.queue.writeBuffer(model.act.tokens, 0, new Uint32Array([ctx.prompt[ctx.prompt.length - 1]]));
 
     const start = kv.length;
+    const { constraint } = ctx;
+    // greedy with nothing reading the logits: the LM head picks the token without writing them
+    const splitHead = !rng && !ctx.controls && !constraint && model.splitArgmax;
     const forward = (step: Step, i: number): void => {
       model.embed(step, model.act.tokens, i % capacity, 1);
       model.layers(step, 1, start + i);
-      model.head(step, 1);
+      if (!splitHead) model.head(step, 1);
     };
     const choose = (step: Step, i: number): Promise<ArrayBuffer[]> => {
       const index = (i + 1) % capacity;
       ctx.controls?.beforeChoice(step, model.act.logits);
-      this.choose(ctx, step, index, rng);
+      if (splitHead) model.headArgmax(step, model.act.tokens, index);
+      else this.choose(ctx, step, index, rng);
       step.read(model.act.tokens, 4 * index, 4);
       ctx.controls?.afterChoice(step, model.act.logits, model.act.tokens, index);
       return step.submit();
     };
-    const { constraint } = ctx;
     // without a constraint, one submit per pass; with one, the forward submit and a choice deferred until the mask
     const record = (i: number): { forwardDone: Promise<unknown>; choice: () => Promise<ArrayBuffer[]> } => {
       const step = ctx.newStep();

@@ -12,6 +12,8 @@ export interface KernelSpec {
   shader: string;
   /** pipeline-overridable constants (workgroup sizes, tiles): part of the pipeline cache key */
   overrides?: Record<string, number>;
+  /** includes replaced by variants (shaderSource's substitutes): part of the pipeline cache key */
+  includes?: Record<string, string>;
 }
 
 export const PARAM_SLOT_BYTES = 256;
@@ -25,7 +27,7 @@ export class Kernel {
 
   constructor(readonly gpu: Gpu, readonly key: string, readonly spec: KernelSpec) {
     const { device } = gpu;
-    const code = shaderSource(spec.shader);
+    const code = shaderSource(spec.shader, spec.includes);
     ({ params: this.params, buffers: this.buffers } = shaderInterface(spec.shader, code));
     this.layout = device.createBindGroupLayout({
       label: key,
@@ -94,7 +96,8 @@ export function kernel(gpu: Gpu, spec: KernelSpec): Kernel {
   let cache = caches.get(gpu.device);
   if (!cache) caches.set(gpu.device, (cache = new Map()));
   const overrides = Object.entries(spec.overrides ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const key = `${spec.shader}${overrides.length ? '{' + overrides.map(([k, v]) => `${k}=${v}`).join(',') + '}' : ''}`;
+  const includes = Object.entries(spec.includes ?? {}).map(([from, to]) => `[${from}=>${to}]`).join('');
+  const key = `${spec.shader}${includes}${overrides.length ? '{' + overrides.map(([k, v]) => `${k}=${v}`).join(',') + '}' : ''}`;
   let k = cache.get(key);
   if (!k) cache.set(key, (k = new Kernel(gpu, key, spec)));
   return k;

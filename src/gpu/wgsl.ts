@@ -13,16 +13,22 @@ const byName = new Map<string, string>([
 
 const INCLUDE = /^\s*#include\s+"([^"]+)\.wgsl"\s*$/gm;
 
-/** Source of `shaders/<name>.wgsl` with includes expanded, e.g. `shaderSource('matmul/gemv')`. */
-export function shaderSource(name: string): string {
-  return expand(name, new Set());
+/**
+ * Source of `shaders/<name>.wgsl` with includes expanded, e.g. `shaderSource('matmul/gemv')`; `substitutes` maps an
+ * include to another file that takes its place (a variant of a shared part, e.g. another epilogue).
+ */
+export function shaderSource(name: string, substitutes: Record<string, string> = {}): string {
+  return expand(name, new Set(), substitutes);
 }
 
-function expand(name: string, seen: Set<string>): string {
+function expand(name: string, seen: Set<string>, substitutes: Record<string, string>): string {
   const text = byName.get(name);
   if (text === undefined) throw new Error(`unknown shader "${name}" (expected shaders/${name}.wgsl)`);
   seen.add(name);
-  return text.replace(INCLUDE, (_, dep: string) => (seen.has(dep) ? '' : expand(dep, seen)));
+  return text.replace(INCLUDE, (_, included: string) => {
+    const dep = substitutes[included] ?? included;
+    return seen.has(dep) ? '' : expand(dep, seen, substitutes);
+  });
 }
 
 export function shaderNames(): string[] {

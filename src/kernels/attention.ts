@@ -29,7 +29,7 @@ export function ringSlots(window: number, maxRows: number): number {
 }
 
 /** Throws unless `tokens` positions from startPos fit the cache (a ring takes at most maxSeq per pass). */
-function checkWrite(name: string, a: CacheSlots & { startPos: number; tokens: number }): void {
+export function checkWrite(name: string, a: CacheSlots & { startPos: number; tokens: number }): void {
   if (a.ring ? a.tokens > a.maxSeq : a.startPos + a.tokens > a.maxSeq) {
     throw new Error(`${name}: positions ${a.startPos}..${a.startPos + a.tokens - 1} exceed the ${a.ring ? 'ring' : 'cache'} of maxSeq ${a.maxSeq}`);
   }

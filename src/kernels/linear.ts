@@ -5,6 +5,9 @@ import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
+import { checkWrite } from './attention';
+import { ropeTableBuffer } from './rope';
+import type { RopeTable } from './rope_table';
 import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
 
 /** The gated MLP's activation, by its Hugging Face `hidden_act` name: SwiGLU (silu) or GeGLU (gelu_pytorch_tanh). */
@@ -39,9 +42,21 @@ export interface LinearArgs {
   gate?: GPUBuffer;
   /**
    * Split outputs (W = q, k and v stacked by rows): columns [0, split[0]) go to y, the next split[1] to y2, the rest
-   * to y3, each part [rows, its width] row-major; no offsets, accumulate or gate.
+   * to y3, each part [rows, its width] row-major; no offsets, accumulate or gate. With `append`, RoPE and the KV
+   * append run in the epilogue instead (ropeKvWrite's bits): y gets rotated q, y2 and y3 are the k and v caches.
    */
-  split?: { widths: [number, number]; y2: GPUBuffer; y3: GPUBuffer };
+  split?: { widths: [number, number]; y2: GPUBuffer; y3: GPUBuffer; append?: KvAppend };
+  /**
+   * W = gate and up stacked with their rows interleaved (row 2j gate_j, row 2j + 1 up_j; fuseProjections):
+   * y[rows, w.rows / 2] = act(x·gateᵀ) ⊙ x·upᵀ in one dispatch, bitwise the two-projection result. No bias,
+   * accumulate, gate, split or row pieces.
+   */
+  gateUp?: boolean;
+  /**
+   * Greedy partials instead of outputs (one activation row, gemv only; the LM head of greedy decode): y receives
+   * [argmaxPartials(w), 2] f32, each workgroup's best (value, index) (common/argmax_partial.wgsl), for argmaxReduce.
+   */
+  argmax?: boolean;
   /** act of a gated projection; default silu */
   activation?: GatedActivation;
   /** element offsets into x / y (row-major) */
@@ -49,6 +64,27 @@ export interface LinearArgs {
   yOffset?: number;
   /** x holds the raw rows of an RMSNorm: y = norm(x) · Wᵀ ..., norm applied as the gemv reads x (only where normFusable) */
   norm?: LinearNorm;
+}
+
+/**
+ * The attention block's RoPE and cache append in the stacked q/k/v gemv's epilogue (common/linear_pairs_kv.wgsl):
+ * row m at position startPos + m; y2 and y3 are the caches [kvHeads, maxSeq, headDim] (a ring wraps positions).
+ */
+export interface KvAppend {
+  headDim: number;
+  startPos: number;
+  maxSeq: number;
+  ring?: boolean;
+  /** the rotation; null for a NoPE layer (k appended as it is) */
+  table: RopeTable | null;
+}
+
+/** Storage buffers the q/k/v epilogue with the KV append binds: one more than WebGPU's default limit of 8. */
+const KV_APPEND_BINDINGS = 9;
+
+/** Whether the device takes the KV append in the q/k/v gemv's epilogue (else ropeKvWrite runs after it). */
+export function kvAppendFits(gpu: Gpu): boolean {
+  return gpu.device.limits.maxStorageBuffersPerShaderStage >= KV_APPEND_BINDINGS;
 }
 
 /**
@@ -92,6 +128,21 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
   return normFusable(w, rows, xOffset, shape) && w.rows * w.cols <= (shape.normMaxWeights ?? Infinity);
 }
 
+/** gemv workgroups over `outputs` rows of W in the shape. */
+function gemvGroups(outputs: number, shape: GemvShape): number {
+  return Math.ceil(outputs / (shape.lanes === 1 ? shape.wg * BLOCKED_OUTPUTS : shape.wg / shape.lanes));
+}
+
+/** Whether linear() can store greedy partials for W (the gemv kernels can; the matmul and the GGUF kernels cannot). */
+export function argmaxFusable(w: WeightMatrix | SplitMatrix, shape: GemvShape): boolean {
+  return normFusable(w, 1, 0, shape);
+}
+
+/** The greedy partials linear()'s argmax stores for W: one per gemv workgroup of each row piece. */
+export function argmaxPartials(w: WeightMatrix | SplitMatrix, shape: GemvShape): number {
+  return rowPieces(w).reduce((n, p) => n + gemvGroups(p.w.rows, shape), 0);
+}
+
 /**
  * y = x · Wᵀ (+ bias), Hugging Face layout, optionally gated (y = act(gate) ⊙ ...). Up to `gemv.maxRows` rows run the gemv kernel when x and W are
  * 16-byte aligned (model shapes are), else the register-tiled matmul, as do more rows. Both compute each
@@ -99,46 +150,71 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
  * adapter's gemv shape (tests cover every shape on one adapter).
  */
 export function linear(gpu: Gpu, step: Step, a: LinearArgs, gemv: GemvShape = gpu.tuning.gemv): void {
-  if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
-  if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
-  if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
+  checkArgs(gpu, a, gemv);
   const pieces = rowPieces(a.w);
   if (pieces.length > 1 && a.bias) throw new Error(`linear ${a.w.label}: a split weight takes no bias`);
-  for (const { rowStart, w } of pieces) linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv);
+  let groups = 0; // greedy partials of the pieces before
+  for (const { rowStart, w } of pieces) {
+    linearPiece(gpu, step, a, w, (a.yOffset ?? 0) + rowStart, gemv, groups);
+    groups += gemvGroups(w.rows, gemv);
+  }
 }
 
-/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide. */
-function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape): void {
-  const { rows } = a;
+/** Throws on arguments the kernels cannot take together (each epilogue has its own preconditions). */
+function checkArgs(gpu: Gpu, a: LinearArgs, gemv: GemvShape): void {
+  if (a.rows < 1) throw new Error(`linear ${a.w.label}: rows must be >= 1, got ${a.rows}`);
+  if (a.split && (a.gate || a.accumulate || a.xOffset || a.yOffset || 'pieces' in a.w)) throw new Error(`linear ${a.w.label}: split outputs take no gate, accumulate, offsets or row pieces`);
+  if (a.gateUp && (isGgmlFormat(a.w.format) || a.gate || a.split || a.bias || a.accumulate || 'pieces' in a.w || a.w.rows % 2 !== 0)) throw new Error(`linear ${a.w.label}: stacked gate/up takes a dense format, an even row count and no bias, accumulate, gate, split or row pieces`);
+  if ((a.gateUp || a.split?.append) && gemv.lanes > 1 && (gemv.wg / gemv.lanes) % 2 !== 0) throw new Error(`linear ${a.w.label}: paired outputs need an even number of outputs per gemv workgroup (wg ${gemv.wg}, lanes ${gemv.lanes})`);
+  const append = a.split?.append;
+  if (append) {
+    if (!kvAppendFits(gpu)) throw new Error(`linear ${a.w.label}: the KV append needs ${KV_APPEND_BINDINGS} storage buffers per stage, the device takes ${gpu.device.limits.maxStorageBuffersPerShaderStage}`);
+    if (isGgmlFormat(a.w.format) || append.headDim % 2 !== 0 || (append.table?.rotaryDim ?? 0) > append.headDim) throw new Error(`linear ${a.w.label}: KV append of head ${append.headDim} with rotary dims ${append.table?.rotaryDim}`);
+    checkWrite(`linear ${a.w.label}`, { ...append, tokens: a.rows });
+  }
+  if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
+  if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
+}
+
+/** y[:, yOffset .. yOffset + w.rows) of a y whose rows are a.w.rows wide; greedy partials from slot `groups`. */
+function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffset: number, gemv: GemvShape, groups: number): void {
+  const { rows, norm, split } = a;
   if ((w.format === 'q8' || w.format === 'q4') && !w.scales) throw new Error(`linear ${w.label}: ${w.format} weight without scales`);
   const params = {
     rows, n: w.rows, k: w.cols,
-    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.w.rows,
+    x_offset: a.xOffset ?? 0, y_offset: yOffset, y_stride: a.argmax ? groups : a.gateUp ? a.w.rows / 2 : a.w.rows,
     has_bias: a.bias ? 1 : 0, accumulate: a.accumulate ? 1 : 0, gated: a.gate ? 1 : 0,
+    start_pos: split?.append?.startPos ?? 0, cache_slots: split?.append?.maxSeq ?? 0,
   };
   const unused = unusedBinding(gpu);
-  const { norm, split } = a;
   const buffers = [
     a.x, w.data, w.scales ?? unused, a.bias ?? unused, a.y, split?.y2 ?? a.gate ?? unusedWritableBinding(gpu, 0),
     norm?.weight ?? unused, split?.y3 ?? unusedWritableBinding(gpu, 1),
   ];
   const ACT = ACT_ID[a.activation ?? 'silu'];
-  const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : {};
+  const SPLIT: Record<string, number> = split ? { SPLIT_A: split.widths[0], SPLIT_B: split.widths[1] } : a.gateUp ? { GATE_UP: 1 } : {};
+  const append = split?.append;
+  const includes = append ? { 'common/linear_pairs': 'common/linear_pairs_kv' } : undefined;
+  if (append) {
+    const { table, headDim } = append;
+    buffers.push(table ? ropeTableBuffer(gpu, table) : unused);
+    Object.assign(SPLIT, { HEAD_DIM: headDim, ROT_HALF: (table?.rotaryDim ?? 0) / 2, ATTN_FACTOR: table?.attentionFactor ?? 1 });
+  }
   if (isGgmlFormat(w.format)) return ggmlLinear(gpu, step, { w, format: w.format, params, buffers, overrides: { ACT, ...SPLIT } });
   const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
+  const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
   if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
-      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT } })
-      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT } });
-    const outputsPerGroup = lanes === 1 ? wg * BLOCKED_OUTPUTS : wg / lanes;
-    const [gx, gy = 1] = grid1d(gpu, Math.ceil(w.rows / outputsPerGroup));
+      ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes })
+      : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes });
+    const [gx, gy = 1] = grid1d(gpu, gemvGroups(w.rows, gemv));
     step.dispatch(k, buffers, params, [gx, gy, Math.ceil(rows / mb)]);
   } else {
     const { TX, TY } = GEMM_TILE;
-    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT, ...SPLIT } });
+    const k = kernel(gpu, { shader: 'matmul/gemm_tiled', overrides: { FORMAT: format, TX, TY, ACT, ...SPLIT }, includes });
     step.dispatch(k, buffers, params, [Math.ceil(w.rows / (4 * TX)), Math.ceil(rows / (4 * TY))]);
   }
 }

@@ -14,6 +14,15 @@ export function argmax(
 }
 
 /**
+ * out[outOffset] = the token of linear()'s greedy partials [groups, 2] (the LM-head gemv with `argmax`): argmax's
+ * token for the logits the gemv would have stored, ties to the lowest index, 0xffffffff for non-finite logits.
+ */
+export function argmaxReduce(gpu: Gpu, step: Step, a: { partials: GPUBuffer; groups: number; out: GPUBuffer; outOffset: number }, width = gpu.tuning.vocabRow): void {
+  const k = kernel(gpu, { shader: 'misc/argmax_partials', overrides: { WG: width } });
+  step.dispatch(k, [a.partials, a.out], { groups: a.groups, outOffset: a.outOffset }, [1]);
+}
+
+/**
  * probs[r, :] = renormalised softmax(logits[r, :] / temperature) over the top-k entries, then the top-p
  * nucleus, then the entries of at least minP times the top probability (Hugging Face order). topK 0, topP 1 and
  * minP 0 switch a cut off. Needs temperature > 0 (greedy is argmax).

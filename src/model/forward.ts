@@ -4,7 +4,9 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { linear, normPays, type LinearArgs } from '../kernels/linear';
+import { argmaxFusable, argmaxPartials, kvAppendFits, linear, normPays, type LinearArgs } from '../kernels/linear';
+import { argmaxReduce } from '../kernels/sampling';
+import { storageBuffer } from '../gpu/buffers';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
 import { attention, ropeKvWrite } from '../kernels/attention';
 import { ropeTable, type RopeTable } from '../kernels/rope_table';
@@ -31,6 +33,8 @@ export class Transformer {
   private readonly rope: (RopeTables | null)[];
   /** Kangaroo adapters (config.selfSpeculative), by exit layer order of the config */
   readonly adapters: AdapterBlock[];
+  /** [groups, 2] f32 greedy partials of the LM-head gemv (headArgmax), where the split argmax applies */
+  private readonly argmaxPartials?: { buffer: GPUBuffer; groups: number };
 
   constructor(
     readonly gpu: Gpu,
@@ -44,6 +48,10 @@ export class Transformer {
   ) {
     this.act = new Activations(gpu, config, rows);
     this.rope = config.recipe.map(({ attention: { rope } }) => rope && ropeTables(rope, config.headDim));
+    if (config.logitSoftcap === 0 && argmaxFusable(weights.lmHead, gpu.tuning.gemv)) {
+      const groups = argmaxPartials(weights.lmHead, gpu.tuning.gemv);
+      this.argmaxPartials = { buffer: storageBuffer(gpu, 'argmax partials', 8 * groups), groups };
+    }
     this.adapters = (weights.adapters ?? []).map((w, i) => {
       const shape = config.selfSpeculative!.adapters[i];
       return new AdapterBlock(gpu, w, shape, kv, rows, adapterRope(config, shape.exitLayer, shape.headDim));
@@ -80,6 +88,26 @@ export class Transformer {
       this.mlpBlock(this, step, l, count, sandwich ? { y: act.h, accumulate: false } : residual);
       if (sandwich) this.norm(step, act.h, w.mlpOutNorm!, act.x, count, true);
     }
+  }
+
+  /**
+   * Whether greedy decode can pick its token without the logits (headArgmax): the LM head runs the gemv and the
+   * logits are not soft-capped (the cap could merge near-ties the pick must see as argmax does).
+   */
+  get splitArgmax(): boolean {
+    return this.argmaxPartials !== undefined;
+  }
+
+  /**
+   * out[outOffset] = argmax of lm_head(norm(x[0])) as argmax over head()'s logits gives it (ties to the lowest index,
+   * no token for non-finite logits), without the logits: the LM-head gemv's workgroups store their best (value,
+   * index) and one small pass picks from those. Only where splitArgmax.
+   */
+  headArgmax(step: Step, out: GPUBuffer, outOffset: number): void {
+    const partials = this.argmaxPartials;
+    if (!partials) throw new Error('headArgmax: this model picks greedy tokens from its logits (splitArgmax is false)');
+    this.normedLinears(step, this.weights.norm, 1, [{ w: this.weights.lmHead, y: partials.buffer, argmax: true }]);
+    argmaxReduce(this.gpu, step, { partials: partials.buffer, groups: partials.groups, out, outOffset });
   }
 
   /**
@@ -122,21 +150,28 @@ export class Transformer {
     rmsNorm(this.gpu, step, { x, weight, y, rows: count, dim: hidden, eps: rmsEps, weightOffset: normOffset, accumulate, xOffset });
   }
 
-  /** out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says, h = norm(x); q, k and v from one gemv when stacked. */
+  /**
+   * out (+)= o(attention(q(h), k(h), v(h))) as layer l's recipe says, h = norm(x); q, k and v from one gemv when
+   * stacked, with RoPE and the KV append in its epilogue where the layer has no per-head q/k norm (that needs whole
+   * heads) and the device binds the epilogue's ninth buffer.
+   */
   private attentionBlock(step: Step, l: number, w: LayerWeights, count: number, startPos: number, seqLen: number, out: BlockOutput): void {
     const { gpu, act, config: c } = this;
     const r = c.recipe[l].attention;
-    const projections: Projection[] = w.qkv
-      ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }]
-      : [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }];
+    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
+    const rope = this.rope[l];
+    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
+    const append = !r.qkNorm && kvAppendFits(gpu) ? { headDim: c.headDim, startPos, maxSeq: cache.maxSeq, ring: cache.ring, table } : undefined;
+    const projections: Projection[] = !w.qkv
+      ? [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }]
+      : append
+        ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: cache.kCache, y3: cache.vCache, append } }]
+        : [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }];
     this.normedLinears(step, w.inputNorm, count, projections);
     if (r.qkNorm) {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
-    const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
-    const rope = this.rope[l];
-    const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
-    ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
+    if (!w.qkv || !append) ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
     attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, scale: r.scale, softcap: r.softcap, window: r.window, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: out.y, rows: count, accumulate: out.accumulate });
   }
@@ -147,6 +182,7 @@ export class Transformer {
 
   destroy(): void {
     this.act.destroy();
+    this.argmaxPartials?.buffer.destroy();
     for (const a of this.adapters) a.destroy();
   }
 }
@@ -202,15 +238,18 @@ export type Projection = Omit<LinearArgs, 'x' | 'rows' | 'xOffset' | 'norm'>;
 /** The MLP sub-block of layer l: reads norm(act.x) with the layer's mlpNorm (Transformer.normedLinears or mlpInput), writes or adds its output into out.y. */
 export type MlpBlock = (t: Transformer, step: Step, layer: number, count: number, out: BlockOutput) => void;
 
-/** out (+)= down(act(gate(h)) * up(h)), h = norm(x); the activation (SiLU or GELU-tanh, per the recipe) is fused into the up projection. */
+/**
+ * out (+)= down(act(gate(h)) * up(h)), h = norm(x); the activation (SiLU or GELU-tanh, per the recipe) is fused
+ * into the up projection, or gate and up are one stacked gemv storing act(gate)·up.
+ */
 export function denseMlp(t: Transformer, step: Step, layer: number, count: number, out: BlockOutput): void {
   const mlp = t.weights.layers[layer].mlp;
   if (!mlp) throw new Error(`layer ${layer} has no dense MLP weights`);
   const { gpu, act } = t;
-  t.normedLinears(step, t.weights.layers[layer].mlpNorm, count, [
-    { w: mlp.gate, y: act.gate },
-    { w: mlp.up, y: act.act, gate: act.gate, activation: t.config.recipe[layer].activation },
-  ]);
+  const activation = t.config.recipe[layer].activation;
+  t.normedLinears(step, t.weights.layers[layer].mlpNorm, count, mlp.gateUp
+    ? [{ w: mlp.gateUp, y: act.act, gateUp: true, activation }]
+    : [{ w: mlp.gate!, y: act.gate }, { w: mlp.up!, y: act.act, gate: act.gate, activation }]);
   linear(gpu, step, { x: act.act, w: mlp.down, y: out.y, rows: count, accumulate: out.accumulate });
 }
 

@@ -3,52 +3,108 @@ import { isGgmlFormat, type WeightMatrix } from '../kernels/tensor';
 import type { LayerWeights, ModelWeights } from './weights';
 
 /**
- * Stacks each layer's q, k and v projections into one matrix [q + 2·kv rows, hidden] (rows of q, then k, then
- * v; their biases likewise), so one gemv computes all three and writes them to their own buffers (linear's split
- * outputs). The three matrices are freed; weights.buffers and weights.bytes follow. A layer keeps them apart
- * when they differ in format or are GGUF blocks (rows of those need not end on 4-byte boundaries).
- * The copies are queued on the GPU; the bytes are those the matrices held, so the memory estimate still holds.
+ * Stacks projections that read the same input into one matrix, so one gemv computes them all:
+ * - q, k and v: [q + 2·kv rows, hidden], rows of q, then k, then v (their biases likewise); linear's split
+ *   outputs write each part to its own buffer.
+ * - gate and up (`gateUp`): [2·intermediate, hidden] with the rows interleaved, gate_j at row 2j and up_j at
+ *   2j + 1, so the invocation computing one computes both and stores act(gate)·up (linear's gateUp). Left apart
+ *   where the activation-sparse MLP reads them one by one.
+ * The stacked matrices are freed; weights.buffers and weights.bytes follow. A layer keeps its matrices apart when
+ * they differ in format or width, are GGUF blocks (rows of those need not end on 4-byte boundaries), are only
+ * partly biased or would exceed the device's largest binding. The copies are queued on the GPU; the bytes are
+ * those the matrices held, so the memory estimate still holds.
  */
-export function fuseAttentionInputs(gpu: Gpu, weights: ModelWeights): void {
-  const encoder = gpu.device.createCommandEncoder({ label: 'fuse q/k/v' });
-  const freed: GPUBuffer[] = [];
-  const made: GPUBuffer[] = [];
+export function fuseProjections(gpu: Gpu, weights: ModelWeights, opts: { gateUp: boolean }): void {
+  const stack = new Stacker(gpu);
   for (const [l, layer] of weights.layers.entries()) {
+    let fused: LayerWeights = layer;
     const { q, k, v } = layer;
-    if (!q || !k || !v || !stackable([q, k, v])) continue;
     const biases = [layer.qBias, layer.kBias, layer.vBias];
-    if (biases.some(Boolean) && !biases.every(Boolean)) continue;
-    const label = `layers.${l}.qkv`;
-    const concat = (parts: GPUBuffer[], name: string) => {
-      const out = gpu.device.createBuffer({ label: name, size: parts.reduce((n, b) => n + b.size, 0), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-      let at = 0;
-      for (const b of parts) {
-        encoder.copyBufferToBuffer(b, 0, out, at, b.size);
-        at += b.size;
-        freed.push(b);
-      }
-      made.push(out);
-      return out;
-    };
-    const w: WeightMatrix = {
-      format: q.format, rows: q.rows + k.rows + v.rows, cols: q.cols, label,
-      data: concat([q.data, k.data, v.data], label),
-      scales: q.scales && concat([q.scales, k.scales!, v.scales!], `${label}.scales`),
-    };
-    const bias = biases.every(Boolean) ? concat(biases as GPUBuffer[], `${label}.bias`) : undefined;
-    const fused: LayerWeights = { ...layer, qkv: { w, bias, widths: [q.rows, k.rows] } };
-    for (const key of ['q', 'k', 'v', 'qBias', 'kBias', 'vBias'] as const) delete fused[key];
+    if (q && k && v && stack.fits([q, k, v]) && (biases.every(Boolean) || !biases.some(Boolean))) {
+      const label = `layers.${l}.qkv`;
+      const w: WeightMatrix = {
+        format: q.format, rows: q.rows + k.rows + v.rows, cols: q.cols, label,
+        data: stack.concat([q.data, k.data, v.data], label),
+        scales: q.scales && stack.concat([q.scales, k.scales!, v.scales!], `${label}.scales`),
+      };
+      const bias = biases.every(Boolean) ? stack.concat(biases as GPUBuffer[], `${label}.bias`) : undefined;
+      fused = { ...fused, qkv: { w, bias, widths: [q.rows, k.rows] } };
+      for (const key of ['q', 'k', 'v', 'qBias', 'kBias', 'vBias'] as const) delete fused[key];
+    }
+    const mlp = layer.mlp;
+    if (opts.gateUp && mlp?.gate && mlp.up && stack.fits([mlp.gate, mlp.up], 'row') && mlp.gate.rows === mlp.up.rows) {
+      const { gate, up } = mlp;
+      const label = `layers.${l}.mlp.gateUp`;
+      const gateUp: WeightMatrix = {
+        format: gate.format, rows: 2 * gate.rows, cols: gate.cols, label,
+        data: stack.interleave(gate.data, up.data, gate.rows, label),
+        scales: gate.scales && stack.interleave(gate.scales, up.scales!, gate.rows, `${label}.scales`),
+      };
+      fused = { ...fused, mlp: { gateUp, down: mlp.down } };
+    }
     weights.layers[l] = fused;
   }
-  gpu.device.queue.submit([encoder.finish()]);
-  for (const b of freed) b.destroy(); // after the submit: the queued copies still read them
-  const gone = new Set(freed);
-  weights.buffers = [...weights.buffers.filter((b) => !gone.has(b)), ...made];
-  weights.bytes = weights.buffers.reduce((n, b) => n + b.size, 0);
+  stack.finish(weights);
 }
 
-/** Matrices that stack by rows into one: the same dense format and width, each buffer a whole number of rows. */
-function stackable(ms: WeightMatrix[]): boolean {
-  const [first] = ms;
-  return !isGgmlFormat(first.format) && ms.every((m) => m.format === first.format && m.cols === first.cols && m.data.size % 4 === 0 && (m.scales?.size ?? 0) % 4 === 0);
+/** Queues the row copies into stacked buffers; the sources are destroyed once the copies are submitted. */
+class Stacker {
+  private readonly encoder: GPUCommandEncoder;
+  private readonly freed: GPUBuffer[] = [];
+  private readonly made: GPUBuffer[] = [];
+
+  constructor(private readonly gpu: Gpu) {
+    this.encoder = gpu.device.createCommandEncoder({ label: 'stack projections' });
+  }
+
+  /**
+   * Matrices that stack into one binding: the same dense format and width, each buffer (`rows`: each row, for
+   * interleave) a whole number of 4-byte words, the copies' granularity.
+   */
+  fits(ms: WeightMatrix[], unit: 'buffer' | 'row' = 'buffer'): boolean {
+    const [first] = ms;
+    const rowsAligned = (b: GPUBuffer | undefined, rows: number) => !b || (unit === 'buffer' ? b.size % 4 === 0 : b.size % rows === 0 && (b.size / rows) % 4 === 0);
+    const bytes = ms.reduce((n, m) => n + m.data.size, 0);
+    return !isGgmlFormat(first.format) && bytes <= this.gpu.device.limits.maxStorageBufferBindingSize
+      && ms.every((m) => m.format === first.format && m.cols === first.cols && rowsAligned(m.data, m.rows) && rowsAligned(m.scales, m.rows));
+  }
+
+  /** One buffer holding `parts` one after the other. */
+  concat(parts: GPUBuffer[], label: string): GPUBuffer {
+    const out = this.buffer(parts.reduce((n, b) => n + b.size, 0), label);
+    let at = 0;
+    for (const b of parts) {
+      this.encoder.copyBufferToBuffer(b, 0, out, at, b.size);
+      at += b.size;
+    }
+    this.freed.push(...parts);
+    return out;
+  }
+
+  /** One buffer of 2·rows rows: row j of `a` at row 2j, row j of `b` at row 2j + 1 (a and b hold `rows` equal rows). */
+  interleave(a: GPUBuffer, b: GPUBuffer, rows: number, label: string): GPUBuffer {
+    const row = a.size / rows;
+    const out = this.buffer(a.size + b.size, label);
+    for (let j = 0; j < rows; j++) {
+      this.encoder.copyBufferToBuffer(a, j * row, out, 2 * j * row, row);
+      this.encoder.copyBufferToBuffer(b, j * row, out, (2 * j + 1) * row, row);
+    }
+    this.freed.push(a, b);
+    return out;
+  }
+
+  /** Submits the copies, frees the stacked sources and lists the new buffers in `weights`. */
+  finish(weights: ModelWeights): void {
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    for (const b of this.freed) b.destroy(); // after the submit: the queued copies still read them
+    const gone = new Set(this.freed);
+    weights.buffers = [...weights.buffers.filter((b) => !gone.has(b)), ...this.made];
+    weights.bytes = weights.buffers.reduce((n, b) => n + b.size, 0);
+  }
+
+  private buffer(size: number, label: string): GPUBuffer {
+    const out = this.gpu.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    this.made.push(out);
+    return out;
+  }
 }

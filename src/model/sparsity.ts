@@ -52,6 +52,7 @@ export class SparseMlp implements SparseControl {
     const layers: (SparseLayer | undefined)[] = [];
     for (let l = 0; l < config.layers; l++) {
       const mlp = weights.layers[l].mlp;
+      if (mlp?.gateUp) throw new Error(`sparsity: layer ${l} has gate and up stacked; the sparse MLP reads them apart`);
       layers.push(mlp && { downT: await transposeWeight(gpu, mlp.down), threshold: -1 });
     }
     return new SparseMlp(gpu, weights, layers, target);
@@ -97,8 +98,8 @@ export class SparseMlp implements SparseControl {
     const mlp = this.weights.layers[l].mlp!;
     const { act } = t;
     t.mlpInput(step, l, 1);
-    linear(gpu, step, { x: act.h, w: mlp.gate, y: act.gate, rows: 1 });
-    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up, live: this.live, threshold: layer.threshold });
+    linear(gpu, step, { x: act.h, w: mlp.gate!, y: act.gate, rows: 1 });
+    sparseUpAct(gpu, step, { x: act.h, gate: act.gate, up: mlp.up!, live: this.live, threshold: layer.threshold });
     spmvActive(gpu, step, { live: this.live, partial: this.partial, downT: layer.downT, y: out.y, accumulate: out.accumulate });
     this.neuronsSeen += layer.downT.rows;
   }

@@ -18,7 +18,7 @@ export interface LayerWeights {
   mlpNorm: GPUBuffer; // [hidden] f32, before the MLP
   attnOutNorm?: GPUBuffer; // [hidden] f32, on the attention output ('sandwich' norms)
   mlpOutNorm?: GPUBuffer; // [hidden] f32, on the MLP output ('sandwich' norms)
-  /** q, k, v and their biases as loaded; absent once stacked into qkv (fuseAttentionInputs) */
+  /** q, k, v and their biases as loaded; absent once stacked into qkv (fuseProjections) */
   q?: WeightMatrix; // [heads*headDim, hidden]
   k?: WeightMatrix; // [kvHeads*headDim, hidden]
   v?: WeightMatrix; // [kvHeads*headDim, hidden]
@@ -30,8 +30,11 @@ export interface LayerWeights {
   o: WeightMatrix; // [hidden, heads*headDim]
   qNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of queries
   kNorm?: GPUBuffer; // [headDim] f32, per-head RMSNorm of keys
-  /** Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]. */
-  mlp?: { gate: WeightMatrix; up: WeightMatrix; down: WeightMatrix };
+  /**
+   * Dense layers: gate/up [intermediate, hidden], down [hidden, intermediate]; or, once stacked (fuseProjections),
+   * gateUp [2·intermediate, hidden] with gate_j at row 2j and up_j at row 2j + 1 in place of gate and up.
+   */
+  mlp?: { gate?: WeightMatrix; up?: WeightMatrix; gateUp?: WeightMatrix; down: WeightMatrix };
   /**
    * Sparse layers (E experts of intermediate I, stacked in expert order). Under an expert budget the
    * GPU matrices hold R resident slots (experts 0..R-1 after loading) and `offloaded` holds all E experts.

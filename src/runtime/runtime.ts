@@ -6,7 +6,7 @@ import type { ChatMessage, ChatTool, EngineInfo, EngineOptions, GenerateEvent, G
 import type { ModelSource } from '../model/source';
 import { loadConfig, type ModelConfig } from '../model/config';
 import { destroyWeights, loadWeights, type ModelWeights } from '../model/weights';
-import { fuseAttentionInputs } from '../model/fused_weights';
+import { fuseProjections } from '../model/fused_weights';
 import { parameterCount } from '../model/weight_plan';
 import { Tokenizer } from '../model/tokenizer';
 import { EMPTY_GENERATION_CONFIG, loadGenerationConfig, type GenerationConfig } from '../model/generation_config';
@@ -84,7 +84,7 @@ export class Runtime {
       signal,
       onProgress: (loadedBytes, totalBytes) => onProgress?.({ phase: 'weights', loadedBytes, totalBytes }),
     });
-    fuseAttentionInputs(gpu, weights);
+    fuseProjections(gpu, weights, { gateUp: !((options.sparsity?.mlp ?? 0) > 0) }); // the sparse MLP reads gate and up apart
     onProgress?.({ phase: 'compile', loadedBytes: weights.bytes, totalBytes: weights.bytes }); // KV cache, activations, MLP variant
     const contextLength = contextTokens(config, options.contextLength);
     const rows = passRows(config.vocab);

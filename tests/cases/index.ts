@@ -7,6 +7,9 @@ import { ropeCases } from './rope';
 import { samplingCases } from './sampling';
 import { linearCases } from './linear';
 import { linearNormCases } from './linear_norm';
+import { gateUpCases } from './gate_up';
+import { qkvAppendCases } from './qkv_append';
+import { argmaxSplitCases } from './argmax_split';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
 import { softmaxCases } from './softmax';
@@ -27,6 +30,9 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   sampling: samplingCases,
   linear: linearCases,
   'linear with RMSNorm prologue': linearNormCases,
+  'stacked gate/up': gateUpCases,
+  'q/k/v with RoPE + KV append': qkvAppendCases,
+  'split argmax': argmaxSplitCases,
   quantize: quantizeCases,
   norm: normCases,
   softmax: softmaxCases,

@@ -78,7 +78,7 @@ function accumulateCase(format: WeightFormat, rows: number, out: number, cols: n
 }
 
 /** The gated activations in f64: silu, and gelu_pytorch_tanh as transformers writes it. */
-const ACTIVATIONS: Record<GatedActivation, (g: number) => number> = {
+export const ACTIVATIONS: Record<GatedActivation, (g: number) => number> = {
   silu: (g) => g / (1 + Math.exp(-g)),
   gelu_pytorch_tanh: (g) => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3))),
 };

@@ -1,10 +1,11 @@
 /** A random-weight model for constrained decoding tests: any token is likely, and unconstrained output is never well-formed. */
-import { mkdtempSync, copyFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { Runtime } from '../../src/runtime/runtime';
 import { safetensorsBytes } from './safetensors_writer';
+import { randomModelFolder, seededTensors, type RandomTensor } from './random_weights';
 import { loadRuntime } from './runtime';
 
 export const TINY = 'public/models/tiny-dense';
@@ -12,19 +13,10 @@ export const TINY = 'public/models/tiny-dense';
 /** A 2-layer Llama with tiny-dense's tokenizer and random f32 weights (scaled so logits spread widely). */
 export function randomModel(): string {
   const dir = mkdtempSync(join(tmpdir(), 'random-llama-'));
-  // tiny-dense's config without its Kangaroo adapters (`self_speculative`): this model has none
-  const { self_speculative: _, ...shipped } = JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8'));
-  const config = { ...shipped, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16, torch_dtype: 'float32' };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY, f), join(dir, f));
-  let state = 12345;
-  const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  const tensor = (shape: number[], scale: number, constant?: number) => ({
-    dtype: 'F32', shape,
-    data: new Uint8Array(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => constant ?? random() * scale).buffer),
-  });
+  const config = randomModelFolder(dir, TINY, { hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, head_dim: 16 });
+  const tensor = seededTensors(12345);
   const { hidden_size: h, intermediate_size: m, vocab_size: v, num_attention_heads: heads, num_key_value_heads: kv, head_dim: d } = config;
-  const tensors: Record<string, ReturnType<typeof tensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
+  const tensors: Record<string, ReturnType<RandomTensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     Object.assign(tensors, {

@@ -2,9 +2,10 @@
  * A random-weight Mixtral whose matrices are whole 256-blocks (hidden and expert width 256), so that GGUF K-quants hold
  * its routed experts; tiny-moe's tokenizer. Written once into a git-ignored folder.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safetensorsBytes } from './safetensors_writer';
+import { randomModelFolder, seededTensors, type RandomTensor } from './random_weights';
 
 const TINY_MOE = 'public/models/tiny-moe';
 export const WIDE_MOE = '.cache/wide-moe';
@@ -13,18 +14,10 @@ export const WIDE_MOE = '.cache/wide-moe';
 export function wideMoeModel(): string {
   if (existsSync(join(WIDE_MOE, 'model.safetensors'))) return WIDE_MOE;
   mkdirSync(WIDE_MOE, { recursive: true });
-  const { self_speculative: _, ...shipped } = JSON.parse(readFileSync(`${TINY_MOE}/config.json`, 'utf8'));
-  const config = { ...shipped, hidden_size: 256, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64, num_local_experts: 4, torch_dtype: 'float32' };
-  writeFileSync(join(WIDE_MOE, 'config.json'), JSON.stringify(config));
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) copyFileSync(join(TINY_MOE, f), join(WIDE_MOE, f));
-  let state = 4242;
-  const random = () => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  const tensor = (shape: number[], scale: number, constant?: number) => ({
-    dtype: 'F32', shape,
-    data: new Uint8Array(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => constant ?? random() * scale).buffer),
-  });
+  const config = randomModelFolder(WIDE_MOE, TINY_MOE, { hidden_size: 256, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64, num_local_experts: 4 });
+  const tensor = seededTensors(4242);
   const { hidden_size: h, intermediate_size: m, vocab_size: v, num_local_experts: experts, head_dim: d } = config;
-  const tensors: Record<string, ReturnType<typeof tensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
+  const tensors: Record<string, ReturnType<RandomTensor>> = { 'model.embed_tokens.weight': tensor([v, h], 1), 'model.norm.weight': tensor([h], 0, 1) };
   for (let l = 0; l < config.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     Object.assign(tensors, {
