@@ -1,7 +1,7 @@
 // The greedy pick from the partials of a split LM-head gemv (common/argmax_partial.wgsl): out[outOffset] = the index
 // of the best partial by misc/argmax.wgsl's rule (the largest value, ties to the lowest index), or 0xffffffff (no
 // token, reported as non-finite logits) when any partial saw NaN or +infinity. One workgroup.
-#include "common/argmax_rule.wgsl"
+#include "common/argmax_pick.wgsl"
 
 struct Params { groups: u32, outOffset: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -10,15 +10,9 @@ struct Params { groups: u32, outOffset: u32 }
 
 override WG: u32 = 64; // a power of two (tree reduction)
 
-var<workgroup> bestValue: array<f32, WG>;
-var<workgroup> bestIndex: array<u32, WG>;
-var<workgroup> nonFinite: atomic<u32>;
-
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
-  if (lid.x == 0u) { atomicStore(&nonFinite, 0u); }
-  workgroupBarrier();
+  argmax_pick_begin(lid.x);
   var bv = 0.0;
   var bi = ARGMAX_NONE;
   var bad = false;
@@ -28,17 +22,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     let i = select(u32(p.y), ARGMAX_NONE, p.y < 0.0);
     if (argmax_beats(p.x, i, bv, bi)) { bv = p.x; bi = i; }
   }
-  if (bad) { atomicStore(&nonFinite, 1u); }
-  bestValue[lid.x] = bv;
-  bestIndex[lid.x] = bi;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid.x < stride) {
-      let v = bestValue[lid.x + stride];
-      let i = bestIndex[lid.x + stride];
-      if (argmax_beats(v, i, bestValue[lid.x], bestIndex[lid.x])) { bestValue[lid.x] = v; bestIndex[lid.x] = i; }
-    }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { out[params.outOffset] = select(bestIndex[0], ARGMAX_NONE, atomicLoad(&nonFinite) != 0u); }
+  let pick = argmax_pick(lid.x, bv, bi, bad);
+  if (lid.x == 0u) { out[params.outOffset] = pick; }
 }
