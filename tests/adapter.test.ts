@@ -18,6 +18,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { ModelFormatError, InvalidRequestError } from '../src/contract/errors';
 import type { GenerateResult, RoundInfo, Strategy } from '../src/contract/types';
 import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
+import { rankChiSquare } from './helpers/rank_chi_square';
 
 const LOGIT_TOLERANCE = 2e-3;
 const TIED = `${FIXTURE_MODELS}/llama-tied`;
@@ -297,18 +298,8 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
     expect(accepted / drafted).toBeLessThan(0.9); // the residual distribution does part of the work
     const sequence = [...prompt, ...result.tokens];
     const logits = await runtime.logits(sequence.slice(0, -1));
-    const buckets = 5; // ranks 0, 1, 2, 3 and the rest
-    const observed = new Array(buckets).fill(0), expected = new Array(buckets).fill(0);
-    for (let t = prompt.length - 1; t < sequence.length - 1; t++) {
-      const row = logits.subarray(t * vocab, (t + 1) * vocab);
-      const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]);
-      const weights = order.map((v) => Math.exp(row[v] - row[order[0]]));
-      const total = weights.reduce((a, b) => a + b, 0);
-      weights.forEach((w, rank) => (expected[Math.min(rank, buckets - 1)] += w / total));
-      observed[Math.min(order.indexOf(sequence[t + 1]), buckets - 1)]++;
-    }
-    expect(Math.min(...expected)).toBeGreaterThan(5);
-    const chiSquare = observed.reduce((sum, o, b) => sum + (o - expected[b]) ** 2 / expected[b], 0);
+    const { chiSquare, minExpected } = rankChiSquare(logits, vocab, sequence, prompt.length - 1); // ranks 0-3 and the rest
+    expect(minExpected).toBeGreaterThan(5);
     expect(chiSquare).toBeLessThan(18.47); // 99.9% quantile, 4 degrees of freedom
     runtime.dispose();
   });

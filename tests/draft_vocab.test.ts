@@ -16,6 +16,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { ModelFormatError } from '../src/contract/errors';
 import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
 import type { GenerateResult, Strategy } from '../src/contract/types';
+import { rankChiSquare } from './helpers/rank_chi_square';
 
 const TIED = `${FIXTURE_MODELS}/llama-tied`;
 const UNTIED = `${FIXTURE_MODELS}/llama-gqa3`;
@@ -226,18 +227,8 @@ describe('self-speculative decoding with a draft vocabulary is lossless', () => 
     expect(result.tokens.some((t) => !IDS.includes(t))).toBe(true);
     const sequence = [...prompt, ...result.tokens];
     const logits = await runtime.logits(sequence.slice(0, -1));
-    const buckets = 5;
-    const observed = new Array(buckets).fill(0), expected = new Array(buckets).fill(0);
-    for (let t = prompt.length - 1; t < sequence.length - 1; t++) {
-      const row = logits.subarray(t * vocab, (t + 1) * vocab);
-      const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]);
-      const weights = order.map((v) => Math.exp(row[v] - row[order[0]]));
-      const total = weights.reduce((a, b) => a + b, 0);
-      weights.forEach((w, rank) => (expected[Math.min(rank, buckets - 1)] += w / total));
-      observed[Math.min(order.indexOf(sequence[t + 1]), buckets - 1)]++;
-    }
-    expect(Math.min(...expected)).toBeGreaterThan(5);
-    const chiSquare = observed.reduce((sum, o, b) => sum + (o - expected[b]) ** 2 / expected[b], 0);
+    const { chiSquare, minExpected } = rankChiSquare(logits, vocab, sequence, prompt.length - 1); // ranks 0-3 and the rest
+    expect(minExpected).toBeGreaterThan(5);
     expect(chiSquare).toBeLessThan(18.47); // 99.9% quantile, 4 degrees of freedom
     runtime.dispose();
   });
