@@ -11,8 +11,9 @@ import type { LayerWeights, ModelWeights } from './weights';
  *   where the activation-sparse MLP reads them one by one.
  * The stacked matrices are freed; weights.buffers and weights.bytes follow. A layer keeps its matrices apart when
  * they differ in format or width, are GGUF blocks (rows of those need not end on 4-byte boundaries), are only
- * partly biased or would exceed the device's largest binding. The copies are queued on the GPU; the bytes are
- * those the matrices held, so the memory estimate still holds.
+ * partly biased or would exceed the device's largest binding. The copies are queued on the GPU and submitted layer
+ * by layer, each layer's sources freed after its submit, so the transient extra memory is one layer's matrices, not
+ * the model's; the bytes kept are those the matrices held, so the memory estimate still holds.
  */
 export function fuseProjections(gpu: Gpu, weights: ModelWeights, opts: { gateUp: boolean }): void {
   const stack = new Stacker(gpu);
@@ -43,14 +44,17 @@ export function fuseProjections(gpu: Gpu, weights: ModelWeights, opts: { gateUp:
       fused = { ...fused, mlp: { gateUp, down: mlp.down } };
     }
     weights.layers[l] = fused;
+    stack.submit();
   }
   stack.finish(weights);
 }
 
 /** Queues the row copies into stacked buffers; the sources are destroyed once the copies are submitted. */
 class Stacker {
-  private readonly encoder: GPUCommandEncoder;
-  private readonly freed: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder;
+  /** sources whose copies are queued, not yet submitted */
+  private queued: GPUBuffer[] = [];
+  private readonly freed = new Set<GPUBuffer>();
   private readonly made: GPUBuffer[] = [];
 
   constructor(private readonly gpu: Gpu) {
@@ -77,7 +81,7 @@ class Stacker {
       this.encoder.copyBufferToBuffer(b, 0, out, at, b.size);
       at += b.size;
     }
-    this.freed.push(...parts);
+    this.queued.push(...parts);
     return out;
   }
 
@@ -89,16 +93,26 @@ class Stacker {
       this.encoder.copyBufferToBuffer(a, j * row, out, 2 * j * row, row);
       this.encoder.copyBufferToBuffer(b, j * row, out, (2 * j + 1) * row, row);
     }
-    this.freed.push(a, b);
+    this.queued.push(a, b);
     return out;
   }
 
-  /** Submits the copies, frees the stacked sources and lists the new buffers in `weights`. */
-  finish(weights: ModelWeights): void {
+  /** Submits the queued copies and frees their sources. */
+  submit(): void {
+    if (this.queued.length === 0) return;
     this.gpu.device.queue.submit([this.encoder.finish()]);
-    for (const b of this.freed) b.destroy(); // after the submit: the queued copies still read them
-    const gone = new Set(this.freed);
-    weights.buffers = [...weights.buffers.filter((b) => !gone.has(b)), ...this.made];
+    for (const b of this.queued) {
+      b.destroy(); // after the submit: the queued copies still read them
+      this.freed.add(b);
+    }
+    this.queued = [];
+    this.encoder = this.gpu.device.createCommandEncoder({ label: 'stack projections' });
+  }
+
+  /** Lists the new buffers in `weights` in place of the freed ones (every copy submitted). */
+  finish(weights: ModelWeights): void {
+    this.submit();
+    weights.buffers = [...weights.buffers.filter((b) => !this.freed.has(b)), ...this.made];
     weights.bytes = weights.buffers.reduce((n, b) => n + b.size, 0);
   }
 
