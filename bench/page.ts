@@ -75,7 +75,46 @@ async function benchOrt(ep: 'webgpu' | 'wasm', shape: OrtModelShape, prompt: num
   return result;
 }
 
+/** Rounds of one streamed run: each tokens event's round (drafted, accepted, exit layer) and the ms since the previous event. */
+async function rounds(engine: Engine, request: GenerateRequest) {
+  await engine.resetCache();
+  const out: { drafted: number; accepted: number; exitLayer: number; tokens: number; ms: number }[] = [];
+  let result: GenerateResult | undefined;
+  let last = NaN;
+  for await (const e of engine.generate({ stopAtEos: false, ...request })) {
+    const now = performance.now();
+    if (e.type === 'tokens') out.push({ ...(e.round ?? { drafted: 0, accepted: 0, exitLayer: 0 }), tokens: e.tokens.length, ms: now - last });
+    if (e.type === 'done') result = e.result;
+    last = now;
+  }
+  return { rounds: out, result: result! };
+}
+
+/** `?only=speculative`: greedy and self-speculative 'auto' alternating (three pairs), with DEL's choices and per-round times. */
+async function benchSpeculative(engine: Engine, prompt: number[]) {
+  await runOurs(engine, { prompt, maxTokens: DECODE_TOKENS }); // warm-up: greedy's pipelines (speculation's compile in its first run, as a user's would)
+  const pairs = [];
+  for (let i = 0; i < 3; i++) {
+    const greedy = await runOurs(engine, { prompt, maxTokens: DECODE_TOKENS });
+    const spec = await rounds(engine, { prompt, maxTokens: DECODE_TOKENS, strategy: { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' } });
+    const { stats } = spec.result;
+    const ratio = tokPerS(stats.decodeTokens, stats.decodeMs) / tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs);
+    say(`pair ${i}: greedy ${tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs).toFixed(1)} tok/s, auto/greedy ${ratio.toFixed(2)}, verdicts ${JSON.stringify(stats.tokensByVerdict)}, accepted ${stats.accepted}/${stats.drafted}, identical ${spec.result.tokens.join() === greedy.tokens.join()}`);
+    pairs.push({ greedyDecodeTokPerS: tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs), autoDecodeTokPerS: tokPerS(stats.decodeTokens, stats.decodeMs), ratio,
+      identical: spec.result.tokens.join() === greedy.tokens.join(), tokensByVerdict: stats.tokensByVerdict, drafted: stats.drafted, accepted: stats.accepted,
+      lastDecision: stats.delDecision, rounds: spec.rounds });
+  }
+  return pairs;
+}
+
 async function main() {
+  if (new URLSearchParams(location.search).get('only') === 'speculative') {
+    const engine = await createEngine({ model: MODEL });
+    const prompt = await engine.tokenize(PROMPT);
+    const speculative = await benchSpeculative(engine, prompt);
+    await engine.dispose();
+    return { adapter: engine.info.adapter.description, model: 'tiny-dense', promptTokens: prompt.length, speculative };
+  }
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
   const engine = await createEngine({ model: MODEL });

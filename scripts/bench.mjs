@@ -17,7 +17,8 @@ function runNodeBench(entry, output) {
 
 /** Runs the page `path` of the dev server in Chromium until it sets window.benchResults. */
 async function runBrowserBench(path = 'bench/index.html') {
-  const server = await createServer({ logLevel: 'error', server: { port: 5175, strictPort: true, host: '127.0.0.1' } });
+  const port = Number(process.env.BENCH_PORT ?? 5175);
+  const server = await createServer({ logLevel: 'error', server: { port, strictPort: true, host: '127.0.0.1' } });
   await server.listen();
   const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
   const hardware = process.env.WEBGPU_INFER_ADAPTER === 'hardware';
@@ -29,7 +30,7 @@ async function runBrowserBench(path = 'bench/index.html') {
   try {
     const page = await browser.newPage();
     page.on('console', (m) => console.log(`  [page] ${m.text()}`));
-    await page.goto(`http://127.0.0.1:5175/${path}`);
+    await page.goto(`http://127.0.0.1:${port}/${path}`);
     const handle = await page.waitForFunction(() => window.benchResults, null, { timeout: 20 * 60_000, polling: 1000 });
     return await handle.jsonValue();
   } finally {
@@ -49,6 +50,16 @@ const NODE_BENCHES = [
   ['dispatch', 'bench/dispatch.ts', 'bench/results/dispatch.json'],
   ['ort', 'bench/ort.ts', 'bench/results/ort.json'],
 ];
+
+if (process.argv.includes('--speculative-only')) {
+  // only the page's self-speculative section (greedy and 'auto' alternating, DEL's rounds): bench/results/speculative_chromium.json
+  const run = await runBrowserBench('bench/index.html?only=speculative');
+  if (run.error) throw new Error(`browser bench failed: ${run.error}`);
+  const file = 'bench/results/speculative_chromium.json';
+  const runs = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).runs : [];
+  writeFileSync(file, `${JSON.stringify({ runs: [...runs, { date: results.date, ...run }] }, null, 1)}\n`);
+  process.exit(0);
+}
 
 if (process.argv.includes('--summarize')) {
   // recompute ratios and the markdown from the recorded raw results; --reload=<name> takes bench/results/<name>.json

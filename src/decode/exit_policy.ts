@@ -111,18 +111,22 @@ export class ExitPolicy {
     };
   }
 
-  /** The best (draft source, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that coordinate. */
-  choose(fixedExit?: number, fixedDraft?: number, minDraft = 0): DraftSource & { draftLength: number } {
-    const { exitLayer, draftLength, adapter } = this.search(fixedExit, fixedDraft, minDraft);
+  /**
+   * The best (draft source, draftLength) over the grid (draft lengths minDraft..maxDraft); a fixed value pins that
+   * coordinate. `allowed` leaves drafting rounds out of the grid (the grid's first length always stays).
+   */
+  choose(fixedExit?: number, fixedDraft?: number, minDraft = 0, allowed?: (source: DraftSource, draftLength: number) => boolean): DraftSource & { draftLength: number } {
+    const { exitLayer, draftLength, adapter } = this.search(fixedExit, fixedDraft, minDraft, allowed);
     return { exitLayer, draftLength, ...(adapter ? { adapter } : {}) };
   }
 
-  private search(fixedExit: number | undefined, fixedDraft: number | undefined, minDraft: number): DraftSource & { draftLength: number; tpl: number } {
+  private search(fixedExit: number | undefined, fixedDraft: number | undefined, minDraft: number, allowed?: (source: DraftSource, draftLength: number) => boolean): DraftSource & { draftLength: number; tpl: number } {
     const sources = this.candidates(fixedExit);
     const lengths = fixedDraft ? [fixedDraft] : range(minDraft, this.maxDraft);
     let best = { ...sources[0], draftLength: lengths[0], tpl: -1 };
     for (const source of sources) {
       for (const draftLength of lengths) {
+        if (allowed && draftLength !== lengths[0] && !allowed(source, draftLength)) continue;
         const tpl = tokensPerLayer(this.rate(source.exitLayer, source.adapter), source.exitLayer, draftLength, this.layers, this.headCost, this.rowCost, this.draftExtra(source), this.draftHeadCost);
         if (tpl > best.tpl) best = { ...source, draftLength, tpl };
       }

@@ -8,6 +8,7 @@ import { exitPath, sparsePath, PathAcceptance, type DraftPath } from './draft_pa
 import { Autoregressive } from './autoregressive';
 import type { Step } from '../gpu/step';
 import { storageBuffer } from '../gpu/buffers';
+import { pipelineCount } from '../gpu/kernel';
 import { argmax, distribution, sampleFromProbs } from '../kernels/sampling';
 import { acceptGreedy, acceptSampled, draftConfidence } from '../kernels/verify';
 import { maskRows, maskWords } from '../kernels/logit_controls';
@@ -40,7 +41,7 @@ export function maxDraftLength(rows: number): number {
 
 /** Longest draft DEL may choose. */
 const AUTO_MAX_DRAFT = 8;
-/** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer (it costs an extra LM head), and none while drafting cannot win under the cost model. */
+/** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer (it costs an extra LM head), and none while drafting cannot win under the cost model or speculative rounds measure slower. */
 const PLAIN_SHADOW_EVERY = 4;
 /** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
 const PLAIN_BURST = 4;
@@ -136,7 +137,10 @@ interface RoundOutcome {
  * decayed averages of ms per emitted token for plain and for speculative rounds. Plain decoding between shadow
  * rounds runs in pipelined bursts like Autoregressive, since waiting for each token's readback would cost a CPU
  * round trip per token. Every 16th round (a burst counts its tokens) is a probe that runs the alternative to DEL's
- * choice (the best drafting round if it chose plain, else a plain round), so both averages stay current. After
+ * choice (the best drafting round if it chose plain, else a plain round), so both averages stay current; while
+ * speculation measures slower each probe doubles the interval to the next (up to 128 rounds). A round that
+ * compiled pipelines (the first of its shape on the device) is no timing sample: on CPU adapters compiling a
+ * round's new pipelines takes 0.1-1.6 s, which, counted as speed, made 'auto' explore at a loss. After
  * any round where speculative rounds are more than 5% slower per token than plain ones ρ rises by 0.25; only
  * after a probe where they are more than 5% faster does it fall by 0.25. Retreating to plain decoding is immediate, returning to speculation
  * takes repeated evidence (one noisy plain sample must not push ρ down every round until the next probe), and
@@ -165,6 +169,7 @@ export class SelfSpeculative implements DecodeStrategy {
     const sirius = this.siriusSource(model, exitLayer);
     const policy = new ExitPolicy(layers, maxDraft, undefined, undefined, undefined, undefined, sources);
     const calibration = draftLength === 'auto' ? new RowCostCalibration(ctx.gpu.tuning.verifyRowCost) : null;
+    const shapes = roundShapes.get(model) ?? roundShapes.set(model, new Set()).get(model)!;
     const rng = this.options.sampling ? new Rng(this.options.sampling.seed) : null;
     const buffers = new RoundBuffers(model, maxDraft, rng !== null, ctx.constraint !== undefined);
     const feeder = new AdapterFeeder(model, ctx.prompt, buffers.exitStates);
@@ -192,36 +197,42 @@ export class SelfSpeculative implements DecodeStrategy {
       while (!ctx.shouldStop()) {
         const start = model.kv.length;
         if (calibration) policy.rowCost = calibration.rowCost;
-        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft);
-        if (sirius && (option === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedExit, fixedDraft);
         const probe = calibration?.probeDue() ?? false;
+        // with draft length 'auto' only probes may run a round of a new shape (compiling its pipelines)
+        const ran = calibration && !probe ? (s: DraftSource, d: number) => shapes.has(draftShape(s, d)) : undefined;
+        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft, 0, ran);
+        if (sirius && (option === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedExit, fixedDraft);
         if (probe) {
           choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
         const { path: chosenPath, ...chosen } = choice;
         if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...chosen, ...(chosenPath ? { sparse: true as const } : {}), ...policy.explain(fixedExit, fixedDraft) };
-        const roomLeft = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
-        if (roomLeft < 0) return;
+        const room = Math.min(choice.draftLength, ctx.remaining() - 1, model.kv.maxSeq - start - 1);
+        if (room < 0) return;
+        const roomLeft = ran && room > 0 && !ran(choice, room) ? 0 : room; // a draft cut short by the end: a shape of its own
         // a plain round's exit layer drafts nothing, so every source may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
-        const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
-        const shadow = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
+        const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && !calibration?.speculationLoses && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
+        const picked = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
+        const shadow = picked && (!ran || shapes.has(shadowShape(picked, roomLeft))) ? picked : null;
         const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
         const path = chosenPath ?? exitPath(choice.exitLayer);
         const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow, draftVocab };
         if (roomLeft === 0 && shadow === null && !rng) {
-          const began = performance.now();
+          const began = performance.now(), pipelines = pipelineCount(ctx.gpu);
           const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
-          calibration?.record(0, performance.now() - began, burst.tokens, probe);
+          calibration?.record(0, performance.now() - began, burst.tokens, probe, pipelineCount(ctx.gpu) > pipelines);
           if (verdicts) verdicts.plain += burst.tokens;
           if (burst.stopped || burst.tokens === 0) return;
           pending = burst.last;
           continue;
         }
-        const began = performance.now();
+        shapes.add(draftShape(choice, roomLeft));
+        if (shadow) shapes.add(shadowShape(shadow, roomLeft));
+        const began = performance.now(), pipelines = pipelineCount(ctx.gpu);
         const round = await this.round(ctx, buffers, feeder, rng, pending, plan);
         const { drafted, accepted, tokens } = round;
-        calibration?.record(drafted, performance.now() - began, tokens.length, probe);
+        calibration?.record(drafted, performance.now() - began, tokens.length, probe, pipelineCount(ctx.gpu) > pipelines);
         stats.forwardPasses += round.passes;
         stats.drafted += drafted;
         stats.accepted += accepted;
@@ -462,6 +473,13 @@ export class SelfSpeculative implements DecodeStrategy {
     model.layers(step, count, start, shadow, to);
   }
 }
+
+/** The round shapes (draftShape, shadowShape) a model has run: their pipelines are compiled. */
+const roundShapes = new WeakMap<Transformer, Set<string>>();
+/** What a round's pipelines depend on: its draft count and whether an adapter drafts. */
+const draftShape = (source: DraftSource, drafts: number) => `draft ${drafts}${source.adapter ? ' adapter' : ''}`;
+/** The same for the shadow tokens of a round with `drafts` drafts (drafts + 1 rows). */
+const shadowShape = (source: DraftSource, drafts: number) => `shadow ${drafts}${source.adapter ? ' adapter' : ''}`;
 
 /**
  * Shadow sources rotate over the plain exits 1..L−1 (when the policy drafts from plain exits) and the adapters,

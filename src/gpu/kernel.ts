@@ -103,6 +103,11 @@ export function kernel(gpu: Gpu, spec: KernelSpec): Kernel {
   return k;
 }
 
+/** How many pipelines the device's cache holds: a pass that raises it compiled some (slow on CPU adapters). */
+export function pipelineCount(gpu: Gpu): number {
+  return caches.get(gpu.device)?.size ?? 0;
+}
+
 /** Drops every cached bind group built on `paramArena` (a disposed runtime's): they would keep its buffers alive. */
 export function releaseBindGroups(gpu: Gpu, paramArena: GPUBuffer): void {
   const prefix = `${bufferId(paramArena)},`;
