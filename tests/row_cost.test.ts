@@ -4,8 +4,9 @@ import { RowCostCalibration } from '../src/decode/row_cost';
 
 /**
  * DEL's draft-length choice with the measured calibration, driven as SelfSpeculative drives it (choose, probe,
- * record) on synthetic pass costs: a plain step costs `step` ms, a draft through exit l costs `draft(l)`, a verify
- * of d drafts `verify(l, d)`; the first round of each draft length compiles pipelines for `compileMs` more.
+ * record; a draft length not run before only on probes) on synthetic pass costs: a plain step costs `step` ms, a
+ * draft through exit l costs `draft(l)`, a verify of d drafts `verify(l, d)`; the first round of each draft length
+ * compiles pipelines for `compileMs` more.
  * Acceptance is the known rate (the prior), drafts accepted in a fixed pattern. Returns the ms spent per token
  * over a plain step's, the ms spent compiling, and the share of the last 200 tokens emitted by drafting rounds.
  */
@@ -18,9 +19,13 @@ function simulate(o: { step: number; draft: (l: number) => number; verify: (l: n
   const late: boolean[] = [];
   while (emitted < tokens) {
     policy.rowCost = calibration.rowCost;
-    let choice = policy.choose();
     const probe = calibration.probeDue();
-    if (probe) choice = choice.draftLength === 0 ? policy.choose(undefined, undefined, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
+    let choice = policy.choose(undefined, undefined, 0, (_s, d) => compiled.has(d));
+    if (probe) {
+      // only probes compile: the cost model's best if new, else the alternative to the choice
+      const best = policy.choose();
+      choice = !compiled.has(best.draftLength) ? best : choice.draftLength === 0 ? policy.choose(undefined, undefined, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
+    }
     const d = choice.draftLength;
     const compiles = !compiled.has(d);
     compiled.add(d);
@@ -49,7 +54,6 @@ describe('measured draft-length calibration (synthetic pass costs)', () => {
     for (const prior of [1, 0.1]) {
       const run = simulate({ ...compute, prior });
       expect(run.draftShare).toBeLessThan(0.05);
-      console.log(prior, run);
       expect(run.compileMs).toBe(600); // one probe shape (a 1-draft round), compiled once
       expect(run.vsGreedy - run.compileMs / (600 * compute.step)).toBeLessThan(1.03); // the probes' rounds: under 3%
     }
@@ -61,6 +65,13 @@ describe('measured draft-length calibration (synthetic pass costs)', () => {
       expect(run.draftShare).toBeGreaterThan(0.8);
       expect(run.vsGreedy).toBeLessThan(0.8);
     }
+  });
+
+  it('chooses only allowed draft lengths, and plain steps always', () => {
+    const policy = new ExitPolicy(8, 8, 1, { rate: 0.95, trials: 100 }, 1, 0);
+    expect(policy.choose().draftLength).toBeGreaterThan(2);
+    expect(policy.choose(undefined, undefined, 0, (_s, d) => d <= 2).draftLength).toBe(2);
+    expect(policy.choose(undefined, undefined, 0, () => false).draftLength).toBe(0);
   });
 
   it('leaves a round that compiled pipelines out of the timings', () => {

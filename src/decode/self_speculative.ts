@@ -199,11 +199,15 @@ export class SelfSpeculative implements DecodeStrategy {
         if (calibration) policy.rowCost = calibration.rowCost;
         const probe = calibration?.probeDue() ?? false;
         // with draft length 'auto' only probes may run a round of a new shape (compiling its pipelines)
-        const ran = calibration && !probe ? (s: DraftSource, d: number) => shapes.has(draftShape(s, d)) : undefined;
-        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft, 0, ran);
+        const known = calibration ? (s: DraftSource, d: number) => shapes.has(draftShape(s, d)) : undefined;
+        const ran = probe ? undefined : known;
+        let choice: ReturnType<ExitPolicy['choose']> & { path?: DraftPath } = policy.choose(fixedExit, fixedDraft, 0, known);
         if (sirius && (option === 'sparse' || auto)) choice = this.preferSparse(choice, sirius, policy, fixedExit, fixedDraft);
         if (probe) {
-          choice = choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
+          // the drafting round the cost model prefers if it is of a new shape, else the alternative to the choice
+          const best = policy.choose(fixedExit, fixedDraft);
+          const fresh = best.draftLength > 0 && !known!(best, best.draftLength);
+          choice = fresh ? best : choice.draftLength === 0 ? policy.choose(fixedExit, fixedDraft, 1) : { exitLayer: choice.exitLayer, draftLength: 0 };
         }
         const { path: chosenPath, ...chosen } = choice;
         if (auto) stats.delDecision = { verdict: choice.draftLength > 0 ? 'draft' : 'plain', probe, ...chosen, ...(chosenPath ? { sparse: true as const } : {}), ...policy.explain(fixedExit, fixedDraft) };
