@@ -90,11 +90,11 @@ async function rounds(engine: Engine, request: GenerateRequest) {
   return { rounds: out, result: result! };
 }
 
-/** `?only=speculative`: greedy and self-speculative 'auto' alternating (three pairs), with DEL's choices and per-round times. */
+/** `?only=speculative`: greedy and self-speculative 'auto' alternating (five pairs), with DEL's choices and per-round times. */
 async function benchSpeculative(engine: Engine, prompt: number[]) {
   await runOurs(engine, { prompt, maxTokens: DECODE_TOKENS }); // warm-up: greedy's pipelines (speculation's compile in its first run, as a user's would)
   const pairs = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const greedy = await runOurs(engine, { prompt, maxTokens: DECODE_TOKENS });
     const spec = await rounds(engine, { prompt, maxTokens: DECODE_TOKENS, strategy: { kind: 'self-speculative', exitLayer: 'auto', draftLength: 'auto' } });
     const { stats } = spec.result;

@@ -29,6 +29,11 @@ export class RowCostCalibration {
     return this.rounds >= this.probeEvery;
   }
 
+  /** Rounds (plain tokens) until the next probe is due. */
+  roundsToProbe(): number {
+    return Math.max(0, this.probeEvery - this.rounds);
+  }
+
   /** Speculative rounds measured slower per token than plain ones: measuring acceptance (shadow rounds) cannot pay. */
   get speculationLoses(): boolean {
     return this.speculativeMs > MARGIN * this.plainMs;

@@ -43,7 +43,7 @@ export function maxDraftLength(rows: number): number {
 const AUTO_MAX_DRAFT = 8;
 /** When DEL chooses no drafts, only every this many such choices runs a (non-pipelined) plain round capturing a shadow layer (it costs an extra LM head), and none while drafting cannot win under the cost model or speculative rounds measure slower. */
 const PLAIN_SHADOW_EVERY = 4;
-/** Plain rounds without a shadow layer decode this many tokens in one pipelined burst (no readback wait between tokens). */
+/** Plain rounds without a shadow layer decode at least this many tokens in one pipelined burst (no readback wait between tokens); up to the next probe when no shadow rounds are due. */
 const PLAIN_BURST = 4;
 /** GPU buffers of one speculative round, sized for the longest draft. */
 class RoundBuffers {
@@ -136,7 +136,8 @@ interface RoundOutcome {
  * unpipelined rounds cost more than speculation saves.) The wall time of every round (submit to readback) feeds
  * decayed averages of ms per emitted token for plain and for speculative rounds. Plain decoding between shadow
  * rounds runs in pipelined bursts like Autoregressive, since waiting for each token's readback would cost a CPU
- * round trip per token. Every 16th round (a burst counts its tokens) is a probe that runs the alternative to DEL's
+ * round trip per token; a burst is 4 tokens, or runs up to the next probe where no shadow round is due (each
+ * burst's end drains the pipeline, which greedy decoding does not). Every 16th round (a burst counts its tokens) is a probe that runs the alternative to DEL's
  * choice (the best drafting round if it chose plain, else a plain round), so both averages stay current; while
  * speculation measures slower each probe doubles the interval to the next (up to 128 rounds). A round that
  * compiled pipelines (the first of its shape on the device) is no timing sample: on CPU adapters compiling a
@@ -216,7 +217,8 @@ export class SelfSpeculative implements DecodeStrategy {
         const roomLeft = ran && room > 0 && !ran(choice, room) ? 0 : room; // a draft cut short by the end: a shape of its own
         // a plain round's exit layer drafts nothing, so every source may be the shadow; plain rounds measure
         // acceptance only while some drafting round could still win under the cost model
-        const shadowDue = auto && (roomLeft > 0 || (policy.draftingCanWin(fixedExit) && !calibration?.speculationLoses && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
+        const measuring = policy.draftingCanWin(fixedExit) && !calibration?.speculationLoses; // plain rounds may carry shadows
+        const shadowDue = auto && (roomLeft > 0 || (measuring && plainRounds++ % PLAIN_SHADOW_EVERY === 0));
         const picked = shadowDue ? pickShadow(policy, roomLeft > 0 && !chosenPath ? choice : null, shadowTurn++) : null;
         const shadow = picked && (!ran || shapes.has(shadowShape(picked, roomLeft))) ? picked : null;
         const adapter = roomLeft > 0 && choice.adapter ? model.adapter(choice.exitLayer)! : null;
@@ -224,7 +226,8 @@ export class SelfSpeculative implements DecodeStrategy {
         const plan: RoundPlan = { start, exitLayer: choice.exitLayer, adapter, path, maxDraft: roomLeft, shadow, draftVocab };
         if (roomLeft === 0 && shadow === null && !rng) {
           const began = performance.now(), pipelines = pipelineCount(ctx.gpu);
-          const burst = await this.plainBurst(ctx, pending, plan.exitLayer);
+          // a burst drains the pipeline at its end: without shadows to interleave it runs up to the next probe
+          const burst = await this.plainBurst(ctx, pending, plan.exitLayer, measuring || !calibration ? PLAIN_BURST : Math.max(PLAIN_BURST, calibration.roundsToProbe()));
           calibration?.record(0, performance.now() - began, burst.tokens, probe, pipelineCount(ctx.gpu) > pipelines);
           if (verdicts) verdicts.plain += burst.tokens;
           if (burst.stopped || burst.tokens === 0) return;
@@ -297,20 +300,20 @@ export class SelfSpeculative implements DecodeStrategy {
   }
 
   /**
-   * Up to PLAIN_BURST plain tokens through the pipelined greedy loop (the next step is submitted before the
+   * Up to `length` plain tokens through the pipelined greedy loop (the next step is submitted before the
    * previous token is read back), each emitted as a 0-draft round. `stopped`: generation must end.
    */
-  private async plainBurst(ctx: DecodeContext, pending: number, exitLayer: number): Promise<{ tokens: number; last: number; stopped: boolean }> {
+  private async plainBurst(ctx: DecodeContext, pending: number, exitLayer: number, length: number): Promise<{ tokens: number; last: number; stopped: boolean }> {
     let tokens = 0, last = pending, stopped = false;
     await new Autoregressive().run({
       ...ctx,
       prompt: [pending],
-      remaining: () => Math.min(ctx.remaining(), PLAIN_BURST - tokens),
+      remaining: () => Math.min(ctx.remaining(), length - tokens),
       emit: (emitted) => {
         tokens += emitted.length;
         last = emitted[emitted.length - 1];
         stopped = !ctx.emit(emitted, emitted.map(() => 'plain'), { exitLayer, drafted: 0, accepted: 0 });
-        return !stopped && tokens < PLAIN_BURST;
+        return !stopped && tokens < length;
       },
     });
     return { tokens, last, stopped };
