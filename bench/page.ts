@@ -102,7 +102,9 @@ async function benchSpeculative(engine: Engine, prompt: number[]) {
     say(`pair ${i}: greedy ${tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs).toFixed(1)} tok/s, auto/greedy ${ratio.toFixed(2)}, verdicts ${JSON.stringify(stats.tokensByVerdict)}, accepted ${stats.accepted}/${stats.drafted}, identical ${spec.result.tokens.join() === greedy.tokens.join()}`);
     pairs.push({ greedyDecodeTokPerS: tokPerS(greedy.stats.decodeTokens, greedy.stats.decodeMs), autoDecodeTokPerS: tokPerS(stats.decodeTokens, stats.decodeMs), ratio,
       identical: spec.result.tokens.join() === greedy.tokens.join(), tokensByVerdict: stats.tokensByVerdict, drafted: stats.drafted, accepted: stats.accepted,
-      lastDecision: stats.delDecision, rounds: spec.rounds });
+      lastDecision: stats.delDecision,
+      // each tokens event: 'drafted/accepted@exit layer:tokens:ms since the previous event'
+      rounds: spec.rounds.map((r) => `${r.drafted}/${r.accepted}@${r.exitLayer}:${r.tokens}:${Number.isNaN(r.ms) ? 0 : r.ms.toFixed(0)}`).join(' ') });
   }
   return pairs;
 }

@@ -57,7 +57,7 @@ if (process.argv.includes('--speculative-only')) {
   if (run.error) throw new Error(`browser bench failed: ${run.error}`);
   const file = 'bench/results/speculative_chromium.json';
   const runs = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).runs : [];
-  writeFileSync(file, `${JSON.stringify({ runs: [...runs, { date: results.date, ...run }] }, null, 1)}\n`);
+  writeFileSync(file, `{"runs": [\n${[...runs, { date: results.date, ...run }].map((r) => JSON.stringify(r)).join(',\n')}\n]}\n`);
   process.exit(0);
 }
 
