@@ -5,7 +5,7 @@ import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
-import { checkWrite } from './attention';
+import { attentionFusable, checkWrite, fusedAttentionOverrides, type FusedAttention } from './attention';
 import { ropeTableBuffer } from './rope';
 import type { RopeTable } from './rope_table';
 import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
@@ -77,6 +77,11 @@ export interface KvAppend {
   ring?: boolean;
   /** the rotation; null for a NoPE layer (k appended as it is) */
   table: RopeTable | null;
+  /**
+   * The row's decode attention in the same dispatch (attention/qkv_decode.wgsl, one workgroup per kv head; one row
+   * on the blocked gemv, where attentionFusable): y receives the attention output [heads, headDim] instead of q.
+   */
+  attention?: FusedAttention;
 }
 
 /** Storage buffers the q/k/v epilogue with the KV append binds: one more than WebGPU's default limit of 8. */
@@ -128,6 +133,11 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
   return normFusable(w, rows, xOffset, shape) && w.rows * w.cols <= (shape.normMaxWeights ?? Infinity);
 }
 
+/** Whether the stacked q/k/v gemv of `rows` rows can run the rows' decode attention too (KvAppend.attention). */
+export function decodeAttentionFits(gpu: Gpu, w: WeightMatrix | SplitMatrix, rows: number, headDim: number, startPos: number, window: number | undefined, shape: GemvShape): boolean {
+  return rows === 1 && shape.lanes === 1 && normFusable(w, rows, 0, shape) && kvAppendFits(gpu) && attentionFusable(gpu, headDim, startPos, window);
+}
+
 /** gemv workgroups over `outputs` rows of W in the shape. */
 function gemvGroups(outputs: number, shape: GemvShape): number {
   return Math.ceil(outputs / (shape.lanes === 1 ? shape.wg * BLOCKED_OUTPUTS : shape.wg / shape.lanes));
@@ -171,6 +181,7 @@ function checkArgs(gpu: Gpu, a: LinearArgs, gemv: GemvShape): void {
     if (!kvAppendFits(gpu)) throw new Error(`linear ${a.w.label}: the KV append needs ${KV_APPEND_BINDINGS} storage buffers per stage, the device takes ${gpu.device.limits.maxStorageBuffersPerShaderStage}`);
     if (isGgmlFormat(a.w.format) || append.headDim % 2 !== 0 || (append.table?.rotaryDim ?? 0) > append.headDim) throw new Error(`linear ${a.w.label}: KV append of head ${append.headDim} with rotary dims ${append.table?.rotaryDim}`);
     checkWrite(`linear ${a.w.label}`, { ...append, tokens: a.rows });
+    if (append.attention && !decodeAttentionFits(gpu, a.w, a.rows, append.headDim, append.startPos, append.attention.window, gemv)) throw new Error(`linear ${a.w.label}: attention in the q/k/v gemv needs one row on the blocked gemv with its keys in one serial split-K tile (head ${append.headDim}, position ${append.startPos})`);
   }
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
@@ -204,7 +215,10 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
   const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
-  if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
+  if (append?.attention) {
+    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: gemv.wg, ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(append.attention, append.headDim) }, includes });
+    step.dispatch(k, buffers, params, [split!.widths[1] / append.headDim, 1, 1]);
+  } else if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows);
     const k = lanes === 1
