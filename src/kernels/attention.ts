@@ -168,17 +168,32 @@ function splitKTiles(startPos: number, tokens: number, window: number, tile: num
 /** A decode row's attention as the q/k/v gemv runs it in its own dispatch (attention/qkv_decode.wgsl): attention()'s score and window. */
 export type FusedAttention = Pick<AttentionArgs, 'scale' | 'softcap' | 'window'>;
 
+/** Workgroup memory the fused kernel uses beside its tiles (the RMSNorm prologue's sums, the gemv's argmax scratch). */
+const FUSED_RESERVED_BYTES = 2048;
+
 /**
- * Whether one row at startPos can take its attention inside the q/k/v gemv on this adapter: the serial split-K
- * kernel's DIRECT pass (heads up to 128, the row's keys in one tile), whose bits the fused kernel reproduces.
+ * Key tiles per head the fused kernel's workgroup memory holds for a row at startPos: the row's tiles rounded up to
+ * a power of two (a few pipelines), or 0 where `group` heads' partials (head vectors plus max and sum) do not fit.
  */
-export function attentionFusable(gpu: Gpu, headDim: number, startPos: number, window = 0): boolean {
-  return splitKKernel(gpu, headDim) === 'serial' && headDim % 4 === 0 && splitKTiles(startPos, 1, window, SPLIT_K_TILE.serial).tiles === 1;
+function fusedTiles(gpu: Gpu, headDim: number, group: number, startPos: number, window: number): number {
+  const slots = 2 ** Math.ceil(Math.log2(splitKTiles(startPos, 1, window, SPLIT_K_TILE.serial).tiles));
+  const bytes = group * slots * (4 * headDim + 8) + FUSED_RESERVED_BYTES;
+  return bytes <= gpu.device.limits.maxComputeWorkgroupStorageSize ? slots : 0;
+}
+
+/**
+ * Whether one row at startPos can take its attention inside the q/k/v gemv on this adapter (`group` q heads per kv
+ * head): the serial split-K kernel's partials and reduce (heads up to 128), whose bits the fused kernel reproduces,
+ * with the row's tiles in workgroup memory.
+ */
+export function attentionFusable(gpu: Gpu, headDim: number, group: number, startPos: number, window = 0): boolean {
+  return splitKKernel(gpu, headDim) === 'serial' && headDim % 4 === 0 && fusedTiles(gpu, headDim, group, startPos, window) > 0;
 }
 
 /** The fused kernel's attention overrides (attention/qkv_decode.wgsl). */
-export function fusedAttentionOverrides(a: FusedAttention, headDim: number): Record<string, number> {
-  return { TILE: SPLIT_K_TILE.serial, WINDOW: a.window ?? 0, ...scoreOverrides({ ...a, headDim }) };
+export function fusedAttentionOverrides(gpu: Gpu, a: FusedAttention, headDim: number, group: number, startPos: number): Record<string, number> {
+  const window = a.window ?? 0;
+  return { TILE: SPLIT_K_TILE.serial, WINDOW: window, MAX_TILES: fusedTiles(gpu, headDim, group, startPos, window), ...scoreOverrides({ ...a, headDim }) };
 }
 
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {

@@ -134,8 +134,8 @@ export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: n
 }
 
 /** Whether the stacked q/k/v gemv of `rows` rows can run the rows' decode attention too (KvAppend.attention). */
-export function decodeAttentionFits(gpu: Gpu, w: WeightMatrix | SplitMatrix, rows: number, headDim: number, startPos: number, window: number | undefined, shape: GemvShape): boolean {
-  return rows === 1 && shape.lanes === 1 && normFusable(w, rows, 0, shape) && kvAppendFits(gpu) && attentionFusable(gpu, headDim, startPos, window);
+export function decodeAttentionFits(gpu: Gpu, w: WeightMatrix | SplitMatrix, rows: number, a: { headDim: number; group: number; startPos: number; window?: number }, shape: GemvShape): boolean {
+  return rows === 1 && shape.lanes === 1 && normFusable(w, rows, 0, shape) && kvAppendFits(gpu) && attentionFusable(gpu, a.headDim, a.group, a.startPos, a.window);
 }
 
 /** gemv workgroups over `outputs` rows of W in the shape. */
@@ -181,7 +181,8 @@ function checkArgs(gpu: Gpu, a: LinearArgs, gemv: GemvShape): void {
     if (!kvAppendFits(gpu)) throw new Error(`linear ${a.w.label}: the KV append needs ${KV_APPEND_BINDINGS} storage buffers per stage, the device takes ${gpu.device.limits.maxStorageBuffersPerShaderStage}`);
     if (isGgmlFormat(a.w.format) || append.headDim % 2 !== 0 || (append.table?.rotaryDim ?? 0) > append.headDim) throw new Error(`linear ${a.w.label}: KV append of head ${append.headDim} with rotary dims ${append.table?.rotaryDim}`);
     checkWrite(`linear ${a.w.label}`, { ...append, tokens: a.rows });
-    if (append.attention && !decodeAttentionFits(gpu, a.w, a.rows, append.headDim, append.startPos, append.attention.window, gemv)) throw new Error(`linear ${a.w.label}: attention in the q/k/v gemv needs one row on the blocked gemv with its keys in one serial split-K tile (head ${append.headDim}, position ${append.startPos})`);
+    const group = a.split!.widths[0] / a.split!.widths[1];
+    if (append.attention && !decodeAttentionFits(gpu, a.w, a.rows, { ...append, group, window: append.attention.window }, gemv)) throw new Error(`linear ${a.w.label}: attention in the q/k/v gemv needs one row on the blocked gemv, a head of at most 128 and its key tiles in workgroup memory (head ${append.headDim}, ${group} q heads per kv head, position ${append.startPos})`);
   }
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
@@ -216,7 +217,7 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
   if (append?.attention) {
-    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: gemv.wg, ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(append.attention, append.headDim) }, includes });
+    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: gemv.wg, ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(gpu, append.attention, append.headDim, split!.widths[0] / split!.widths[1], append.startPos) }, includes });
     step.dispatch(k, buffers, params, [split!.widths[1] / append.headDim, 1, 1]);
   } else if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;

@@ -163,8 +163,8 @@ export class Transformer {
     const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
     const scores = { scale: r.scale, softcap: r.softcap, window: r.window };
     let append: KvAppend | undefined = !r.qkNorm && kvAppendFits(gpu) ? { headDim: c.headDim, startPos, maxSeq: cache.maxSeq, ring: cache.ring, table } : undefined;
-    // a decode row whose keys fit one split-K tile: its attention runs in the q/k/v gemv too, writing act.attn
-    const fused = !!(append && w.qkv && decodeAttentionFits(gpu, w.qkv.w, count, c.headDim, startPos, r.window, gpu.tuning.gemv));
+    // a decode row on a CPU adapter: its attention runs in the q/k/v gemv's dispatch too, writing act.attn
+    const fused = !!(append && w.qkv && decodeAttentionFits(gpu, w.qkv.w, count, { headDim: c.headDim, group: c.heads / c.kvHeads, startPos, window: r.window }, gpu.tuning.gemv));
     if (fused) append = { ...append!, attention: scores };
     const projections: Projection[] = !w.qkv
       ? [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }]

@@ -3,7 +3,7 @@ import type { WeightFormat } from '../../src/kernels/tensor';
 import { randomFloats, relativeError } from '../helpers/reference';
 import { readF32, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
 import { decodeAttentionFits, kvAppendFits, linear } from '../../src/kernels/linear';
-import { attention, ringSlots, SPLIT_K_TILE, windowStart } from '../../src/kernels/attention';
+import { attention, ringSlots, SPLIT_K_TILE } from '../../src/kernels/attention';
 import { TUNINGS } from '../../src/gpu/tuning';
 import { ropeTable, type RopeTable } from '../../src/kernels/rope_table';
 import { runStep } from '../helpers/step';
@@ -32,6 +32,8 @@ interface FusedShape {
   table?: RopeTable | null;
   bias?: boolean;
   norm?: boolean;
+  /** why the fused kernel must refuse the rows (the separate kernels run them) */
+  refused?: string;
 }
 
 /**
@@ -47,8 +49,7 @@ function fusedCase(a: FusedShape): KernelCase {
   const ring = startPos + rows > maxSeq;
   const rot = table === null ? ' NoPE' : table.rotaryDim !== headDim ? ` rotary ${table.rotaryDim}` : '';
   const extras = `${window ? ` window ${window}` : ''}${ring ? ` ring of ${maxSeq}` : ''}${scale ? ` scale ${scale}` : ''}${softcap ? ` softcap ${softcap}` : ''}${bias ? ' + bias' : ''}${a.norm === false ? ' no norm' : ''}`;
-  const oneTile = Array.from({ length: rows }, (_, t) => startPos + t).every((p) => Math.floor(windowStart(p, window) / TILE) === Math.floor(p / TILE));
-  const claim = oneTile ? 'rows decoded alone == verify block through the separate kernels (bitwise)' : 'refused past one serial tile';
+  const claim = a.refused ? `refused (${a.refused})` : 'rows decoded alone == verify block through the separate kernels (bitwise)';
   return {
     name: `${format} q/k/v + attention in one dispatch, ${claim}: contexts ${startPos + 1}..${startPos + rows} heads ${heads}/${kvHeads} head ${headDim}${rot}${extras}`,
     async run(gpu) {
@@ -63,14 +64,14 @@ function fusedCase(a: FusedShape): KernelCase {
       const caches = () => ({ kCache: uploadBuffer(gpu, 'kc', kInit), vCache: uploadBuffer(gpu, 'vc', vInit) });
       const scores = { scale, softcap, window };
       const append = (pos: number, n: number) => ({ headDim, startPos: pos, maxSeq, ring, table, ...(n === 1 ? { attention: scores } : {}) });
-      const fits = kvAppendFits(gpu) && Array.from({ length: rows }, (_, t) => decodeAttentionFits(gpu, w, 1, headDim, startPos + t, window, shape)).every(Boolean);
+      const fits = kvAppendFits(gpu) && Array.from({ length: rows }, (_, t) => decodeAttentionFits(gpu, w, 1, { headDim, group: heads / kvHeads, startPos: startPos + t, window }, shape)).every(Boolean);
       const fused = { outs: Array.from({ length: rows }, () => storageBuffer(gpu, 'o', 4 * qw)), ...caches() };
       const single = (t: number) => runStep(gpu, (step) => linear(gpu, step, {
         x: uploadBuffer(gpu, 'x1', xs.subarray(t * cols, (t + 1) * cols)), w, y: fused.outs[t], rows: 1, bias: biasBuffer, norm,
         split: { widths: [qw, kw], y2: fused.kCache, y3: fused.vCache, append: append(startPos + t, 1) },
       }, shape));
-      if (!fits || !oneTile) {
-        if (fits !== oneTile && kvAppendFits(gpu)) throw new Error(`decodeAttentionFits ${fits}, one tile ${oneTile}`);
+      if (!fits || a.refused) {
+        if (fits === !!a.refused && kvAppendFits(gpu)) throw new Error(`decodeAttentionFits ${fits} for a case ${a.refused ? '' : 'not '}expected refused`);
         let refused = 0;
         await single(rows - 1).catch(() => (refused = 1));
         return { actual: [refused], expected: [1], tolerance: 0 };
@@ -97,16 +98,17 @@ function fusedCase(a: FusedShape): KernelCase {
 }
 
 export const qkvAttentionCases: KernelCase[] = [
-  // tiny-dense's shape: contexts 1..3, then the last keys of the first tile (31, 32)
+  // tiny-dense's shape: contexts 1..3, then across the first tile's end (31..34: one tile, then partials merged)
   fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 256, startPos: 0, rows: 3, maxSeq: 40 }),
-  fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 64, startPos: TILE - 2, rows: 2, maxSeq: 40, bias: true }),
+  fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 64, startPos: TILE - 2, rows: 4, maxSeq: 40, bias: true }),
   // GQA groups 1 and 4 (4 q heads + k + v = 480 rows of head 80: two row blocks of the workgroup), partial rotary
   fusedCase({ format: 'f32', heads: 3, kvHeads: 3, headDim: 80, cols: 40, startPos: 5, rows: 2, maxSeq: 9, table: ropeTable({ theta: 1e4, headDim: 80, rotaryDim: 32 }), norm: false }),
-  fusedCase({ format: 'bf16', heads: 8, kvHeads: 2, headDim: 80, cols: 48, startPos: 17, rows: 3, maxSeq: 32, scale: 0.3, softcap: 0.5 }),
-  fusedCase({ format: 'q8', heads: 4, kvHeads: 1, headDim: 64, cols: 64, startPos: 10, rows: 2, maxSeq: 16, table: null }),
-  // a sliding window whose keys (193..202) sit in one tile of a ring cache that has wrapped
+  fusedCase({ format: 'bf16', heads: 8, kvHeads: 2, headDim: 80, cols: 48, startPos: 197, rows: 3, maxSeq: 210, scale: 0.3, softcap: 0.5 }),
+  fusedCase({ format: 'q8', heads: 4, kvHeads: 1, headDim: 64, cols: 64, startPos: 61, rows: 5, maxSeq: 70, table: null }),
+  // sliding windows over a ring cache that has wrapped: keys 193..202 in one tile, then 161..202 over two
   fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 32, startPos: 200, rows: 3, maxSeq: ringSlots(8, 3), window: 8 }),
-  // past one tile (contexts 33 and 200): refused, the separate kernels run
-  fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 32, startPos: TILE, rows: 1, maxSeq: 40 }),
-  fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 32, startPos: 199, rows: 1, maxSeq: 210 }),
+  fusedCase({ format: 'f16', heads: 6, kvHeads: 3, headDim: 96, cols: 32, startPos: 200, rows: 3, maxSeq: ringSlots(40, 3), window: 40 }),
+  // where the separate kernels stay
+  fusedCase({ format: 'f16', heads: 2, kvHeads: 1, headDim: 160, cols: 32, startPos: 3, rows: 1, maxSeq: 8, refused: 'a head over 128' }),
+  fusedCase({ format: 'f16', heads: 16, kvHeads: 1, headDim: 128, cols: 32, startPos: 999, rows: 1, maxSeq: 1000, refused: '32 tiles of 16 heads over the workgroup memory' }),
 ];
