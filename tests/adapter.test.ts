@@ -18,7 +18,7 @@ import { ParamArena, Step } from '../src/gpu/step';
 import { ModelFormatError, InvalidRequestError } from '../src/contract/errors';
 import type { GenerateResult, RoundInfo, Strategy } from '../src/contract/types';
 import { ExitPolicy, tokensPerLayer } from '../src/decode/exit_policy';
-import { rankChiSquare } from './helpers/rank_chi_square';
+import { expectTargetDistribution } from './helpers/rank_chi_square';
 
 const LOGIT_TOLERANCE = 2e-3;
 const TIED = `${FIXTURE_MODELS}/llama-tied`;
@@ -292,15 +292,10 @@ describe('self-speculative decoding with a Kangaroo adapter is lossless', () => 
   // (from one logits pass over the whole sequence) must follow those distributions
   it('keeps the target distribution when sampling with adapter drafts (chi-square over rank buckets)', async () => {
     const runtime = await Runtime.load(await testGpu(), directorySource(fixtureModel()), { contextLength: 256 });
-    const vocab = runtime.config.vocab;
     const { result } = await generate(runtime, prompt, 120, { kind: 'self-speculative', exitLayer: 1, draftLength: 2, draftSource: 'adapter', sampling: { temperature: 1, seed: 5 } });
     const { drafted, accepted } = result.stats.acceptanceByAdapter![1];
     expect(accepted / drafted).toBeLessThan(0.9); // the residual distribution does part of the work
-    const sequence = [...prompt, ...result.tokens];
-    const logits = await runtime.logits(sequence.slice(0, -1));
-    const { chiSquare, minExpected } = rankChiSquare(logits, vocab, sequence, prompt.length - 1); // ranks 0-3 and the rest
-    expect(minExpected).toBeGreaterThan(5);
-    expect(chiSquare).toBeLessThan(18.47); // 99.9% quantile, 4 degrees of freedom
+    await expectTargetDistribution(runtime, prompt, result.tokens);
     runtime.dispose();
   });
 

@@ -10,7 +10,7 @@
 override FORMAT: u32 = 0u; // FORMAT_* (common/formats)
 override WG: u32 = 64u;
 override MB: u32 = 1u;     // activation rows per invocation, 1..MB_MAX (grid z covers the rest)
-const MB_MAX = 8u;
+const MB_MAX = 16u;       // src/kernels/linear.ts BLOCKED_MAX_ROWS_PER_INVOCATION
 const OUTPUTS = 4u;        // outputs per invocation: the lanes of a vec4
 
 var<private> x_row0: u32; // index in x (vec4s) of element 0 of the first activation row handled here
@@ -40,6 +40,14 @@ fn accumulate(ws: array<Weights8, 4>, j: u32) {
   if (MB > 5u) { s[5] += units_dot_x(ws, xr(5u, v), xr(5u, v + 1u)); }
   if (MB > 6u) { s[6] += units_dot_x(ws, xr(6u, v), xr(6u, v + 1u)); }
   if (MB > 7u) { s[7] += units_dot_x(ws, xr(7u, v), xr(7u, v + 1u)); }
+  if (MB > 8u) { s[8] += units_dot_x(ws, xr(8u, v), xr(8u, v + 1u)); }
+  if (MB > 9u) { s[9] += units_dot_x(ws, xr(9u, v), xr(9u, v + 1u)); }
+  if (MB > 10u) { s[10] += units_dot_x(ws, xr(10u, v), xr(10u, v + 1u)); }
+  if (MB > 11u) { s[11] += units_dot_x(ws, xr(11u, v), xr(11u, v + 1u)); }
+  if (MB > 12u) { s[12] += units_dot_x(ws, xr(12u, v), xr(12u, v + 1u)); }
+  if (MB > 13u) { s[13] += units_dot_x(ws, xr(13u, v), xr(13u, v + 1u)); }
+  if (MB > 14u) { s[14] += units_dot_x(ws, xr(14u, v), xr(14u, v + 1u)); }
+  if (MB > 15u) { s[15] += units_dot_x(ws, xr(15u, v), xr(15u, v + 1u)); }
 }
 
 // s = the 4 outputs from n0 (outputs past n read the last row; their sums are not stored)

@@ -14,12 +14,18 @@ import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat
 export type GatedActivation = 'silu' | 'gelu_pytorch_tanh';
 const ACT_ID: Record<GatedActivation, number> = { silu: 0, gelu_pytorch_tanh: 1 };
 
-/** Most activation rows one gemv invocation handles (MB_MAX in shaders/matmul/gemv*.wgsl). */
+/** Most activation rows one invocation of shaders/matmul/gemv.wgsl or gemv_gguf.wgsl handles (their MB_MAX). */
 const GEMV_MAX_ROWS_PER_INVOCATION = 8;
+/**
+ * MB_MAX of shaders/matmul/gemv_blocked.wgsl (CPU adapters, where it also runs prefill): every weight word it
+ * loads and decodes serves this many rows; 16 prefills tiny-dense's 128 tokens ~1.25x faster than 8 on
+ * SwiftShader, 32 no faster again (bench/results/dispatch_fusion.md).
+ */
+const BLOCKED_MAX_ROWS_PER_INVOCATION = 16;
 
-/** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most MB_MAX rows. */
-export function gemvRowsPerInvocation(rows: number): number {
-  return Math.ceil(rows / Math.ceil(rows / GEMV_MAX_ROWS_PER_INVOCATION));
+/** Rows per gemv invocation (MB) for a batch: the most even split into invocations of at most `most` rows. */
+export function gemvRowsPerInvocation(rows: number, most = GEMV_MAX_ROWS_PER_INVOCATION): number {
+  return Math.ceil(rows / Math.ceil(rows / most));
 }
 
 /** gemm tile: TX x TY invocations, each computing 4 x 4 outputs. */
@@ -221,7 +227,7 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
     step.dispatch(k, buffers, params, [split!.widths[1] / append.headDim, 1, 1]);
   } else if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
-    const mb = gemvRowsPerInvocation(rows);
+    const mb = gemvRowsPerInvocation(rows, lanes === 1 ? BLOCKED_MAX_ROWS_PER_INVOCATION : GEMV_MAX_ROWS_PER_INVOCATION);
     const k = lanes === 1
       ? kernel(gpu, { shader: 'matmul/gemv_blocked', overrides: { FORMAT: format, WG: wg, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes })
       : kernel(gpu, { shader: 'matmul/gemv', overrides: { FORMAT: format, WG: wg, LANES: lanes, MB: mb, ACT, ...NORM, ...SPLIT, ...GREEDY }, includes });

@@ -136,7 +136,8 @@ function splitCase(format: WeightFormat, rows: number, shape: [string, GemvShape
 
 /**
  * Rows of a gemv batch equal the same rows computed one at a time, bit for bit (speculative verify relies on
- * it): 2 and 5 rows run as one group per invocation, 13 as two overlapping groups of 7.
+ * it): 2 and 5 rows run as one group per invocation, 13 as two overlapping groups of 7 on the GPU shapes (one of
+ * 13 on the blocked kernel), 29 as two overlapping groups of 15 on the blocked kernel.
  */
 function batchInvarianceCase(format: WeightFormat, shape: [string, GemvShape], rows: number, browser = false): KernelCase {
   const out = 37, cols = 96;
@@ -179,6 +180,7 @@ export const linearCases: KernelCase[] = [
     accumulateCase(format, 40, 33, 64, SHAPES[1], false, 4),
     ...SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => gatedCase(format, rows, 33, 64, shape, shape === SHAPES[0] && rows === 7))),
     ...SHAPES.flatMap((shape) => [2, 5, 13].map((rows) => batchInvarianceCase(format, shape, rows, shape === SHAPES[0] && rows !== 2))),
+    batchInvarianceCase(format, SHAPES[0], 29),
   ]),
   ...(['bf16', 'f16', 'q8'] as WeightFormat[]).flatMap((format) => SHAPES.slice(0, 2).flatMap((shape) => [1, 7, 40].map((rows) => splitCase(format, rows, shape, format === 'bf16' && rows === 7 && shape === SHAPES[0])))),
   // GeGLU: the epilogue is shared by every kernel and format, so each kernel (blocked and lane gemv, matmul) once

@@ -1,3 +1,6 @@
+import { expect } from 'vitest';
+import type { Runtime } from '../../src/runtime/runtime';
+
 /**
  * Whether sampled tokens follow the model's distribution: at every generated position of `sequence` (rows firstRow..
  * of `logits`, [positions, vocab], the logits before each next token), the rank of the token that came next, counted
@@ -16,4 +19,17 @@ export function rankChiSquare(logits: Float32Array, vocab: number, sequence: num
   }
   const chiSquare = observed.reduce((sum, o, b) => sum + (o - expected[b]) ** 2 / expected[b], 0);
   return { chiSquare, minExpected: Math.min(...expected) };
+}
+
+/**
+ * Asserts that `generated` (sampled after `prompt`) follows the runtime's own distribution: the full model's logits
+ * at every generated position (one pass over the whole sequence), ranks 0-3 and the rest, Pearson's statistic under
+ * the 99.9% quantile of 4 degrees of freedom, every bucket expecting more than 5 tokens.
+ */
+export async function expectTargetDistribution(runtime: Runtime, prompt: number[], generated: number[]): Promise<void> {
+  const sequence = [...prompt, ...generated];
+  const logits = await runtime.logits(sequence.slice(0, -1));
+  const { chiSquare, minExpected } = rankChiSquare(logits, runtime.config.vocab, sequence, prompt.length - 1);
+  expect(minExpected).toBeGreaterThan(5);
+  expect(chiSquare).toBeLessThan(18.47);
 }

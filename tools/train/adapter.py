@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Attention, RMSNorm, load_model_dir, load_safetensors, rope_cos_sin, save_safetensors  # noqa: E402
-from train import load_tokens  # noqa: E402
+from train import held_out_windows, load_tokens  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -112,12 +112,10 @@ def distill_loss(draft, target, hard):
 @torch.no_grad()
 def evaluate(model, adapters, tokens, exits, seq=256, max_windows=None):
     """Held-out windows: per exit, CE against the labels and top-1 agreement with the full model, plain and adapter."""
-    n = (len(tokens) - 1) // seq
-    n = min(n, max_windows) if max_windows else n
     res = {L: {"plain_agree": 0.0, "adapter_agree": 0.0, "plain_ce": 0.0, "adapter_ce": 0.0} for L in exits}
-    for w in range(n):
-        x = tokens[w * seq:(w + 1) * seq][None]
-        y = tokens[w * seq + 1:(w + 1) * seq + 1]
+    cnt = 0
+    for x, y in held_out_windows(tokens, seq, max_windows):
+        cnt += seq
         hs, final = teacher(model, x)
         top = final[0].argmax(-1)
         for L in exits:
@@ -126,7 +124,6 @@ def evaluate(model, adapters, tokens, exits, seq=256, max_windows=None):
             for kind, z in (("plain", plain), ("adapter", lg)):
                 res[L][f"{kind}_agree"] += float((z.argmax(-1) == top).sum())
                 res[L][f"{kind}_ce"] += float(F.cross_entropy(z, y, reduction="sum"))
-    cnt = n * seq
     return {L: {k: v / cnt for k, v in r.items()} for L, r in res.items()}, cnt
 
 

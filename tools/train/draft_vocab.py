@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from adapter import ADAPTER_FILE, ROOT, WORK, load_adapters, positions, step_fraction, teacher  # noqa: E402
 from reference import load_model_dir, load_safetensors, save_safetensors  # noqa: E402
-from train import load_tokens  # noqa: E402
+from train import held_out_windows, load_tokens  # noqa: E402
 
 SIZES = [64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048]
 MAX_DRAFTS = 8
@@ -57,13 +57,12 @@ def measure(name, seq=256):
     rank[torch.tensor(order)] = torch.arange(vocab)
     sizes = [n for n in SIZES if n <= vocab]
     val = load_tokens("val")
-    windows = (len(val) - 1) // seq
     paths = [("exit", l) for l in range(1, L)] + [("adapter", l) for l in sorted(adapters)]
     agree = {p: {n: 0 for n in sizes} for p in paths}
     cover_label, cover_greedy = {n: 0 for n in sizes}, {n: 0 for n in sizes}
-    for w in range(windows):
-        x = val[w * seq:(w + 1) * seq][None]
-        y = val[w * seq + 1:(w + 1) * seq + 1]
+    count = 0
+    for x, y in held_out_windows(val, seq):
+        count += seq
         hs, final = teacher(model, x)
         top = final[0].argmax(-1)
         for n in sizes:
@@ -74,7 +73,6 @@ def measure(name, seq=256):
             ranked = z[:, torch.tensor(order)]  # [S, vocab] columns in rank order
             for n in sizes:
                 agree[(kind, l)][n] += int((torch.tensor(order)[ranked[:, :n].argmax(-1)] == top).sum())
-    count = windows * seq
     sd = model.hf_state_dict()
     n_ad = sum(p.numel() for p in next(iter(adapters.values())).parameters()) if adapters else 0
     rows = []

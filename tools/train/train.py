@@ -64,21 +64,25 @@ def moe_aux_loss(model):
     return torch.stack(losses).mean() if losses else torch.zeros(())
 
 
+def held_out_windows(tokens, seq=256, max_windows=None):
+    """Non-overlapping windows of a split: (x [1, seq] input ids, y [seq] next-token labels), at most max_windows."""
+    n = (len(tokens) - 1) // seq
+    if max_windows:
+        n = min(n, max_windows)
+    for w in range(n):
+        yield tokens[w * seq:(w + 1) * seq][None], tokens[w * seq + 1:(w + 1) * seq + 1]
+
+
 @torch.no_grad()
 def evaluate(model, tokens, seq=256, max_windows=None):
     """Per-exit-layer CE on non-overlapping windows; top-1 agreement of each exit with the final layer.
     Returns dict with lists indexed by layer 1..L (index 0 = layer 1)."""
     model.eval()
     L = model.cfg["num_hidden_layers"]
-    n = (len(tokens) - 1) // seq
-    if max_windows:
-        n = min(n, max_windows)
     ce = torch.zeros(L)
     agree = torch.zeros(L)
     cnt = 0
-    for w in range(n):
-        x = tokens[w * seq:(w + 1) * seq][None]
-        y = tokens[w * seq + 1:(w + 1) * seq + 1]
+    for x, y in held_out_windows(tokens, seq, max_windows):
         out = model(x, output_hidden_states=True)
         final = out["logits"][0].argmax(-1)
         for l, h in enumerate(out["hidden_states"]):
