@@ -113,6 +113,12 @@ export interface LinearNorm {
 /** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
 const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, bf16: 8, q8: 32, q4: 32 };
 const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, bf16: 8, q8: 32, q4: 32 };
+/**
+ * Invocations per workgroup of the fused q/k/v + attention kernel (attention/qkv_decode.wgsl): one SIMD group of
+ * SwiftShader, which runs a workgroup on one thread, so more invocations add no parallelism but make each of its
+ * barriers a switch between SIMD groups (64 measured 0.69-0.86x the separate kernels' decode, 4 about 1.0-1.2x).
+ */
+const FUSED_WG = 4;
 /** Outputs per invocation of the blocked kernel (OUTPUTS in shaders/matmul/gemv_blocked.wgsl). */
 const BLOCKED_OUTPUTS = 4;
 
@@ -223,7 +229,7 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
   if (append?.attention) {
-    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: gemv.wg, ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(gpu, append.attention, append.headDim, split!.widths[0] / split!.widths[1], append.startPos) }, includes });
+    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: Math.max(FUSED_WG, NORM.NORM_WG ?? 1), ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(gpu, append.attention, append.headDim, split!.widths[0] / split!.widths[1], append.startPos) }, includes });
     step.dispatch(k, buffers, params, [split!.widths[1] / append.headDim, 1, 1]);
   } else if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
