@@ -15,6 +15,7 @@ struct Params { startPos: u32, heads: u32, kvGroup: u32, maxSeq: u32, tiles: u32
 // bindings 0-3 (params, q, kCache, vCache): common/attention_io.wgsl
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;     // [tokens, heads, tiles, HEAD_DIM / 4] partial outputs, tile firstTile + j at j; DIRECT: [tokens, heads, HEAD_DIM / 4]
 @group(0) @binding(5) var<storage, read_write> partML: array<f32>;        // [tokens, heads, tiles, 2] (max, Σexp)
+fn set_out(i: u32, v: vec4<f32>) { out[i] = v; } // common/head_registers.wgsl's output
 
 override WG: u32 = 4;                // (head, tile) pairs per workgroup
 override TILE: u32 = 64;             // keys per tile

@@ -7,3 +7,8 @@
 
 override HEAD_DIM: u32;              // a multiple of 4 (at most 128 for the register kernels)
 override LANES: u32 = HEAD_DIM / 4u; // vec4s per head
+
+// vector i of q and of the caches (the accessors common/head_registers.wgsl reads through)
+fn q_vec(i: u32) -> vec4<f32> { return q[i]; }
+fn k_vec(i: u32) -> vec4<f32> { return kCache[i]; }
+fn v_vec(i: u32) -> vec4<f32> { return vCache[i]; }

@@ -7,6 +7,7 @@
 struct Params { tokens: u32, startPos: u32, kvGroup: u32, maxSeq: u32, window: u32 }
 // bindings 0-3 (params, q, kCache, vCache): common/attention_io.wgsl
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;   // [tokens, heads, HEAD_DIM / 4]
+fn set_out(i: u32, v: vec4<f32>) { out[i] = v; } // common/head_registers.wgsl's output
 
 override WG: u32 = 16;               // query rows per workgroup
 

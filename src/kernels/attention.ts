@@ -155,8 +155,45 @@ function splitKScratch(gpu: Gpu, parts: number, headDim: number): Scratch {
 }
 
 /** The score overrides every attention kernel takes: SCALE and SOFTCAP. */
-function scoreOverrides(a: AttentionArgs): { SCALE: number; SOFTCAP: number } {
+function scoreOverrides(a: Pick<AttentionArgs, 'scale' | 'softcap' | 'headDim'>): { SCALE: number; SOFTCAP: number } {
   return { SCALE: a.scale ?? 1 / Math.sqrt(a.headDim), SOFTCAP: a.softcap ?? 0 };
+}
+
+/** Split-K tiles of `tile` keys for rows startPos.. : from the one holding the first row's first key to the one holding the last row's own key. */
+function splitKTiles(startPos: number, tokens: number, window: number, tile: number): { firstTile: number; tiles: number } {
+  const firstTile = Math.floor(windowStart(startPos, window) / tile);
+  return { firstTile, tiles: Math.floor((startPos + tokens - 1) / tile) + 1 - firstTile };
+}
+
+/** A decode row's attention as the q/k/v gemv runs it in its own dispatch (attention/qkv_decode.wgsl): attention()'s score and window. */
+export type FusedAttention = Pick<AttentionArgs, 'scale' | 'softcap' | 'window'>;
+
+/** Workgroup memory the fused kernel uses beside its tiles (the RMSNorm prologue's sums, the gemv's argmax scratch). */
+const FUSED_RESERVED_BYTES = 2048;
+
+/**
+ * Key tiles per head the fused kernel's workgroup memory holds for a row at startPos: the row's tiles rounded up to
+ * a power of two (a few pipelines), or 0 where `group` heads' partials (head vectors plus max and sum) do not fit.
+ */
+function fusedTiles(gpu: Gpu, headDim: number, group: number, startPos: number, window: number): number {
+  const slots = 2 ** Math.ceil(Math.log2(splitKTiles(startPos, 1, window, SPLIT_K_TILE.serial).tiles));
+  const bytes = group * slots * (4 * headDim + 8) + FUSED_RESERVED_BYTES;
+  return bytes <= gpu.device.limits.maxComputeWorkgroupStorageSize ? slots : 0;
+}
+
+/**
+ * Whether one row at startPos can take its attention inside the q/k/v gemv on this adapter (`group` q heads per kv
+ * head): the serial split-K kernel's partials and reduce (heads up to 128), whose bits the fused kernel reproduces,
+ * with the row's tiles in workgroup memory.
+ */
+export function attentionFusable(gpu: Gpu, headDim: number, group: number, startPos: number, window = 0): boolean {
+  return splitKKernel(gpu, headDim) === 'serial' && headDim % 4 === 0 && fusedTiles(gpu, headDim, group, startPos, window) > 0;
+}
+
+/** The fused kernel's attention overrides (attention/qkv_decode.wgsl). */
+export function fusedAttentionOverrides(gpu: Gpu, a: FusedAttention, headDim: number, group: number, startPos: number): Record<string, number> {
+  const window = a.window ?? 0;
+  return { TILE: SPLIT_K_TILE.serial, WINDOW: window, MAX_TILES: fusedTiles(gpu, headDim, group, startPos, window), ...scoreOverrides({ ...a, headDim }) };
 }
 
 function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
@@ -165,9 +202,7 @@ function splitK(gpu: Gpu, step: Step, a: AttentionArgs): void {
   if (variant === 'serial' && a.headDim > REGISTER_HEAD_DIM) throw new Error(`attention: the serial split-K kernel holds heads up to ${REGISTER_HEAD_DIM}, got ${a.headDim}`);
   const TILE = SPLIT_K_TILE[variant];
   const window = a.window ?? 0;
-  // tiles from the one holding the first row's first key to the one holding the last row's own key
-  const firstTile = Math.floor(windowStart(a.startPos, window) / TILE);
-  const tiles = Math.floor((a.startPos + a.tokens - 1) / TILE) + 1 - firstTile;
+  const { firstTile, tiles } = splitKTiles(a.startPos, a.tokens, window, TILE);
   const { partO, partML } = splitKScratch(gpu, a.tokens * a.heads * tiles, a.headDim);
   const params = { startPos: a.startPos, heads: a.heads, kvGroup: a.heads / a.kvHeads, maxSeq: a.maxSeq, window, firstTile };
   // every row in one tile (a short context): the partial pass writes the output, and no reduce runs

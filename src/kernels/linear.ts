@@ -5,7 +5,7 @@ import type { GemvShape } from '../gpu/tuning';
 import { kernel } from '../gpu/kernel';
 import { grid1d } from './grid';
 import { ggmlLinear } from './ggml';
-import { checkWrite } from './attention';
+import { attentionFusable, checkWrite, fusedAttentionOverrides, type FusedAttention } from './attention';
 import { ropeTableBuffer } from './rope';
 import type { RopeTable } from './rope_table';
 import { FORMAT_ID, isGgmlFormat, rowPieces, type SplitMatrix, type WeightFormat, type WeightMatrix } from './tensor';
@@ -83,6 +83,11 @@ export interface KvAppend {
   ring?: boolean;
   /** the rotation; null for a NoPE layer (k appended as it is) */
   table: RopeTable | null;
+  /**
+   * The row's decode attention in the same dispatch (attention/qkv_decode.wgsl, one workgroup per kv head; one row
+   * on the blocked gemv, where attentionFusable): y receives the attention output [heads, headDim] instead of q.
+   */
+  attention?: FusedAttention;
 }
 
 /** Storage buffers the q/k/v epilogue with the KV append binds: one more than WebGPU's default limit of 8. */
@@ -108,6 +113,12 @@ export interface LinearNorm {
 /** k must be a multiple of these: gemv's 16-byte weight words per format, the blocked kernel's 8-weight steps. */
 const GEMV_K_MULTIPLE: Record<WeightFormat, number> = { f32: 4, f16: 8, bf16: 8, q8: 32, q4: 32 };
 const BLOCKED_K_MULTIPLE: Record<WeightFormat, number> = { f32: 8, f16: 8, bf16: 8, q8: 32, q4: 32 };
+/**
+ * Invocations per workgroup of the fused q/k/v + attention kernel (attention/qkv_decode.wgsl): one SIMD group of
+ * SwiftShader, which runs a workgroup on one thread, so more invocations add no parallelism but make each of its
+ * barriers a switch between SIMD groups (64 measured 0.69-0.86x the separate kernels' decode, 4 about 1.0-1.2x).
+ */
+const FUSED_WG = 4;
 /** Outputs per invocation of the blocked kernel (OUTPUTS in shaders/matmul/gemv_blocked.wgsl). */
 const BLOCKED_OUTPUTS = 4;
 
@@ -132,6 +143,11 @@ export function normFusable(w: WeightMatrix | SplitMatrix, rows: number, xOffset
 /** Whether a caller should fold the norm into this weight's gemv: it can, and the tuning's shape says it pays. */
 export function normPays(w: WeightMatrix | SplitMatrix, rows: number, xOffset: number, shape: GemvShape): boolean {
   return normFusable(w, rows, xOffset, shape) && w.rows * w.cols <= (shape.normMaxWeights ?? Infinity);
+}
+
+/** Whether the stacked q/k/v gemv of `rows` rows can run the rows' decode attention too (KvAppend.attention). */
+export function decodeAttentionFits(gpu: Gpu, w: WeightMatrix | SplitMatrix, rows: number, a: { headDim: number; group: number; startPos: number; window?: number }, shape: GemvShape): boolean {
+  return rows === 1 && shape.lanes === 1 && normFusable(w, rows, 0, shape) && kvAppendFits(gpu) && attentionFusable(gpu, a.headDim, a.group, a.startPos, a.window);
 }
 
 /** gemv workgroups over `outputs` rows of W in the shape. */
@@ -177,6 +193,8 @@ function checkArgs(gpu: Gpu, a: LinearArgs, gemv: GemvShape): void {
     if (!kvAppendFits(gpu)) throw new Error(`linear ${a.w.label}: the KV append needs ${KV_APPEND_BINDINGS} storage buffers per stage, the device takes ${gpu.device.limits.maxStorageBuffersPerShaderStage}`);
     if (isGgmlFormat(a.w.format) || append.headDim % 2 !== 0 || (append.table?.rotaryDim ?? 0) > append.headDim) throw new Error(`linear ${a.w.label}: KV append of head ${append.headDim} with rotary dims ${append.table?.rotaryDim}`);
     checkWrite(`linear ${a.w.label}`, { ...append, tokens: a.rows });
+    const group = a.split!.widths[0] / a.split!.widths[1];
+    if (append.attention && !decodeAttentionFits(gpu, a.w, a.rows, { ...append, group, window: append.attention.window }, gemv)) throw new Error(`linear ${a.w.label}: attention in the q/k/v gemv needs one row on the blocked gemv, a head of at most 128 and its key tiles in workgroup memory (head ${append.headDim}, ${group} q heads per kv head, position ${append.startPos})`);
   }
   if (a.norm && !normFusable(a.w, a.rows, a.xOffset ?? 0, gemv)) throw new Error(`linear ${a.w.label}: an RMSNorm prologue needs the gemv kernel (${a.rows} rows, ${a.w.format}, x offset ${a.xOffset ?? 0})`);
   if (a.argmax && (a.rows !== 1 || a.gate || a.split || a.gateUp || a.accumulate || !argmaxFusable(a.w, gemv) || a.w.rows >= 2 ** 24)) throw new Error(`linear ${a.w.label}: greedy partials need one row on the gemv kernel, no gate, split or accumulate, and under 2^24 outputs`);
@@ -210,7 +228,10 @@ function linearPiece(gpu: Gpu, step: Step, a: LinearArgs, w: WeightMatrix, yOffs
   const NORM: Record<string, number> = norm ? { NORM: 1, NORM_WG: norm.wg ?? gpu.tuning.rowReduce, NORM_EPS: norm.eps, WEIGHT_OFFSET: norm.weightOffset } : {};
   const GREEDY: Record<string, number> = a.argmax ? { ARGMAX: 1 } : {};
   const format = FORMAT_ID[w.format];
-  if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
+  if (append?.attention) {
+    const k = kernel(gpu, { shader: 'attention/qkv_decode', overrides: { FORMAT: format, WG: Math.max(FUSED_WG, NORM.NORM_WG ?? 1), ACT, ...NORM, ...SPLIT, ...fusedAttentionOverrides(gpu, append.attention, append.headDim, split!.widths[0] / split!.widths[1], append.startPos) }, includes });
+    step.dispatch(k, buffers, params, [split!.widths[1] / append.headDim, 1, 1]);
+  } else if (linearKernel({ cols: w.cols, format: w.format }, rows, params.x_offset, gemv) === 'gemv') {
     const { wg, lanes } = gemv;
     const mb = gemvRowsPerInvocation(rows, lanes === 1 ? BLOCKED_MAX_ROWS_PER_INVOCATION : GEMV_MAX_ROWS_PER_INVOCATION);
     const k = lanes === 1

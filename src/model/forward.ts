@@ -4,7 +4,7 @@ import type { ModelConfig } from './config';
 import type { LayerWeights, ModelWeights } from './weights';
 import { Activations } from './activations';
 import { KvCache } from './kv_cache';
-import { argmaxFusable, argmaxPartials, kvAppendFits, linear, normPays, type LinearArgs } from '../kernels/linear';
+import { argmaxFusable, argmaxPartials, decodeAttentionFits, kvAppendFits, linear, normPays, type KvAppend, type LinearArgs } from '../kernels/linear';
 import { argmaxReduce } from '../kernels/sampling';
 import { storageBuffer } from '../gpu/buffers';
 import { headRmsNorm, rmsNorm } from '../kernels/norm';
@@ -161,18 +161,22 @@ export class Transformer {
     const cache = { ...this.kv.layer(l), kvHeads: c.kvHeads, headDim: c.headDim };
     const rope = this.rope[l];
     const table = rope && (seqLen > rope.longAfter ? rope.long : rope.short); // null: a NoPE layer appends k unrotated
-    const append = !r.qkNorm && kvAppendFits(gpu) ? { headDim: c.headDim, startPos, maxSeq: cache.maxSeq, ring: cache.ring, table } : undefined;
+    const scores = { scale: r.scale, softcap: r.softcap, window: r.window };
+    let append: KvAppend | undefined = !r.qkNorm && kvAppendFits(gpu) ? { headDim: c.headDim, startPos, maxSeq: cache.maxSeq, ring: cache.ring, table } : undefined;
+    // a decode row on a CPU adapter: its attention runs in the q/k/v gemv's dispatch too, writing act.attn
+    const fused = !!(append && w.qkv && decodeAttentionFits(gpu, w.qkv.w, count, { headDim: c.headDim, group: c.heads / c.kvHeads, startPos, window: r.window }, gpu.tuning.gemv));
+    if (fused) append = { ...append!, attention: scores };
     const projections: Projection[] = !w.qkv
       ? [{ w: w.q!, y: act.q, bias: w.qBias }, { w: w.k!, y: act.k, bias: w.kBias }, { w: w.v!, y: act.v, bias: w.vBias }]
       : append
-        ? [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: cache.kCache, y3: cache.vCache, append } }]
+        ? [{ w: w.qkv.w, y: fused ? act.attn : act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: cache.kCache, y3: cache.vCache, append } }]
         : [{ w: w.qkv.w, y: act.q, bias: w.qkv.bias, split: { widths: w.qkv.widths, y2: act.k, y3: act.v } }];
     this.normedLinears(step, w.inputNorm, count, projections);
     if (r.qkNorm) {
       headRmsNorm(gpu, step, { q: act.q, k: act.k, qWeight: w.qNorm!, kWeight: w.kNorm!, tokens: count, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, eps: c.rmsEps, weightOffset: c.normOffset });
     }
     if (!w.qkv || !append) ropeKvWrite(gpu, step, { q: act.q, k: act.k, v: act.v, tokens: count, startPos, heads: c.heads, table, ...cache });
-    attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, scale: r.scale, softcap: r.softcap, window: r.window, ...cache });
+    if (!fused) attention(gpu, step, { q: act.q, out: act.attn, tokens: count, startPos, heads: c.heads, ...scores, ...cache });
     linear(gpu, step, { x: act.attn, w: w.o, y: out.y, rows: count, accumulate: out.accumulate });
   }
 

@@ -66,10 +66,10 @@ function ropeKvWriteCase(tokens: number, startPos: number, heads: number, kvHead
   };
 }
 
-interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; window?: number; scale?: number; softcap?: number; browser?: boolean; splitK?: SplitKKernel }
+export interface AttnShape { tokens: number; startPos: number; heads: number; kvHeads: number; headDim: number; maxSeq: number; window?: number; scale?: number; softcap?: number; browser?: boolean; splitK?: SplitKKernel }
 
 /** fp64-accumulated reference of causal attention at an offset with GQA, an optional sliding window (keys p - window + 1..p), scale and soft cap. */
-function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array, s: AttnShape): Float32Array {
+export function attentionReference(q: Float32Array, kc: Float32Array, vc: Float32Array, s: AttnShape): Float32Array {
   const { tokens, startPos, heads, kvHeads, headDim: D, maxSeq } = s;
   const out = new Float32Array(tokens * heads * D);
   const scale = s.scale ?? 1 / Math.sqrt(D);

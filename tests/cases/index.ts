@@ -9,6 +9,7 @@ import { linearCases } from './linear';
 import { linearNormCases } from './linear_norm';
 import { gateUpCases } from './gate_up';
 import { qkvAppendCases } from './qkv_append';
+import { qkvAttentionCases } from './qkv_attention';
 import { argmaxSplitCases } from './argmax_split';
 import { quantizeCases } from './quantize';
 import { normCases } from './norm';
@@ -32,6 +33,7 @@ export const kernelSuites: Record<string, KernelCase[]> = {
   'linear with RMSNorm prologue': linearNormCases,
   'stacked gate/up': gateUpCases,
   'q/k/v with RoPE + KV append': qkvAppendCases,
+  'q/k/v + decode attention in one dispatch': qkvAttentionCases,
   'split argmax': argmaxSplitCases,
   quantize: quantizeCases,
   norm: normCases,
