@@ -172,11 +172,22 @@ export type FusedAttention = Pick<AttentionArgs, 'scale' | 'softcap' | 'window'>
 const FUSED_RESERVED_BYTES = 2048;
 
 /**
+ * Most key tiles a row takes through the fused kernel. Its workgroup per kv head folds all of them on one worker
+ * thread, where the separate kernels spread the tiles over many workgroups: on tiny-dense (SwiftShader, Node,
+ * bench/context.ts) decode after a 128-token prompt (5 tiles) measured as fast fused as apart, after 512 (17 tiles)
+ * 0.8x, so longer contexts keep the separate passes.
+ */
+const FUSED_MAX_TILES = 8;
+
+/**
  * Key tiles per head the fused kernel's workgroup memory holds for a row at startPos: the row's tiles rounded up to
- * a power of two (a few pipelines), or 0 where `group` heads' partials (head vectors plus max and sum) do not fit.
+ * a power of two (a few pipelines), or 0 where they are more than FUSED_MAX_TILES or `group` heads' partials (head
+ * vectors plus max and sum) do not fit.
  */
 function fusedTiles(gpu: Gpu, headDim: number, group: number, startPos: number, window: number): number {
-  const slots = 2 ** Math.ceil(Math.log2(splitKTiles(startPos, 1, window, SPLIT_K_TILE.serial).tiles));
+  const tiles = splitKTiles(startPos, 1, window, SPLIT_K_TILE.serial).tiles;
+  if (tiles > FUSED_MAX_TILES) return 0;
+  const slots = 2 ** Math.ceil(Math.log2(tiles));
   const bytes = group * slots * (4 * headDim + 8) + FUSED_RESERVED_BYTES;
   return bytes <= gpu.device.limits.maxComputeWorkgroupStorageSize ? slots : 0;
 }

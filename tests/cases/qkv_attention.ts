@@ -111,4 +111,5 @@ export const qkvAttentionCases: KernelCase[] = [
   // where the separate kernels stay
   fusedCase({ format: 'f16', heads: 2, kvHeads: 1, headDim: 160, cols: 32, startPos: 3, rows: 1, maxSeq: 8, refused: 'a head over 128' }),
   fusedCase({ format: 'f16', heads: 16, kvHeads: 1, headDim: 128, cols: 32, startPos: 999, rows: 1, maxSeq: 1000, refused: '32 tiles of 16 heads over the workgroup memory' }),
+  fusedCase({ format: 'f16', heads: 4, kvHeads: 2, headDim: 64, cols: 32, startPos: 300, rows: 1, maxSeq: 310, refused: '10 key tiles, past FUSED_MAX_TILES' }),
 ];
