@@ -249,12 +249,17 @@ def export(args):
                                "adapters": [{"exit_layer": L, **shape} for L in summary["exits"]]}
     with open(os.path.join(mdir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
+    record_eval(mdir, "adapters", summary)
+    print("wrote", path, os.path.getsize(path), "bytes")
+
+
+def record_eval(mdir, key, value):
+    """Stores `value` under `key` in the model card's measurements (<model>/eval.json), keeping the rest."""
     ev_path = os.path.join(mdir, "eval.json")
     ev = json.load(open(ev_path))
-    ev["adapters"] = summary
+    ev[key] = value
     with open(ev_path, "w") as f:
         json.dump(ev, f, indent=1)
-    print("wrote", path, os.path.getsize(path), "bytes")
 
 
 @torch.no_grad()

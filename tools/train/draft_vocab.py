@@ -22,7 +22,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from adapter import ADAPTER_FILE, ROOT, WORK, load_adapters, positions, step_fraction, teacher  # noqa: E402
+from adapter import ADAPTER_FILE, ROOT, WORK, load_adapters, positions, record_eval, step_fraction, teacher  # noqa: E402
 from reference import load_model_dir, load_safetensors, save_safetensors  # noqa: E402
 from train import held_out_windows, load_tokens  # noqa: E402
 
@@ -107,11 +107,7 @@ def export(name, record, order):
     block["draft_vocab_size"] = n
     with open(cfg_path, "w") as f:
         json.dump(cfg, f, indent=2)
-    ev_path = os.path.join(mdir, "eval.json")
-    ev = json.load(open(ev_path))
-    ev["draft_vocab"] = record
-    with open(ev_path, "w") as f:
-        json.dump(ev, f, indent=1)
+    record_eval(mdir, "draft_vocab", record)
     print("wrote", path, os.path.getsize(path), "bytes; draft_vocab_size", n)
 
 
